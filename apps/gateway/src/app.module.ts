@@ -1,0 +1,36 @@
+import { Logger, Module, type DynamicModule } from '@nestjs/common';
+import { APP_FILTER } from '@nestjs/core';
+import { GraphInferenceService, GraphRegistry } from '@infergraph/engine';
+import { OnnxModelLoader } from '@infergraph/runtime-onnx';
+import { GATEWAY_CONFIG, type GatewayConfig } from './config/gateway.config';
+import { GraphLoadingService } from './graphs/graph-loading.service';
+import { HealthController } from './http/health.controller';
+import { OipErrorFilter } from './http/oip-error.filter';
+import { V2InferenceController } from './http/v2-inference.controller';
+
+@Module({})
+export class AppModule {
+  static forConfig(config: GatewayConfig): DynamicModule {
+    const engineLogger = new Logger('engine');
+    return {
+      module: AppModule,
+      controllers: [HealthController, V2InferenceController],
+      providers: [
+        { provide: GATEWAY_CONFIG, useValue: config },
+        { provide: OnnxModelLoader, useFactory: () => new OnnxModelLoader() },
+        {
+          provide: GraphRegistry,
+          useFactory: (loader: OnnxModelLoader) => new GraphRegistry(loader, engineLogger),
+          inject: [OnnxModelLoader],
+        },
+        {
+          provide: GraphInferenceService,
+          useFactory: (registry: GraphRegistry) => new GraphInferenceService(registry),
+          inject: [GraphRegistry],
+        },
+        GraphLoadingService,
+        { provide: APP_FILTER, useClass: OipErrorFilter },
+      ],
+    };
+  }
+}

@@ -1,0 +1,48 @@
+import path from 'node:path';
+import { z } from 'zod';
+
+const LOG_LEVELS = ['error', 'warn', 'info', 'debug', 'verbose'] as const;
+
+const envSchema = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  GRAPHS_DIR: z.string().min(1).default('graphs'),
+  BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).default(16 * 1024 * 1024),
+  LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
+  LOG_FORMAT: z.enum(['text', 'json']).default('text'),
+});
+
+export interface GatewayConfig {
+  readonly port: number;
+  readonly host: string;
+  /** Directories whose *.yaml graphs are served (GRAPHS_DIR, comma-separated). */
+  readonly graphDirs: readonly string[];
+  readonly bodyLimitBytes: number;
+  readonly logLevel: (typeof LOG_LEVELS)[number];
+  readonly logFormat: 'text' | 'json';
+}
+
+export const GATEWAY_CONFIG = Symbol('GATEWAY_CONFIG');
+
+/** Parses the environment once; lists every bad variable at start-up. */
+export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): GatewayConfig {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `  ${i.path.join('.')}=${JSON.stringify(env[String(i.path[0])])}: ${i.message}`);
+    throw new Error(`invalid gateway configuration:\n${problems.join('\n')}`);
+  }
+  const e = parsed.data;
+  return Object.freeze({
+    port: e.PORT,
+    host: e.HOST,
+    graphDirs: Object.freeze(
+      e.GRAPHS_DIR.split(',')
+        .map((d) => d.trim())
+        .filter((d) => d !== '')
+        .map((d) => path.resolve(cwd, d)),
+    ),
+    bodyLimitBytes: e.BODY_LIMIT_BYTES,
+    logLevel: e.LOG_LEVEL,
+    logFormat: e.LOG_FORMAT,
+  });
+}

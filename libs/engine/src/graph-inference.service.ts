@@ -1,0 +1,106 @@
+import {
+  InferenceError,
+  invalidArgument,
+  type InferRequest,
+  type InferResponse,
+  type Tensor,
+  type TensorSpec,
+} from '@infergraph/protocol';
+import { createRequestContext, type NodeTiming } from '@infergraph/executor';
+import type { GraphEntry, GraphRegistry } from './graph.registry';
+import type { LoadedGraph } from './graph-file.loader';
+
+export interface ModelMetadata {
+  readonly name: string;
+  readonly versions: readonly string[];
+  readonly platform: string;
+  readonly inputs: readonly TensorSpec[];
+  readonly outputs: readonly TensorSpec[];
+}
+
+export interface InferCall {
+  readonly graph: string;
+  readonly version: string | undefined;
+  readonly request: InferRequest;
+  /** Request id from the transport (e.g. x-request-id) when the body has none. */
+  readonly requestId: string | undefined;
+  readonly headers: Readonly<Record<string, string>>;
+}
+
+/** Transport-independent graph inference: REST, gRPC and Kafka front ends all call this. */
+export class GraphInferenceService {
+  constructor(private readonly registry: GraphRegistry) {}
+
+  metadata(graph: string, version: string | undefined): ModelMetadata {
+    const loaded = this.ready(graph, version);
+    const plan = loaded.executor.plan;
+    return { name: plan.name, versions: [plan.version], platform: 'infergraph', inputs: plan.inputs, outputs: plan.outputs };
+  }
+
+  /** Throws NOT_FOUND for unknown graphs/versions and UNAVAILABLE while loading or after a failed load. */
+  ready(graph: string, version: string | undefined): LoadedGraph {
+    const entry = this.entry(graph);
+    if (entry.state === 'loading' || entry.graph === undefined) {
+      const why = entry.state === 'failed' ? `failed to load: ${entry.error ?? 'unknown error'}` : 'is still loading';
+      throw new InferenceError('UNAVAILABLE', `graph "${graph}" ${why}`);
+    }
+    const have = entry.graph.spec.spec.version;
+    if (version !== undefined && version !== have) {
+      throw new InferenceError('NOT_FOUND', `graph "${graph}" has no version "${version}" (available: ${have})`);
+    }
+    return entry.graph;
+  }
+
+  entry(graph: string): GraphEntry {
+    const entry = this.registry.get(graph);
+    if (entry === undefined) {
+      const known = this.registry.list().map((e) => e.name);
+      throw new InferenceError('NOT_FOUND', `unknown graph "${graph}" (served: ${known.join(', ') || 'none'})`);
+    }
+    return entry;
+  }
+
+  async infer(call: InferCall): Promise<InferResponse> {
+    const loaded = this.ready(call.graph, call.version);
+    const plan = loaded.executor.plan;
+    if (call.request.outputs !== undefined) {
+      for (const o of call.request.outputs) {
+        if (!plan.outputs.some((p) => p.name === o.name)) {
+          throw invalidArgument(
+            `outputs: unknown output "${o.name}"; graph "${plan.name}" returns ${plan.outputs.map((p) => p.name).join(', ')}`,
+          );
+        }
+      }
+    }
+    const controller = new AbortController();
+    const ctx = createRequestContext({
+      requestId: call.request.id ?? call.requestId,
+      graph: plan.name,
+      headers: call.headers,
+      parameters: call.request.parameters,
+      timeoutMs: plan.timeoutMs,
+      signal: controller.signal,
+    });
+    try {
+      const result = await loaded.executor.execute(call.request.inputs, ctx);
+      return {
+        modelName: plan.name,
+        modelVersion: plan.version,
+        id: ctx.requestId,
+        parameters: result.timings === undefined ? undefined : { trace: traceOf(result.timings) },
+        outputs: pick(result.outputs, call.request.outputs),
+      };
+    } finally {
+      controller.abort();
+    }
+  }
+}
+
+function pick(outputs: readonly Tensor[], requested: InferRequest['outputs']): readonly Tensor[] {
+  if (requested === undefined) return outputs;
+  return requested.map((r) => outputs.find((o) => o.name === r.name) as Tensor);
+}
+
+function traceOf(timings: readonly NodeTiming[]): { nodes: readonly NodeTiming[] } {
+  return { nodes: [...timings].sort((a, b) => a.startMs - b.startMs) };
+}

@@ -1,0 +1,97 @@
+import { readdir } from 'node:fs/promises';
+import path from 'node:path';
+import type { ModelLoader } from '@infergraph/nodes';
+import { GraphValidationError } from '@infergraph/spec';
+import { loadGraphFile, type LoadedGraph } from './graph-file.loader';
+
+export type GraphState = 'loading' | 'ready' | 'failed';
+
+export interface GraphEntry {
+  readonly name: string;
+  readonly file: string;
+  readonly state: GraphState;
+  readonly graph: LoadedGraph | undefined;
+  /** Why the graph failed to load, one problem per line. */
+  readonly error: string | undefined;
+  readonly loadMs: number | undefined;
+}
+
+export interface EngineLogger {
+  log(message: string): void;
+  warn(message: string): void;
+  error(message: string): void;
+}
+
+/** The set of graphs this process serves, with each one's load state. */
+export class GraphRegistry {
+  private readonly entries = new Map<string, GraphEntry>();
+  private pending = 0;
+
+  constructor(
+    private readonly loader: ModelLoader,
+    private readonly logger: EngineLogger,
+  ) {}
+
+  get(name: string): GraphEntry | undefined {
+    return this.entries.get(name);
+  }
+
+  list(): GraphEntry[] {
+    return [...this.entries.values()].sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  /** True once every graph has finished loading, successfully or not. */
+  get settled(): boolean {
+    return this.pending === 0;
+  }
+
+  /** Loads every *.yaml / *.yml file of the directories; resolves when all have settled. */
+  async loadDirectories(dirs: readonly string[]): Promise<void> {
+    const files: string[] = [];
+    for (const dir of dirs) {
+      const names = await readdir(dir).catch((err: unknown) => {
+        throw new Error(`cannot read graphs directory ${dir}: ${err instanceof Error ? err.message : String(err)}`);
+      });
+      for (const n of names.sort()) if (/\.ya?ml$/.test(n)) files.push(path.resolve(dir, n));
+    }
+    if (files.length === 0) this.logger.warn(`no graph files (*.yaml) found in ${dirs.join(', ')}`);
+    await Promise.all(files.map((f) => this.loadFile(f)));
+  }
+
+  async loadFile(file: string): Promise<GraphEntry> {
+    const provisional = path.basename(file).replace(/\.ya?ml$/, '');
+    this.pending++;
+    const started = performance.now();
+    this.logger.log(`loading graph ${file}`);
+    try {
+      const graph = await loadGraphFile(file, this.loader);
+      const name = graph.spec.metadata.name;
+      const existing = this.entries.get(name);
+      if (existing !== undefined && existing.file !== file) {
+        return this.record({
+          name: `${name}@${provisional}`,
+          file,
+          state: 'failed',
+          graph: undefined,
+          error: `graph name "${name}" is already served from ${existing.file}`,
+          loadMs: undefined,
+        });
+      }
+      const loadMs = Math.round(performance.now() - started);
+      const models = graph.models.map((m) => `${m.node}=${path.basename(path.dirname(path.dirname(m.path)))}(${m.provider})`);
+      this.logger.log(`graph "${name}" ready in ${loadMs} ms (version ${graph.spec.spec.version}; models: ${models.join(', ') || 'none'})`);
+      return this.record({ name, file, state: 'ready', graph, error: undefined, loadMs });
+    } catch (err) {
+      const error = err instanceof GraphValidationError ? err.message : `graph ${file}: ${err instanceof Error ? err.message : String(err)}`;
+      this.logger.error(error);
+      return this.record({ name: provisional, file, state: 'failed', graph: undefined, error, loadMs: undefined });
+    } finally {
+      this.pending--;
+    }
+  }
+
+  private record(entry: GraphEntry): GraphEntry {
+    this.entries.set(entry.name, entry);
+    return entry;
+  }
+}

@@ -1,0 +1,36 @@
+import type { TensorMap } from '@infergraph/protocol';
+import type { RequestContext } from './request-context';
+
+/** One call of one graph node, as the executor hands it to a transport. */
+export interface NodeInvocation {
+  readonly graph: string;
+  readonly node: string;
+  readonly inputs: TensorMap;
+  readonly ctx: RequestContext;
+}
+
+/**
+ * Where node computation happens. The executor holds exactly one and never knows which: in-process
+ * runtimes today; gRPC calls to worker replicas and Kafka topics plug in behind the same method.
+ */
+export interface NodeTransport {
+  invoke(call: NodeInvocation): Promise<TensorMap>;
+}
+
+/** The computation of one node in this process (a model session, a transformer...). */
+export interface NodeRuntime {
+  infer(inputs: TensorMap, ctx: RequestContext): Promise<TensorMap>;
+}
+
+/** Runs every node in this process. */
+export class InProcessTransport implements NodeTransport {
+  constructor(private readonly runtimes: ReadonlyMap<string, NodeRuntime>) {}
+
+  invoke(call: NodeInvocation): Promise<TensorMap> {
+    const runtime = this.runtimes.get(call.node);
+    if (runtime === undefined) {
+      return Promise.reject(new Error(`no runtime for node "${call.node}" of graph "${call.graph}"`));
+    }
+    return runtime.infer(call.inputs, call.ctx);
+  }
+}

@@ -1,0 +1,20 @@
+import type { TensorMap, TensorSpec } from '@infergraph/protocol';
+
+/** A loaded model, as the model node sees it; implemented by runtime adapters (onnxruntime-node). */
+export interface ModelSession {
+  /** Input tensors from the model file; symbolic dimensions are -1. */
+  readonly inputs: readonly TensorSpec[];
+  readonly outputs: readonly TensorSpec[];
+  /** Execution provider actually in use, e.g. "cpu" or "cuda". */
+  readonly provider: string;
+  run(feeds: TensorMap): Promise<TensorMap>;
+}
+
+export interface ModelLoadOptions {
+  readonly intraOpThreads?: number | undefined;
+}
+
+/** Creates sessions from model bytes; implementations cache and reuse them. */
+export interface ModelLoader {
+  load(key: string, bytes: Uint8Array, options: ModelLoadOptions): Promise<ModelSession>;
+}

@@ -1,0 +1,41 @@
+/**
+ * Failure classes shared by every transport. Each maps to one HTTP status and one gRPC code,
+ * so REST, gRPC and Kafka report the same problem the same way.
+ */
+export type InferenceErrorCode =
+  | 'INVALID_ARGUMENT'
+  | 'NOT_FOUND'
+  | 'UNAVAILABLE'
+  | 'DEADLINE_EXCEEDED'
+  | 'PAYLOAD_TOO_LARGE'
+  | 'UNPROCESSABLE'
+  | 'INTERNAL';
+
+export const HTTP_STATUS_OF: Readonly<Record<InferenceErrorCode, number>> = {
+  INVALID_ARGUMENT: 400,
+  NOT_FOUND: 404,
+  PAYLOAD_TOO_LARGE: 413,
+  UNPROCESSABLE: 422,
+  INTERNAL: 500,
+  UNAVAILABLE: 503,
+  DEADLINE_EXCEEDED: 504,
+};
+
+export class InferenceError extends Error {
+  constructor(
+    readonly code: InferenceErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'InferenceError';
+  }
+
+  get httpStatus(): number {
+    return HTTP_STATUS_OF[this.code];
+  }
+}
+
+export function invalidArgument(message: string): InferenceError {
+  return new InferenceError('INVALID_ARGUMENT', message);
+}

@@ -1,0 +1,120 @@
+import { invalidArgument } from './inference.error';
+import { describeIssue, inferRequestSchema, type InferInputWire } from './oip.schema';
+import { elementCount, formatShape, type Tensor } from './tensor';
+import { decodeBinaryElements, decodeJsonElements, flattenJsonData } from './tensor-data.codec';
+
+export interface RequestedOutput {
+  readonly name: string;
+  /** Whether this output goes back in the binary tensor data extension. */
+  readonly binary: boolean;
+}
+
+/** A decoded Open Inference Protocol request, independent of the transport it came over. */
+export interface InferRequest {
+  readonly id: string | undefined;
+  readonly parameters: Readonly<Record<string, unknown>>;
+  readonly inputs: readonly Tensor[];
+  /** Outputs the caller asked for; undefined means all of them. */
+  readonly outputs: readonly RequestedOutput[] | undefined;
+  /** Request-level `binary_data_output`: send every output as binary unless it says otherwise. */
+  readonly binaryOutput: boolean;
+}
+
+/**
+ * Decodes a REST request body. `jsonLength` is the `Inference-Header-Content-Length` header when
+ * the binary tensor data extension is used: the first `jsonLength` bytes are JSON, the rest tensor bytes.
+ */
+export function decodeInferRequest(body: Uint8Array, jsonLength?: number): InferRequest {
+  if (jsonLength !== undefined && (!Number.isInteger(jsonLength) || jsonLength < 0 || jsonLength > body.byteLength)) {
+    throw invalidArgument(
+      `Inference-Header-Content-Length must be an integer between 0 and the body size ${body.byteLength}, got ${jsonLength}`,
+    );
+  }
+  const headerBytes = jsonLength === undefined ? body : body.subarray(0, jsonLength);
+  const binary = jsonLength === undefined ? new Uint8Array(0) : body.subarray(jsonLength);
+  let raw: unknown;
+  try {
+    raw = JSON.parse(Buffer.from(headerBytes.buffer, headerBytes.byteOffset, headerBytes.byteLength).toString('utf8'));
+  } catch (err) {
+    const detail = err instanceof Error ? err.message : String(err);
+    throw invalidArgument(`malformed JSON in request body: ${detail}`);
+  }
+  return decodeInferRequestObject(raw, binary);
+}
+
+/** Validates a parsed JSON request object (REST body, Kafka record value). */
+export function decodeInferRequestObject(raw: unknown, binary: Uint8Array = new Uint8Array(0)): InferRequest {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    throw invalidArgument('request body must be a JSON object with an "inputs" array');
+  }
+  const parsed = inferRequestSchema.safeParse(raw);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map(describeIssue);
+    throw invalidArgument(`invalid inference request: ${problems.join('; ')}`);
+  }
+  const wire = parsed.data;
+  const seen = new Set<string>();
+  let offset = 0;
+  const inputs = wire.inputs.map((input, index): Tensor => {
+    const field = `inputs[${index}]`;
+    if (seen.has(input.name)) throw invalidArgument(`${field}.name: duplicate input tensor "${input.name}"`);
+    seen.add(input.name);
+    const binarySize = input.parameters?.['binary_data_size'];
+    if (binarySize !== undefined) {
+      if (typeof binarySize !== 'number' || !Number.isInteger(binarySize) || binarySize < 0) {
+        throw invalidArgument(`${field}.parameters.binary_data_size: expected a non-negative integer`);
+      }
+      if (input.data !== undefined) {
+        throw invalidArgument(`${field}: give either data or parameters.binary_data_size, not both`);
+      }
+      if (offset + binarySize > binary.byteLength) {
+        throw invalidArgument(
+          `${field}.parameters.binary_data_size: ${binarySize} bytes requested at offset ${offset}, but only ${binary.byteLength - offset} binary bytes remain`,
+        );
+      }
+      const data = decodeBinaryElements(
+        binary.subarray(offset, offset + binarySize),
+        input.datatype,
+        elementCount(input.shape),
+        `${field}`,
+      );
+      offset += binarySize;
+      return { name: input.name, datatype: input.datatype, shape: input.shape, data };
+    }
+    return decodeJsonInput(input, field);
+  });
+  if (offset !== binary.byteLength) {
+    throw invalidArgument(`request carries ${binary.byteLength - offset} binary bytes that no input claims`);
+  }
+  const requestBinary = wire.parameters?.['binary_data_output'] === true;
+  const outputs = wire.outputs?.map((o) => ({
+    name: o.name,
+    binary: typeof o.parameters?.['binary_data'] === 'boolean' ? o.parameters['binary_data'] : requestBinary,
+  }));
+  return {
+    id: wire.id,
+    parameters: wire.parameters ?? {},
+    inputs,
+    outputs,
+    binaryOutput: requestBinary,
+  };
+}
+
+function decodeJsonInput(input: InferInputWire, field: string): Tensor {
+  if (input.data === undefined) {
+    throw invalidArgument(`${field}.data: required (or parameters.binary_data_size with binary tensor data)`);
+  }
+  const values = flattenJsonData(input.data, `${field}.data`);
+  const expected = elementCount(input.shape);
+  if (values.length !== expected) {
+    throw invalidArgument(
+      `${field}: shape ${formatShape(input.shape)} needs ${expected} elements, but data holds ${values.length}`,
+    );
+  }
+  return {
+    name: input.name,
+    datatype: input.datatype,
+    shape: input.shape,
+    data: decodeJsonElements(values, input.datatype, `${field}.data`),
+  };
+}

@@ -1,0 +1,199 @@
+import {
+  BIGINT_RANGE,
+  INTEGER_RANGE,
+  TYPED_ARRAY_OF,
+  bytesPerElement,
+  isFloatDatatype,
+  type Datatype,
+  type NumericDatatype,
+} from './datatype';
+import { fromHalfBits, toHalfBits } from './half-float';
+import { invalidArgument } from './inference.error';
+import type { TensorData } from './tensor';
+
+const NON_FINITE: Readonly<Record<string, number>> = { NaN: NaN, Infinity: Infinity, '-Infinity': -Infinity };
+
+/** Flattens nested row-major JSON arrays into one list (the protocol allows both forms). */
+export function flattenJsonData(data: unknown, field: string): unknown[] {
+  if (!Array.isArray(data)) {
+    throw invalidArgument(`${field}: expected an array of tensor elements, got ${describe(data)}`);
+  }
+  if (data.length === 0 || !Array.isArray(data[0])) return data;
+  const out: unknown[] = [];
+  const walk = (value: unknown[]): void => {
+    for (const item of value) {
+      if (Array.isArray(item)) walk(item);
+      else out.push(item);
+    }
+  };
+  walk(data);
+  return out;
+}
+
+/** Converts JSON elements to the in-memory array for `datatype`, naming the first bad element. */
+export function decodeJsonElements(values: readonly unknown[], datatype: Datatype, field: string): TensorData {
+  const bad = (index: number, expected: string): never => {
+    throw invalidArgument(`${field}[${index}]: expected ${expected} for ${datatype}, got ${describe(values[index])}`);
+  };
+  switch (datatype) {
+    case 'BYTES': {
+      const out: string[] = new Array<string>(values.length);
+      for (let i = 0; i < values.length; i++) {
+        const v = values[i];
+        if (typeof v !== 'string') bad(i, 'a string');
+        out[i] = v as string;
+      }
+      return out;
+    }
+    case 'BOOL': {
+      const out = new Uint8Array(values.length);
+      for (let i = 0; i < values.length; i++) {
+        const v = values[i];
+        if (typeof v !== 'boolean') bad(i, 'true or false');
+        out[i] = v === true ? 1 : 0;
+      }
+      return out;
+    }
+    case 'FP16':
+    case 'FP32':
+    case 'FP64': {
+      const out = datatype === 'FP16' ? new Uint16Array(values.length) : new TYPED_ARRAY_OF[datatype](values.length);
+      for (let i = 0; i < values.length; i++) {
+        const v = values[i];
+        let n: number;
+        if (typeof v === 'number') n = v;
+        else if (typeof v === 'string' && v in NON_FINITE) n = NON_FINITE[v] as number;
+        else n = bad(i, 'a number (or "NaN", "Infinity", "-Infinity")');
+        out[i] = datatype === 'FP16' ? toHalfBits(n) : n;
+      }
+      return out;
+    }
+    case 'INT64':
+    case 'UINT64': {
+      const [min, max] = BIGINT_RANGE[datatype] as readonly [bigint, bigint];
+      const out = new TYPED_ARRAY_OF[datatype](values.length) as BigInt64Array | BigUint64Array;
+      for (let i = 0; i < values.length; i++) {
+        const v = values[i];
+        let n: bigint | undefined;
+        if (typeof v === 'number' && Number.isSafeInteger(v)) n = BigInt(v);
+        else if (typeof v === 'string' && /^-?\d+$/.test(v)) n = BigInt(v);
+        if (n === undefined || n < min || n > max) return bad(i, `an integer in [${min}, ${max}]`);
+        out[i] = n;
+      }
+      return out;
+    }
+    case 'UINT8':
+    case 'UINT16':
+    case 'UINT32':
+    case 'INT8':
+    case 'INT16':
+    case 'INT32': {
+      const [min, max] = INTEGER_RANGE[datatype] as readonly [number, number];
+      const out = new TYPED_ARRAY_OF[datatype](values.length) as Exclude<
+        TensorData,
+        readonly string[] | BigInt64Array | BigUint64Array
+      >;
+      for (let i = 0; i < values.length; i++) {
+        const v = values[i];
+        if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) bad(i, `an integer in [${min}, ${max}]`);
+        out[i] = v as number;
+      }
+      return out;
+    }
+  }
+}
+
+/** JSON-ready flat list of a tensor's elements (non-finite floats as strings, int64 as numbers). */
+export function encodeJsonElements(data: TensorData, datatype: Datatype): unknown[] {
+  if (datatype === 'BYTES') return Array.from(data as readonly string[]);
+  if (datatype === 'BOOL') return Array.from(data as Uint8Array, (v) => v !== 0);
+  if (datatype === 'INT64' || datatype === 'UINT64') {
+    return Array.from(data as BigInt64Array, (v) => {
+      const n = Number(v);
+      return Number.isSafeInteger(n) ? n : v.toString();
+    });
+  }
+  if (datatype === 'FP16') return Array.from(data as Uint16Array, (v) => jsonFloat(fromHalfBits(v)));
+  if (isFloatDatatype(datatype)) {
+    const arr = data as Float32Array | Float64Array;
+    const out = new Array<unknown>(arr.length);
+    for (let i = 0; i < arr.length; i++) out[i] = jsonFloat(arr[i] as number);
+    return out;
+  }
+  return Array.from(data as Int32Array);
+}
+
+function jsonFloat(n: number): number | string {
+  if (Number.isFinite(n)) return n;
+  return Number.isNaN(n) ? 'NaN' : n > 0 ? 'Infinity' : '-Infinity';
+}
+
+/** Decodes a tensor from the binary tensor data extension (little-endian, BYTES length-prefixed). */
+export function decodeBinaryElements(
+  bytes: Uint8Array,
+  datatype: Datatype,
+  count: number,
+  field: string,
+): TensorData {
+  if (datatype === 'BYTES') {
+    const out: string[] = [];
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const decoder = new TextDecoder();
+    let offset = 0;
+    while (offset < bytes.byteLength) {
+      if (offset + 4 > bytes.byteLength) throw invalidArgument(`${field}: truncated BYTES element length at byte ${offset}`);
+      const len = view.getUint32(offset, true);
+      offset += 4;
+      if (offset + len > bytes.byteLength) throw invalidArgument(`${field}: BYTES element ${out.length} runs past the end of its binary data`);
+      out.push(decoder.decode(bytes.subarray(offset, offset + len)));
+      offset += len;
+    }
+    if (out.length !== count) {
+      throw invalidArgument(`${field}: binary data holds ${out.length} BYTES elements, shape needs ${count}`);
+    }
+    return out;
+  }
+  const size = bytesPerElement(datatype);
+  if (bytes.byteLength !== count * size) {
+    throw invalidArgument(
+      `${field}: binary_data_size ${bytes.byteLength} does not match shape (${count} elements x ${size} bytes = ${count * size})`,
+    );
+  }
+  // Copy into an aligned buffer: the slice of a request body is rarely aligned for the element type.
+  const copy = new Uint8Array(bytes.byteLength);
+  copy.set(bytes);
+  return new TYPED_ARRAY_OF[datatype](copy.buffer, 0, count);
+}
+
+/** Raw bytes of a tensor for the binary tensor data extension. */
+export function encodeBinaryElements(data: TensorData, datatype: Datatype): Uint8Array {
+  if (datatype === 'BYTES') {
+    const encoder = new TextEncoder();
+    const parts = (data as readonly string[]).map((s) => encoder.encode(s));
+    const total = parts.reduce((n, p) => n + 4 + p.byteLength, 0);
+    const out = new Uint8Array(total);
+    const view = new DataView(out.buffer);
+    let offset = 0;
+    for (const p of parts) {
+      view.setUint32(offset, p.byteLength, true);
+      out.set(p, offset + 4);
+      offset += 4 + p.byteLength;
+    }
+    return out;
+  }
+  const arr = data as Exclude<TensorData, readonly string[]>;
+  return new Uint8Array(arr.buffer, arr.byteOffset, arr.byteLength);
+}
+
+export function typedArrayFor(datatype: NumericDatatype, length: number): Exclude<TensorData, readonly string[]> {
+  return new TYPED_ARRAY_OF[datatype](length);
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'string') return `string ${JSON.stringify(value.length > 32 ? `${value.slice(0, 32)}…` : value)}`;
+  if (typeof value === 'object') return 'an object';
+  if (typeof value === 'number' || typeof value === 'boolean') return `${typeof value} ${value}`;
+  return typeof value;
+}

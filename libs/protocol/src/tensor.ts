@@ -1,0 +1,66 @@
+import type { Datatype } from './datatype';
+
+export type NumericArray =
+  | Uint8Array
+  | Uint16Array
+  | Uint32Array
+  | BigUint64Array
+  | Int8Array
+  | Int16Array
+  | Int32Array
+  | BigInt64Array
+  | Float32Array
+  | Float64Array;
+
+export type TensorData = NumericArray | readonly string[];
+
+/** A named, typed, row-major tensor: the unit that flows between graph nodes. */
+export interface Tensor {
+  readonly name: string;
+  readonly datatype: Datatype;
+  readonly shape: readonly number[];
+  readonly data: TensorData;
+}
+
+/** Tensors keyed by name, as a node receives or produces them. */
+export type TensorMap = ReadonlyMap<string, Tensor>;
+
+/** Declared type of a tensor; -1 marks a dynamic dimension. */
+export interface TensorSpec {
+  readonly name: string;
+  readonly datatype: Datatype;
+  readonly shape: readonly number[];
+}
+
+export function elementCount(shape: readonly number[]): number {
+  let n = 1;
+  for (const d of shape) n *= d;
+  return n;
+}
+
+export function formatShape(shape: readonly number[]): string {
+  return `[${shape.join(', ')}]`;
+}
+
+/** Whether a concrete shape fits a declared one (same rank, equal fixed dimensions). */
+export function shapeMismatch(declared: readonly number[], actual: readonly number[]): string | undefined {
+  if (declared.length !== actual.length) {
+    return `expected rank ${declared.length} ${formatShape(declared)}, got rank ${actual.length} ${formatShape(actual)}`;
+  }
+  for (let i = 0; i < declared.length; i++) {
+    const want = declared[i];
+    if (want !== undefined && want >= 0 && want !== actual[i]) {
+      return `dimension ${i} must be ${want} (declared ${formatShape(declared)}), got ${formatShape(actual)}`;
+    }
+  }
+  return undefined;
+}
+
+/** Whether two declared shapes can hold the same tensor (dynamic dims match anything). */
+export function shapesCompatible(a: readonly number[], b: readonly number[]): boolean {
+  if (a.length !== b.length) return false;
+  return a.every((d, i) => {
+    const other = b[i] ?? -1;
+    return d < 0 || other < 0 || d === other;
+  });
+}

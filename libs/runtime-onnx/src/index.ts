@@ -1,0 +1,2 @@
+export * from './onnx-model.loader';
+export * from './onnx-datatype.map';

@@ -1,0 +1,86 @@
+import * as ort from 'onnxruntime-node';
+import type { Tensor, TensorMap, TensorSpec } from '@infergraph/protocol';
+import type { ModelLoadOptions, ModelLoader, ModelSession } from '@infergraph/nodes';
+import { ORT_TYPE_OF, datatypeOfOrt } from './onnx-datatype.map';
+
+/**
+ * onnxruntime-node behind the ModelLoader port. One InferenceSession per distinct model content and
+ * options, shared by every node and graph that uses it.
+ */
+export class OnnxModelLoader implements ModelLoader {
+  private readonly sessions = new Map<string, Promise<ModelSession>>();
+
+  load(key: string, bytes: Uint8Array, options: ModelLoadOptions): Promise<ModelSession> {
+    const cacheKey = `${key}|${options.intraOpThreads ?? ''}`;
+    let session = this.sessions.get(cacheKey);
+    if (session === undefined) {
+      session = createSession(bytes, options);
+      this.sessions.set(cacheKey, session);
+      session.catch(() => this.sessions.delete(cacheKey));
+    }
+    return session;
+  }
+
+  async close(): Promise<void> {
+    const all = [...this.sessions.values()];
+    this.sessions.clear();
+    await Promise.allSettled(all.map(async (s) => (await s as OnnxModelSession).release()));
+  }
+}
+
+async function createSession(bytes: Uint8Array, options: ModelLoadOptions): Promise<ModelSession> {
+  const sessionOptions: ort.InferenceSession.SessionOptions = { executionProviders: ['cpu'], graphOptimizationLevel: 'all' };
+  if (options.intraOpThreads !== undefined) sessionOptions.intraOpNumThreads = options.intraOpThreads;
+  const session = await ort.InferenceSession.create(bytes, sessionOptions);
+  return new OnnxModelSession(session, 'cpu');
+}
+
+class OnnxModelSession implements ModelSession {
+  readonly inputs: readonly TensorSpec[];
+  readonly outputs: readonly TensorSpec[];
+
+  constructor(
+    private readonly session: ort.InferenceSession,
+    readonly provider: string,
+  ) {
+    this.inputs = session.inputMetadata.map((m) => specOf(m, 'input'));
+    this.outputs = session.outputMetadata.map((m) => specOf(m, 'output'));
+  }
+
+  async run(feeds: TensorMap): Promise<TensorMap> {
+    const ortFeeds: Record<string, ort.Tensor> = {};
+    for (const t of feeds.values()) {
+      ortFeeds[t.name] = new ort.Tensor(ORT_TYPE_OF[t.datatype] as ort.Tensor.Type, t.data, t.shape);
+    }
+    const results = await this.session.run(ortFeeds);
+    const out = new Map<string, Tensor>();
+    for (const spec of this.outputs) {
+      const value = results[spec.name];
+      if (value === undefined) continue;
+      out.set(spec.name, {
+        name: spec.name,
+        datatype: spec.datatype,
+        shape: value.dims.slice(),
+        data: value.data,
+      });
+    }
+    return out;
+  }
+
+  release(): Promise<void> {
+    return this.session.release();
+  }
+}
+
+function specOf(meta: ort.InferenceSession.ValueMetadata, role: 'input' | 'output'): TensorSpec {
+  if (!meta.isTensor) {
+    throw new Error(
+      `model ${role} "${meta.name}" is not a tensor (a sequence or map, such as skl2onnx's ZipMap); re-export the model with tensor outputs (skl2onnx: options={'zipmap': False})`,
+    );
+  }
+  const datatype = datatypeOfOrt(meta.type);
+  if (datatype === undefined) {
+    throw new Error(`model ${role} "${meta.name}" has element type ${meta.type}, which the Open Inference Protocol cannot carry`);
+  }
+  return { name: meta.name, datatype, shape: meta.shape.map((d) => (typeof d === 'number' && d >= 0 ? d : -1)) };
+}

@@ -1,0 +1,158 @@
+import type { GraphProblem } from './graph.diagnostic';
+import { parseTensorRef } from './tensor-ref.parser';
+import { suggest } from './did-you-mean';
+
+/**
+ * The parts of a graph the structural checks need, read leniently so that a node with a schema
+ * error still takes part in name, reference and cycle checks.
+ */
+export interface LooseGraph {
+  readonly inputs: readonly (string | undefined)[];
+  readonly nodes: readonly {
+    readonly name: string | undefined;
+    readonly inputs: readonly (string | undefined)[];
+    readonly tensorMapKeys: readonly string[];
+  }[];
+  readonly outputs: readonly { readonly name: string | undefined; readonly source: string | undefined }[];
+}
+
+export interface StructureResult {
+  readonly problems: readonly GraphProblem[];
+  /** Topological order of node names (empty when the graph has a cycle). */
+  readonly order: readonly string[];
+}
+
+/** Names, references, cycles and outputs: everything that can be checked without loading models. */
+export function validateStructure(graph: LooseGraph): StructureResult {
+  const problems: GraphProblem[] = [];
+  const graphInputs = new Set<string>();
+  graph.inputs.forEach((name, i) => {
+    if (name === undefined) return;
+    if (graphInputs.has(name)) problems.push({ path: ['spec', 'inputs', i, 'name'], message: `duplicate input tensor "${name}"` });
+    graphInputs.add(name);
+  });
+
+  const firstIndex = new Map<string, number>();
+  graph.nodes.forEach((node, i) => {
+    if (node.name === undefined) return;
+    const first = firstIndex.get(node.name);
+    if (first === undefined) firstIndex.set(node.name, i);
+    else problems.push({ path: ['spec', 'nodes', i, 'name'], message: `duplicate node name "${node.name}" (first declared at spec.nodes[${first}])` });
+  });
+  const nodeNames = [...firstIndex.keys()];
+
+  const checkRef = (text: string, path: (string | number)[], selfName?: string): string | undefined => {
+    const ref = parseTensorRef(text);
+    if (typeof ref === 'string') {
+      problems.push({ path, message: `invalid tensor reference ${JSON.stringify(text)}: ${ref}` });
+      return undefined;
+    }
+    if (ref.kind === 'graph-inputs') {
+      if (ref.tensor !== undefined && graphInputs.size > 0 && !graphInputs.has(ref.tensor)) {
+        problems.push({
+          path,
+          message: `graph has no input tensor "${ref.tensor}"${suggest(ref.tensor, [...graphInputs])} (inputs: ${[...graphInputs].join(', ')})`,
+        });
+      }
+      return undefined;
+    }
+    if (ref.node === selfName) {
+      problems.push({ path, message: `node "${ref.node}" cannot read its own outputs (a cycle of one)` });
+      return undefined;
+    }
+    if (!firstIndex.has(ref.node)) {
+      problems.push({
+        path,
+        message: `unknown node "${ref.node}"${suggest(ref.node, nodeNames)} (nodes: ${nodeNames.join(', ') || 'none'})`,
+      });
+      return undefined;
+    }
+    return ref.node;
+  };
+
+  const deps = new Map<string, Set<string>>();
+  graph.nodes.forEach((node, i) => {
+    const mine = new Set<string>();
+    node.inputs.forEach((text, j) => {
+      if (text === undefined) return;
+      const dep = checkRef(text, ['spec', 'nodes', i, 'inputs', j], node.name);
+      if (dep !== undefined) mine.add(dep);
+    });
+    node.tensorMapKeys.forEach((key) => {
+      if (!key.includes('.')) return;
+      const ref = parseTensorRef(key);
+      if (typeof ref === 'string' || ref.tensor === undefined) {
+        problems.push({
+          path: ['spec', 'nodes', i, 'tensorMap', key],
+          message: 'tensorMap keys are tensor names, or qualified "<node>.outputs.<tensor>" / "graph.inputs.<tensor>" references',
+        });
+      } else if (ref.kind === 'node' && !node.inputs.some((t) => t === ref.node || t?.startsWith(`${ref.node}.outputs.`))) {
+        problems.push({
+          path: ['spec', 'nodes', i, 'tensorMap', key],
+          message: `tensorMap renames a tensor of node "${ref.node}", which is not among this node's inputs`,
+        });
+      }
+    });
+    if (node.name !== undefined && firstIndex.get(node.name) === i) deps.set(node.name, mine);
+  });
+
+  const seenOutputNames = new Map<string, number>();
+  graph.outputs.forEach((out, k) => {
+    if (out.source === undefined) return;
+    const path: (string | number)[] = out.name === undefined ? ['spec', 'outputs', k] : ['spec', 'outputs', k, 'source'];
+    checkRef(out.source, path);
+    const ref = parseTensorRef(out.source);
+    const name = out.name ?? (typeof ref === 'string' ? undefined : ref.tensor);
+    if (name === undefined) return;
+    const first = seenOutputNames.get(name);
+    if (first !== undefined) {
+      problems.push({ path: ['spec', 'outputs', k], message: `duplicate graph output "${name}" (also spec.outputs[${first}]); give one a distinct name with {name, source}` });
+    } else seenOutputNames.set(name, k);
+  });
+
+  const { order, cycle: found } = topologicalOrder(nodeNames, deps);
+  if (found.length > 0) {
+    // Start the cycle at its first declared node, so the report points where a reader looks first.
+    const first = found.reduce((a, b) => ((firstIndex.get(a) ?? 0) <= (firstIndex.get(b) ?? 0) ? a : b));
+    const at = found.indexOf(first);
+    const cycle = [...found.slice(at), ...found.slice(0, at)];
+    const start = first;
+    problems.push({
+      path: ['spec', 'nodes', firstIndex.get(start) ?? 0, 'inputs'],
+      message: `cycle: ${[...cycle, start].join(' -> ')}; a graph must be acyclic`,
+    });
+  }
+  return { problems, order: found.length > 0 ? [] : order };
+}
+
+/** Kahn's algorithm in declaration order (deterministic); returns one cycle if the graph has any. */
+export function topologicalOrder(
+  names: readonly string[],
+  deps: ReadonlyMap<string, ReadonlySet<string>>,
+): { order: string[]; cycle: string[] } {
+  const remaining = new Map(names.map((n) => [n, new Set(deps.get(n) ?? [])]));
+  const order: string[] = [];
+  let progressed = true;
+  while (progressed) {
+    progressed = false;
+    for (const name of names) {
+      const pending = remaining.get(name);
+      if (pending === undefined) continue;
+      for (const d of [...pending]) if (!remaining.has(d)) pending.delete(d);
+      if (pending.size === 0) {
+        remaining.delete(name);
+        order.push(name);
+        progressed = true;
+      }
+    }
+  }
+  if (remaining.size === 0) return { order, cycle: [] };
+  // Walk dependency edges among the remaining nodes until one repeats.
+  const path: string[] = [];
+  let current = remaining.keys().next().value as string;
+  while (!path.includes(current)) {
+    path.push(current);
+    current = [...(remaining.get(current) ?? [])][0] as string;
+  }
+  return { order, cycle: path.slice(path.indexOf(current)).reverse() };
+}

@@ -1,0 +1,39 @@
+// Runs the compiled test files with node's test runner.
+//   node scripts/run-tests.mjs [unit|integration|e2e]...   (default: all)
+// unit: dist/**/*.spec.js next to the code; integration and e2e: dist/test/<kind>/**/*.test.js.
+import { spawnSync } from 'node:child_process';
+import { readdirSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const dist = path.join(root, 'dist');
+const kinds = process.argv.slice(2).length > 0 ? process.argv.slice(2) : ['unit', 'integration', 'e2e'];
+
+function walk(dir) {
+  let out = [];
+  for (const name of readdirSync(dir)) {
+    const full = path.join(dir, name);
+    if (statSync(full).isDirectory()) out = out.concat(walk(full));
+    else out.push(full);
+  }
+  return out;
+}
+
+const all = walk(dist).filter((f) => f.endsWith('.js')).sort();
+const files = [];
+for (const kind of kinds) {
+  if (kind === 'unit') files.push(...all.filter((f) => f.endsWith('.spec.js') && !f.startsWith(path.join(dist, 'test') + path.sep)));
+  else files.push(...all.filter((f) => f.startsWith(path.join(dist, 'test', kind) + path.sep) && f.endsWith('.test.js')));
+}
+if (files.length === 0) {
+  console.error(`[test] no compiled test files for: ${kinds.join(', ')} (did the build run?)`);
+  process.exit(1);
+}
+console.error(`[test] ${files.length} test files (${kinds.join(', ')})`);
+const result = spawnSync(
+  process.execPath,
+  ['--enable-source-maps', '--test', '--test-reporter=spec', '--test-concurrency=1', ...files],
+  { cwd: root, stdio: 'inherit', env: { ...process.env, INFERGRAPH_ROOT: root } },
+);
+process.exit(result.status ?? 1);
