@@ -5,6 +5,9 @@ const u32 = new Uint32Array(f32.buffer);
 export function toHalfBits(value: number): number {
   f32[0] = value;
   const x = u32[0] ?? 0;
+  // Rounding to float32 first can put a double exactly on a binary16 halfway point it was only
+  // near; the direction it moved (< 0: toward zero) decides such ties instead of ties-to-even.
+  const moved = Math.abs(f32[0] ?? 0) - Math.abs(value);
   const sign = (x >>> 16) & 0x8000;
   const exp = (x >>> 23) & 0xff;
   let mant = x & 0x7fffff;
@@ -18,12 +21,12 @@ export function toHalfBits(value: number): number {
     let half = mant >>> shift;
     const rem = mant & ((1 << shift) - 1);
     const mid = 1 << (shift - 1);
-    if (rem > mid || (rem === mid && (half & 1) === 1)) half += 1;
+    if (rem > mid || (rem === mid && (moved < 0 || (moved === 0 && (half & 1) === 1)))) half += 1;
     return sign | half;
   }
   let half = (e << 10) | (mant >>> 13);
   const rem = mant & 0x1fff;
-  if (rem > 0x1000 || (rem === 0x1000 && (half & 1) === 1)) half += 1;
+  if (rem > 0x1000 || (rem === 0x1000 && (moved < 0 || (moved === 0 && (half & 1) === 1)))) half += 1;
   return sign | half;
 }
 

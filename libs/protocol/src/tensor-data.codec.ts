@@ -62,7 +62,7 @@ export function decodeJsonElements(values: readonly unknown[], datatype: Datatyp
         const v = values[i];
         let n: number;
         if (typeof v === 'number') n = v;
-        else if (typeof v === 'string' && v in NON_FINITE) n = NON_FINITE[v] as number;
+        else if (typeof v === 'string' && Object.hasOwn(NON_FINITE, v)) n = NON_FINITE[v] as number;
         else n = bad(i, 'a number (or "NaN", "Infinity", "-Infinity")');
         out[i] = datatype === 'FP16' ? toHalfBits(n) : n;
       }

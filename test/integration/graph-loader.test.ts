@@ -1,0 +1,147 @@
+import assert from 'node:assert/strict';
+import { copyFileSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, describe, it } from 'node:test';
+import { loadGraphFile } from '@infergraph/engine';
+import { OnnxModelLoader } from '@infergraph/runtime-onnx';
+import { GraphValidationError } from '@infergraph/spec';
+import { repoPath } from '../support/repo';
+
+// Integration: real graph files on disk, real onnxruntime-node sessions on the committed models.
+
+const IRIS = repoPath('models', 'iris-logreg', '1', 'model.onnx');
+const IRIS_SHA = '7bb14e947201b2c9e98a5ca1634596cac2baaa343582de9e25a0a99e2bb3a7c2';
+const dir = mkdtempSync(path.join(tmpdir(), 'infergraph-loader-'));
+const loader = new OnnxModelLoader();
+
+function graphFile(name: string, body: string): string {
+  const file = path.join(dir, `${name}.yaml`);
+  writeFileSync(
+    file,
+    [
+      'apiVersion: infergraph.dev/v1alpha1',
+      'kind: InferenceGraph',
+      `metadata: {name: ${name}}`,
+      'spec:',
+      ...body.split('\n').map((l) => `  ${l}`),
+    ].join('\n') + '\n',
+  );
+  return file;
+}
+
+async function problemsOf(file: string): Promise<string[]> {
+  try {
+    await loadGraphFile(file, loader);
+  } catch (err) {
+    assert.ok(err instanceof GraphValidationError, String(err));
+    return err.diagnostics.map((d) => `${d.line}:${d.column} ${d.path}: ${d.message}`);
+  }
+  assert.fail('graph loaded but was expected to fail');
+}
+
+describe('graph loader with onnxruntime', () => {
+  after(() => loader.close());
+
+  it('loads a valid graph and types its outputs from the model metadata', async () => {
+    const file = graphFile(
+      'ok',
+      `inputs: [{name: x, datatype: FP32, shape: [-1, 4]}]
+nodes:
+  - {name: m, type: model, inputs: [graph.inputs], tensorMap: {x: input}, model: {uri: ${IRIS}, sha256: ${IRIS_SHA}}}
+outputs: [m]`,
+    );
+    const graph = await loadGraphFile(file, loader);
+    assert.deepEqual(graph.executor.plan.outputs, [
+      { name: 'label', datatype: 'INT64', shape: [-1] },
+      { name: 'probabilities', datatype: 'FP32', shape: [-1, 3] },
+    ]);
+    assert.deepEqual(graph.models, [{ node: 'm', path: IRIS, sha256: IRIS_SHA, provider: 'cpu' }]);
+  });
+
+  it('rejects a model whose sha256 does not match, naming both digests', async () => {
+    const wrong = 'a'.repeat(64);
+    const file = graphFile(
+      'sha',
+      `inputs: [{name: input, datatype: FP32, shape: [-1, 4]}]
+nodes:
+  - name: m
+    type: model
+    inputs: [graph.inputs]
+    model:
+      uri: ${IRIS}
+      sha256: ${wrong}
+outputs: [m]`,
+    );
+    assert.deepEqual(await problemsOf(file), [
+      `12:17 spec.nodes[0].model.sha256: sha256 mismatch for ${IRIS}: the graph pins ${wrong}, the file is ${IRIS_SHA}`,
+    ]);
+  });
+
+  it('reports every typing problem at once: unfed model inputs, dtype clashes, unknown output tensors', async () => {
+    const file = graphFile(
+      'typing',
+      `inputs:
+  - {name: features, datatype: FP32, shape: [-1, 4]}
+  - {name: counts, datatype: INT64, shape: [-1, 4]}
+nodes:
+  - {name: a, type: model, inputs: [graph.inputs.features], model: {uri: ${IRIS}}}
+  - {name: b, type: model, inputs: [graph.inputs.counts], tensorMap: {counts: input}, model: {uri: ${IRIS}}}
+outputs: [a.outputs.labels, b.outputs.label]`,
+    );
+    const problems = await problemsOf(file);
+    assert.equal(problems.length, 4, problems.join('\n'));
+    assert.match(problems[0] ?? '', /^9:38 spec\.nodes\[0\]\.inputs: model has no input "features"/);
+    assert.match(problems[1] ?? '', /^9:38 spec\.nodes\[0\]\.inputs: model input "input" FP32 \[-1, 4\] is not fed \(node receives: features\); use tensorMap to rename/);
+    assert.match(problems[2] ?? '', /^10:38 spec\.nodes\[1\]\.inputs: model input "input" is FP32, but receives INT64/);
+    assert.match(problems[3] ?? '', /^11:13 spec\.outputs\[0\]: node "a" has no tensor "labels"; did you mean "label"\? \(available: label, probabilities\)/);
+  });
+
+  it('rejects a file that is not an ONNX model with the runtime error', async () => {
+    const notModel = path.join(dir, 'not-a-model.onnx');
+    writeFileSync(notModel, 'this is not protobuf');
+    const file = graphFile(
+      'garbage',
+      `inputs: [{name: input, datatype: FP32, shape: [-1, 4]}]
+nodes: [{name: m, type: model, inputs: [graph.inputs], model: {uri: not-a-model.onnx}}]
+outputs: [m]`,
+    );
+    const problems = await problemsOf(file);
+    assert.equal(problems.length, 1);
+    assert.match(problems[0] ?? '', new RegExp(`^6:71 spec\\.nodes\\[0\\]\\.model\\.uri: cannot load model ${notModel.replace(/[.\\/]/g, '\\$&')}: .+`));
+  });
+
+  it('resolves model paths relative to the graph file and accepts file:// URLs', async () => {
+    copyFileSync(IRIS, path.join(dir, 'local.onnx'));
+    const relative = graphFile(
+      'relative',
+      `inputs: [{name: input, datatype: FP32, shape: [-1, 4]}]
+nodes: [{name: m, type: model, inputs: [graph.inputs], model: {uri: ./local.onnx}}]
+outputs: [m.outputs.label]`,
+    );
+    assert.equal((await loadGraphFile(relative, loader)).models[0]?.sha256, IRIS_SHA);
+    const url = graphFile(
+      'url',
+      `inputs: [{name: input, datatype: FP32, shape: [-1, 4]}]
+nodes: [{name: m, type: model, inputs: [graph.inputs], model: {uri: "file://${IRIS}"}}]
+outputs: [m.outputs.label]`,
+    );
+    assert.equal((await loadGraphFile(url, loader)).models[0]?.path, IRIS);
+    const http = graphFile(
+      'http',
+      `inputs: [{name: input, datatype: FP32, shape: [-1, 4]}]
+nodes: [{name: m, type: model, inputs: [graph.inputs], model: {uri: "https://example.com/m.onnx"}}]
+outputs: [m.outputs.label]`,
+    );
+    assert.match((await problemsOf(http))[0] ?? '', /unsupported URI scheme/);
+  });
+
+  it('creates one session per model content and reuses it across graphs', async () => {
+    const bytes = new Uint8Array(await import('node:fs/promises').then((fs) => fs.readFile(IRIS)));
+    const first = await loader.load(IRIS_SHA, bytes, {});
+    const second = await loader.load(IRIS_SHA, bytes, {});
+    assert.equal(first, second);
+    const threaded = await loader.load(IRIS_SHA, bytes, { intraOpThreads: 1 });
+    assert.notEqual(first, threaded);
+  });
+});
