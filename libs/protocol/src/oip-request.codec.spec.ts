@@ -191,7 +191,7 @@ describe('OIP request decoder: rejected tensor data', () => {
     const request = {
       inputs: [
         { name: 'ok', datatype: 'FP32', shape: [1], data: [1] },
-        { name: 'bad', datatype: 'FP32', shape: [2, 3], data: [[1, 2, 3], [4, 5]] },
+        { name: 'bad', datatype: 'FP32', shape: [2, 3], data: [1, 2, 3, 4, 5] },
       ],
     };
     assertInvalid(() => decode(request), /^inputs\[1\]: shape \[2, 3\] needs 6 elements, but data holds 5$/);
@@ -223,6 +223,17 @@ describe('OIP request decoder: rejected tensor data', () => {
     assertInvalid(() => decode(single('FP32', [2, 2], [[1, 2], [3, 'x']])), /^inputs\[0\]\.data\[3\]: /);
   });
 
+  it('rejects nested data that does not follow the shape, even when the element count matches', () => {
+    assertInvalid(() => decode(single('FP32', [2, 2], [[1, 2, 3], [4]])), /^inputs\[0\]\.data\[0\]: nested data must follow shape \[2, 2\]; expected 2 entries at depth 1, got 3/);
+    assertInvalid(() => decode(single('FP32', [2, 2], [[1, 2], 3, 4])), /^inputs\[0\]\.data: nested data must follow shape \[2, 2\]; expected 2 entries at depth 0, got 3/);
+    assertInvalid(() => decode(single('FP32', [2, 2], [[1, 2], [3, [4]]])), /^inputs\[0\]\.data\[1\]: nested data is deeper than shape \[2, 2\]/);
+    assertInvalid(() => decode(single('FP32', [1, 2, 2], [[1, 2], [3, 4]])), /expected 1 entries at depth 0, got 2/);
+  });
+
+  it('rejects JSON integers beyond 2^53 for INT64, which may already have lost precision', () => {
+    assertInvalid(() => decode(single('INT64', [1], [9007199254740992])), /^inputs\[0\]\.data\[0\]: expected an exact integer \(JSON numbers beyond 2\^53 lose precision: send such values as decimal strings or binary tensor data\) for INT64/);
+  });
+
   it('rejects data that is not an array', () => {
     assertInvalid(() => decode(single('FP32', [1], 1)), /^inputs\[0\]\.data: expected an array of tensor elements, got number 1$/);
     assertInvalid(() => decode(single('FP32', [1], { a: 1 })), /^inputs\[0\]\.data: expected an array of tensor elements, got an object$/);
@@ -252,7 +263,6 @@ describe('OIP request decoder: rejected tensor data', () => {
 
   const BIG_BAD: [datatype: string, value: unknown][] = [
     ['INT64', 1.5],
-    ['INT64', 9007199254740992], // not a safe integer: it may already have lost precision
     ['INT64', '9223372036854775808'],
     ['INT64', '-9223372036854775809'],
     ['INT64', '1.5'],
@@ -302,14 +312,17 @@ describe('OIP request decoder: request envelope', () => {
     { name: 'an empty inputs list', body: { inputs: [] }, message: /^invalid inference request: inputs: must hold at least one input tensor$/ },
     { name: 'an unknown datatype', body: single('FLOAT32', [1], [1]), message: /^invalid inference request: inputs\[0\]\.datatype: must be one of BOOL, UINT8, .*, BYTES$/ },
     { name: 'a negative shape dimension', body: single('FP32', [1, -1], [1]), message: /^invalid inference request: inputs\[0\]\.shape\[1\]: dimensions must be >= 0$/ },
-    { name: 'a fractional shape dimension', body: single('FP32', [1.5], [1]), message: /^invalid inference request: inputs\[0\]\.shape\[0\]: .*int/i },
-    { name: 'a shape that is not an array', body: single('FP32', 3 as unknown as number[], [1]), message: /^invalid inference request: inputs\[0\]\.shape: / },
+    // A present value of the wrong type must not be reported as a missing field.
+    { name: 'a fractional shape dimension', body: single('FP32', [1.5], [1]), message: /^invalid inference request: inputs\[0\]\.shape\[0\]: Invalid input: expected int, received number$/ },
+    { name: 'a shape that is not an array', body: single('FP32', 3 as unknown as number[], [1]), message: /^invalid inference request: inputs\[0\]\.shape: Invalid input: expected array, received number$/ },
+    { name: 'a missing shape', body: { inputs: [{ name: 'x', datatype: 'FP32', data: [1] }] }, message: /^invalid inference request: inputs\[0\]\.shape: required field is missing \(array expected\)$/ },
     { name: 'an empty input name', body: { inputs: [{ name: '', datatype: 'FP32', shape: [1], data: [1] }] }, message: /inputs\[0\]\.name: must be a non-empty string/ },
-    { name: 'a non-string id', body: { ...(single('FP32', [1], [1]) as object), id: 7 }, message: /^invalid inference request: id: / },
+    { name: 'a non-string id', body: { ...(single('FP32', [1], [1]) as object), id: 7 }, message: /^invalid inference request: id: Invalid input: expected string, received number$/ },
+    { name: 'inputs that are not an array', body: { inputs: {} }, message: /^invalid inference request: inputs: Invalid input: expected array, received object$/ },
     {
       name: 'every envelope problem at once',
       body: { inputs: [{ name: 'x', datatype: 'FP33', shape: [-1], data: [1] }], foo: 1 },
-      message: /inputs\[0\]\.shape\[0\]: .*; .*inputs\[0\]\.datatype: .*foo: unknown field|foo: unknown field.*inputs\[0\]/,
+      message: /^invalid inference request: inputs\[0\]\.shape\[0\]: dimensions must be >= 0; inputs\[0\]\.datatype: must be one of .*; foo: unknown field$/,
     },
   ];
   for (const c of ENVELOPE) {
@@ -375,6 +388,11 @@ describe('OIP request decoder: binary tensor data extension', () => {
     const data = onlyInput(decodeInferRequest(body, jsonLength));
     assert.ok(data instanceof Uint8Array);
     assert.deepEqual(Array.from(data), [1, 0, 0, 1]);
+  });
+
+  it('normalises any non-zero BOOL byte to true (1)', () => {
+    const { body, jsonLength } = binaryRequest({ inputs: [binaryInput('mask', 'BOOL', [3], 3)] }, new Uint8Array([2, 0, 255]));
+    assert.deepEqual(Array.from(onlyInput(decodeInferRequest(body, jsonLength)) as Uint8Array), [1, 0, 1]);
   });
 
   it('decodes a BYTES input from 4-byte little-endian length-prefixed elements', () => {

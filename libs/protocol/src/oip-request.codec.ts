@@ -47,7 +47,8 @@ export function decodeInferRequestObject(raw: unknown, binary: Uint8Array = new 
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     throw invalidArgument('request body must be a JSON object with an "inputs" array');
   }
-  const parsed = inferRequestSchema.safeParse(raw);
+  // reportInput lets describeIssue tell a missing field (no input) from one of the wrong type.
+  const parsed = inferRequestSchema.safeParse(raw, { reportInput: true });
   if (!parsed.success) {
     const problems = parsed.error.issues.map(describeIssue);
     throw invalidArgument(`invalid inference request: ${problems.join('; ')}`);
@@ -104,7 +105,7 @@ function decodeJsonInput(input: InferInputWire, field: string): Tensor {
   if (input.data === undefined) {
     throw invalidArgument(`${field}.data: required (or parameters.binary_data_size with binary tensor data)`);
   }
-  const values = flattenJsonData(input.data, `${field}.data`);
+  const values = flattenJsonData(input.data, input.shape, `${field}.data`);
   const expected = elementCount(input.shape);
   if (values.length !== expected) {
     throw invalidArgument(

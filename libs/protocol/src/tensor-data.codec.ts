@@ -13,20 +13,32 @@ import type { TensorData } from './tensor';
 
 const NON_FINITE: Readonly<Record<string, number>> = { NaN: NaN, Infinity: Infinity, '-Infinity': -Infinity };
 
-/** Flattens nested row-major JSON arrays into one list (the protocol allows both forms). */
-export function flattenJsonData(data: unknown, field: string): unknown[] {
+/**
+ * Flattens row-major JSON data. The protocol allows flat data, or data nested like the shape;
+ * nested data must match the shape at every level.
+ */
+export function flattenJsonData(data: unknown, shape: readonly number[], field: string): unknown[] {
   if (!Array.isArray(data)) {
     throw invalidArgument(`${field}: expected an array of tensor elements, got ${describe(data)}`);
   }
   if (data.length === 0 || !Array.isArray(data[0])) return data;
   const out: unknown[] = [];
-  const walk = (value: unknown[]): void => {
-    for (const item of value) {
-      if (Array.isArray(item)) walk(item);
-      else out.push(item);
+  const walk = (value: unknown, depth: number, at: string): void => {
+    const last = depth === shape.length - 1;
+    if (!Array.isArray(value)) {
+      throw invalidArgument(`${at}: nested data must follow shape [${shape.join(', ')}]; expected an array at depth ${depth}`);
     }
+    if (value.length !== shape[depth]) {
+      throw invalidArgument(`${at}: nested data must follow shape [${shape.join(', ')}]; expected ${shape[depth]} entries at depth ${depth}, got ${value.length}`);
+    }
+    if (last) {
+      for (const item of value) {
+        if (Array.isArray(item)) throw invalidArgument(`${at}: nested data is deeper than shape [${shape.join(', ')}]`);
+        out.push(item);
+      }
+    } else value.forEach((item, i) => walk(item, depth + 1, `${at}[${i}]`));
   };
-  walk(data);
+  walk(data, 0, field);
   return out;
 }
 
@@ -75,6 +87,9 @@ export function decodeJsonElements(values: readonly unknown[], datatype: Datatyp
       for (let i = 0; i < values.length; i++) {
         const v = values[i];
         let n: bigint | undefined;
+        if (typeof v === 'number' && Number.isInteger(v) && !Number.isSafeInteger(v)) {
+          bad(i, 'an exact integer (JSON numbers beyond 2^53 lose precision: send such values as decimal strings or binary tensor data)');
+        }
         if (typeof v === 'number' && Number.isSafeInteger(v)) n = BigInt(v);
         else if (typeof v === 'string' && /^-?\d+$/.test(v)) n = BigInt(v);
         if (n === undefined || n < min || n > max) return bad(i, `an integer in [${min}, ${max}]`);
@@ -162,6 +177,7 @@ export function decodeBinaryElements(
   // Copy into an aligned buffer: the slice of a request body is rarely aligned for the element type.
   const copy = new Uint8Array(bytes.byteLength);
   copy.set(bytes);
+  if (datatype === 'BOOL') for (let i = 0; i < copy.length; i++) copy[i] = copy[i] === 0 ? 0 : 1;
   return new TYPED_ARRAY_OF[datatype](copy.buffer, 0, count);
 }
 

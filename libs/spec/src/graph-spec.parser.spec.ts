@@ -128,6 +128,11 @@ const cases: { name: string; yaml: string; expected: Expected[] }[] = [
     ],
   },
   {
+    name: 'says a present field has the wrong type rather than calling it missing',
+    yaml: graph({ 5: 'spec:\n  timeoutMs: fast' }),
+    expected: [[6, 14, 'spec.timeoutMs', /expected number, received string/]],
+  },
+  {
     name: 'rejects a graph name that is not a DNS label',
     yaml: graph({ 4: '  name: Demo_Graph' }),
     expected: [[4, 9, 'metadata.name', /DNS-1123 label/]],

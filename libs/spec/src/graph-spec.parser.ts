@@ -44,7 +44,7 @@ export function parseGraphSource(text: string, file: string, options: ParseGraph
   const problems: GraphProblem[] = [];
   const keyProblems: GraphProblem[] = [];
 
-  const header = graphHeaderSchema.safeParse(raw);
+  const header = graphHeaderSchema.safeParse(raw, { reportInput: true });
   if (!header.success) collectIssues(header.error, [], problems, keyProblems);
 
   const rawNodes = arrayAt(raw, ['spec', 'nodes']);
@@ -64,7 +64,7 @@ export function parseGraphSource(text: string, file: string, options: ParseGraph
       return;
     }
     const nodeType = type as NodeType;
-    const parsed = nodeSchemas[nodeType].safeParse(rawNode);
+    const parsed = nodeSchemas[nodeType].safeParse(rawNode, { reportInput: true });
     if (!parsed.success) {
       collectIssues(parsed.error, path, problems, keyProblems);
       return;
