@@ -139,8 +139,8 @@ const cases: { name: string; yaml: string; expected: Expected[] }[] = [
   },
   {
     name: 'rejects reserved node types this release cannot run',
-    yaml: graph({ 12: '      type: router' }),
-    expected: [[12, 13, 'spec.nodes[0].type', /node type "router" is reserved but cannot run in this release/]],
+    yaml: graph({ 12: '      type: outlier' }),
+    expected: [[12, 13, 'spec.nodes[0].type', /node type "outlier" is reserved but cannot run in this release/]],
   },
   {
     name: 'rejects duplicate graph output names',

@@ -1,5 +1,8 @@
 import { z } from 'zod';
-import { DATATYPES } from '@infergraph/protocol';
+import { dnsLabel, tensorName, tensorSpecSchema } from './tensor-spec.schema';
+import { transformStepSchema } from './transformer-steps.schema';
+import { routerConfigSchema } from './router-config.schema';
+import { combinerConfigSchema } from './combiner-config.schema';
 
 export const API_VERSION = 'infergraph.dev/v1alpha1';
 export const KIND = 'InferenceGraph';
@@ -8,26 +11,7 @@ export const NODE_TYPES = ['transformer', 'model', 'router', 'combiner', 'outlie
 export type NodeType = (typeof NODE_TYPES)[number];
 
 /** Node types this release can execute; the rest are reserved in the schema. */
-export const EXECUTABLE_NODE_TYPES: readonly NodeType[] = ['model', 'transformer'];
-
-// DNS-1123 label: the name becomes part of URLs, topic names and Kubernetes objects.
-const dnsLabel = z
-  .string()
-  .max(63, 'must be at most 63 characters')
-  .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be a DNS-1123 label: lowercase letters, digits and "-", starting and ending with a letter or digit');
-
-const tensorName = z
-  .string()
-  .min(1, 'must be a non-empty string')
-  .regex(/^[^\s]+$/, 'must not contain whitespace');
-
-export const tensorSpecSchema = z.strictObject({
-  name: tensorName,
-  datatype: z.enum(DATATYPES, { error: `must be one of ${DATATYPES.join(', ')}` }),
-  shape: z
-    .array(z.int({ error: 'dimensions must be integers' }).refine((d) => d === -1 || d >= 1, 'dimensions must be >= 1, or -1 for a dynamic dimension'))
-    .min(1, 'must have at least one dimension'),
-});
+export const EXECUTABLE_NODE_TYPES: readonly NodeType[] = ['model', 'transformer', 'router', 'combiner'];
 
 const sha256 = z.string().regex(/^[a-f0-9]{64}$/, 'must be 64 lowercase hex digits');
 
@@ -39,9 +23,18 @@ export const modelConfigSchema = z.strictObject({
   intraOpThreads: z.int().min(1).optional(),
 });
 
-export const transformerConfigSchema = z.strictObject({
-  steps: z.array(z.unknown()).max(0, 'transformer steps are not implemented in this release; leave steps empty for a pass-through').default([]),
-});
+export const transformerConfigSchema = z
+  .strictObject({
+    /** Built-in ops applied in order; empty (and no module) is a pass-through. */
+    steps: z.array(transformStepSchema).default([]),
+    /** Custom transformer: module path relative to the graph file (.js, .cjs, .mjs or .ts). */
+    module: z.string().min(1).optional(),
+    export: z.string().min(1).default('transform'),
+    /** Custom transformer: the tensors the module returns (needed to type the graph). */
+    outputs: z.array(tensorSpecSchema).optional(),
+  })
+  .refine((t) => t.module === undefined || t.steps.length === 0, 'give either steps or module, not both')
+  .refine((t) => t.module === undefined || t.outputs !== undefined, 'a custom module must declare its outputs (name, datatype, shape)');
 
 const reservedConfig = z.record(z.string(), z.unknown());
 
@@ -49,19 +42,27 @@ const nodeBase = {
   name: dnsLabel.refine((n) => n !== 'graph', '"graph" is reserved for graph.inputs references'),
   inputs: z.array(z.string().min(1, 'must be a tensor reference')).min(1, 'must list at least one tensor reference'),
   tensorMap: z.record(z.string(), tensorName).optional(),
+  /** Per-node deadline; a node that takes longer fails with DEADLINE_EXCEEDED. */
+  timeoutMs: z.int().min(1).optional(),
 };
 
 export const nodeSchemas = {
   model: z.strictObject({ ...nodeBase, type: z.literal('model'), model: modelConfigSchema }),
-  transformer: z.strictObject({ ...nodeBase, type: z.literal('transformer'), transformer: transformerConfigSchema.default({ steps: [] }) }),
-  router: z.strictObject({ ...nodeBase, type: z.literal('router'), router: reservedConfig.optional() }),
-  combiner: z.strictObject({ ...nodeBase, type: z.literal('combiner'), combiner: reservedConfig.optional() }),
+  transformer: z.strictObject({
+    ...nodeBase,
+    type: z.literal('transformer'),
+    transformer: transformerConfigSchema.default({ steps: [], export: 'transform' }),
+  }),
+  router: z.strictObject({ ...nodeBase, type: z.literal('router'), router: routerConfigSchema }),
+  combiner: z.strictObject({ ...nodeBase, type: z.literal('combiner'), combiner: combinerConfigSchema }),
   outlier: z.strictObject({ ...nodeBase, type: z.literal('outlier'), outlier: reservedConfig.optional() }),
   drift: z.strictObject({ ...nodeBase, type: z.literal('drift'), drift: reservedConfig.optional() }),
 } as const;
 
 export type ModelNodeSpec = z.infer<(typeof nodeSchemas)['model']>;
 export type TransformerNodeSpec = z.infer<(typeof nodeSchemas)['transformer']>;
+export type RouterNodeSpec = z.infer<(typeof nodeSchemas)['router']>;
+export type CombinerNodeSpec = z.infer<(typeof nodeSchemas)['combiner']>;
 export type NodeSpec = { [K in NodeType]: z.infer<(typeof nodeSchemas)[K]> }[NodeType];
 
 export const graphOutputSchema = z.union([
