@@ -17,6 +17,15 @@ For every model this script:
      reference.csv for the drift/outlier models) to models/<name>/1/, and
      models/README.md.
 
+It also exports "core" models (CORE_SPECS): the classifier step of an
+already-trained pipeline converted alone, without its StandardScaler, for
+graphs that standardise the raw features in a transformer node first. The
+core is not retrained: it is the very estimator object fitted inside the
+parent pipeline. Its golden.json holds the parent's raw float32 rows and
+scikit-learn's pipeline outputs, and the script checks that standardising
+those rows the way the graph does (float64 (x - mean) / scale, rounded to
+float32) and running the core reproduces them.
+
 Everything is deterministic: fixed random_state everywhere, single-threaded
 BLAS, a fixed graph name (skl2onnx otherwise uses a random uuid), and no
 timestamps in any output.
@@ -104,6 +113,15 @@ class Spec:
     max_size_bytes: int | None = None
 
 
+@dataclass(frozen=True)
+class CoreSpec:
+    """The classifier step of the already-fitted pipeline `parent`, converted alone."""
+
+    name: str
+    parent: str  # a Spec name; its fitted pipeline's "clf" step is reused as is
+    description: str
+
+
 SPECS: list[Spec] = [
     Spec(
         name="iris-logreg",
@@ -152,6 +170,18 @@ SPECS: list[Spec] = [
             "early_stopping=False); compute-heavy, meant for benchmarks"
         ),
         golden_rows=50,
+    ),
+]
+
+
+CORE_SPECS: list[CoreSpec] = [
+    CoreSpec(
+        name="iris-logreg-core",
+        parent="iris-logreg",
+        description=(
+            "the LogisticRegression(max_iter=1000) step of iris-logreg's fitted pipeline alone, "
+            "without its StandardScaler (expects standardised input)"
+        ),
     ),
 ]
 
@@ -252,6 +282,18 @@ def convert(spec: Spec, pipe: Pipeline, n_features: int, n_classes: int, dataset
         target_opset=TARGET_OPSET,
     )
     patch_scaler_mean(model, scaler)
+    finalize_model(model, spec.name, spec.description, dataset)
+    return model
+
+
+def finalize_model(
+    model: onnx.ModelProto,
+    name: str,
+    description: str,
+    dataset: str,
+    extra_props: dict[str, str] | None = None,
+) -> None:
+    """Determinism fixes and metadata shared by every exported model."""
     # skl2onnx collects the opset domains in a set, so their order in
     # opset_import follows Python's per-process string hash seed; sort them.
     opsets = sorted(((o.domain, o.version) for o in model.opset_import))
@@ -259,19 +301,47 @@ def convert(spec: Spec, pipe: Pipeline, n_features: int, n_classes: int, dataset
     for domain, version in opsets:
         model.opset_import.append(onnx.helper.make_opsetid(domain, version))
     model.doc_string = (
-        f"infergraph example model {spec.name} v{VERSION}: {spec.description}; "
+        f"infergraph example model {name} v{VERSION}: {description}; "
         f"trained on scikit-learn's {dataset} dataset"
     )
     onnx.helper.set_model_props(
         model,
         {
-            "name": spec.name,
+            "name": name,
             "version": VERSION,
             "dataset": dataset,
             "task": "classification",
             "sklearn_version": sklearn.__version__,
             "skl2onnx_version": skl2onnx.__version__,
+            **(extra_props or {}),
         },
+    )
+
+
+def convert_core(
+    core: CoreSpec, clf: ClassifierMixin, n_features: int, n_classes: int, dataset: str
+) -> onnx.ModelProto:
+    """Convert a fitted classifier alone: input `input` is already standardised."""
+    model = convert_sklearn(
+        clf,
+        name=core.name,  # otherwise skl2onnx uses a random uuid as graph name
+        initial_types=[("input", FloatTensorType([None, n_features]))],
+        final_types=[
+            ("label", Int64TensorType([None])),
+            ("probabilities", FloatTensorType([None, n_classes])),
+        ],
+        options={id(clf): {"zipmap": False}},
+        target_opset=TARGET_OPSET,
+    )
+    op_types = [n.op_type for n in model.graph.node]
+    # No scaler may sneak in: the input must reach the classifier untouched.
+    assert not {"Sub", "Div", "Scaler"} & set(op_types), op_types
+    finalize_model(
+        model,
+        core.name,
+        core.description,
+        dataset,
+        {"parent_model": core.parent, "input_preprocessing": "standardized"},
     )
     return model
 
@@ -427,8 +497,144 @@ def build(spec: Spec) -> dict[str, Any]:
         "ir_version": model.ir_version,
         "ops": sorted({n.op_type for n in model.graph.node}),
         "seconds": time.time() - t0,
+        # for the core models derived from this one (not written anywhere)
+        "pipe": pipe,
+        "model": model,
+        "y_test": y_test,
+        "X_test32": X_test32,
+        "onnx_labels": onnx_labels,
+        "onnx_probs": onnx_probs,
+        "sk_labels": sk_labels,
+        "sk_probs": sk_probs,
+        "golden": golden,
     }
     write_text(out_dir / "MODEL_CARD.md", model_card(info))
+    return info
+
+
+def linear_classifier_attrs(model: onnx.ModelProto) -> list[bytes]:
+    nodes = [n for n in model.graph.node if n.op_type == "LinearClassifier"]
+    assert len(nodes) == 1, [n.op_type for n in model.graph.node]
+    return sorted(a.SerializeToString() for a in nodes[0].attribute)
+
+
+def standardize(X32: np.ndarray, mean: np.ndarray, scale: np.ndarray) -> np.ndarray:
+    """What the graph's transformer node does: (x - mean) / scale in float64, rounded to float32."""
+    assert X32.dtype == np.float32 and mean.dtype == np.float64 and scale.dtype == np.float64
+    return ((X32.astype(np.float64) - mean) / scale).astype(np.float32)
+
+
+def build_core(core: CoreSpec, parent: dict[str, Any]) -> dict[str, Any]:
+    t0 = time.time()
+    pspec: Spec = parent["spec"]
+    pmeta = parent["meta"]
+    pipe: Pipeline = parent["pipe"]
+    scaler: StandardScaler = pipe.named_steps["scaler"]
+    clf = pipe.named_steps["clf"]  # the fitted estimator itself: not refitted, not copied
+    features, classes = pmeta["features"], pmeta["classes"]
+    n_features, n_classes = len(features), len(classes)
+
+    model = convert_core(core, clf, n_features, n_classes, pspec.dataset)
+    onnx.checker.check_model(model, full_check=True)
+    model_bytes = model.SerializeToString()
+    # Same estimator: the LinearClassifier (coefficients, intercepts, ...) is
+    # the one inside the parent's model.onnx, attribute for attribute.
+    assert linear_classifier_attrs(model) == linear_classifier_attrs(parent["model"]), core.name
+
+    sess = session(model_bytes)
+    contract_lines = check_contract(sess, model, n_features, n_classes)
+
+    mean = np.asarray(scaler.mean_, dtype=np.float64)
+    scale = np.asarray(scaler.scale_, dtype=np.float64)
+    X_test32 = parent["X_test32"]  # raw float32 held-out rows
+    y_test = parent["y_test"]
+    Z_test32 = standardize(X_test32, mean, scale)
+    # ...which is exactly what scikit-learn's own scaler (and the parent's
+    # 'div_cast' graph) computes on those rows.
+    assert np.array_equal(Z_test32, scaler.transform(X_test32.astype(np.float64)).astype(np.float32))
+
+    labels, probs = sess.run(["label", "probabilities"], {"input": Z_test32})
+    assert labels.dtype == np.int64 and labels.shape == (len(X_test32),), labels.shape
+    assert probs.dtype == np.float32 and probs.shape == (len(X_test32), n_classes), probs.shape
+    onnx_acc = float(np.mean(labels == y_test))
+
+    # (1) against scikit-learn's pipeline outputs on the raw rows (the golden)
+    sk_labels, sk_probs = parent["sk_labels"], parent["sk_probs"]
+    mismatched = np.flatnonzero(labels != sk_labels)
+    assert mismatched.size == 0, f"{core.name}: label mismatch vs scikit-learn on rows {mismatched.tolist()}"
+    max_diff = float(np.max(np.abs(probs.astype(np.float64) - sk_probs)))
+    assert max_diff < PROB_TOLERANCE, f"{core.name}: max |prob diff| {max_diff} >= {PROB_TOLERANCE}"
+
+    # (2) against the full parent ONNX model on the same raw rows
+    mismatched = np.flatnonzero(labels != parent["onnx_labels"])
+    assert mismatched.size == 0, f"{core.name}: label mismatch vs {core.parent} on rows {mismatched.tolist()}"
+    max_diff_parent = float(np.max(np.abs(probs.astype(np.float64) - parent["onnx_probs"].astype(np.float64))))
+    assert max_diff_parent < PROB_TOLERANCE, f"{core.name}: max |prob diff| vs {core.parent} {max_diff_parent}"
+
+    # (3) against the scikit-learn estimator alone on the same float32 standardised rows
+    clf_probs = clf.predict_proba(Z_test32.astype(np.float64))
+    assert np.array_equal(clf.predict(Z_test32.astype(np.float64)), labels)
+    max_diff_clf = float(np.max(np.abs(probs.astype(np.float64) - clf_probs)))
+    assert max_diff_clf < PROB_TOLERANCE, f"{core.name}: max |prob diff| vs sklearn clf {max_diff_clf}"
+
+    # golden.json: the parent's raw rows and scikit-learn pipeline outputs, unchanged.
+    pgolden = parent["golden"]
+    golden = {**pgolden, "model": core.name}
+    n_golden = len(golden["rows"])
+    rows32 = np.asarray(golden["rows"], dtype=np.float32)
+    assert np.array_equal(rows32, X_test32[:n_golden])
+    g_labels, g_probs = sess.run(["label", "probabilities"], {"input": standardize(rows32, mean, scale)})
+    assert g_labels.tolist() == golden["labels"]
+    max_diff_golden = float(np.max(np.abs(g_probs.astype(np.float64) - np.asarray(golden["probabilities"]))))
+    assert max_diff_golden < PROB_TOLERANCE, max_diff_golden
+
+    digest = sha256_hex(model_bytes)
+    out_dir = MODELS_DIR / core.name / VERSION
+    write_bytes(out_dir / "model.onnx", model_bytes)
+
+    meta = {
+        "name": core.name,
+        "version": VERSION,
+        "dataset": pmeta["dataset"],
+        "task": "classification",
+        "features": features,
+        "classes": classes,
+        "split": pmeta["split"],
+        "heldOutAccuracy": onnx_acc,
+        "sklearnHeldOutAccuracy": pmeta["sklearnHeldOutAccuracy"],
+        "sha256": digest,
+        "sizeBytes": len(model_bytes),
+        "input": {"name": "input", "datatype": "FP32", "shape": [-1, n_features]},
+        "outputs": [
+            {"name": "label", "datatype": "INT64", "shape": [-1]},
+            {"name": "probabilities", "datatype": "FP32", "shape": [-1, n_classes]},
+        ],
+        "inputPreprocessing": "standardized",
+        "scaler": {
+            "mean": [float(v) for v in mean],
+            "scale": [float(v) for v in scale],
+        },
+        "versions": VERSIONS,
+    }
+    assert meta["scaler"] == pmeta["scaler"], "core scaler differs from the parent's"
+    write_text(out_dir / "model.json", to_json(meta) + "\n")
+    write_text(out_dir / "golden.json", to_json(golden) + "\n")
+
+    info = {
+        "core": core,
+        "parent_spec": pspec,
+        "meta": meta,
+        "max_diff": max_diff,
+        "max_diff_parent": max_diff_parent,
+        "max_diff_clf": max_diff_clf,
+        "n_golden": n_golden,
+        "contract_lines": contract_lines,
+        "opsets": {(o.domain or "ai.onnx"): o.version for o in model.opset_import},
+        "ir_version": model.ir_version,
+        "ops": sorted({n.op_type for n in model.graph.node}),
+        "seconds": time.time() - t0,
+    }
+    write_text(out_dir / "MODEL_CARD.md", core_model_card(info))
     return info
 
 
@@ -508,6 +714,88 @@ def model_card(info: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def core_model_card(info: dict[str, Any]) -> str:
+    core: CoreSpec = info["core"]
+    pspec: Spec = info["parent_spec"]
+    m = info["meta"]
+    split = m["split"]
+    n_features = len(m["features"])
+    n_classes = len(m["classes"])
+    opsets = ", ".join(f"{k} {v}" for k, v in sorted(info["opsets"].items()))
+    mean = ", ".join(json.dumps(v) for v in m["scaler"]["mean"])
+    scale = ", ".join(json.dumps(v) for v in m["scaler"]["scale"])
+    lines = [
+        f"# {m['name']} (version {m['version']})",
+        "",
+        f"{core.description[0].upper()}{core.description[1:]}.",
+        f"The classifier is the very estimator fitted inside `{core.parent}` v{VERSION} ({pspec.description}, "
+        f"trained on scikit-learn's bundled `{m['dataset']}` dataset), converted on its own, not retrained: "
+        "its coefficients and intercepts are identical to those in "
+        f"`models/{core.parent}/{VERSION}/model.onnx`.",
+        "Generated by `scripts/models/train.py` (run `bash scripts/models/train.sh`); do not edit by hand.",
+        "",
+        "| | |",
+        "|---|---|",
+        f"| dataset | `{m['dataset']}` ({n_features} features, {n_classes} classes: {', '.join(m['classes'])}) |",
+        f"| split | stratified, test_size={split['test_size']}, random_state={split['random_state']}: "
+        f"{split['n_train']} train / {split['n_test']} test rows (the parent's) |",
+        f"| held-out accuracy (ONNX, onnxruntime {m['versions']['onnxruntime']}, raw float32 rows standardised "
+        f"as below) | {m['heldOutAccuracy']:.4f} |",
+        f"| held-out accuracy (scikit-learn {m['versions']['sklearn']} pipeline, original float64 rows) "
+        f"| {m['sklearnHeldOutAccuracy']:.4f} |",
+        f"| max abs probability difference vs scikit-learn's pipeline (all test rows) | {info['max_diff']:.3g} |",
+        f"| max abs probability difference vs `{core.parent}` model.onnx on the raw rows | "
+        f"{info['max_diff_parent']:.3g} |",
+        f"| model.onnx size | {m['sizeBytes']} bytes |",
+        f"| sha256 | `{m['sha256']}` |",
+        f"| ONNX | IR version {info['ir_version']}, opsets {opsets}; ops: {', '.join(info['ops'])} |",
+        "",
+        "## Contract",
+        "",
+        f"- input `input`: FP32 `[N, {n_features}]`, N dynamic; **already standardised** features in the order "
+        "of `features` in `model.json` (`inputPreprocessing: \"standardized\"`). There is no scaler in the "
+        "graph: raw features give wrong outputs, silently.",
+        "- output `label`: INT64 `[N]`, the index into `classes` in `model.json`.",
+        f"- output `probabilities`: FP32 `[N, {n_classes}]`, a plain tensor (no ZipMap), one column per class.",
+        "",
+        "## Standardisation",
+        "",
+        "Feed `z = float32((float64(x) - mean) / scale)` per feature, where `x` is the raw FP32 row and",
+        f"`mean` / `scale` are the `{core.parent}` pipeline's fitted StandardScaler `mean_` / `scale_` (float64,",
+        "also in `model.json` under `scaler`):",
+        "",
+        "```",
+        f"mean  = [{mean}]",
+        f"scale = [{scale}]",
+        "```",
+        "",
+        "Subtract and divide in float64 (not multiply by 1/scale, not in float32), then round once to float32:",
+        f"that is what scikit-learn's StandardScaler and `{core.parent}`'s in-graph `div_cast` scaler compute,",
+        f"so this model then reproduces `{core.parent}` exactly.",
+        "",
+        "## Files",
+        "",
+        "- `model.json`: metadata, including the scaler `mean` / `scale` above and `inputPreprocessing`.",
+        f"- `golden.json`: the same {info['n_golden']} **raw** float32 test rows, labels and probabilities as "
+        f"`{core.parent}`'s golden.json (scikit-learn's pipeline outputs). Standardise the rows as above before "
+        "feeding them to this model; onnxruntime then matches the labels exactly and the probabilities within 1e-5.",
+        "",
+        "## Intended use",
+        "",
+        "Example and test model for the infergraph inference-graph engine: graphs that standardise the raw "
+        "features in a transformer node and feed the result to this model. Not for any real-world decision.",
+        "",
+        "## Limitations",
+        "",
+        f"- Small public toy dataset; the accuracy is measured on only {split['n_test']} held-out rows "
+        "and says nothing about other data.",
+        "- No calibration, fairness or robustness evaluation was done.",
+        "- Inputs outside the training range, or inputs that were not standardised, are not detected by the model "
+        "itself.",
+    ]
+    return "\n".join(lines) + "\n"
+
+
 def models_readme(infos: list[dict[str, Any]]) -> str:
     lines = [
         "# Example models",
@@ -525,7 +813,12 @@ def models_readme(infos: list[dict[str, Any]]) -> str:
         "Each model lives in `models/<name>/1/`: `model.onnx`, `model.json` (metadata), `MODEL_CARD.md`,",
         "`golden.json` (float32 test rows with scikit-learn's outputs) and, for the drift/outlier examples,",
         "`reference.csv` (raw training rows). All are `Pipeline(StandardScaler, classifier)` with input",
-        "`input` FP32 `[N, F]` and outputs `label` INT64 `[N]`, `probabilities` FP32 `[N, C]`.",
+        "`input` FP32 `[N, F]` and outputs `label` INT64 `[N]`, `probabilities` FP32 `[N, C]`, except the",
+        "`-core` models: the classifier step of an already-fitted pipeline converted alone (not retrained), with",
+        "the same input and outputs but no scaler, so `input` must already be standardised",
+        "(`\"inputPreprocessing\": \"standardized\"` in model.json; compute `(x - mean) / scale` in float64 with",
+        "model.json's `scaler`, then round to float32). Their golden.json is the parent's: raw rows and the",
+        "pipeline's outputs.",
         "",
         f"Split: stratified, test_size={TEST_SIZE}, random_state={RANDOM_STATE}. Accuracy is onnxruntime's "
         "on the float32-cast held-out rows;",
@@ -574,18 +867,46 @@ def main() -> int:
             print(line, flush=True)
         infos.append(info)
 
+    for core in CORE_SPECS:
+        log(f"{core.name}: converting {core.parent}'s fitted classifier alone…")
+        parent_idx = next(i for i, inf in enumerate(infos) if inf["meta"]["name"] == core.parent)
+        info = build_core(core, infos[parent_idx])
+        m = info["meta"]
+        log(
+            f"{core.name}: ok in {info['seconds']:.1f}s, accuracy {m['heldOutAccuracy']:.4f} on standardised "
+            f"raw rows; max |prob diff| vs sklearn pipeline {info['max_diff']:.3g}, "
+            f"vs {core.parent} ONNX {info['max_diff_parent']:.3g}, "
+            f"vs sklearn clf alone {info['max_diff_clf']:.3g}; {m['sizeBytes']} bytes"
+        )
+        for line in info["contract_lines"]:
+            print(line, flush=True)
+        # listed right after its parent
+        infos.insert(parent_idx + 1, info)
+
     write_text(MODELS_DIR / "README.md", models_readme(infos))
 
-    header = f"{'model':<18} {'accuracy':>8} {'sklearn':>8} {'max|dp|':>9} {'bytes':>9}  sha256"
+    header = (
+        f"{'model':<18} {'accuracy':>8} {'sklearn':>8} {'max|dp|':>9} {'vs parent':>9} {'bytes':>9}  sha256"
+    )
     print()
     print(header)
     print("-" * len(header))
     for info in infos:
         m = info["meta"]
+        vs_parent = f"{info['max_diff_parent']:>9.2e}" if "max_diff_parent" in info else f"{'-':>9}"
         print(
             f"{m['name']:<18} {m['heldOutAccuracy']:>8.4f} {m['sklearnHeldOutAccuracy']:>8.4f} "
-            f"{info['max_diff']:>9.2e} {m['sizeBytes']:>9}  {m['sha256'][:16]}"
+            f"{info['max_diff']:>9.2e} {vs_parent} {m['sizeBytes']:>9}  {m['sha256'][:16]}"
         )
+    print()
+    print(
+        "max|dp|: max |probability diff| vs scikit-learn's pipeline on the float32 test rows; vs parent: "
+        "a -core model (fed the standardised raw rows) vs its parent's full ONNX model (fed the raw rows)."
+    )
+    for info in infos:
+        if "core" in info:
+            s = info["meta"]["scaler"]
+            print(f"{info['meta']['name']}: input standardised with mean={s['mean']} scale={s['scale']}")
     print()
     log(f"wrote {len(infos)} models to {MODELS_DIR.relative_to(REPO_ROOT)}/")
     return 0

@@ -86,6 +86,7 @@ describe('REST gateway (Open Inference Protocol V2)', () => {
         platform: 'infergraph',
         inputs: [{ name: 'features', datatype: 'FP32', shape: [-1, 4] }],
         outputs: [
+          { name: 'species', datatype: 'BYTES', shape: [-1] },
           { name: 'label', datatype: 'INT64', shape: [-1] },
           { name: 'probabilities', datatype: 'FP32', shape: [-1, 3] },
         ],
@@ -113,27 +114,41 @@ describe('REST gateway (Open Inference Protocol V2)', () => {
     it('lists every graph with its load state', async () => {
       const { graphs } = (await request(gw, 'GET', '/v1/graphs')).body as { graphs: { name: string; state: string }[] };
       const states = Object.fromEntries(graphs.map((g) => [g.name, g.state]));
-      assert.deepEqual(states, {
-        'breast-cancer': 'ready',
-        broken: 'failed',
-        digits: 'ready',
-        dtypes: 'ready',
-        'fixed-batch': 'ready',
-        iris: 'ready',
-        'iris-trio': 'ready',
-        pipeline: 'ready',
-      });
+      assert.equal(states['broken'], 'failed');
+      const ready = Object.keys(states).filter((name) => states[name] === 'ready').sort();
+      assert.deepEqual(ready, [
+        'breast-cancer',
+        'custom-errors',
+        'digits',
+        'dtypes',
+        'fixed-batch',
+        'iris',
+        'iris-ab',
+        'iris-conditional',
+        'iris-custom',
+        'iris-ensemble',
+        'iris-trio',
+        'join-any',
+        'join-inner-fail',
+        'join-inner-skip',
+        'join-outer',
+        'ops',
+        'pipeline',
+        'shadow-throws',
+      ]);
     });
   });
 
   describe('predictions equal scikit-learn on held-out rows', () => {
-    it('iris logistic regression (graphs/iris.yaml), all rows in one batch', async () => {
+    it('iris: standardize transformer, logistic regression core, species label map (graphs/iris.yaml)', async () => {
       const g = golden('iris-logreg');
       const res = await infer(gw, 'iris', { inputs: [{ name: 'features', shape: [g.rows.length, 4], datatype: 'FP32', data: g.rows }] });
       assertGolden(res, g, 'label', 'probabilities');
+      const names = ['setosa', 'versicolor', 'virginica'];
+      assert.deepEqual(output(res.body, 'species').data, g.labels.map((l) => names[l]));
     });
 
-    it('iris logistic regression, one row per request', async () => {
+    it('iris, one row per request', async () => {
       const g = golden('iris-logreg');
       for (let i = 0; i < 5; i++) {
         const row = g.rows[i] as number[];
@@ -283,7 +298,7 @@ describe('REST gateway (Open Inference Protocol V2)', () => {
       { name: 'a string where a number belongs', body: irisRow([5.1, 'x', 1.4, 0.2]), status: 400, error: /inputs\[0\]\.data\[1\]: expected a number .* for FP32, got string "x"/ },
       { name: 'NaN where the model does not allow it', body: irisRow([5.1, 'NaN', 1.4, 0.2]), status: 400, error: /node "classifier": input "input" element 1 is NaN; this model does not accept NaN/ },
       { name: 'Infinity where the model does not allow it', body: irisRow([5.1, 3.5, 'Infinity', 0.2]), status: 400, error: /element 2 is Infinity/ },
-      { name: 'an unknown requested output', body: { ...irisRow(), outputs: [{ name: 'labels' }] }, status: 400, error: /outputs: unknown output "labels"; graph "iris" returns label, probabilities/ },
+      { name: 'an unknown requested output', body: { ...irisRow(), outputs: [{ name: 'labels' }] }, status: 400, error: /outputs: unknown output "labels"; graph "iris" returns species, label, probabilities/ },
       { name: 'an unknown graph', graph: 'iriss', body: irisRow(), status: 404, error: /unknown graph "iriss" \(served: .*iris.*\)/ },
       {
         name: 'a model whose fixed batch dimension does not match',

@@ -18,6 +18,11 @@ export interface ModelMetadata {
   readonly outputs: readonly TensorSpec[];
 }
 
+export interface GraphInferResponse extends InferResponse {
+  /** Routes taken (`router=route,...`), for the x-infergraph-route header; undefined without routers. */
+  readonly route: string | undefined;
+}
+
 export interface InferCall {
   readonly graph: string;
   readonly version: string | undefined;
@@ -60,7 +65,7 @@ export class GraphInferenceService {
     return entry;
   }
 
-  async infer(call: InferCall): Promise<InferResponse> {
+  async infer(call: InferCall): Promise<GraphInferResponse> {
     const loaded = this.ready(call.graph, call.version);
     const plan = loaded.executor.plan;
     if (call.request.outputs !== undefined) {
@@ -83,17 +88,28 @@ export class GraphInferenceService {
     });
     try {
       const result = await loaded.executor.execute(call.request.inputs, ctx);
+      const route = formatRoutes(result.routes);
+      const parameters: Record<string, unknown> = {};
+      if (route !== undefined) parameters['route'] = route;
+      if (result.timings !== undefined) parameters['trace'] = traceOf(result.timings);
       return {
         modelName: plan.name,
         modelVersion: plan.version,
         id: ctx.requestId,
-        parameters: result.timings === undefined ? undefined : { trace: traceOf(result.timings) },
+        parameters: Object.keys(parameters).length === 0 ? undefined : parameters,
         outputs: pick(result.outputs, call.request.outputs),
+        route,
       };
     } finally {
       controller.abort();
     }
   }
+}
+
+/** `router=route` pairs, comma-separated: the value of x-infergraph-route and parameters.route. */
+export function formatRoutes(routes: Readonly<Record<string, string>>): string | undefined {
+  const pairs = Object.entries(routes).map(([router, route]) => `${router}=${route}`);
+  return pairs.length === 0 ? undefined : pairs.join(',');
 }
 
 function pick(outputs: readonly Tensor[], requested: InferRequest['outputs']): readonly Tensor[] {

@@ -1,5 +1,6 @@
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
+import type { ShadowResult } from '@infergraph/executor';
 import type { ModelLoader } from '@infergraph/nodes';
 import { GraphValidationError } from '@infergraph/spec';
 import { loadGraphFile, type LoadedGraph } from './graph-file.loader';
@@ -14,6 +15,14 @@ export interface GraphEntry {
   /** Why the graph failed to load, one problem per line. */
   readonly error: string | undefined;
   readonly loadMs: number | undefined;
+  /** Shadow branch outcomes since load (results are discarded; failures are only recorded). */
+  readonly shadow: ShadowStats;
+}
+
+export interface ShadowStats {
+  ok: number;
+  failed: number;
+  lastError: string | undefined;
 }
 
 export interface EngineLogger {
@@ -63,8 +72,18 @@ export class GraphRegistry {
     this.pending++;
     const started = performance.now();
     this.logger.log(`loading graph ${file}`);
+    const shadow: ShadowStats = { ok: 0, failed: 0, lastError: undefined };
+    const onShadowResult = (r: ShadowResult): void => {
+      if (r.status === 'ok') {
+        shadow.ok++;
+        return;
+      }
+      shadow.failed++;
+      shadow.lastError = r.error;
+      this.logger.warn(`graph "${r.graph}" shadow node "${r.node}" failed for request ${r.requestId}: ${r.error ?? 'unknown error'}`);
+    };
     try {
-      const graph = await loadGraphFile(file, this.loader);
+      const graph = await loadGraphFile(file, this.loader, { onShadowResult });
       const name = graph.spec.metadata.name;
       const existing = this.entries.get(name);
       if (existing !== undefined && existing.file !== file) {
@@ -75,16 +94,17 @@ export class GraphRegistry {
           graph: undefined,
           error: `graph name "${name}" is already served from ${existing.file}`,
           loadMs: undefined,
+          shadow,
         });
       }
       const loadMs = Math.round(performance.now() - started);
       const models = graph.models.map((m) => `${m.node}=${path.basename(path.dirname(path.dirname(m.path)))}(${m.provider})`);
       this.logger.log(`graph "${name}" ready in ${loadMs} ms (version ${graph.spec.spec.version}; models: ${models.join(', ') || 'none'})`);
-      return this.record({ name, file, state: 'ready', graph, error: undefined, loadMs });
+      return this.record({ name, file, state: 'ready', graph, error: undefined, loadMs, shadow });
     } catch (err) {
       const error = err instanceof GraphValidationError ? err.message : `graph ${file}: ${err instanceof Error ? err.message : String(err)}`;
       this.logger.error(error);
-      return this.record({ name: provisional, file, state: 'failed', graph: undefined, error, loadMs: undefined });
+      return this.record({ name: provisional, file, state: 'failed', graph: undefined, error, loadMs: undefined, shadow });
     } finally {
       this.pending--;
     }

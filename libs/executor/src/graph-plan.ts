@@ -1,5 +1,5 @@
 import type { TensorSpec } from '@infergraph/protocol';
-import { parseTensorRef, type GraphSpec, type NodeType, type TensorRef } from '@infergraph/spec';
+import { parseTensorRef, type GraphSpec, type NodeType, type RouteGate, type RoutingAnalysis, type TensorRef } from '@infergraph/spec';
 
 /** Where a node input or graph output comes from: a node's outputs, or the request (source undefined). */
 export interface PlanBinding {
@@ -8,17 +8,35 @@ export interface PlanBinding {
   readonly tensor: string | undefined;
 }
 
+export interface JoinPolicy {
+  readonly mode: 'inner' | 'any' | 'outer';
+  /** outer: how long to wait for more branches after the first one arrives. */
+  readonly windowMs: number;
+  /** What a failed branch does to the combiner: fail it, or leave the branch out. */
+  readonly onError: 'fail' | 'skip';
+}
+
 export interface PlanNode {
   readonly name: string;
   readonly type: NodeType;
+  /** Nodes whose outcome this node waits for (data sources, and its router when it is a route target). */
   readonly dependsOn: readonly string[];
   readonly bindings: readonly PlanBinding[];
   readonly tensorMap: Readonly<Record<string, string>>;
+  readonly timeoutMs: number | undefined;
+  /** Set when the node runs only if a router takes a given route (or shadow). */
+  readonly gate: RouteGate | undefined;
+  /** Shadow nodes run beside the request; their results and failures never reach the caller. */
+  readonly shadow: boolean;
+  /** Whether some non-shadow node reads this node's outputs. */
+  readonly consumed: boolean;
+  readonly join: JoinPolicy | undefined;
 }
 
 export interface PlanOutput {
   readonly name: string | undefined;
-  readonly binding: PlanBinding;
+  /** Alternatives in order: the first whose source ran provides the output. */
+  readonly bindings: readonly PlanBinding[];
 }
 
 /** A validated graph reduced to what execution needs, nodes in topological order. */
@@ -36,14 +54,44 @@ function bindingOf(ref: TensorRef): PlanBinding {
   return ref.kind === 'graph-inputs' ? { source: undefined, tensor: ref.tensor } : { source: ref.node, tensor: ref.tensor };
 }
 
-export function compileGraphPlan(graph: GraphSpec, order: readonly string[], outputs: readonly TensorSpec[]): GraphPlan {
+function bindingOfText(text: string): PlanBinding {
+  return bindingOf(parseTensorRef(text) as TensorRef);
+}
+
+export function compileGraphPlan(
+  graph: GraphSpec,
+  order: readonly string[],
+  outputs: readonly TensorSpec[],
+  routing: RoutingAnalysis | undefined,
+): GraphPlan {
   const byName = new Map(graph.spec.nodes.map((n) => [n.name, n]));
+  const consumed = new Set<string>();
+  for (const node of graph.spec.nodes) {
+    if (routing?.shadow.has(node.name) === true) continue;
+    for (const b of node.inputs.map(bindingOfText)) if (b.source !== undefined) consumed.add(b.source);
+  }
   const nodes = order.map((name): PlanNode => {
     const node = byName.get(name);
     if (node === undefined) throw new Error(`order names unknown node "${name}"`);
-    const bindings = node.inputs.map((text) => bindingOf(parseTensorRef(text) as TensorRef));
-    const dependsOn = [...new Set(bindings.flatMap((b) => (b.source === undefined ? [] : [b.source])))];
-    return { name, type: node.type, dependsOn, bindings, tensorMap: node.tensorMap ?? {} };
+    const bindings = node.inputs.map(bindingOfText);
+    const gate = routing?.gates.get(name);
+    const dependsOn = [...new Set([...(gate ? [gate.router] : []), ...bindings.flatMap((b) => (b.source === undefined ? [] : [b.source]))])];
+    const join: JoinPolicy | undefined =
+      node.type === 'combiner'
+        ? { mode: node.combiner.join, windowMs: node.combiner.joinWindowMs ?? 0, onError: node.combiner.onError }
+        : undefined;
+    return {
+      name,
+      type: node.type,
+      dependsOn,
+      bindings,
+      tensorMap: node.tensorMap ?? {},
+      timeoutMs: node.timeoutMs,
+      gate,
+      shadow: routing?.shadow.has(name) ?? false,
+      consumed: consumed.has(name),
+      join,
+    };
   });
   return {
     name: graph.metadata.name,
@@ -51,11 +99,11 @@ export function compileGraphPlan(graph: GraphSpec, order: readonly string[], out
     timeoutMs: graph.spec.timeoutMs,
     inputs: graph.spec.inputs,
     outputs,
-    outputBindings: graph.spec.outputs.map((o) =>
-      typeof o === 'string'
-        ? { name: undefined, binding: bindingOf(parseTensorRef(o) as TensorRef) }
-        : { name: o.name, binding: bindingOf(parseTensorRef(o.source) as TensorRef) },
-    ),
+    outputBindings: graph.spec.outputs.map((o) => {
+      if (typeof o === 'string') return { name: undefined, bindings: [bindingOfText(o)] };
+      const sources = Array.isArray(o.source) ? o.source : [o.source];
+      return { name: o.name, bindings: sources.map(bindingOfText) };
+    }),
     nodes,
   };
 }

@@ -31,7 +31,7 @@ function plan(yaml: string): GraphPlan {
   assert.deepEqual(parsed.diagnostics, []);
   assert.ok(parsed.graph);
   const g = parsed.graph;
-  return compileGraphPlan(g, parsed.order, g.spec.inputs);
+  return compileGraphPlan(g, parsed.order, g.spec.inputs, parsed.routing);
 }
 
 function ctx(overrides: { trace?: boolean; timeoutMs?: number } = {}): RequestContext {

@@ -1,6 +1,9 @@
 import { InferenceError, type Tensor, type TensorMap } from '@infergraph/protocol';
+import type { ControlRuntimes, ExecutorHooks } from './control-runtime';
 import { checkGraphInputs } from './graph-input.checker';
 import type { GraphPlan, PlanBinding, PlanNode } from './graph-plan';
+import { awaitJoin } from './join';
+import { SKIPPED, ok, type NodeOutcome } from './node-outcome';
 import type { NodeTransport } from './node-transport';
 import type { RequestContext } from './request-context';
 
@@ -10,108 +13,187 @@ export interface NodeTiming {
   /** Milliseconds from the start of the graph request. */
   readonly startMs: number;
   readonly durationMs: number;
-  readonly status: 'ok' | 'error';
+  readonly status: 'ok' | 'error' | 'skipped';
 }
 
 export interface GraphResult {
   readonly outputs: readonly Tensor[];
   /** Present when the request context asked for a trace. */
   readonly timings: readonly NodeTiming[] | undefined;
+  /** Route taken by each router that ran, e.g. `{ab: "forest"}`. */
+  readonly routes: Readonly<Record<string, string>>;
+}
+
+const NO_CONTROLS: ControlRuntimes = { routers: new Map(), combiners: new Map() };
+
+/** State of one request as it moves through the graph. */
+interface Run {
+  readonly ctx: RequestContext;
+  readonly requestInputs: TensorMap;
+  readonly outcomes: Map<string, Promise<NodeOutcome>>;
+  readonly decisions: Map<string, { route: string; shadows: readonly string[] }>;
+  readonly started: number;
+  readonly timings: NodeTiming[] | undefined;
 }
 
 /**
- * Runs one compiled graph per request: each node starts as soon as the nodes it reads from finish,
- * so independent branches run concurrently. Node computation goes through the transport.
+ * Runs one compiled graph per request. Each node starts as soon as the nodes it depends on have an
+ * outcome, so independent branches run concurrently. Model and transformer nodes go through the
+ * transport; routing, joins and ensembles run here, so every transport behaves the same.
  */
 export class GraphExecutor {
   constructor(
     readonly plan: GraphPlan,
     private readonly transport: NodeTransport,
+    private readonly controls: ControlRuntimes = NO_CONTROLS,
+    private readonly hooks: ExecutorHooks = {},
   ) {}
 
   async execute(inputs: readonly Tensor[], ctx: RequestContext): Promise<GraphResult> {
     checkGraphInputs(this.plan.name, this.plan.inputs, inputs);
-    const requestInputs: TensorMap = new Map(inputs.map((t) => [t.name, t]));
-    const started = performance.now();
-    const timings: NodeTiming[] | undefined = ctx.trace ? [] : undefined;
-    const results = new Map<string, Promise<TensorMap>>();
+    const run: Run = {
+      ctx,
+      requestInputs: new Map(inputs.map((t) => [t.name, t])),
+      outcomes: new Map(),
+      decisions: new Map(),
+      started: performance.now(),
+      timings: ctx.trace ? [] : undefined,
+    };
+    for (const node of this.plan.nodes) run.outcomes.set(node.name, this.runNode(node, run));
+    this.reportShadows(run);
+
+    const main = Promise.all(this.plan.nodes.filter((n) => !n.shadow).map((n) => run.outcomes.get(n.name) as Promise<NodeOutcome>));
+    await withTimeout(main, ctx.deadline - Date.now(), () => `graph "${this.plan.name}" did not finish within its deadline (${Math.round(performance.now() - run.started)} ms elapsed)`);
 
     for (const node of this.plan.nodes) {
-      const deps = node.dependsOn.map((d) => results.get(d) as Promise<TensorMap>);
-      const run = (deps.length === 0 ? Promise.resolve([]) : Promise.all(deps)).then(() =>
-        this.runNode(node, requestInputs, results, ctx, started, timings),
-      );
-      // Failures surface through the Promise.all below; this keeps later rejections handled.
-      run.catch(() => undefined);
-      results.set(node.name, run);
-    }
-
-    const all = Promise.all(results.values());
-    let timer: NodeJS.Timeout | undefined;
-    const remaining = ctx.deadline - Date.now();
-    const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () =>
-          reject(
-            new InferenceError(
-              'DEADLINE_EXCEEDED',
-              `graph "${this.plan.name}" did not finish within its deadline (${Math.round(performance.now() - started)} ms elapsed)`,
-            ),
-          ),
-        Math.max(0, remaining),
-      );
-    });
-    try {
-      await Promise.race([all, deadline]);
-    } finally {
-      clearTimeout(timer);
+      if (node.shadow || node.consumed) continue;
+      const outcome = await (run.outcomes.get(node.name) as Promise<NodeOutcome>);
+      if (outcome.status === 'failed') throw outcome.error;
     }
     const outputs: Tensor[] = [];
     for (const out of this.plan.outputBindings) {
-      const source = await this.sourceOf(out.binding, requestInputs, results);
-      for (const t of select(source, out.binding)) outputs.push(out.name === undefined ? t : { ...t, name: out.name });
+      const tensors = await this.resolveOutput(out.bindings, run);
+      for (const t of tensors) outputs.push(out.name === undefined ? t : { ...t, name: out.name });
     }
-    return { outputs, timings };
+    const routes: Record<string, string> = {};
+    for (const [router, d] of run.decisions) if (!this.isShadow(router)) routes[router] = d.route;
+    return { outputs, timings: run.timings, routes };
   }
 
-  private async runNode(
-    node: PlanNode,
-    requestInputs: TensorMap,
-    results: ReadonlyMap<string, Promise<TensorMap>>,
-    ctx: RequestContext,
-    started: number,
-    timings: NodeTiming[] | undefined,
-  ): Promise<TensorMap> {
-    if (ctx.signal.aborted) throw new InferenceError('DEADLINE_EXCEEDED', `request aborted before node "${node.name}" ran`);
+  private async resolveOutput(alternatives: readonly PlanBinding[], run: Run): Promise<Iterable<Tensor>> {
+    for (const binding of alternatives) {
+      const outcome = await this.outcomeOf(binding, run);
+      if (outcome.status === 'failed') throw outcome.error;
+      if (outcome.status === 'ok') return select(outcome.tensors, binding);
+    }
+    throw new InferenceError('INTERNAL', `no branch produced ${alternatives.map(describeBinding).join(' or ')}`);
+  }
+
+  private outcomeOf(binding: PlanBinding, run: Run): Promise<NodeOutcome> | NodeOutcome {
+    if (binding.source === undefined) return ok(run.requestInputs);
+    const outcome = run.outcomes.get(binding.source);
+    if (outcome === undefined) throw new Error(`node "${binding.source}" has not been scheduled`);
+    return outcome;
+  }
+
+  private async runNode(node: PlanNode, run: Run): Promise<NodeOutcome> {
+    const startedAt = performance.now();
+    const outcome = await this.evaluate(node, run).catch((err: unknown): NodeOutcome => ({ status: 'failed', error: wrapNodeError(node.name, err) }));
+    if (run.timings !== undefined && !node.shadow) {
+      const status = outcome.status === 'ok' ? 'ok' : outcome.status === 'skipped' ? 'skipped' : 'error';
+      run.timings.push({ node: node.name, type: node.type, startMs: round(startedAt - run.started), durationMs: round(performance.now() - startedAt), status });
+    }
+    return outcome;
+  }
+
+  private async evaluate(node: PlanNode, run: Run): Promise<NodeOutcome> {
+    if (node.gate !== undefined) {
+      const routerOutcome = await (run.outcomes.get(node.gate.router) as Promise<NodeOutcome>);
+      if (routerOutcome.status !== 'ok') return routerOutcome;
+      const decision = run.decisions.get(node.gate.router);
+      const taken = node.gate.shadow ? decision?.shadows.includes(node.gate.route) : decision?.route === node.gate.route;
+      if (taken !== true) return SKIPPED;
+    }
+    if (node.type === 'combiner') return this.combine(node, run);
+
     const gathered = new Map<string, Tensor>();
+    let delivered = node.bindings.length === 0;
     for (const binding of node.bindings) {
-      const source = await this.sourceOf(binding, requestInputs, results);
-      for (const t of select(source, binding)) {
-        const qualified = binding.source === undefined ? `graph.inputs.${t.name}` : `${binding.source}.outputs.${t.name}`;
-        const renamed = node.tensorMap[qualified] ?? node.tensorMap[t.name];
-        gathered.set(renamed ?? t.name, renamed === undefined ? t : { ...t, name: renamed });
-      }
+      const outcome = await this.outcomeOf(binding, run);
+      if (outcome.status === 'failed') return outcome;
+      if (outcome.status === 'skipped') continue;
+      delivered = true;
+      gatherInto(gathered, node, binding, outcome.tensors);
     }
-    const nodeStart = performance.now();
-    try {
-      const out = await this.transport.invoke({ graph: this.plan.name, node: node.name, inputs: gathered, ctx });
-      timings?.push(timing(node, started, nodeStart, 'ok'));
-      return out;
-    } catch (err) {
-      timings?.push(timing(node, started, nodeStart, 'error'));
-      throw wrapNodeError(node.name, err);
+    if (!delivered) return SKIPPED;
+    if (run.ctx.signal.aborted) throw new InferenceError('DEADLINE_EXCEEDED', `request ended before node "${node.name}" ran`);
+
+    if (node.type === 'router') {
+      const router = this.controls.routers.get(node.name);
+      if (router === undefined) throw new Error(`no router runtime for node "${node.name}"`);
+      run.decisions.set(node.name, router.decide(gathered, run.ctx));
+      return ok(gathered);
+    }
+    const call = this.transport.invoke({ graph: this.plan.name, node: node.name, inputs: gathered, ctx: run.ctx });
+    return ok(await withNodeTimeout(call, node));
+  }
+
+  private async combine(node: PlanNode, run: Run): Promise<NodeOutcome> {
+    const combiner = this.controls.combiners.get(node.name);
+    const policy = node.join;
+    if (combiner === undefined || policy === undefined) throw new Error(`no combiner runtime for node "${node.name}"`);
+    const branchOutcomes = node.bindings.map((b) => Promise.resolve(this.outcomeOf(b, run)));
+    const joined = await awaitJoin(branchOutcomes, policy);
+    const branches: { source: string | undefined; tensors: TensorMap }[] = [];
+    let firstError: InferenceError | undefined;
+    joined.forEach((outcome, i) => {
+      const binding = node.bindings[i] as PlanBinding;
+      if (outcome?.status === 'failed') firstError ??= outcome.error;
+      if (outcome?.status !== 'ok') return;
+      const tensors = new Map<string, Tensor>();
+      gatherInto(tensors, node, binding, outcome.tensors);
+      branches.push({ source: binding.source, tensors });
+    });
+    if (firstError !== undefined && policy.onError === 'fail') return { status: 'failed', error: firstError };
+    if (branches.length === 0) {
+      if (firstError !== undefined) return { status: 'failed', error: firstError };
+      if (joined.every((o) => o?.status === 'skipped')) return SKIPPED;
+      throw new InferenceError('DEADLINE_EXCEEDED', `combiner "${node.name}" received no branch`);
+    }
+    return ok(await withNodeTimeout(combiner.combine(branches, run.ctx), node));
+  }
+
+  private reportShadows(run: Run): void {
+    const hooks = this.hooks;
+    if (hooks.onShadowResult === undefined) return;
+    for (const node of this.plan.nodes) {
+      if (!node.shadow) continue;
+      const started = performance.now();
+      void (run.outcomes.get(node.name) as Promise<NodeOutcome>).then((outcome) => {
+        if (outcome.status === 'skipped') return;
+        hooks.onShadowResult?.({
+          graph: this.plan.name,
+          requestId: run.ctx.requestId,
+          node: node.name,
+          router: node.gate?.router,
+          status: outcome.status,
+          error: outcome.status === 'failed' ? outcome.error.message : undefined,
+          durationMs: round(performance.now() - started),
+        });
+      });
     }
   }
 
-  private sourceOf(
-    binding: PlanBinding,
-    requestInputs: TensorMap,
-    results: ReadonlyMap<string, Promise<TensorMap>>,
-  ): Promise<TensorMap> | TensorMap {
-    if (binding.source === undefined) return requestInputs;
-    const result = results.get(binding.source);
-    if (result === undefined) throw new Error(`node "${binding.source}" has not been scheduled`);
-    return result;
+  private isShadow(name: string): boolean {
+    return this.plan.nodes.find((n) => n.name === name)?.shadow ?? false;
+  }
+}
+
+function gatherInto(target: Map<string, Tensor>, node: PlanNode, binding: PlanBinding, source: TensorMap): void {
+  for (const t of select(source, binding)) {
+    const qualified = binding.source === undefined ? `graph.inputs.${t.name}` : `${binding.source}.outputs.${t.name}`;
+    const renamed = node.tensorMap[qualified] ?? node.tensorMap[t.name];
+    target.set(renamed ?? t.name, renamed === undefined ? t : { ...t, name: renamed });
   }
 }
 
@@ -119,15 +201,33 @@ function select(source: TensorMap, binding: PlanBinding): Iterable<Tensor> {
   if (binding.tensor === undefined) return source.values();
   const t = source.get(binding.tensor);
   if (t === undefined) {
-    const from = binding.source === undefined ? 'the request' : `node "${binding.source}"`;
-    throw new InferenceError('INTERNAL', `${from} produced no tensor "${binding.tensor}" (got: ${[...source.keys()].join(', ')})`);
+    throw new InferenceError('INTERNAL', `${describeBinding(binding)} was not produced (got: ${[...source.keys()].join(', ')})`);
   }
   return [t];
 }
 
-function timing(node: PlanNode, started: number, nodeStart: number, status: 'ok' | 'error'): NodeTiming {
-  const now = performance.now();
-  return { node: node.name, type: node.type, startMs: round(nodeStart - started), durationMs: round(now - nodeStart), status };
+function describeBinding(binding: PlanBinding): string {
+  const from = binding.source === undefined ? 'graph.inputs' : `${binding.source}.outputs`;
+  return binding.tensor === undefined ? from : `${from}.${binding.tensor}`;
+}
+
+/** Rejects with DEADLINE_EXCEEDED (and the message) when `work` outlives `ms`. */
+async function withTimeout<T>(work: Promise<T>, ms: number, message: () => string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new InferenceError('DEADLINE_EXCEEDED', message())), Math.max(0, ms));
+  });
+  try {
+    return await Promise.race([work, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function withNodeTimeout<T>(work: Promise<T>, node: PlanNode): Promise<T> {
+  const ms = node.timeoutMs;
+  if (ms === undefined) return work;
+  return withTimeout(work, ms, () => `node "${node.name}" did not finish within its timeoutMs (${ms} ms)`);
 }
 
 function round(ms: number): number {
@@ -136,7 +236,7 @@ function round(ms: number): number {
 
 function wrapNodeError(node: string, err: unknown): InferenceError {
   if (err instanceof InferenceError) {
-    return err.message.startsWith(`node "${node}"`) ? err : new InferenceError(err.code, `node "${node}": ${err.message}`, { cause: err });
+    return err.message.includes(`node "${node}"`) ? err : new InferenceError(err.code, `node "${node}": ${err.message}`, { cause: err });
   }
   const message = err instanceof Error ? err.message : String(err);
   return new InferenceError('INTERNAL', `node "${node}" failed: ${message}`, { cause: err });

@@ -12,6 +12,7 @@ import {
 } from './graph-spec.schema';
 import { validateStructure, type LooseGraph } from './graph-structure.validator';
 import { SourceLocator } from './source-locator';
+import { analyzeRouting, type RoutingAnalysis } from './routing.analysis';
 
 export interface ParseGraphOptions {
   /** Checks a model node's `model.uri` (e.g. that the file exists); returns a problem or undefined. */
@@ -26,6 +27,8 @@ export interface ParsedGraphSource {
   readonly order: readonly string[];
   readonly diagnostics: readonly GraphDiagnostic[];
   readonly locator: SourceLocator | undefined;
+  /** Route guards and shadows; present with `graph`. */
+  readonly routing: RoutingAnalysis | undefined;
 }
 
 /** Parses and validates a graph document, collecting every problem rather than stopping at the first. */
@@ -37,7 +40,7 @@ export function parseGraphSource(text: string, file: string, options: ParseGraph
       const pos = lines.linePos(e.pos[0]);
       return { file, line: pos.line, column: pos.col, path: '(yaml)', message: `YAML syntax: ${firstLine(e.message)}` };
     });
-    return { file, graph: undefined, order: [], diagnostics, locator: undefined };
+    return { file, graph: undefined, order: [], diagnostics, locator: undefined, routing: undefined };
   }
   const locator = new SourceLocator(doc, lines);
   const raw: unknown = doc.toJS({ maxAliasCount: 100 });
@@ -85,16 +88,18 @@ export function parseGraphSource(text: string, file: string, options: ParseGraph
   const structure = validateStructure(looseView(raw));
   problems.push(...structure.problems);
 
+  const complete = header.success && nodes.length === rawNodes.length && problems.length === 0 && keyProblems.length === 0;
+  const candidate = complete ? ({ ...header.data, spec: { ...header.data.spec, nodes } } as GraphSpec) : undefined;
+  const routing = candidate === undefined ? undefined : analyzeRouting(candidate, structure.order);
+  if (routing !== undefined) problems.push(...routing.problems);
+
   const diagnostics = [
     ...keyProblems.map((p) => locateProblem(file, locator, p, true)),
     ...problems.map((p) => locateProblem(file, locator, p, false)),
   ].sort((a, b) => a.line - b.line || a.column - b.column);
 
-  const graph =
-    diagnostics.length === 0 && header.success
-      ? ({ ...header.data, spec: { ...header.data.spec, nodes } } as GraphSpec)
-      : undefined;
-  return { file, graph, order: structure.order, diagnostics, locator };
+  const graph = diagnostics.length === 0 ? candidate : undefined;
+  return { file, graph, order: structure.order, diagnostics, locator, routing: graph === undefined ? undefined : routing };
 }
 
 export function locateProblem(
@@ -130,15 +135,32 @@ function collectIssues(
 function looseView(raw: unknown): LooseGraph {
   return {
     inputs: arrayAt(raw, ['spec', 'inputs']).map((i) => stringOf(fieldOf(i, 'name'))),
-    nodes: arrayAt(raw, ['spec', 'nodes']).map((n) => ({
+    nodes: arrayAt(raw, ['spec', 'nodes']).map((n, i) => ({
       name: stringOf(fieldOf(n, 'name')),
       inputs: Array.isArray(fieldOf(n, 'inputs')) ? (fieldOf(n, 'inputs') as unknown[]).map(stringOf) : [],
       tensorMapKeys: objectKeys(fieldOf(n, 'tensorMap')),
+      routeTargets: fieldOf(n, 'type') === 'router' ? routeTargetsOf(fieldOf(n, 'router'), i) : [],
     })),
-    outputs: arrayAt(raw, ['spec', 'outputs']).map((o) =>
-      typeof o === 'string' ? { name: undefined, source: o } : { name: stringOf(fieldOf(o, 'name')), source: stringOf(fieldOf(o, 'source')) },
-    ),
+    outputs: arrayAt(raw, ['spec', 'outputs']).map((o) => {
+      if (typeof o === 'string') return { name: undefined, sources: [o], listed: false };
+      const source = fieldOf(o, 'source');
+      return Array.isArray(source)
+        ? { name: stringOf(fieldOf(o, 'name')), sources: source.map(stringOf), listed: true }
+        : { name: stringOf(fieldOf(o, 'name')), sources: [stringOf(source)], listed: false };
+    }),
   };
+}
+
+function routeTargetsOf(router: unknown, index: number): { node: string | undefined; path: (string | number)[] }[] {
+  const out: { node: string | undefined; path: (string | number)[] }[] = [];
+  for (const group of ['routes', 'shadow'] as const) {
+    arrayAt(router, [group]).forEach((route, r) => {
+      const to = fieldOf(route, 'to');
+      if (!Array.isArray(to)) return;
+      to.forEach((node, t) => out.push({ node: stringOf(node), path: ['spec', 'nodes', index, 'router', group, r, 'to', t] }));
+    });
+  }
+  return out;
 }
 
 function fieldOf(value: unknown, key: string): unknown {

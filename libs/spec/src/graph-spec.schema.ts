@@ -67,7 +67,11 @@ export type NodeSpec = { [K in NodeType]: z.infer<(typeof nodeSchemas)[K]> }[Nod
 
 export const graphOutputSchema = z.union([
   z.string().min(1),
-  z.strictObject({ name: tensorName, source: z.string().min(1, 'must be a tensor reference') }),
+  z.strictObject({
+    name: tensorName,
+    /** A tensor reference, or alternatives (first produced wins) for outputs behind a router. */
+    source: z.union([z.string().min(1, 'must be a tensor reference'), z.array(z.string().min(1)).min(1, 'must list at least one tensor reference')]),
+  }),
 ]);
 
 export const graphHeaderSchema = z.strictObject({

@@ -12,8 +12,15 @@ export interface LooseGraph {
     readonly name: string | undefined;
     readonly inputs: readonly (string | undefined)[];
     readonly tensorMapKeys: readonly string[];
+    /** Router only: the nodes each route or shadow runs, with their YAML paths. */
+    readonly routeTargets: readonly { readonly node: string | undefined; readonly path: readonly (string | number)[] }[];
   }[];
-  readonly outputs: readonly { readonly name: string | undefined; readonly source: string | undefined }[];
+  /** `sources` holds one reference, or the alternatives of a `source` list (`listed`). */
+  readonly outputs: readonly {
+    readonly name: string | undefined;
+    readonly sources: readonly (string | undefined)[];
+    readonly listed: boolean;
+  }[];
 }
 
 export interface StructureResult {
@@ -96,13 +103,37 @@ export function validateStructure(graph: LooseGraph): StructureResult {
     if (node.name !== undefined && firstIndex.get(node.name) === i) deps.set(node.name, mine);
   });
 
+  // A route target runs after its router decides: a control dependency, and one router per target.
+  const gatedBy = new Map<string, string>();
+  graph.nodes.forEach((router) => {
+    if (router.name === undefined) return;
+    for (const target of router.routeTargets) {
+      if (target.node === undefined) continue;
+      const path = [...target.path];
+      if (!firstIndex.has(target.node)) {
+        problems.push({ path, message: `unknown node "${target.node}"${suggest(target.node, nodeNames)} (nodes: ${nodeNames.join(', ')})` });
+      } else if (target.node === router.name) {
+        problems.push({ path, message: `router "${router.name}" cannot route to itself` });
+      } else if (gatedBy.has(target.node)) {
+        problems.push({ path, message: `node "${target.node}" is already a route target of "${gatedBy.get(target.node)}"; a node belongs to one route` });
+      } else {
+        gatedBy.set(target.node, router.name);
+        deps.get(target.node)?.add(router.name);
+      }
+    }
+  });
+
   const seenOutputNames = new Map<string, number>();
   graph.outputs.forEach((out, k) => {
-    if (out.source === undefined) return;
-    const path: (string | number)[] = out.name === undefined ? ['spec', 'outputs', k] : ['spec', 'outputs', k, 'source'];
-    checkRef(out.source, path);
-    const ref = parseTensorRef(out.source);
-    const name = out.name ?? (typeof ref === 'string' ? undefined : ref.tensor);
+    let name = out.name;
+    out.sources.forEach((source, j) => {
+      if (source === undefined) return;
+      const path: (string | number)[] =
+        out.name === undefined ? ['spec', 'outputs', k] : out.listed ? ['spec', 'outputs', k, 'source', j] : ['spec', 'outputs', k, 'source'];
+      checkRef(source, path);
+      const ref = parseTensorRef(source);
+      name ??= typeof ref === 'string' ? undefined : ref.tensor;
+    });
     if (name === undefined) return;
     const first = seenOutputNames.get(name);
     if (first !== undefined) {

@@ -9,4 +9,5 @@ export * from './source-locator';
 export * from './graph-spec.parser';
 export * from './graph-structure.validator';
 export * from './graph-typing';
+export * from './routing.analysis';
 export { suggest } from './did-you-mean';

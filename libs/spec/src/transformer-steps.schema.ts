@@ -39,7 +39,7 @@ export const transformStepSchema = z.discriminatedUnion(
     }),
     z.strictObject({ op: z.literal('select'), tensors: z.array(tensor).min(1) }),
     z.strictObject({ op: z.literal('rename'), map: z.record(z.string(), tensor) }),
-    z.strictObject({ op: z.literal('oneHot'), tensor, depth: z.int().min(1), output: tensor.optional() }),
+    z.strictObject({ op: z.literal('oneHot'), tensor, depth: z.int().min(1).max(65_536), output: tensor.optional() }),
     z.strictObject({ op: z.literal('labelMap'), tensor, labels: z.array(z.string()).min(1), output: tensor.optional() }),
     z.strictObject({ op: z.literal('argmax'), tensor, axis, output: tensor.optional() }),
     z.strictObject({ op: z.literal('softmax'), tensor, axis, output: tensor.optional() }),

@@ -38,6 +38,7 @@ export class HealthController {
         loadMs: e.loadMs,
         models: e.graph?.models,
         error: e.error,
+        shadow: e.shadow,
       })),
     };
   }

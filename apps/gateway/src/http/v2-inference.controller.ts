@@ -86,6 +86,7 @@ export class V2InferenceController {
     const encoded = encodeInferResponse(response, request.outputs, request.binaryOutput);
     void reply.header('x-request-id', response.id).header('content-type', encoded.contentType);
     if (encoded.jsonLength !== undefined) void reply.header('inference-header-content-length', String(encoded.jsonLength));
+    if (response.route !== undefined) void reply.header('x-infergraph-route', response.route);
     return encoded.body;
   }
 }

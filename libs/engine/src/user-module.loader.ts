@@ -1,0 +1,51 @@
+import { existsSync, readFileSync } from 'node:fs';
+import Module, { createRequire } from 'node:module';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type * as TypeScript from 'typescript';
+
+/**
+ * Loads a named function export from a user module referenced by a graph: .js/.cjs (require),
+ * .mjs (import) or .ts/.cts/.mts (transpiled with the project's TypeScript compiler).
+ * Throws an Error whose message says what is wrong; the caller adds graph and node.
+ */
+export async function loadUserFunction(graphFile: string, modulePath: string, exportName: string): Promise<(...args: never[]) => unknown> {
+  const file = path.resolve(path.dirname(graphFile), modulePath);
+  if (!existsSync(file)) throw new Error(`module not found: ${file}`);
+  const exports = await loadModule(file);
+  const value = exports[exportName];
+  if (typeof value !== 'function') {
+    const names = Object.keys(exports).filter((k) => k !== '__esModule');
+    throw new Error(`module ${file} has no function export "${exportName}" (exports: ${names.join(', ') || 'none'})`);
+  }
+  return value as (...args: never[]) => unknown;
+}
+
+async function loadModule(file: string): Promise<Record<string, unknown>> {
+  const ext = path.extname(file);
+  if (ext === '.mjs') return (await import(pathToFileURL(file).href)) as Record<string, unknown>;
+  if (ext === '.ts' || ext === '.cts' || ext === '.mts') return compileTypeScript(file);
+  if (ext === '.js' || ext === '.cjs') return createRequire(file)(file) as Record<string, unknown>;
+  throw new Error(`unsupported module type "${ext}" for ${file}; use .js, .cjs, .mjs or .ts`);
+}
+
+async function compileTypeScript(file: string): Promise<Record<string, unknown>> {
+  let ts: typeof TypeScript;
+  try {
+    ts = await import('typescript');
+  } catch {
+    throw new Error(`loading ${file} needs the "typescript" package; install it or compile the module to .js`);
+  }
+  const output = ts.transpileModule(readFileSync(file, 'utf8'), {
+    fileName: file,
+    reportDiagnostics: true,
+    compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true, sourceMap: false },
+  });
+  const syntax = output.diagnostics?.find((d) => d.category === ts.DiagnosticCategory.Error);
+  if (syntax !== undefined) throw new Error(`${file}: ${ts.flattenDiagnosticMessageText(syntax.messageText, '\n')}`);
+  const mod = new Module(file);
+  mod.filename = file;
+  mod.paths = (Module as unknown as { _nodeModulePaths(dir: string): string[] })._nodeModulePaths(path.dirname(file));
+  (mod as unknown as { _compile(code: string, filename: string): void })._compile(output.outputText, file);
+  return mod.exports as Record<string, unknown>;
+}

@@ -1,0 +1,2 @@
+export * from './router.runtime';
+export * from './combiner.runtime';

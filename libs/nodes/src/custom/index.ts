@@ -1,0 +1,3 @@
+export * from './custom-module.api';
+export * from './custom-call';
+export * from './module-transformer.node';
