@@ -3,6 +3,7 @@ import { copyFileSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
+import { createRequestContext } from '@infergraph/executor';
 import { loadGraphFile } from '@infergraph/engine';
 import { OnnxModelLoader } from '@infergraph/runtime-onnx';
 import { GraphValidationError } from '@infergraph/spec';
@@ -134,6 +135,48 @@ nodes: [{name: m, type: model, inputs: [graph.inputs], model: {uri: "https://exa
 outputs: [m.outputs.label]`,
     );
     assert.match((await problemsOf(http))[0] ?? '', /unsupported URI scheme/);
+  });
+
+  it('names graph and node when a custom module is missing, lacks its export or does not compile', async () => {
+    const modules = repoPath('test', 'fixtures', 'modules');
+    const file = graphFile(
+      'modules',
+      `inputs: [{name: x, datatype: FP32, shape: [-1, 2]}]
+nodes:
+  - {name: gone, type: transformer, inputs: [graph.inputs], transformer: {module: ${modules}/nope.js, outputs: [{name: x, datatype: FP32, shape: [-1, 2]}]}}
+  - {name: unnamed, type: transformer, inputs: [graph.inputs], transformer: {module: ${modules}/branches.js, export: missing, outputs: [{name: y, datatype: FP32, shape: [-1, 2]}]}}
+  - {name: syntax, type: transformer, inputs: [graph.inputs], transformer: {module: ${modules}/broken.ts, outputs: [{name: z, datatype: FP32, shape: [-1, 2]}]}}
+outputs: [gone, unnamed, syntax]`,
+    );
+    const problems = await problemsOf(file);
+    assert.equal(problems.length, 3, problems.join('\n'));
+    assert.match(problems[0] ?? '', /spec\.nodes\[0\]\.transformer\.module: graph "modules" node "gone": cannot load custom transformer module: module not found: .*nope\.js/);
+    assert.match(problems[1] ?? '', /spec\.nodes\[1\]\.transformer\.module: graph "modules" node "unnamed": .*has no function export "missing" \(exports: branch, slowFailure, picky\)/);
+    assert.match(problems[2] ?? '', /spec\.nodes\[2\]\.transformer\.module: graph "modules" node "syntax": .*broken\.ts: .+/);
+  });
+
+  it('runs a custom combiner module over the branches that ran', async () => {
+    const file = graphFile(
+      'custom-combine',
+      `inputs: [{name: x, datatype: FP32, shape: [-1, 2]}]
+nodes:
+  - {name: a, type: transformer, inputs: [graph.inputs]}
+  - {name: b, type: transformer, inputs: [graph.inputs]}
+  - name: add
+    type: combiner
+    inputs: [a, b]
+    combiner:
+      strategy: custom
+      module: ${repoPath('test', 'fixtures', 'modules', 'combine.js')}
+      outputs: [{name: sum, datatype: FP32, shape: [-1, 2]}, {name: sources, datatype: BYTES, shape: [-1]}]
+outputs: [add]`,
+    );
+    const graph = await loadGraphFile(file, loader);
+    const ctx = createRequestContext({ graph: 'custom-combine', parameters: { scale: 10 }, timeoutMs: 1000, signal: new AbortController().signal });
+    const result = await graph.executor.execute([{ name: 'x', datatype: 'FP32', shape: [1, 2], data: new Float32Array([1, 2]) }], ctx);
+    const byName = new Map(result.outputs.map((t) => [t.name, t]));
+    assert.deepEqual(Array.from(byName.get('sum')?.data as Float32Array), [20, 40]);
+    assert.deepEqual(byName.get('sources')?.data, ['a', 'b']);
   });
 
   it('creates one session per model content and reuses it across graphs', async () => {
