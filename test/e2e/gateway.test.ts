@@ -118,6 +118,7 @@ describe('REST gateway (Open Inference Protocol V2)', () => {
       const ready = Object.keys(states).filter((name) => states[name] === 'ready').sort();
       assert.deepEqual(ready, [
         'breast-cancer',
+        'breast-cancer-monitored',
         'custom-errors',
         'digits',
         'dtypes',
@@ -127,6 +128,7 @@ describe('REST gateway (Open Inference Protocol V2)', () => {
         'iris-conditional',
         'iris-custom',
         'iris-ensemble',
+        'iris-monitored',
         'iris-trio',
         'join-any',
         'join-inner-fail',
@@ -135,6 +137,7 @@ describe('REST gateway (Open Inference Protocol V2)', () => {
         'ops',
         'pipeline',
         'shadow-throws',
+        'slow-drift',
       ]);
     });
   });

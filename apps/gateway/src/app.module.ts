@@ -4,6 +4,7 @@ import { GraphInferenceService, GraphRegistry } from '@infergraph/engine';
 import { OnnxModelLoader } from '@infergraph/runtime-onnx';
 import { GATEWAY_CONFIG, type GatewayConfig } from './config/gateway.config';
 import { GraphLoadingService } from './graphs/graph-loading.service';
+import { GraphsController } from './http/graphs.controller';
 import { HealthController } from './http/health.controller';
 import { OipErrorFilter } from './http/oip-error.filter';
 import { V2InferenceController } from './http/v2-inference.controller';
@@ -14,7 +15,7 @@ export class AppModule {
     const engineLogger = new Logger('engine');
     return {
       module: AppModule,
-      controllers: [HealthController, V2InferenceController],
+      controllers: [HealthController, GraphsController, V2InferenceController],
       providers: [
         { provide: GATEWAY_CONFIG, useValue: config },
         { provide: OnnxModelLoader, useFactory: () => new OnnxModelLoader() },

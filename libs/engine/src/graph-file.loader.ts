@@ -3,7 +3,9 @@ import { GraphExecutor, InProcessTransport, compileGraphPlan, type ExecutorHooks
 import type { ModelLoader } from '@infergraph/nodes';
 import { GraphValidationError, locateProblem, parseGraphSource, typeGraph, type GraphProblem, type GraphSpec } from '@infergraph/spec';
 import { checkModelFile } from './model-file.resolver';
-import { buildRuntimes, nodeTyper, prepareNodes, type LoadedModel } from './graph-nodes.builder';
+import type { DriftNode } from '@infergraph/nodes';
+import { buildRuntimes, nodeTyper, prepareNodes, type DriftHooks, type LoadedModel } from './graph-nodes.builder';
+import { WorkerDriftComputer } from './drift/worker-drift.computer';
 
 export type { LoadedModel } from './graph-nodes.builder';
 
@@ -13,19 +15,32 @@ export interface LoadedGraph {
   readonly spec: GraphSpec;
   readonly executor: GraphExecutor;
   readonly models: readonly LoadedModel[];
+  readonly driftNodes: ReadonlyMap<string, DriftNode>;
+  /** Stops drift timers and worker threads. */
+  close(): Promise<void>;
 }
+
+export interface GraphLoadHooks extends ExecutorHooks {
+  readonly drift?: Partial<DriftHooks>;
+}
+
+const DEFAULT_DRIFT: DriftHooks = {
+  computer: (config, reference) => new WorkerDriftComputer(config, reference),
+  onResult: () => undefined,
+  onError: () => undefined,
+};
 
 /**
  * Reads, validates and prepares one graph file. Every problem found is reported together in a
  * GraphValidationError: schema, reference and routing problems first; then model problems (missing
  * file, sha256 mismatch, unloadable model), user modules and tensor typing once those are open.
  */
-export async function loadGraphFile(file: string, loader: ModelLoader, hooks: ExecutorHooks = {}): Promise<LoadedGraph> {
+export async function loadGraphFile(file: string, loader: ModelLoader, hooks: GraphLoadHooks = {}): Promise<LoadedGraph> {
   const text = await readFile(file, 'utf8');
   return loadGraphSource(text, file, loader, hooks);
 }
 
-export async function loadGraphSource(text: string, file: string, loader: ModelLoader, hooks: ExecutorHooks = {}): Promise<LoadedGraph> {
+export async function loadGraphSource(text: string, file: string, loader: ModelLoader, hooks: GraphLoadHooks = {}): Promise<LoadedGraph> {
   const parsed = parseGraphSource(text, file, { checkModelUri: (uri) => checkModelFile(file, uri) });
   if (parsed.graph === undefined || parsed.locator === undefined) {
     throw new GraphValidationError(file, parsed.diagnostics);
@@ -42,7 +57,16 @@ export async function loadGraphSource(text: string, file: string, loader: ModelL
       problems.map((p) => locateProblem(file, locator, p)).sort((a, b) => a.line - b.line || a.column - b.column),
     );
   }
-  const { runtimes, controls } = buildRuntimes(graph, prepared);
+  const { runtimes, controls, driftNodes } = buildRuntimes(graph, prepared, { ...DEFAULT_DRIFT, ...hooks.drift });
   const plan = compileGraphPlan(graph, parsed.order, types.outputs, parsed.routing);
-  return { file, spec: graph, executor: new GraphExecutor(plan, new InProcessTransport(runtimes), controls, hooks), models: prepared.models };
+  return {
+    file,
+    spec: graph,
+    executor: new GraphExecutor(plan, new InProcessTransport(runtimes), controls, hooks),
+    models: prepared.models,
+    driftNodes,
+    close: async () => {
+      await Promise.all([...driftNodes.values()].map((d) => d.close()));
+    },
+  };
 }

@@ -2,7 +2,14 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { TensorSpec } from '@infergraph/protocol';
 import type { CombinerRuntime, ControlRuntimes, NodeRuntime, RouterRuntime } from '@infergraph/executor';
+import { fitOutlierDetector, resolveThreshold, toColumns, type OutlierDetector } from '@infergraph/detectors';
 import {
+  DriftNode,
+  OutlierNode,
+  checkDetectorInput,
+  outlierOutputs,
+  type DriftComputer,
+  type DriftResult,
   CombinerNodeRuntime,
   ModelNode,
   ModuleTransformerNode,
@@ -20,7 +27,8 @@ import {
   type ModelLoader,
   type ModelSession,
 } from '@infergraph/nodes';
-import type { GraphProblem, GraphSpec, NodeSpec, NodeTyper } from '@infergraph/spec';
+import type { DriftConfig, GraphProblem, GraphSpec, NodeSpec, NodeTyper } from '@infergraph/spec';
+import { loadReferenceData, type ReferenceData } from './reference-data.loader';
 import { resolveModelPath } from './model-file.resolver';
 import { loadUserFunction } from './user-module.loader';
 
@@ -37,6 +45,11 @@ export interface PreparedNodes {
   readonly transforms: ReadonlyMap<string, CustomTransform>;
   readonly combines: ReadonlyMap<string, CustomCombine>;
   readonly models: readonly LoadedModel[];
+  /** Reference samples of outlier and drift nodes. */
+  readonly references: ReadonlyMap<string, ReferenceData>;
+  readonly outliers: ReadonlyMap<string, { detector: OutlierDetector; threshold: number }>;
+  /** The tensor each detector watches, settled while typing. */
+  readonly detectorTensors: Map<string, string>;
 }
 
 /** Opens every model (checking sha256) and loads every user module; problems are collected. */
@@ -45,6 +58,8 @@ export async function prepareNodes(graph: GraphSpec, file: string, loader: Model
   const transforms = new Map<string, CustomTransform>();
   const combines = new Map<string, CustomCombine>();
   const models: LoadedModel[] = [];
+  const references = new Map<string, ReferenceData>();
+  const outliers = new Map<string, { detector: OutlierDetector; threshold: number }>();
   await Promise.all(
     graph.spec.nodes.map(async (node, index) => {
       const base = ['spec', 'nodes', index];
@@ -68,6 +83,27 @@ export async function prepareNodes(graph: GraphSpec, file: string, loader: Model
         }
         return;
       }
+      if (node.type === 'outlier' || node.type === 'drift') {
+        const config = node.type === 'outlier' ? node.outlier : node.drift;
+        let reference: ReferenceData;
+        try {
+          reference = await loadReferenceData(file, config.reference.path, config.reference.columns);
+          references.set(node.name, reference);
+        } catch (err) {
+          problems.push({ path: [...base, node.type, 'reference', 'path'], message: messageOf(err) });
+          return;
+        }
+        if (node.type === 'outlier') {
+          try {
+            const c = node.outlier;
+            const detector = fitOutlierDetector(c.method, reference.rows, { ridge: c.ridge, trees: c.trees, sampleSize: c.sampleSize, seed: c.seed });
+            outliers.set(node.name, { detector, threshold: resolveThreshold(detector, reference.rows, c.threshold) });
+          } catch (err) {
+            problems.push({ path: [...base, 'outlier', 'method'], message: `cannot fit ${node.outlier.method} on ${reference.file}: ${messageOf(err)}` });
+          }
+        }
+        return;
+      }
       const custom =
         node.type === 'transformer' && node.transformer.module !== undefined
           ? { module: node.transformer.module, name: node.transformer.export, field: 'transformer', into: transforms as Map<string, unknown> }
@@ -86,7 +122,7 @@ export async function prepareNodes(graph: GraphSpec, file: string, loader: Model
     }),
   );
   models.sort((a, b) => a.node.localeCompare(b.node));
-  return { sessions, transforms, combines, models };
+  return { sessions, transforms, combines, models, references, outliers, detectorTensors: new Map() };
 }
 
 /** Static typing of each node type, with problems located in the node's YAML. */
@@ -137,17 +173,33 @@ export function nodeTyper(graph: GraphSpec, prepared: PreparedNodes): NodeTyper 
         return { outputs: typed.outputs, problems: typed.problems.map((message) => ({ path: [...base, 'combiner'], message })) };
       }
       case 'outlier':
-      case 'drift':
-        return { outputs: undefined, problems: [{ path: [...base, 'type'], message: `node type "${node.type}" cannot run in this release` }] };
+      case 'drift': {
+        const reference = prepared.references.get(node.name);
+        if (reference === undefined) return { outputs: undefined, problems: [] };
+        const configured = node.type === 'outlier' ? node.outlier.tensor : node.drift.tensor;
+        const checked = checkDetectorInput(base, node.type, configured, incoming, reference.columns.length);
+        if (checked.tensor !== undefined) prepared.detectorTensors.set(node.name, checked.tensor);
+        const perFeature = node.type === 'outlier' && (node.outlier.method === 'zscore' || node.outlier.method === 'mad');
+        return { outputs: node.type === 'outlier' ? outlierOutputs(reference.columns.length, perFeature) : [], problems: checked.problems };
+      }
     }
   };
+}
+
+/** How drift nodes compute and report; the engine passes worker threads and its event sink. */
+export interface DriftHooks {
+  readonly computer: (config: DriftConfig, referenceColumns: readonly Float64Array[]) => DriftComputer;
+  readonly onResult: (result: DriftResult) => void;
+  readonly onError: (graph: string, node: string, message: string) => void;
 }
 
 /** Runtimes for every node: computations behind the transport, routers and combiners in the executor. */
 export function buildRuntimes(
   graph: GraphSpec,
   prepared: PreparedNodes,
-): { runtimes: Map<string, NodeRuntime>; controls: ControlRuntimes } {
+  drift: DriftHooks,
+): { runtimes: Map<string, NodeRuntime>; controls: ControlRuntimes; driftNodes: Map<string, DriftNode> } {
+  const driftNodes = new Map<string, DriftNode>();
   const runtimes = new Map<string, NodeRuntime>();
   const routers = new Map<string, RouterRuntime>();
   const combiners = new Map<string, CombinerRuntime>();
@@ -179,12 +231,32 @@ export function buildRuntimes(
         combiners.set(node.name, new CombinerNodeRuntime(graphName, node.name, node.combiner, custom));
         break;
       }
-      case 'outlier':
-      case 'drift':
-        throw new Error(`node type "${node.type}" cannot run in this release`);
+      case 'outlier': {
+        const fitted = prepared.outliers.get(node.name);
+        if (fitted === undefined) throw new Error(`outlier node "${node.name}" was not fitted`);
+        const tensor = prepared.detectorTensors.get(node.name) as string;
+        runtimes.set(node.name, new OutlierNode(node.name, fitted.detector, fitted.threshold, tensor, node.outlier.action));
+        break;
+      }
+      case 'drift': {
+        const reference = prepared.references.get(node.name) as ReferenceData;
+        const driftNode = new DriftNode(
+          graphName,
+          node.name,
+          node.drift,
+          prepared.detectorTensors.get(node.name) as string,
+          reference.columns,
+          drift.computer(node.drift, toColumns(reference.rows)),
+          drift.onResult,
+          (message) => drift.onError(graphName, node.name, message),
+        );
+        driftNodes.set(node.name, driftNode);
+        runtimes.set(node.name, driftNode);
+        break;
+      }
     }
   }
-  return { runtimes, controls: { routers, combiners } };
+  return { runtimes, controls: { routers, combiners }, driftNodes };
 }
 
 function messageOf(err: unknown): string {

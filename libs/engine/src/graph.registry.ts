@@ -1,7 +1,9 @@
+import { EventEmitter } from 'node:events';
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { ShadowResult } from '@infergraph/executor';
-import type { ModelLoader } from '@infergraph/nodes';
+import { InferenceError } from '@infergraph/protocol';
+import type { DriftResult, DriftStatus, ModelLoader } from '@infergraph/nodes';
 import { GraphValidationError } from '@infergraph/spec';
 import { loadGraphFile, type LoadedGraph } from './graph-file.loader';
 
@@ -31,10 +33,17 @@ export interface EngineLogger {
   error(message: string): void;
 }
 
+/** Engine events for other subsystems (metrics, Kafka) to subscribe to. */
+export interface EngineEvents {
+  drift: [DriftResult];
+}
+
 /** The set of graphs this process serves, with each one's load state. */
 export class GraphRegistry {
   private readonly entries = new Map<string, GraphEntry>();
   private pending = 0;
+  /** `drift`: every completed drift window's result. */
+  readonly events = new EventEmitter<EngineEvents>();
 
   constructor(
     private readonly loader: ModelLoader,
@@ -83,7 +92,19 @@ export class GraphRegistry {
       this.logger.warn(`graph "${r.graph}" shadow node "${r.node}" failed for request ${r.requestId}: ${r.error ?? 'unknown error'}`);
     };
     try {
-      const graph = await loadGraphFile(file, this.loader, { onShadowResult });
+      const graph = await loadGraphFile(file, this.loader, {
+        onShadowResult,
+        drift: {
+          onResult: (r) => {
+            const minP = Math.min(...r.p_val);
+            const line = `drift graph="${r.graph}" node="${r.node}" method=${r.method} window=[${r.window.start},${r.window.end}) size=${r.window.size} is_drift=${r.is_drift} min_p_val=${minP.toPrecision(4)} threshold=${r.threshold.toPrecision(4)}`;
+            if (r.is_drift) this.logger.warn(line);
+            else this.logger.log(line);
+            this.events.emit('drift', r);
+          },
+          onError: (graphName, node, message) => this.logger.warn(`drift graph="${graphName}" node="${node}" failed: ${message}`),
+        },
+      });
       const name = graph.spec.metadata.name;
       const existing = this.entries.get(name);
       if (existing !== undefined && existing.file !== file) {
@@ -108,6 +129,24 @@ export class GraphRegistry {
     } finally {
       this.pending--;
     }
+  }
+
+  /** The state of a drift node: latest result and bounded history. */
+  driftStatus(graph: string, node: string): DriftStatus {
+    const entry = this.entries.get(graph);
+    if (entry === undefined) throw new InferenceError('NOT_FOUND', `unknown graph "${graph}"`);
+    if (entry.graph === undefined) throw new InferenceError('UNAVAILABLE', `graph "${graph}" is ${entry.state}`);
+    const drift = entry.graph.driftNodes.get(node);
+    if (drift === undefined) {
+      const names = [...entry.graph.driftNodes.keys()];
+      throw new InferenceError('NOT_FOUND', `graph "${graph}" has no drift node "${node}" (drift nodes: ${names.join(', ') || 'none'})`);
+    }
+    return drift.status();
+  }
+
+  /** Stops every graph's background work (drift timers and workers). */
+  async close(): Promise<void> {
+    await Promise.all([...this.entries.values()].flatMap((e) => (e.graph === undefined ? [] : [e.graph.close()])));
   }
 
   private record(entry: GraphEntry): GraphEntry {

@@ -28,6 +28,8 @@ export interface PlanNode {
   readonly gate: RouteGate | undefined;
   /** Shadow nodes run beside the request; their results and failures never reach the caller. */
   readonly shadow: boolean;
+  /** Not awaited by the request: shadows, and drift detectors (which run off the request path). */
+  readonly detached: boolean;
   /** Whether some non-shadow node reads this node's outputs. */
   readonly consumed: boolean;
   readonly join: JoinPolicy | undefined;
@@ -67,7 +69,7 @@ export function compileGraphPlan(
   const byName = new Map(graph.spec.nodes.map((n) => [n.name, n]));
   const consumed = new Set<string>();
   for (const node of graph.spec.nodes) {
-    if (routing?.shadow.has(node.name) === true) continue;
+    if (routing?.shadow.has(node.name) === true || node.type === 'drift') continue;
     for (const b of node.inputs.map(bindingOfText)) if (b.source !== undefined) consumed.add(b.source);
   }
   const nodes = order.map((name): PlanNode => {
@@ -89,6 +91,7 @@ export function compileGraphPlan(
       timeoutMs: node.timeoutMs,
       gate,
       shadow: routing?.shadow.has(name) ?? false,
+      detached: (routing?.shadow.has(name) ?? false) || node.type === 'drift',
       consumed: consumed.has(name),
       join,
     };

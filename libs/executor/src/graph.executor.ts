@@ -62,11 +62,12 @@ export class GraphExecutor {
     for (const node of this.plan.nodes) run.outcomes.set(node.name, this.runNode(node, run));
     this.reportShadows(run);
 
-    const main = Promise.all(this.plan.nodes.filter((n) => !n.shadow).map((n) => run.outcomes.get(n.name) as Promise<NodeOutcome>));
+    // Shadows and drift detectors run beside the request: never awaited, never fail it.
+    const main = Promise.all(this.plan.nodes.filter((n) => !n.detached).map((n) => run.outcomes.get(n.name) as Promise<NodeOutcome>));
     await withTimeout(main, ctx.deadline - Date.now(), () => `graph "${this.plan.name}" did not finish within its deadline (${Math.round(performance.now() - run.started)} ms elapsed)`);
 
     for (const node of this.plan.nodes) {
-      if (node.shadow || node.consumed) continue;
+      if (node.detached || node.consumed) continue;
       const outcome = await (run.outcomes.get(node.name) as Promise<NodeOutcome>);
       if (outcome.status === 'failed') throw outcome.error;
     }
@@ -99,7 +100,7 @@ export class GraphExecutor {
   private async runNode(node: PlanNode, run: Run): Promise<NodeOutcome> {
     const startedAt = performance.now();
     const outcome = await this.evaluate(node, run).catch((err: unknown): NodeOutcome => ({ status: 'failed', error: wrapNodeError(node.name, err) }));
-    if (run.timings !== undefined && !node.shadow) {
+    if (run.timings !== undefined && !node.detached) {
       const status = outcome.status === 'ok' ? 'ok' : outcome.status === 'skipped' ? 'skipped' : 'error';
       run.timings.push({ node: node.name, type: node.type, startMs: round(startedAt - run.started), durationMs: round(performance.now() - startedAt), status });
     }
@@ -236,7 +237,9 @@ function round(ms: number): number {
 
 function wrapNodeError(node: string, err: unknown): InferenceError {
   if (err instanceof InferenceError) {
-    return err.message.includes(`node "${node}"`) ? err : new InferenceError(err.code, `node "${node}": ${err.message}`, { cause: err });
+    return err.message.includes(`node "${node}"`)
+      ? err
+      : new InferenceError(err.code, `node "${node}": ${err.message}`, { cause: err, details: err.details });
   }
   const message = err instanceof Error ? err.message : String(err);
   return new InferenceError('INTERNAL', `node "${node}" failed: ${message}`, { cause: err });

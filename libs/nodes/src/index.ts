@@ -10,3 +10,4 @@ export * from './router/route-condition';
 export * from './router/route-decider';
 export * from './combiner/combine-strategies';
 export * from './combiner/combiner.typing';
+export * from './detect';

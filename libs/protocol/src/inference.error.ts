@@ -22,13 +22,17 @@ export const HTTP_STATUS_OF: Readonly<Record<InferenceErrorCode, number>> = {
 };
 
 export class InferenceError extends Error {
+  /** Extra fields for the error body, e.g. the outlier scores behind a 422. */
+  readonly details: Readonly<Record<string, unknown>> | undefined;
+
   constructor(
     readonly code: InferenceErrorCode,
     message: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; details?: Readonly<Record<string, unknown>> },
   ) {
     super(message, options);
     this.name = 'InferenceError';
+    this.details = options?.details;
   }
 
   get httpStatus(): number {

@@ -138,9 +138,14 @@ const cases: { name: string; yaml: string; expected: Expected[] }[] = [
     expected: [[4, 9, 'metadata.name', /DNS-1123 label/]],
   },
   {
-    name: 'rejects reserved node types this release cannot run',
-    yaml: graph({ 12: '      type: outlier' }),
-    expected: [[12, 13, 'spec.nodes[0].type', /node type "outlier" is reserved but cannot run in this release/]],
+    name: 'rejects reading the outputs of a drift detector',
+    yaml: graph({}, [
+      '    - clf.outputs.probabilities',
+    ]).replace(
+      '  outputs:',
+      '    - name: watch\n      type: drift\n      inputs: [graph.inputs]\n      drift: {method: ks, reference: {path: r.csv}, window: {size: 10}}\n  outputs:',
+    ).replace('    - clf.outputs.probabilities', '    - watch'),
+    expected: [[25, 7, 'spec.outputs[1]', /node "watch" is a drift detector: it runs off the request path and produces no tensors to read/]],
   },
   {
     name: 'rejects duplicate graph output names',

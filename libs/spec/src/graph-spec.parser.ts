@@ -2,7 +2,6 @@ import { LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { formatPath, type GraphDiagnostic, type GraphProblem } from './graph.diagnostic';
 import {
-  EXECUTABLE_NODE_TYPES,
   NODE_TYPES,
   graphHeaderSchema,
   nodeSchemas,
@@ -72,12 +71,6 @@ export function parseGraphSource(text: string, file: string, options: ParseGraph
       collectIssues(parsed.error, path, problems, keyProblems);
       return;
     }
-    if (!EXECUTABLE_NODE_TYPES.includes(nodeType)) {
-      problems.push({
-        path: [...path, 'type'],
-        message: `node type "${nodeType}" is reserved but cannot run in this release (executable: ${EXECUTABLE_NODE_TYPES.join(', ')})`,
-      });
-    }
     if (parsed.data.type === 'model' && options.checkModelUri) {
       const problem = options.checkModelUri(parsed.data.model.uri);
       if (problem !== undefined) problems.push({ path: [...path, 'model', 'uri'], message: problem });
@@ -137,6 +130,7 @@ function looseView(raw: unknown): LooseGraph {
     inputs: arrayAt(raw, ['spec', 'inputs']).map((i) => stringOf(fieldOf(i, 'name'))),
     nodes: arrayAt(raw, ['spec', 'nodes']).map((n, i) => ({
       name: stringOf(fieldOf(n, 'name')),
+      type: stringOf(fieldOf(n, 'type')),
       inputs: Array.isArray(fieldOf(n, 'inputs')) ? (fieldOf(n, 'inputs') as unknown[]).map(stringOf) : [],
       tensorMapKeys: objectKeys(fieldOf(n, 'tensorMap')),
       routeTargets: fieldOf(n, 'type') === 'router' ? routeTargetsOf(fieldOf(n, 'router'), i) : [],

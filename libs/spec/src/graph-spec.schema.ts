@@ -3,6 +3,7 @@ import { dnsLabel, tensorName, tensorSpecSchema } from './tensor-spec.schema';
 import { transformStepSchema } from './transformer-steps.schema';
 import { routerConfigSchema } from './router-config.schema';
 import { combinerConfigSchema } from './combiner-config.schema';
+import { driftConfigSchema, outlierConfigSchema } from './detector-config.schema';
 
 export const API_VERSION = 'infergraph.dev/v1alpha1';
 export const KIND = 'InferenceGraph';
@@ -10,8 +11,6 @@ export const KIND = 'InferenceGraph';
 export const NODE_TYPES = ['transformer', 'model', 'router', 'combiner', 'outlier', 'drift'] as const;
 export type NodeType = (typeof NODE_TYPES)[number];
 
-/** Node types this release can execute; the rest are reserved in the schema. */
-export const EXECUTABLE_NODE_TYPES: readonly NodeType[] = ['model', 'transformer', 'router', 'combiner'];
 
 const sha256 = z.string().regex(/^[a-f0-9]{64}$/, 'must be 64 lowercase hex digits');
 
@@ -36,8 +35,6 @@ export const transformerConfigSchema = z
   .refine((t) => t.module === undefined || t.steps.length === 0, 'give either steps or module, not both')
   .refine((t) => t.module === undefined || t.outputs !== undefined, 'a custom module must declare its outputs (name, datatype, shape)');
 
-const reservedConfig = z.record(z.string(), z.unknown());
-
 const nodeBase = {
   name: dnsLabel.refine((n) => n !== 'graph', '"graph" is reserved for graph.inputs references'),
   inputs: z.array(z.string().min(1, 'must be a tensor reference')).min(1, 'must list at least one tensor reference'),
@@ -55,14 +52,16 @@ export const nodeSchemas = {
   }),
   router: z.strictObject({ ...nodeBase, type: z.literal('router'), router: routerConfigSchema }),
   combiner: z.strictObject({ ...nodeBase, type: z.literal('combiner'), combiner: combinerConfigSchema }),
-  outlier: z.strictObject({ ...nodeBase, type: z.literal('outlier'), outlier: reservedConfig.optional() }),
-  drift: z.strictObject({ ...nodeBase, type: z.literal('drift'), drift: reservedConfig.optional() }),
+  outlier: z.strictObject({ ...nodeBase, type: z.literal('outlier'), outlier: outlierConfigSchema }),
+  drift: z.strictObject({ ...nodeBase, type: z.literal('drift'), drift: driftConfigSchema }),
 } as const;
 
 export type ModelNodeSpec = z.infer<(typeof nodeSchemas)['model']>;
 export type TransformerNodeSpec = z.infer<(typeof nodeSchemas)['transformer']>;
 export type RouterNodeSpec = z.infer<(typeof nodeSchemas)['router']>;
 export type CombinerNodeSpec = z.infer<(typeof nodeSchemas)['combiner']>;
+export type OutlierNodeSpec = z.infer<(typeof nodeSchemas)['outlier']>;
+export type DriftNodeSpec = z.infer<(typeof nodeSchemas)['drift']>;
 export type NodeSpec = { [K in NodeType]: z.infer<(typeof nodeSchemas)[K]> }[NodeType];
 
 export const graphOutputSchema = z.union([

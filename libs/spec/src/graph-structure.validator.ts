@@ -10,6 +10,7 @@ export interface LooseGraph {
   readonly inputs: readonly (string | undefined)[];
   readonly nodes: readonly {
     readonly name: string | undefined;
+    readonly type: string | undefined;
     readonly inputs: readonly (string | undefined)[];
     readonly tensorMapKeys: readonly string[];
     /** Router only: the nodes each route or shadow runs, with their YAML paths. */
@@ -72,6 +73,10 @@ export function validateStructure(graph: LooseGraph): StructureResult {
         path,
         message: `unknown node "${ref.node}"${suggest(ref.node, nodeNames)} (nodes: ${nodeNames.join(', ') || 'none'})`,
       });
+      return undefined;
+    }
+    if (graph.nodes[firstIndex.get(ref.node) ?? 0]?.type === 'drift') {
+      problems.push({ path, message: `node "${ref.node}" is a drift detector: it runs off the request path and produces no tensors to read` });
       return undefined;
     }
     return ref.node;

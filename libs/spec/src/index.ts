@@ -3,6 +3,7 @@ export * from './tensor-spec.schema';
 export * from './transformer-steps.schema';
 export * from './router-config.schema';
 export * from './combiner-config.schema';
+export * from './detector-config.schema';
 export * from './graph.diagnostic';
 export * from './tensor-ref.parser';
 export * from './source-locator';

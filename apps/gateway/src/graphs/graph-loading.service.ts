@@ -28,6 +28,7 @@ export class GraphLoadingService implements OnApplicationBootstrap, OnApplicatio
   }
 
   async onApplicationShutdown(): Promise<void> {
+    await this.registry.close();
     await this.loader.close();
   }
 }

@@ -26,20 +26,4 @@ export class HealthController {
     if (!ready) void reply.status(503);
     return { ready };
   }
-
-  @Get('v1/graphs')
-  graphs(): unknown {
-    return {
-      graphs: this.registry.list().map((e) => ({
-        name: e.name,
-        file: e.file,
-        state: e.state,
-        version: e.graph?.spec.spec.version,
-        loadMs: e.loadMs,
-        models: e.graph?.models,
-        error: e.error,
-        shadow: e.shadow,
-      })),
-    };
-  }
 }

@@ -15,10 +15,11 @@ export class OipErrorFilter implements ExceptionFilter {
     const reply = http.getResponse<FastifyReply>();
     const request = http.getRequest<FastifyRequest>();
     const { status, message } = describe(exception, request, this.config.bodyLimitBytes);
+    const details = exception instanceof InferenceError ? exception.details : undefined;
     if (status >= 500 && status !== 503 && status !== 504) {
       this.logger.error(`${request.method} ${request.url} -> ${status}: ${message}`, exception instanceof Error ? exception.stack : undefined);
     }
-    void reply.status(status).header('content-type', 'application/json').send(JSON.stringify({ error: message }));
+    void reply.status(status).header('content-type', 'application/json').send(JSON.stringify({ error: message, ...details }));
   }
 }
 
