@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { TensorSpec } from '@infergraph/protocol';
 import type { CombinerRuntime, ControlRuntimes, NodeRuntime, RouterRuntime } from '@infergraph/executor';
-import { fitOutlierDetector, resolveThreshold, toColumns, type OutlierDetector } from '@infergraph/detectors';
+import { MMD_MAX_POOLED_ROWS, fitOutlierDetector, resolveThreshold, toColumns, type OutlierDetector } from '@infergraph/detectors';
 import {
   DriftNode,
   OutlierNode,
@@ -92,6 +92,12 @@ export async function prepareNodes(graph: GraphSpec, file: string, loader: Model
         } catch (err) {
           problems.push({ path: [...base, node.type, 'reference', 'path'], message: messageOf(err) });
           return;
+        }
+        if (node.type === 'drift' && node.drift.method === 'mmd' && reference.rows.length + (node.drift.window.size ?? 0) > MMD_MAX_POOLED_ROWS) {
+          problems.push({
+            path: [...base, 'drift', 'reference', 'path'],
+            message: `mmd pools reference and window rows; ${reference.rows.length} + ${node.drift.window.size ?? 0} exceeds ${MMD_MAX_POOLED_ROWS}: subsample the reference or shrink the window`,
+          });
         }
         if (node.type === 'outlier') {
           try {

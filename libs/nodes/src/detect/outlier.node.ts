@@ -19,7 +19,9 @@ export class OutlierNode implements NodeRuntime {
     private readonly action: OutlierConfig['action'],
   ) {}
 
-  infer(inputs: TensorMap): Promise<TensorMap> {
+  // async: a reject or bad input becomes a rejected promise, like every other node.
+  // eslint-disable-next-line @typescript-eslint/require-await
+  async infer(inputs: TensorMap): Promise<TensorMap> {
     const t = inputs.get(this.tensor) as Tensor;
     const rows = rowsOf(t, this.detector.features, this.name);
     const { scores, featureScores } = this.detector.score(rows);
@@ -45,7 +47,7 @@ export class OutlierNode implements NodeRuntime {
     if (featureScores !== undefined) {
       out.set('feature_scores', { name: 'feature_scores', datatype: 'FP64', shape: [n, this.detector.features], data: Float64Array.from(featureScores) });
     }
-    return Promise.resolve(out);
+    return out;
   }
 }
 
