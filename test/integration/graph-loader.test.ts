@@ -179,6 +179,26 @@ outputs: [add]`,
     assert.deepEqual(byName.get('sources')?.data, ['a', 'b']);
   });
 
+  it('reports detector problems: missing or malformed reference files and tensors of the wrong width', async () => {
+    const badCsv = path.join(dir, 'bad-reference.csv');
+    writeFileSync(badCsv, 'a,b\n1,2\n3,oops\n');
+    const reference = repoPath('models', 'iris-logreg', '1', 'reference.csv');
+    const file = graphFile(
+      'detectors',
+      `inputs: [{name: x, datatype: FP32, shape: [-1, 3]}]
+nodes:
+  - {name: gone, type: outlier, inputs: [graph.inputs], outlier: {method: zscore, reference: {path: nowhere.csv}}}
+  - {name: garbled, type: drift, inputs: [graph.inputs], drift: {method: ks, reference: {path: bad-reference.csv}, window: {size: 10}}}
+  - {name: narrow, type: outlier, inputs: [graph.inputs], outlier: {method: mahalanobis, reference: {path: ${reference}}}}
+outputs: [gone, narrow]`,
+    );
+    const problems = await problemsOf(file);
+    assert.equal(problems.length, 3, problems.join('\n'));
+    assert.match(problems[0] ?? '', /spec\.nodes\[0\]\.outlier\.reference\.path: reference file not found: .*nowhere\.csv/);
+    assert.match(problems[1] ?? '', /spec\.nodes\[1\]\.drift\.reference\.path: reference .*bad-reference\.csv: line 3, column "b": "oops" is not a number/);
+    assert.match(problems[2] ?? '', /spec\.nodes\[2\]\.outlier: tensor "x" is FP32 \[-1, 3\]; the reference has 4 features, so it must be numeric \[N, 4\]/);
+  });
+
   it('creates one session per model content and reuses it across graphs', async () => {
     const bytes = new Uint8Array(await import('node:fs/promises').then((fs) => fs.readFile(IRIS)));
     const first = await loader.load(IRIS_SHA, bytes, {});
