@@ -1,6 +1,7 @@
 // Compiles apps/, libs/ and test/ into dist/ and rewrites the @infergraph/* path aliases
 // into relative requires, so the output runs on plain node without a loader.
 import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 
@@ -19,3 +20,19 @@ function run(label, cmd, args) {
 
 run('tsc', bin('tsc'), ['-p', 'tsconfig.json']);
 run('tsc-alias', bin('tsc-alias'), ['-p', 'tsconfig.json']);
+
+// tsc never deletes the output of a deleted source: remove it, so a stale spec cannot run as a test.
+function pruneStale(dir) {
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory()) pruneStale(full);
+    else if (entry.name.endsWith('.js')) {
+      const source = path.join(root, path.relative(path.join(root, 'dist'), full)).replace(/\.js$/, '.ts');
+      if (!existsSync(source)) {
+        rmSync(full);
+        rmSync(`${full}.map`, { force: true });
+      }
+    }
+  }
+}
+if (existsSync(path.join(root, 'dist'))) pruneStale(path.join(root, 'dist'));

@@ -11,4 +11,4 @@ export { cvmTwoSample } from './drift/cramer-von-mises';
 export { mmdPermutationTest, MMD_MAX_POOLED_ROWS, type MmdResult, type SampleRows } from './drift/mmd';
 export { correctPValues, type PValueCorrection, type CorrectedTests } from './drift/correction';
 export { detectDrift, type DriftOptions, type DriftDetectionResult } from './drift/drift.detector';
-export { seededRandom } from './drift/seeded-random';
+export { seededRandom } from './random/seeded-random';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { detectDrift, type DriftOptions } from './drift.detector';
 import { normalSample } from './drift.fixtures';
-import { seededRandom } from './seeded-random';
+import { seededRandom } from '../random/seeded-random';
 
 // Synthetic columns from a seeded generator: three features, the window shifted in feature 1 only.
 

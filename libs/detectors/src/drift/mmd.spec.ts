@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { assertClose, normalRows } from './drift.fixtures';
 import { mmdPermutationTest } from './mmd';
-import { seededRandom } from './seeded-random';
+import { seededRandom } from '../random/seeded-random';
 
 describe('MMD permutation test', () => {
   it('computes the biased MMD^2 with the median-distance bandwidth', () => {

@@ -1,4 +1,4 @@
-import { seededRandom, shuffleInPlace } from './seeded-random';
+import { seededRandom, shuffleInPlace } from '../random/seeded-random';
 
 export interface MmdResult {
   /** Biased estimate of MMD^2 (the V-statistic: kernel means including the diagonal). */

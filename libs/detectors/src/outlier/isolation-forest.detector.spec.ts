@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { averagePathLength, fitIsolationForest } from './isolation-forest.detector';
-import { mulberry32 } from './mulberry32.prng';
+import { seededRandom as mulberry32 } from '../random/seeded-random';
 
 // Pure-logic unit test: a seeded 2-D standard Gaussian blob, no files.
 

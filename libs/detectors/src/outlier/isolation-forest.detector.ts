@@ -1,5 +1,5 @@
 import { checkScoreRows, referenceFeatures } from './detector-input';
-import { mulberry32 } from './mulberry32.prng';
+import { seededRandom as mulberry32 } from '../random/seeded-random';
 import type { OutlierDetector, OutlierScores } from './outlier-detector';
 
 const EULER_GAMMA = 0.5772156649;

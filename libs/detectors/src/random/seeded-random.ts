@@ -1,6 +1,7 @@
 /**
- * A seeded uniform generator on [0, 1) (mulberry32: 32-bit state, passes gjrand/PractRand at the
- * sizes used here). The same seed gives the same sequence on every platform.
+ * mulberry32 (Tommy Ettinger, public domain): a seeded uniform generator on [0, 1) with 32-bit state,
+ * fast and well mixed for sampling and permutations; not cryptographic. The same seed gives the same
+ * sequence on every platform; the seed is taken modulo 2^32.
  */
 export function seededRandom(seed: number): () => number {
   let state = seed >>> 0;
