@@ -1,7 +1,7 @@
 // Compiles apps/, libs/ and test/ into dist/ and rewrites the @infergraph/* path aliases
 // into relative requires, so the output runs on plain node without a loader.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, readdirSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 
@@ -36,3 +36,9 @@ function pruneStale(dir) {
   }
 }
 if (existsSync(path.join(root, 'dist'))) pruneStale(path.join(root, 'dist'));
+
+// Protocol definitions travel with the compiled libraries that load them at run time.
+for (const lib of readdirSync(path.join(root, 'libs'))) {
+  const proto = path.join(root, 'libs', lib, 'proto');
+  if (existsSync(proto)) cpSync(proto, path.join(root, 'dist', 'libs', lib, 'proto'), { recursive: true });
+}

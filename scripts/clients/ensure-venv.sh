@@ -8,7 +8,7 @@ req="$root/test/clients/requirements.txt"
 stamp="$venv/.requirements.sha256"
 want="$(sha256sum "$req" | cut -d' ' -f1)"
 if [ ! -x "$venv/bin/python" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
-  echo "[clients] creating $venv (tritonclient, numpy)…" >&2
+  echo "[clients] creating $venv (tritonclient http+grpc, numpy)…" >&2
   rm -rf "$venv"
   python3 -m venv "$venv" >&2
   "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$req" >&2

@@ -39,6 +39,31 @@ describe('unmodified V2 clients', () => {
   });
 });
 
+describe('unmodified V2 gRPC client', () => {
+  let gw: RunningGateway;
+  let python: string;
+
+  before(async () => {
+    python = execFileSync('bash', [repoPath('scripts', 'clients', 'ensure-venv.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
+    gw = await startGateway({ GRAPHS_DIR: 'graphs' });
+  });
+  after(async () => {
+    await gw?.stop();
+  });
+
+  it('tritonclient.grpc reads health and metadata, infers with raw tensors, sees routes and errors', () => {
+    const run = spawnSync(python, [repoPath('test', 'clients', 'tritonclient_grpc.py'), gw.grpcAddress], { encoding: 'utf8' });
+    assert.equal(run.status, 0, `tritonclient.grpc script failed:\n${run.stdout}\n${run.stderr}`);
+    const summary = JSON.parse(run.stdout.trim().split('\n').pop() ?? '{}') as { labels: number[]; species: string[]; route: string; error: [string, string]; outputs: string[] };
+    assert.deepEqual(summary.outputs, ['species', 'label', 'probabilities']);
+    assert.deepEqual(summary.labels, [0, 2]);
+    assert.deepEqual(summary.species, ['setosa', 'virginica']);
+    assert.match(summary.route, /^split=(logreg|forest)$/);
+    assert.equal(summary.error[0], 'StatusCode.INVALID_ARGUMENT');
+    assert.match(summary.error[1], /input "features": dimension 1 must be 4/);
+  });
+});
+
 describe('readiness without graphs', () => {
   it('reports not ready (503) when no graph could be found', async () => {
     const empty = mkdtempSync(path.join(tmpdir(), 'infergraph-empty-'));

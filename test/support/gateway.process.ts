@@ -1,8 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
 import { repoPath } from './repo';
 
 export interface RunningGateway {
   readonly baseUrl: string;
+  /** host:port of the V2 gRPC endpoint. */
+  readonly grpcAddress: string;
   readonly process: ChildProcess;
   /** Everything the process printed so far. */
   output(): string;
@@ -17,9 +20,10 @@ export async function startGateway(
   env: Record<string, string> = {},
   options: { waitReady?: boolean; timeoutMs?: number } = {},
 ): Promise<RunningGateway> {
+  const grpcPort = env['GRPC_PORT'] ?? String(await freePort());
   const child = spawn(process.execPath, [repoPath('dist', 'apps', 'gateway', 'src', 'main.js')], {
     cwd: repoPath(),
-    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_FORMAT: 'json', ...env },
+    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_FORMAT: 'json', ...env, GRPC_PORT: grpcPort },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
@@ -43,6 +47,7 @@ export async function startGateway(
   });
   const gateway: RunningGateway = {
     baseUrl,
+    grpcAddress: `127.0.0.1:${grpcPort}`,
     process: child,
     output: () => out,
     stop: () =>
@@ -92,4 +97,17 @@ export async function request(
   let parsed: unknown = undefined;
   if ((res.headers.get('content-type') ?? '').includes('json')) parsed = JSON.parse(raw.toString('utf8'));
   return { status: res.status, headers: res.headers, body: parsed, raw };
+}
+
+/** A TCP port free on loopback right now (the gRPC server cannot report an ephemeral one back). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
 }

@@ -2,6 +2,8 @@ import 'reflect-metadata';
 import { ConsoleLogger, Logger, type LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { Transport, type MicroserviceOptions } from '@nestjs/microservices';
+import { V2_PROTO_LOADER_OPTIONS, V2_PROTO_PATH } from '@infergraph/protocol';
 import { AppModule } from './app.module';
 import { loadGatewayConfig, type GatewayConfig } from './config/gateway.config';
 
@@ -22,11 +24,23 @@ async function bootstrap(): Promise<void> {
   const fastify = app.getHttpAdapter().getInstance();
   fastify.removeAllContentTypeParsers();
   fastify.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+  app.connectMicroservice<MicroserviceOptions>({
+    transport: Transport.GRPC,
+    options: {
+      package: 'inference',
+      protoPath: V2_PROTO_PATH,
+      url: `${config.host}:${config.grpcPort}`,
+      loader: { ...V2_PROTO_LOADER_OPTIONS },
+      maxReceiveMessageLength: config.bodyLimitBytes,
+      maxSendMessageLength: config.bodyLimitBytes,
+    },
+  });
   app.enableShutdownHooks();
+  await app.startAllMicroservices();
   await app.listen(config.port, config.host);
   const address = fastify.server.address();
   const port = typeof address === 'object' && address !== null ? address.port : config.port;
-  Logger.log(`gateway listening on http://${config.host}:${port} (graphs from ${config.graphDirs.join(', ')})`, 'gateway');
+  Logger.log(`gateway listening on http://${config.host}:${port} and grpc://${config.host}:${config.grpcPort} (graphs from ${config.graphDirs.join(', ')})`, 'gateway');
 }
 
 bootstrap().catch((err: unknown) => {

@@ -6,3 +6,5 @@ export * from './oip.schema';
 export * from './tensor-data.codec';
 export * from './oip-request.codec';
 export * from './oip-response.codec';
+export * from './oip-grpc.codec';
+export * from './grpc-proto.path';

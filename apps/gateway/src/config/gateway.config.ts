@@ -5,6 +5,7 @@ const LOG_LEVELS = ['error', 'warn', 'info', 'debug', 'verbose'] as const;
 
 const envSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  GRPC_PORT: z.coerce.number().int().min(1).max(65535).default(8081),
   HOST: z.string().min(1).default('0.0.0.0'),
   GRAPHS_DIR: z.string().min(1).default('graphs'),
   BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).default(16 * 1024 * 1024),
@@ -14,6 +15,8 @@ const envSchema = z.object({
 
 export interface GatewayConfig {
   readonly port: number;
+  /** V2 gRPC endpoint (GRPC_PORT). */
+  readonly grpcPort: number;
   readonly host: string;
   /** Directories whose *.yaml graphs are served (GRAPHS_DIR, comma-separated). */
   readonly graphDirs: readonly string[];
@@ -34,6 +37,7 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env, cwd = pr
   const e = parsed.data;
   return Object.freeze({
     port: e.PORT,
+    grpcPort: e.GRPC_PORT,
     host: e.HOST,
     graphDirs: Object.freeze(
       e.GRAPHS_DIR.split(',')

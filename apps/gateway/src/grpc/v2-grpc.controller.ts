@@ -1,0 +1,88 @@
+import { Controller } from '@nestjs/common';
+import { GrpcMethod, RpcException } from '@nestjs/microservices';
+import type { Metadata } from '@grpc/grpc-js';
+import {
+  decodeModelInferRequest,
+  encodeModelInferResponse,
+  grpcStatusOf,
+  type ModelInferRequestMessage,
+  type ModelInferResponseMessage,
+} from '@infergraph/protocol';
+import { GraphInferenceService, GraphRegistry } from '@infergraph/engine';
+import { SERVER_VERSION } from '../http/health.controller';
+
+const SERVICE = 'GRPCInferenceService';
+
+/** Open Inference Protocol V2 over gRPC: the same graphs and service calls as the REST controller. */
+@Controller()
+export class V2GrpcController {
+  constructor(
+    private readonly inference: GraphInferenceService,
+    private readonly registry: GraphRegistry,
+  ) {}
+
+  @GrpcMethod(SERVICE, 'ServerLive')
+  serverLive(): { live: boolean } {
+    return { live: true };
+  }
+
+  @GrpcMethod(SERVICE, 'ServerReady')
+  serverReady(): { ready: boolean } {
+    return { ready: this.registry.settled && this.registry.list().length > 0 };
+  }
+
+  @GrpcMethod(SERVICE, 'ServerMetadata')
+  serverMetadata(): unknown {
+    return { name: 'infergraph', version: SERVER_VERSION, extensions: [] };
+  }
+
+  @GrpcMethod(SERVICE, 'ModelReady')
+  modelReady(request: { name: string; version: string }): { ready: boolean } {
+    return guard(() => {
+      this.inference.entry(request.name);
+      try {
+        this.inference.ready(request.name, request.version || undefined);
+        return { ready: true };
+      } catch {
+        return { ready: false };
+      }
+    });
+  }
+
+  @GrpcMethod(SERVICE, 'ModelMetadata')
+  modelMetadata(request: { name: string; version: string }): unknown {
+    return guard(() => this.inference.metadata(request.name, request.version || undefined));
+  }
+
+  @GrpcMethod(SERVICE, 'ModelInfer')
+  async modelInfer(request: ModelInferRequestMessage, metadata: Metadata): Promise<ModelInferResponseMessage> {
+    try {
+      this.inference.ready(request.model_name, request.model_version || undefined);
+      const headers = headersOf(metadata);
+      const response = await this.inference.infer({
+        graph: request.model_name,
+        version: request.model_version || undefined,
+        request: decodeModelInferRequest(request),
+        requestId: headers['x-request-id'],
+        headers,
+      });
+      return encodeModelInferResponse(response);
+    } catch (err) {
+      throw new RpcException(grpcStatusOf(err));
+    }
+  }
+}
+
+function guard<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    throw new RpcException(grpcStatusOf(err));
+  }
+}
+
+function headersOf(metadata: Metadata | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(metadata?.getMap() ?? {})) out[key.toLowerCase()] = Buffer.isBuffer(value) ? value.toString('utf8') : String(value);
+  return out;
+}

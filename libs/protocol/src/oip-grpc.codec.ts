@@ -1,0 +1,166 @@
+import { isDatatype, type Datatype } from './datatype';
+import { InferenceError, invalidArgument } from './inference.error';
+import type { InferRequest, RequestedOutput } from './oip-request.codec';
+import type { InferResponse } from './oip-response.codec';
+import { elementCount, formatShape, type Tensor } from './tensor';
+import { decodeBinaryElements, decodeJsonElements, encodeBinaryElements } from './tensor-data.codec';
+
+// Plain-object forms of the V2 gRPC messages (proto/grpc_predict_v2.proto) as @grpc/proto-loader
+// produces and accepts them with { keepCase: true, longs: String, oneofs: true }. No gRPC import here.
+
+export interface InferParameterMessage {
+  bool_param?: boolean;
+  int64_param?: string | number;
+  string_param?: string;
+  double_param?: number;
+  uint64_param?: string | number;
+  parameter_choice?: string;
+}
+
+export interface InferTensorContentsMessage {
+  bool_contents?: boolean[];
+  int_contents?: number[];
+  int64_contents?: (string | number)[];
+  uint_contents?: number[];
+  uint64_contents?: (string | number)[];
+  fp32_contents?: number[];
+  fp64_contents?: number[];
+  bytes_contents?: Uint8Array[];
+}
+
+export interface InferInputTensorMessage {
+  name: string;
+  datatype: string;
+  shape: (string | number)[];
+  parameters?: Record<string, InferParameterMessage>;
+  contents?: InferTensorContentsMessage | null;
+}
+
+export interface ModelInferRequestMessage {
+  model_name: string;
+  model_version?: string;
+  id?: string;
+  parameters?: Record<string, InferParameterMessage>;
+  inputs?: InferInputTensorMessage[];
+  outputs?: { name: string; parameters?: Record<string, InferParameterMessage> }[];
+  raw_input_contents?: Uint8Array[];
+}
+
+export interface ModelInferResponseMessage {
+  model_name: string;
+  model_version: string;
+  id: string;
+  parameters: Record<string, InferParameterMessage>;
+  outputs: { name: string; datatype: string; shape: number[] }[];
+  raw_output_contents: Uint8Array[];
+}
+
+/** gRPC status codes (google.rpc.Code) for each failure class. */
+export const GRPC_STATUS_OF = {
+  INVALID_ARGUMENT: 3,
+  NOT_FOUND: 5,
+  PAYLOAD_TOO_LARGE: 8,
+  UNPROCESSABLE: 9,
+  INTERNAL: 13,
+  UNAVAILABLE: 14,
+  DEADLINE_EXCEEDED: 4,
+} as const;
+
+/** Decodes a ModelInferRequest; raw_input_contents (what V2 clients send by default) or typed contents. */
+export function decodeModelInferRequest(message: ModelInferRequestMessage): InferRequest {
+  const raw = message.raw_input_contents ?? [];
+  const wireInputs = message.inputs ?? [];
+  if (wireInputs.length === 0) throw invalidArgument('inputs: must hold at least one input tensor');
+  if (raw.length > 0 && raw.length !== wireInputs.length) {
+    throw invalidArgument(`raw_input_contents holds ${raw.length} entries for ${wireInputs.length} inputs; give one per input or none`);
+  }
+  const seen = new Set<string>();
+  const inputs = wireInputs.map((input, i): Tensor => {
+    const field = `inputs[${i}]`;
+    if (!input.name) throw invalidArgument(`${field}.name: must be a non-empty string`);
+    if (seen.has(input.name)) throw invalidArgument(`${field}.name: duplicate input tensor "${input.name}"`);
+    seen.add(input.name);
+    if (!isDatatype(input.datatype)) throw invalidArgument(`${field}.datatype: unknown datatype "${input.datatype}"`);
+    const shape = input.shape.map((d, k) => {
+      const n = Number(d);
+      if (!Number.isSafeInteger(n) || n < 0) throw invalidArgument(`${field}.shape[${k}]: dimensions must be >= 0`);
+      return n;
+    });
+    const count = elementCount(shape);
+    const bytes = raw[i];
+    const data = bytes !== undefined ? decodeBinaryElements(bytes, input.datatype, count, field) : decodeContents(input.contents ?? {}, input.datatype, count, field, shape);
+    return { name: input.name, datatype: input.datatype, shape, data };
+  });
+  const parameters = parametersOf(message.parameters);
+  const requestBinary = parameters['binary_data_output'] === true;
+  const outputs: RequestedOutput[] | undefined =
+    message.outputs === undefined || message.outputs.length === 0 ? undefined : message.outputs.map((o) => ({ name: o.name, binary: true }));
+  return { id: message.id === '' ? undefined : message.id, parameters, inputs, outputs, binaryOutput: requestBinary };
+}
+
+/** Encodes a response with every output in raw_output_contents, as Triton answers. */
+export function encodeModelInferResponse(response: InferResponse): ModelInferResponseMessage {
+  const parameters: Record<string, InferParameterMessage> = {};
+  for (const [key, value] of Object.entries(response.parameters ?? {})) parameters[key] = parameterOf(value);
+  return {
+    model_name: response.modelName,
+    model_version: response.modelVersion ?? '',
+    id: response.id,
+    parameters,
+    outputs: response.outputs.map((t) => ({ name: t.name, datatype: t.datatype, shape: [...t.shape] })),
+    raw_output_contents: response.outputs.map((t) => encodeBinaryElements(t.data, t.datatype)),
+  };
+}
+
+export function parametersOf(map: Record<string, InferParameterMessage> | undefined): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, p] of Object.entries(map ?? {})) {
+    const choice = p.parameter_choice ?? Object.keys(p).find((k) => k.endsWith('_param'));
+    if (choice === 'bool_param') out[key] = p.bool_param;
+    else if (choice === 'string_param') out[key] = p.string_param;
+    else if (choice === 'double_param') out[key] = p.double_param;
+    else if (choice === 'int64_param') out[key] = Number(p.int64_param);
+    else if (choice === 'uint64_param') out[key] = Number(p.uint64_param);
+  }
+  return out;
+}
+
+function parameterOf(value: unknown): InferParameterMessage {
+  if (typeof value === 'boolean') return { bool_param: value };
+  if (typeof value === 'number') return Number.isSafeInteger(value) ? { int64_param: String(value) } : { double_param: value };
+  if (typeof value === 'string') return { string_param: value };
+  return { string_param: JSON.stringify(value) };
+}
+
+const CONTENTS_FIELD: Readonly<Record<Datatype, keyof InferTensorContentsMessage | undefined>> = {
+  BOOL: 'bool_contents',
+  INT8: 'int_contents',
+  INT16: 'int_contents',
+  INT32: 'int_contents',
+  INT64: 'int64_contents',
+  UINT8: 'uint_contents',
+  UINT16: 'uint_contents',
+  UINT32: 'uint_contents',
+  UINT64: 'uint64_contents',
+  FP16: undefined,
+  FP32: 'fp32_contents',
+  FP64: 'fp64_contents',
+  BYTES: 'bytes_contents',
+};
+
+function decodeContents(contents: InferTensorContentsMessage, datatype: Datatype, count: number, field: string, shape: readonly number[]): Tensor['data'] {
+  const key = CONTENTS_FIELD[datatype];
+  if (key === undefined) throw invalidArgument(`${field}: ${datatype} tensors must be sent in raw_input_contents`);
+  const values = (contents[key] ?? []) as unknown[];
+  if (values.length !== count) {
+    throw invalidArgument(`${field}: shape ${formatShape(shape)} needs ${count} elements, but contents.${key} holds ${values.length}`);
+  }
+  const decoded = datatype === 'BYTES' ? values.map((b) => Buffer.from(b as Uint8Array).toString('utf8')) : values;
+  return decodeJsonElements(decoded, datatype, `${field}.contents.${key}`);
+}
+
+/** The gRPC status for an error leaving a V2 gRPC endpoint. */
+export function grpcStatusOf(err: unknown): { code: number; message: string } {
+  if (err instanceof InferenceError) return { code: GRPC_STATUS_OF[err.code], message: err.message };
+  return { code: GRPC_STATUS_OF.INTERNAL, message: `internal error: ${err instanceof Error ? err.message : String(err)}` };
+}
