@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import type { ServiceError } from '@grpc/grpc-js';
 import { decodeBinaryElements, elementCount, type Datatype, type ModelInferResponseMessage } from '@infergraph/protocol';
-import { repoPath } from '../support/repo';
+import { EXAMPLES, goldenRows } from '../support/examples';
 import { request, startGateway, type RunningGateway } from '../support/gateway.process';
 import { V2GrpcClient } from '../support/grpc-client';
 
@@ -16,8 +15,6 @@ interface RestTensor {
   shape: number[];
   data: unknown[];
 }
-
-const golden = (name: string): number[][] => (JSON.parse(readFileSync(repoPath('models', name, '1', 'golden.json'), 'utf8')) as { rows: number[][] }).rows;
 
 function grpcOutputs(response: ModelInferResponseMessage): RestTensor[] {
   return response.outputs.map((o, i) => {
@@ -35,18 +32,6 @@ function grpcOutputs(response: ModelInferResponseMessage): RestTensor[] {
 function rawFp32(rows: number[][]): Buffer {
   return Buffer.from(Float32Array.from(rows.flat()).buffer);
 }
-
-/** Example graphs with an input that exercises them, and the headers/parameters that pin routing. */
-const EXAMPLES: { graph: string; input: string; rows: number[][]; headers?: Record<string, string>; parameters?: Record<string, unknown> }[] = [
-  { graph: 'iris', input: 'features', rows: golden('iris-logreg') },
-  { graph: 'iris-ab', input: 'features', rows: golden('iris-logreg'), headers: { 'x-user-id': 'user-7' } },
-  { graph: 'iris-ensemble', input: 'features', rows: golden('iris-logreg') },
-  { graph: 'iris-conditional', input: 'features', rows: golden('iris-rf'), parameters: { model: 'forest' } },
-  { graph: 'iris-custom', input: 'features', rows: golden('iris-mlp') },
-  { graph: 'iris-monitored', input: 'features', rows: golden('iris-logreg').slice(0, 10) },
-  { graph: 'breast-cancer', input: 'input', rows: golden('breast-cancer-gb') },
-  { graph: 'breast-cancer-monitored', input: 'input', rows: golden('breast-cancer-gb').slice(0, 10) },
-];
 
 describe('V2 gRPC endpoint', () => {
   let gw: RunningGateway;
@@ -131,7 +116,7 @@ describe('V2 gRPC endpoint', () => {
   }
 
   it('rejects an outlier with FAILED_PRECONDITION (the REST 422)', async () => {
-    const rows = golden('breast-cancer-gb').slice(0, 1).map((r) => r.map((v, i) => (i === 0 ? 1e4 : v)));
+    const rows = goldenRows('breast-cancer-gb').slice(0, 1).map((r) => r.map((v, i) => (i === 0 ? 1e4 : v)));
     await assert.rejects(
       client.call('ModelInfer', { model_name: 'slow-drift', inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 30] }], raw_input_contents: [rawFp32(rows)] }),
       (err: ServiceError) => {

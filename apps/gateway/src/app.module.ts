@@ -1,6 +1,7 @@
 import { Logger, Module, type DynamicModule } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
-import { GraphInferenceService, GraphRegistry } from '@infergraph/engine';
+import { GraphInferenceService, GraphRegistry, SplitTransport } from '@infergraph/engine';
+import { GrpcNodeTransport } from '@infergraph/transport-grpc';
 import { OnnxModelLoader } from '@infergraph/runtime-onnx';
 import { GATEWAY_CONFIG, type GatewayConfig } from './config/gateway.config';
 import { GraphLoadingService } from './graphs/graph-loading.service';
@@ -22,7 +23,11 @@ export class AppModule {
         { provide: OnnxModelLoader, useFactory: () => new OnnxModelLoader() },
         {
           provide: GraphRegistry,
-          useFactory: (loader: OnnxModelLoader) => new GraphRegistry(loader, engineLogger),
+          useFactory: (loader: OnnxModelLoader) => {
+            if (config.nodeTransport === 'inprocess') return new GraphRegistry(loader, engineLogger);
+            const workers = new GrpcNodeTransport(config.workers);
+            return new GraphRegistry(loader, engineLogger, (graph, local) => new SplitTransport(graph, workers, local));
+          },
           inject: [OnnxModelLoader],
         },
         {

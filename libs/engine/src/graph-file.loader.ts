@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { GraphExecutor, InProcessTransport, compileGraphPlan, type ExecutorHooks } from '@infergraph/executor';
+import { GraphExecutor, InProcessTransport, compileGraphPlan, type ExecutorHooks, type NodeRuntime, type NodeTransport } from '@infergraph/executor';
 import type { ModelLoader } from '@infergraph/nodes';
 import { GraphValidationError, locateProblem, parseGraphSource, typeGraph, type GraphProblem, type GraphSpec } from '@infergraph/spec';
 import { checkModelFile } from './model-file.resolver';
@@ -16,12 +16,19 @@ export interface LoadedGraph {
   readonly executor: GraphExecutor;
   readonly models: readonly LoadedModel[];
   readonly driftNodes: ReadonlyMap<string, DriftNode>;
+  /** Every node's in-process runtime (what a worker serves over gRPC). */
+  readonly runtimes: ReadonlyMap<string, NodeRuntime>;
   /** Stops drift timers and worker threads. */
   close(): Promise<void>;
 }
 
 export interface GraphLoadHooks extends ExecutorHooks {
   readonly drift?: Partial<DriftHooks>;
+  /**
+   * Where node work runs. Default: in this process. Distributed mode returns a transport that sends
+   * model, transformer and outlier nodes to workers (drift stays local, beside its window).
+   */
+  readonly transport?: (graph: GraphSpec, local: NodeTransport) => NodeTransport;
 }
 
 const DEFAULT_DRIFT: DriftHooks = {
@@ -62,9 +69,10 @@ export async function loadGraphSource(text: string, file: string, loader: ModelL
   return {
     file,
     spec: graph,
-    executor: new GraphExecutor(plan, new InProcessTransport(runtimes), controls, hooks),
+    executor: new GraphExecutor(plan, hooks.transport?.(graph, new InProcessTransport(runtimes)) ?? new InProcessTransport(runtimes), controls, hooks),
     models: prepared.models,
     driftNodes,
+    runtimes,
     close: async () => {
       await Promise.all([...driftNodes.values()].map((d) => d.close()));
     },

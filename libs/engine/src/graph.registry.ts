@@ -5,7 +5,7 @@ import type { ShadowResult } from '@infergraph/executor';
 import { InferenceError } from '@infergraph/protocol';
 import type { DriftResult, DriftStatus, ModelLoader } from '@infergraph/nodes';
 import { GraphValidationError } from '@infergraph/spec';
-import { loadGraphFile, type LoadedGraph } from './graph-file.loader';
+import { loadGraphFile, type GraphLoadHooks, type LoadedGraph } from './graph-file.loader';
 
 export type GraphState = 'loading' | 'ready' | 'failed';
 
@@ -48,6 +48,7 @@ export class GraphRegistry {
   constructor(
     private readonly loader: ModelLoader,
     private readonly logger: EngineLogger,
+    private readonly transport?: GraphLoadHooks['transport'],
   ) {}
 
   get(name: string): GraphEntry | undefined {
@@ -94,6 +95,7 @@ export class GraphRegistry {
     try {
       const graph = await loadGraphFile(file, this.loader, {
         onShadowResult,
+        transport: this.transport,
         drift: {
           onResult: (r) => {
             const minP = Math.min(...r.p_val);

@@ -2,3 +2,4 @@ export * from './model-file.resolver';
 export * from './graph-file.loader';
 export * from './graph.registry';
 export * from './graph-inference.service';
+export * from './split.transport';

@@ -11,6 +11,8 @@ const envSchema = z.object({
   BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).default(16 * 1024 * 1024),
   LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
   LOG_FORMAT: z.enum(['text', 'json']).default('text'),
+  NODE_TRANSPORT: z.enum(['inprocess', 'grpc']).default('inprocess'),
+  WORKERS: z.string().default(''),
 });
 
 export interface GatewayConfig {
@@ -23,6 +25,9 @@ export interface GatewayConfig {
   readonly bodyLimitBytes: number;
   readonly logLevel: (typeof LOG_LEVELS)[number];
   readonly logFormat: 'text' | 'json';
+  /** Where model, transformer and outlier nodes run: here, or on the WORKERS over gRPC. */
+  readonly nodeTransport: 'inprocess' | 'grpc';
+  readonly workers: readonly string[];
 }
 
 export const GATEWAY_CONFIG = Symbol('GATEWAY_CONFIG');
@@ -35,6 +40,10 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env, cwd = pr
     throw new Error(`invalid gateway configuration:\n${problems.join('\n')}`);
   }
   const e = parsed.data;
+  const workers = e.WORKERS.split(',').map((w) => w.trim()).filter((w) => w !== '');
+  if (e.NODE_TRANSPORT === 'grpc' && workers.length === 0) {
+    throw new Error('invalid gateway configuration:\n  WORKERS="": NODE_TRANSPORT=grpc needs at least one worker address (host:port)');
+  }
   return Object.freeze({
     port: e.PORT,
     grpcPort: e.GRPC_PORT,
@@ -48,5 +57,7 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env, cwd = pr
     bodyLimitBytes: e.BODY_LIMIT_BYTES,
     logLevel: e.LOG_LEVEL,
     logFormat: e.LOG_FORMAT,
+    nodeTransport: e.NODE_TRANSPORT,
+    workers: Object.freeze(workers),
   });
 }

@@ -1,0 +1,37 @@
+import path from 'node:path';
+import { z } from 'zod';
+
+const envSchema = z.object({
+  WORKER_PORT: z.coerce.number().int().min(1).max(65535).default(9001),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  GRAPHS_DIR: z.string().min(1).default('graphs'),
+  BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).default(16 * 1024 * 1024),
+  LOG_FORMAT: z.enum(['text', 'json']).default('text'),
+});
+
+export interface WorkerConfig {
+  readonly port: number;
+  readonly host: string;
+  readonly graphDirs: readonly string[];
+  readonly bodyLimitBytes: number;
+  readonly logFormat: 'text' | 'json';
+}
+
+export const WORKER_CONFIG = Symbol('WORKER_CONFIG');
+
+/** Parses the environment once; lists every bad variable at start-up. */
+export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): WorkerConfig {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `  ${i.path.join('.')}=${JSON.stringify(env[String(i.path[0])])}: ${i.message}`);
+    throw new Error(`invalid worker configuration:\n${problems.join('\n')}`);
+  }
+  const e = parsed.data;
+  return Object.freeze({
+    port: e.WORKER_PORT,
+    host: e.HOST,
+    graphDirs: Object.freeze(e.GRAPHS_DIR.split(',').map((d) => d.trim()).filter((d) => d !== '').map((d) => path.resolve(cwd, d))),
+    bodyLimitBytes: e.BODY_LIMIT_BYTES,
+    logFormat: e.LOG_FORMAT,
+  });
+}

@@ -1,0 +1,23 @@
+import { Logger, Module, type DynamicModule } from '@nestjs/common';
+import { GraphRegistry } from '@infergraph/engine';
+import { OnnxModelLoader } from '@infergraph/runtime-onnx';
+import { NodeServingService } from './node-serving.service';
+import { WORKER_CONFIG, type WorkerConfig } from './worker.config';
+import { WorkerGrpcController } from './worker-grpc.controller';
+
+@Module({})
+export class WorkerModule {
+  static forConfig(config: WorkerConfig): DynamicModule {
+    const engineLogger = new Logger('engine');
+    return {
+      module: WorkerModule,
+      controllers: [WorkerGrpcController],
+      providers: [
+        { provide: WORKER_CONFIG, useValue: config },
+        { provide: OnnxModelLoader, useFactory: () => new OnnxModelLoader() },
+        { provide: GraphRegistry, useFactory: (loader: OnnxModelLoader) => new GraphRegistry(loader, engineLogger), inject: [OnnxModelLoader] },
+        NodeServingService,
+      ],
+    };
+  }
+}

@@ -1,0 +1,118 @@
+import { status, type ServiceError } from '@grpc/grpc-js';
+import {
+  InferenceError,
+  decodeBinaryElements,
+  elementCount,
+  encodeBinaryElements,
+  isDatatype,
+  type Tensor,
+  type TensorMap,
+} from '@infergraph/protocol';
+import type { NodeInvocation, NodeTransport } from '@infergraph/executor';
+import { V2GrpcStub } from './v2-grpc.stub';
+
+/** The V2 model name a worker serves one graph node under (graph and node names have no dots). */
+export function nodeModelName(graph: string, node: string): string {
+  return `${graph}.${node}`;
+}
+
+interface Replica {
+  readonly stub: V2GrpcStub;
+  outstanding: number;
+}
+
+const RETRYABLE = new Set<number>([status.UNAVAILABLE, status.CANCELLED, status.UNKNOWN, status.RESOURCE_EXHAUSTED]);
+
+/**
+ * Calls graph nodes on worker replicas over V2 gRPC: least outstanding requests first, one retry on
+ * another replica when the call failed for a transport reason, the request deadline as gRPC deadline.
+ */
+export class GrpcNodeTransport implements NodeTransport {
+  private readonly replicas: Replica[];
+
+  constructor(addresses: readonly string[]) {
+    if (addresses.length === 0) throw new Error('GrpcNodeTransport needs at least one worker address');
+    this.replicas = addresses.map((a) => ({ stub: new V2GrpcStub(a), outstanding: 0 }));
+  }
+
+  async invoke(call: NodeInvocation): Promise<TensorMap> {
+    const tried = new Set<Replica>();
+    let lastError: unknown;
+    for (let attempt = 0; attempt < Math.min(2, this.replicas.length); attempt++) {
+      const replica = this.pick(tried);
+      tried.add(replica);
+      replica.outstanding++;
+      try {
+        return await this.callReplica(replica, call);
+      } catch (err) {
+        lastError = err;
+        const code = (err as ServiceError).code;
+        if (code === undefined || !RETRYABLE.has(code)) throw toInferenceError(err, call, replica);
+      } finally {
+        replica.outstanding--;
+      }
+    }
+    throw new InferenceError('UNAVAILABLE', `node "${call.node}": no worker replica answered (${describe(lastError)})`);
+  }
+
+  close(): void {
+    for (const r of this.replicas) r.stub.close();
+  }
+
+  private pick(exclude: ReadonlySet<Replica>): Replica {
+    let best: Replica | undefined;
+    for (const r of this.replicas) if (!exclude.has(r) && (best === undefined || r.outstanding < best.outstanding)) best = r;
+    return best as Replica;
+  }
+
+  private async callReplica(replica: Replica, call: NodeInvocation): Promise<TensorMap> {
+    const inputs = [...call.inputs.values()];
+    const parameters: Record<string, { string_param?: string; bool_param?: boolean; double_param?: number }> = {};
+    for (const [k, v] of Object.entries(call.ctx.parameters)) {
+      if (typeof v === 'boolean') parameters[k] = { bool_param: v };
+      else if (typeof v === 'number') parameters[k] = { double_param: v };
+      else if (typeof v === 'string') parameters[k] = { string_param: v };
+    }
+    const response = await replica.stub.modelInfer(
+      {
+        model_name: nodeModelName(call.graph, call.node),
+        id: call.ctx.requestId,
+        parameters,
+        inputs: inputs.map((t) => ({ name: t.name, datatype: t.datatype, shape: [...t.shape] })),
+        raw_input_contents: inputs.map((t) => encodeBinaryElements(t.data, t.datatype)),
+      },
+      call.ctx.headers,
+      call.ctx.deadline,
+    );
+    const out = new Map<string, Tensor>();
+    response.outputs.forEach((o, i) => {
+      const shape = o.shape.map(Number);
+      if (!isDatatype(o.datatype)) throw new InferenceError('INTERNAL', `worker ${replica.stub.address} returned datatype "${o.datatype}"`);
+      const bytes = response.raw_output_contents[i] ?? new Uint8Array(0);
+      out.set(o.name, { name: o.name, datatype: o.datatype, shape, data: decodeBinaryElements(bytes, o.datatype, elementCount(shape), o.name) });
+    });
+    return out;
+  }
+}
+
+const CODE_OF: Readonly<Record<number, InferenceError['code']>> = {
+  [status.INVALID_ARGUMENT]: 'INVALID_ARGUMENT',
+  [status.NOT_FOUND]: 'NOT_FOUND',
+  [status.FAILED_PRECONDITION]: 'UNPROCESSABLE',
+  [status.DEADLINE_EXCEEDED]: 'DEADLINE_EXCEEDED',
+  [status.UNAVAILABLE]: 'UNAVAILABLE',
+  [status.RESOURCE_EXHAUSTED]: 'PAYLOAD_TOO_LARGE',
+};
+
+function toInferenceError(err: unknown, call: NodeInvocation, replica: Replica): InferenceError {
+  if (err instanceof InferenceError) return err;
+  const e = err as ServiceError;
+  const code = CODE_OF[e.code] ?? 'INTERNAL';
+  // The worker already names the node; keep its message, add where it ran for server faults.
+  const message = code === 'INTERNAL' ? `${e.details} (worker ${replica.stub.address})` : e.details;
+  return new InferenceError(code, message || `node "${call.node}" failed on worker ${replica.stub.address}`, { cause: err });
+}
+
+function describe(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,0 +1,2 @@
+export * from './v2-grpc.stub';
+export * from './grpc-node.transport';

@@ -1,0 +1,78 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { EXAMPLES, goldenRows } from '../support/examples';
+import { request, startGateway, type HttpResult, type RunningGateway } from '../support/gateway.process';
+import { startWorker, type RunningWorker } from '../support/worker.process';
+
+// Distributed mode with real separate processes on loopback: two worker processes serve the nodes of
+// graphs/ over V2 gRPC; one gateway runs them in-process, another calls the workers. Same answers.
+
+interface Tensor {
+  name: string;
+  datatype: string;
+  shape: number[];
+  data: unknown[];
+}
+
+function assertSameOutputs(local: HttpResult, remote: HttpResult, graph: string): void {
+  assert.equal(local.status, 200, `${graph} in-process: ${JSON.stringify(local.body)}`);
+  assert.equal(remote.status, 200, `${graph} distributed: ${JSON.stringify(remote.body)}`);
+  const a = (local.body as { outputs: Tensor[] }).outputs;
+  const b = (remote.body as { outputs: Tensor[] }).outputs;
+  assert.deepEqual(b.map((t) => [t.name, t.datatype, t.shape]), a.map((t) => [t.name, t.datatype, t.shape]), graph);
+  a.forEach((t, i) => {
+    const other = b[i] as Tensor;
+    t.data.forEach((v, k) => {
+      const w = other.data[k];
+      if (typeof v === 'number' && !Number.isInteger(v)) assert.ok(Math.abs(v - (w as number)) <= 1e-6, `${graph} ${t.name}[${k}]: ${v} vs ${String(w)}`);
+      else assert.deepEqual(w, v, `${graph} ${t.name}[${k}]`);
+    });
+  });
+  assert.equal(remote.headers.get('x-infergraph-route'), local.headers.get('x-infergraph-route'), `${graph} route`);
+}
+
+describe('distributed mode: gateway calling worker processes over gRPC', () => {
+  let workers: RunningWorker[] = [];
+  let local: RunningGateway;
+  let remote: RunningGateway;
+
+  before(async () => {
+    workers = await Promise.all([startWorker({ GRAPHS_DIR: 'graphs' }), startWorker({ GRAPHS_DIR: 'graphs' })]);
+    [local, remote] = await Promise.all([
+      startGateway({ GRAPHS_DIR: 'graphs' }),
+      startGateway({ GRAPHS_DIR: 'graphs', NODE_TRANSPORT: 'grpc', WORKERS: workers.map((w) => w.address).join(',') }),
+    ]);
+  });
+  after(async () => {
+    await Promise.all([local?.stop(), remote?.stop(), ...workers.map((w) => w.kill())]);
+  });
+
+  for (const example of EXAMPLES) {
+    it(`gives the same outputs in-process and distributed for ${example.graph}`, async () => {
+      const body = {
+        inputs: [{ name: example.input, shape: [example.rows.length, example.rows[0]?.length ?? 0], datatype: 'FP32', data: example.rows }],
+        parameters: example.parameters ?? {},
+      };
+      const path = `/v2/models/${example.graph}/infer`;
+      const [a, b] = await Promise.all([request(local, 'POST', path, body, example.headers ?? {}), request(remote, 'POST', path, body, example.headers ?? {})]);
+      assertSameOutputs(a, b, example.graph);
+    });
+  }
+
+  it('passes request errors from a worker through with their status', async () => {
+    const res = await request(remote, 'POST', '/v2/models/iris/infer', {
+      inputs: [{ name: 'features', shape: [1, 4], datatype: 'FP32', data: [5.1, 'NaN', 1.4, 0.2] }],
+    });
+    assert.equal(res.status, 400);
+    assert.match((res.body as { error: string }).error, /node "classifier": input "input" element 1 is NaN/);
+  });
+
+  it('keeps answering when a worker is killed, retrying on the other replica', async () => {
+    const rows = goldenRows('iris-logreg').slice(0, 3);
+    const body = { inputs: [{ name: 'features', shape: [3, 4], datatype: 'FP32', data: rows }] };
+    await (workers[0] as RunningWorker).kill();
+    const statuses: number[] = [];
+    for (let i = 0; i < 30; i++) statuses.push((await request(remote, 'POST', '/v2/models/iris-ensemble/infer', body)).status);
+    assert.deepEqual([...new Set(statuses)], [200], `statuses after kill -9: ${statuses.join(',')}`);
+  });
+});
