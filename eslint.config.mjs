@@ -2,7 +2,7 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
-const PURE_LIBS = ['libs/protocol/**', 'libs/spec/**', 'libs/executor/**', 'libs/nodes/**', 'libs/detectors/**', 'libs/placement/**'];
+const PURE_LIBS = ['libs/protocol/**', 'libs/spec/**', 'libs/executor/**', 'libs/nodes/**', 'libs/detectors/**', 'libs/placement/**', 'libs/cluster/**'];
 const DRIVERS = ['@nestjs/*', 'onnxruntime-node', 'onnxruntime-common', 'kafkajs', '@grpc/*', 'fastify', 'prom-client', '@opentelemetry/*'];
 
 const noDeepImports = {

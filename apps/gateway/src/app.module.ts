@@ -1,7 +1,7 @@
 import { Logger, Module, type DynamicModule } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import { GraphInferenceService, GraphRegistry, SplitTransport } from '@infergraph/engine';
-import { GrpcNodeTransport } from '@infergraph/transport-grpc';
+import { GrpcNodeTransport, RoutingTableWatcher } from '@infergraph/transport-grpc';
 import { OnnxModelLoader } from '@infergraph/runtime-onnx';
 import { GATEWAY_CONFIG, type GatewayConfig } from './config/gateway.config';
 import { GraphLoadingService } from './graphs/graph-loading.service';
@@ -25,7 +25,7 @@ export class AppModule {
           provide: GraphRegistry,
           useFactory: (loader: OnnxModelLoader) => {
             if (config.nodeTransport === 'inprocess') return new GraphRegistry(loader, engineLogger);
-            const workers = new GrpcNodeTransport(config.workers);
+            const workers = config.controller === undefined ? new GrpcNodeTransport(config.workers) : routedTransport(config.controller);
             return new GraphRegistry(loader, engineLogger, (graph, local) => new SplitTransport(graph, workers, local));
           },
           inject: [OnnxModelLoader],
@@ -40,4 +40,14 @@ export class AppModule {
       ],
     };
   }
+}
+
+/** Node calls go where the controller's routing table says a replica is ready. */
+function routedTransport(controller: string): GrpcNodeTransport {
+  const logger = new Logger('routes');
+  const watcher = new RoutingTableWatcher(controller, `gateway-${process.pid}`, (version, routes) =>
+    logger.log(`routing table v${version}: ${routes} node(s) with ready replicas`),
+  );
+  watcher.start();
+  return new GrpcNodeTransport((graph, node) => watcher.addressesFor(`${graph}.${node}`));
 }

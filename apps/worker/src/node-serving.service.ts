@@ -18,7 +18,14 @@ export class NodeServingService implements OnApplicationBootstrap, OnApplication
     @Inject(WORKER_CONFIG) private readonly config: WorkerConfig,
   ) {}
 
+  /** Controller mode: the node keys this worker was assigned; undefined serves every loaded node. */
+  private assigned: ReadonlySet<string> | undefined;
+
   async onApplicationBootstrap(): Promise<void> {
+    if (this.config.controller !== undefined) {
+      this.assigned = new Set();
+      return;
+    }
     await this.registry.loadDirectories(this.config.graphDirs);
     const served = this.registry.list().flatMap((e) => [...(e.graph?.runtimes.keys() ?? [])].map((n) => `${e.name}.${n}`));
     this.logger.log(`serving ${served.length} node(s): ${served.join(', ')}`);
@@ -27,6 +34,27 @@ export class NodeServingService implements OnApplicationBootstrap, OnApplication
   async onApplicationShutdown(): Promise<void> {
     await this.registry.close();
     await this.loader.close();
+  }
+
+  /**
+   * Applies the controller's assignment: loads graphs it does not have yet and serves exactly the
+   * assigned nodes. Returns each assigned node's state.
+   */
+  async assign(graphs: readonly { name: string; file: string }[], keys: readonly string[]): Promise<{ key: string; ready: boolean; reason: string; provider: string }[]> {
+    for (const g of graphs) {
+      const entry = this.registry.get(g.name);
+      if (entry === undefined || entry.file !== g.file || entry.state === 'failed') await this.registry.loadFile(g.file);
+    }
+    this.assigned = new Set(keys);
+    return keys.map((key) => {
+      const dot = key.indexOf('.');
+      const entry = this.registry.get(key.slice(0, dot));
+      const node = key.slice(dot + 1);
+      if (entry?.graph === undefined) return { key, ready: false, reason: entry?.error ?? `graph of ${key} is not loaded`, provider: '' };
+      if (!entry.graph.runtimes.has(node)) return { key, ready: false, reason: `graph has no node "${node}"`, provider: '' };
+      const provider = entry.graph.models.find((m) => m.node === node)?.provider ?? 'cpu';
+      return { key, ready: true, reason: '', provider };
+    });
   }
 
   get ready(): boolean {
@@ -65,6 +93,9 @@ export class NodeServingService implements OnApplicationBootstrap, OnApplication
     const dot = model.indexOf('.');
     const graph = dot < 0 ? model : model.slice(0, dot);
     const node = dot < 0 ? '' : model.slice(dot + 1);
+    if (this.assigned !== undefined && !this.assigned.has(model)) {
+      throw new InferenceError('NOT_FOUND', `this worker holds no replica of "${model}"`);
+    }
     const entry = this.registry.get(graph);
     if (entry?.graph === undefined) {
       throw new InferenceError(entry === undefined ? 'NOT_FOUND' : 'UNAVAILABLE', `worker serves no graph "${graph}" (model names are "<graph>.<node>")`);

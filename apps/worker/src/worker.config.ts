@@ -1,3 +1,4 @@
+import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 
@@ -7,6 +8,14 @@ const envSchema = z.object({
   GRAPHS_DIR: z.string().min(1).default('graphs'),
   BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).default(16 * 1024 * 1024),
   LOG_FORMAT: z.enum(['text', 'json']).default('text'),
+  CONTROLLER: z.string().default(''),
+  WORKER_ID: z.string().default(''),
+  WORKER_POOL: z.string().min(1).default('cpu'),
+  WORKER_CPU: z.coerce.number().positive().optional(),
+  WORKER_MEMORY: z.coerce.number().int().positive().optional(),
+  WORKER_GPUS: z.coerce.number().int().min(0).default(0),
+  WORKER_GPU_MEMORY: z.coerce.number().int().min(0).default(0),
+  HEARTBEAT_MS: z.coerce.number().int().min(50).default(1000),
 });
 
 export interface WorkerConfig {
@@ -15,6 +24,12 @@ export interface WorkerConfig {
   readonly graphDirs: readonly string[];
   readonly bodyLimitBytes: number;
   readonly logFormat: 'text' | 'json';
+  /** Controller mode: join it and serve what it assigns; otherwise serve every node of GRAPHS_DIR. */
+  readonly controller: string | undefined;
+  readonly id: string;
+  readonly pool: string;
+  readonly capacity: { readonly cpu: number; readonly memory: number; readonly gpuCount: number; readonly gpuMemory: number };
+  readonly heartbeatMs: number;
 }
 
 export const WORKER_CONFIG = Symbol('WORKER_CONFIG');
@@ -33,5 +48,15 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env, cwd = pro
     graphDirs: Object.freeze(e.GRAPHS_DIR.split(',').map((d) => d.trim()).filter((d) => d !== '').map((d) => path.resolve(cwd, d))),
     bodyLimitBytes: e.BODY_LIMIT_BYTES,
     logFormat: e.LOG_FORMAT,
+    controller: e.CONTROLLER === '' ? undefined : e.CONTROLLER,
+    id: e.WORKER_ID === '' ? `${e.WORKER_POOL}-${os.hostname()}-${e.WORKER_PORT}` : e.WORKER_ID,
+    pool: e.WORKER_POOL,
+    capacity: Object.freeze({
+      cpu: e.WORKER_CPU ?? os.cpus().length,
+      memory: e.WORKER_MEMORY ?? os.totalmem(),
+      gpuCount: e.WORKER_GPUS,
+      gpuMemory: e.WORKER_GPU_MEMORY,
+    }),
+    heartbeatMs: e.HEARTBEAT_MS,
   });
 }

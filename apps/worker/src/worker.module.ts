@@ -1,6 +1,7 @@
 import { Logger, Module, type DynamicModule } from '@nestjs/common';
 import { GraphRegistry } from '@infergraph/engine';
 import { OnnxModelLoader } from '@infergraph/runtime-onnx';
+import { ControllerLinkService } from './controller-link.service';
 import { NodeServingService } from './node-serving.service';
 import { WORKER_CONFIG, type WorkerConfig } from './worker.config';
 import { WorkerGrpcController } from './worker-grpc.controller';
@@ -17,6 +18,7 @@ export class WorkerModule {
         { provide: OnnxModelLoader, useFactory: () => new OnnxModelLoader() },
         { provide: GraphRegistry, useFactory: (loader: OnnxModelLoader) => new GraphRegistry(loader, engineLogger), inject: [OnnxModelLoader] },
         NodeServingService,
+        ControllerLinkService,
       ],
     };
   }

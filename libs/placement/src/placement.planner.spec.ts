@@ -238,7 +238,7 @@ describe('replica placement planner', () => {
     assert.deepEqual(Object.keys(after.free), ['cpu-0', 'cpu-2']);
   });
 
-  it('places pending replicas once capacity returns, without moving placed ones', () => {
+  it('places pending replicas once capacity returns, and spreads a doubled-up node onto it', () => {
     const demands = [node('g/llm', 1, { pool: 'gpu', gpuMemory: '12Gi' }), node('g/clf', 2, { pool: 'gpu', gpuMemory: '2Gi' })];
     const small = [gpuWorker('gpu-0', '8Gi')];
     const before = placeReplicas(small, demands);
@@ -246,8 +246,18 @@ describe('replica placement planner', () => {
     assert.deepEqual(pending(before), ['g/llm#0: needs gpuMemory 12Gi, largest free is 4Gi on worker gpu-0']);
 
     const after = placeReplicas([...small, gpuWorker('gpu-1', '80Gi')], demands, before.assignments);
-    assert.deepEqual(placed(after), ['g/clf#0 gpu-0', 'g/clf#1 gpu-0', 'g/llm#0 gpu-1']);
+    assert.deepEqual(placed(after), ['g/clf#0 gpu-0', 'g/clf#1 gpu-1', 'g/llm#0 gpu-1']);
     assert.deepEqual(pending(after), []);
+    // Stable from then on: re-running with the new plan moves nothing.
+    assert.deepEqual(placed(placeReplicas([...small, gpuWorker('gpu-1', '80Gi')], demands, after.assignments)), placed(after));
+  });
+
+  it('moves a doubled-up replica to a worker that joins without that node', () => {
+    const one = [cpuWorker('cpu-0', 4, '4Gi')];
+    const before = placeReplicas(one, [node('g/a', 2, { cpu: 1 })]);
+    assert.deepEqual(placed(before), ['g/a#0 cpu-0', 'g/a#1 cpu-0']);
+    const after = placeReplicas([...one, cpuWorker('cpu-1', 4, '4Gi')], [node('g/a', 2, { cpu: 1 })], before.assignments);
+    assert.deepEqual(placed(after), ['g/a#0 cpu-0', 'g/a#1 cpu-1']);
   });
 
   it('keeps a replica listed twice in current once, on the smaller worker id', () => {

@@ -31,7 +31,8 @@ interface Demand {
 /**
  * Plans which worker runs each replica. Deterministic: the same inputs, in any order, give the same plan.
  *
- * 1. Valid `current` assignments are kept (worker still there, same pool, still fits), so re-running with
+ * 1. Valid `current` assignments are kept (worker still there, same pool, still fits; a replica doubled up
+ *    on a worker moves if a worker without that node could take it), so re-running with
  *    the previous plan's assignments changes nothing and a new demand never displaces a running replica.
  * 2. The rest are placed replica index by replica index (every node gets its first replica before any node
  *    gets its second), larger demands first (gpuMemory, memory, cpu, then key) within an index.
@@ -84,7 +85,12 @@ function keepCurrent(demands: readonly Demand[], workers: ReadonlyMap<string, Wo
     // A replica listed twice keeps the first still-valid worker by id.
     const ids = [...(previous.get(demand.key)?.get(replica) ?? [])].sort(compareText);
     const worker = ids.map((id) => workers.get(id)).find((w) => w !== undefined && qualifies(w, demand) && fits(w, demand));
-    if (worker !== undefined) assign(demand, replica, worker);
+    if (worker === undefined) return;
+    // A doubled-up replica moves when a worker without this node could take it (e.g. one just joined).
+    const doubled = (worker.replicasOf.get(demand.key) ?? 0) > 0;
+    const spreadable =
+      doubled && [...workers.values()].some((w) => w !== worker && (w.replicasOf.get(demand.key) ?? 0) === 0 && qualifies(w, demand) && fits(w, demand));
+    if (!spreadable) assign(demand, replica, worker);
   });
 }
 

@@ -8,3 +8,4 @@ export * from './oip-request.codec';
 export * from './oip-response.codec';
 export * from './oip-grpc.codec';
 export * from './grpc-proto.path';
+export * from './control-proto.path';

@@ -12,6 +12,22 @@ export const NODE_TYPES = ['transformer', 'model', 'router', 'combiner', 'outlie
 export type NodeType = (typeof NODE_TYPES)[number];
 
 
+// Kubernetes-style quantities: cpu "500m" or 0.5; memory "512Mi", "4Gi", "1G" or bytes.
+const cpuQuantity = z.union([z.number().positive(), z.string().regex(/^\d+(\.\d+)?m?$/, 'must be cores (0.5) or millicores ("500m")')]);
+const byteQuantity = z.union([
+  z.number().int().min(0),
+  z.string().regex(/^\d+(\.\d+)?(Ki|Mi|Gi|Ti|Pi|k|M|G|T|P)?$/, 'must be bytes, or a quantity such as "512Mi", "4Gi" or "1G"'),
+]);
+
+export const resourcesSchema = z.strictObject({
+  pool: z.string().min(1).default('cpu'),
+  cpu: cpuQuantity.optional(),
+  memory: byteQuantity.optional(),
+  gpuMemory: byteQuantity.optional(),
+});
+
+export type ResourcesSpec = z.infer<typeof resourcesSchema>;
+
 const sha256 = z.string().regex(/^[a-f0-9]{64}$/, 'must be 64 lowercase hex digits');
 
 export const modelConfigSchema = z.strictObject({
@@ -41,6 +57,10 @@ const nodeBase = {
   tensorMap: z.record(z.string(), tensorName).optional(),
   /** Per-node deadline; a node that takes longer fails with DEADLINE_EXCEEDED. */
   timeoutMs: z.int().min(1).optional(),
+  /** Distributed mode: where replicas of this node may run and what each needs. */
+  resources: resourcesSchema.optional(),
+  /** Distributed mode: how many replicas to run. */
+  replicas: z.int().min(1, 'must be >= 1').max(1000).optional(),
 };
 
 export const nodeSchemas = {

@@ -21,6 +21,9 @@ interface Replica {
   outstanding: number;
 }
 
+/** Which worker addresses hold a ready replica of a node. */
+export type ReplicaResolver = (graph: string, node: string) => readonly string[];
+
 const RETRYABLE = new Set<number>([status.UNAVAILABLE, status.CANCELLED, status.UNKNOWN, status.RESOURCE_EXHAUSTED]);
 
 /**
@@ -28,18 +31,27 @@ const RETRYABLE = new Set<number>([status.UNAVAILABLE, status.CANCELLED, status.
  * another replica when the call failed for a transport reason, the request deadline as gRPC deadline.
  */
 export class GrpcNodeTransport implements NodeTransport {
-  private readonly replicas: Replica[];
+  private readonly stubs = new Map<string, Replica>();
+  private readonly resolve: ReplicaResolver;
 
-  constructor(addresses: readonly string[]) {
-    if (addresses.length === 0) throw new Error('GrpcNodeTransport needs at least one worker address');
-    this.replicas = addresses.map((a) => ({ stub: new V2GrpcStub(a), outstanding: 0 }));
+  /** A fixed list of workers that all hold every node, or a resolver fed by the controller's routes. */
+  constructor(workers: readonly string[] | ReplicaResolver) {
+    if (typeof workers === 'function') this.resolve = workers;
+    else {
+      if (workers.length === 0) throw new Error('GrpcNodeTransport needs at least one worker address');
+      this.resolve = () => workers;
+    }
   }
 
   async invoke(call: NodeInvocation): Promise<TensorMap> {
+    const replicas = this.resolve(call.graph, call.node).map((a) => this.replicaAt(a));
+    if (replicas.length === 0) {
+      throw new InferenceError('UNAVAILABLE', `node "${call.node}" of graph "${call.graph}" has no ready replica`);
+    }
     const tried = new Set<Replica>();
     let lastError: unknown;
-    for (let attempt = 0; attempt < Math.min(2, this.replicas.length); attempt++) {
-      const replica = this.pick(tried);
+    for (let attempt = 0; attempt < Math.min(2, replicas.length); attempt++) {
+      const replica = pick(replicas, tried);
       tried.add(replica);
       replica.outstanding++;
       try {
@@ -56,13 +68,17 @@ export class GrpcNodeTransport implements NodeTransport {
   }
 
   close(): void {
-    for (const r of this.replicas) r.stub.close();
+    for (const r of this.stubs.values()) r.stub.close();
+    this.stubs.clear();
   }
 
-  private pick(exclude: ReadonlySet<Replica>): Replica {
-    let best: Replica | undefined;
-    for (const r of this.replicas) if (!exclude.has(r) && (best === undefined || r.outstanding < best.outstanding)) best = r;
-    return best as Replica;
+  private replicaAt(address: string): Replica {
+    let replica = this.stubs.get(address);
+    if (replica === undefined) {
+      replica = { stub: new V2GrpcStub(address), outstanding: 0 };
+      this.stubs.set(address, replica);
+    }
+    return replica;
   }
 
   private async callReplica(replica: Replica, call: NodeInvocation): Promise<TensorMap> {
@@ -93,6 +109,13 @@ export class GrpcNodeTransport implements NodeTransport {
     });
     return out;
   }
+}
+
+/** Least outstanding requests first (ties: list order), skipping replicas already tried. */
+function pick(replicas: readonly Replica[], exclude: ReadonlySet<Replica>): Replica {
+  let best: Replica | undefined;
+  for (const r of replicas) if (!exclude.has(r) && (best === undefined || r.outstanding < best.outstanding)) best = r;
+  return best as Replica;
 }
 
 const CODE_OF: Readonly<Record<number, InferenceError['code']>> = {

@@ -1,2 +1,4 @@
 export * from './v2-grpc.stub';
 export * from './grpc-node.transport';
+export * from './control-channel';
+export * from './routing-table.watcher';

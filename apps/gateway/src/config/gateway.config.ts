@@ -13,6 +13,7 @@ const envSchema = z.object({
   LOG_FORMAT: z.enum(['text', 'json']).default('text'),
   NODE_TRANSPORT: z.enum(['inprocess', 'grpc']).default('inprocess'),
   WORKERS: z.string().default(''),
+  CONTROLLER: z.string().default(''),
 });
 
 export interface GatewayConfig {
@@ -28,6 +29,8 @@ export interface GatewayConfig {
   /** Where model, transformer and outlier nodes run: here, or on the WORKERS over gRPC. */
   readonly nodeTransport: 'inprocess' | 'grpc';
   readonly workers: readonly string[];
+  /** host:port of the controller's control plane; nodes then run where it places them. */
+  readonly controller: string | undefined;
 }
 
 export const GATEWAY_CONFIG = Symbol('GATEWAY_CONFIG');
@@ -41,8 +44,8 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env, cwd = pr
   }
   const e = parsed.data;
   const workers = e.WORKERS.split(',').map((w) => w.trim()).filter((w) => w !== '');
-  if (e.NODE_TRANSPORT === 'grpc' && workers.length === 0) {
-    throw new Error('invalid gateway configuration:\n  WORKERS="": NODE_TRANSPORT=grpc needs at least one worker address (host:port)');
+  if (e.NODE_TRANSPORT === 'grpc' && workers.length === 0 && e.CONTROLLER === '') {
+    throw new Error('invalid gateway configuration:\n  WORKERS="": NODE_TRANSPORT=grpc needs at least one worker address (host:port), or CONTROLLER');
   }
   return Object.freeze({
     port: e.PORT,
@@ -57,7 +60,8 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env, cwd = pr
     bodyLimitBytes: e.BODY_LIMIT_BYTES,
     logLevel: e.LOG_LEVEL,
     logFormat: e.LOG_FORMAT,
-    nodeTransport: e.NODE_TRANSPORT,
+    nodeTransport: e.CONTROLLER === '' ? e.NODE_TRANSPORT : 'grpc',
+    controller: e.CONTROLLER === '' ? undefined : e.CONTROLLER,
     workers: Object.freeze(workers),
   });
 }

@@ -1,0 +1,164 @@
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { writeFileSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { ClusterState } from '@infergraph/cluster';
+import { InferenceError, type RoutingTableMessage, type WorkerMessage } from '@infergraph/protocol';
+import { ControlServer, type WorkerSession } from '@infergraph/transport-grpc';
+import { CONTROLLER_CONFIG, type ControllerConfig } from './controller.config';
+import { graphFilesIn, readGraphFile, type CatalogEntry } from './graph-catalog';
+
+/**
+ * The controller: desired graphs, live workers (one Join stream each), placement and the routing
+ * table gateways watch. Every change replans and pushes new assignments and routes.
+ */
+@Injectable()
+export class ClusterService implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger('controller');
+  private readonly state: ClusterState;
+  private readonly catalog = new Map<string, CatalogEntry>();
+  private readonly posted = new Set<string>();
+  private readonly sessions = new Map<string, WorkerSession>();
+  private readonly watchers = new Set<(table: RoutingTableMessage) => void>();
+  private readonly server: ControlServer;
+  private expiry: NodeJS.Timeout | undefined;
+
+  constructor(@Inject(CONTROLLER_CONFIG) private readonly config: ControllerConfig) {
+    this.state = new ClusterState({ heartbeatTimeoutMs: config.heartbeatTimeoutMs });
+    this.server = new ControlServer({
+      join: (session) => this.onJoin(session),
+      watchRoutes: (push, onClose) => {
+        this.watchers.add(push);
+        onClose(() => this.watchers.delete(push));
+        push(this.routingTable());
+      },
+    });
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    for (const file of graphFilesIn(this.config.graphDirs)) this.register(readGraphFile(file));
+    const port = await this.server.listen(`${this.config.host}:${this.config.controlPort}`);
+    this.logger.log(`control plane listening on grpc://${this.config.host}:${port}`);
+    this.expiry = setInterval(() => {
+      const gone = this.state.expire(Date.now());
+      if (gone.length === 0) return;
+      for (const id of gone) {
+        this.logger.warn(`worker ${id} missed its heartbeats for ${this.config.heartbeatTimeoutMs} ms: removed`);
+        this.sessions.delete(id);
+      }
+      this.replan();
+    }, Math.max(50, Math.floor(this.config.heartbeatTimeoutMs / 5)));
+    this.expiry.unref();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    clearInterval(this.expiry);
+    await this.server.close();
+  }
+
+  status(): unknown {
+    return this.state.status(Date.now());
+  }
+
+  graphs(): unknown {
+    return { graphs: [...this.catalog.values()].map((e) => ({ name: e.name, file: e.file, nodes: e.demands.map((d) => d.key), error: e.error })) };
+  }
+
+  /** Admin API: a graph posted as YAML is stored beside the other graphs (relative model paths work the same). */
+  addGraph(yaml: string): unknown {
+    const dir = this.config.graphDirs[0];
+    if (dir === undefined) throw new InferenceError('INTERNAL', 'no GRAPHS_DIR to store graphs in');
+    const nameMatch = /^\s*name:\s*([a-z0-9-]+)\s*$/m.exec(yaml);
+    if (nameMatch?.[1] === undefined) throw new InferenceError('INVALID_ARGUMENT', 'metadata.name: required (a DNS-1123 label)');
+    const file = path.join(dir, `${nameMatch[1]}.yaml`);
+    writeFileSync(file, yaml);
+    const entry = readGraphFile(file);
+    if (entry.error !== undefined) {
+      rmSync(file, { force: true });
+      throw new InferenceError('INVALID_ARGUMENT', entry.error);
+    }
+    this.posted.add(entry.name);
+    this.register(entry);
+    this.replan();
+    return { name: entry.name, file, nodes: entry.demands.map((d) => d.key) };
+  }
+
+  removeGraph(name: string): unknown {
+    const entry = this.catalog.get(name);
+    if (entry === undefined) throw new InferenceError('NOT_FOUND', `unknown graph "${name}"`);
+    this.catalog.delete(name);
+    this.state.removeGraph(name);
+    if (this.posted.delete(name)) rmSync(entry.file, { force: true });
+    this.replan();
+    return { removed: name };
+  }
+
+  private register(entry: CatalogEntry): void {
+    this.catalog.set(entry.name, entry);
+    if (entry.error !== undefined) {
+      this.logger.error(`graph ${entry.file} is invalid and will not be placed:\n${entry.error}`);
+      return;
+    }
+    this.state.setGraph(entry.name, entry.file, [...entry.demands]);
+    this.logger.log(`graph "${entry.name}": ${entry.demands.length} placeable node(s)`);
+  }
+
+  private onJoin(session: WorkerSession): void {
+    let id: string | undefined;
+    session.onMessage((m: WorkerMessage) => {
+      const now = Date.now();
+      if (m.hello) {
+        const h = m.hello;
+        id = h.worker_id;
+        this.sessions.set(id, session);
+        this.state.upsertWorker(
+          {
+            id,
+            pool: h.pool,
+            address: h.address,
+            capacity: { cpu: h.capacity.cpu, memory: Number(h.capacity.memory), gpuCount: h.capacity.gpu_count, gpuMemory: Number(h.capacity.gpu_memory) },
+          },
+          now,
+        );
+        this.logger.log(`worker ${id} joined (pool ${h.pool}, ${h.address})`);
+        this.replan();
+      } else if (m.heartbeat && id !== undefined) {
+        this.state.heartbeat(id, now);
+      } else if (m.replica && id !== undefined) {
+        const r = m.replica;
+        this.state.reportReplica(id, r.key, r.replica, r.state, r.reason, r.provider);
+        if (r.state === 'FAILED') this.logger.warn(`replica ${r.key}#${r.replica} on ${id} failed: ${r.reason}`);
+        this.publishRoutes();
+      }
+    });
+    session.onClose((reason) => {
+      if (id === undefined || this.sessions.get(id) !== session) return;
+      this.sessions.delete(id);
+      this.state.removeWorker(id, reason);
+      this.logger.warn(`worker ${id} left (${reason}); re-placing its replicas`);
+      this.replan();
+    });
+  }
+
+  private replan(): void {
+    const { changedWorkers } = this.state.replan();
+    for (const workerId of changedWorkers) {
+      const a = this.state.assignmentFor(workerId);
+      this.sessions.get(workerId)?.send({ assignment: { graphs: [...a.graphs], replicas: [...a.replicas] } });
+    }
+    this.publishRoutes();
+  }
+
+  private lastVersion = -1;
+
+  private publishRoutes(): void {
+    const table = this.routingTable();
+    if (Number(table.version) === this.lastVersion) return;
+    this.lastVersion = Number(table.version);
+    for (const push of this.watchers) push(table);
+  }
+
+  private routingTable(): RoutingTableMessage {
+    const r = this.state.routes();
+    return { version: String(r.version), routes: r.routes.map((x) => ({ key: x.key, addresses: [...x.addresses] })) };
+  }
+}

@@ -1,0 +1,43 @@
+import path from 'node:path';
+import { z } from 'zod';
+
+const envSchema = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535).default(8090),
+  CONTROL_PORT: z.coerce.number().int().min(1).max(65535).default(9000),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  GRAPHS_DIR: z.string().min(1).default('graphs'),
+  HEARTBEAT_TIMEOUT_MS: z.coerce.number().int().min(100).default(5000),
+  LOG_FORMAT: z.enum(['text', 'json']).default('text'),
+});
+
+export interface ControllerConfig {
+  /** Admin REST API (graphs, /v1/cluster). */
+  readonly port: number;
+  /** Control plane gRPC (workers join, gateways watch routes). */
+  readonly controlPort: number;
+  readonly host: string;
+  readonly graphDirs: readonly string[];
+  /** A worker silent for longer is gone; its replicas are re-placed. */
+  readonly heartbeatTimeoutMs: number;
+  readonly logFormat: 'text' | 'json';
+}
+
+export const CONTROLLER_CONFIG = Symbol('CONTROLLER_CONFIG');
+
+/** Parses the environment once; lists every bad variable at start-up. */
+export function loadControllerConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): ControllerConfig {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `  ${i.path.join('.')}=${JSON.stringify(env[String(i.path[0])])}: ${i.message}`);
+    throw new Error(`invalid controller configuration:\n${problems.join('\n')}`);
+  }
+  const e = parsed.data;
+  return Object.freeze({
+    port: e.PORT,
+    controlPort: e.CONTROL_PORT,
+    host: e.HOST,
+    graphDirs: Object.freeze(e.GRAPHS_DIR.split(',').map((d) => d.trim()).filter((d) => d !== '').map((d) => path.resolve(cwd, d))),
+    heartbeatTimeoutMs: e.HEARTBEAT_TIMEOUT_MS,
+    logFormat: e.LOG_FORMAT,
+  });
+}

@@ -1,0 +1,17 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import { APP_FILTER } from '@nestjs/core';
+import { ClusterController } from './cluster.controller';
+import { ClusterService } from './cluster.service';
+import { CONTROLLER_CONFIG, type ControllerConfig } from './controller.config';
+import { ControllerErrorFilter } from './error.filter';
+
+@Module({})
+export class ControllerModule {
+  static forConfig(config: ControllerConfig): DynamicModule {
+    return {
+      module: ControllerModule,
+      controllers: [ClusterController],
+      providers: [{ provide: CONTROLLER_CONFIG, useValue: config }, ClusterService, { provide: APP_FILTER, useClass: ControllerErrorFilter }],
+    };
+  }
+}

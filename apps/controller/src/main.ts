@@ -1,0 +1,25 @@
+import 'reflect-metadata';
+import { ConsoleLogger, Logger } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { ControllerModule } from './controller.module';
+import { loadControllerConfig } from './controller.config';
+
+/** The controller process: places node replicas on workers and publishes the routing table. */
+async function bootstrap(): Promise<void> {
+  const config = loadControllerConfig();
+  const logger = new ConsoleLogger({ prefix: 'infergraph-controller', json: config.logFormat === 'json' });
+  const app = await NestFactory.create<NestFastifyApplication>(ControllerModule.forConfig(config), new FastifyAdapter(), { logger, bodyParser: false });
+  const fastify = app.getHttpAdapter().getInstance();
+  fastify.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+  app.enableShutdownHooks();
+  await app.listen(config.port, config.host);
+  const address = fastify.server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : config.port;
+  Logger.log(`controller admin API on http://${config.host}:${port}`, 'controller');
+}
+
+bootstrap().catch((err: unknown) => {
+  console.error(err instanceof Error ? err.message : String(err));
+  process.exit(1);
+});

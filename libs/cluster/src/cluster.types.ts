@@ -1,0 +1,73 @@
+import type { PendingReplica } from '@infergraph/placement';
+
+/** What a replica reports about itself; a new assignment starts LOADING. */
+export type ReplicaState = 'LOADING' | 'READY' | 'FAILED';
+
+/** A worker's hello, as the controller receives it on the control stream. */
+export interface WorkerHello {
+  readonly id: string;
+  readonly pool: string;
+  /** host:port where the worker serves node calls. */
+  readonly address: string;
+  readonly capacity: {
+    /** Cores. */
+    readonly cpu: number;
+    /** Bytes. */
+    readonly memory: number;
+    readonly gpuCount: number;
+    /** Bytes, summed over the worker's GPUs. */
+    readonly gpuMemory: number;
+  };
+}
+
+/** The full set of replicas a worker should run, and the graph files they come from. */
+export interface WorkerAssignment {
+  readonly graphs: readonly { readonly name: string; readonly file: string }[];
+  readonly replicas: readonly { readonly key: string; readonly replica: number }[];
+}
+
+/** Node key (`"<graph>.<node>"`) to the addresses of workers holding a READY replica of it. */
+export interface RoutingTable {
+  /** Increments whenever `routes` changes. */
+  readonly version: number;
+  /** Sorted by key; addresses sorted and distinct; nodes without a READY replica are absent. */
+  readonly routes: readonly { readonly key: string; readonly addresses: readonly string[] }[];
+}
+
+export interface ReplanResult {
+  /** Workers whose assignment changed (or who have not been sent one since their hello), sorted. */
+  readonly changedWorkers: readonly string[];
+  /** Whether the routing table changed since the last `replan` or `reportReplica` said so. */
+  readonly routingChanged: boolean;
+}
+
+export interface ReplicaStatus {
+  readonly replica: number;
+  readonly worker: string;
+  readonly state: ReplicaState;
+  readonly reason: string;
+  readonly provider: string;
+}
+
+/** The JSON of `GET /v1/cluster`. Quantities of bytes are human-readable ("4Gi"); cpu is in cores. */
+export interface ClusterStatus {
+  readonly workers: readonly {
+    readonly id: string;
+    readonly pool: string;
+    readonly address: string;
+    readonly capacity: { readonly cpu: number; readonly memory: string; readonly gpuCount: number; readonly gpuMemory: string };
+    readonly free: { readonly cpu: number; readonly memory: string; readonly gpuMemory: string };
+    readonly lastHeartbeatAgeMs: number;
+    readonly replicas: number;
+  }[];
+  readonly graphs: readonly {
+    readonly name: string;
+    readonly file: string;
+    readonly nodes: readonly { readonly key: string; readonly wanted: number; readonly replicas: readonly ReplicaStatus[] }[];
+  }[];
+  /** Replicas the last `replan` could not place, with the planner's reason. */
+  readonly pending: readonly PendingReplica[];
+  /** The most recent worker removals, oldest first. */
+  readonly removedWorkers: readonly { readonly id: string; readonly reason: string }[];
+  readonly routing: RoutingTable;
+}

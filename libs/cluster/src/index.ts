@@ -1,0 +1,3 @@
+export { ClusterState, type ClusterStateOptions } from './cluster.state';
+export * from './cluster.types';
+export { PLACED_NODE_TYPES, demandsOf, nodeKey } from './node-demand';

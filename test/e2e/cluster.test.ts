@@ -1,0 +1,137 @@
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { after, before, describe, it } from 'node:test';
+import { goldenRows } from '../support/examples';
+import { freePort, request, startGateway, type RunningGateway } from '../support/gateway.process';
+import { repoPath } from '../support/repo';
+import { startWorker, type RunningWorker } from '../support/worker.process';
+
+// Distributed mode with a controller, all real OS processes on loopback: the controller places
+// replicas on the workers that join it, gateways follow its routing table, kill -9 re-places.
+
+interface Replica {
+  replica: number;
+  worker: string;
+  state: string;
+  provider: string;
+}
+interface Status {
+  workers: { id: string; pool: string }[];
+  graphs: { name: string; nodes: { key: string; wanted: number; replicas: Replica[] }[] }[];
+  pending: { key: string; replica: number; reason: string }[];
+  removedWorkers: { id: string; reason: string }[];
+  routing: { version: number; routes: { key: string; addresses: string[] }[] };
+}
+
+async function startController(): Promise<{ base: string; control: string; process: ChildProcess; output: () => string }> {
+  const [port, controlPort] = [await freePort(), await freePort()];
+  const child = spawn(process.execPath, [repoPath('dist', 'apps', 'controller', 'src', 'main.js')], {
+    cwd: repoPath(),
+    env: { ...process.env, HOST: '127.0.0.1', PORT: String(port), CONTROL_PORT: String(controlPort), GRAPHS_DIR: 'test/fixtures/graphs-cluster', HEARTBEAT_TIMEOUT_MS: '1500', LOG_FORMAT: 'json' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout.on('data', (b: Buffer) => (out += b.toString()));
+  child.stderr.on('data', (b: Buffer) => (out += b.toString()));
+  const deadline = Date.now() + 20_000;
+  while (!out.includes('controller admin API on')) {
+    if (Date.now() > deadline || child.exitCode !== null) throw new Error(`controller did not start:\n${out}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return { base: `http://127.0.0.1:${port}`, control: `127.0.0.1:${controlPort}`, process: child, output: () => out };
+}
+
+async function status(base: string): Promise<Status> {
+  return (await (await fetch(`${base}/v1/cluster`)).json()) as Status;
+}
+
+async function waitFor(base: string, what: string, test: (s: Status) => boolean, timeoutMs = 20_000): Promise<Status> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const s = await status(base);
+    if (test(s)) return s;
+    if (Date.now() > deadline) assert.fail(`${what} within ${timeoutMs} ms; last status:\n${JSON.stringify(s, null, 1)}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+const node = (s: Status, key: string) => s.graphs.flatMap((g) => g.nodes).find((n) => n.key === key);
+const readyOn = (s: Status, key: string): string[] => (node(s, key)?.replicas ?? []).filter((r) => r.state === 'READY').map((r) => r.worker);
+
+describe('controller: placement on worker pools, routing, re-placement', () => {
+  let controller: Awaited<ReturnType<typeof startController>>;
+  let workers: RunningWorker[] = [];
+  let gpu: RunningWorker | undefined;
+  let gateway: RunningGateway;
+  const rows = goldenRows('iris-logreg');
+  const irisBody = { inputs: [{ name: 'features', shape: [rows.length, 4], datatype: 'FP32', data: rows }] };
+
+  before(async () => {
+    controller = await startController();
+    const env = (id: string) => ({ CONTROLLER: controller.control, WORKER_ID: id, WORKER_POOL: 'cpu', WORKER_CPU: '2', WORKER_MEMORY: String(2 * 1024 ** 3), HEARTBEAT_MS: '200' });
+    workers = await Promise.all([startWorker(env('cpu-a')), startWorker(env('cpu-b'))]);
+    gateway = await startGateway({ GRAPHS_DIR: 'test/fixtures/graphs-cluster', CONTROLLER: controller.control });
+  });
+  after(async () => {
+    await Promise.all([gateway?.stop(), ...workers.map((w) => w.kill()), gpu?.kill()]);
+    controller?.process.kill('SIGKILL');
+  });
+
+  it('spreads 2 replicas of each node over the two CPU workers and routes to them', async () => {
+    const s = await waitFor(controller.base, 'every iris node has 2 READY replicas', (st) =>
+      ['iris-replicated.standardize', 'iris-replicated.classifier'].every((k) => readyOn(st, k).length === 2),
+    );
+    for (const key of ['iris-replicated.standardize', 'iris-replicated.classifier']) assert.deepEqual(readyOn(s, key).sort(), ['cpu-a', 'cpu-b']);
+    assert.equal(s.routing.routes.find((r) => r.key === 'iris-replicated.classifier')?.addresses.length, 2);
+  });
+
+  it('keeps a GPU-pool replica pending with a reason until a GPU-labelled worker joins, which reports the CPU provider', async () => {
+    const pending = (await status(controller.base)).pending.find((p) => p.key === 'gpu-only.mlp');
+    assert.match(pending?.reason ?? '', /no worker in pool "gpu"/);
+    gpu = await startWorker({ CONTROLLER: controller.control, WORKER_ID: 'gpu-0', WORKER_POOL: 'gpu', WORKER_GPUS: '1', WORKER_GPU_MEMORY: String(8 * 1024 ** 3), HEARTBEAT_MS: '200' });
+    const s = await waitFor(controller.base, 'gpu-only.mlp READY on gpu-0', (st) => readyOn(st, 'gpu-only.mlp').includes('gpu-0'));
+    assert.equal(node(s, 'gpu-only.mlp')?.replicas[0]?.provider, 'cpu');
+    assert.equal(s.pending.length, 0);
+  });
+
+  it('answers through the gateway exactly as scikit-learn did', async () => {
+    await waitFor(controller.base, 'routes published', (st) => st.routing.routes.length >= 3);
+    await new Promise((r) => setTimeout(r, 300));
+    const res = await request(gateway, 'POST', '/v2/models/iris-replicated/infer', irisBody);
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    const label = (res.body as { outputs: { name: string; data: number[] }[] }).outputs.find((o) => o.name === 'label');
+    const golden = JSON.parse(await (await import('node:fs/promises')).readFile(repoPath('models', 'iris-logreg', '1', 'golden.json'), 'utf8')) as { labels: number[] };
+    assert.deepEqual(label?.data, golden.labels);
+  });
+
+  it('re-places the replicas of a killed worker on the survivor while the gateway keeps answering', async () => {
+    let stop = false;
+    const statuses: number[] = [];
+    const errors = new Map<string, number>();
+    const load = (async () => {
+      while (!stop) {
+        const res = await request(gateway, 'POST', '/v2/models/iris-replicated/infer', irisBody);
+        statuses.push(res.status);
+        if (res.status !== 200) {
+          const e = (res.body as { error?: string }).error ?? String(res.status);
+          errors.set(e, (errors.get(e) ?? 0) + 1);
+        }
+      }
+    })();
+    await new Promise((r) => setTimeout(r, 300));
+    const killedAt = Date.now();
+    await (workers[0] as RunningWorker).kill();
+    const s = await waitFor(controller.base, 'replicas re-placed on cpu-b', (st) =>
+      ['iris-replicated.standardize', 'iris-replicated.classifier'].every((k) => readyOn(st, k).length === 2 && readyOn(st, k).every((w) => w === 'cpu-b')),
+    );
+    const replacedMs = Date.now() - killedAt;
+    await new Promise((r) => setTimeout(r, 300));
+    stop = true;
+    await load;
+    const failed = statuses.filter((c) => c !== 200).length;
+    console.log(`[cluster] kill -9 cpu-a: re-placed in ${replacedMs} ms; ${failed} of ${statuses.length} requests failed ${JSON.stringify([...errors])}`);
+    assert.ok(replacedMs < 5000, `re-placement took ${replacedMs} ms`);
+    assert.ok(failed <= 3, `${failed} of ${statuses.length} requests failed`);
+    assert.ok(s.removedWorkers.some((w) => w.id === 'cpu-a'));
+  });
+});
