@@ -23,8 +23,8 @@ interface Status {
   routing: { version: number; routes: { key: string; addresses: string[] }[] };
 }
 
-async function startController(): Promise<{ base: string; control: string; process: ChildProcess; output: () => string }> {
-  const [port, controlPort] = [await freePort(), await freePort()];
+async function startController(ports?: { port: number; controlPort: number }): Promise<{ base: string; control: string; process: ChildProcess; output: () => string; ports: { port: number; controlPort: number } }> {
+  const [port, controlPort] = ports === undefined ? [await freePort(), await freePort()] : [ports.port, ports.controlPort];
   const child = spawn(process.execPath, [repoPath('dist', 'apps', 'controller', 'src', 'main.js')], {
     cwd: repoPath(),
     env: { ...process.env, HOST: '127.0.0.1', PORT: String(port), CONTROL_PORT: String(controlPort), GRAPHS_DIR: 'test/fixtures/graphs-cluster', HEARTBEAT_TIMEOUT_MS: '1500', LOG_FORMAT: 'json' },
@@ -38,7 +38,7 @@ async function startController(): Promise<{ base: string; control: string; proce
     if (Date.now() > deadline || child.exitCode !== null) throw new Error(`controller did not start:\n${out}`);
     await new Promise((r) => setTimeout(r, 50));
   }
-  return { base: `http://127.0.0.1:${port}`, control: `127.0.0.1:${controlPort}`, process: child, output: () => out };
+  return { base: `http://127.0.0.1:${port}`, control: `127.0.0.1:${controlPort}`, process: child, output: () => out, ports: { port, controlPort } };
 }
 
 async function status(base: string): Promise<Status> {
@@ -133,5 +133,17 @@ describe('controller: placement on worker pools, routing, re-placement', () => {
     assert.ok(replacedMs < 5000, `re-placement took ${replacedMs} ms`);
     assert.ok(failed <= 3, `${failed} of ${statuses.length} requests failed`);
     assert.ok(s.removedWorkers.some((w) => w.id === 'cpu-a'));
+  });
+
+  it('keeps serving while the controller is down, and rebuilds its view from the workers when it returns', async () => {
+    controller.process.kill('SIGKILL');
+    await new Promise((r) => setTimeout(r, 300));
+    for (let i = 0; i < 10; i++) assert.equal((await request(gateway, 'POST', '/v2/models/iris-replicated/infer', irisBody)).status, 200);
+    controller = await startController(controller.ports);
+    const s = await waitFor(controller.base, 'workers re-joined and replicas READY again', (st) =>
+      st.workers.length === 2 && ['iris-replicated.standardize', 'iris-replicated.classifier', 'gpu-only.mlp'].every((k) => readyOn(st, k).length > 0),
+    );
+    assert.deepEqual(s.workers.map((w) => w.id).sort(), ['cpu-b', 'gpu-0']);
+    assert.equal((await request(gateway, 'POST', '/v2/models/iris-replicated/infer', irisBody)).status, 200);
   });
 });
