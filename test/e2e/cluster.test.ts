@@ -90,7 +90,9 @@ describe('controller: placement on worker pools, routing, re-placement', () => {
     assert.match(pending?.reason ?? '', /no worker in pool "gpu"/);
     gpu = await startWorker({ CONTROLLER: controller.control, WORKER_ID: 'gpu-0', WORKER_POOL: 'gpu', WORKER_GPUS: '1', WORKER_GPU_MEMORY: String(8 * 1024 ** 3), HEARTBEAT_MS: '200' });
     const s = await waitFor(controller.base, 'gpu-only.mlp READY on gpu-0', (st) => readyOn(st, 'gpu-only.mlp').includes('gpu-0'));
-    assert.equal(node(s, 'gpu-only.mlp')?.replicas[0]?.provider, 'cpu');
+    const replica = node(s, 'gpu-only.mlp')?.replicas[0];
+    assert.equal(replica?.provider, 'cpu');
+    assert.match((replica as Replica & { reason: string }).reason, /CUDA execution provider unavailable/);
     assert.equal(s.pending.length, 0);
   });
 

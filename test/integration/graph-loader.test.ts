@@ -199,6 +199,21 @@ outputs: [gone, narrow]`,
     assert.match(problems[2] ?? '', /spec\.nodes\[2\]\.outlier: tensor "x" is FP32 \[-1, 3\]; the reference has 4 features, so it must be numeric \[N, 4\]/);
   });
 
+  it('falls back to the CPU provider when CUDA is asked for but unavailable, and says so', async (t) => {
+    const gpuLoader = new OnnxModelLoader({ preferGpu: true });
+    t.after(() => gpuLoader.close());
+    const bytes = new Uint8Array(await import('node:fs/promises').then((fs) => fs.readFile(IRIS)));
+    const session = await gpuLoader.load(IRIS_SHA, bytes, {});
+    if (session.provider === 'cuda') {
+      assert.equal(session.providerNote, undefined);
+      return;
+    }
+    assert.equal(session.provider, 'cpu');
+    assert.match(session.providerNote ?? '', /^CUDA execution provider unavailable \(.+\); using CPU$/);
+    const out = await session.run(new Map([['input', { name: 'input', datatype: 'FP32', shape: [1, 4], data: new Float32Array([5.1, 3.5, 1.4, 0.2]) }]]));
+    assert.deepEqual(Array.from(out.get('label')?.data as BigInt64Array), [0n]);
+  });
+
   it('creates one session per model content and reuses it across graphs', async () => {
     const bytes = new Uint8Array(await import('node:fs/promises').then((fs) => fs.readFile(IRIS)));
     const first = await loader.load(IRIS_SHA, bytes, {});

@@ -52,8 +52,8 @@ export class NodeServingService implements OnApplicationBootstrap, OnApplication
       const node = key.slice(dot + 1);
       if (entry?.graph === undefined) return { key, ready: false, reason: entry?.error ?? `graph of ${key} is not loaded`, provider: '' };
       if (!entry.graph.runtimes.has(node)) return { key, ready: false, reason: `graph has no node "${node}"`, provider: '' };
-      const provider = entry.graph.models.find((m) => m.node === node)?.provider ?? 'cpu';
-      return { key, ready: true, reason: '', provider };
+      const model = entry.graph.models.find((m) => m.node === node);
+      return { key, ready: true, reason: model?.providerNote ?? '', provider: model?.provider ?? 'cpu' };
     });
   }
 

@@ -15,7 +15,7 @@ export class WorkerModule {
       controllers: [WorkerGrpcController],
       providers: [
         { provide: WORKER_CONFIG, useValue: config },
-        { provide: OnnxModelLoader, useFactory: () => new OnnxModelLoader() },
+        { provide: OnnxModelLoader, useFactory: () => new OnnxModelLoader({ preferGpu: config.capacity.gpuCount > 0 }) },
         { provide: GraphRegistry, useFactory: (loader: OnnxModelLoader) => new GraphRegistry(loader, engineLogger), inject: [OnnxModelLoader] },
         NodeServingService,
         ControllerLinkService,

@@ -37,6 +37,7 @@ export interface LoadedModel {
   readonly path: string;
   readonly sha256: string;
   readonly provider: string;
+  readonly providerNote?: string | undefined;
 }
 
 /** What loading a graph's nodes needed from outside: model sessions and user functions. */
@@ -77,7 +78,7 @@ export async function prepareNodes(graph: GraphSpec, file: string, loader: Model
         try {
           const session = await loader.load(sha256, bytes, { intraOpThreads: node.model.intraOpThreads });
           sessions.set(node.name, session);
-          models.push({ node: node.name, path: modelPath, sha256, provider: session.provider });
+          models.push({ node: node.name, path: modelPath, sha256, provider: session.provider, ...(session.providerNote === undefined ? {} : { providerNote: session.providerNote }) });
         } catch (err) {
           problems.push({ path: [...base, 'model', 'uri'], message: `cannot load model ${modelPath}: ${messageOf(err)}` });
         }

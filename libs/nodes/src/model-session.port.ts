@@ -7,6 +7,8 @@ export interface ModelSession {
   readonly outputs: readonly TensorSpec[];
   /** Execution provider actually in use, e.g. "cpu" or "cuda". */
   readonly provider: string;
+  /** Why the provider differs from the one asked for (e.g. CUDA unavailable), if it does. */
+  readonly providerNote?: string | undefined;
   run(feeds: TensorMap): Promise<TensorMap>;
 }
 

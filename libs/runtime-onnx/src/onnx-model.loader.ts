@@ -10,11 +10,17 @@ import { ORT_TYPE_OF, datatypeOfOrt } from './onnx-datatype.map';
 export class OnnxModelLoader implements ModelLoader {
   private readonly sessions = new Map<string, Promise<ModelSession>>();
 
+  /**
+   * `preferGpu` (workers in a GPU pool): create sessions with the CUDA execution provider, falling
+   * back to CPU when the CUDA provider cannot be loaded; the session reports which one it got.
+   */
+  constructor(private readonly options: { preferGpu?: boolean } = {}) {}
+
   load(key: string, bytes: Uint8Array, options: ModelLoadOptions): Promise<ModelSession> {
     const cacheKey = `${key}|${options.intraOpThreads ?? ''}`;
     let session = this.sessions.get(cacheKey);
     if (session === undefined) {
-      session = createSession(bytes, options);
+      session = createSession(bytes, options, this.options.preferGpu === true);
       this.sessions.set(cacheKey, session);
       session.catch(() => this.sessions.delete(cacheKey));
     }
@@ -28,11 +34,20 @@ export class OnnxModelLoader implements ModelLoader {
   }
 }
 
-async function createSession(bytes: Uint8Array, options: ModelLoadOptions): Promise<ModelSession> {
+async function createSession(bytes: Uint8Array, options: ModelLoadOptions, preferGpu: boolean): Promise<ModelSession> {
   const sessionOptions: ort.InferenceSession.SessionOptions = { executionProviders: ['cpu'], graphOptimizationLevel: 'all' };
   if (options.intraOpThreads !== undefined) sessionOptions.intraOpNumThreads = options.intraOpThreads;
+  let fallback: string | undefined;
+  if (preferGpu) {
+    try {
+      const gpu = await ort.InferenceSession.create(bytes, { ...sessionOptions, executionProviders: ['cuda'] });
+      return new OnnxModelSession(gpu, 'cuda', undefined);
+    } catch (err) {
+      fallback = `CUDA execution provider unavailable (${(err instanceof Error ? err.message : String(err)).split('\n')[0] ?? ''}); using CPU`;
+    }
+  }
   const session = await ort.InferenceSession.create(bytes, sessionOptions);
-  return new OnnxModelSession(session, 'cpu');
+  return new OnnxModelSession(session, 'cpu', fallback);
 }
 
 class OnnxModelSession implements ModelSession {
@@ -42,6 +57,7 @@ class OnnxModelSession implements ModelSession {
   constructor(
     private readonly session: ort.InferenceSession,
     readonly provider: string,
+    readonly providerNote: string | undefined,
   ) {
     this.inputs = session.inputMetadata.map((m) => specOf(m, 'input'));
     this.outputs = session.outputMetadata.map((m) => specOf(m, 'output'));
