@@ -23,11 +23,14 @@ interface Status {
   routing: { version: number; routes: { key: string; addresses: string[] }[] };
 }
 
-async function startController(ports?: { port: number; controlPort: number }): Promise<{ base: string; control: string; process: ChildProcess; output: () => string; ports: { port: number; controlPort: number } }> {
+async function startController(
+  ports?: { port: number; controlPort: number },
+  env: Record<string, string> = { GRAPHS_DIR: 'test/fixtures/graphs-cluster' },
+): Promise<{ base: string; control: string; process: ChildProcess; output: () => string; ports: { port: number; controlPort: number } }> {
   const [port, controlPort] = ports === undefined ? [await freePort(), await freePort()] : [ports.port, ports.controlPort];
   const child = spawn(process.execPath, [repoPath('dist', 'apps', 'controller', 'src', 'main.js')], {
     cwd: repoPath(),
-    env: { ...process.env, HOST: '127.0.0.1', PORT: String(port), CONTROL_PORT: String(controlPort), GRAPHS_DIR: 'test/fixtures/graphs-cluster', HEARTBEAT_TIMEOUT_MS: '1500', LOG_FORMAT: 'json' },
+    env: { ...process.env, HOST: '127.0.0.1', PORT: String(port), CONTROL_PORT: String(controlPort), HEARTBEAT_TIMEOUT_MS: '1500', LOG_FORMAT: 'json', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
@@ -156,5 +159,52 @@ describe('controller: placement on worker pools, routing, re-placement', () => {
     );
     assert.deepEqual(s.workers.map((w) => w.id).sort(), ['cpu-b', 'gpu-0']);
     assert.equal((await request(gateway, 'POST', '/v2/models/iris-replicated/infer', irisBody)).status, 200);
+  });
+});
+
+describe('controller: autoscaling a slow node under load', () => {
+  let controller: Awaited<ReturnType<typeof startController>>;
+  let workers: RunningWorker[] = [];
+  let gateway: RunningGateway;
+  const wanted = async (): Promise<number> => node(await status(controller.base), 'slow.work')?.wanted ?? 0;
+
+  before(async () => {
+    controller = await startController(undefined, {
+      GRAPHS_DIR: 'test/fixtures/graphs-autoscale',
+      AUTOSCALE_UP_AFTER_MS: '1000',
+      AUTOSCALE_IDLE_MS: '1500',
+      AUTOSCALE_COOLDOWN_MS: '500',
+    });
+    const env = (id: string) => ({ CONTROLLER: controller.control, WORKER_ID: id, WORKER_CPU: '2', WORKER_MEMORY: String(2 * 1024 ** 3), HEARTBEAT_MS: '200' });
+    workers = await Promise.all([startWorker(env('cpu-a')), startWorker(env('cpu-b'))]);
+    gateway = await startGateway({ GRAPHS_DIR: 'test/fixtures/graphs-autoscale', CONTROLLER: controller.control });
+    await waitFor(controller.base, 'slow.work READY', (st) => readyOn(st, 'slow.work').length === 1);
+  });
+  after(async () => {
+    await Promise.all([gateway?.stop(), ...workers.map((w) => w.kill())]);
+    controller?.process.kill('SIGKILL');
+  });
+
+  it('adds replicas while in-flight requests per replica stay above the target, and removes them when idle', async () => {
+    assert.equal(await wanted(), 1);
+    const body = { inputs: [{ name: 'x', shape: [1, 2], datatype: 'FP32', data: [1, 2] }] };
+    let stop = false;
+    const failures: number[] = [];
+    const clients = Array.from({ length: 6 }, async () => {
+      while (!stop) {
+        const res = await request(gateway, 'POST', '/v2/models/slow/infer', body);
+        if (res.status !== 200) failures.push(res.status);
+      }
+    });
+    const scaled = await waitFor(controller.base, 'scaled to 3 READY replicas', (st) => readyOn(st, 'slow.work').length === 3, 20_000);
+    assert.equal(node(scaled, 'slow.work')?.wanted, 3);
+    assert.deepEqual([...new Set(readyOn(scaled, 'slow.work'))].sort(), ['cpu-a', 'cpu-b'], 'the replicas use both workers');
+    stop = true;
+    await Promise.all(clients);
+    assert.deepEqual(failures, [], 'no request failed while replicas were added');
+    const idle = await waitFor(controller.base, 'scaled back to 1 replica', (st) => node(st, 'slow.work')?.wanted === 1, 20_000);
+    assert.ok((node(idle, 'slow.work')?.replicas.length ?? 0) >= 1);
+    assert.match(controller.output(), /autoscale slow.work to 3 replica\(s\): in-flight per replica above 1/);
+    assert.match(controller.output(), /autoscale slow.work to 1 replica\(s\): idle for 1500 ms/);
   });
 });

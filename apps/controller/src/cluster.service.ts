@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { writeFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { ClusterState } from '@infergraph/cluster';
+import { Autoscaler, ClusterState } from '@infergraph/cluster';
 import { InferenceError, type RoutingTableMessage, type WorkerMessage } from '@infergraph/protocol';
 import { ControlServer, type WorkerSession } from '@infergraph/transport-grpc';
 import { CONTROLLER_CONFIG, type ControllerConfig } from './controller.config';
@@ -20,10 +20,15 @@ export class ClusterService implements OnApplicationBootstrap, OnApplicationShut
   private readonly sessions = new Map<string, WorkerSession>();
   private readonly watchers = new Set<(table: RoutingTableMessage) => void>();
   private readonly server: ControlServer;
+  private readonly autoscaler: Autoscaler;
+  /** Latest peak in-flight per worker and node key, from heartbeats. */
+  private readonly loads = new Map<string, Map<string, number>>();
   private expiry: NodeJS.Timeout | undefined;
+  private scaling: NodeJS.Timeout | undefined;
 
   constructor(@Inject(CONTROLLER_CONFIG) private readonly config: ControllerConfig) {
     this.state = new ClusterState({ heartbeatTimeoutMs: config.heartbeatTimeoutMs });
+    this.autoscaler = new Autoscaler(config.autoscale);
     this.server = new ControlServer({
       join: (session) => this.onJoin(session),
       watchRoutes: (push, onClose) => {
@@ -48,10 +53,28 @@ export class ClusterService implements OnApplicationBootstrap, OnApplicationShut
       this.replan();
     }, Math.max(50, Math.floor(this.config.heartbeatTimeoutMs / 5)));
     this.expiry.unref();
+    this.scaling = setInterval(() => this.autoscale(Date.now()), 250);
+    this.scaling.unref();
+  }
+
+  /** Feeds observed load to the autoscaler and applies its decisions. */
+  private autoscale(now: number): void {
+    const totals = new Map<string, number>();
+    for (const perKey of this.loads.values()) for (const [key, n] of perKey) totals.set(key, (totals.get(key) ?? 0) + n);
+    const routes = new Map(this.state.routes().routes.map((r) => [r.key, r.addresses.length]));
+    for (const [key, n] of totals) this.autoscaler.observe(key, n, routes.get(key) ?? 0, now);
+    const changes = this.autoscaler.decide((key) => this.state.wantedReplicas(key), now);
+    if (changes.length === 0) return;
+    for (const c of changes) {
+      this.state.setReplicas(c.key, c.replicas);
+      this.logger.log(`autoscale ${c.key} to ${c.replicas} replica(s): ${c.reason}`);
+    }
+    this.replan();
   }
 
   async onApplicationShutdown(): Promise<void> {
     clearInterval(this.expiry);
+    clearInterval(this.scaling);
     await this.server.close();
   }
 
@@ -86,6 +109,7 @@ export class ClusterService implements OnApplicationBootstrap, OnApplicationShut
     const entry = this.catalog.get(name);
     if (entry === undefined) throw new InferenceError('NOT_FOUND', `unknown graph "${name}"`);
     this.catalog.delete(name);
+    this.autoscaler.setPolicies([...this.catalog.values()].flatMap((e) => e.scaling));
     this.state.removeGraph(name);
     if (this.posted.delete(name)) rmSync(entry.file, { force: true });
     this.replan();
@@ -94,6 +118,7 @@ export class ClusterService implements OnApplicationBootstrap, OnApplicationShut
 
   private register(entry: CatalogEntry): void {
     this.catalog.set(entry.name, entry);
+    this.autoscaler.setPolicies([...this.catalog.values()].flatMap((e) => e.scaling));
     if (entry.error !== undefined) {
       this.logger.error(`graph ${entry.file} is invalid and will not be placed:\n${entry.error}`);
       return;
@@ -123,6 +148,7 @@ export class ClusterService implements OnApplicationBootstrap, OnApplicationShut
         this.replan();
       } else if (m.heartbeat && id !== undefined) {
         this.state.heartbeat(id, now);
+        this.loads.set(id, new Map((m.heartbeat.loads ?? []).map((l) => [l.key, l.in_flight])));
       } else if (m.replica && id !== undefined) {
         const r = m.replica;
         this.state.reportReplica(id, r.key, r.replica, r.state, r.reason, r.provider);
@@ -133,6 +159,7 @@ export class ClusterService implements OnApplicationBootstrap, OnApplicationShut
     session.onClose((reason) => {
       if (id === undefined || this.sessions.get(id) !== session) return;
       this.sessions.delete(id);
+      this.loads.delete(id);
       this.state.removeWorker(id, reason);
       this.logger.warn(`worker ${id} left (${reason}); re-placing its replicas`);
       this.replan();

@@ -8,6 +8,9 @@ const envSchema = z.object({
   GRAPHS_DIR: z.string().min(1).default('graphs'),
   HEARTBEAT_TIMEOUT_MS: z.coerce.number().int().min(100).default(5000),
   LOG_FORMAT: z.enum(['text', 'json']).default('text'),
+  AUTOSCALE_UP_AFTER_MS: z.coerce.number().int().min(100).default(3000),
+  AUTOSCALE_IDLE_MS: z.coerce.number().int().min(100).default(60_000),
+  AUTOSCALE_COOLDOWN_MS: z.coerce.number().int().min(0).default(3000),
 });
 
 export interface ControllerConfig {
@@ -20,6 +23,7 @@ export interface ControllerConfig {
   /** A worker silent for longer is gone; its replicas are re-placed. */
   readonly heartbeatTimeoutMs: number;
   readonly logFormat: 'text' | 'json';
+  readonly autoscale: { readonly upAfterMs: number; readonly idleAfterMs: number; readonly cooldownMs: number };
 }
 
 export const CONTROLLER_CONFIG = Symbol('CONTROLLER_CONFIG');
@@ -39,5 +43,6 @@ export function loadControllerConfig(env: NodeJS.ProcessEnv = process.env, cwd =
     graphDirs: Object.freeze(e.GRAPHS_DIR.split(',').map((d) => d.trim()).filter((d) => d !== '').map((d) => path.resolve(cwd, d))),
     heartbeatTimeoutMs: e.HEARTBEAT_TIMEOUT_MS,
     logFormat: e.LOG_FORMAT,
+    autoscale: Object.freeze({ upAfterMs: e.AUTOSCALE_UP_AFTER_MS, idleAfterMs: e.AUTOSCALE_IDLE_MS, cooldownMs: e.AUTOSCALE_COOLDOWN_MS }),
   });
 }

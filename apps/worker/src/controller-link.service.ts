@@ -51,7 +51,10 @@ export class ControllerLinkService implements OnApplicationBootstrap, OnApplicat
       },
     });
     clearInterval(this.heartbeat);
-    this.heartbeat = setInterval(() => stream.write({ heartbeat: { in_flight: 0 } }), this.config.heartbeatMs);
+    this.heartbeat = setInterval(() => {
+      const loads = this.serving.takeLoads();
+      stream.write({ heartbeat: { in_flight: loads.reduce((n, l) => n + l.in_flight, 0), loads } });
+    }, this.config.heartbeatMs);
     this.heartbeat.unref();
     stream.on('data', (message: ControllerMessage) => {
       const a = message.assignment;

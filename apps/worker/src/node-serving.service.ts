@@ -18,6 +18,10 @@ export class NodeServingService implements OnApplicationBootstrap, OnApplication
     @Inject(WORKER_CONFIG) private readonly config: WorkerConfig,
   ) {}
 
+  /** Requests in flight per node key, and the most at once since the last `takeLoads()`. */
+  private readonly inFlight = new Map<string, number>();
+  private readonly peak = new Map<string, number>();
+
   /** Controller mode: the node keys this worker was assigned; undefined serves every loaded node. */
   private assigned: ReadonlySet<string> | undefined;
 
@@ -81,12 +85,24 @@ export class NodeServingService implements OnApplicationBootstrap, OnApplication
       timeoutMs: NODE_TIMEOUT_MS,
       signal: controller.signal,
     });
+    const now = (this.inFlight.get(model) ?? 0) + 1;
+    this.inFlight.set(model, now);
+    this.peak.set(model, Math.max(this.peak.get(model) ?? 0, now));
     try {
       const outputs = await runtime.infer(new Map(request.inputs.map((t): [string, Tensor] => [t.name, t])), ctx);
       return { modelName: model, modelVersion: '1', id: ctx.requestId, parameters: undefined, outputs: [...outputs.values()] };
     } finally {
+      this.inFlight.set(model, (this.inFlight.get(model) ?? 1) - 1);
       controller.abort();
     }
+  }
+
+  /** Peak in-flight requests per assigned node since the last call (for heartbeats). */
+  takeLoads(): { key: string; in_flight: number }[] {
+    const keys = this.assigned ?? new Set(this.peak.keys());
+    const loads = [...keys].map((key) => ({ key, in_flight: Math.max(this.peak.get(key) ?? 0, this.inFlight.get(key) ?? 0) }));
+    this.peak.clear();
+    return loads;
   }
 
   private runtimeOf(model: string): { graph: string; runtime: NodeRuntime } {

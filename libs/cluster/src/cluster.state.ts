@@ -110,6 +110,28 @@ export class ClusterState {
     this.graphs.set(name, { file, demands: demands.map((d) => ({ ...d })) });
   }
 
+  /** Changes how many replicas of one node are wanted (the autoscaler); takes effect at the next replan. */
+  setReplicas(key: string, replicas: number): boolean {
+    for (const [name, g] of this.graphs) {
+      const index = g.demands.findIndex((d) => d.key === key);
+      if (index < 0) continue;
+      const current = g.demands[index] as ReplicaDemand;
+      if (current.replicas === replicas) return false;
+      this.graphs.set(name, { file: g.file, demands: g.demands.map((d, i) => (i === index ? { ...d, replicas } : d)) });
+      return true;
+    }
+    return false;
+  }
+
+  /** Replicas wanted of a node right now (undefined for an unknown key). */
+  wantedReplicas(key: string): number | undefined {
+    for (const g of this.graphs.values()) {
+      const d = g.demands.find((x) => x.key === key);
+      if (d !== undefined) return d.replicas;
+    }
+    return undefined;
+  }
+
   /** Removes a desired graph and forgets its replicas; false if it was not known. */
   removeGraph(name: string): boolean {
     if (!this.graphs.delete(name)) return false;

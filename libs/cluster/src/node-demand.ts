@@ -41,7 +41,7 @@ function demandOf(graph: string, file: string, node: NodeSpec, modelBytes: (node
     cpu: parse('cpu', () => parseCpu(resources?.cpu ?? DEFAULT_CPU)),
     memory: parse('memory', () => (resources?.memory === undefined ? defaultMemory(node, modelBytes) : parseBytes(resources.memory))),
     gpuMemory: parse('gpuMemory', () => parseBytes(resources?.gpuMemory ?? 0)),
-    replicas: node.replicas ?? 1,
+    replicas: typeof node.replicas === 'object' ? node.replicas.min : (node.replicas ?? 1),
   };
 }
 

@@ -21,7 +21,7 @@ export interface ReplicaStateMessage {
 
 export interface WorkerMessage {
   hello?: WorkerHelloMessage | null;
-  heartbeat?: { in_flight: number } | null;
+  heartbeat?: { in_flight: number; loads?: { key: string; in_flight: number }[] } | null;
   replica?: ReplicaStateMessage | null;
   body?: 'hello' | 'heartbeat' | 'replica';
 }

@@ -59,8 +59,15 @@ const nodeBase = {
   timeoutMs: z.int().min(1).optional(),
   /** Distributed mode: where replicas of this node may run and what each needs. */
   resources: resourcesSchema.optional(),
-  /** Distributed mode: how many replicas to run. */
-  replicas: z.int().min(1, 'must be >= 1').max(1000).optional(),
+  /** Distributed mode: how many replicas to run, or autoscaling bounds on in-flight requests per replica. */
+  replicas: z
+    .union([
+      z.int().min(1, 'must be >= 1').max(1000),
+      z
+        .strictObject({ min: z.int().min(1).max(1000), max: z.int().min(1).max(1000), targetInFlight: z.number().positive().default(4) })
+        .refine((r) => r.min <= r.max, 'min must be <= max'),
+    ])
+    .optional(),
 };
 
 export const nodeSchemas = {
