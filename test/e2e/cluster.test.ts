@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
-import { goldenRows } from '../support/examples';
+import { EXAMPLES, goldenRows } from '../support/examples';
+import { assertSameOutputs } from '../support/same-outputs';
 import { freePort, request, startGateway, type RunningGateway } from '../support/gateway.process';
 import { repoPath } from '../support/repo';
 import { startWorker, type RunningWorker } from '../support/worker.process';
@@ -207,4 +208,46 @@ describe('controller: autoscaling a slow node under load', () => {
     assert.match(controller.output(), /autoscale slow.work to 3 replica\(s\): in-flight per replica above 1/);
     assert.match(controller.output(), /autoscale slow.work to 1 replica\(s\): idle for 1500 ms/);
   });
+});
+
+describe('controller: every example graph answers as in-process', () => {
+  let controller: Awaited<ReturnType<typeof startController>>;
+  let workers: RunningWorker[] = [];
+  let local: RunningGateway;
+  let remote: RunningGateway;
+
+  before(async () => {
+    controller = await startController(undefined, { GRAPHS_DIR: 'graphs' });
+    const env = (id: string, pool: string) => ({
+      CONTROLLER: controller.control,
+      WORKER_ID: id,
+      WORKER_POOL: pool,
+      WORKER_CPU: '4',
+      WORKER_MEMORY: String(4 * 1024 ** 3),
+      WORKER_GPUS: pool === 'gpu' ? '1' : '0',
+      WORKER_GPU_MEMORY: pool === 'gpu' ? String(8 * 1024 ** 3) : '0',
+    });
+    workers = await Promise.all([startWorker(env('cpu-0', 'cpu')), startWorker(env('cpu-1', 'cpu')), startWorker(env('gpu-0', 'gpu'))]);
+    [local, remote] = await Promise.all([startGateway({ GRAPHS_DIR: 'graphs' }), startGateway({ GRAPHS_DIR: 'graphs', CONTROLLER: controller.control })]);
+    await waitFor(controller.base, 'every replica placed and READY', (st) =>
+      st.pending.length === 0 && st.graphs.every((g) => g.nodes.every((n) => n.replicas.filter((r) => r.state === 'READY').length === n.wanted)),
+    );
+    await new Promise((r) => setTimeout(r, 300)); // the routing table reaches the gateway
+  });
+  after(async () => {
+    await Promise.all([local?.stop(), remote?.stop(), ...workers.map((w) => w.kill())]);
+    controller?.process.kill('SIGKILL');
+  });
+
+  for (const example of EXAMPLES) {
+    it(`gives the same outputs for ${example.graph}`, async () => {
+      const body = {
+        inputs: [{ name: example.input, shape: [example.rows.length, example.rows[0]?.length ?? 0], datatype: 'FP32', data: example.rows }],
+        parameters: example.parameters ?? {},
+      };
+      const path = `/v2/models/${example.graph}/infer`;
+      const [a, b] = await Promise.all([request(local, 'POST', path, body, example.headers ?? {}), request(remote, 'POST', path, body, example.headers ?? {})]);
+      assertSameOutputs(a, b, example.graph);
+    });
+  }
 });

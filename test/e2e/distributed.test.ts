@@ -1,35 +1,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { EXAMPLES, goldenRows } from '../support/examples';
-import { request, startGateway, type HttpResult, type RunningGateway } from '../support/gateway.process';
+import { assertSameOutputs } from '../support/same-outputs';
+import { request, startGateway, type RunningGateway } from '../support/gateway.process';
 import { startWorker, type RunningWorker } from '../support/worker.process';
 
 // Distributed mode with real separate processes on loopback: two worker processes serve the nodes of
 // graphs/ over V2 gRPC; one gateway runs them in-process, another calls the workers. Same answers.
-
-interface Tensor {
-  name: string;
-  datatype: string;
-  shape: number[];
-  data: unknown[];
-}
-
-function assertSameOutputs(local: HttpResult, remote: HttpResult, graph: string): void {
-  assert.equal(local.status, 200, `${graph} in-process: ${JSON.stringify(local.body)}`);
-  assert.equal(remote.status, 200, `${graph} distributed: ${JSON.stringify(remote.body)}`);
-  const a = (local.body as { outputs: Tensor[] }).outputs;
-  const b = (remote.body as { outputs: Tensor[] }).outputs;
-  assert.deepEqual(b.map((t) => [t.name, t.datatype, t.shape]), a.map((t) => [t.name, t.datatype, t.shape]), graph);
-  a.forEach((t, i) => {
-    const other = b[i] as Tensor;
-    t.data.forEach((v, k) => {
-      const w = other.data[k];
-      if (typeof v === 'number' && !Number.isInteger(v)) assert.ok(Math.abs(v - (w as number)) <= 1e-6, `${graph} ${t.name}[${k}]: ${v} vs ${String(w)}`);
-      else assert.deepEqual(w, v, `${graph} ${t.name}[${k}]`);
-    });
-  });
-  assert.equal(remote.headers.get('x-infergraph-route'), local.headers.get('x-infergraph-route'), `${graph} route`);
-}
 
 describe('distributed mode: gateway calling worker processes over gRPC', () => {
   let workers: RunningWorker[] = [];

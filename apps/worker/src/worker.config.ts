@@ -1,6 +1,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
+import { probeGpus } from './gpu.probe';
 
 const envSchema = z.object({
   WORKER_PORT: z.coerce.number().int().min(1).max(65535).default(9001),
@@ -13,8 +14,9 @@ const envSchema = z.object({
   WORKER_POOL: z.string().min(1).default('cpu'),
   WORKER_CPU: z.coerce.number().positive().optional(),
   WORKER_MEMORY: z.coerce.number().int().positive().optional(),
-  WORKER_GPUS: z.coerce.number().int().min(0).default(0),
-  WORKER_GPU_MEMORY: z.coerce.number().int().min(0).default(0),
+  /** GPUs and their memory: from configuration, else read from nvidia-smi when present. */
+  WORKER_GPUS: z.coerce.number().int().min(0).optional(),
+  WORKER_GPU_MEMORY: z.coerce.number().int().min(0).optional(),
   HEARTBEAT_MS: z.coerce.number().int().min(50).default(1000),
 });
 
@@ -42,6 +44,7 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env, cwd = pro
     throw new Error(`invalid worker configuration:\n${problems.join('\n')}`);
   }
   const e = parsed.data;
+  const probed = e.WORKER_GPUS === undefined || e.WORKER_GPU_MEMORY === undefined ? probeGpus() : undefined;
   return Object.freeze({
     port: e.WORKER_PORT,
     host: e.HOST,
@@ -54,8 +57,8 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env, cwd = pro
     capacity: Object.freeze({
       cpu: e.WORKER_CPU ?? os.cpus().length,
       memory: e.WORKER_MEMORY ?? os.totalmem(),
-      gpuCount: e.WORKER_GPUS,
-      gpuMemory: e.WORKER_GPU_MEMORY,
+      gpuCount: e.WORKER_GPUS ?? probed?.count ?? 0,
+      gpuMemory: e.WORKER_GPU_MEMORY ?? probed?.memoryBytes ?? 0,
     }),
     heartbeatMs: e.HEARTBEAT_MS,
   });

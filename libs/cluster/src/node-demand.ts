@@ -1,5 +1,5 @@
 import { parseBytes, parseCpu, type ReplicaDemand } from '@infergraph/placement';
-import type { GraphSpec, NodeSpec, NodeType } from '@infergraph/spec';
+import { GATEWAY_POOL, type GraphSpec, type NodeSpec, type NodeType } from '@infergraph/spec';
 
 /** Node types that run on workers; routers, combiners and drift detectors run in the gateway. */
 export const PLACED_NODE_TYPES: readonly NodeType[] = ['model', 'transformer', 'outlier'];
@@ -16,13 +16,15 @@ export function nodeKey(graph: string, node: string): string {
 }
 
 /**
- * One replica demand per node that runs on workers, in node order. Unset resources default to pool "cpu",
+ * One replica demand per node that runs on workers (not those in the "gateway" pool), in node order. Unset resources default to pool "cpu",
  * 0.25 cores, no GPU memory and 64Mi of memory; a model node without `resources.memory` is estimated at
  * twice its model file plus 64Mi (256Mi when `modelBytes`, called with the node name, does not know the size).
  */
 export function demandsOf(graph: GraphSpec, file: string, modelBytes: (node: string) => number | undefined): ReplicaDemand[] {
   const name = graph.metadata.name;
-  return graph.spec.nodes.filter((node) => PLACED_NODE_TYPES.includes(node.type)).map((node) => demandOf(name, file, node, modelBytes));
+  return graph.spec.nodes
+    .filter((node) => PLACED_NODE_TYPES.includes(node.type) && node.resources?.pool !== GATEWAY_POOL)
+    .map((node) => demandOf(name, file, node, modelBytes));
 }
 
 function demandOf(graph: string, file: string, node: NodeSpec, modelBytes: (node: string) => number | undefined): ReplicaDemand {

@@ -7,6 +7,8 @@ export interface NodeInvocation {
   readonly node: string;
   readonly inputs: TensorMap;
   readonly ctx: RequestContext;
+  /** False when the node must not run twice for one request (no retry on another replica). */
+  readonly idempotent?: boolean;
 }
 
 /**

@@ -19,6 +19,9 @@ const byteQuantity = z.union([
   z.string().regex(/^\d+(\.\d+)?(Ki|Mi|Gi|Ti|Pi|k|M|G|T|P)?$/, 'must be bytes, or a quantity such as "512Mi", "4Gi" or "1G"'),
 ]);
 
+/** The pool name that keeps a (cheap) node in the gateway process instead of placing it on workers. */
+export const GATEWAY_POOL = 'gateway';
+
 export const resourcesSchema = z.strictObject({
   pool: z.string().min(1).default('cpu'),
   cpu: cpuQuantity.optional(),
@@ -59,6 +62,8 @@ const nodeBase = {
   timeoutMs: z.int().min(1).optional(),
   /** Distributed mode: where replicas of this node may run and what each needs. */
   resources: resourcesSchema.optional(),
+  /** Distributed mode: a call that failed on one replica may be retried on another (default true). */
+  idempotent: z.boolean().default(true),
   /** Distributed mode: how many replicas to run, or autoscaling bounds on in-flight requests per replica. */
   replicas: z
     .union([

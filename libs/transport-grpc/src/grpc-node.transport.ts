@@ -50,7 +50,8 @@ export class GrpcNodeTransport implements NodeTransport {
     }
     const tried = new Set<Replica>();
     let lastError: unknown;
-    for (let attempt = 0; attempt < Math.min(2, replicas.length); attempt++) {
+    const attempts = call.idempotent === false ? 1 : Math.min(2, replicas.length);
+    for (let attempt = 0; attempt < attempts; attempt++) {
       const replica = pick(replicas, tried);
       tried.add(replica);
       replica.outstanding++;
