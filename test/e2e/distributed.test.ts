@@ -4,6 +4,8 @@ import { EXAMPLES, goldenRows } from '../support/examples';
 import { assertSameOutputs } from '../support/same-outputs';
 import { request, startGateway, type RunningGateway } from '../support/gateway.process';
 import { startWorker, type RunningWorker } from '../support/worker.process';
+import { V2GrpcClient } from '../support/grpc-client';
+import { decodeBinaryElements, type ModelInferResponseMessage } from '@infergraph/protocol';
 
 // Distributed mode with real separate processes on loopback: two worker processes serve the nodes of
 // graphs/ over V2 gRPC; one gateway runs them in-process, another calls the workers. Same answers.
@@ -35,6 +37,25 @@ describe('distributed mode: gateway calling worker processes over gRPC', () => {
       assertSameOutputs(a, b, example.graph);
     });
   }
+
+  it('lets any V2 gRPC client call a node on a worker directly, with its metadata', async () => {
+    const client = new V2GrpcClient((workers[1] as RunningWorker).address);
+    try {
+      assert.deepEqual(await client.call('ModelReady', { name: 'iris.classifier', version: '' }), { ready: true });
+      const meta = await client.call<{ inputs: { name: string; datatype: string; shape: string[] }[]; outputs: { name: string }[] }>('ModelMetadata', { name: 'iris.classifier', version: '' });
+      assert.deepEqual(meta.inputs, [{ name: 'input', datatype: 'FP32', shape: ['-1', '4'] }]);
+      assert.deepEqual(meta.outputs.map((o) => o.name), ['label', 'probabilities']);
+      const standardized = new Float32Array([-0.90068117, 1.01900435, -1.34022653, -1.3154443]);
+      const res = await client.call<ModelInferResponseMessage>('ModelInfer', {
+        model_name: 'iris.classifier',
+        inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 4] }],
+        raw_input_contents: [Buffer.from(standardized.buffer)],
+      });
+      assert.deepEqual(Array.from(decodeBinaryElements(res.raw_output_contents[0] as Uint8Array, 'INT64', 1, 'label') as BigInt64Array), [0n]);
+    } finally {
+      client.close();
+    }
+  });
 
   it('passes request errors from a worker through with their status', async () => {
     const res = await request(remote, 'POST', '/v2/models/iris/infer', {

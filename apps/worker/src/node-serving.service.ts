@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { createRequestContext, type NodeRuntime } from '@infergraph/executor';
 import { GraphRegistry } from '@infergraph/engine';
-import { InferenceError, type InferRequest, type InferResponse, type Tensor } from '@infergraph/protocol';
+import { InferenceError, type InferRequest, type InferResponse, type Tensor, type TensorSpec } from '@infergraph/protocol';
 import { OnnxModelLoader } from '@infergraph/runtime-onnx';
 import { WORKER_CONFIG, type WorkerConfig } from './worker.config';
 
@@ -63,6 +63,13 @@ export class NodeServingService implements OnApplicationBootstrap, OnApplication
 
   get ready(): boolean {
     return this.registry.settled && this.registry.list().some((e) => e.state === 'ready');
+  }
+
+  /** V2 model metadata of one served node. */
+  metadata(model: string): { name: string; versions: string[]; platform: string; inputs: readonly TensorSpec[]; outputs: readonly TensorSpec[] } {
+    const { graph } = this.runtimeOf(model);
+    const signature = this.registry.get(graph)?.graph?.nodeSignatures.get(model.slice(graph.length + 1));
+    return { name: model, versions: ['1'], platform: 'infergraph-node', inputs: signature?.inputs ?? [], outputs: signature?.outputs ?? [] };
   }
 
   has(model: string): boolean {

@@ -39,8 +39,11 @@ export class WorkerGrpcController {
 
   @GrpcMethod(SERVICE, 'ModelMetadata')
   modelMetadata(request: { name: string }): unknown {
-    if (!this.serving.has(request.name)) throw new RpcException({ code: 5, message: `no model "${request.name}" on this worker` });
-    return { name: request.name, versions: ['1'], platform: 'infergraph-node', inputs: [], outputs: [] };
+    try {
+      return this.serving.metadata(request.name);
+    } catch (err) {
+      throw new RpcException(grpcStatusOf(err));
+    }
   }
 
   @GrpcMethod(SERVICE, 'ModelInfer')

@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import type { TensorSpec } from '@infergraph/protocol';
 import { GraphExecutor, InProcessTransport, compileGraphPlan, type ExecutorHooks, type NodeRuntime, type NodeTransport } from '@infergraph/executor';
 import type { ModelLoader } from '@infergraph/nodes';
 import { GraphValidationError, locateProblem, parseGraphSource, typeGraph, type GraphProblem, type GraphSpec } from '@infergraph/spec';
@@ -18,6 +19,8 @@ export interface LoadedGraph {
   readonly driftNodes: ReadonlyMap<string, DriftNode>;
   /** Every node's in-process runtime (what a worker serves over gRPC). */
   readonly runtimes: ReadonlyMap<string, NodeRuntime>;
+  /** Every node's typed inputs and outputs (a node served alone describes itself with them). */
+  readonly nodeSignatures: ReadonlyMap<string, { readonly inputs: readonly TensorSpec[]; readonly outputs: readonly TensorSpec[] }>;
   /** Stops drift timers and worker threads. */
   close(): Promise<void>;
 }
@@ -56,7 +59,18 @@ export async function loadGraphSource(text: string, file: string, loader: ModelL
   const locator = parsed.locator;
   const problems: GraphProblem[] = [];
   const prepared = await prepareNodes(graph, file, loader, problems);
-  const types = typeGraph(graph, parsed.order, nodeTyper(graph, prepared), parsed.routing);
+  const typer = nodeTyper(graph, prepared);
+  const nodeSignatures = new Map<string, { inputs: readonly TensorSpec[]; outputs: readonly TensorSpec[] }>();
+  const types = typeGraph(
+    graph,
+    parsed.order,
+    (node, incoming, branches) => {
+      const typed = typer(node, incoming, branches);
+      nodeSignatures.set(node.name, { inputs: incoming, outputs: typed.outputs ?? [] });
+      return typed;
+    },
+    parsed.routing,
+  );
   problems.push(...types.problems);
   if (problems.length > 0) {
     throw new GraphValidationError(
@@ -73,6 +87,7 @@ export async function loadGraphSource(text: string, file: string, loader: ModelL
     models: prepared.models,
     driftNodes,
     runtimes,
+    nodeSignatures,
     close: async () => {
       await Promise.all([...driftNodes.values()].map((d) => d.close()));
     },
