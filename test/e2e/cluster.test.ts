@@ -92,6 +92,10 @@ describe('controller: placement on worker pools, routing, re-placement', () => {
   it('keeps a GPU-pool replica pending with a reason until a GPU-labelled worker joins, which reports the CPU provider', async () => {
     const pending = (await status(controller.base)).pending.find((p) => p.key === 'gpu-only.mlp');
     assert.match(pending?.reason ?? '', /no worker in pool "gpu"/);
+    const digits = goldenRows('digits-mlp').slice(0, 1);
+    const unplaced = await request(gateway, 'POST', '/v2/models/gpu-only/infer', { inputs: [{ name: 'input', shape: [1, 64], datatype: 'FP32', data: digits }] });
+    assert.equal(unplaced.status, 503);
+    assert.match((unplaced.body as { error: string }).error, /node "mlp" of graph "gpu-only" has no ready replica/);
     gpu = await startWorker({ CONTROLLER: controller.control, WORKER_ID: 'gpu-0', WORKER_POOL: 'gpu', WORKER_GPUS: '1', WORKER_GPU_MEMORY: String(8 * 1024 ** 3), HEARTBEAT_MS: '200' });
     const s = await waitFor(controller.base, 'gpu-only.mlp READY on gpu-0', (st) => readyOn(st, 'gpu-only.mlp').includes('gpu-0'));
     const replica = node(s, 'gpu-only.mlp')?.replicas[0];
@@ -250,4 +254,56 @@ describe('controller: every example graph answers as in-process', () => {
       assertSameOutputs(a, b, example.graph);
     });
   }
+});
+
+describe('controller: admin API', () => {
+  let controller: Awaited<ReturnType<typeof startController>>;
+  let worker: RunningWorker;
+  let dir: string;
+
+  before(async () => {
+    const { mkdtempSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    dir = mkdtempSync(`${tmpdir()}/infergraph-admin-`);
+    controller = await startController(undefined, { GRAPHS_DIR: dir });
+    worker = await startWorker({ CONTROLLER: controller.control, WORKER_ID: 'cpu-a', HEARTBEAT_MS: '200' });
+  });
+  after(async () => {
+    await worker?.kill();
+    controller?.process.kill('SIGKILL');
+  });
+
+  const yaml = (name: string, model: string): string => `apiVersion: infergraph.dev/v1alpha1
+kind: InferenceGraph
+metadata:
+  name: ${name}
+spec:
+  inputs: [{name: input, datatype: FP32, shape: [-1, 4]}]
+  nodes:
+    - {name: clf, type: model, inputs: [graph.inputs], model: {uri: ${model}}}
+  outputs: [clf.outputs.label]
+`;
+
+  it('adds a graph posted as YAML, places it, and removes it on DELETE', async () => {
+    const post = await fetch(`${controller.base}/v1/graphs`, { method: 'POST', headers: { 'content-type': 'application/yaml' }, body: yaml('posted', repoPath('models', 'iris-logreg', '1', 'model.onnx')) });
+    assert.equal(post.status, 201, await post.clone().text());
+    assert.deepEqual(((await post.json()) as { nodes: string[] }).nodes, ['posted.clf']);
+    const listed = (await (await fetch(`${controller.base}/v1/graphs`)).json()) as { graphs: { name: string }[] };
+    assert.deepEqual(listed.graphs.map((g) => g.name), ['posted']);
+    await waitFor(controller.base, 'posted.clf READY on cpu-a', (st) => readyOn(st, 'posted.clf').includes('cpu-a'));
+    const del = await fetch(`${controller.base}/v1/graphs/posted`, { method: 'DELETE' });
+    assert.equal(del.status, 200);
+    const after = await status(controller.base);
+    assert.equal(after.graphs.length, 0);
+    assert.equal(after.routing.routes.length, 0);
+    const again = await fetch(`${controller.base}/v1/graphs/posted`, { method: 'DELETE' });
+    assert.equal(again.status, 404);
+  });
+
+  it('rejects an invalid graph with the problems located in the posted document', async () => {
+    const res = await fetch(`${controller.base}/v1/graphs`, { method: 'POST', body: yaml('broken', '/nowhere/model.onnx') });
+    assert.equal(res.status, 400);
+    assert.match(((await res.json()) as { error: string }).error, /broken\.yaml:8:\d+ spec\.nodes\[0\]\.model\.uri: model file not found: \/nowhere\/model\.onnx/);
+    assert.equal(((await (await fetch(`${controller.base}/v1/graphs`)).json()) as { graphs: unknown[] }).graphs.length, 0);
+  });
 });
