@@ -31,9 +31,23 @@ if (files.length === 0) {
   process.exit(1);
 }
 console.error(`[test] ${files.length} test files (${kinds.join(', ')})`);
+
+// End-to-end tests stream through a real Kafka broker: KAFKA_BROKERS, or one started here and stopped after.
+let brokers = process.env.KAFKA_BROKERS;
+let startedBroker = false;
+if (kinds.includes('e2e') && !brokers) {
+  const started = spawnSync(process.execPath, [path.join(root, 'scripts', 'kafka', 'broker.mjs'), 'start'], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  if (started.status !== 0) {
+    console.error('[test] could not start the Kafka broker (scripts/kafka/broker.mjs start)');
+    process.exit(1);
+  }
+  brokers = started.stdout.trim().split('\n').pop();
+  startedBroker = true;
+}
 const result = spawnSync(
   process.execPath,
   ['--enable-source-maps', '--test', '--test-reporter=spec', '--test-concurrency=1', ...files],
-  { cwd: root, stdio: 'inherit', env: { ...process.env, INFERGRAPH_ROOT: root } },
+  { cwd: root, stdio: 'inherit', env: { ...process.env, INFERGRAPH_ROOT: root, ...(brokers ? { KAFKA_BROKERS: brokers } : {}) } },
 );
+if (startedBroker) spawnSync(process.execPath, [path.join(root, 'scripts', 'kafka', 'broker.mjs'), 'stop'], { cwd: root, stdio: 'inherit' });
 process.exit(result.status ?? 1);

@@ -5,6 +5,7 @@ import { GrpcNodeTransport, RoutingTableWatcher } from '@infergraph/transport-gr
 import { OnnxModelLoader } from '@infergraph/runtime-onnx';
 import { GATEWAY_CONFIG, type GatewayConfig } from './config/gateway.config';
 import { GraphLoadingService } from './graphs/graph-loading.service';
+import { KafkaStreamService } from './graphs/kafka-stream.service';
 import { V2GrpcController } from './grpc/v2-grpc.controller';
 import { GraphsController } from './http/graphs.controller';
 import { HealthController } from './http/health.controller';
@@ -35,6 +36,7 @@ export class AppModule {
           useFactory: (registry: GraphRegistry) => new GraphInferenceService(registry),
           inject: [GraphRegistry],
         },
+        KafkaStreamService,
         GraphLoadingService,
         { provide: APP_FILTER, useClass: OipErrorFilter },
       ],

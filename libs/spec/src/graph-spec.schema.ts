@@ -119,6 +119,14 @@ export const graphHeaderSchema = z.strictObject({
     inputs: z.array(tensorSpecSchema).min(1, 'must declare at least one input tensor'),
     nodes: z.array(z.unknown()).min(1, 'must declare at least one node'),
     outputs: z.array(graphOutputSchema).min(1, 'must name at least one output'),
+    /** Streaming: consume <prefix>.<graph>.inputs, produce .outputs, and bad records to .errors. */
+    kafka: z
+      .strictObject({
+        enabled: z.boolean().default(true),
+        prefix: z.string().regex(/^[A-Za-z0-9._-]+$/, 'must be letters, digits, ".", "_" or "-"').default('infergraph'),
+        partitions: z.int().min(1).max(1000).default(3),
+      })
+      .optional(),
   }),
 });
 

@@ -14,6 +14,9 @@ const envSchema = z.object({
   NODE_TRANSPORT: z.enum(['inprocess', 'grpc']).default('inprocess'),
   WORKERS: z.string().default(''),
   CONTROLLER: z.string().default(''),
+  KAFKA_BROKERS: z.string().default(''),
+  KAFKA_TOPIC_PREFIX: z.string().regex(/^[A-Za-z0-9._-]*$/).default(''),
+  KAFKA_GROUP_ID: z.string().min(1).default('infergraph-gateway'),
 });
 
 export interface GatewayConfig {
@@ -31,6 +34,8 @@ export interface GatewayConfig {
   readonly workers: readonly string[];
   /** host:port of the controller's control plane; nodes then run where it places them. */
   readonly controller: string | undefined;
+  /** Graph topics for graphs with spec.kafka: broker list (empty: streaming off), topic prefix override, group. */
+  readonly kafka: { readonly brokers: readonly string[]; readonly topicPrefix: string | undefined; readonly groupId: string };
 }
 
 export const GATEWAY_CONFIG = Symbol('GATEWAY_CONFIG');
@@ -62,6 +67,11 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env, cwd = pr
     logFormat: e.LOG_FORMAT,
     nodeTransport: e.CONTROLLER === '' ? e.NODE_TRANSPORT : 'grpc',
     controller: e.CONTROLLER === '' ? undefined : e.CONTROLLER,
+    kafka: Object.freeze({
+      brokers: Object.freeze(e.KAFKA_BROKERS.split(',').map((b) => b.trim()).filter((b) => b !== '')),
+      topicPrefix: e.KAFKA_TOPIC_PREFIX === '' ? undefined : e.KAFKA_TOPIC_PREFIX,
+      groupId: e.KAFKA_GROUP_ID,
+    }),
     workers: Object.freeze(workers),
   });
 }

@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplica
 import { GraphRegistry } from '@infergraph/engine';
 import { OnnxModelLoader } from '@infergraph/runtime-onnx';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config/gateway.config';
+import { KafkaStreamService } from './kafka-stream.service';
 
 /** Starts loading the configured graphs once the server is up; readiness follows the registry. */
 @Injectable()
@@ -11,6 +12,7 @@ export class GraphLoadingService implements OnApplicationBootstrap, OnApplicatio
   constructor(
     private readonly registry: GraphRegistry,
     private readonly loader: OnnxModelLoader,
+    private readonly kafka: KafkaStreamService,
     @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
   ) {}
 
@@ -22,6 +24,7 @@ export class GraphLoadingService implements OnApplicationBootstrap, OnApplicatio
         const ready = entries.filter((e) => e.state === 'ready').map((e) => e.name);
         const failed = entries.filter((e) => e.state === 'failed').map((e) => e.name);
         this.logger.log(`serving ${ready.length} graph(s): ${ready.join(', ') || 'none'}${failed.length ? `; failed: ${failed.join(', ')}` : ''}`);
+        this.kafka.start().catch((err: unknown) => this.logger.error(`kafka streaming failed to start: ${err instanceof Error ? err.message : String(err)}`));
       },
       (err: unknown) => this.logger.error(err instanceof Error ? err.message : String(err)),
     );

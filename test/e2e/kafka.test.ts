@@ -1,0 +1,114 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import { Kafka, logLevel, type Consumer, type KafkaMessage, type Producer } from 'kafkajs';
+import { goldenRows } from '../support/examples';
+import { request, startGateway, type RunningGateway } from '../support/gateway.process';
+
+// End to end on a real Apache Kafka broker (started by scripts/run-tests.mjs, or KAFKA_BROKERS): the
+// gateway consumes a graph's inputs topic and produces its outputs and errors topics.
+
+const brokers = (process.env['KAFKA_BROKERS'] ?? '').split(',').filter((b) => b !== '');
+
+interface Output {
+  id: string;
+  outputs: { name: string; data: unknown[] }[];
+}
+
+describe('Kafka graph topics', { skip: brokers.length === 0 ? 'KAFKA_BROKERS is not set' : false }, () => {
+  const prefix = `t${randomUUID().slice(0, 8)}`;
+  const topics = { inputs: `${prefix}.iris.inputs`, outputs: `${prefix}.iris.outputs`, errors: `${prefix}.iris.errors` };
+  const kafka = new Kafka({ clientId: 'infergraph-test', brokers, logLevel: logLevel.ERROR });
+  let gw: RunningGateway;
+  let producer: Producer;
+  let consumer: Consumer;
+  const outputs: { key: string; headers: Record<string, string>; body: Output }[] = [];
+  const errors: { key: string; value: string; headers: Record<string, string> }[] = [];
+
+  const text = (m: KafkaMessage): Record<string, string> =>
+    Object.fromEntries(Object.entries(m.headers ?? {}).map(([k, v]) => [k, Buffer.isBuffer(v) ? v.toString() : String(v)]));
+
+  before(async () => {
+    gw = await startGateway({ GRAPHS_DIR: 'graphs', KAFKA_BROKERS: brokers.join(','), KAFKA_TOPIC_PREFIX: prefix, KAFKA_GROUP_ID: `${prefix}-gateway` });
+    const deadline = Date.now() + 30_000;
+    while (!gw.output().includes(`streaming ${topics.inputs}`)) {
+      if (Date.now() > deadline) throw new Error(`gateway did not start streaming:\n${gw.output()}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    producer = kafka.producer();
+    await producer.connect();
+    consumer = kafka.consumer({ groupId: `${prefix}-test` });
+    await consumer.connect();
+    await consumer.subscribe({ topics: [topics.outputs, topics.errors], fromBeginning: true });
+    await consumer.run({
+      eachMessage: async ({ topic, message }) => {
+        const key = message.key?.toString() ?? '';
+        if (topic === topics.outputs) outputs.push({ key, headers: text(message), body: JSON.parse(message.value?.toString() ?? '{}') as Output });
+        else errors.push({ key, value: message.value?.toString() ?? '', headers: text(message) });
+        await Promise.resolve();
+      },
+    });
+  });
+  after(async () => {
+    await consumer?.disconnect();
+    await producer?.disconnect();
+    await gw?.stop();
+  });
+
+  async function until(what: string, test: () => boolean, timeoutMs = 60_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!test()) {
+      if (Date.now() > deadline) assert.fail(`${what} within ${timeoutMs} ms (outputs ${outputs.length}, errors ${errors.length})`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  it('answers 1,000 streamed requests exactly as REST does, keyed and in per-key order', async () => {
+    const rows = goldenRows('iris-logreg');
+    const messages = Array.from({ length: 1000 }, (_, i) => ({
+      key: `user-${i % 50}`,
+      value: JSON.stringify({ id: `req-${i}`, inputs: [{ name: 'features', shape: [1, 4], datatype: 'FP32', data: rows[i % rows.length] }] }),
+      headers: { traceparent: `00-${'a'.repeat(32)}-${'b'.repeat(16)}-01`, 'x-tenant': 'acme' },
+    }));
+    for (let i = 0; i < messages.length; i += 100) await producer.send({ topic: topics.inputs, messages: messages.slice(i, i + 100) });
+    await until('1,000 outputs', () => new Set(outputs.map((o) => o.body.id)).size >= 1000);
+    assert.equal(errors.length, 0, JSON.stringify(errors.slice(0, 3)));
+
+    const rest = await Promise.all(
+      rows.map(async (row) => (await request(gw, 'POST', '/v2/models/iris/infer', { inputs: [{ name: 'features', shape: [1, 4], datatype: 'FP32', data: row }] })).body as Output),
+    );
+    const lastIndexByKey = new Map<string, number>();
+    for (const o of outputs) {
+      const i = Number(o.body.id.slice(4));
+      assert.equal(o.key, `user-${i % 50}`);
+      assert.equal(o.headers['x-request-id'], o.body.id);
+      assert.equal(o.headers['x-tenant'], 'acme');
+      assert.equal(o.headers['traceparent'], `00-${'a'.repeat(32)}-${'b'.repeat(16)}-01`);
+      assert.deepEqual(o.body.outputs, (rest[i % rows.length] as Output).outputs);
+      assert.ok(i > (lastIndexByKey.get(o.key) ?? -1), `out of order for ${o.key}`);
+      lastIndexByKey.set(o.key, i);
+    }
+  });
+
+  it('sends malformed records to the errors topic with the payload and reason, and keeps streaming', async () => {
+    const bad = [
+      { key: 'bad-1', value: 'this is not json' },
+      { key: 'bad-2', value: JSON.stringify({ inputs: [{ name: 'features', shape: [1, 3], datatype: 'FP32', data: [1, 2, 3] }] }) },
+      { key: 'bad-3', value: JSON.stringify({ id: 'x' }) },
+    ];
+    await producer.send({ topic: topics.inputs, messages: bad });
+    await producer.send({ topic: topics.inputs, messages: [{ key: 'good', value: JSON.stringify({ id: 'after-bad', inputs: [{ name: 'features', shape: [1, 4], datatype: 'FP32', data: [5.1, 3.5, 1.4, 0.2] }] }) }] });
+    await until('3 errors and the next output', () => errors.length >= 3 && outputs.some((o) => o.body.id === 'after-bad'));
+    const byKey = new Map(errors.map((e) => [e.key, e]));
+    assert.equal(byKey.get('bad-1')?.value, 'this is not json');
+    assert.match(byKey.get('bad-1')?.headers['x-error'] ?? '', /^malformed JSON in request body/);
+    assert.equal(byKey.get('bad-1')?.headers['x-error-status'], '400');
+    assert.match(byKey.get('bad-2')?.headers['x-error'] ?? '', /input "features": dimension 1 must be 4/);
+    assert.match(byKey.get('bad-3')?.headers['x-error'] ?? '', /inputs: required field is missing/);
+    for (const e of errors) {
+      assert.equal(e.headers['x-source-topic'], topics.inputs);
+      assert.match(e.headers['x-source-offset'] ?? '', /^\d+$/);
+      assert.match(e.headers['x-source-partition'] ?? '', /^\d+$/);
+    }
+  });
+});
