@@ -41,7 +41,7 @@ if (kinds.includes('e2e') && !brokers) {
     console.error('[test] could not start the Kafka broker (scripts/kafka/broker.mjs start)');
     process.exit(1);
   }
-  brokers = started.stdout.trim().split('\n').pop();
+  brokers = started.stdout.split('\n').map((l) => l.trim()).filter((l) => /^[\w.-]+:\d+$/.test(l)).pop();
   startedBroker = true;
 }
 const result = spawnSync(

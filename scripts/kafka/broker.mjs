@@ -24,7 +24,7 @@ function fetchKafka() {
   if (existsSync(libs) && readdirSync(libs).some((f) => f.startsWith('kafka_2.13-'))) return;
   log('fetching Apache Kafka 3.9.1 from Maven Central (once)…');
   mkdirSync(cache, { recursive: true });
-  execFileSync('mvn', ['-q', '-B', '-Dstyle.color=never', '-f', path.join(here, 'pom.xml'), 'dependency:copy-dependencies', `-DoutputDirectory=${libs}`], { stdio: 'inherit' });
+  execFileSync('mvn', ['-q', '-B', '-Dstyle.color=never', '-f', path.join(here, 'pom.xml'), 'dependency:copy-dependencies', `-DoutputDirectory=${libs}`], { stdio: ['ignore', 2, 2] });
 }
 
 function properties() {
