@@ -230,6 +230,7 @@ describe('controller: every example graph answers as in-process', () => {
       WORKER_MEMORY: String(4 * 1024 ** 3),
       WORKER_GPUS: pool === 'gpu' ? '1' : '0',
       WORKER_GPU_MEMORY: pool === 'gpu' ? String(8 * 1024 ** 3) : '0',
+      HEARTBEAT_MS: '200',
     });
     workers = await Promise.all([startWorker(env('cpu-0', 'cpu')), startWorker(env('cpu-1', 'cpu')), startWorker(env('gpu-0', 'gpu'))]);
     [local, remote] = await Promise.all([startGateway({ GRAPHS_DIR: 'graphs' }), startGateway({ GRAPHS_DIR: 'graphs', CONTROLLER: controller.control })]);

@@ -47,8 +47,11 @@ export class ClusterService implements OnApplicationBootstrap, OnApplicationShut
       const gone = this.state.expire(Date.now());
       if (gone.length === 0) return;
       for (const id of gone) {
-        this.logger.warn(`worker ${id} missed its heartbeats for ${this.config.heartbeatTimeoutMs} ms: removed`);
+        this.logger.warn(`worker ${id} missed its heartbeats for ${this.config.heartbeatTimeoutMs} ms: removed (it must re-join)`);
+        // Ending its stream makes a worker that was only stalled say hello again.
+        this.sessions.get(id)?.end();
         this.sessions.delete(id);
+        this.loads.delete(id);
       }
       this.replan();
     }, Math.max(50, Math.floor(this.config.heartbeatTimeoutMs / 5)));
@@ -147,7 +150,10 @@ export class ClusterService implements OnApplicationBootstrap, OnApplicationShut
         this.logger.log(`worker ${id} joined (pool ${h.pool}, ${h.address})`);
         this.replan();
       } else if (m.heartbeat && id !== undefined) {
-        this.state.heartbeat(id, now);
+        if (!this.state.heartbeat(id, now)) {
+          session.end(); // removed meanwhile: make it re-join
+          return;
+        }
         this.loads.set(id, new Map((m.heartbeat.loads ?? []).map((l) => [l.key, l.in_flight])));
       } else if (m.replica && id !== undefined) {
         const r = m.replica;

@@ -42,6 +42,8 @@ function control(): ControlCtor {
 /** One worker's connection, as the controller sees it. */
 export interface WorkerSession {
   send(message: ControllerMessage): void;
+  /** Ends the stream; the worker re-joins with a new hello. */
+  end(): void;
   onMessage(listener: (message: WorkerMessage) => void): void;
   onClose(listener: (reason: string) => void): void;
 }
@@ -74,6 +76,11 @@ export class ControlServer {
         handlers.join({
           send: (m) => {
             if (!closed) call.write(m);
+          },
+          end: () => {
+            if (closed) return;
+            closed = true;
+            call.end();
           },
           onMessage: (l) => call.on('data', l),
           onClose: (l) => closeListeners.push(l),
