@@ -49,5 +49,6 @@ const result = spawnSync(
   ['--enable-source-maps', '--test', '--test-reporter=spec', '--test-concurrency=1', ...files],
   { cwd: root, stdio: 'inherit', env: { ...process.env, INFERGRAPH_ROOT: root, ...(brokers ? { KAFKA_BROKERS: brokers } : {}) } },
 );
-if (startedBroker) spawnSync(process.execPath, [path.join(root, 'scripts', 'kafka', 'broker.mjs'), 'stop'], { cwd: root, stdio: 'inherit' });
+// Quietly: the test runner's summary must stay the last lines of the output.
+if (startedBroker) spawnSync(process.execPath, [path.join(root, 'scripts', 'kafka', 'broker.mjs'), 'stop'], { cwd: root, stdio: 'ignore' });
 process.exit(result.status ?? 1);
