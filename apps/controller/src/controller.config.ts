@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { z } from 'zod';
+import { listOf, parseEnvironment } from '@infergraph/engine';
 
 const envSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(8090),
@@ -30,17 +31,12 @@ export const CONTROLLER_CONFIG = Symbol('CONTROLLER_CONFIG');
 
 /** Parses the environment once; lists every bad variable at start-up. */
 export function loadControllerConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): ControllerConfig {
-  const parsed = envSchema.safeParse(env);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => `  ${i.path.join('.')}=${JSON.stringify(env[String(i.path[0])])}: ${i.message}`);
-    throw new Error(`invalid controller configuration:\n${problems.join('\n')}`);
-  }
-  const e = parsed.data;
+  const e = parseEnvironment(envSchema, env, 'controller');
   return Object.freeze({
     port: e.PORT,
     controlPort: e.CONTROL_PORT,
     host: e.HOST,
-    graphDirs: Object.freeze(e.GRAPHS_DIR.split(',').map((d) => d.trim()).filter((d) => d !== '').map((d) => path.resolve(cwd, d))),
+    graphDirs: Object.freeze(listOf(e.GRAPHS_DIR).map((d) => path.resolve(cwd, d))),
     heartbeatTimeoutMs: e.HEARTBEAT_TIMEOUT_MS,
     logFormat: e.LOG_FORMAT,
     autoscale: Object.freeze({ upAfterMs: e.AUTOSCALE_UP_AFTER_MS, idleAfterMs: e.AUTOSCALE_IDLE_MS, cooldownMs: e.AUTOSCALE_COOLDOWN_MS }),

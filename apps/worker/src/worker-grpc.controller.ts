@@ -8,6 +8,7 @@ import {
   type ModelInferRequestMessage,
   type ModelInferResponseMessage,
 } from '@infergraph/protocol';
+import { headersOf } from '@infergraph/transport-grpc';
 import { NodeServingService } from './node-serving.service';
 
 const SERVICE = 'GRPCInferenceService';
@@ -49,9 +50,7 @@ export class WorkerGrpcController {
   @GrpcMethod(SERVICE, 'ModelInfer')
   async modelInfer(request: ModelInferRequestMessage, metadata: Metadata): Promise<ModelInferResponseMessage> {
     try {
-      const headers: Record<string, string> = {};
-      for (const [k, v] of Object.entries(metadata?.getMap() ?? {})) headers[k] = Buffer.isBuffer(v) ? v.toString('utf8') : String(v);
-      return encodeModelInferResponse(await this.serving.infer(request.model_name, decodeModelInferRequest(request), headers));
+      return encodeModelInferResponse(await this.serving.infer(request.model_name, decodeModelInferRequest(request), headersOf(metadata)));
     } catch (err) {
       throw new RpcException(grpcStatusOf(err));
     }

@@ -1,6 +1,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
+import { listOf, parseEnvironment } from '@infergraph/engine';
 import { probeGpus } from './gpu.probe';
 
 const envSchema = z.object({
@@ -38,17 +39,12 @@ export const WORKER_CONFIG = Symbol('WORKER_CONFIG');
 
 /** Parses the environment once; lists every bad variable at start-up. */
 export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): WorkerConfig {
-  const parsed = envSchema.safeParse(env);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => `  ${i.path.join('.')}=${JSON.stringify(env[String(i.path[0])])}: ${i.message}`);
-    throw new Error(`invalid worker configuration:\n${problems.join('\n')}`);
-  }
-  const e = parsed.data;
+  const e = parseEnvironment(envSchema, env, 'worker');
   const probed = e.WORKER_GPUS === undefined || e.WORKER_GPU_MEMORY === undefined ? probeGpus() : undefined;
   return Object.freeze({
     port: e.WORKER_PORT,
     host: e.HOST,
-    graphDirs: Object.freeze(e.GRAPHS_DIR.split(',').map((d) => d.trim()).filter((d) => d !== '').map((d) => path.resolve(cwd, d))),
+    graphDirs: Object.freeze(listOf(e.GRAPHS_DIR).map((d) => path.resolve(cwd, d))),
     bodyLimitBytes: e.BODY_LIMIT_BYTES,
     logFormat: e.LOG_FORMAT,
     controller: e.CONTROLLER === '' ? undefined : e.CONTROLLER,

@@ -3,3 +3,4 @@ export * from './graph-file.loader';
 export * from './graph.registry';
 export * from './graph-inference.service';
 export * from './split.transport';
+export * from './env.config';

@@ -2,3 +2,4 @@ export * from './v2-grpc.stub';
 export * from './grpc-node.transport';
 export * from './control-channel';
 export * from './routing-table.watcher';
+export * from './metadata-headers';

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { z } from 'zod';
+import { listOf, parseEnvironment } from '@infergraph/engine';
 
 const LOG_LEVELS = ['error', 'warn', 'info', 'debug', 'verbose'] as const;
 
@@ -42,13 +43,8 @@ export const GATEWAY_CONFIG = Symbol('GATEWAY_CONFIG');
 
 /** Parses the environment once; lists every bad variable at start-up. */
 export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): GatewayConfig {
-  const parsed = envSchema.safeParse(env);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => `  ${i.path.join('.')}=${JSON.stringify(env[String(i.path[0])])}: ${i.message}`);
-    throw new Error(`invalid gateway configuration:\n${problems.join('\n')}`);
-  }
-  const e = parsed.data;
-  const workers = e.WORKERS.split(',').map((w) => w.trim()).filter((w) => w !== '');
+  const e = parseEnvironment(envSchema, env, 'gateway');
+  const workers = listOf(e.WORKERS);
   if (e.NODE_TRANSPORT === 'grpc' && workers.length === 0 && e.CONTROLLER === '') {
     throw new Error('invalid gateway configuration:\n  WORKERS="": NODE_TRANSPORT=grpc needs at least one worker address (host:port), or CONTROLLER');
   }
@@ -57,9 +53,7 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env, cwd = pr
     grpcPort: e.GRPC_PORT,
     host: e.HOST,
     graphDirs: Object.freeze(
-      e.GRAPHS_DIR.split(',')
-        .map((d) => d.trim())
-        .filter((d) => d !== '')
+      listOf(e.GRAPHS_DIR)
         .map((d) => path.resolve(cwd, d)),
     ),
     bodyLimitBytes: e.BODY_LIMIT_BYTES,
@@ -68,7 +62,7 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env, cwd = pr
     nodeTransport: e.CONTROLLER === '' ? e.NODE_TRANSPORT : 'grpc',
     controller: e.CONTROLLER === '' ? undefined : e.CONTROLLER,
     kafka: Object.freeze({
-      brokers: Object.freeze(e.KAFKA_BROKERS.split(',').map((b) => b.trim()).filter((b) => b !== '')),
+      brokers: Object.freeze(listOf(e.KAFKA_BROKERS)),
       topicPrefix: e.KAFKA_TOPIC_PREFIX === '' ? undefined : e.KAFKA_TOPIC_PREFIX,
       groupId: e.KAFKA_GROUP_ID,
     }),

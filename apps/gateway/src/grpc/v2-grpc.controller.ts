@@ -9,6 +9,7 @@ import {
   type ModelInferResponseMessage,
 } from '@infergraph/protocol';
 import { GraphInferenceService, GraphRegistry } from '@infergraph/engine';
+import { headersOf } from '@infergraph/transport-grpc';
 import { SERVER_VERSION } from '../http/health.controller';
 
 const SERVICE = 'GRPCInferenceService';
@@ -79,10 +80,4 @@ function guard<T>(fn: () => T): T {
   } catch (err) {
     throw new RpcException(grpcStatusOf(err));
   }
-}
-
-function headersOf(metadata: Metadata | undefined): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [key, value] of Object.entries(metadata?.getMap() ?? {})) out[key.toLowerCase()] = Buffer.isBuffer(value) ? value.toString('utf8') : String(value);
-  return out;
 }
