@@ -109,6 +109,10 @@ describe('graph executor', () => {
     assert.deepEqual(result.timings.map((t) => t.node).sort(), ['a', 'b', 'c']);
     const c = result.timings.find((t) => t.node === 'c');
     assert.ok(c && c.durationMs >= 15 && c.status === 'ok' && c.type === 'transformer');
+    // A node's timing starts when its own work does, not while it waits for its inputs.
+    const slow = await new GraphExecutor(plan(DIAMOND), new ScriptedTransport({ a: 40 })).execute([X], ctx({ trace: true }));
+    const after = slow.timings?.find((t) => t.node === 'c');
+    assert.ok(after !== undefined && after.startMs >= 35 && after.durationMs < 30, JSON.stringify(after));
   });
 
   it('fails with DEADLINE_EXCEEDED when the graph outlives its deadline', async () => {

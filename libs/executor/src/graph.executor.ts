@@ -34,6 +34,8 @@ interface Run {
   readonly decisions: Map<string, { route: string; shadows: readonly string[] }>;
   readonly started: number;
   readonly timings: NodeTiming[] | undefined;
+  /** When each node's own work began (after waiting for its inputs), for timings. */
+  readonly workStarted: Map<string, number>;
 }
 
 /**
@@ -58,6 +60,7 @@ export class GraphExecutor {
       decisions: new Map(),
       started: performance.now(),
       timings: ctx.trace ? [] : undefined,
+      workStarted: new Map(),
     };
     for (const node of this.plan.nodes) run.outcomes.set(node.name, this.runNode(node, run));
     this.reportShadows(run);
@@ -102,7 +105,8 @@ export class GraphExecutor {
     const outcome = await this.evaluate(node, run).catch((err: unknown): NodeOutcome => ({ status: 'failed', error: wrapNodeError(node.name, err) }));
     if (run.timings !== undefined && !node.detached) {
       const status = outcome.status === 'ok' ? 'ok' : outcome.status === 'skipped' ? 'skipped' : 'error';
-      run.timings.push({ node: node.name, type: node.type, startMs: round(startedAt - run.started), durationMs: round(performance.now() - startedAt), status });
+      const workStart = run.workStarted.get(node.name) ?? startedAt;
+      run.timings.push({ node: node.name, type: node.type, startMs: round(workStart - run.started), durationMs: round(performance.now() - workStart), status });
     }
     return outcome;
   }
@@ -129,6 +133,7 @@ export class GraphExecutor {
     if (!delivered) return SKIPPED;
     if (run.ctx.signal.aborted) throw new InferenceError('DEADLINE_EXCEEDED', `request ended before node "${node.name}" ran`);
 
+    run.workStarted.set(node.name, performance.now());
     if (node.type === 'router') {
       const router = this.controls.routers.get(node.name);
       if (router === undefined) throw new Error(`no router runtime for node "${node.name}"`);
@@ -145,6 +150,7 @@ export class GraphExecutor {
     if (combiner === undefined || policy === undefined) throw new Error(`no combiner runtime for node "${node.name}"`);
     const branchOutcomes = node.bindings.map((b) => Promise.resolve(this.outcomeOf(b, run)));
     const joined = await awaitJoin(branchOutcomes, policy);
+    run.workStarted.set(node.name, performance.now());
     const branches: { source: string | undefined; tensors: TensorMap }[] = [];
     let firstError: InferenceError | undefined;
     joined.forEach((outcome, i) => {
