@@ -112,3 +112,66 @@ describe('Kafka graph topics', { skip: brokers.length === 0 ? 'KAFKA_BROKERS is 
     }
   });
 });
+
+describe('Kafka graph topics with two gateways in one consumer group', { skip: brokers.length === 0 ? 'KAFKA_BROKERS is not set' : false }, () => {
+  const prefix = `r${randomUUID().slice(0, 8)}`;
+  const topics = { inputs: `${prefix}.iris.inputs`, outputs: `${prefix}.iris.outputs` };
+  const kafka = new Kafka({ clientId: 'infergraph-test-rebalance', brokers, logLevel: logLevel.ERROR });
+  const env = { GRAPHS_DIR: 'graphs', KAFKA_BROKERS: brokers.join(','), KAFKA_TOPIC_PREFIX: prefix, KAFKA_GROUP_ID: `${prefix}-gateways` };
+  let gateways: RunningGateway[] = [];
+  let producer: Producer;
+  let consumer: Consumer;
+  const seen = new Map<string, number>();
+
+  async function streaming(gw: RunningGateway): Promise<void> {
+    const deadline = Date.now() + 30_000;
+    while (!gw.output().includes(`streaming ${topics.inputs}`)) {
+      if (Date.now() > deadline) throw new Error(`gateway did not start streaming:\n${gw.output()}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  before(async () => {
+    gateways = await Promise.all([startGateway(env), startGateway(env)]);
+    await Promise.all(gateways.map(streaming));
+    producer = kafka.producer();
+    await producer.connect();
+    consumer = kafka.consumer({ groupId: `${prefix}-test` });
+    await consumer.connect();
+    await consumer.subscribe({ topics: [topics.outputs], fromBeginning: true });
+    await consumer.run({
+      eachMessage: async ({ message }) => {
+        const id = (JSON.parse(message.value?.toString() ?? '{}') as { id: string }).id;
+        seen.set(id, (seen.get(id) ?? 0) + 1);
+        await Promise.resolve();
+      },
+    });
+  });
+  after(async () => {
+    await consumer?.disconnect();
+    await producer?.disconnect();
+    await Promise.all(gateways.map((g) => g.stop()));
+  });
+
+  it('answers every request across a rebalance when one of two gateways in the group leaves mid-stream', async () => {
+    const row = goldenRows('iris-logreg')[0];
+    const send = async (from: number, count: number): Promise<void> => {
+      const messages = Array.from({ length: count }, (_, k) => ({
+        key: `k-${from + k}`,
+        value: JSON.stringify({ id: `m-${from + k}`, inputs: [{ name: 'features', shape: [1, 4], datatype: 'FP32', data: row }] }),
+      }));
+      for (let i = 0; i < messages.length; i += 100) await producer.send({ topic: topics.inputs, messages: messages.slice(i, i + 100) });
+    };
+    await send(0, 500);
+    await (gateways[0] as RunningGateway).stop(); // a rebalance hands its partitions to the other gateway
+    await send(500, 500);
+    const deadline = Date.now() + 60_000;
+    while ([...Array(1000).keys()].some((i) => !seen.has(`m-${i}`))) {
+      if (Date.now() > deadline) assert.fail(`only ${seen.size} of 1000 requests answered after the rebalance`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const duplicates = [...seen.values()].filter((n) => n > 1).length;
+    console.log(`[kafka] rebalance: 1000 of 1000 answered, ${duplicates} duplicated (at least once)`);
+    assert.equal(seen.size, 1000);
+  });
+});
