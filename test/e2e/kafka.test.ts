@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { Kafka, logLevel, type Consumer, type KafkaMessage, type Producer } from 'kafkajs';
+import { decodeBinaryElements, encodeBinaryElements } from '@infergraph/protocol';
+import { decodeInferResponseProto, encodeInferRequestProto } from '@infergraph/transport-kafka';
 import { goldenRows } from '../support/examples';
 import { request, startGateway, type RunningGateway } from '../support/gateway.process';
 
@@ -23,6 +25,7 @@ describe('Kafka graph topics', { skip: brokers.length === 0 ? 'KAFKA_BROKERS is 
   let producer: Producer;
   let consumer: Consumer;
   const outputs: { key: string; headers: Record<string, string>; body: Output }[] = [];
+  const protoOutputs: { key: string; headers: Record<string, string>; value: Buffer }[] = [];
   const errors: { key: string; value: string; headers: Record<string, string> }[] = [];
 
   const text = (m: KafkaMessage): Record<string, string> =>
@@ -43,7 +46,8 @@ describe('Kafka graph topics', { skip: brokers.length === 0 ? 'KAFKA_BROKERS is 
     await consumer.run({
       eachMessage: async ({ topic, message }) => {
         const key = message.key?.toString() ?? '';
-        if (topic === topics.outputs) outputs.push({ key, headers: text(message), body: JSON.parse(message.value?.toString() ?? '{}') as Output });
+        if (topic === topics.outputs && text(message)['content-type'] === 'application/x-protobuf') protoOutputs.push({ key, headers: text(message), value: message.value ?? Buffer.alloc(0) });
+        else if (topic === topics.outputs) outputs.push({ key, headers: text(message), body: JSON.parse(message.value?.toString() ?? '{}') as Output });
         else errors.push({ key, value: message.value?.toString() ?? '', headers: text(message) });
         await Promise.resolve();
       },
@@ -90,6 +94,37 @@ describe('Kafka graph topics', { skip: brokers.length === 0 ? 'KAFKA_BROKERS is 
     }
   });
 
+  it('accepts protobuf ModelInferRequest records by content-type and answers in protobuf, equal to REST', async () => {
+    const rows = goldenRows('iris-logreg').slice(0, 5);
+    const value = encodeInferRequestProto({
+      model_name: 'iris',
+      id: 'proto-1',
+      inputs: [{ name: 'features', datatype: 'FP32', shape: [rows.length, 4] }],
+      raw_input_contents: [encodeBinaryElements(Float32Array.from(rows.flat()), 'FP32')],
+    });
+    await producer.send({ topic: topics.inputs, messages: [{ key: 'proto', value, headers: { 'content-type': 'application/x-protobuf', 'x-tenant': 'acme' } }] });
+    await producer.send({ topic: topics.inputs, messages: [{ key: 'proto-bad', value: Buffer.from([0x0a, 0xff, 0xff]), headers: { 'content-type': 'application/x-protobuf' } }] });
+    await until('the protobuf answer and error', () => protoOutputs.length >= 1 && errors.some((e) => e.key === 'proto-bad'));
+    const answer = protoOutputs[0];
+    assert.equal(answer?.key, 'proto');
+    assert.equal(answer?.headers['x-request-id'], 'proto-1');
+    assert.equal(answer?.headers['x-tenant'], 'acme');
+    const message = decodeInferResponseProto(answer?.value ?? Buffer.alloc(0));
+    assert.equal(message.id, 'proto-1');
+    const rest = (await request(gw, 'POST', '/v2/models/iris/infer', { inputs: [{ name: 'features', shape: [rows.length, 4], datatype: 'FP32', data: rows.flat() }] })).body as Output;
+    for (const expected of rest.outputs) {
+      const i = message.outputs.findIndex((o) => o.name === expected.name);
+      assert.ok(i >= 0, `output ${expected.name}`);
+      const o = message.outputs[i] as { datatype: string; shape: (string | number)[] };
+      const data = decodeBinaryElements(message.raw_output_contents[i] ?? new Uint8Array(0), o.datatype as 'FP32', o.shape.map(Number).reduce((a, b) => a * b, 1), expected.name);
+      const values = Array.from(data as ArrayLike<unknown>, (v) => (typeof v === 'bigint' ? Number(v) : v instanceof Uint8Array ? Buffer.from(v).toString() : v));
+      assert.deepEqual(values, expected.data.flat(), expected.name);
+    }
+    const bad = errors.find((e) => e.key === 'proto-bad');
+    assert.match(bad?.headers['x-error'] ?? '', /malformed protobuf ModelInferRequest/);
+    assert.equal(bad?.headers['x-error-status'], '400');
+  });
+
   it('sends malformed records to the errors topic with the payload and reason, and keeps streaming', async () => {
     const bad = [
       { key: 'bad-1', value: 'this is not json' },
@@ -98,7 +133,7 @@ describe('Kafka graph topics', { skip: brokers.length === 0 ? 'KAFKA_BROKERS is 
     ];
     await producer.send({ topic: topics.inputs, messages: bad });
     await producer.send({ topic: topics.inputs, messages: [{ key: 'good', value: JSON.stringify({ id: 'after-bad', inputs: [{ name: 'features', shape: [1, 4], datatype: 'FP32', data: [5.1, 3.5, 1.4, 0.2] }] }) }] });
-    await until('3 errors and the next output', () => errors.length >= 3 && outputs.some((o) => o.body.id === 'after-bad'));
+    await until('3 errors and the next output', () => errors.filter((e) => e.key.startsWith('bad-')).length >= 3 && outputs.some((o) => o.body.id === 'after-bad'));
     const byKey = new Map(errors.map((e) => [e.key, e]));
     assert.equal(byKey.get('bad-1')?.value, 'this is not json');
     assert.match(byKey.get('bad-1')?.headers['x-error'] ?? '', /^malformed JSON in request body/);

@@ -1,11 +1,13 @@
 import { Logger, Module, type DynamicModule } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
-import { GraphInferenceService, GraphRegistry, SplitTransport } from '@infergraph/engine';
+import { GraphInferenceService, GraphRegistry, SplitTransport, kafkaSettingsOf, remoteNodesOf } from '@infergraph/engine';
+import { KafkaClient, KafkaNodeTransport } from '@infergraph/transport-kafka';
 import { GrpcNodeTransport, RoutingTableWatcher } from '@infergraph/transport-grpc';
 import { OnnxModelLoader } from '@infergraph/runtime-onnx';
 import { GATEWAY_CONFIG, type GatewayConfig } from './config/gateway.config';
 import { GraphLoadingService } from './graphs/graph-loading.service';
-import { KafkaStreamService } from './graphs/kafka-stream.service';
+import { KAFKA_CLIENT, KafkaStreamService } from './graphs/kafka-stream.service';
+import { KafkaController } from './http/kafka.controller';
 import { V2GrpcController } from './grpc/v2-grpc.controller';
 import { GraphsController } from './http/graphs.controller';
 import { HealthController } from './http/health.controller';
@@ -18,18 +20,36 @@ export class AppModule {
     const engineLogger = new Logger('engine');
     return {
       module: AppModule,
-      controllers: [HealthController, GraphsController, V2InferenceController, V2GrpcController],
+      controllers: [HealthController, GraphsController, KafkaController, V2InferenceController, V2GrpcController],
       providers: [
         { provide: GATEWAY_CONFIG, useValue: config },
         { provide: OnnxModelLoader, useFactory: () => new OnnxModelLoader() },
         {
+          provide: KAFKA_CLIENT,
+          useFactory: () => (config.kafka.brokers.length === 0 ? null : new KafkaClient(config.kafka.brokers, `infergraph-gateway-${process.pid}`, new Logger('kafka'))),
+        },
+        {
+          provide: KafkaNodeTransport,
+          useFactory: (client: KafkaClient | null) => (client === null ? null : new KafkaNodeTransport(client, `${config.kafka.groupId}.answers`, new Logger('kafka'))),
+          inject: [KAFKA_CLIENT],
+        },
+        {
           provide: GraphRegistry,
-          useFactory: (loader: OnnxModelLoader) => {
-            if (config.nodeTransport === 'inprocess') return new GraphRegistry(loader, engineLogger);
-            const workers = config.controller === undefined ? new GrpcNodeTransport(config.workers) : routedTransport(config.controller);
-            return new GraphRegistry(loader, engineLogger, (graph, local) => new SplitTransport(graph, workers, local));
+          useFactory: (loader: OnnxModelLoader, kafkaNodes: KafkaNodeTransport | null) => {
+            const workers = config.nodeTransport !== 'grpc' ? undefined : config.controller === undefined ? new GrpcNodeTransport(config.workers) : routedTransport(config.controller);
+            return new GraphRegistry(loader, engineLogger, (graph, local) => {
+              if (graph.spec.transport === 'kafka' || config.nodeTransport === 'kafka') {
+                if (kafkaNodes === null) throw new Error('spec.transport: kafka: this gateway has no KAFKA_BROKERS; set it to the brokers the node workers consume from');
+                const { prefix, partitions } = kafkaSettingsOf(graph, config.kafka.topicPrefix);
+                kafkaNodes
+                  .register({ name: graph.metadata.name, prefix, partitions, nodes: remoteNodesOf(graph) })
+                  .catch((err: unknown) => engineLogger.error(`graph "${graph.metadata.name}": Kafka node topics: ${err instanceof Error ? err.message : String(err)}`));
+                return new SplitTransport(graph, kafkaNodes, local);
+              }
+              return workers === undefined ? local : new SplitTransport(graph, workers, local);
+            });
           },
-          inject: [OnnxModelLoader],
+          inject: [OnnxModelLoader, KafkaNodeTransport],
         },
         {
           provide: GraphInferenceService,

@@ -1,22 +1,40 @@
-import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { createRequestContext, type NodeRuntime } from '@infergraph/executor';
-import { GraphRegistry } from '@infergraph/engine';
+import { GraphRegistry, kafkaSettingsOf, remoteNodesOf } from '@infergraph/engine';
+import { KafkaClient, KafkaNodeServer, type KafkaServedNode } from '@infergraph/transport-kafka';
 import { InferenceError, type InferRequest, type InferResponse, type Tensor, type TensorSpec } from '@infergraph/protocol';
 import { OnnxModelLoader } from '@infergraph/runtime-onnx';
 import { WORKER_CONFIG, type WorkerConfig } from './worker.config';
 
 const NODE_TIMEOUT_MS = 30_000;
 
-/** Loads graphs and serves their nodes' runtimes as V2 models named "<graph>.<node>". */
+export const KAFKA_CLIENT = Symbol('KAFKA_CLIENT');
+
+/**
+ * Loads graphs and serves their nodes' runtimes as V2 models named "<graph>.<node>": over gRPC, and from
+ * each node's Kafka input topic for Kafka-connected graphs.
+ */
 @Injectable()
-export class NodeServingService implements OnApplicationBootstrap, OnApplicationShutdown {
+export class NodeServingService implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown {
   private readonly logger = new Logger('worker');
+  private readonly kafka: KafkaNodeServer | undefined;
 
   constructor(
     private readonly registry: GraphRegistry,
     private readonly loader: OnnxModelLoader,
     @Inject(WORKER_CONFIG) private readonly config: WorkerConfig,
-  ) {}
+    @Inject(KAFKA_CLIENT) private readonly kafkaClient: KafkaClient | null,
+  ) {
+    this.kafka =
+      kafkaClient === null
+        ? undefined
+        : new KafkaNodeServer(
+            kafkaClient,
+            { maxInFlight: config.kafka.maxInFlight, sessionTimeoutMs: config.kafka.sessionTimeoutMs },
+            (model, request, headers, deadline) => this.infer(model, request, headers, deadline),
+            new Logger('kafka'),
+          );
+  }
 
   /** Requests in flight per node key, and the most at once since the last `takeLoads()`. */
   private readonly inFlight = new Map<string, number>();
@@ -33,6 +51,12 @@ export class NodeServingService implements OnApplicationBootstrap, OnApplication
     await this.registry.loadDirectories(this.config.graphDirs);
     const served = this.registry.list().flatMap((e) => [...(e.graph?.runtimes.keys() ?? [])].map((n) => `${e.name}.${n}`));
     this.logger.log(`serving ${served.length} node(s): ${served.join(', ')}`);
+    await this.serveKafka();
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    await this.kafka?.close();
+    await this.kafkaClient?.close();
   }
 
   async onApplicationShutdown(): Promise<void> {
@@ -50,6 +74,7 @@ export class NodeServingService implements OnApplicationBootstrap, OnApplication
       if (entry === undefined || entry.file !== g.file || entry.state === 'failed') await this.registry.loadFile(g.file);
     }
     this.assigned = new Set(keys);
+    await this.serveKafka();
     return keys.map((key) => {
       const dot = key.indexOf('.');
       const entry = this.registry.get(key.slice(0, dot));
@@ -81,7 +106,7 @@ export class NodeServingService implements OnApplicationBootstrap, OnApplication
     }
   }
 
-  async infer(model: string, request: InferRequest, headers: Readonly<Record<string, string>>): Promise<InferResponse> {
+  async infer(model: string, request: InferRequest, headers: Readonly<Record<string, string>>, deadline?: number): Promise<InferResponse> {
     const { graph, runtime } = this.runtimeOf(model);
     const controller = new AbortController();
     const ctx = createRequestContext({
@@ -89,7 +114,7 @@ export class NodeServingService implements OnApplicationBootstrap, OnApplication
       graph,
       headers,
       parameters: request.parameters,
-      timeoutMs: NODE_TIMEOUT_MS,
+      timeoutMs: deadline === undefined ? NODE_TIMEOUT_MS : Math.max(1, Math.min(NODE_TIMEOUT_MS, deadline - Date.now())),
       signal: controller.signal,
     });
     const now = (this.inFlight.get(model) ?? 0) + 1;
@@ -102,6 +127,22 @@ export class NodeServingService implements OnApplicationBootstrap, OnApplication
       this.inFlight.set(model, (this.inFlight.get(model) ?? 1) - 1);
       controller.abort();
     }
+  }
+
+  /** Consumes the node topics of the served nodes of Kafka-connected graphs (all graphs with NODE_TRANSPORT=kafka). */
+  private async serveKafka(): Promise<void> {
+    if (this.kafka === undefined) return;
+    const nodes: KafkaServedNode[] = [];
+    for (const entry of this.registry.list()) {
+      const graph = entry.graph;
+      if (graph === undefined || !(this.config.kafka.allGraphs || graph.spec.spec.transport === 'kafka')) continue;
+      const { prefix, partitions } = kafkaSettingsOf(graph.spec, this.config.kafka.topicPrefix);
+      for (const node of remoteNodesOf(graph.spec)) {
+        const key = `${entry.name}.${node}`;
+        if (graph.runtimes.has(node) && (this.assigned === undefined || this.assigned.has(key))) nodes.push({ graph: entry.name, node, prefix, partitions });
+      }
+    }
+    await this.kafka.serve(nodes).catch((err: unknown) => this.logger.error(`Kafka node topics: ${err instanceof Error ? err.message : String(err)}`));
   }
 
   /** Peak in-flight requests per assigned node since the last call (for heartbeats). */

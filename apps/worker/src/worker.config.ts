@@ -19,6 +19,11 @@ const envSchema = z.object({
   WORKER_GPUS: z.coerce.number().int().min(0).optional(),
   WORKER_GPU_MEMORY: z.coerce.number().int().min(0).optional(),
   HEARTBEAT_MS: z.coerce.number().int().min(50).default(1000),
+  NODE_TRANSPORT: z.enum(['auto', 'kafka']).default('auto'),
+  KAFKA_BROKERS: z.string().default(''),
+  KAFKA_TOPIC_PREFIX: z.string().regex(/^[A-Za-z0-9._-]*$/).default(''),
+  KAFKA_MAX_IN_FLIGHT: z.coerce.number().int().min(1).max(100_000).default(64),
+  KAFKA_SESSION_TIMEOUT_MS: z.coerce.number().int().min(6000).max(300_000).default(10_000),
 });
 
 export interface WorkerConfig {
@@ -33,6 +38,18 @@ export interface WorkerConfig {
   readonly pool: string;
   readonly capacity: { readonly cpu: number; readonly memory: number; readonly gpuCount: number; readonly gpuMemory: number };
   readonly heartbeatMs: number;
+  /**
+   * Kafka-connected nodes: brokers (empty: none), topic prefix override, whether every served graph's
+   * nodes consume their topics (NODE_TRANSPORT=kafka) or only graphs with spec.transport: kafka, calls in
+   * flight per node before reading pauses, and the consumer session timeout.
+   */
+  readonly kafka: {
+    readonly brokers: readonly string[];
+    readonly topicPrefix: string | undefined;
+    readonly allGraphs: boolean;
+    readonly maxInFlight: number;
+    readonly sessionTimeoutMs: number;
+  };
 }
 
 export const WORKER_CONFIG = Symbol('WORKER_CONFIG');
@@ -40,6 +57,9 @@ export const WORKER_CONFIG = Symbol('WORKER_CONFIG');
 /** Parses the environment once; lists every bad variable at start-up. */
 export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): WorkerConfig {
   const e = parseEnvironment(envSchema, env, 'worker');
+  if (e.NODE_TRANSPORT === 'kafka' && listOf(e.KAFKA_BROKERS).length === 0) {
+    throw new Error('invalid worker configuration:\n  KAFKA_BROKERS="": NODE_TRANSPORT=kafka needs the brokers (host:port, comma-separated) to consume node topics from');
+  }
   const probed = e.WORKER_GPUS === undefined || e.WORKER_GPU_MEMORY === undefined ? probeGpus() : undefined;
   return Object.freeze({
     port: e.WORKER_PORT,
@@ -57,5 +77,12 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env, cwd = pro
       gpuMemory: e.WORKER_GPU_MEMORY ?? probed?.memoryBytes ?? 0,
     }),
     heartbeatMs: e.HEARTBEAT_MS,
+    kafka: Object.freeze({
+      brokers: Object.freeze(listOf(e.KAFKA_BROKERS)),
+      topicPrefix: e.KAFKA_TOPIC_PREFIX === '' ? undefined : e.KAFKA_TOPIC_PREFIX,
+      allGraphs: e.NODE_TRANSPORT === 'kafka',
+      maxInFlight: e.KAFKA_MAX_IN_FLIGHT,
+      sessionTimeoutMs: e.KAFKA_SESSION_TIMEOUT_MS,
+    }),
   });
 }

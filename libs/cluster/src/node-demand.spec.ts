@@ -11,7 +11,7 @@ function graph(nodes: NodeSpec[]): GraphSpec {
     apiVersion: API_VERSION,
     kind: KIND,
     metadata: { name: 'g' },
-    spec: { version: '1', timeoutMs: 30_000, inputs: [{ name: 'features', datatype: 'FP32', shape: [-1, 4] }], nodes, outputs: ['last.outputs.label'] },
+    spec: { version: '1', timeoutMs: 30_000, transport: 'auto', inputs: [{ name: 'features', datatype: 'FP32', shape: [-1, 4] }], nodes, outputs: ['last.outputs.label'] },
   };
 }
 

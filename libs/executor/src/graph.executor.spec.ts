@@ -125,6 +125,17 @@ describe('graph executor', () => {
     });
   });
 
+  it('names the node calls still outstanding at the deadline, with where the transport waits', async () => {
+    const transport = new ScriptedTransport({ a: 500 });
+    const hinted = Object.assign(transport, { describeWait: (graph: string, node: string) => `no answer on t.${graph}.${node}.outputs` });
+    const executor = new GraphExecutor(plan(DIAMOND), hinted);
+    await assert.rejects(executor.execute([X], ctx({ timeoutMs: 50 })), (err: unknown) => {
+      assert.ok(err instanceof InferenceError);
+      assert.match(err.message, /; still waiting for node "a" \(no answer on t\.diamond\.a\.outputs\)$/);
+      return true;
+    });
+  });
+
   it('names the failing node and keeps the error class of a request problem', async () => {
     const bad = new InferenceError('INVALID_ARGUMENT', 'input "x" must be FP64');
     const executor = new GraphExecutor(plan(DIAMOND), new ScriptedTransport({}, { b: bad }));

@@ -36,6 +36,8 @@ interface Run {
   readonly timings: NodeTiming[] | undefined;
   /** When each node's own work began (after waiting for its inputs), for timings. */
   readonly workStarted: Map<string, number>;
+  /** Nodes whose transport call is outstanding, named in the deadline message. */
+  readonly waiting: Set<string>;
 }
 
 /**
@@ -61,13 +63,14 @@ export class GraphExecutor {
       started: performance.now(),
       timings: ctx.trace ? [] : undefined,
       workStarted: new Map(),
+      waiting: new Set(),
     };
     for (const node of this.plan.nodes) run.outcomes.set(node.name, this.runNode(node, run));
     this.reportShadows(run);
 
     // Shadows and drift detectors run beside the request: never awaited, never fail it.
     const main = Promise.all(this.plan.nodes.filter((n) => !n.detached).map((n) => run.outcomes.get(n.name) as Promise<NodeOutcome>));
-    await withTimeout(main, ctx.deadline - Date.now(), () => `graph "${this.plan.name}" did not finish within its deadline (${Math.round(performance.now() - run.started)} ms elapsed)`);
+    await withTimeout(main, ctx.deadline - Date.now(), () => this.deadlineMessage(run));
 
     for (const node of this.plan.nodes) {
       if (node.detached || node.consumed) continue;
@@ -82,6 +85,16 @@ export class GraphExecutor {
     const routes: Record<string, string> = {};
     for (const [router, d] of run.decisions) if (!this.isShadow(router)) routes[router] = d.route;
     return { outputs, timings: run.timings, routes };
+  }
+
+  /** Names the node calls still outstanding at the deadline, with where the transport was waiting. */
+  private deadlineMessage(run: Run): string {
+    const elapsed = Math.round(performance.now() - run.started);
+    const waits = [...run.waiting].map((node) => {
+      const hint = this.transport.describeWait?.(this.plan.name, node);
+      return hint === undefined ? `node "${node}"` : `node "${node}" (${hint})`;
+    });
+    return `graph "${this.plan.name}" did not finish within its deadline (${elapsed} ms elapsed)${waits.length > 0 ? `; still waiting for ${waits.join(', ')}` : ''}`;
   }
 
   private async resolveOutput(alternatives: readonly PlanBinding[], run: Run): Promise<Iterable<Tensor>> {
@@ -141,7 +154,12 @@ export class GraphExecutor {
       return ok(gathered);
     }
     const call = this.transport.invoke({ graph: this.plan.name, node: node.name, inputs: gathered, ctx: run.ctx });
-    return ok(await withNodeTimeout(call, node));
+    run.waiting.add(node.name);
+    try {
+      return ok(await withNodeTimeout(call, node));
+    } finally {
+      run.waiting.delete(node.name);
+    }
   }
 
   private async combine(node: PlanNode, run: Run): Promise<NodeOutcome> {

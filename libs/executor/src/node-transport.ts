@@ -17,6 +17,8 @@ export interface NodeInvocation {
  */
 export interface NodeTransport {
   invoke(call: NodeInvocation): Promise<TensorMap>;
+  /** Where a call of this node waits, for deadline messages (e.g. the topic an answer is due on). */
+  describeWait?(graph: string, node: string): string | undefined;
 }
 
 /** The computation of one node in this process (a model session, a transformer...). */

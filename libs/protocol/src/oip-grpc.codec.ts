@@ -164,3 +164,36 @@ export function grpcStatusOf(err: unknown): { code: number; message: string } {
   if (err instanceof InferenceError) return { code: GRPC_STATUS_OF[err.code], message: err.message };
   return { code: GRPC_STATUS_OF.INTERNAL, message: `internal error: ${err instanceof Error ? err.message : String(err)}` };
 }
+
+/**
+ * The ModelInferRequest for one graph node call (raw tensor contents, scalar request parameters):
+ * what the gateway sends a worker over gRPC or a node's Kafka input topic.
+ */
+export function encodeNodeCall(model: string, requestId: string, parameters: Readonly<Record<string, unknown>>, inputs: Iterable<Tensor>): ModelInferRequestMessage {
+  const list = [...inputs];
+  const params: Record<string, InferParameterMessage> = {};
+  for (const [k, v] of Object.entries(parameters)) {
+    if (typeof v === 'boolean') params[k] = { bool_param: v };
+    else if (typeof v === 'number') params[k] = { double_param: v };
+    else if (typeof v === 'string') params[k] = { string_param: v };
+  }
+  return {
+    model_name: model,
+    id: requestId,
+    parameters: params,
+    inputs: list.map((t) => ({ name: t.name, datatype: t.datatype, shape: [...t.shape] })),
+    raw_input_contents: list.map((t) => encodeBinaryElements(t.data, t.datatype)),
+  };
+}
+
+/** The output tensors of a node's ModelInferResponse; `where` names the replica in errors. */
+export function decodeNodeOutputs(response: Pick<ModelInferResponseMessage, 'outputs' | 'raw_output_contents'>, where: string): Map<string, Tensor> {
+  const out = new Map<string, Tensor>();
+  response.outputs.forEach((o, i) => {
+    const shape = o.shape.map(Number);
+    if (!isDatatype(o.datatype)) throw new InferenceError('INTERNAL', `${where} returned datatype "${o.datatype}"`);
+    const bytes = response.raw_output_contents[i] ?? new Uint8Array(0);
+    out.set(o.name, { name: o.name, datatype: o.datatype, shape, data: decodeBinaryElements(bytes, o.datatype, elementCount(shape), o.name) });
+  });
+  return out;
+}

@@ -119,6 +119,11 @@ export const graphHeaderSchema = z.strictObject({
     inputs: z.array(tensorSpecSchema).min(1, 'must declare at least one input tensor'),
     nodes: z.array(z.unknown()).min(1, 'must declare at least one node'),
     outputs: z.array(graphOutputSchema).min(1, 'must name at least one output'),
+    /**
+     * How node calls travel: `auto` follows the serving process (NODE_TRANSPORT: in-process or gRPC
+     * workers); `kafka` sends every model, transformer and outlier call through the node's own topics.
+     */
+    transport: z.enum(['auto', 'kafka'], { error: 'must be "auto" or "kafka"' }).default('auto'),
     /** Streaming: consume <prefix>.<graph>.inputs, produce .outputs, and bad records to .errors. */
     kafka: z
       .strictObject({

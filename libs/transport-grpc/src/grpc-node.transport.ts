@@ -1,13 +1,5 @@
 import { status, type ServiceError } from '@grpc/grpc-js';
-import {
-  InferenceError,
-  decodeBinaryElements,
-  elementCount,
-  encodeBinaryElements,
-  isDatatype,
-  type Tensor,
-  type TensorMap,
-} from '@infergraph/protocol';
+import { InferenceError, decodeNodeOutputs, encodeNodeCall, type TensorMap } from '@infergraph/protocol';
 import type { NodeInvocation, NodeTransport } from '@infergraph/executor';
 import { V2GrpcStub } from './v2-grpc.stub';
 
@@ -83,32 +75,9 @@ export class GrpcNodeTransport implements NodeTransport {
   }
 
   private async callReplica(replica: Replica, call: NodeInvocation): Promise<TensorMap> {
-    const inputs = [...call.inputs.values()];
-    const parameters: Record<string, { string_param?: string; bool_param?: boolean; double_param?: number }> = {};
-    for (const [k, v] of Object.entries(call.ctx.parameters)) {
-      if (typeof v === 'boolean') parameters[k] = { bool_param: v };
-      else if (typeof v === 'number') parameters[k] = { double_param: v };
-      else if (typeof v === 'string') parameters[k] = { string_param: v };
-    }
-    const response = await replica.stub.modelInfer(
-      {
-        model_name: nodeModelName(call.graph, call.node),
-        id: call.ctx.requestId,
-        parameters,
-        inputs: inputs.map((t) => ({ name: t.name, datatype: t.datatype, shape: [...t.shape] })),
-        raw_input_contents: inputs.map((t) => encodeBinaryElements(t.data, t.datatype)),
-      },
-      call.ctx.headers,
-      call.ctx.deadline,
-    );
-    const out = new Map<string, Tensor>();
-    response.outputs.forEach((o, i) => {
-      const shape = o.shape.map(Number);
-      if (!isDatatype(o.datatype)) throw new InferenceError('INTERNAL', `worker ${replica.stub.address} returned datatype "${o.datatype}"`);
-      const bytes = response.raw_output_contents[i] ?? new Uint8Array(0);
-      out.set(o.name, { name: o.name, datatype: o.datatype, shape, data: decodeBinaryElements(bytes, o.datatype, elementCount(shape), o.name) });
-    });
-    return out;
+    const message = encodeNodeCall(nodeModelName(call.graph, call.node), call.ctx.requestId, call.ctx.parameters, call.inputs.values());
+    const response = await replica.stub.modelInfer(message, call.ctx.headers, call.ctx.deadline);
+    return decodeNodeOutputs(response, `worker ${replica.stub.address}`);
   }
 }
 

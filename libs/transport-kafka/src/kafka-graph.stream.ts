@@ -1,5 +1,15 @@
-import { Kafka, logLevel, type Consumer, type IHeaders, type KafkaMessage, type Producer } from 'kafkajs';
-import { InferenceError, decodeInferRequest, encodeInferResponse, type InferRequest, type InferResponse } from '@infergraph/protocol';
+import {
+  InferenceError,
+  decodeInferRequest,
+  encodeInferResponse,
+  encodeModelInferResponse,
+  type InferRequest,
+  type InferResponse,
+} from '@infergraph/protocol';
+import { textHeaders, type KafkaClient, type KafkaLogger } from './kafka.client';
+import { decodeInferRequestProto, encodeInferResponseProto } from './oip-proto.codec';
+import { PipelinedConsumer, type ConsumedRecord, type PipelineStats } from './pipelined.consumer';
+import { HEADER, PROTOBUF, graphTopicNames, isProtobuf, passThroughHeaders, type GraphTopicNames } from './topics';
 
 export interface StreamedGraph {
   readonly name: string;
@@ -7,120 +17,102 @@ export interface StreamedGraph {
   readonly partitions: number;
 }
 
-export interface StreamLogger {
-  log(message: string): void;
-  warn(message: string): void;
-}
-
 /** Runs one graph request (the engine's inference service, as REST and gRPC use it). */
 export type GraphInfer = (graph: string, request: InferRequest, requestId: string | undefined, headers: Record<string, string>) => Promise<InferResponse>;
 
-export function topicsOf(g: StreamedGraph): { inputs: string; outputs: string; errors: string } {
-  const base = `${g.prefix}.${g.name}`;
-  return { inputs: `${base}.inputs`, outputs: `${base}.outputs`, errors: `${base}.errors` };
+export interface GraphStreamOptions {
+  readonly groupId: string;
+  /** Requests in flight at once in this process; reading pauses at the limit. */
+  readonly maxInFlight: number;
+}
+
+export function topicsOf(g: StreamedGraph): GraphTopicNames {
+  return graphTopicNames(g.prefix, g.name);
 }
 
 /**
- * Graph topics on Kafka: consumes <prefix>.<graph>.inputs (Open Inference Protocol JSON), runs the graph,
- * produces the response to .outputs with the same key, and a record it cannot serve to .errors with the
- * original payload and the reason, source topic, partition and offset in headers. Records of one
- * partition are handled in order (per-key order), and a partition's offset is committed only after the
- * output or error record was acknowledged by the broker (at least once).
+ * Graph topics on Kafka: consumes <prefix>.<graph>.inputs (Open Inference Protocol JSON, or a protobuf
+ * ModelInferRequest when the content-type header says so), runs the graph, and produces the response to
+ * .outputs with the same key and encoding; a record it cannot serve goes to .errors with the original
+ * payload and the reason, source topic, partition and offset in headers. Many requests run at once, yet
+ * records of one key are answered in order, and an offset is committed only after the answers of it and
+ * every record before it were acknowledged by the broker (at least once).
  */
 export class KafkaGraphStream {
-  private readonly kafka: Kafka;
-  private readonly producer: Producer;
-  private consumer: Consumer | undefined;
+  private pipeline: PipelinedConsumer | undefined;
 
   constructor(
-    brokers: readonly string[],
-    private readonly groupId: string,
+    private readonly client: KafkaClient,
+    private readonly options: GraphStreamOptions,
     private readonly infer: GraphInfer,
-    private readonly logger: StreamLogger,
-  ) {
-    this.kafka = new Kafka({ clientId: 'infergraph-gateway', brokers: [...brokers], logLevel: logLevel.ERROR });
-    this.producer = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
-  }
+    private readonly logger: KafkaLogger,
+  ) {}
 
   async start(graphs: readonly StreamedGraph[]): Promise<void> {
     if (graphs.length === 0) return;
-    const admin = this.kafka.admin();
-    await admin.connect();
-    try {
-      const existing = new Set(await admin.listTopics());
-      const wanted = graphs.flatMap((g) => Object.values(topicsOf(g)).map((topic) => ({ topic, numPartitions: g.partitions, replicationFactor: 1 })));
-      const missing = wanted.filter((t) => !existing.has(t.topic));
-      if (missing.length > 0) await admin.createTopics({ topics: missing, waitForLeaders: true });
-    } finally {
-      await admin.disconnect();
-    }
-    await this.producer.connect();
-    const consumer = this.kafka.consumer({ groupId: this.groupId, allowAutoTopicCreation: false });
-    this.consumer = consumer;
-    await consumer.connect();
+    await this.client.ensureTopics(
+      graphs.flatMap((g) => Object.values(topicsOf(g)).map((topic: string) => ({ topic, partitions: g.partitions, owner: `graph "${g.name}" (spec.kafka.partitions)` }))),
+    );
     const byInputs = new Map(graphs.map((g) => [topicsOf(g).inputs, g]));
-    await consumer.subscribe({ topics: [...byInputs.keys()], fromBeginning: true });
-    await consumer.run({
-      partitionsConsumedConcurrently: Math.max(...graphs.map((g) => g.partitions)),
-      eachMessage: async ({ topic, partition, message }) => {
-        const graph = byInputs.get(topic);
-        if (graph !== undefined) await this.handle(graph, topic, partition, message);
+    this.pipeline = new PipelinedConsumer(
+      this.client,
+      {
+        name: 'graph stream',
+        groupId: this.options.groupId,
+        topics: [...byInputs.keys()],
+        maxInFlight: this.options.maxInFlight,
+        orderByKey: true,
+        fromBeginning: true,
+        partitions: Math.max(...graphs.map((g) => g.partitions)) * graphs.length,
       },
+      this.logger,
+    );
+    await this.pipeline.start((record) => {
+      const graph = byInputs.get(record.topic);
+      return graph === undefined ? Promise.resolve() : this.handle(graph, record);
     });
     this.logger.log(`streaming ${graphs.map((g) => `${topicsOf(g).inputs} -> ${topicsOf(g).outputs}`).join(', ')}`);
   }
 
   async stop(): Promise<void> {
-    await this.consumer?.disconnect();
-    await this.producer.disconnect();
+    await this.pipeline?.stop();
   }
 
-  private async handle(graph: StreamedGraph, topic: string, partition: number, message: KafkaMessage): Promise<void> {
+  stats(): PipelineStats | undefined {
+    return this.pipeline?.stats();
+  }
+
+  private async handle(graph: StreamedGraph, { topic, partition, message }: ConsumedRecord): Promise<void> {
     const topics = topicsOf(graph);
     const headers = textHeaders(message.headers);
-    const passThrough = Object.fromEntries(Object.entries(headers).filter(([k]) => k === 'traceparent' || k === 'tracestate' || k.startsWith('x-')));
+    const passThrough = passThroughHeaders(headers);
+    const protobuf = isProtobuf(headers[HEADER.contentType]);
+    let answer: { topic: string; value: Buffer | null; headers: Record<string, string> };
     try {
       const value = message.value;
-      if (value === null || value.byteLength === 0) throw new InferenceError('INVALID_ARGUMENT', 'record has no value; expected an inference request in JSON');
-      const request = decodeInferRequest(value);
-      const response = await this.infer(graph.name, request, headers['x-request-id'], headers);
-      const encoded = encodeInferResponse(response, request.outputs, false);
-      await this.producer.send({
-        topic: topics.outputs,
-        acks: -1,
-        messages: [{ key: message.key, value: encoded.body, headers: { ...passThrough, 'x-request-id': response.id, 'content-type': 'application/json' } }],
-      });
+      if (value === null || value.byteLength === 0) throw new InferenceError('INVALID_ARGUMENT', 'record has no value; expected an inference request');
+      const request = protobuf ? decodeInferRequestProto(value) : decodeInferRequest(value);
+      const response = await this.infer(graph.name, request, headers[HEADER.requestId] ?? request.id, headers);
+      const body = protobuf ? encodeInferResponseProto(encodeModelInferResponse(response)) : Buffer.from(encodeInferResponse(response, request.outputs, false).body);
+      answer = { topic: topics.outputs, value: body, headers: { ...passThrough, [HEADER.requestId]: response.id, [HEADER.contentType]: protobuf ? PROTOBUF : 'application/json' } };
     } catch (err) {
       const status = err instanceof InferenceError ? err.httpStatus : 500;
       const reason = err instanceof Error ? err.message : String(err);
-      await this.producer.send({
+      answer = {
         topic: topics.errors,
-        acks: -1,
-        messages: [
-          {
-            key: message.key,
-            value: message.value,
-            headers: {
-              ...passThrough,
-              'x-error': reason,
-              'x-error-status': String(status),
-              'x-source-topic': topic,
-              'x-source-partition': String(partition),
-              'x-source-offset': message.offset,
-            },
-          },
-        ],
-      });
+        value: message.value,
+        headers: {
+          ...passThrough,
+          [HEADER.error]: reason,
+          [HEADER.errorStatus]: String(status),
+          'x-source-topic': topic,
+          'x-source-partition': String(partition),
+          'x-source-offset': message.offset,
+          ...(headers[HEADER.contentType] !== undefined ? { [HEADER.contentType]: headers[HEADER.contentType] } : {}),
+        },
+      };
       this.logger.warn(`${topic}[${partition}]@${message.offset} -> ${topics.errors}: ${reason}`);
     }
+    await this.client.send(answer.topic, { key: message.key, value: answer.value, headers: answer.headers });
   }
-}
-
-function textHeaders(headers: IHeaders | undefined): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(headers ?? {})) {
-    const first = Array.isArray(v) ? v[0] : v;
-    if (first !== undefined) out[k.toLowerCase()] = Buffer.isBuffer(first) ? first.toString('utf8') : String(first);
-  }
-  return out;
 }

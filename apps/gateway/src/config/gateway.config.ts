@@ -12,12 +12,13 @@ const envSchema = z.object({
   BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).default(16 * 1024 * 1024),
   LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
   LOG_FORMAT: z.enum(['text', 'json']).default('text'),
-  NODE_TRANSPORT: z.enum(['inprocess', 'grpc']).default('inprocess'),
+  NODE_TRANSPORT: z.enum(['inprocess', 'grpc', 'kafka']).default('inprocess'),
   WORKERS: z.string().default(''),
   CONTROLLER: z.string().default(''),
   KAFKA_BROKERS: z.string().default(''),
   KAFKA_TOPIC_PREFIX: z.string().regex(/^[A-Za-z0-9._-]*$/).default(''),
   KAFKA_GROUP_ID: z.string().min(1).default('infergraph-gateway'),
+  KAFKA_MAX_IN_FLIGHT: z.coerce.number().int().min(1).max(100_000).default(256),
 });
 
 export interface GatewayConfig {
@@ -30,13 +31,19 @@ export interface GatewayConfig {
   readonly bodyLimitBytes: number;
   readonly logLevel: (typeof LOG_LEVELS)[number];
   readonly logFormat: 'text' | 'json';
-  /** Where model, transformer and outlier nodes run: here, or on the WORKERS over gRPC. */
-  readonly nodeTransport: 'inprocess' | 'grpc';
+  /**
+   * Where model, transformer and outlier nodes run: here, on the WORKERS over gRPC, or through Kafka
+   * topics for every graph (a graph's `spec.transport: kafka` asks for Kafka whatever this says).
+   */
+  readonly nodeTransport: 'inprocess' | 'grpc' | 'kafka';
   readonly workers: readonly string[];
   /** host:port of the controller's control plane; nodes then run where it places them. */
   readonly controller: string | undefined;
-  /** Graph topics for graphs with spec.kafka: broker list (empty: streaming off), topic prefix override, group. */
-  readonly kafka: { readonly brokers: readonly string[]; readonly topicPrefix: string | undefined; readonly groupId: string };
+  /**
+   * Kafka: broker list (empty: no Kafka), topic prefix override, consumer group of the graph streams,
+   * and how many streamed requests may be in flight before reading pauses.
+   */
+  readonly kafka: { readonly brokers: readonly string[]; readonly topicPrefix: string | undefined; readonly groupId: string; readonly maxInFlight: number };
 }
 
 export const GATEWAY_CONFIG = Symbol('GATEWAY_CONFIG');
@@ -47,6 +54,9 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env, cwd = pr
   const workers = listOf(e.WORKERS);
   if (e.NODE_TRANSPORT === 'grpc' && workers.length === 0 && e.CONTROLLER === '') {
     throw new Error('invalid gateway configuration:\n  WORKERS="": NODE_TRANSPORT=grpc needs at least one worker address (host:port), or CONTROLLER');
+  }
+  if (e.NODE_TRANSPORT === 'kafka' && listOf(e.KAFKA_BROKERS).length === 0) {
+    throw new Error('invalid gateway configuration:\n  KAFKA_BROKERS="": NODE_TRANSPORT=kafka needs the brokers (host:port, comma-separated) the node workers consume from');
   }
   return Object.freeze({
     port: e.PORT,
@@ -59,12 +69,13 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env, cwd = pr
     bodyLimitBytes: e.BODY_LIMIT_BYTES,
     logLevel: e.LOG_LEVEL,
     logFormat: e.LOG_FORMAT,
-    nodeTransport: e.CONTROLLER === '' ? e.NODE_TRANSPORT : 'grpc',
+    nodeTransport: e.CONTROLLER === '' || e.NODE_TRANSPORT === 'kafka' ? e.NODE_TRANSPORT : 'grpc',
     controller: e.CONTROLLER === '' ? undefined : e.CONTROLLER,
     kafka: Object.freeze({
       brokers: Object.freeze(listOf(e.KAFKA_BROKERS)),
       topicPrefix: e.KAFKA_TOPIC_PREFIX === '' ? undefined : e.KAFKA_TOPIC_PREFIX,
       groupId: e.KAFKA_GROUP_ID,
+      maxInFlight: e.KAFKA_MAX_IN_FLIGHT,
     }),
     workers: Object.freeze(workers),
   });

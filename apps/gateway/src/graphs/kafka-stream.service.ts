@@ -1,11 +1,17 @@
-import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
-import { GraphInferenceService, GraphRegistry } from '@infergraph/engine';
-import { KafkaGraphStream } from '@infergraph/transport-kafka';
+import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationShutdown } from '@nestjs/common';
+import { GraphInferenceService, GraphRegistry, kafkaSettingsOf } from '@infergraph/engine';
+import { KafkaClient, KafkaGraphStream, KafkaNodeTransport, type NodeTransportStats, type PipelineStats } from '@infergraph/transport-kafka';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config/gateway.config';
 
-/** Streams the graphs that declare spec.kafka through their Kafka topics (when KAFKA_BROKERS is set). */
+export const KAFKA_CLIENT = Symbol('KAFKA_CLIENT');
+
+/**
+ * Kafka in the gateway: streams the graphs that declare spec.kafka through their topics, and owns the
+ * client the Kafka node transport shares. Shutdown drains in order: the streams stop reading and finish
+ * what they hold before the servers close; node calls and the producer end after them.
+ */
 @Injectable()
-export class KafkaStreamService implements OnApplicationShutdown {
+export class KafkaStreamService implements BeforeApplicationShutdown, OnApplicationShutdown {
   private readonly logger = new Logger('kafka');
   private stream: KafkaGraphStream | undefined;
 
@@ -13,21 +19,37 @@ export class KafkaStreamService implements OnApplicationShutdown {
     private readonly registry: GraphRegistry,
     private readonly inference: GraphInferenceService,
     @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
+    @Inject(KAFKA_CLIENT) private readonly client: KafkaClient | null,
+    @Inject(KafkaNodeTransport) private readonly nodes: KafkaNodeTransport | null,
   ) {}
 
   async start(): Promise<void> {
-    const { brokers, topicPrefix, groupId } = this.config.kafka;
-    if (brokers.length === 0) return;
+    if (this.client === null) return;
     const graphs = this.registry.list().flatMap((e) => {
-      const kafka = e.graph?.spec.spec.kafka;
-      return kafka?.enabled === true ? [{ name: e.name, prefix: topicPrefix ?? kafka.prefix, partitions: kafka.partitions }] : [];
+      if (e.graph === undefined) return [];
+      const k = kafkaSettingsOf(e.graph.spec, this.config.kafka.topicPrefix);
+      return k.streaming ? [{ name: e.name, prefix: k.prefix, partitions: k.partitions }] : [];
     });
     if (graphs.length === 0) return;
-    this.stream = new KafkaGraphStream(brokers, groupId, (graph, request, requestId, headers) => this.inference.infer({ graph, version: undefined, request, requestId, headers }), this.logger);
+    this.stream = new KafkaGraphStream(
+      this.client,
+      { groupId: this.config.kafka.groupId, maxInFlight: this.config.kafka.maxInFlight },
+      (graph, request, requestId, headers) => this.inference.infer({ graph, version: undefined, request, requestId, headers }),
+      this.logger,
+    );
     await this.stream.start(graphs);
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  status(): { brokers: readonly string[]; stream: PipelineStats | null; nodeCalls: NodeTransportStats | null } {
+    return { brokers: this.config.kafka.brokers, stream: this.stream?.stats() ?? null, nodeCalls: this.nodes?.stats() ?? null };
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
     await this.stream?.stop();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.nodes?.close();
+    await this.client?.close();
   }
 }

@@ -1,0 +1,124 @@
+import { InferenceError, decodeModelInferRequest, encodeModelInferResponse, type InferRequest, type InferResponse } from '@infergraph/protocol';
+import { textHeaders, type KafkaClient, type KafkaLogger } from './kafka.client';
+import { decodeInferRequestMessage, encodeInferResponseProto } from './oip-proto.codec';
+import { PipelinedConsumer, type ConsumedRecord, type PipelineStats } from './pipelined.consumer';
+import { HEADER, PROTOBUF, nodeGroupId, nodeTopicNames, passThroughHeaders } from './topics';
+
+/** One node replica to serve from Kafka. */
+export interface KafkaServedNode {
+  readonly graph: string;
+  readonly node: string;
+  readonly prefix: string;
+  readonly partitions: number;
+}
+
+/** Runs one node call (the worker's node runtime); `model` is "<graph>.<node>". */
+export type NodeInfer = (model: string, request: InferRequest, headers: Record<string, string>, deadline: number | undefined) => Promise<InferResponse>;
+
+export interface NodeServerOptions {
+  /** Node calls in flight at once per node; reading pauses at the limit. */
+  readonly maxInFlight: number;
+  /** Consumer session timeout: how soon the group notices a replica that died without leaving. */
+  readonly sessionTimeoutMs: number;
+}
+
+const key = (n: KafkaServedNode): string => `${n.graph}.${n.node}`;
+
+/**
+ * The worker side of Kafka-connected nodes: one consumer per served node in the node's group (replicas
+ * share its input partitions), each call answered on the node's outputs topic with the call's headers,
+ * the input offset committed only after the answer is acknowledged. A failed call is answered with the
+ * error in headers so the waiting gateway fails fast; a call whose request deadline already passed
+ * (a replay after a crash, say) is answered with that error without running the node.
+ */
+export class KafkaNodeServer {
+  private readonly served = new Map<string, PipelinedConsumer>();
+  private sync: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly client: KafkaClient,
+    private readonly options: NodeServerOptions,
+    private readonly infer: NodeInfer,
+    private readonly logger: KafkaLogger,
+  ) {}
+
+  /** Serves exactly these nodes: starts consumers for new ones and stops those no longer listed. */
+  serve(nodes: readonly KafkaServedNode[]): Promise<void> {
+    const step = this.sync.catch(() => undefined).then(() => this.reconcile(nodes));
+    this.sync = step;
+    return step;
+  }
+
+  stats(): PipelineStats[] {
+    return [...this.served.values()].map((c) => c.stats());
+  }
+
+  async close(): Promise<void> {
+    await this.serve([]);
+  }
+
+  private async reconcile(nodes: readonly KafkaServedNode[]): Promise<void> {
+    const wanted = new Map(nodes.map((n) => [key(n), n]));
+    for (const [k, consumer] of [...this.served]) {
+      if (wanted.has(k)) continue;
+      this.served.delete(k);
+      await consumer.stop();
+      this.logger.log(`stopped consuming ${k}`);
+    }
+    const added = nodes.filter((n) => !this.served.has(key(n)));
+    await this.client.ensureTopics(
+      added.flatMap((n) => Object.values(nodeTopicNames(n.prefix, n.graph, n.node)).map((topic: string) => ({ topic, partitions: n.partitions, owner: `graph "${n.graph}" (spec.kafka.partitions)` }))),
+    );
+    await Promise.all(
+      added.map(async (n) => {
+        const topics = nodeTopicNames(n.prefix, n.graph, n.node);
+        const consumer = new PipelinedConsumer(
+          this.client,
+          {
+            name: `node ${key(n)}`,
+            groupId: nodeGroupId(n.prefix, n.graph, n.node),
+            topics: [topics.inputs],
+            maxInFlight: this.options.maxInFlight,
+            orderByKey: false,
+            fromBeginning: true,
+            sessionTimeoutMs: this.options.sessionTimeoutMs,
+            partitions: n.partitions,
+          },
+          this.logger,
+        );
+        this.served.set(key(n), consumer);
+        await consumer.start((record) => this.handle(n, topics.outputs, record));
+        this.logger.log(`consuming ${topics.inputs} -> ${topics.outputs}`);
+      }),
+    );
+  }
+
+  private async handle(n: KafkaServedNode, outputs: string, { message }: ConsumedRecord): Promise<void> {
+    const headers = textHeaders(message.headers);
+    const answerHeaders: Record<string, string> = {
+      ...passThroughHeaders(headers),
+      ...pick(headers, [HEADER.call, HEADER.replyTo, HEADER.requestId]),
+      [HEADER.contentType]: PROTOBUF,
+    };
+    let value: Buffer | null = null;
+    try {
+      const deadline = headers[HEADER.deadline] === undefined ? undefined : Number(headers[HEADER.deadline]);
+      if (deadline !== undefined && Number.isFinite(deadline) && Date.now() > deadline) {
+        throw new InferenceError('DEADLINE_EXCEEDED', `node "${n.node}" of graph "${n.graph}": the request's deadline passed before the node ran`);
+      }
+      if (message.value === null) throw new InferenceError('INVALID_ARGUMENT', 'node call record has no value');
+      const request = decodeModelInferRequest(decodeInferRequestMessage(message.value));
+      const response = await this.infer(key(n), request, headers, deadline);
+      value = encodeInferResponseProto(encodeModelInferResponse(response));
+    } catch (err) {
+      const e = err instanceof InferenceError ? err : new InferenceError('INTERNAL', err instanceof Error ? err.message : String(err));
+      Object.assign(answerHeaders, { [HEADER.error]: e.message, [HEADER.errorCode]: e.code, [HEADER.errorStatus]: String(e.httpStatus) });
+      if (e.details !== undefined) answerHeaders[HEADER.errorDetails] = JSON.stringify(e.details);
+    }
+    await this.client.send(outputs, { key: message.key, value, headers: answerHeaders });
+  }
+}
+
+function pick(headers: Readonly<Record<string, string>>, names: readonly string[]): Record<string, string> {
+  return Object.fromEntries(names.flatMap((n) => (headers[n] === undefined ? [] : [[n, headers[n]]])));
+}

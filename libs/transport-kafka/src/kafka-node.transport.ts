@@ -1,0 +1,237 @@
+import { randomUUID } from 'node:crypto';
+import type { Consumer } from 'kafkajs';
+import type { NodeInvocation, NodeTransport } from '@infergraph/executor';
+import { HTTP_STATUS_OF, InferenceError, decodeNodeOutputs, encodeNodeCall, type TensorMap } from '@infergraph/protocol';
+import { textHeaders, type KafkaClient, type KafkaLogger } from './kafka.client';
+import { decodeInferResponseProto, encodeInferRequestProto } from './oip-proto.codec';
+import { HEADER, PROTOBUF, nodeTopicNames, passThroughHeaders } from './topics';
+
+/** A graph whose node calls travel through Kafka topics. */
+export interface KafkaConnectedGraph {
+  readonly name: string;
+  readonly prefix: string;
+  readonly partitions: number;
+  /** The nodes that run on workers (each gets an inputs and an outputs topic). */
+  readonly nodes: readonly string[];
+}
+
+interface PendingCall {
+  readonly resolve: (tensors: TensorMap) => void;
+  readonly reject: (err: unknown) => void;
+  readonly where: string;
+}
+
+export interface NodeTransportStats {
+  readonly pending: number;
+  readonly calls: number;
+  /** Outputs for calls that already ended: replays after a worker crash, or answers after the deadline. */
+  readonly lateOrDuplicate: number;
+  readonly subscribed: readonly string[];
+}
+
+const CODE_OF_STATUS: Readonly<Record<string, InferenceError['code']>> = {
+  '400': 'INVALID_ARGUMENT',
+  '404': 'NOT_FOUND',
+  '413': 'PAYLOAD_TOO_LARGE',
+  '422': 'UNPROCESSABLE',
+  '503': 'UNAVAILABLE',
+  '504': 'DEADLINE_EXCEEDED',
+};
+
+/**
+ * Node calls over Kafka, for the gateway. A call is a protobuf ModelInferRequest record on the node's
+ * inputs topic, keyed by request id, carrying a call id, this instance's id and the request deadline;
+ * the worker replica that consumes it answers on the node's outputs topic with the same headers. This
+ * instance reads every outputs topic of its graphs in a group of its own and completes the call whose
+ * id an answer carries; answers for calls that already ended (replays) are counted and dropped.
+ * Routing, joins and ensembles stay in the executor, so the graph behaves as with any transport.
+ */
+export class KafkaNodeTransport implements NodeTransport {
+  private readonly instance = `gw-${randomUUID().slice(0, 8)}`;
+  private readonly graphs = new Map<string, KafkaConnectedGraph>();
+  private readonly pending = new Map<string, PendingCall>();
+  private subscribed = new Set<string>();
+  private consumer: Consumer | undefined;
+  private sync: Promise<void> = Promise.resolve();
+  private seq = 0;
+  private calls = 0;
+  private lateOrDuplicate = 0;
+  private closed = false;
+
+  constructor(
+    private readonly client: KafkaClient,
+    private readonly groupPrefix: string,
+    private readonly logger: KafkaLogger,
+  ) {}
+
+  /**
+   * Declares a graph: creates its node topics and (re)subscribes this instance to their outputs. Calls
+   * for the graph wait until that is done. Returns when ready; rejects with the reason if it cannot be.
+   */
+  register(graph: KafkaConnectedGraph): Promise<void> {
+    this.graphs.set(graph.name, graph);
+    const step = this.sync.catch(() => undefined).then(() => this.reconcile());
+    this.sync = step;
+    return step;
+  }
+
+  async invoke(call: NodeInvocation): Promise<TensorMap> {
+    await this.sync.catch((err: unknown) => {
+      throw new InferenceError('UNAVAILABLE', `Kafka topics of graph "${call.graph}" are not ready: ${err instanceof Error ? err.message : String(err)}`);
+    });
+    const graph = this.graphs.get(call.graph);
+    if (graph === undefined) throw new InferenceError('INTERNAL', `graph "${call.graph}" is not registered with the Kafka node transport`);
+    const topics = nodeTopicNames(graph.prefix, graph.name, call.node);
+    const id = `${this.instance}-${++this.seq}`;
+    const where = `node "${call.node}" of graph "${call.graph}"`;
+    this.calls++;
+    const remaining = call.ctx.deadline - Date.now();
+    const answer = new Promise<TensorMap>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        reject(new InferenceError('DEADLINE_EXCEEDED', `${where}: no answer on ${topics.outputs} within ${Math.max(0, remaining)} ms; is a worker consuming ${topics.inputs}?`));
+      }, Math.max(0, remaining));
+      const onAbort = (): void => {
+        clearTimeout(timer);
+        if (this.pending.delete(id)) reject(new InferenceError('DEADLINE_EXCEEDED', `${where}: request ended while waiting on ${topics.outputs}`));
+      };
+      call.ctx.signal.addEventListener('abort', onAbort, { once: true });
+      this.pending.set(id, {
+        where,
+        resolve: (t) => {
+          clearTimeout(timer);
+          call.ctx.signal.removeEventListener('abort', onAbort);
+          resolve(t);
+        },
+        reject: (e) => {
+          clearTimeout(timer);
+          call.ctx.signal.removeEventListener('abort', onAbort);
+          reject(e instanceof Error ? e : new Error(String(e)));
+        },
+      });
+    });
+    const message = encodeNodeCall(`${call.graph}.${call.node}`, call.ctx.requestId, call.ctx.parameters, call.inputs.values());
+    try {
+      await this.client.send(topics.inputs, {
+        key: call.ctx.requestId,
+        value: encodeInferRequestProto(message),
+        headers: {
+          ...passThroughHeaders(call.ctx.headers),
+          [HEADER.contentType]: PROTOBUF,
+          [HEADER.requestId]: call.ctx.requestId,
+          [HEADER.call]: id,
+          [HEADER.replyTo]: this.instance,
+          [HEADER.deadline]: String(call.ctx.deadline),
+        },
+      });
+    } catch (err) {
+      this.pending.get(id)?.reject(new InferenceError('UNAVAILABLE', `${where}: cannot publish to ${topics.inputs}: ${err instanceof Error ? err.message : String(err)}`));
+      this.pending.delete(id);
+    }
+    return answer;
+  }
+
+  describeWait(graph: string, node: string): string | undefined {
+    const g = this.graphs.get(graph);
+    if (g === undefined) return undefined;
+    const topics = nodeTopicNames(g.prefix, g.name, node);
+    return `no answer on ${topics.outputs}; is a worker consuming ${topics.inputs}?`;
+  }
+
+  stats(): NodeTransportStats {
+    return { pending: this.pending.size, calls: this.calls, lateOrDuplicate: this.lateOrDuplicate, subscribed: [...this.subscribed].sort() };
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.sync.catch(() => undefined);
+    await this.consumer?.disconnect();
+    this.consumer = undefined;
+    for (const [id, p] of this.pending) {
+      p.reject(new InferenceError('UNAVAILABLE', `${p.where}: gateway is shutting down`));
+      this.pending.delete(id);
+    }
+  }
+
+  private async reconcile(): Promise<void> {
+    if (this.closed) return;
+    const graphs = [...this.graphs.values()];
+    const specs = graphs.flatMap((g) =>
+      g.nodes.flatMap((n) => Object.values(nodeTopicNames(g.prefix, g.name, n)).map((topic: string) => ({ topic, partitions: g.partitions, owner: `graph "${g.name}" (spec.kafka.partitions)` }))),
+    );
+    await this.client.ensureTopics(specs);
+    const wanted = new Set(graphs.flatMap((g) => g.nodes.map((n) => nodeTopicNames(g.prefix, g.name, n).outputs)));
+    if ([...wanted].every((t) => this.subscribed.has(t)) && this.consumer !== undefined) return;
+    await this.client.retrying('subscribing to node outputs', () => this.subscribe(wanted));
+    this.subscribed = wanted;
+    this.logger.log(`awaiting node outputs on ${[...wanted].sort().join(', ')}`);
+  }
+
+  private async subscribe(wanted: ReadonlySet<string>): Promise<void> {
+    await this.consumer?.disconnect().catch(() => undefined);
+    const consumer = this.client.consumer({ groupId: `${this.groupPrefix}.${this.instance}`, maxWaitTimeInMs: 100 });
+    this.consumer = consumer;
+    await consumer.connect();
+    await consumer.subscribe({ topics: [...wanted], fromBeginning: false });
+    // Ready once the group is joined and the first fetch resolved the starting offsets: answers to
+    // calls made after that are seen.
+    const joined = new Promise<void>((resolve) => {
+      const offJoin = consumer.on(consumer.events.GROUP_JOIN, () => {
+        offJoin();
+        const offFetch = consumer.on(consumer.events.FETCH, () => {
+          offFetch();
+          resolve();
+        });
+      });
+    });
+    await consumer.run({
+      partitionsConsumedConcurrently: Math.max(1, wanted.size),
+      eachMessage: ({ message }) => {
+        const headers = textHeaders(message.headers);
+        const id = headers[HEADER.call];
+        const call = id === undefined ? undefined : this.pending.get(id);
+        if (call === undefined) {
+          if (headers[HEADER.replyTo] === this.instance) this.lateOrDuplicate++;
+          return Promise.resolve();
+        }
+        this.pending.delete(id as string);
+        try {
+          const error = headers[HEADER.error];
+          if (error !== undefined) {
+            const code = headers[HEADER.errorCode];
+            const details = parseDetails(headers[HEADER.errorDetails]);
+            call.reject(new InferenceError(isErrorCode(code) ? code : (CODE_OF_STATUS[headers[HEADER.errorStatus] ?? ''] ?? 'INTERNAL'), error, details === undefined ? undefined : { details }));
+          } else {
+            call.resolve(decodeNodeOutputs(decodeInferResponseProto(message.value ?? Buffer.alloc(0)), `${call.where} (Kafka)`));
+          }
+        } catch (err) {
+          call.reject(err);
+        }
+        return Promise.resolve();
+      },
+    });
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error('did not join its consumer group within 30 s')), 30_000);
+    });
+    try {
+      await Promise.race([joined, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
+
+function isErrorCode(code: string | undefined): code is InferenceError['code'] {
+  return code !== undefined && code in HTTP_STATUS_OF;
+}
+
+function parseDetails(text: string | undefined): Record<string, unknown> | undefined {
+  if (text === undefined) return undefined;
+  try {
+    const value: unknown = JSON.parse(text);
+    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,166 @@
+import { Kafka, logLevel, type Consumer, type ConsumerConfig, type IHeaders, type Producer } from 'kafkajs';
+
+export interface KafkaLogger {
+  log(message: string): void;
+  warn(message: string): void;
+}
+
+export interface OutgoingRecord {
+  readonly key: Buffer | string | null;
+  readonly value: Buffer | string | null;
+  readonly headers: Readonly<Record<string, string>>;
+}
+
+export interface TopicSpec {
+  readonly topic: string;
+  readonly partitions: number;
+  /** Who asked for it, for the partition-mismatch message (e.g. `graph "iris" (spec.kafka.partitions)`). */
+  readonly owner: string;
+}
+
+interface Queued {
+  readonly topic: string;
+  readonly record: OutgoingRecord;
+  readonly resolve: () => void;
+  readonly reject: (err: unknown) => void;
+}
+
+const MAX_BATCH = 1000;
+
+/**
+ * One connection to a Kafka cluster for a process: an idempotent producer whose sends are acknowledged
+ * by all in-sync replicas and coalesced (records queued while a send is in flight leave together in the
+ * next one, so throughput does not cost latency), topic provisioning, and consumers.
+ */
+export class KafkaClient {
+  readonly kafka: Kafka;
+  private producer: Producer | undefined;
+  private connecting: Promise<Producer> | undefined;
+  private queue: Queued[] = [];
+  private sending = false;
+
+  constructor(
+    readonly brokers: readonly string[],
+    clientId: string,
+    readonly logger: KafkaLogger,
+  ) {
+    // kafkajs logs every retriable protocol error (leader moves, coordinator loading) at error level;
+    // failures that matter surface as rejections and consumer crash events, which are logged here.
+    this.kafka = new Kafka({ clientId, brokers: [...brokers], logLevel: logLevel.NOTHING, retry: { retries: 8 } });
+  }
+
+  /** Resolves once the broker acknowledged the record (acks=all). */
+  send(topic: string, record: OutgoingRecord): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ topic, record, resolve, reject });
+      if (!this.sending) void this.flush();
+    });
+  }
+
+  consumer(config: ConsumerConfig): Consumer {
+    const consumer = this.kafka.consumer({ allowAutoTopicCreation: false, ...config });
+    consumer.on(consumer.events.CRASH, (e) => {
+      this.logger.warn(`consumer group ${config.groupId}: ${e.payload.error.message}${e.payload.restart ? ' (restarting)' : ''}`);
+    });
+    return consumer;
+  }
+
+  /**
+   * Runs a start-up step again (up to 6 times, backing off) while it fails: right after topics are
+   * created, brokers may not yet report their partitions.
+   */
+  async retrying<T>(what: string, step: () => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await step();
+      } catch (err) {
+        if (attempt >= 6) throw err;
+        this.logger.warn(`${what} failed (${err instanceof Error ? err.message : String(err)}); retrying (${attempt}/5)`);
+        await new Promise((r) => setTimeout(r, 300 * attempt));
+      }
+    }
+  }
+
+  /**
+   * Creates missing topics with their partition count and fails, naming the topic and both counts, when
+   * an existing one has a different count (records of one key must land on matching partitions).
+   */
+  async ensureTopics(specs: readonly TopicSpec[]): Promise<void> {
+    if (specs.length === 0) return;
+    const admin = this.kafka.admin();
+    await admin.connect();
+    try {
+      const existing = new Set(await admin.listTopics());
+      const missing = specs.filter((s) => !existing.has(s.topic));
+      if (missing.length > 0) {
+        await admin.createTopics({ topics: missing.map((s) => ({ topic: s.topic, numPartitions: s.partitions, replicationFactor: 1 })), waitForLeaders: true });
+        this.logger.log(`created ${missing.length} topic(s): ${missing.map((s) => `${s.topic} (${s.partitions} partitions)`).join(', ')}`);
+      }
+      const present = specs.filter((s) => existing.has(s.topic));
+      if (present.length > 0) {
+        const { topics } = await admin.fetchTopicMetadata({ topics: present.map((s) => s.topic) });
+        const mismatched = present.flatMap((s) => {
+          const count = topics.find((t) => t.name === s.topic)?.partitions.length ?? s.partitions;
+          return count === s.partitions ? [] : [`topic ${s.topic} has ${count} partitions but ${s.owner} declares ${s.partitions}`];
+        });
+        if (mismatched.length > 0) throw new Error(`${mismatched.join('; ')}: one partition count per graph keeps its topics joinable; delete the topics or change the count back`);
+      }
+    } finally {
+      await admin.disconnect();
+    }
+  }
+
+  async close(): Promise<void> {
+    while (this.sending) await new Promise((r) => setTimeout(r, 10));
+    await this.producer?.disconnect();
+    this.producer = undefined;
+    this.connecting = undefined;
+  }
+
+  private connected(): Promise<Producer> {
+    this.connecting ??= (async () => {
+      const producer = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+      await producer.connect();
+      this.producer = producer;
+      return producer;
+    })().catch((err: unknown) => {
+      this.connecting = undefined;
+      throw err;
+    });
+    return this.connecting;
+  }
+
+  private async flush(): Promise<void> {
+    this.sending = true;
+    try {
+      while (this.queue.length > 0) {
+        const batch = this.queue.splice(0, MAX_BATCH);
+        try {
+          const producer = await this.connected();
+          const byTopic = new Map<string, { key: Buffer | string | null; value: Buffer | string | null; headers: IHeaders }[]>();
+          for (const q of batch) {
+            let list = byTopic.get(q.topic);
+            if (list === undefined) byTopic.set(q.topic, (list = []));
+            list.push({ key: q.record.key, value: q.record.value, headers: { ...q.record.headers } });
+          }
+          await producer.sendBatch({ acks: -1, topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })) });
+          for (const q of batch) q.resolve();
+        } catch (err) {
+          for (const q of batch) q.reject(err);
+        }
+      }
+    } finally {
+      this.sending = false;
+    }
+  }
+}
+
+/** Record headers as lower-cased strings (first value of repeated headers). */
+export function textHeaders(headers: IHeaders | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(headers ?? {})) {
+    const first = Array.isArray(v) ? v[0] : v;
+    if (first !== undefined) out[k.toLowerCase()] = Buffer.isBuffer(first) ? first.toString('utf8') : String(first);
+  }
+  return out;
+}

@@ -1,0 +1,182 @@
+import type { Consumer, KafkaMessage } from 'kafkajs';
+import type { KafkaClient, KafkaLogger } from './kafka.client';
+
+export interface ConsumedRecord {
+  readonly topic: string;
+  readonly partition: number;
+  readonly message: KafkaMessage;
+}
+
+/**
+ * Handles one record. It must answer the record itself (output or error record) and resolve only once
+ * that answer is acknowledged; a rejection means the record could not be answered at all (the broker is
+ * unreachable) and it is consumed again.
+ */
+export type RecordHandler = (record: ConsumedRecord) => Promise<void>;
+
+export interface PipelinedConsumerOptions {
+  readonly name: string;
+  readonly groupId: string;
+  readonly topics: readonly string[];
+  /** Records in flight at once across all partitions; reading stops while the limit is reached. */
+  readonly maxInFlight: number;
+  /** Keep records of one key in order (each waits for the previous one of its key). */
+  readonly orderByKey: boolean;
+  readonly fromBeginning: boolean;
+  readonly sessionTimeoutMs?: number;
+  /** Partitions consumed concurrently (the most partitions any of the topics has). */
+  readonly partitions: number;
+}
+
+export interface PipelineStats {
+  readonly name: string;
+  readonly groupId: string;
+  readonly topics: readonly string[];
+  readonly inFlight: number;
+  readonly peakInFlight: number;
+  readonly maxInFlight: number;
+  /** Times reading stopped because maxInFlight records were in flight. */
+  readonly pauses: number;
+  readonly paused: boolean;
+  readonly handled: number;
+  /** Records not answered (broker unreachable) and consumed again. */
+  readonly retried: number;
+}
+
+const HEARTBEAT_MS = 1000;
+
+/**
+ * A consumer group member that handles many records at once while keeping Kafka's guarantees: per-key
+ * order when asked, and at-least-once — a partition's offset advances only past a contiguous run of
+ * records whose answers were acknowledged, so a crash or a rebalance replays what was not answered.
+ * Memory is bounded: at most `maxInFlight` records are being handled, and reading pauses at the limit.
+ */
+export class PipelinedConsumer {
+  private consumer: Consumer | undefined;
+  private inFlight = 0;
+  private peak = 0;
+  private pauses = 0;
+  private handled = 0;
+  private retried = 0;
+  private waiters: (() => void)[] = [];
+  private lastPauseLog = 0;
+
+  constructor(
+    private readonly client: KafkaClient,
+    private readonly options: PipelinedConsumerOptions,
+    private readonly logger: KafkaLogger,
+  ) {}
+
+  start(handler: RecordHandler): Promise<void> {
+    return this.client.retrying(`${this.options.name}: joining group ${this.options.groupId}`, async () => {
+      await this.consumer?.disconnect().catch(() => undefined);
+      await this.run(handler);
+    });
+  }
+
+  private async run(handler: RecordHandler): Promise<void> {
+    const o = this.options;
+    const consumer = this.client.consumer({
+      groupId: o.groupId,
+      ...(o.sessionTimeoutMs !== undefined ? { sessionTimeout: o.sessionTimeoutMs, heartbeatInterval: Math.max(500, Math.floor(o.sessionTimeoutMs / 5)) } : {}),
+    });
+    this.consumer = consumer;
+    await consumer.connect();
+    await consumer.subscribe({ topics: [...o.topics], fromBeginning: o.fromBeginning });
+    await consumer.run({
+      autoCommit: true,
+      autoCommitInterval: 1000,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: Math.max(1, o.partitions),
+      eachBatch: async (payload) => {
+        const { batch } = payload;
+        const messages = batch.messages;
+        const done = messages.map(() => false);
+        let next = 0;
+        let failure: unknown;
+        const advance = (): void => {
+          while (next < messages.length && done[next] === true) payload.resolveOffset((messages[next++] as KafkaMessage).offset);
+        };
+        const beat = setInterval(() => {
+          payload.heartbeat().catch(() => undefined);
+          payload.commitOffsetsIfNecessary().catch(() => undefined);
+        }, HEARTBEAT_MS);
+        const chains = new Map<string, Promise<void>>();
+        const tasks: Promise<void>[] = [];
+        try {
+          for (let i = 0; i < messages.length; i++) {
+            if (!payload.isRunning() || payload.isStale() || failure !== undefined) break;
+            await this.acquire();
+            const message = messages[i] as KafkaMessage;
+            const key = o.orderByKey && message.key !== null ? message.key.toString('base64') : undefined;
+            const previous = key === undefined ? undefined : chains.get(key);
+            const record = { topic: batch.topic, partition: batch.partition, message };
+            const run = (): Promise<void> => handler(record);
+            const task = (previous === undefined ? run() : previous.then(run))
+              .then(
+                () => {
+                  done[i] = true;
+                  this.handled++;
+                  advance();
+                },
+                (err: unknown) => {
+                  failure ??= err;
+                },
+              )
+              .finally(() => this.release());
+            if (key !== undefined) chains.set(key, task);
+            tasks.push(task);
+          }
+          await Promise.all(tasks);
+        } finally {
+          clearInterval(beat);
+        }
+        if (failure !== undefined) {
+          this.retried += messages.length - next;
+          throw failure instanceof Error ? failure : new Error(`record handler failed: ${JSON.stringify(failure)}`);
+        }
+      },
+    });
+  }
+
+  /** Stops reading, lets the records in flight finish and commits them, then leaves the group. */
+  async stop(): Promise<void> {
+    const consumer = this.consumer;
+    this.consumer = undefined;
+    await consumer?.disconnect();
+  }
+
+  stats(): PipelineStats {
+    const o = this.options;
+    return {
+      name: o.name,
+      groupId: o.groupId,
+      topics: o.topics,
+      inFlight: this.inFlight,
+      peakInFlight: this.peak,
+      maxInFlight: o.maxInFlight,
+      pauses: this.pauses,
+      paused: this.waiters.length > 0,
+      handled: this.handled,
+      retried: this.retried,
+    };
+  }
+
+  private async acquire(): Promise<void> {
+    if (this.inFlight >= this.options.maxInFlight) {
+      this.pauses++;
+      if (Date.now() - this.lastPauseLog > 10_000) {
+        this.lastPauseLog = Date.now();
+        this.logger.log(`${this.options.name}: ${this.inFlight} records in flight (limit ${this.options.maxInFlight}); reading paused until some finish`);
+      }
+      while (this.inFlight >= this.options.maxInFlight) await new Promise<void>((resolve) => this.waiters.push(resolve));
+    }
+    this.inFlight++;
+    this.peak = Math.max(this.peak, this.inFlight);
+  }
+
+  private release(): void {
+    this.inFlight--;
+    this.waiters.shift()?.();
+  }
+}

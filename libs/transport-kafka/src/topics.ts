@@ -1,0 +1,57 @@
+/** Topic names of one graph: its request stream, and each Kafka-connected node's input and output. */
+export interface GraphTopicNames {
+  readonly inputs: string;
+  readonly outputs: string;
+  readonly errors: string;
+}
+
+export interface NodeTopicNames {
+  readonly inputs: string;
+  readonly outputs: string;
+}
+
+export function graphTopicNames(prefix: string, graph: string): GraphTopicNames {
+  const base = `${prefix}.${graph}`;
+  return { inputs: `${base}.inputs`, outputs: `${base}.outputs`, errors: `${base}.errors` };
+}
+
+export function nodeTopicNames(prefix: string, graph: string, node: string): NodeTopicNames {
+  const base = `${prefix}.${graph}.${node}`;
+  return { inputs: `${base}.inputs`, outputs: `${base}.outputs` };
+}
+
+/** The consumer group every replica of one node joins, so replicas share its input partitions. */
+export function nodeGroupId(prefix: string, graph: string, node: string): string {
+  return `${prefix}.${graph}.${node}`;
+}
+
+/** Headers infergraph sets on node records. */
+export const HEADER = {
+  contentType: 'content-type',
+  requestId: 'x-request-id',
+  /** Correlates a node's output record with the call that produced its input record. */
+  call: 'x-infergraph-call',
+  /** The gateway instance waiting for the output. */
+  replyTo: 'x-infergraph-reply-to',
+  /** Absolute deadline of the graph request, epoch milliseconds. */
+  deadline: 'x-infergraph-deadline',
+  error: 'x-error',
+  errorStatus: 'x-error-status',
+  errorCode: 'x-error-code',
+  /** JSON of the error's details (e.g. an outlier's scores). */
+  errorDetails: 'x-error-details',
+} as const;
+
+export const PROTOBUF = 'application/x-protobuf';
+const PROTOBUF_TYPES = new Set(['application/x-protobuf', 'application/protobuf', 'application/vnd.google.protobuf']);
+
+/** Whether a content-type header names protobuf (parameters such as `; messageType=...` ignored). */
+export function isProtobuf(contentType: string | undefined): boolean {
+  if (contentType === undefined) return false;
+  return PROTOBUF_TYPES.has(contentType.split(';')[0]?.trim().toLowerCase() ?? '');
+}
+
+/** Headers a record's answer carries forward: W3C trace context and every x-* header. */
+export function passThroughHeaders(headers: Readonly<Record<string, string>>): Record<string, string> {
+  return Object.fromEntries(Object.entries(headers).filter(([k]) => k === 'traceparent' || k === 'tracestate' || (k.startsWith('x-') && !k.startsWith('x-infergraph-') && !k.startsWith('x-error'))));
+}

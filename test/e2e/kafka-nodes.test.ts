@@ -1,0 +1,205 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import { Kafka, logLevel, type Consumer, type Producer } from 'kafkajs';
+import { EXAMPLES, goldenRows } from '../support/examples';
+import { assertSameOutputs } from '../support/same-outputs';
+import { request, startGateway, type RunningGateway } from '../support/gateway.process';
+import { startWorker, type RunningWorker } from '../support/worker.process';
+
+// Kafka-connected nodes on a real broker: worker processes consume each node's input topic and answer
+// on its output topic; the gateway runs routing and joins between topics. Same answers as in-process.
+
+const brokers = (process.env['KAFKA_BROKERS'] ?? '').split(',').filter((b) => b !== '');
+const skip = brokers.length === 0 ? 'KAFKA_BROKERS is not set' : false;
+
+async function until(what: string, test: () => boolean | Promise<boolean>, timeoutMs: number, detail: () => string = () => ''): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await test())) {
+    if (Date.now() > deadline) assert.fail(`${what} within ${timeoutMs} ms ${detail()}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+describe('Kafka-connected nodes: every example graph through node topics', { skip }, () => {
+  const prefix = `n${randomUUID().slice(0, 8)}`;
+  const kafkaEnv = { KAFKA_BROKERS: brokers.join(','), KAFKA_TOPIC_PREFIX: prefix, NODE_TRANSPORT: 'kafka' };
+  let worker: RunningWorker;
+  let local: RunningGateway;
+  let viaKafka: RunningGateway;
+
+  before(async () => {
+    const GRAPHS_DIR = 'graphs,test/fixtures/graphs-reject';
+    worker = await startWorker({ GRAPHS_DIR, ...kafkaEnv });
+    [local, viaKafka] = await Promise.all([startGateway({ GRAPHS_DIR, KAFKA_BROKERS: '' }), startGateway({ GRAPHS_DIR, ...kafkaEnv, KAFKA_GROUP_ID: `${prefix}-gw` })]);
+  });
+  after(async () => {
+    await Promise.all([local?.stop(), viaKafka?.stop()]);
+    await worker?.kill();
+  });
+
+  for (const example of EXAMPLES) {
+    it(`gives the same outputs in-process and over Kafka for ${example.graph}`, async () => {
+      const body = {
+        inputs: [{ name: example.input, shape: [example.rows.length, example.rows[0]?.length ?? 0], datatype: 'FP32', data: example.rows }],
+        parameters: example.parameters ?? {},
+      };
+      const path = `/v2/models/${example.graph}/infer`;
+      const [a, b] = await Promise.all([request(local, 'POST', path, body, example.headers ?? {}), request(viaKafka, 'POST', path, body, example.headers ?? {})]);
+      assertSameOutputs(a, b, example.graph);
+    });
+  }
+
+  it('passes a node rejection through with its status and details (outlier over Kafka = 422 with scores)', async () => {
+    const body = { inputs: [{ name: 'features', shape: [2, 4], datatype: 'FP32', data: [5.1, 3.5, 1.4, 0.2, 40, -3, 90, 25] }] };
+    const [a, b] = await Promise.all([request(local, 'POST', '/v2/models/iris-guarded/infer', body), request(viaKafka, 'POST', '/v2/models/iris-guarded/infer', body)]);
+    assert.equal(a.status, 422, JSON.stringify(a.body));
+    assert.deepEqual((a.body as { is_outlier?: boolean[] }).is_outlier, [false, true]);
+    assert.equal(b.status, a.status, JSON.stringify(b.body));
+    assert.deepEqual(b.body, a.body);
+  });
+
+  it('keeps each node call and its answer on the node topics, keyed by request id', async () => {
+    const id = `trace-${randomUUID()}`;
+    const res = await request(viaKafka, 'POST', '/v2/models/iris/infer', { id, inputs: [{ name: 'features', shape: [1, 4], datatype: 'FP32', data: [5.1, 3.5, 1.4, 0.2] }] });
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    const kafka = new Kafka({ clientId: 'infergraph-test-replay', brokers, logLevel: logLevel.NOTHING });
+    const consumer = kafka.consumer({ groupId: `${prefix}-replay` });
+    const seen = new Map<string, string[]>();
+    await consumer.connect();
+    const topics = ['standardize', 'classifier', 'species'].flatMap((n) => [`${prefix}.iris.${n}.inputs`, `${prefix}.iris.${n}.outputs`]);
+    await consumer.subscribe({ topics, fromBeginning: true });
+    await consumer.run({
+      eachMessage: async ({ topic, message }) => {
+        if (message.key?.toString() === id) seen.set(topic, [...(seen.get(topic) ?? []), message.headers?.['x-infergraph-call']?.toString() ?? '']);
+        await Promise.resolve();
+      },
+    });
+    try {
+      await until('the call and answer of every node', () => topics.every((t) => seen.has(t)), 30_000, () => JSON.stringify([...seen.keys()]));
+      for (const n of ['standardize', 'classifier', 'species']) {
+        assert.deepEqual(seen.get(`${prefix}.iris.${n}.outputs`), seen.get(`${prefix}.iris.${n}.inputs`), `${n}: answer carries the call id`);
+      }
+    } finally {
+      await consumer.disconnect();
+    }
+  });
+});
+
+describe('Kafka-connected nodes without a consumer', { skip }, () => {
+  let gw: RunningGateway;
+  let noBrokers: RunningGateway;
+
+  before(async () => {
+    const prefix = `e${randomUUID().slice(0, 8)}`;
+    [gw, noBrokers] = await Promise.all([
+      startGateway({ GRAPHS_DIR: 'test/fixtures/graphs-kafka', KAFKA_BROKERS: brokers.join(','), KAFKA_TOPIC_PREFIX: prefix }),
+      startGateway({ GRAPHS_DIR: 'test/fixtures/graphs-kafka', KAFKA_BROKERS: '' }, { waitReady: false }),
+    ]);
+  });
+  after(async () => {
+    await Promise.all([gw?.stop(), noBrokers?.stop()]);
+  });
+
+  it('answers 504 naming the topic nobody answered on, and keeps serving', async () => {
+    const body = { inputs: [{ name: 'features', shape: [1, 4], datatype: 'FP32', data: [5.1, 3.5, 1.4, 0.2] }] };
+    const res = await request(gw, 'POST', '/v2/models/iris-slow-lane/infer', body);
+    assert.equal(res.status, 504, JSON.stringify(res.body));
+    assert.match((res.body as { error: string }).error, /standardize/);
+    assert.match((res.body as { error: string }).error, /iris-slow-lane\.standardize\.(outputs|inputs)/);
+    assert.equal((await request(gw, 'GET', '/v2/health/live')).status, 200);
+  });
+
+  it('fails to load a spec.transport: kafka graph on a gateway without KAFKA_BROKERS, saying why', async () => {
+    await until('the graph load to settle', async () => ((await request(noBrokers, 'GET', '/v1/graphs')).body as { graphs: { state: string }[] }).graphs.every((g) => g.state !== 'loading'), 30_000);
+    const graphs = ((await request(noBrokers, 'GET', '/v1/graphs')).body as { graphs: { name: string; file?: string; state: string; error?: string }[] }).graphs;
+    const g = graphs.find((x) => x.file?.endsWith('iris-slow-lane.yaml') ?? false) ?? graphs[0];
+    assert.equal(g?.state, 'failed');
+    assert.match(g?.error ?? '', /spec\.transport: kafka: this gateway has no KAFKA_BROKERS/);
+  });
+});
+
+describe('Kafka-connected graph under load: kill -9 a worker mid-stream', { skip }, () => {
+  const prefix = `k${randomUUID().slice(0, 8)}`;
+  const topics = { inputs: `${prefix}.iris-pipeline.inputs`, outputs: `${prefix}.iris-pipeline.outputs`, errors: `${prefix}.iris-pipeline.errors` };
+  const kafka = new Kafka({ clientId: 'infergraph-test-kill', brokers, logLevel: logLevel.NOTHING });
+  const workerEnv = { GRAPHS_DIR: 'graphs/kafka', KAFKA_BROKERS: brokers.join(','), KAFKA_TOPIC_PREFIX: prefix, KAFKA_SESSION_TIMEOUT_MS: '6000' };
+  const MAX_IN_FLIGHT = 200;
+  let worker: RunningWorker;
+  let gw: RunningGateway;
+  let producer: Producer;
+  let consumer: Consumer;
+  const answered = new Map<string, number>();
+  const failed = new Map<string, string>();
+
+  before(async () => {
+    worker = await startWorker(workerEnv);
+    gw = await startGateway({
+      GRAPHS_DIR: 'graphs/kafka',
+      KAFKA_BROKERS: brokers.join(','),
+      KAFKA_TOPIC_PREFIX: prefix,
+      KAFKA_GROUP_ID: `${prefix}-gw`,
+      KAFKA_MAX_IN_FLIGHT: String(MAX_IN_FLIGHT),
+    });
+    await until('the gateway to stream', () => gw.output().includes(`streaming ${topics.inputs}`), 30_000, () => gw.output());
+    producer = kafka.producer();
+    await producer.connect();
+    consumer = kafka.consumer({ groupId: `${prefix}-test` });
+    await consumer.connect();
+    await consumer.subscribe({ topics: [topics.outputs, topics.errors], fromBeginning: true });
+    await consumer.run({
+      eachMessage: async ({ topic, message }) => {
+        const id = message.headers?.['x-request-id']?.toString() ?? (JSON.parse(message.value?.toString() ?? '{}') as { id?: string }).id ?? '';
+        if (topic === topics.outputs) answered.set(id, (answered.get(id) ?? 0) + 1);
+        else failed.set(id, message.headers?.['x-error']?.toString() ?? '');
+        await Promise.resolve();
+      },
+    });
+  });
+  after(async () => {
+    await consumer?.disconnect();
+    await producer?.disconnect();
+    await gw?.stop();
+    await worker?.kill();
+  });
+
+  it('answers every one of 10,000 requests (outputs or errors, none lost) across a worker kill -9 and restart, with reading paused at the in-flight limit', async () => {
+    const rows = goldenRows('iris-logreg');
+    const total = 10_000;
+    const sending = (async () => {
+      for (let i = 0; i < total; i += 500) {
+        const messages = Array.from({ length: Math.min(500, total - i) }, (_, k) => ({
+          key: `user-${(i + k) % 97}`,
+          value: JSON.stringify({ id: `r-${i + k}`, inputs: [{ name: 'features', shape: [1, 4], datatype: 'FP32', data: rows[(i + k) % rows.length] }] }),
+          headers: { 'x-request-id': `r-${i + k}` },
+        }));
+        await producer.send({ topic: topics.inputs, messages });
+      }
+    })();
+    const seen = (): number => new Set([...answered.keys(), ...failed.keys()]).size;
+    await until('2,000 answers before the kill', () => seen() >= 2000, 120_000, () => `(answered ${answered.size}, failed ${failed.size})`);
+    await worker.kill();
+    const atKill = seen();
+    await new Promise((r) => setTimeout(r, 1000));
+    worker = await startWorker(workerEnv);
+    await sending;
+    await until(
+      `all ${total} request ids in outputs or errors`,
+      () => seen() >= total,
+      240_000,
+      () => `(answered ${answered.size}, failed ${failed.size}; ${gw.output().slice(-2000)})`,
+    );
+    const ids = new Set([...answered.keys(), ...failed.keys()]);
+    const lost = Array.from({ length: total }, (_, i) => `r-${i}`).filter((id) => !ids.has(id));
+    const duplicates = [...answered.values()].reduce((n, c) => n + c - 1, 0);
+    const status = (await request(gw, 'GET', '/v1/kafka')).body as { stream: { peakInFlight: number; maxInFlight: number; pauses: number }; nodeCalls: { lateOrDuplicate: number } };
+    console.log(
+      `[kafka] kill -9: ${answered.size} answered, ${failed.size} in errors, ${lost.length} lost, ${duplicates} duplicate outputs; killed at ${atKill}; ` +
+        `peak in flight ${status.stream.peakInFlight}/${status.stream.maxInFlight}, ${status.stream.pauses} pauses, ${status.nodeCalls.lateOrDuplicate} late node answers`,
+    );
+    assert.deepEqual(lost, []);
+    assert.ok(answered.size > total / 2, `most requests answered (${answered.size}); errors: ${[...new Set(failed.values())].slice(0, 3).join(' | ')}`);
+    assert.ok(status.stream.peakInFlight <= MAX_IN_FLIGHT, `in flight ${status.stream.peakInFlight} > ${MAX_IN_FLIGHT}`);
+    assert.ok(status.stream.pauses > 0, 'reading paused at the in-flight limit');
+  });
+});
