@@ -21,21 +21,21 @@ async function until(what: string, test: () => boolean | Promise<boolean>, timeo
   }
 }
 
-describe('Kafka-connected nodes: every example graph through node topics', { skip }, () => {
+describe('Kafka-connected nodes: every example graph through node topics, two worker replicas', { skip }, () => {
   const prefix = `n${randomUUID().slice(0, 8)}`;
   const kafkaEnv = { KAFKA_BROKERS: brokers.join(','), KAFKA_TOPIC_PREFIX: prefix, NODE_TRANSPORT: 'kafka' };
-  let worker: RunningWorker;
+  let workers: RunningWorker[] = [];
   let local: RunningGateway;
   let viaKafka: RunningGateway;
 
   before(async () => {
-    const GRAPHS_DIR = 'graphs,test/fixtures/graphs-reject';
-    worker = await startWorker({ GRAPHS_DIR, ...kafkaEnv });
+    const GRAPHS_DIR = 'graphs,test/fixtures/graphs-transports';
+    workers = await Promise.all([startWorker({ GRAPHS_DIR, ...kafkaEnv }), startWorker({ GRAPHS_DIR, ...kafkaEnv })]);
     [local, viaKafka] = await Promise.all([startGateway({ GRAPHS_DIR, KAFKA_BROKERS: '' }), startGateway({ GRAPHS_DIR, ...kafkaEnv, KAFKA_GROUP_ID: `${prefix}-gw` })]);
   });
   after(async () => {
     await Promise.all([local?.stop(), viaKafka?.stop()]);
-    await worker?.kill();
+    await Promise.all(workers.map((w) => w.kill()));
   });
 
   for (const example of EXAMPLES) {
@@ -57,6 +57,34 @@ describe('Kafka-connected nodes: every example graph through node topics', { ski
     assert.deepEqual((a.body as { is_outlier?: boolean[] }).is_outlier, [false, true]);
     assert.equal(b.status, a.status, JSON.stringify(b.body));
     assert.deepEqual(b.body, a.body);
+  });
+
+  it('honours joinWindowMs between topics: a branch answering after the window is left out, as in-process', async () => {
+    const call = async (gw: RunningGateway, parameters: Record<string, unknown>): Promise<unknown> => {
+      const res = await request(gw, 'POST', '/v2/models/join-window/infer', { inputs: [{ name: 'x', shape: [1, 1], datatype: 'FP32', data: [1] }], parameters });
+      assert.equal(res.status, 200, JSON.stringify(res.body));
+      return (res.body as { outputs: { data: unknown[] }[] }).outputs[0]?.data;
+    };
+    const late = { b_delay_ms: 30, c_delay_ms: 1200 };
+    assert.deepEqual(await call(viaKafka, late), [2, 11]);
+    assert.deepEqual(await call(local, late), [2, 11]);
+    assert.deepEqual(await call(viaKafka, {}), [2, 11, 101]);
+  });
+
+  it('shares each node topic between the two worker replicas through one consumer group', async () => {
+    const kafka = new Kafka({ clientId: 'infergraph-test-groups', brokers, logLevel: logLevel.NOTHING });
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      const group = `${prefix}.iris.classifier`;
+      const { groups } = await admin.describeGroups([group]);
+      const members = groups[0]?.members ?? [];
+      assert.equal(groups[0]?.state, 'Stable');
+      assert.equal(members.length, 2, `members of ${group}`);
+      for (const m of members) assert.ok(m.memberAssignment.length > 0, `${m.clientId} holds partitions`);
+    } finally {
+      await admin.disconnect();
+    }
   });
 
   it('keeps each node call and its answer on the node topics, keyed by request id', async () => {
@@ -89,16 +117,31 @@ describe('Kafka-connected nodes: every example graph through node topics', { ski
 describe('Kafka-connected nodes without a consumer', { skip }, () => {
   let gw: RunningGateway;
   let noBrokers: RunningGateway;
+  let mismatched: RunningGateway;
+  const clashPrefix = `m${randomUUID().slice(0, 8)}`;
 
   before(async () => {
     const prefix = `e${randomUUID().slice(0, 8)}`;
-    [gw, noBrokers] = await Promise.all([
+    // A topic someone created with another partition count than the graph declares.
+    const admin = new Kafka({ clientId: 'infergraph-test-clash', brokers, logLevel: logLevel.NOTHING }).admin();
+    await admin.connect();
+    await admin.createTopics({ topics: [{ topic: `${clashPrefix}.iris-slow-lane.classifier.inputs`, numPartitions: 1, replicationFactor: 1 }], waitForLeaders: true });
+    await admin.disconnect();
+    [gw, noBrokers, mismatched] = await Promise.all([
       startGateway({ GRAPHS_DIR: 'test/fixtures/graphs-kafka', KAFKA_BROKERS: brokers.join(','), KAFKA_TOPIC_PREFIX: prefix }),
       startGateway({ GRAPHS_DIR: 'test/fixtures/graphs-kafka', KAFKA_BROKERS: '' }, { waitReady: false }),
+      startGateway({ GRAPHS_DIR: 'test/fixtures/graphs-kafka', KAFKA_BROKERS: brokers.join(','), KAFKA_TOPIC_PREFIX: clashPrefix }),
     ]);
   });
   after(async () => {
-    await Promise.all([gw?.stop(), noBrokers?.stop()]);
+    await Promise.all([gw?.stop(), noBrokers?.stop(), mismatched?.stop()]);
+  });
+
+  it('refuses a node topic whose partition count differs from the graph, naming topic and counts (503)', async () => {
+    const body = { inputs: [{ name: 'features', shape: [1, 4], datatype: 'FP32', data: [5.1, 3.5, 1.4, 0.2] }] };
+    const res = await request(mismatched, 'POST', '/v2/models/iris-slow-lane/infer', body);
+    assert.equal(res.status, 503, JSON.stringify(res.body));
+    assert.match((res.body as { error: string }).error, new RegExp(`topic ${clashPrefix}\\.iris-slow-lane\\.classifier\\.inputs has 1 partitions but graph "iris-slow-lane" \\(spec\\.kafka\\.partitions\\) declares 3`));
   });
 
   it('answers 504 naming the topic nobody answered on, and keeps serving', async () => {

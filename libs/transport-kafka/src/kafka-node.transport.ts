@@ -50,6 +50,9 @@ export class KafkaNodeTransport implements NodeTransport {
   private readonly instance = `gw-${randomUUID().slice(0, 8)}`;
   private readonly graphs = new Map<string, KafkaConnectedGraph>();
   private readonly pending = new Map<string, PendingCall>();
+  /** Graphs whose topics could not be provisioned (e.g. a partition count clash), with the reason. */
+  private readonly failed = new Map<string, string>();
+  private readonly provisioned = new Set<string>();
   private subscribed = new Set<string>();
   private consumer: Consumer | undefined;
   private sync: Promise<void> = Promise.resolve();
@@ -70,15 +73,22 @@ export class KafkaNodeTransport implements NodeTransport {
    */
   register(graph: KafkaConnectedGraph): Promise<void> {
     this.graphs.set(graph.name, graph);
+    this.failed.delete(graph.name);
+    this.provisioned.delete(graph.name);
     const step = this.sync.catch(() => undefined).then(() => this.reconcile());
     this.sync = step;
-    return step;
+    return step.then(() => {
+      const reason = this.failed.get(graph.name);
+      if (reason !== undefined) throw new Error(reason);
+    });
   }
 
   async invoke(call: NodeInvocation): Promise<TensorMap> {
     await this.sync.catch((err: unknown) => {
       throw new InferenceError('UNAVAILABLE', `Kafka topics of graph "${call.graph}" are not ready: ${err instanceof Error ? err.message : String(err)}`);
     });
+    const reason = this.failed.get(call.graph);
+    if (reason !== undefined) throw new InferenceError('UNAVAILABLE', `Kafka topics of graph "${call.graph}" are not usable: ${reason}`);
     const graph = this.graphs.get(call.graph);
     if (graph === undefined) throw new InferenceError('INTERNAL', `graph "${call.graph}" is not registered with the Kafka node transport`);
     const topics = nodeTopicNames(graph.prefix, graph.name, call.node);
@@ -155,13 +165,22 @@ export class KafkaNodeTransport implements NodeTransport {
 
   private async reconcile(): Promise<void> {
     if (this.closed) return;
+    for (const g of [...this.graphs.values()]) {
+      if (this.provisioned.has(g.name)) continue;
+      const specs = g.nodes.flatMap((n) =>
+        Object.values(nodeTopicNames(g.prefix, g.name, n)).map((topic: string) => ({ topic, partitions: g.partitions, owner: `graph "${g.name}" (spec.kafka.partitions)` })),
+      );
+      try {
+        await this.client.ensureTopics(specs);
+        this.provisioned.add(g.name);
+      } catch (err) {
+        this.failed.set(g.name, err instanceof Error ? err.message : String(err));
+        this.graphs.delete(g.name);
+      }
+    }
     const graphs = [...this.graphs.values()];
-    const specs = graphs.flatMap((g) =>
-      g.nodes.flatMap((n) => Object.values(nodeTopicNames(g.prefix, g.name, n)).map((topic: string) => ({ topic, partitions: g.partitions, owner: `graph "${g.name}" (spec.kafka.partitions)` }))),
-    );
-    await this.client.ensureTopics(specs);
     const wanted = new Set(graphs.flatMap((g) => g.nodes.map((n) => nodeTopicNames(g.prefix, g.name, n).outputs)));
-    if ([...wanted].every((t) => this.subscribed.has(t)) && this.consumer !== undefined) return;
+    if (wanted.size === 0 || ([...wanted].every((t) => this.subscribed.has(t)) && this.consumer !== undefined)) return;
     await this.client.retrying('subscribing to node outputs', () => this.subscribe(wanted));
     this.subscribed = wanted;
     this.logger.log(`awaiting node outputs on ${[...wanted].sort().join(', ')}`);
