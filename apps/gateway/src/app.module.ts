@@ -8,6 +8,8 @@ import { GATEWAY_CONFIG, type GatewayConfig } from './config/gateway.config';
 import { GraphLoadingService } from './graphs/graph-loading.service';
 import { KAFKA_CLIENT, KafkaStreamService } from './graphs/kafka-stream.service';
 import { KafkaController } from './http/kafka.controller';
+import { MetricsController } from './http/metrics.controller';
+import { EngineMetrics } from '@infergraph/telemetry';
 import { V2GrpcController } from './grpc/v2-grpc.controller';
 import { GraphsController } from './http/graphs.controller';
 import { HealthController } from './http/health.controller';
@@ -20,7 +22,7 @@ export class AppModule {
     const engineLogger = new Logger('engine');
     return {
       module: AppModule,
-      controllers: [HealthController, GraphsController, KafkaController, V2InferenceController, V2GrpcController],
+      controllers: [HealthController, GraphsController, KafkaController, MetricsController, V2InferenceController, V2GrpcController],
       providers: [
         { provide: GATEWAY_CONFIG, useValue: config },
         { provide: OnnxModelLoader, useFactory: () => new OnnxModelLoader() },
@@ -57,6 +59,17 @@ export class AppModule {
           inject: [GraphRegistry],
         },
         KafkaStreamService,
+        {
+          provide: EngineMetrics,
+          useFactory: (registry: GraphRegistry, kafka: KafkaStreamService) => {
+            const metrics = new EngineMetrics('gateway').observe(registry.events);
+            metrics.gaugeFrom('infergraph_kafka_stream_in_flight', 'Streamed Kafka requests being handled.', () => kafka.status().stream?.inFlight ?? 0);
+            metrics.counterFrom('infergraph_kafka_stream_pauses_total', 'Times reading the graph topics paused at the in-flight limit.', () => kafka.status().stream?.pauses ?? 0);
+            metrics.gaugeFrom('infergraph_kafka_node_calls_pending', 'Node calls over Kafka waiting for their answer.', () => kafka.status().nodeCalls?.pending ?? 0);
+            return metrics;
+          },
+          inject: [GraphRegistry, KafkaStreamService],
+        },
         GraphLoadingService,
         { provide: APP_FILTER, useClass: OipErrorFilter },
       ],

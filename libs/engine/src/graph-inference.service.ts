@@ -86,8 +86,13 @@ export class GraphInferenceService {
       timeoutMs: plan.timeoutMs,
       signal: controller.signal,
     });
+    const started = performance.now();
+    let code = 'OK';
     try {
-      const result = await loaded.executor.execute(call.request.inputs, ctx);
+      const result = await loaded.executor.execute(call.request.inputs, ctx).catch((err: unknown) => {
+        code = err instanceof InferenceError ? err.code : 'INTERNAL';
+        throw err;
+      });
       const route = formatRoutes(result.routes);
       const parameters: Record<string, unknown> = {};
       if (route !== undefined) parameters['route'] = route;
@@ -102,6 +107,7 @@ export class GraphInferenceService {
       };
     } finally {
       controller.abort();
+      this.registry.events.emit('request', { graph: plan.name, code, seconds: (performance.now() - started) / 1000 });
     }
   }
 }

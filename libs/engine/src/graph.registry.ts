@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
-import type { ShadowResult } from '@infergraph/executor';
+import type { NodeResult, ShadowResult } from '@infergraph/executor';
 import { InferenceError } from '@infergraph/protocol';
 import type { DriftResult, DriftStatus, ModelLoader } from '@infergraph/nodes';
 import { GraphValidationError } from '@infergraph/spec';
@@ -36,6 +36,19 @@ export interface EngineLogger {
 /** Engine events for other subsystems (metrics, Kafka) to subscribe to. */
 export interface EngineEvents {
   drift: [DriftResult];
+  /** Every node outcome of every request (not shadows or drift). */
+  node: [NodeResult];
+  /** Every graph request that reached a loaded graph, with its outcome class. */
+  request: [RequestResult];
+  /** Every graph load, successful or not. */
+  loaded: [{ graph: string; state: 'ready' | 'failed'; seconds: number }];
+}
+
+export interface RequestResult {
+  readonly graph: string;
+  /** "OK" or the InferenceError code. */
+  readonly code: string;
+  readonly seconds: number;
 }
 
 /** The set of graphs this process serves, with each one's load state. */
@@ -95,6 +108,7 @@ export class GraphRegistry {
     try {
       const graph = await loadGraphFile(file, this.loader, {
         onShadowResult,
+        onNodeResult: (r) => this.events.emit('node', r),
         transport: this.transport,
         drift: {
           onResult: (r) => {
@@ -122,11 +136,13 @@ export class GraphRegistry {
       }
       const loadMs = Math.round(performance.now() - started);
       const models = graph.models.map((m) => `${m.node}=${path.basename(path.dirname(path.dirname(m.path)))}(${m.provider})`);
+      this.events.emit('loaded', { graph: name, state: 'ready', seconds: loadMs / 1000 });
       this.logger.log(`graph "${name}" ready in ${loadMs} ms (version ${graph.spec.spec.version}; models: ${models.join(', ') || 'none'})`);
       return this.record({ name, file, state: 'ready', graph, error: undefined, loadMs, shadow });
     } catch (err) {
       const error = err instanceof GraphValidationError ? err.message : `graph ${file}: ${err instanceof Error ? err.message : String(err)}`;
       this.logger.error(error);
+      this.events.emit('loaded', { graph: provisional, state: 'failed', seconds: (performance.now() - started) / 1000 });
       return this.record({ name: provisional, file, state: 'failed', graph: undefined, error, loadMs: undefined, shadow });
     } finally {
       this.pending--;

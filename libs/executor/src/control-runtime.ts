@@ -39,6 +39,18 @@ export interface ShadowResult {
   readonly durationMs: number;
 }
 
+/** One node's outcome in one request (for metrics; no tensors, no request id). */
+export interface NodeResult {
+  readonly graph: string;
+  readonly node: string;
+  readonly type: string;
+  readonly status: 'ok' | 'skipped' | 'error';
+  readonly seconds: number;
+  /** Routers: the route taken. */
+  readonly route?: string;
+}
+
 export interface ExecutorHooks {
   onShadowResult?(result: ShadowResult): void;
+  onNodeResult?(result: NodeResult): void;
 }

@@ -1,0 +1,105 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { DriftResult } from '@infergraph/nodes';
+import type { NodeResult } from '@infergraph/executor';
+
+/** What the metrics read from the engine: its event stream (GraphRegistry.events) and in-flight counts. */
+export interface EngineEventSource {
+  on(event: 'request', listener: (r: { graph: string; code: string; seconds: number }) => void): unknown;
+  on(event: 'node', listener: (r: NodeResult) => void): unknown;
+  on(event: 'drift', listener: (r: DriftResult) => void): unknown;
+  on(event: 'loaded', listener: (r: { graph: string; state: 'ready' | 'failed'; seconds: number }) => void): unknown;
+}
+
+/** Latency buckets from 0.5 ms to 10 s (seconds, Prometheus base unit). */
+const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+/**
+ * Prometheus metrics of one process, named by Prometheus conventions with the `infergraph_` prefix and
+ * base units. Labels are graph, node, type, route, code and feature index only: their values come from
+ * graph files, never from requests, so cardinality stays bounded.
+ */
+export class EngineMetrics {
+  readonly registry = new Registry();
+  private readonly requests: Counter<'graph' | 'code'>;
+  private readonly requestSeconds: Histogram<'graph'>;
+  private readonly nodeCalls: Counter<'graph' | 'node' | 'type' | 'status'>;
+  private readonly nodeSeconds: Histogram<'graph' | 'node' | 'type'>;
+  private readonly routes: Counter<'graph' | 'router' | 'route'>;
+  private readonly driftPValue: Gauge<'graph' | 'node' | 'feature'>;
+  private readonly isDrift: Gauge<'graph' | 'node'>;
+  private readonly driftWindows: Counter<'graph' | 'node'>;
+  private readonly loadSeconds: Gauge<'graph'>;
+  private readonly graphReady: Gauge<'graph'>;
+
+  constructor(component: string) {
+    this.registry.setDefaultLabels({ component });
+    collectDefaultMetrics({ register: this.registry, prefix: 'infergraph_' });
+    const r = [this.registry];
+    this.requests = new Counter({ name: 'infergraph_graph_requests_total', help: 'Graph requests by outcome ("OK" or the error class).', labelNames: ['graph', 'code'], registers: r });
+    this.requestSeconds = new Histogram({ name: 'infergraph_graph_request_duration_seconds', help: 'Graph request duration, from validated request to response.', labelNames: ['graph'], buckets: LATENCY_BUCKETS, registers: r });
+    this.nodeCalls = new Counter({ name: 'infergraph_node_calls_total', help: 'Node executions by status (ok, skipped by routing, error).', labelNames: ['graph', 'node', 'type', 'status'], registers: r });
+    this.nodeSeconds = new Histogram({ name: 'infergraph_node_duration_seconds', help: "Node duration from the start of the node's own work (transport included).", labelNames: ['graph', 'node', 'type'], buckets: LATENCY_BUCKETS, registers: r });
+    this.routes = new Counter({ name: 'infergraph_router_decisions_total', help: 'Router decisions by route taken.', labelNames: ['graph', 'router', 'route'], registers: r });
+    this.driftPValue = new Gauge({ name: 'infergraph_drift_p_value', help: 'p-value of the latest drift test per feature.', labelNames: ['graph', 'node', 'feature'], registers: r });
+    this.isDrift = new Gauge({ name: 'infergraph_drift_is_drift', help: '1 when the latest drift window was judged drifted.', labelNames: ['graph', 'node'], registers: r });
+    this.driftWindows = new Counter({ name: 'infergraph_drift_windows_total', help: 'Drift windows tested.', labelNames: ['graph', 'node'], registers: r });
+    this.loadSeconds = new Gauge({ name: 'infergraph_graph_load_duration_seconds', help: 'Time the latest load of the graph took (models included).', labelNames: ['graph'], registers: r });
+    this.graphReady = new Gauge({ name: 'infergraph_graph_ready', help: '1 when the graph is loaded and serving.', labelNames: ['graph'], registers: r });
+  }
+
+  /** Follows the engine's events. */
+  observe(events: EngineEventSource): this {
+    events.on('request', (e) => {
+      this.requests.inc({ graph: e.graph, code: e.code });
+      this.requestSeconds.observe({ graph: e.graph }, e.seconds);
+    });
+    events.on('node', (e) => {
+      this.nodeCalls.inc({ graph: e.graph, node: e.node, type: e.type, status: e.status });
+      if (e.status !== 'skipped') this.nodeSeconds.observe({ graph: e.graph, node: e.node, type: e.type }, e.seconds);
+      if (e.route !== undefined) this.routes.inc({ graph: e.graph, router: e.node, route: e.route });
+    });
+    events.on('drift', (e) => {
+      e.p_val.forEach((p, i) => this.driftPValue.set({ graph: e.graph, node: e.node, feature: String(i) }, p));
+      this.isDrift.set({ graph: e.graph, node: e.node }, e.is_drift ? 1 : 0);
+      this.driftWindows.inc({ graph: e.graph, node: e.node });
+    });
+    events.on('loaded', (e) => {
+      this.graphReady.set({ graph: e.graph }, e.state === 'ready' ? 1 : 0);
+      this.loadSeconds.set({ graph: e.graph }, e.seconds);
+    });
+    return this;
+  }
+
+  /** A gauge read at scrape time (e.g. Kafka records in flight). */
+  gaugeFrom(name: string, help: string, read: () => number): void {
+    new Gauge({
+      name,
+      help,
+      registers: [this.registry],
+      collect() {
+        this.set(read());
+      },
+    });
+  }
+
+  /** A counter read at scrape time from a monotonic source. */
+  counterFrom(name: string, help: string, read: () => number): void {
+    new Counter({
+      name,
+      help,
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        this.inc(read());
+      },
+    });
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
+  text(): Promise<string> {
+    return this.registry.metrics();
+  }
+}
