@@ -89,10 +89,7 @@ export class GraphInferenceService {
     const started = performance.now();
     let code = 'OK';
     try {
-      const result = await loaded.executor.execute(call.request.inputs, ctx).catch((err: unknown) => {
-        code = err instanceof InferenceError ? err.code : 'INTERNAL';
-        throw err;
-      });
+      const result = await loaded.executor.execute(call.request.inputs, ctx);
       const route = formatRoutes(result.routes);
       const parameters: Record<string, unknown> = {};
       if (route !== undefined) parameters['route'] = route;
@@ -105,6 +102,9 @@ export class GraphInferenceService {
         outputs: pick(result.outputs, call.request.outputs),
         route,
       };
+    } catch (err) {
+      code = err instanceof InferenceError ? err.code : 'INTERNAL';
+      throw err;
     } finally {
       controller.abort();
       this.registry.events.emit('request', { graph: plan.name, code, seconds: (performance.now() - started) / 1000 });

@@ -116,16 +116,13 @@ export class GraphExecutor {
   private async runNode(node: PlanNode, run: Run): Promise<NodeOutcome> {
     const startedAt = performance.now();
     const outcome = await this.evaluate(node, run).catch((err: unknown): NodeOutcome => ({ status: 'failed', error: wrapNodeError(node.name, err) }));
-    if (this.hooks.onNodeResult !== undefined && !node.detached) {
+    if (!node.detached && (run.timings !== undefined || this.hooks.onNodeResult !== undefined)) {
       const status = outcome.status === 'ok' ? 'ok' : outcome.status === 'skipped' ? 'skipped' : 'error';
       const workStart = run.workStarted.get(node.name) ?? startedAt;
+      const durationMs = performance.now() - workStart;
+      run.timings?.push({ node: node.name, type: node.type, startMs: round(workStart - run.started), durationMs: round(durationMs), status });
       const route = node.type === 'router' ? run.decisions.get(node.name)?.route : undefined;
-      this.hooks.onNodeResult({ graph: this.plan.name, node: node.name, type: node.type, status, seconds: (performance.now() - workStart) / 1000, ...(route !== undefined ? { route } : {}) });
-    }
-    if (run.timings !== undefined && !node.detached) {
-      const status = outcome.status === 'ok' ? 'ok' : outcome.status === 'skipped' ? 'skipped' : 'error';
-      const workStart = run.workStarted.get(node.name) ?? startedAt;
-      run.timings.push({ node: node.name, type: node.type, startMs: round(workStart - run.started), durationMs: round(performance.now() - workStart), status });
+      this.hooks.onNodeResult?.({ graph: this.plan.name, node: node.name, type: node.type, status, seconds: durationMs / 1000, ...(route !== undefined ? { route } : {}) });
     }
     return outcome;
   }

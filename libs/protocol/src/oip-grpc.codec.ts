@@ -172,11 +172,8 @@ export function grpcStatusOf(err: unknown): { code: number; message: string } {
 export function encodeNodeCall(model: string, requestId: string, parameters: Readonly<Record<string, unknown>>, inputs: Iterable<Tensor>): ModelInferRequestMessage {
   const list = [...inputs];
   const params: Record<string, InferParameterMessage> = {};
-  for (const [k, v] of Object.entries(parameters)) {
-    if (typeof v === 'boolean') params[k] = { bool_param: v };
-    else if (typeof v === 'number') params[k] = { double_param: v };
-    else if (typeof v === 'string') params[k] = { string_param: v };
-  }
+  // Scalars only: structured request parameters stay with the executor, which owns routing.
+  for (const [k, v] of Object.entries(parameters)) if (typeof v === 'boolean' || typeof v === 'number' || typeof v === 'string') params[k] = parameterOf(v);
   return {
     model_name: model,
     id: requestId,

@@ -63,7 +63,7 @@ export class KafkaGraphStream {
         maxInFlight: this.options.maxInFlight,
         orderByKey: true,
         fromBeginning: true,
-        partitions: Math.max(...graphs.map((g) => g.partitions)) * graphs.length,
+        partitions: graphs.reduce((n, g) => n + g.partitions, 0),
       },
       this.logger,
     );

@@ -29,15 +29,6 @@ export interface NodeTransportStats {
   readonly subscribed: readonly string[];
 }
 
-const CODE_OF_STATUS: Readonly<Record<string, InferenceError['code']>> = {
-  '400': 'INVALID_ARGUMENT',
-  '404': 'NOT_FOUND',
-  '413': 'PAYLOAD_TOO_LARGE',
-  '422': 'UNPROCESSABLE',
-  '503': 'UNAVAILABLE',
-  '504': 'DEADLINE_EXCEEDED',
-};
-
 /**
  * Node calls over Kafka, for the gateway. A call is a protobuf ModelInferRequest record on the node's
  * inputs topic, keyed by request id, carrying a call id, this instance's id and the request deadline;
@@ -219,7 +210,7 @@ export class KafkaNodeTransport implements NodeTransport {
           if (error !== undefined) {
             const code = headers[HEADER.errorCode];
             const details = parseDetails(headers[HEADER.errorDetails]);
-            call.reject(new InferenceError(isErrorCode(code) ? code : (CODE_OF_STATUS[headers[HEADER.errorStatus] ?? ''] ?? 'INTERNAL'), error, details === undefined ? undefined : { details }));
+            call.reject(new InferenceError(isErrorCode(code) ? code : codeOfStatus(headers[HEADER.errorStatus]), error, details === undefined ? undefined : { details }));
           } else {
             call.resolve(decodeNodeOutputs(decodeInferResponseProto(message.value ?? Buffer.alloc(0)), `${call.where} (Kafka)`));
           }
@@ -239,6 +230,12 @@ export class KafkaNodeTransport implements NodeTransport {
       clearTimeout(timer);
     }
   }
+}
+
+/** The error class an HTTP status stands for (answers from producers that send only x-error-status). */
+function codeOfStatus(status: string | undefined): InferenceError['code'] {
+  const found = Object.entries(HTTP_STATUS_OF).find(([, http]) => String(http) === status);
+  return found === undefined ? 'INTERNAL' : (found[0] as InferenceError['code']);
 }
 
 function isErrorCode(code: string | undefined): code is InferenceError['code'] {

@@ -37,7 +37,8 @@ export class KafkaClient {
   private producer: Producer | undefined;
   private connecting: Promise<Producer> | undefined;
   private queue: Queued[] = [];
-  private sending = false;
+  /** The running flush loop, if any: records queued meanwhile leave in its next sendBatch. */
+  private flushing: Promise<void> | undefined;
 
   constructor(
     readonly brokers: readonly string[],
@@ -53,7 +54,7 @@ export class KafkaClient {
   send(topic: string, record: OutgoingRecord): Promise<void> {
     return new Promise((resolve, reject) => {
       this.queue.push({ topic, record, resolve, reject });
-      if (!this.sending) void this.flush();
+      this.flushing ??= this.flush().finally(() => (this.flushing = undefined));
     });
   }
 
@@ -111,7 +112,7 @@ export class KafkaClient {
   }
 
   async close(): Promise<void> {
-    while (this.sending) await new Promise((r) => setTimeout(r, 10));
+    await this.flushing;
     await this.producer?.disconnect();
     this.producer = undefined;
     this.connecting = undefined;
@@ -131,26 +132,21 @@ export class KafkaClient {
   }
 
   private async flush(): Promise<void> {
-    this.sending = true;
-    try {
-      while (this.queue.length > 0) {
-        const batch = this.queue.splice(0, MAX_BATCH);
-        try {
-          const producer = await this.connected();
-          const byTopic = new Map<string, { key: Buffer | string | null; value: Buffer | string | null; headers: IHeaders }[]>();
-          for (const q of batch) {
-            let list = byTopic.get(q.topic);
-            if (list === undefined) byTopic.set(q.topic, (list = []));
-            list.push({ key: q.record.key, value: q.record.value, headers: { ...q.record.headers } });
-          }
-          await producer.sendBatch({ acks: -1, topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })) });
-          for (const q of batch) q.resolve();
-        } catch (err) {
-          for (const q of batch) q.reject(err);
+    while (this.queue.length > 0) {
+      const batch = this.queue.splice(0, MAX_BATCH);
+      try {
+        const producer = await this.connected();
+        const byTopic = new Map<string, { key: Buffer | string | null; value: Buffer | string | null; headers: IHeaders }[]>();
+        for (const q of batch) {
+          let list = byTopic.get(q.topic);
+          if (list === undefined) byTopic.set(q.topic, (list = []));
+          list.push({ key: q.record.key, value: q.record.value, headers: { ...q.record.headers } });
         }
+        await producer.sendBatch({ acks: -1, topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })) });
+        for (const q of batch) q.resolve();
+      } catch (err) {
+        for (const q of batch) q.reject(err);
       }
-    } finally {
-      this.sending = false;
     }
   }
 }
