@@ -68,14 +68,14 @@ export class KafkaClient {
 
   /**
    * Runs a start-up step again (up to 6 times, backing off) while it fails: right after topics are
-   * created, brokers may not yet report their partitions.
+   * created, brokers may not yet report their partitions. A TopicConfigError is final.
    */
   async retrying<T>(what: string, step: () => Promise<T>): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       try {
         return await step();
       } catch (err) {
-        if (attempt >= 6) throw err;
+        if (attempt >= 6 || err instanceof TopicConfigError) throw err;
         this.logger.warn(`${what} failed (${err instanceof Error ? err.message : String(err)}); retrying (${attempt}/5)`);
         await new Promise((r) => setTimeout(r, 300 * attempt));
       }
@@ -86,8 +86,12 @@ export class KafkaClient {
    * Creates missing topics with their partition count and fails, naming the topic and both counts, when
    * an existing one has a different count (records of one key must land on matching partitions).
    */
-  async ensureTopics(specs: readonly TopicSpec[]): Promise<void> {
-    if (specs.length === 0) return;
+  ensureTopics(specs: readonly TopicSpec[]): Promise<void> {
+    if (specs.length === 0) return Promise.resolve();
+    return this.retrying('provisioning topics', () => this.provision(specs));
+  }
+
+  private async provision(specs: readonly TopicSpec[]): Promise<void> {
     const admin = this.kafka.admin();
     await admin.connect();
     try {
@@ -104,7 +108,7 @@ export class KafkaClient {
           const count = topics.find((t) => t.name === s.topic)?.partitions.length ?? s.partitions;
           return count === s.partitions ? [] : [`topic ${s.topic} has ${count} partitions but ${s.owner} declares ${s.partitions}`];
         });
-        if (mismatched.length > 0) throw new Error(`${mismatched.join('; ')}: one partition count per graph keeps its topics joinable; delete the topics or change the count back`);
+        if (mismatched.length > 0) throw new TopicConfigError(`${mismatched.join('; ')}: one partition count per graph keeps its topics joinable; delete the topics or change the count back`);
       }
     } finally {
       await admin.disconnect();
@@ -149,6 +153,11 @@ export class KafkaClient {
       }
     }
   }
+}
+
+/** A topic exists with settings the graph contradicts: retrying cannot help. */
+export class TopicConfigError extends Error {
+  override readonly name = 'TopicConfigError';
 }
 
 /** Record headers as lower-cased strings (first value of repeated headers). */
