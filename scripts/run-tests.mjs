@@ -32,6 +32,15 @@ if (files.length === 0) {
 }
 console.error(`[test] ${files.length} test files (${kinds.join(', ')})`);
 
+// End-to-end tests scrape real processes with Prometheus and lint their metrics with promtool.
+if (kinds.includes('e2e')) {
+  const ensured = spawnSync(process.execPath, [path.join(root, 'scripts', 'prometheus', 'ensure.mjs')], { cwd: root, stdio: 'inherit' });
+  if (ensured.status !== 0) {
+    console.error('[test] Prometheus is needed by the e2e tests (scripts/prometheus/ensure.mjs)');
+    process.exit(1);
+  }
+}
+
 // End-to-end tests stream through a real Kafka broker: KAFKA_BROKERS, or one started here and stopped after.
 let brokers = process.env.KAFKA_BROKERS;
 let startedBroker = false;

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { EXAMPLES, goldenRows } from '../support/examples';
 import { assertSameOutputs } from '../support/same-outputs';
-import { freePort, request, startGateway, type RunningGateway } from '../support/gateway.process';
+import { request, startGateway, type RunningGateway } from '../support/gateway.process';
+import { startController } from '../support/controller.process';
 import { repoPath } from '../support/repo';
 import { startWorker, type RunningWorker } from '../support/worker.process';
 
@@ -22,27 +22,6 @@ interface Status {
   pending: { key: string; replica: number; reason: string }[];
   removedWorkers: { id: string; reason: string }[];
   routing: { version: number; routes: { key: string; addresses: string[] }[] };
-}
-
-async function startController(
-  ports?: { port: number; controlPort: number },
-  env: Record<string, string> = { GRAPHS_DIR: 'test/fixtures/graphs-cluster' },
-): Promise<{ base: string; control: string; process: ChildProcess; output: () => string; ports: { port: number; controlPort: number } }> {
-  const [port, controlPort] = ports === undefined ? [await freePort(), await freePort()] : [ports.port, ports.controlPort];
-  const child = spawn(process.execPath, [repoPath('dist', 'apps', 'controller', 'src', 'main.js')], {
-    cwd: repoPath(),
-    env: { ...process.env, HOST: '127.0.0.1', PORT: String(port), CONTROL_PORT: String(controlPort), HEARTBEAT_TIMEOUT_MS: '1500', LOG_FORMAT: 'json', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout.on('data', (b: Buffer) => (out += b.toString()));
-  child.stderr.on('data', (b: Buffer) => (out += b.toString()));
-  const deadline = Date.now() + 20_000;
-  while (!out.includes('controller admin API on')) {
-    if (Date.now() > deadline || child.exitCode !== null) throw new Error(`controller did not start:\n${out}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return { base: `http://127.0.0.1:${port}`, control: `127.0.0.1:${controlPort}`, process: child, output: () => out, ports: { port, controlPort } };
 }
 
 async function status(base: string): Promise<Status> {

@@ -4,6 +4,8 @@ import { freePort } from './gateway.process';
 
 export interface RunningWorker {
   readonly address: string;
+  /** Base URL of its GET /metrics endpoint (any free port unless METRICS_PORT is given). */
+  readonly metricsUrl: string | undefined;
   readonly process: ChildProcess;
   output(): string;
   /** SIGKILL: the worker dies without any shutdown. */
@@ -15,7 +17,7 @@ export async function startWorker(env: Record<string, string> = {}, timeoutMs = 
   const port = await freePort();
   const child = spawn(process.execPath, [repoPath('dist', 'apps', 'worker', 'src', 'main.js')], {
     cwd: repoPath(),
-    env: { ...process.env, HOST: '127.0.0.1', LOG_FORMAT: 'json', ...env, WORKER_PORT: String(port) },
+    env: { ...process.env, HOST: '127.0.0.1', LOG_FORMAT: 'json', METRICS_PORT: '0', ...env, WORKER_PORT: String(port) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
@@ -36,6 +38,7 @@ export async function startWorker(env: Record<string, string> = {}, timeoutMs = 
   });
   return {
     address: `127.0.0.1:${port}`,
+    metricsUrl: /metrics on (http:\/\/[\d.]+:\d+)\/metrics/.exec(out)?.[1],
     process: child,
     output: () => out,
     kill: () =>

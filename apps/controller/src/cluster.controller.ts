@@ -1,11 +1,24 @@
-import { Body, Controller, Delete, Get, Param, Post } from '@nestjs/common';
+import { Body, Controller, Delete, Get, Header, Param, Post, Res } from '@nestjs/common';
+import type { FastifyReply } from 'fastify';
 import { invalidArgument } from '@infergraph/protocol';
+import { ClusterMetrics } from '@infergraph/telemetry';
 import { ClusterService } from './cluster.service';
 
 /** Admin REST API of the controller. */
 @Controller()
 export class ClusterController {
-  constructor(private readonly cluster: ClusterService) {}
+  constructor(
+    private readonly cluster: ClusterService,
+    private readonly metrics: ClusterMetrics,
+  ) {}
+
+  /** Prometheus scrape endpoint (text exposition format). */
+  @Get('metrics')
+  @Header('cache-control', 'no-store')
+  async scrape(@Res() reply: FastifyReply): Promise<void> {
+    const body = await this.metrics.text();
+    await reply.header('content-type', this.metrics.contentType).send(body);
+  }
 
   @Get('healthz')
   health(): unknown {

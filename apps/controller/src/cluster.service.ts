@@ -4,6 +4,7 @@ import path from 'node:path';
 import { Autoscaler, ClusterState } from '@infergraph/cluster';
 import { InferenceError, type RoutingTableMessage, type WorkerMessage } from '@infergraph/protocol';
 import { ControlServer, type WorkerSession } from '@infergraph/transport-grpc';
+import type { ClusterView } from '@infergraph/telemetry';
 import { CONTROLLER_CONFIG, type ControllerConfig } from './controller.config';
 import { graphFilesIn, readGraphFile, type CatalogEntry } from './graph-catalog';
 
@@ -83,6 +84,32 @@ export class ClusterService implements OnApplicationBootstrap, OnApplicationShut
 
   status(): unknown {
     return this.state.status(Date.now());
+  }
+
+  /** The numbers Prometheus scrapes: capacity per worker, replicas per node and state, unplaced replicas. */
+  metricsView(): ClusterView {
+    const status = this.state.status(Date.now());
+    const held = new Map(status.workers.map((w) => [w.id, w.replicas]));
+    return {
+      workers: this.state.liveWorkers().map((h) => ({
+        id: h.id,
+        pool: h.pool,
+        cpu: h.capacity.cpu,
+        memoryBytes: h.capacity.memory,
+        gpus: h.capacity.gpuCount,
+        gpuMemoryBytes: h.capacity.gpuMemory,
+        replicas: held.get(h.id) ?? 0,
+      })),
+      nodes: status.graphs.flatMap((g) =>
+        g.nodes.map((n) => {
+          const states: Record<string, number> = {};
+          for (const r of n.replicas) states[r.state] = (states[r.state] ?? 0) + 1;
+          return { key: n.key, wanted: n.wanted, states };
+        }),
+      ),
+      pending: status.pending.length,
+      routingVersion: status.routing.version,
+    };
   }
 
   graphs(): unknown {

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { listOf, parseEnvironment } from '@infergraph/engine';
+import { telemetryEnvShape, telemetrySettingsOf, type TelemetrySettings } from '@infergraph/telemetry';
 
 const envSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(8090),
@@ -8,7 +9,7 @@ const envSchema = z.object({
   HOST: z.string().min(1).default('127.0.0.1'),
   GRAPHS_DIR: z.string().min(1).default('graphs'),
   HEARTBEAT_TIMEOUT_MS: z.coerce.number().int().min(100).default(5000),
-  LOG_FORMAT: z.enum(['text', 'json']).default('text'),
+  ...telemetryEnvShape,
   AUTOSCALE_UP_AFTER_MS: z.coerce.number().int().min(100).default(3000),
   AUTOSCALE_IDLE_MS: z.coerce.number().int().min(100).default(60_000),
   AUTOSCALE_COOLDOWN_MS: z.coerce.number().int().min(0).default(3000),
@@ -23,7 +24,8 @@ export interface ControllerConfig {
   readonly graphDirs: readonly string[];
   /** A worker silent for longer is gone; its replicas are re-placed. */
   readonly heartbeatTimeoutMs: number;
-  readonly logFormat: 'text' | 'json';
+  /** Logs (LOG_LEVEL, LOG_FORMAT, LOG_PAYLOADS) and tracing (OTEL_*). */
+  readonly telemetry: TelemetrySettings;
   readonly autoscale: { readonly upAfterMs: number; readonly idleAfterMs: number; readonly cooldownMs: number };
 }
 
@@ -38,7 +40,7 @@ export function loadControllerConfig(env: NodeJS.ProcessEnv = process.env, cwd =
     host: e.HOST,
     graphDirs: Object.freeze(listOf(e.GRAPHS_DIR).map((d) => path.resolve(cwd, d))),
     heartbeatTimeoutMs: e.HEARTBEAT_TIMEOUT_MS,
-    logFormat: e.LOG_FORMAT,
+    telemetry: telemetrySettingsOf(e),
     autoscale: Object.freeze({ upAfterMs: e.AUTOSCALE_UP_AFTER_MS, idleAfterMs: e.AUTOSCALE_IDLE_MS, cooldownMs: e.AUTOSCALE_COOLDOWN_MS }),
   });
 }

@@ -4,6 +4,7 @@ import { ClusterController } from './cluster.controller';
 import { ClusterService } from './cluster.service';
 import { CONTROLLER_CONFIG, type ControllerConfig } from './controller.config';
 import { ControllerErrorFilter } from './error.filter';
+import { ClusterMetrics } from '@infergraph/telemetry';
 
 @Module({})
 export class ControllerModule {
@@ -11,7 +12,12 @@ export class ControllerModule {
     return {
       module: ControllerModule,
       controllers: [ClusterController],
-      providers: [{ provide: CONTROLLER_CONFIG, useValue: config }, ClusterService, { provide: APP_FILTER, useClass: ControllerErrorFilter }],
+      providers: [
+        { provide: CONTROLLER_CONFIG, useValue: config },
+        ClusterService,
+        { provide: ClusterMetrics, useFactory: (cluster: ClusterService) => new ClusterMetrics(() => cluster.metricsView()), inject: [ClusterService] },
+        { provide: APP_FILTER, useClass: ControllerErrorFilter },
+      ],
     };
   }
 }

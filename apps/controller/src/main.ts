@@ -1,14 +1,15 @@
 import 'reflect-metadata';
-import { ConsoleLogger, Logger } from '@nestjs/common';
+import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { StructuredLogger } from '@infergraph/telemetry';
 import { ControllerModule } from './controller.module';
 import { loadControllerConfig } from './controller.config';
 
 /** The controller process: places node replicas on workers and publishes the routing table. */
 async function bootstrap(): Promise<void> {
   const config = loadControllerConfig();
-  const logger = new ConsoleLogger({ prefix: 'infergraph-controller', json: config.logFormat === 'json' });
+  const logger = new StructuredLogger({ component: 'controller', format: config.telemetry.logFormat, level: config.telemetry.logLevel });
   const app = await NestFactory.create<NestFastifyApplication>(ControllerModule.forConfig(config), new FastifyAdapter(), { logger, bodyParser: false });
   const fastify = app.getHttpAdapter().getInstance();
   fastify.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));

@@ -3,13 +3,15 @@ import { APP_FILTER } from '@nestjs/core';
 import { GraphInferenceService, GraphRegistry, SplitTransport, kafkaSettingsOf, remoteNodesOf } from '@infergraph/engine';
 import { KafkaClient, KafkaNodeTransport } from '@infergraph/transport-kafka';
 import { GrpcNodeTransport, RoutingTableWatcher } from '@infergraph/transport-grpc';
+import type { NodeTransport } from '@infergraph/executor';
+import type { GraphSpec } from '@infergraph/spec';
 import { OnnxModelLoader } from '@infergraph/runtime-onnx';
 import { GATEWAY_CONFIG, type GatewayConfig } from './config/gateway.config';
 import { GraphLoadingService } from './graphs/graph-loading.service';
 import { KAFKA_CLIENT, KafkaStreamService } from './graphs/kafka-stream.service';
 import { KafkaController } from './http/kafka.controller';
 import { MetricsController } from './http/metrics.controller';
-import { EngineMetrics } from '@infergraph/telemetry';
+import { EngineMetrics, OtelGraphTracer, logRequests, type StructuredLogger, type TracingSdk } from '@infergraph/telemetry';
 import { V2GrpcController } from './grpc/v2-grpc.controller';
 import { GraphsController } from './http/graphs.controller';
 import { HealthController } from './http/health.controller';
@@ -18,7 +20,7 @@ import { V2InferenceController } from './http/v2-inference.controller';
 
 @Module({})
 export class AppModule {
-  static forConfig(config: GatewayConfig): DynamicModule {
+  static forConfig(config: GatewayConfig, logger: StructuredLogger, tracing: TracingSdk | undefined): DynamicModule {
     const engineLogger = new Logger('engine');
     return {
       module: AppModule,
@@ -39,7 +41,7 @@ export class AppModule {
           provide: GraphRegistry,
           useFactory: (loader: OnnxModelLoader, kafkaNodes: KafkaNodeTransport | null) => {
             const workers = config.nodeTransport !== 'grpc' ? undefined : config.controller === undefined ? new GrpcNodeTransport(config.workers) : routedTransport(config.controller);
-            return new GraphRegistry(loader, engineLogger, (graph, local) => {
+            const transport = (graph: GraphSpec, local: NodeTransport): NodeTransport => {
               if (graph.spec.transport === 'kafka' || config.nodeTransport === 'kafka') {
                 if (kafkaNodes === null) throw new Error('spec.transport: kafka: this gateway has no KAFKA_BROKERS; set it to the brokers the node workers consume from');
                 const { prefix, partitions } = kafkaSettingsOf(graph, config.kafka.topicPrefix);
@@ -49,13 +51,16 @@ export class AppModule {
                 return new SplitTransport(graph, kafkaNodes, local);
               }
               return workers === undefined ? local : new SplitTransport(graph, workers, local);
-            });
+            };
+            const registry = new GraphRegistry(loader, engineLogger, { transport, ...(tracing === undefined ? {} : { tracer: new OtelGraphTracer() }) });
+            logRequests(registry.events, logger);
+            return registry;
           },
           inject: [OnnxModelLoader, KafkaNodeTransport],
         },
         {
           provide: GraphInferenceService,
-          useFactory: (registry: GraphRegistry) => new GraphInferenceService(registry),
+          useFactory: (registry: GraphRegistry) => new GraphInferenceService(registry, { logPayloads: config.telemetry.logPayloads }),
           inject: [GraphRegistry],
         },
         KafkaStreamService,
@@ -65,6 +70,10 @@ export class AppModule {
             const metrics = new EngineMetrics('gateway').observe(registry.events);
             metrics.gaugeFrom('infergraph_kafka_stream_in_flight', 'Streamed Kafka requests being handled.', () => kafka.status().stream?.inFlight ?? 0);
             metrics.counterFrom('infergraph_kafka_stream_pauses_total', 'Times reading the graph topics paused at the in-flight limit.', () => kafka.status().stream?.pauses ?? 0);
+            metrics.gaugesFrom('infergraph_kafka_consumer_lag', 'Records behind the end of each consumed partition, as of the latest fetch.', ['group', 'topic', 'partition'], () => {
+              const stream = kafka.status().stream;
+              return (stream?.lag ?? []).map((l): [Record<string, string>, number] => [{ group: stream?.groupId ?? '', topic: l.topic, partition: String(l.partition) }, l.lag]);
+            });
             metrics.gaugeFrom('infergraph_kafka_node_calls_pending', 'Node calls over Kafka waiting for their answer.', () => kafka.status().nodeCalls?.pending ?? 0);
             return metrics;
           },
@@ -72,6 +81,7 @@ export class AppModule {
         },
         GraphLoadingService,
         { provide: APP_FILTER, useClass: OipErrorFilter },
+        ...(tracing === undefined ? [] : [{ provide: 'TRACING_SDK', useValue: tracing }]),
       ],
     };
   }

@@ -1,25 +1,20 @@
 import 'reflect-metadata';
-import { ConsoleLogger, Logger, type LogLevel } from '@nestjs/common';
+import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Transport, type MicroserviceOptions } from '@nestjs/microservices';
 import { V2_PROTO_LOADER_OPTIONS, V2_PROTO_PATH } from '@infergraph/protocol';
+import { StructuredLogger, TracingSdk } from '@infergraph/telemetry';
 import { AppModule } from './app.module';
-import { loadGatewayConfig, type GatewayConfig } from './config/gateway.config';
-
-const LEVELS: Record<GatewayConfig['logLevel'], LogLevel[]> = {
-  error: ['fatal', 'error'],
-  warn: ['fatal', 'error', 'warn'],
-  info: ['fatal', 'error', 'warn', 'log'],
-  debug: ['fatal', 'error', 'warn', 'log', 'debug'],
-  verbose: ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'],
-};
+import { loadGatewayConfig } from './config/gateway.config';
 
 async function bootstrap(): Promise<void> {
   const config = loadGatewayConfig();
-  const logger = new ConsoleLogger({ prefix: 'infergraph', json: config.logFormat === 'json', logLevels: LEVELS[config.logLevel] });
+  const t = config.telemetry;
+  const logger = new StructuredLogger({ component: 'gateway', format: t.logFormat, level: t.logLevel });
+  const tracing = t.tracing ? TracingSdk.start(t.serviceName ?? 'infergraph-gateway') : undefined;
   const adapter = new FastifyAdapter({ bodyLimit: config.bodyLimitBytes });
-  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forConfig(config), adapter, { logger, bodyParser: false });
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forConfig(config, logger, tracing), adapter, { logger, bodyParser: false });
   // Bodies stay raw bytes: the protocol codec parses JSON itself (better errors, binary tensor data).
   const fastify = app.getHttpAdapter().getInstance();
   fastify.removeAllContentTypeParsers();

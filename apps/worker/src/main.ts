@@ -1,16 +1,19 @@
 import 'reflect-metadata';
-import { ConsoleLogger, Logger } from '@nestjs/common';
+import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Transport, type MicroserviceOptions } from '@nestjs/microservices';
 import { V2_PROTO_LOADER_OPTIONS, V2_PROTO_PATH } from '@infergraph/protocol';
+import { StructuredLogger, TracingSdk } from '@infergraph/telemetry';
 import { WorkerModule } from './worker.module';
 import { loadWorkerConfig } from './worker.config';
 
 /** A worker process: loads graphs and serves their nodes over V2 gRPC for gateways to call. */
 async function bootstrap(): Promise<void> {
   const config = loadWorkerConfig();
-  const logger = new ConsoleLogger({ prefix: 'infergraph-worker', json: config.logFormat === 'json' });
-  const app = await NestFactory.createMicroservice<MicroserviceOptions>(WorkerModule.forConfig(config), {
+  const t = config.telemetry;
+  const logger = new StructuredLogger({ component: 'worker', format: t.logFormat, level: t.logLevel });
+  const tracing = t.tracing ? TracingSdk.start(t.serviceName ?? 'infergraph-worker') : undefined;
+  const app = await NestFactory.createMicroservice<MicroserviceOptions>(WorkerModule.forConfig(config, logger, tracing), {
     logger,
     transport: Transport.GRPC,
     options: {

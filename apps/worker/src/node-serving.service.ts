@@ -120,13 +120,38 @@ export class NodeServingService implements OnApplicationBootstrap, BeforeApplica
     const now = (this.inFlight.get(model) ?? 0) + 1;
     this.inFlight.set(model, now);
     this.peak.set(model, Math.max(this.peak.get(model) ?? 0, now));
+    const node = model.slice(graph.length + 1);
+    const type = this.typeOf(graph, node);
+    const started = performance.now();
+    let status: 'ok' | 'error' = 'error';
     try {
-      const outputs = await runtime.infer(new Map(request.inputs.map((t): [string, Tensor] => [t.name, t])), ctx);
+      const inputs = new Map(request.inputs.map((t): [string, Tensor] => [t.name, t]));
+      const tracer = this.registry.tracer;
+      const outputs = await (tracer === undefined ? runtime.infer(inputs, ctx) : tracer.node({ graph, node, type, served: true }, ctx, (c) => runtime.infer(inputs, c)));
+      status = 'ok';
       return { modelName: model, modelVersion: '1', id: ctx.requestId, parameters: undefined, outputs: [...outputs.values()] };
     } finally {
       this.inFlight.set(model, (this.inFlight.get(model) ?? 1) - 1);
       controller.abort();
+      this.registry.events.emit('node', { graph, node, requestId: ctx.requestId, type, status, seconds: (performance.now() - started) / 1000 });
     }
+  }
+
+  /** Node calls being served now, per node (for the in-flight gauge). */
+  inFlightByNode(): [{ graph: string; node: string }, number][] {
+    return [...this.inFlight].map(([key, n]) => {
+      const dot = key.indexOf('.');
+      return [{ graph: key.slice(0, dot), node: key.slice(dot + 1) }, n];
+    });
+  }
+
+  /** Kafka consumer lag of the node topics this worker consumes. */
+  kafkaLag(): [{ group: string; topic: string; partition: string }, number][] {
+    return (this.kafka?.stats() ?? []).flatMap((s) => s.lag.map((l): [{ group: string; topic: string; partition: string }, number] => [{ group: s.groupId, topic: l.topic, partition: String(l.partition) }, l.lag]));
+  }
+
+  private typeOf(graph: string, node: string): string {
+    return this.registry.get(graph)?.graph?.spec.spec.nodes.find((n) => n.name === node)?.type ?? 'unknown';
   }
 
   /** Consumes the node topics of the served nodes of Kafka-connected graphs (all graphs with NODE_TRANSPORT=kafka). */

@@ -2,14 +2,17 @@ import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import { listOf, parseEnvironment } from '@infergraph/engine';
+import { telemetryEnvShape, telemetrySettingsOf, type TelemetrySettings } from '@infergraph/telemetry';
 import { probeGpus } from './gpu.probe';
 
 const envSchema = z.object({
   WORKER_PORT: z.coerce.number().int().min(1).max(65535).default(9001),
+  /** Prometheus /metrics over HTTP: a port, 0 for any free port, or "off"; default WORKER_PORT + 100. */
+  METRICS_PORT: z.union([z.literal('off'), z.coerce.number().int().min(0).max(65535)]).optional(),
   HOST: z.string().min(1).default('127.0.0.1'),
   GRAPHS_DIR: z.string().min(1).default('graphs'),
   BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).default(16 * 1024 * 1024),
-  LOG_FORMAT: z.enum(['text', 'json']).default('text'),
+  ...telemetryEnvShape,
   CONTROLLER: z.string().default(''),
   WORKER_ID: z.string().default(''),
   WORKER_POOL: z.string().min(1).default('cpu'),
@@ -28,10 +31,13 @@ const envSchema = z.object({
 
 export interface WorkerConfig {
   readonly port: number;
+  /** HTTP port of GET /metrics and /healthz; undefined: off. */
+  readonly metricsPort: number | undefined;
   readonly host: string;
   readonly graphDirs: readonly string[];
   readonly bodyLimitBytes: number;
-  readonly logFormat: 'text' | 'json';
+  /** Logs (LOG_LEVEL, LOG_FORMAT, LOG_PAYLOADS) and tracing (OTEL_*). */
+  readonly telemetry: TelemetrySettings;
   /** Controller mode: join it and serve what it assigns; otherwise serve every node of GRAPHS_DIR. */
   readonly controller: string | undefined;
   readonly id: string;
@@ -63,10 +69,11 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env, cwd = pro
   const probed = e.WORKER_GPUS === undefined || e.WORKER_GPU_MEMORY === undefined ? probeGpus() : undefined;
   return Object.freeze({
     port: e.WORKER_PORT,
+    metricsPort: e.METRICS_PORT === 'off' ? undefined : (e.METRICS_PORT ?? Math.min(65535, e.WORKER_PORT + 100)),
     host: e.HOST,
     graphDirs: Object.freeze(listOf(e.GRAPHS_DIR).map((d) => path.resolve(cwd, d))),
     bodyLimitBytes: e.BODY_LIMIT_BYTES,
-    logFormat: e.LOG_FORMAT,
+    telemetry: telemetrySettingsOf(e),
     controller: e.CONTROLLER === '' ? undefined : e.CONTROLLER,
     id: e.WORKER_ID === '' ? `${e.WORKER_POOL}-${os.hostname()}-${e.WORKER_PORT}` : e.WORKER_ID,
     pool: e.WORKER_POOL,

@@ -2,14 +2,16 @@ import { Logger, Module, type DynamicModule } from '@nestjs/common';
 import { GraphRegistry } from '@infergraph/engine';
 import { OnnxModelLoader } from '@infergraph/runtime-onnx';
 import { KafkaClient } from '@infergraph/transport-kafka';
+import { EngineMetrics, OtelGraphTracer, logRequests, type StructuredLogger, type TracingSdk } from '@infergraph/telemetry';
 import { ControllerLinkService } from './controller-link.service';
+import { MetricsEndpointService } from './metrics-endpoint.service';
 import { KAFKA_CLIENT, NodeServingService } from './node-serving.service';
 import { WORKER_CONFIG, type WorkerConfig } from './worker.config';
 import { WorkerGrpcController } from './worker-grpc.controller';
 
 @Module({})
 export class WorkerModule {
-  static forConfig(config: WorkerConfig): DynamicModule {
+  static forConfig(config: WorkerConfig, logger: StructuredLogger, tracing: TracingSdk | undefined): DynamicModule {
     const engineLogger = new Logger('engine');
     return {
       module: WorkerModule,
@@ -17,13 +19,33 @@ export class WorkerModule {
       providers: [
         { provide: WORKER_CONFIG, useValue: config },
         { provide: OnnxModelLoader, useFactory: () => new OnnxModelLoader({ preferGpu: config.capacity.gpuCount > 0 }) },
-        { provide: GraphRegistry, useFactory: (loader: OnnxModelLoader) => new GraphRegistry(loader, engineLogger), inject: [OnnxModelLoader] },
+        {
+          provide: GraphRegistry,
+          useFactory: (loader: OnnxModelLoader) => {
+            const registry = new GraphRegistry(loader, engineLogger, tracing === undefined ? {} : { tracer: new OtelGraphTracer() });
+            logRequests(registry.events, logger);
+            return registry;
+          },
+          inject: [OnnxModelLoader],
+        },
         {
           provide: KAFKA_CLIENT,
           useFactory: () => (config.kafka.brokers.length === 0 ? null : new KafkaClient(config.kafka.brokers, `infergraph-worker-${config.id}`, new Logger('kafka'))),
         },
         NodeServingService,
         ControllerLinkService,
+        {
+          provide: EngineMetrics,
+          useFactory: (registry: GraphRegistry, serving: NodeServingService) => {
+            const metrics = new EngineMetrics('worker').observe(registry.events);
+            metrics.gaugesFrom('infergraph_node_requests_in_flight', 'Node calls this worker is serving now.', ['graph', 'node'], () => serving.inFlightByNode());
+            metrics.gaugesFrom('infergraph_kafka_consumer_lag', 'Records behind the end of each consumed partition, as of the latest fetch.', ['group', 'topic', 'partition'], () => serving.kafkaLag());
+            return metrics;
+          },
+          inject: [GraphRegistry, NodeServingService],
+        },
+        MetricsEndpointService,
+        ...(tracing === undefined ? [] : [{ provide: 'TRACING_SDK', useValue: tracing }]),
       ],
     };
   }

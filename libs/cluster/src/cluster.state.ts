@@ -191,6 +191,11 @@ export class ClusterState {
     return { graphs, replicas };
   }
 
+  /** Hellos of the live workers (what each declared: pool, address, capacity). */
+  liveWorkers(): WorkerHello[] {
+    return [...this.workers.values()].map((w) => w.hello);
+  }
+
   routes(): RoutingTable {
     return this.routing;
   }

@@ -8,7 +8,7 @@ import type { DriftNode } from '@infergraph/nodes';
 import { buildRuntimes, nodeTyper, prepareNodes, type DriftHooks, type LoadedModel } from './graph-nodes.builder';
 import { WorkerDriftComputer } from './drift/worker-drift.computer';
 
-export type { LoadedModel } from './graph-nodes.builder';
+export type { LoadedModel, OutlierResult } from './graph-nodes.builder';
 
 /** A graph that passed every check and can serve requests. */
 export interface LoadedGraph {

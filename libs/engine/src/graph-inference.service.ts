@@ -6,7 +6,7 @@ import {
   type Tensor,
   type TensorSpec,
 } from '@infergraph/protocol';
-import { createRequestContext, type NodeTiming } from '@infergraph/executor';
+import { createRequestContext, type GraphResult, type NodeTiming, type RequestContext } from '@infergraph/executor';
 import type { GraphEntry, GraphRegistry } from './graph.registry';
 import type { LoadedGraph } from './graph-file.loader';
 
@@ -32,9 +32,20 @@ export interface InferCall {
   readonly headers: Readonly<Record<string, string>>;
 }
 
+export interface GraphInferenceOptions {
+  /** Put input and output tensors (up to 16 values each) on the `request` event, for logs. Off by default. */
+  readonly logPayloads?: boolean;
+}
+
+/** Values of a tensor kept in a payload log line. */
+const PAYLOAD_VALUES = 16;
+
 /** Transport-independent graph inference: REST, gRPC and Kafka front ends all call this. */
 export class GraphInferenceService {
-  constructor(private readonly registry: GraphRegistry) {}
+  constructor(
+    private readonly registry: GraphRegistry,
+    private readonly options: GraphInferenceOptions = {},
+  ) {}
 
   metadata(graph: string, version: string | undefined): ModelMetadata {
     const loaded = this.ready(graph, version);
@@ -87,9 +98,13 @@ export class GraphInferenceService {
       signal: controller.signal,
     });
     const started = performance.now();
-    let code = 'OK';
+    this.registry.events.emit('started', { graph: plan.name });
+    let result: GraphResult | undefined;
+    let failure: unknown;
     try {
-      const result = await loaded.executor.execute(call.request.inputs, ctx);
+      const tracer = this.registry.tracer;
+      const run = (c: RequestContext): Promise<GraphResult> => loaded.executor.execute(call.request.inputs, c);
+      result = await (tracer === undefined ? run(ctx) : tracer.request(ctx, run));
       const route = formatRoutes(result.routes);
       const parameters: Record<string, unknown> = {};
       if (route !== undefined) parameters['route'] = route;
@@ -103,13 +118,28 @@ export class GraphInferenceService {
         route,
       };
     } catch (err) {
-      code = err instanceof InferenceError ? err.code : 'INTERNAL';
+      failure = err;
       throw err;
     } finally {
       controller.abort();
-      this.registry.events.emit('request', { graph: plan.name, code, seconds: (performance.now() - started) / 1000 });
+      const route = result === undefined ? undefined : formatRoutes(result.routes);
+      this.registry.events.emit('request', {
+        graph: plan.name,
+        requestId: ctx.requestId,
+        code: failure === undefined ? 'OK' : failure instanceof InferenceError ? failure.code : 'INTERNAL',
+        ...(failure !== undefined ? { error: failure instanceof Error ? failure.message : JSON.stringify(failure) } : {}),
+        seconds: (performance.now() - started) / 1000,
+        ...(route !== undefined ? { route } : {}),
+        ...(this.options.logPayloads === true ? { payload: { inputs: call.request.inputs.map(summarize), ...(result !== undefined ? { outputs: result.outputs.map(summarize) } : {}) } } : {}),
+      });
     }
   }
+}
+
+/** A tensor for a payload log line: name, type, shape and its first values. */
+function summarize(t: Tensor): { name: string; datatype: string; shape: readonly number[]; data: unknown[]; truncated: boolean } {
+  const data = Array.from(t.data.slice(0, PAYLOAD_VALUES) as ArrayLike<unknown>, (v) => (typeof v === 'bigint' ? v.toString() : v));
+  return { name: t.name, datatype: t.datatype, shape: t.shape, data, truncated: t.data.length > PAYLOAD_VALUES };
 }
 
 /** `router=route` pairs, comma-separated: the value of x-infergraph-route and parameters.route. */

@@ -38,6 +38,8 @@ export interface LoadedModel {
   readonly sha256: string;
   readonly provider: string;
   readonly providerNote?: string | undefined;
+  /** Time the runtime took to open the model. */
+  readonly loadSeconds: number;
 }
 
 /** What loading a graph's nodes needed from outside: model sessions and user functions. */
@@ -76,9 +78,11 @@ export async function prepareNodes(graph: GraphSpec, file: string, loader: Model
           return;
         }
         try {
+          const opening = performance.now();
           const session = await loader.load(sha256, bytes, { intraOpThreads: node.model.intraOpThreads });
+          const loadSeconds = (performance.now() - opening) / 1000;
           sessions.set(node.name, session);
-          models.push({ node: node.name, path: modelPath, sha256, provider: session.provider, ...(session.providerNote === undefined ? {} : { providerNote: session.providerNote }) });
+          models.push({ node: node.name, path: modelPath, sha256, provider: session.provider, loadSeconds, ...(session.providerNote === undefined ? {} : { providerNote: session.providerNote }) });
         } catch (err) {
           problems.push({ path: [...base, 'model', 'uri'], message: `cannot load model ${modelPath}: ${messageOf(err)}` });
         }
@@ -198,6 +202,15 @@ export interface DriftHooks {
   readonly computer: (config: DriftConfig, referenceColumns: readonly Float64Array[]) => DriftComputer;
   readonly onResult: (result: DriftResult) => void;
   readonly onError: (graph: string, node: string, message: string) => void;
+  /** Each outlier node call: rows scored and rows flagged. */
+  readonly onOutliers?: (result: OutlierResult) => void;
+}
+
+export interface OutlierResult {
+  readonly graph: string;
+  readonly node: string;
+  readonly rows: number;
+  readonly outliers: number;
 }
 
 /** Runtimes for every node: computations behind the transport, routers and combiners in the executor. */
@@ -242,7 +255,9 @@ export function buildRuntimes(
         const fitted = prepared.outliers.get(node.name);
         if (fitted === undefined) throw new Error(`outlier node "${node.name}" was not fitted`);
         const tensor = prepared.detectorTensors.get(node.name) as string;
-        runtimes.set(node.name, new OutlierNode(node.name, fitted.detector, fitted.threshold, tensor, node.outlier.action));
+        const onOutliers = drift.onOutliers;
+        const onScored = onOutliers === undefined ? undefined : (rows: number, outliers: number): void => onOutliers({ graph: graphName, node: node.name, rows, outliers });
+        runtimes.set(node.name, new OutlierNode(node.name, fitted.detector, fitted.threshold, tensor, node.outlier.action, onScored));
         break;
       }
       case 'drift': {

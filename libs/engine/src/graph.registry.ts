@@ -1,11 +1,11 @@
 import { EventEmitter } from 'node:events';
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
-import type { NodeResult, ShadowResult } from '@infergraph/executor';
+import type { GraphTracer, NodeResult, ShadowResult } from '@infergraph/executor';
 import { InferenceError } from '@infergraph/protocol';
 import type { DriftResult, DriftStatus, ModelLoader } from '@infergraph/nodes';
 import { GraphValidationError } from '@infergraph/spec';
-import { loadGraphFile, type GraphLoadHooks, type LoadedGraph } from './graph-file.loader';
+import { loadGraphFile, type GraphLoadHooks, type LoadedGraph, type OutlierResult } from './graph-file.loader';
 
 export type GraphState = 'loading' | 'ready' | 'failed';
 
@@ -38,17 +38,44 @@ export interface EngineEvents {
   drift: [DriftResult];
   /** Every node outcome of every request (not shadows or drift). */
   node: [NodeResult];
+  /** A graph request reached a loaded graph and starts (every one ends with a `request` event). */
+  started: [{ graph: string }];
   /** Every graph request that reached a loaded graph, with its outcome class. */
   request: [RequestResult];
+  /** Every outlier node call: rows scored and rows flagged. */
+  outlier: [OutlierResult];
   /** Every graph load, successful or not. */
-  loaded: [{ graph: string; state: 'ready' | 'failed'; seconds: number }];
+  loaded: [GraphLoadResult];
+}
+
+export interface GraphLoadResult {
+  readonly graph: string;
+  readonly state: 'ready' | 'failed';
+  readonly seconds: number;
+  /** Time each model node's session took to open (ready graphs). */
+  readonly models: readonly { readonly node: string; readonly seconds: number }[];
 }
 
 export interface RequestResult {
   readonly graph: string;
+  /** For logs only: never a metric label. */
+  readonly requestId: string;
   /** "OK" or the InferenceError code. */
   readonly code: string;
+  /** The error message when the request failed. */
+  readonly error?: string;
   readonly seconds: number;
+  /** Routes taken (`router=route,...`), when the graph has routers. */
+  readonly route?: string;
+  /** Input and output tensors, only when payload logging is on (they can be sensitive). */
+  readonly payload?: { readonly inputs: readonly unknown[]; readonly outputs?: readonly unknown[] };
+}
+
+export interface GraphRegistryOptions {
+  /** Where node work runs (default: in this process); see GraphLoadHooks.transport. */
+  readonly transport?: GraphLoadHooks['transport'];
+  /** Spans per node call; undefined when tracing is off. */
+  readonly tracer?: GraphTracer;
 }
 
 /** The set of graphs this process serves, with each one's load state. */
@@ -61,8 +88,12 @@ export class GraphRegistry {
   constructor(
     private readonly loader: ModelLoader,
     private readonly logger: EngineLogger,
-    private readonly transport?: GraphLoadHooks['transport'],
+    private readonly options: GraphRegistryOptions = {},
   ) {}
+
+  get tracer(): GraphTracer | undefined {
+    return this.options.tracer;
+  }
 
   get(name: string): GraphEntry | undefined {
     return this.entries.get(name);
@@ -109,7 +140,8 @@ export class GraphRegistry {
       const graph = await loadGraphFile(file, this.loader, {
         onShadowResult,
         onNodeResult: (r) => this.events.emit('node', r),
-        transport: this.transport,
+        transport: this.options.transport,
+        ...(this.options.tracer !== undefined ? { tracer: this.options.tracer } : {}),
         drift: {
           onResult: (r) => {
             const minP = Math.min(...r.p_val);
@@ -119,6 +151,7 @@ export class GraphRegistry {
             this.events.emit('drift', r);
           },
           onError: (graphName, node, message) => this.logger.warn(`drift graph="${graphName}" node="${node}" failed: ${message}`),
+          onOutliers: (r) => this.events.emit('outlier', r),
         },
       });
       const name = graph.spec.metadata.name;
@@ -136,13 +169,13 @@ export class GraphRegistry {
       }
       const loadMs = Math.round(performance.now() - started);
       const models = graph.models.map((m) => `${m.node}=${path.basename(path.dirname(path.dirname(m.path)))}(${m.provider})`);
-      this.events.emit('loaded', { graph: name, state: 'ready', seconds: loadMs / 1000 });
+      this.events.emit('loaded', { graph: name, state: 'ready', seconds: loadMs / 1000, models: graph.models.map((m) => ({ node: m.node, seconds: m.loadSeconds })) });
       this.logger.log(`graph "${name}" ready in ${loadMs} ms (version ${graph.spec.spec.version}; models: ${models.join(', ') || 'none'})`);
       return this.record({ name, file, state: 'ready', graph, error: undefined, loadMs, shadow });
     } catch (err) {
       const error = err instanceof GraphValidationError ? err.message : `graph ${file}: ${err instanceof Error ? err.message : String(err)}`;
       this.logger.error(error);
-      this.events.emit('loaded', { graph: provisional, state: 'failed', seconds: (performance.now() - started) / 1000 });
+      this.events.emit('loaded', { graph: provisional, state: 'failed', seconds: (performance.now() - started) / 1000, models: [] });
       return this.record({ name: provisional, file, state: 'failed', graph: undefined, error, loadMs: undefined, shadow });
     } finally {
       this.pending--;

@@ -1,4 +1,5 @@
 import type { TensorMap } from '@infergraph/protocol';
+import type { GraphTracer } from './graph.tracer';
 import type { RequestContext } from './request-context';
 
 export interface RouteDecision {
@@ -39,10 +40,12 @@ export interface ShadowResult {
   readonly durationMs: number;
 }
 
-/** One node's outcome in one request (for metrics; no tensors, no request id). */
+/** One node's outcome in one request (for metrics and logs; no tensors). */
 export interface NodeResult {
   readonly graph: string;
   readonly node: string;
+  /** For logs only: never a metric label. */
+  readonly requestId: string;
   readonly type: string;
   readonly status: 'ok' | 'skipped' | 'error';
   readonly seconds: number;
@@ -53,4 +56,6 @@ export interface NodeResult {
 export interface ExecutorHooks {
   onShadowResult?(result: ShadowResult): void;
   onNodeResult?(result: NodeResult): void;
+  /** Span per node call (model, transformer, detector, combiner); undefined when tracing is off. */
+  readonly tracer?: GraphTracer;
 }

@@ -122,7 +122,7 @@ export class GraphExecutor {
       const durationMs = performance.now() - workStart;
       run.timings?.push({ node: node.name, type: node.type, startMs: round(workStart - run.started), durationMs: round(durationMs), status });
       const route = node.type === 'router' ? run.decisions.get(node.name)?.route : undefined;
-      this.hooks.onNodeResult?.({ graph: this.plan.name, node: node.name, type: node.type, status, seconds: durationMs / 1000, ...(route !== undefined ? { route } : {}) });
+      this.hooks.onNodeResult?.({ graph: this.plan.name, node: node.name, requestId: run.ctx.requestId, type: node.type, status, seconds: durationMs / 1000, ...(route !== undefined ? { route } : {}) });
     }
     return outcome;
   }
@@ -156,7 +156,7 @@ export class GraphExecutor {
       run.decisions.set(node.name, router.decide(gathered, run.ctx));
       return ok(gathered);
     }
-    const call = this.transport.invoke({ graph: this.plan.name, node: node.name, inputs: gathered, ctx: run.ctx });
+    const call = this.traced(node, run, (ctx) => this.transport.invoke({ graph: this.plan.name, node: node.name, inputs: gathered, ctx }));
     run.waiting.add(node.name);
     try {
       return ok(await withNodeTimeout(call, node));
@@ -188,7 +188,13 @@ export class GraphExecutor {
       if (joined.every((o) => o?.status === 'skipped')) return SKIPPED;
       throw new InferenceError('DEADLINE_EXCEEDED', `combiner "${node.name}" received no branch`);
     }
-    return ok(await withNodeTimeout(combiner.combine(branches, run.ctx), node));
+    return ok(await withNodeTimeout(this.traced(node, run, (ctx) => combiner.combine(branches, ctx)), node));
+  }
+
+  private traced<T>(node: PlanNode, run: Run, work: (ctx: RequestContext) => Promise<T>): Promise<T> {
+    const tracer = this.hooks.tracer;
+    if (tracer === undefined) return work(run.ctx);
+    return tracer.node({ graph: this.plan.name, node: node.name, type: node.type, served: false }, run.ctx, work);
   }
 
   private reportShadows(run: Run): void {

@@ -6,3 +6,4 @@ export * from './control-runtime';
 export * from './node-outcome';
 export * from './join';
 export * from './graph.executor';
+export * from './graph.tracer';

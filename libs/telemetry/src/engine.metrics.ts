@@ -1,14 +1,18 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram } from 'prom-client';
 import type { DriftResult } from '@infergraph/nodes';
 import type { NodeResult } from '@infergraph/executor';
+import { ProcessMetrics } from './process.metrics';
 
-/** What the metrics read from the engine: its event stream (GraphRegistry.events) and in-flight counts. */
+/** What the metrics read from the engine: its event stream (GraphRegistry.events). */
 export interface EngineEventSource {
+  on(event: 'started', listener: (r: { graph: string }) => void): unknown;
   on(event: 'request', listener: (r: { graph: string; code: string; seconds: number }) => void): unknown;
   on(event: 'node', listener: (r: NodeResult) => void): unknown;
   on(event: 'drift', listener: (r: DriftResult) => void): unknown;
-  on(event: 'loaded', listener: (r: { graph: string; state: 'ready' | 'failed'; seconds: number }) => void): unknown;
+  on(event: 'outlier', listener: (r: { graph: string; node: string; rows: number; outliers: number }) => void): unknown;
+  on(event: 'loaded', listener: (r: { graph: string; state: 'ready' | 'failed'; seconds: number; models: readonly { node: string; seconds: number }[] }) => void): unknown;
 }
+
 
 /** Latency buckets from 0.5 ms to 10 s (seconds, Prometheus base unit). */
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -18,10 +22,12 @@ const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0
  * base units. Labels are graph, node, type, route, code and feature index only: their values come from
  * graph files, never from requests, so cardinality stays bounded.
  */
-export class EngineMetrics {
-  readonly registry = new Registry();
+export class EngineMetrics extends ProcessMetrics {
   private readonly requests: Counter<'graph' | 'code'>;
   private readonly requestSeconds: Histogram<'graph'>;
+  private readonly inFlight: Gauge<'graph'>;
+  private readonly outlierRows: Counter<'graph' | 'node' | 'outcome'>;
+  private readonly modelLoadSeconds: Gauge<'graph' | 'node'>;
   private readonly nodeCalls: Counter<'graph' | 'node' | 'type' | 'status'>;
   private readonly nodeSeconds: Histogram<'graph' | 'node' | 'type'>;
   private readonly routes: Counter<'graph' | 'router' | 'route'>;
@@ -32,11 +38,13 @@ export class EngineMetrics {
   private readonly graphReady: Gauge<'graph'>;
 
   constructor(component: string) {
-    this.registry.setDefaultLabels({ component });
-    collectDefaultMetrics({ register: this.registry, prefix: 'infergraph_' });
+    super(component);
     const r = [this.registry];
     this.requests = new Counter({ name: 'infergraph_graph_requests_total', help: 'Graph requests by outcome ("OK" or the error class).', labelNames: ['graph', 'code'], registers: r });
     this.requestSeconds = new Histogram({ name: 'infergraph_graph_request_duration_seconds', help: 'Graph request duration, from validated request to response.', labelNames: ['graph'], buckets: LATENCY_BUCKETS, registers: r });
+    this.inFlight = new Gauge({ name: 'infergraph_graph_requests_in_flight', help: 'Graph requests being handled.', labelNames: ['graph'], registers: r });
+    this.outlierRows = new Counter({ name: 'infergraph_outlier_rows_total', help: 'Rows scored by outlier nodes, by outcome (outlier or normal).', labelNames: ['graph', 'node', 'outcome'], registers: r });
+    this.modelLoadSeconds = new Gauge({ name: 'infergraph_model_load_duration_seconds', help: "Time the latest load of a model node's session took.", labelNames: ['graph', 'node'], registers: r });
     this.nodeCalls = new Counter({ name: 'infergraph_node_calls_total', help: 'Node executions by status (ok, skipped by routing, error).', labelNames: ['graph', 'node', 'type', 'status'], registers: r });
     this.nodeSeconds = new Histogram({ name: 'infergraph_node_duration_seconds', help: "Node duration from the start of the node's own work (transport included).", labelNames: ['graph', 'node', 'type'], buckets: LATENCY_BUCKETS, registers: r });
     this.routes = new Counter({ name: 'infergraph_router_decisions_total', help: 'Router decisions by route taken.', labelNames: ['graph', 'router', 'route'], registers: r });
@@ -49,7 +57,9 @@ export class EngineMetrics {
 
   /** Follows the engine's events. */
   observe(events: EngineEventSource): this {
+    events.on('started', (e) => this.inFlight.inc({ graph: e.graph }));
     events.on('request', (e) => {
+      this.inFlight.dec({ graph: e.graph });
       this.requests.inc({ graph: e.graph, code: e.code });
       this.requestSeconds.observe({ graph: e.graph }, e.seconds);
     });
@@ -63,43 +73,16 @@ export class EngineMetrics {
       this.isDrift.set({ graph: e.graph, node: e.node }, e.is_drift ? 1 : 0);
       this.driftWindows.inc({ graph: e.graph, node: e.node });
     });
+    events.on('outlier', (e) => {
+      this.outlierRows.inc({ graph: e.graph, node: e.node, outcome: 'outlier' }, e.outliers);
+      this.outlierRows.inc({ graph: e.graph, node: e.node, outcome: 'normal' }, e.rows - e.outliers);
+    });
     events.on('loaded', (e) => {
       this.graphReady.set({ graph: e.graph }, e.state === 'ready' ? 1 : 0);
       this.loadSeconds.set({ graph: e.graph }, e.seconds);
+      for (const m of e.models) this.modelLoadSeconds.set({ graph: e.graph, node: m.node }, m.seconds);
     });
     return this;
   }
 
-  /** A gauge read at scrape time (e.g. Kafka records in flight). */
-  gaugeFrom(name: string, help: string, read: () => number): void {
-    new Gauge({
-      name,
-      help,
-      registers: [this.registry],
-      collect() {
-        this.set(read());
-      },
-    });
-  }
-
-  /** A counter read at scrape time from a monotonic source. */
-  counterFrom(name: string, help: string, read: () => number): void {
-    new Counter({
-      name,
-      help,
-      registers: [this.registry],
-      collect() {
-        this.reset();
-        this.inc(read());
-      },
-    });
-  }
-
-  get contentType(): string {
-    return this.registry.contentType;
-  }
-
-  text(): Promise<string> {
-    return this.registry.metrics();
-  }
 }

@@ -41,6 +41,17 @@ export interface PipelineStats {
   readonly handled: number;
   /** Records not answered (broker unreachable) and consumed again. */
   readonly retried: number;
+  /**
+   * Per assigned partition: records behind the partition's end, as of the latest fetch (high watermark
+   * minus the next offset to commit).
+   */
+  readonly lag: readonly PartitionLag[];
+}
+
+export interface PartitionLag {
+  readonly topic: string;
+  readonly partition: number;
+  readonly lag: number;
 }
 
 const HEARTBEAT_MS = 1000;
@@ -60,6 +71,8 @@ export class PipelinedConsumer {
   private retried = 0;
   private waiters: (() => void)[] = [];
   private lastPauseLog = 0;
+  /** Per "topic:partition": the high watermark of the latest fetch and the next offset to commit. */
+  private readonly positions = new Map<string, { topic: string; partition: number; high: number; next: number }>();
 
   constructor(
     private readonly client: KafkaClient,
@@ -81,6 +94,8 @@ export class PipelinedConsumer {
       ...(o.sessionTimeoutMs !== undefined ? { sessionTimeout: o.sessionTimeoutMs, heartbeatInterval: Math.max(500, Math.floor(o.sessionTimeoutMs / 5)) } : {}),
     });
     this.consumer = consumer;
+    // Partitions move on a rebalance: keep lag only for the ones assigned now.
+    consumer.on(consumer.events.GROUP_JOIN, () => this.positions.clear());
     await consumer.connect();
     await consumer.subscribe({ topics: [...o.topics], fromBeginning: o.fromBeginning });
     await consumer.run({
@@ -94,8 +109,13 @@ export class PipelinedConsumer {
         const done = messages.map(() => false);
         let next = 0;
         let failure: unknown;
+        const position = this.positionOf(batch.topic, batch.partition, Number(batch.highWatermark), messages[0]?.offset);
         const advance = (): void => {
-          while (next < messages.length && done[next] === true) payload.resolveOffset((messages[next++] as KafkaMessage).offset);
+          while (next < messages.length && done[next] === true) {
+            const offset = (messages[next++] as KafkaMessage).offset;
+            payload.resolveOffset(offset);
+            position.next = Number(offset) + 1;
+          }
         };
         const beat = setInterval(() => {
           payload.heartbeat().catch(() => undefined);
@@ -159,7 +179,19 @@ export class PipelinedConsumer {
       paused: this.waiters.length > 0,
       handled: this.handled,
       retried: this.retried,
+      lag: [...this.positions.values()].map((p) => ({ topic: p.topic, partition: p.partition, lag: Math.max(0, p.high - p.next) })),
     };
+  }
+
+  private positionOf(topic: string, partition: number, high: number, firstOffset: string | undefined): { high: number; next: number } {
+    const key = `${topic}:${partition}`;
+    let p = this.positions.get(key);
+    if (p === undefined) {
+      p = { topic, partition, high, next: firstOffset === undefined ? high : Number(firstOffset) };
+      this.positions.set(key, p);
+    }
+    p.high = high;
+    return p;
   }
 
   private async acquire(): Promise<void> {

@@ -1,8 +1,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { listOf, parseEnvironment } from '@infergraph/engine';
-
-const LOG_LEVELS = ['error', 'warn', 'info', 'debug', 'verbose'] as const;
+import { telemetryEnvShape, telemetrySettingsOf, type TelemetrySettings } from '@infergraph/telemetry';
 
 const envSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(8080),
@@ -10,8 +9,7 @@ const envSchema = z.object({
   HOST: z.string().min(1).default('0.0.0.0'),
   GRAPHS_DIR: z.string().min(1).default('graphs'),
   BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).default(16 * 1024 * 1024),
-  LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
-  LOG_FORMAT: z.enum(['text', 'json']).default('text'),
+  ...telemetryEnvShape,
   NODE_TRANSPORT: z.enum(['inprocess', 'grpc', 'kafka']).default('inprocess'),
   WORKERS: z.string().default(''),
   CONTROLLER: z.string().default(''),
@@ -29,8 +27,8 @@ export interface GatewayConfig {
   /** Directories whose *.yaml graphs are served (GRAPHS_DIR, comma-separated). */
   readonly graphDirs: readonly string[];
   readonly bodyLimitBytes: number;
-  readonly logLevel: (typeof LOG_LEVELS)[number];
-  readonly logFormat: 'text' | 'json';
+  /** Logs (LOG_LEVEL, LOG_FORMAT, LOG_PAYLOADS) and tracing (OTEL_*). */
+  readonly telemetry: TelemetrySettings;
   /**
    * Where model, transformer and outlier nodes run: here, on the WORKERS over gRPC, or through Kafka
    * topics for every graph (a graph's `spec.transport: kafka` asks for Kafka whatever this says).
@@ -67,8 +65,7 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env, cwd = pr
         .map((d) => path.resolve(cwd, d)),
     ),
     bodyLimitBytes: e.BODY_LIMIT_BYTES,
-    logLevel: e.LOG_LEVEL,
-    logFormat: e.LOG_FORMAT,
+    telemetry: telemetrySettingsOf(e),
     nodeTransport: e.CONTROLLER === '' || e.NODE_TRANSPORT === 'kafka' ? e.NODE_TRANSPORT : 'grpc',
     controller: e.CONTROLLER === '' ? undefined : e.CONTROLLER,
     kafka: Object.freeze({

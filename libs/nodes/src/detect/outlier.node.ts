@@ -17,6 +17,8 @@ export class OutlierNode implements NodeRuntime {
     private readonly threshold: number,
     private readonly tensor: string,
     private readonly action: OutlierConfig['action'],
+    /** Rows scored and rows flagged, per call (for counts; no scores leave through it). */
+    private readonly onScored?: (rows: number, outliers: number) => void,
   ) {}
 
   // async: a reject or bad input becomes a rejected promise, like every other node.
@@ -32,6 +34,7 @@ export class OutlierNode implements NodeRuntime {
       flags[i] = flagged ? 1 : 0;
       if (flagged) outliers++;
     });
+    this.onScored?.(scores.length, outliers);
     if (this.action === 'reject' && outliers > 0) {
       throw new InferenceError(
         'UNPROCESSABLE',

@@ -1,0 +1,68 @@
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** Label values of one sample of a gauge read at scrape time. */
+export type LabelValues = Readonly<Record<string, string>>;
+
+/**
+ * The Prometheus registry of one process: default process metrics with the `infergraph_` prefix, every
+ * series labelled with the component (gateway, worker, controller), and gauges read at scrape time.
+ */
+export class ProcessMetrics {
+  readonly registry = new Registry();
+
+  constructor(component: string) {
+    this.registry.setDefaultLabels({ component });
+    collectDefaultMetrics({ register: this.registry, prefix: 'infergraph_' });
+    // prom-client adds totals of three gauges with a counter's _total suffix (promtool rejects that); the
+    // same gauges by type stay (infergraph_nodejs_active_handles...).
+    for (const what of ['handles', 'requests', 'resources']) this.registry.removeSingleMetric(`infergraph_nodejs_active_${what}_total`);
+  }
+
+  /** A gauge read at scrape time (e.g. Kafka records in flight). */
+  gaugeFrom(name: string, help: string, read: () => number): void {
+    new Gauge({
+      name,
+      help,
+      registers: [this.registry],
+      collect() {
+        this.set(read());
+      },
+    });
+  }
+
+  /** A labelled gauge read at scrape time: every sample `read` returns, nothing else (stale series go). */
+  gaugesFrom(name: string, help: string, labelNames: readonly string[], read: () => Iterable<readonly [LabelValues, number]>): void {
+    new Gauge({
+      name,
+      help,
+      labelNames,
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const [labels, value] of read()) this.set(labels, value);
+      },
+    });
+  }
+
+  /** A counter read at scrape time from a monotonic source. */
+  counterFrom(name: string, help: string, read: () => number): void {
+    new Counter({
+      name,
+      help,
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        this.inc(read());
+      },
+    });
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
+  text(): Promise<string> {
+    return this.registry.metrics();
+  }
+}
+

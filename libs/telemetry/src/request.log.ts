@@ -1,0 +1,56 @@
+import type { NodeResult } from '@infergraph/executor';
+import type { StructuredLogger } from './structured.logger';
+
+/** Client errors (the caller's problem) log at info; the rest of the failures at warn. */
+const CLIENT_ERRORS = new Set(['INVALID_ARGUMENT', 'NOT_FOUND', 'UNPROCESSABLE', 'PAYLOAD_TOO_LARGE']);
+
+interface RequestRecord {
+  readonly graph: string;
+  readonly requestId: string;
+  readonly code: string;
+  readonly error?: string;
+  readonly seconds: number;
+  readonly route?: string;
+  readonly payload?: unknown;
+}
+
+/** The engine events request logs read. */
+export interface RequestLogSource {
+  on(event: 'request', listener: (r: RequestRecord) => void): unknown;
+  on(event: 'node', listener: (r: NodeResult) => void): unknown;
+}
+
+/**
+ * One line per graph request (context "request": request id, graph, code, route, duration; failures
+ * with the error) and, at verbose, one per node (context "node"). Successful requests log at debug, so
+ * the default level (info) keeps the hot path quiet; failures log at info (client errors) or warn.
+ * Tensors appear only when the service was asked to attach them (LOG_PAYLOADS).
+ */
+export function logRequests(events: RequestLogSource, logger: StructuredLogger): void {
+  events.on('request', (r) => {
+    const level = r.code === 'OK' ? 'debug' : CLIENT_ERRORS.has(r.code) ? 'info' : 'warn';
+    if (!logger.enabled(level)) return;
+    logger.record(level, 'request', {
+      msg: r.code === 'OK' ? `graph "${r.graph}" answered` : `graph "${r.graph}" failed: ${r.error ?? r.code}`,
+      requestId: r.requestId,
+      graph: r.graph,
+      code: r.code,
+      ...(r.route !== undefined ? { route: r.route } : {}),
+      durationMs: Math.round(r.seconds * 1e6) / 1000,
+      ...(r.payload !== undefined ? { payload: r.payload } : {}),
+    });
+  });
+  events.on('node', (n) => {
+    if (!logger.enabled('verbose') || n.status === 'skipped') return;
+    logger.record('verbose', 'node', {
+      msg: `node "${n.node}" ${n.status}`,
+      requestId: n.requestId,
+      graph: n.graph,
+      node: n.node,
+      type: n.type,
+      status: n.status,
+      ...(n.route !== undefined ? { route: n.route } : {}),
+      durationMs: Math.round(n.seconds * 1e6) / 1000,
+    });
+  });
+}
