@@ -1,0 +1,123 @@
+import assert from 'node:assert/strict';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import { Kafka, logLevel, type Producer } from 'kafkajs';
+import { request, startGateway, type RunningGateway } from '../support/gateway.process';
+import { startWorker, type RunningWorker } from '../support/worker.process';
+import { OtlpReceiver, type ReceivedSpan } from '../support/otlp.receiver';
+
+// Real parts: gateway and worker processes with the OpenTelemetry SDK exporting over OTLP/HTTP to a
+// real receiver on loopback; node calls over real gRPC and through a real Kafka broker. Asserts the
+// span tree links the caller, the gateway's request and node spans, and the worker's spans.
+
+const ROW = { name: 'features', shape: [1, 4], datatype: 'FP32', data: [5.1, 3.5, 1.4, 0.2] };
+const NODES = ['standardize', 'classifier', 'species'];
+const brokers = (process.env['KAFKA_BROKERS'] ?? '').split(',').filter((b) => b !== '');
+
+function newTrace(): { traceId: string; callerSpan: string; traceparent: string } {
+  const traceId = randomBytes(16).toString('hex');
+  const callerSpan = randomBytes(8).toString('hex');
+  return { traceId, callerSpan, traceparent: `00-${traceId}-${callerSpan}-01` };
+}
+
+/** Every node of the graph: gateway span under the request span, worker span under the gateway's. */
+function complete(graph: string): (spans: ReceivedSpan[]) => boolean {
+  return (spans) => spans.some((s) => s.name === `infer ${graph}`) && NODES.every((n) => spans.filter((s) => s.name === `node ${graph}.${n}`).length === 2);
+}
+
+function assertTree(graph: string, spans: ReceivedSpan[], callerSpan: string): void {
+  const root = spans.find((s) => s.name === `infer ${graph}`);
+  assert.ok(root);
+  assert.equal(root.service, 'infergraph-gateway');
+  assert.equal(root.kind, 2, 'request span is a server span');
+  assert.equal(root.parentSpanId, callerSpan, "request span's parent is the caller's span");
+  for (const node of NODES) {
+    const gw = spans.find((s) => s.name === `node ${graph}.${node}` && s.service === 'infergraph-gateway');
+    const wk = spans.find((s) => s.name === `node ${graph}.${node}` && s.service === 'infergraph-worker');
+    assert.ok(gw && wk, `${node}: spans ${JSON.stringify(spans.map((s) => `${s.service}:${s.name}`))}`);
+    assert.equal(gw.parentSpanId, root.spanId, `${node}: gateway span under the request span`);
+    assert.equal(wk.parentSpanId, gw.spanId, `${node}: worker span under the gateway's node span`);
+    assert.equal(wk.kind, 2, `${node}: the worker serves the call (server span)`);
+    assert.equal(wk.attributes['infergraph.node'], node);
+  }
+}
+
+describe('tracing across processes over gRPC', () => {
+  let receiver: OtlpReceiver;
+  let worker: RunningWorker;
+  let gateway: RunningGateway;
+  let untraced: RunningGateway;
+
+  before(async () => {
+    receiver = await OtlpReceiver.start();
+    worker = await startWorker({ GRAPHS_DIR: 'graphs', ...receiver.env() });
+    [gateway, untraced] = await Promise.all([
+      startGateway({ GRAPHS_DIR: 'graphs', NODE_TRANSPORT: 'grpc', WORKERS: worker.address, KAFKA_BROKERS: '', ...receiver.env() }),
+      startGateway({ GRAPHS_DIR: 'graphs', KAFKA_BROKERS: '', ...receiver.env(), OTEL_SDK_DISABLED: 'true' }),
+    ]);
+  });
+  after(async () => {
+    await Promise.all([gateway?.stop(), untraced?.stop()]);
+    await worker?.kill();
+    await receiver?.close();
+  });
+
+  it('links caller → gateway request → gateway node call → worker node span through gRPC metadata', async () => {
+    const t = newTrace();
+    const res = await request(gateway, 'POST', '/v2/models/iris/infer', { inputs: [ROW] }, { traceparent: t.traceparent });
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    assertTree('iris', await receiver.trace(t.traceId, complete('iris')), t.callerSpan);
+  });
+
+  it('exports nothing when OTEL_SDK_DISABLED=true, even with an endpoint set', async () => {
+    const t = newTrace();
+    assert.equal((await request(untraced, 'POST', '/v2/models/iris/infer', { inputs: [ROW] }, { traceparent: t.traceparent })).status, 200);
+    // The traced gateway's spans for a later request arrive; the untraced one's never do.
+    const probe = newTrace();
+    assert.equal((await request(gateway, 'POST', '/v2/models/iris/infer', { inputs: [ROW] }, { traceparent: probe.traceparent })).status, 200);
+    await receiver.trace(probe.traceId, complete('iris'));
+    assert.deepEqual(receiver.spans.filter((s) => s.traceId === t.traceId), []);
+  });
+});
+
+describe('tracing across processes through Kafka', { skip: brokers.length === 0 ? 'KAFKA_BROKERS is not set' : false }, () => {
+  const prefix = `tr${randomUUID().slice(0, 8)}`;
+  // graphs/kafka/iris-pipeline.yaml declares spec.transport: kafka: every node call goes through topics.
+  const kafkaEnv = { KAFKA_BROKERS: brokers.join(','), KAFKA_TOPIC_PREFIX: prefix, GRAPHS_DIR: 'graphs/kafka' };
+  let receiver: OtlpReceiver;
+  let worker: RunningWorker;
+  let gateway: RunningGateway;
+  let producer: Producer;
+
+  before(async () => {
+    receiver = await OtlpReceiver.start();
+    worker = await startWorker({ ...kafkaEnv, ...receiver.env() });
+    gateway = await startGateway({ ...kafkaEnv, KAFKA_GROUP_ID: `${prefix}-gw`, ...receiver.env() });
+    const deadline = Date.now() + 60_000;
+    while (!gateway.output().includes(`streaming ${prefix}.iris-pipeline.inputs`)) {
+      if (Date.now() > deadline) assert.fail(`gateway did not stream ${prefix}.iris-pipeline.inputs:\n${gateway.output()}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    producer = new Kafka({ clientId: 'infergraph-test-tracing', brokers, logLevel: logLevel.NOTHING }).producer();
+    await producer.connect();
+  });
+  after(async () => {
+    await producer?.disconnect();
+    await gateway?.stop();
+    await worker?.kill();
+    await receiver?.close();
+  });
+
+  it("parents a streamed request on its record's traceparent header and the worker spans on the node calls through node topics", async () => {
+    const t = newTrace();
+    await producer.send({ topic: `${prefix}.iris-pipeline.inputs`, messages: [{ key: 'user-1', value: JSON.stringify({ inputs: [ROW] }), headers: { traceparent: t.traceparent } }] });
+    assertTree('iris-pipeline', await receiver.trace(t.traceId, complete('iris-pipeline'), 30_000), t.callerSpan);
+  });
+
+  it('carries the trace through REST requests whose nodes run over Kafka', async () => {
+    const t = newTrace();
+    const res = await request(gateway, 'POST', '/v2/models/iris-pipeline/infer', { inputs: [ROW] }, { traceparent: t.traceparent });
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    assertTree('iris-pipeline', await receiver.trace(t.traceId, complete('iris-pipeline'), 30_000), t.callerSpan);
+  });
+});
