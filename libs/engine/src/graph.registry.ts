@@ -3,7 +3,7 @@ import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { NodeResult, ShadowResult } from '@infergraph/executor';
 import { InferenceError } from '@infergraph/protocol';
-import type { DriftResult, DriftStatus, ModelLoader } from '@infergraph/nodes';
+import type { BatchResult, DriftResult, DriftStatus, ModelLoader } from '@infergraph/nodes';
 import { GraphValidationError } from '@infergraph/spec';
 import { loadGraphFile, type GraphLoadHooks, type LoadedGraph } from './graph-file.loader';
 
@@ -42,7 +42,11 @@ export interface EngineEvents {
   request: [RequestResult];
   /** Every graph load, successful or not. */
   loaded: [{ graph: string; state: 'ready' | 'failed'; seconds: number }];
+  /** Every batch a batched model node (`model.batching`) ran, successful or not. */
+  batch: [BatchResult];
 }
+
+export type { BatchResult } from '@infergraph/nodes';
 
 export interface RequestResult {
   readonly graph: string;
@@ -109,6 +113,7 @@ export class GraphRegistry {
       const graph = await loadGraphFile(file, this.loader, {
         onShadowResult,
         onNodeResult: (r) => this.events.emit('node', r),
+        onBatch: (r) => this.events.emit('batch', r),
         transport: this.transport,
         drift: {
           onResult: (r) => {
