@@ -192,6 +192,22 @@ describe('dynamic batcher', () => {
     assert.equal(b.stats().queued, 0);
   });
 
+  it('drops a request whose deadline passed while it waited behind a busy batch', async () => {
+    const session = fakeSession();
+    const b = batcher(session, { maxBatchSize: 8, maxQueueDelayMicros: 0 });
+    session.hold();
+    const running = b.submit(fp32([[0, 0]]));
+    await new Promise((r) => setImmediate(r));
+    const late = b.submit(fp32([[1, 1]]), undefined, Date.now() + 5);
+    const onTime = b.submit(fp32([[2, 2]]), undefined, Date.now() + 60_000);
+    await new Promise((r) => setTimeout(r, 20));
+    session.release();
+    await assert.rejects(late, (err: unknown) => err instanceof InferenceError && err.code === 'DEADLINE_EXCEEDED' && /node "clf": deadline passed after [\d.]+ ms in the batch queue/.test(err.message));
+    await Promise.all([running, onTime]);
+    assert.deepEqual(rowsRun(session), [1, 1]);
+    assert.equal(b.stats().cancelled, 1);
+  });
+
   it('rejects a request whose signal already fired without queueing it', async () => {
     const session = fakeSession();
     const b = batcher(session);

@@ -44,7 +44,7 @@ export interface BatchingStats {
   readonly largestBatchRows: number;
   /** Requests refused because the queue was full. */
   readonly rejected: number;
-  /** Requests whose signal fired while they waited. */
+  /** Requests whose signal fired or deadline passed while they waited. */
   readonly cancelled: number;
   /** Requests waiting now. */
   readonly queued: number;
@@ -60,6 +60,8 @@ interface Pending {
   readonly resolve: (outputs: TensorMap) => void;
   readonly reject: (err: unknown) => void;
   readonly signal: AbortSignal | undefined;
+  /** Epoch milliseconds past which the request is dropped instead of run. */
+  readonly deadline: number;
   onAbort: (() => void) | undefined;
 }
 
@@ -96,15 +98,18 @@ export class DynamicBatcher {
     this.smallestTrigger = Math.min(config.maxBatchSize, ...config.preferredBatchSizes);
   }
 
-  /** Queues one request's inputs; resolves with its own slice of the batch's outputs. */
-  submit(inputs: TensorMap, signal?: AbortSignal): Promise<TensorMap> {
+  /**
+   * Queues one request's inputs; resolves with its own slice of the batch's outputs. A request leaves
+   * the queue, rejected, when `signal` fires or `deadline` (epoch ms) passes before its batch runs.
+   */
+  submit(inputs: TensorMap, signal?: AbortSignal, deadline = Number.POSITIVE_INFINITY): Promise<TensorMap> {
     if (this.queue.length >= this.config.maxQueueSize) {
       this.counts.rejected++;
       return Promise.reject(batchQueueFull(this.graph, this.node, this.config.maxQueueSize));
     }
     if (signal?.aborted === true) return Promise.reject(this.cancelledError(signal, 0));
     return new Promise<TensorMap>((resolve, reject) => {
-      const entry: Pending = { inputs, rows: batchRowsOf(inputs), enqueuedMs: performance.now(), resolve, reject, signal, onAbort: undefined };
+      const entry: Pending = { inputs, rows: batchRowsOf(inputs), enqueuedMs: performance.now(), resolve, reject, signal, deadline, onAbort: undefined };
       if (signal !== undefined) {
         entry.onAbort = () => this.cancel(entry);
         signal.addEventListener('abort', entry.onAbort, { once: true });
@@ -133,6 +138,8 @@ export class DynamicBatcher {
   private readonly pump = (): void => {
     this.clearWake();
     if (this.busy || this.queue.length === 0) return;
+    this.dropExpired();
+    if (this.queue.length === 0) return;
     const now = performance.now();
     const picked = this.pick(now);
     if (picked === undefined) {
@@ -267,6 +274,26 @@ export class DynamicBatcher {
       start += e.rows;
       e.resolve(mine);
     }
+  }
+
+  /** Rejects the requests whose deadline passed while they waited. */
+  private dropExpired(): void {
+    const now = Date.now();
+    if (!this.queue.some((e) => e.deadline <= now)) return;
+    const kept: Pending[] = [];
+    for (const e of this.queue) {
+      if (e.deadline > now) {
+        kept.push(e);
+        continue;
+      }
+      this.queuedRows -= Math.max(0, e.rows);
+      this.counts.cancelled++;
+      if (e.onAbort !== undefined) e.signal?.removeEventListener('abort', e.onAbort);
+      e.reject(
+        new InferenceError('DEADLINE_EXCEEDED', `graph "${this.graph}" node "${this.node}": deadline passed after ${(performance.now() - e.enqueuedMs).toFixed(1)} ms in the batch queue`),
+      );
+    }
+    this.queue = kept;
   }
 
   private cancel(entry: Pending): void {
