@@ -114,6 +114,16 @@ describe('dynamic batcher', () => {
     assert.deepEqual(Array.from(outs[4]?.get('x_out')?.data as Float32Array), [8, 8]);
   });
 
+  it('runs alone a request whose tensors disagree on the first dimension', async () => {
+    const session = fakeSession();
+    const b = batcher(session, { maxBatchSize: 8, maxQueueDelayMicros: 5000 });
+    const odd = map(tensor('x', 'FP32', [2, 1], Float32Array.of(1, 2)), tensor('y', 'FP32', [1, 1], Float32Array.of(3)));
+    const even = map(tensor('x', 'FP32', [1, 1], Float32Array.of(4)), tensor('y', 'FP32', [1, 1], Float32Array.of(5)));
+    const outs = await Promise.all([b.submit(even), b.submit(odd), b.submit(even)]);
+    assert.deepEqual(session.runs.map((r) => [r.get('x')?.shape[0], r.get('y')?.shape[0]]), [[2, 2], [2, 1]], 'the two others together, then the odd request alone');
+    assert.deepEqual(Array.from(outs[1]?.get('y_out')?.data as Float32Array), [6]);
+  });
+
   it('runs a preferred batch size at once rather than waiting for the delay', async () => {
     const session = fakeSession();
     const b = batcher(session, { maxBatchSize: 16, preferredBatchSizes: [2, 4], maxQueueDelayMicros: 10_000_000 });
