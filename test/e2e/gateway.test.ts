@@ -121,6 +121,7 @@ describe('REST gateway (Open Inference Protocol V2)', () => {
         'breast-cancer-monitored',
         'custom-errors',
         'digits',
+        'digits-batched',
         'dtypes',
         'fixed-batch',
         'iris',

@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { freePort, request, startGateway, type RunningGateway } from '../support/gateway.process';
 import { startController, type RunningController } from '../support/controller.process';
 import { startWorker, type RunningWorker } from '../support/worker.process';
+import { repoPath } from '../support/repo';
 
 // Real parts: a real Prometheus server (Debian's package, installed by scripts/prometheus/ensure.mjs from
 // the test set-up) scraping a real gateway, two real workers (one standalone, one placed by the
@@ -120,5 +121,25 @@ describe('Prometheus scrapes the gateway, workers and controller', () => {
     await query(prometheus, 'infergraph_graph_ready{job="placed",graph="iris-replicated"}', (v) => v[0] === 1);
     const up = await query(prometheus, 'up', (v) => v.length === 4 && v.every((x) => x === 1));
     assert.deepEqual(up, [1, 1, 1, 1]);
+  });
+
+  it('has a Grafana dashboard whose every query Prometheus accepts and names only exported series', async () => {
+    const dashboard = JSON.parse(readFileSync(repoPath('deploy', 'grafana', 'infergraph-dashboard.json'), 'utf8')) as { panels: { title: string; targets?: { expr: string }[] }[] };
+    const exprs = dashboard.panels.flatMap((p) => (p.targets ?? []).map((t) => ({ panel: p.title, expr: t.expr })));
+    assert.ok(exprs.length >= 15, `dashboard has ${exprs.length} queries`);
+    const exported = new Set<string>();
+    for (const url of [gateway.baseUrl, worker.metricsUrl as string, placed.metricsUrl as string, controller.base]) {
+      for (const m of (await scrape(url)).matchAll(/^# TYPE (\S+) /gm)) exported.add(m[1] as string);
+    }
+    for (const { panel, expr } of exprs) {
+      const promql = expr.replaceAll('$__rate_interval', '1m').replaceAll('$graph', '.*');
+      const res = await fetch(`${prometheus.base}/api/v1/query?query=${encodeURIComponent(promql)}`);
+      const body = (await res.json()) as { status: string; error?: string };
+      assert.equal(body.status, 'success', `panel "${panel}": ${expr}: ${body.error ?? ''}`);
+      for (const m of expr.matchAll(/\b(infergraph_[a-z_]+)/g)) {
+        const name = (m[1] as string).replace(/_(bucket|sum|count)$/, '');
+        assert.ok(exported.has(name), `panel "${panel}" queries ${name}, which no process exports`);
+      }
+    }
   });
 });

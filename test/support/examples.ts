@@ -18,5 +18,6 @@ export const EXAMPLES: { graph: string; input: string; rows: number[][]; headers
   { graph: 'iris-monitored', input: 'features', rows: golden('iris-logreg').slice(0, 10) },
   { graph: 'breast-cancer', input: 'input', rows: golden('breast-cancer-gb') },
   { graph: 'breast-cancer-monitored', input: 'input', rows: golden('breast-cancer-gb').slice(0, 10) },
+  { graph: 'digits-batched', input: 'pixels', rows: golden('digits-mlp').slice(0, 10) },
 ];
 

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import type { TensorSpec } from '@infergraph/protocol';
 import { GraphExecutor, InProcessTransport, compileGraphPlan, type ExecutorHooks, type NodeRuntime, type NodeTransport } from '@infergraph/executor';
-import type { ModelLoader } from '@infergraph/nodes';
+import type { BatchResult, BatchingStats, ModelLoader } from '@infergraph/nodes';
 import { GraphValidationError, locateProblem, parseGraphSource, typeGraph, type GraphProblem, type GraphSpec } from '@infergraph/spec';
 import { checkModelFile } from './model-file.resolver';
 import type { DriftNode } from '@infergraph/nodes';
@@ -21,6 +21,8 @@ export interface LoadedGraph {
   readonly runtimes: ReadonlyMap<string, NodeRuntime>;
   /** Every node's typed inputs and outputs (a node served alone describes itself with them). */
   readonly nodeSignatures: ReadonlyMap<string, { readonly inputs: readonly TensorSpec[]; readonly outputs: readonly TensorSpec[] }>;
+  /** Counters of every model node with `model.batching`, by node name (empty without batching). */
+  batchingStats(): Record<string, BatchingStats>;
   /** Stops drift timers and worker threads. */
   close(): Promise<void>;
 }
@@ -32,6 +34,8 @@ export interface GraphLoadHooks extends ExecutorHooks {
    * model, transformer and outlier nodes to workers (drift stays local, beside its window).
    */
   readonly transport?: (graph: GraphSpec, local: NodeTransport) => NodeTransport;
+  /** Every batch a batched model node ran (`model.batching`). */
+  readonly onBatch?: (result: BatchResult) => void;
 }
 
 const DEFAULT_DRIFT: DriftHooks = {
@@ -78,7 +82,7 @@ export async function loadGraphSource(text: string, file: string, loader: ModelL
       problems.map((p) => locateProblem(file, locator, p)).sort((a, b) => a.line - b.line || a.column - b.column),
     );
   }
-  const { runtimes, controls, driftNodes } = buildRuntimes(graph, prepared, { ...DEFAULT_DRIFT, ...hooks.drift });
+  const { runtimes, controls, driftNodes, batchers } = buildRuntimes(graph, prepared, { ...DEFAULT_DRIFT, ...hooks.drift }, hooks.onBatch);
   const plan = compileGraphPlan(graph, parsed.order, types.outputs, parsed.routing);
   return {
     file,
@@ -88,6 +92,7 @@ export async function loadGraphSource(text: string, file: string, loader: ModelL
     driftNodes,
     runtimes,
     nodeSignatures,
+    batchingStats: () => Object.fromEntries([...batchers].map(([node, b]) => [node, b.stats()])),
     close: async () => {
       await Promise.all([...driftNodes.values()].map((d) => d.close()));
     },

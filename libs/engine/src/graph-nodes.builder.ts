@@ -11,7 +11,9 @@ import {
   type DriftComputer,
   type DriftResult,
   CombinerNodeRuntime,
+  DynamicBatcher,
   ModelNode,
+  checkBatchable,
   ModuleTransformerNode,
   PassThroughNode,
   RouterNodeRuntime,
@@ -24,6 +26,7 @@ import {
   validateRouterConfig,
   type CustomCombine,
   type CustomTransform,
+  type BatchResult,
   type ModelLoader,
   type ModelSession,
 } from '@infergraph/nodes';
@@ -81,6 +84,7 @@ export async function prepareNodes(graph: GraphSpec, file: string, loader: Model
           const opening = performance.now();
           const session = await loader.load(sha256, bytes, { intraOpThreads: node.model.intraOpThreads });
           const loadSeconds = (performance.now() - opening) / 1000;
+          if (node.model.batching !== undefined) problems.push(...checkBatchable(index, node.model.uri, session));
           sessions.set(node.name, session);
           models.push({ node: node.name, path: modelPath, sha256, provider: session.provider, loadSeconds, ...(session.providerNote === undefined ? {} : { providerNote: session.providerNote }) });
         } catch (err) {
@@ -213,22 +217,33 @@ export interface OutlierResult {
   readonly outliers: number;
 }
 
-/** Runtimes for every node: computations behind the transport, routers and combiners in the executor. */
+/**
+ * Runtimes for every node: computations behind the transport, routers and combiners in the executor.
+ * Model nodes with `model.batching` get a batcher, reporting each batch to `onBatch`; in-process graphs
+ * and workers build runtimes here alike, so both batch.
+ */
 export function buildRuntimes(
   graph: GraphSpec,
   prepared: PreparedNodes,
   drift: DriftHooks,
-): { runtimes: Map<string, NodeRuntime>; controls: ControlRuntimes; driftNodes: Map<string, DriftNode> } {
+  onBatch: (result: BatchResult) => void = () => undefined,
+): { runtimes: Map<string, NodeRuntime>; controls: ControlRuntimes; driftNodes: Map<string, DriftNode>; batchers: Map<string, DynamicBatcher> } {
   const driftNodes = new Map<string, DriftNode>();
+  const batchers = new Map<string, DynamicBatcher>();
   const runtimes = new Map<string, NodeRuntime>();
   const routers = new Map<string, RouterRuntime>();
   const combiners = new Map<string, CombinerRuntime>();
   const graphName = graph.metadata.name;
   for (const node of graph.spec.nodes) {
     switch (node.type) {
-      case 'model':
-        runtimes.set(node.name, new ModelNode(node.name, prepared.sessions.get(node.name) as ModelSession, { allowNonFinite: node.model.allowNonFinite }));
+      case 'model': {
+        const session = prepared.sessions.get(node.name) as ModelSession;
+        const batching = node.model.batching;
+        const batcher = batching === undefined ? undefined : new DynamicBatcher(graphName, node.name, batching, (feeds) => session.run(feeds), onBatch);
+        if (batcher !== undefined) batchers.set(node.name, batcher);
+        runtimes.set(node.name, new ModelNode(node.name, session, { allowNonFinite: node.model.allowNonFinite, batcher }));
         break;
+      }
       case 'transformer': {
         const fn = prepared.transforms.get(node.name);
         const t = node.transformer;
@@ -278,7 +293,7 @@ export function buildRuntimes(
       }
     }
   }
-  return { runtimes, controls: { routers, combiners }, driftNodes };
+  return { runtimes, controls: { routers, combiners }, driftNodes, batchers };
 }
 
 function messageOf(err: unknown): string {

@@ -3,7 +3,7 @@ import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { GraphTracer, NodeResult, ShadowResult } from '@infergraph/executor';
 import { InferenceError } from '@infergraph/protocol';
-import type { DriftResult, DriftStatus, ModelLoader } from '@infergraph/nodes';
+import type { BatchResult, DriftResult, DriftStatus, ModelLoader } from '@infergraph/nodes';
 import { GraphValidationError } from '@infergraph/spec';
 import { loadGraphFile, type GraphLoadHooks, type LoadedGraph, type OutlierResult } from './graph-file.loader';
 
@@ -46,6 +46,8 @@ export interface EngineEvents {
   outlier: [OutlierResult];
   /** Every graph load, successful or not. */
   loaded: [GraphLoadResult];
+  /** Every batch a batched model node (`model.batching`) ran, successful or not. */
+  batch: [BatchResult];
 }
 
 export interface GraphLoadResult {
@@ -55,6 +57,8 @@ export interface GraphLoadResult {
   /** Time each model node's session took to open (ready graphs). */
   readonly models: readonly { readonly node: string; readonly seconds: number }[];
 }
+
+export type { BatchResult } from '@infergraph/nodes';
 
 export interface RequestResult {
   readonly graph: string;
@@ -140,6 +144,7 @@ export class GraphRegistry {
       const graph = await loadGraphFile(file, this.loader, {
         onShadowResult,
         onNodeResult: (r) => this.events.emit('node', r),
+        onBatch: (r) => this.events.emit('batch', r),
         transport: this.options.transport,
         ...(this.options.tracer !== undefined ? { tracer: this.options.tracer } : {}),
         drift: {

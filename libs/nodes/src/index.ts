@@ -11,3 +11,4 @@ export * from './router/route-decider';
 export * from './combiner/combine-strategies';
 export * from './combiner/combiner.typing';
 export * from './detect';
+export * from './batching';

@@ -8,15 +8,21 @@ import {
   type TensorMap,
   type TensorSpec,
 } from '@infergraph/protocol';
-import type { NodeRuntime } from '@infergraph/executor';
+import type { NodeRuntime, RequestContext } from '@infergraph/executor';
 import type { GraphProblem } from '@infergraph/spec';
 import type { ModelSession } from './model-session.port';
+import type { DynamicBatcher } from './batching/dynamic.batcher';
 
 export interface ModelNodeOptions {
   readonly allowNonFinite: boolean;
+  /** With `model.batching`: checked requests queue here and run stacked with concurrent ones. */
+  readonly batcher?: DynamicBatcher | undefined;
 }
 
-/** Runs one model: checks the tensors it receives against the model's own metadata, then infers. */
+/**
+ * Runs one model: checks the tensors it receives against the model's own metadata, then infers, alone
+ * or in a batch. Checking first keeps one bad request from failing the batch it would have joined.
+ */
 export class ModelNode implements NodeRuntime {
   constructor(
     private readonly name: string,
@@ -24,9 +30,10 @@ export class ModelNode implements NodeRuntime {
     private readonly options: ModelNodeOptions,
   ) {}
 
-  async infer(inputs: TensorMap): Promise<TensorMap> {
+  async infer(inputs: TensorMap, ctx?: RequestContext): Promise<TensorMap> {
     this.check(inputs);
-    return this.session.run(inputs);
+    const batcher = this.options.batcher;
+    return batcher === undefined ? this.session.run(inputs) : batcher.submit(inputs, ctx?.signal, ctx?.deadline);
   }
 
   private check(inputs: TensorMap): void {

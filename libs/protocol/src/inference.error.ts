@@ -43,3 +43,27 @@ export class InferenceError extends Error {
 export function invalidArgument(message: string): InferenceError {
   return new InferenceError('INVALID_ARGUMENT', message);
 }
+
+/** `details.reason` of a request refused because a node's batch queue is full. */
+export const BATCH_QUEUE_FULL = 'batch_queue_full';
+
+/**
+ * A model node's batch queue is full: 503 / UNAVAILABLE, meant to be retried. The message names the
+ * graph, the node and the limit; `details.reason` marks it for clients (lost over gRPC, where the
+ * message is all that travels, hence `isBatchQueueFull` also reads the message).
+ */
+export function batchQueueFull(graph: string, node: string, maxQueueSize: number): InferenceError {
+  return new InferenceError(
+    'UNAVAILABLE',
+    `graph "${graph}" node "${node}": batch queue is full (maxQueueSize ${maxQueueSize} requests); retry later`,
+    { details: { reason: BATCH_QUEUE_FULL } },
+  );
+}
+
+const BATCH_QUEUE_FULL_MESSAGE = /node "[^"]+": batch queue is full \(maxQueueSize \d+ requests\)/;
+
+/** Whether an error is (or wraps, e.g. after a gRPC hop) a full batch queue: worth retrying later. */
+export function isBatchQueueFull(err: unknown): boolean {
+  if (!(err instanceof InferenceError) || err.code !== 'UNAVAILABLE') return false;
+  return err.details?.['reason'] === BATCH_QUEUE_FULL || BATCH_QUEUE_FULL_MESSAGE.test(err.message);
+}

@@ -163,6 +163,35 @@ const cases: { name: string; yaml: string; expected: Expected[] }[] = [
     expected: [[10, 3, '(yaml)', /YAML syntax: Flow sequence in block collection must be sufficiently indented and end with a \]/]],
   },
   {
+    name: 'rejects model.batching values out of range, each at its own key',
+    yaml: graph({ 18: '        uri: m.onnx\n        batching: {maxBatchSize: 0, maxQueueDelayMicros: -1, maxQueueSize: 0}' }),
+    expected: [
+      [19, 34, 'spec.nodes[1].model.batching.maxBatchSize', /must be an integer >= 1/],
+      [19, 58, 'spec.nodes[1].model.batching.maxQueueDelayMicros', /must be an integer number of microseconds >= 0/],
+      [19, 76, 'spec.nodes[1].model.batching.maxQueueSize', /must be an integer >= 1/],
+    ],
+  },
+  {
+    name: 'rejects a fractional preferred batch size',
+    yaml: graph({ 18: '        uri: m.onnx\n        batching:\n          maxBatchSize: 32\n          preferredBatchSizes: [8, 16, 2.5]' }),
+    expected: [
+      [21, 40, 'spec.nodes[1].model.batching.preferredBatchSizes[2]', /must be an integer >= 1/],
+    ],
+  },
+  {
+    name: 'rejects a preferred batch size above maxBatchSize',
+    yaml: graph({ 18: '        uri: m.onnx\n        batching:\n          maxBatchSize: 32\n          preferredBatchSizes: [8, 64]' }),
+    expected: [[21, 36, 'spec.nodes[1].model.batching.preferredBatchSizes[1]', /preferred batch size 64 exceeds maxBatchSize 32/]],
+  },
+  {
+    name: 'rejects model.batching without maxBatchSize and with an unknown key',
+    yaml: graph({ 18: '        uri: m.onnx\n        batching: {maxDelayMicros: 100}' }),
+    expected: [
+      [19, 19, 'spec.nodes[1].model.batching.maxBatchSize', /required field is missing/],
+      [19, 20, 'spec.nodes[1].model.batching.maxDelayMicros', /unknown field "maxDelayMicros"/],
+    ],
+  },
+  {
     name: 'reports every problem at once, in source order',
     yaml: graph({ 4: '  name: Demo', 12: '      type: transfomer', 16: '      inputs: [nope]', 18: '        uri: missing.onnx' }),
     expected: [
@@ -206,5 +235,23 @@ describe('graph spec parser', () => {
     const clf = parsed.graph.spec.nodes[1];
     assert.ok(clf?.type === 'model');
     assert.equal(clf.model.allowNonFinite, false);
+    assert.equal(clf.model.batching, undefined);
+  });
+
+  it('fills batching defaults: 500 µs delay, no preferred sizes, a queue of 16 batches (at least 256 requests)', () => {
+    const batching = (block: string): unknown => {
+      const parsed = parseGraphSource(graph({ 18: `        uri: m.onnx\n        batching: ${block}` }), 'demo.yaml', { checkModelUri });
+      const clf = parsed.graph?.spec.nodes[1];
+      assert.ok(clf?.type === 'model', JSON.stringify(parsed.diagnostics));
+      return clf.model.batching;
+    };
+    assert.deepEqual(batching('{maxBatchSize: 8}'), { maxBatchSize: 8, maxQueueDelayMicros: 500, preferredBatchSizes: [], maxQueueSize: 256 });
+    assert.deepEqual(batching('{maxBatchSize: 64}'), { maxBatchSize: 64, maxQueueDelayMicros: 500, preferredBatchSizes: [], maxQueueSize: 1024 });
+    assert.deepEqual(batching('{maxBatchSize: 8, maxQueueDelayMicros: 0, preferredBatchSizes: [4, 8], maxQueueSize: 3}'), {
+      maxBatchSize: 8,
+      maxQueueDelayMicros: 0,
+      preferredBatchSizes: [4, 8],
+      maxQueueSize: 3,
+    });
   });
 });

@@ -33,12 +33,49 @@ export type ResourcesSpec = z.infer<typeof resourcesSchema>;
 
 const sha256 = z.string().regex(/^[a-f0-9]{64}$/, 'must be 64 lowercase hex digits');
 
+/** Default wait for companions of a lone request: long enough to gather concurrent requests, short next to a model run. */
+export const DEFAULT_MAX_QUEUE_DELAY_MICROS = 500;
+/** Default queue bound, in requests: this many batches' worth, but never fewer than 256. */
+export const DEFAULT_QUEUE_BATCHES = 16;
+export const MIN_DEFAULT_MAX_QUEUE_SIZE = 256;
+
+/**
+ * Dynamic batching of one model node: concurrent requests are stacked along the first dimension into
+ * one model run. `maxQueueSize` counts requests waiting (not rows); a full queue answers 503.
+ */
+export const batchingConfigSchema = z
+  .strictObject({
+    maxBatchSize: z.int('must be an integer >= 1').min(1, 'must be an integer >= 1').max(1_000_000, 'must be <= 1000000'),
+    maxQueueDelayMicros: z
+      .int('must be an integer number of microseconds >= 0')
+      .min(0, 'must be an integer number of microseconds >= 0')
+      .max(10_000_000, 'must be <= 10000000 (10 s)')
+      .default(DEFAULT_MAX_QUEUE_DELAY_MICROS),
+    preferredBatchSizes: z.array(z.int('must be an integer >= 1').min(1, 'must be an integer >= 1')).default([]),
+    maxQueueSize: z.int('must be an integer >= 1').min(1, 'must be an integer >= 1').optional(),
+  })
+  .superRefine((b, ctx) => {
+    b.preferredBatchSizes.forEach((size, i) => {
+      if (size > b.maxBatchSize) {
+        ctx.addIssue({ code: 'custom', path: ['preferredBatchSizes', i], message: `preferred batch size ${size} exceeds maxBatchSize ${b.maxBatchSize}` });
+      }
+    });
+  })
+  .transform((b) => ({
+    ...b,
+    maxQueueSize: b.maxQueueSize ?? Math.max(MIN_DEFAULT_MAX_QUEUE_SIZE, DEFAULT_QUEUE_BATCHES * b.maxBatchSize),
+  }));
+
+export type BatchingSpec = z.infer<typeof batchingConfigSchema>;
+
 export const modelConfigSchema = z.strictObject({
   uri: z.string().min(1, 'must be a path relative to the graph file, or a file:// URL'),
   sha256: sha256.optional(),
   /** Accept NaN and ±Infinity in floating-point inputs (rejected by default). */
   allowNonFinite: z.boolean().default(false),
   intraOpThreads: z.int().min(1).optional(),
+  /** Stack concurrent requests into one run; the model's first dimension must be dynamic. */
+  batching: batchingConfigSchema.optional(),
 });
 
 export const transformerConfigSchema = z

@@ -9,12 +9,16 @@ export interface EngineEventSource {
   on(event: 'request', listener: (r: { graph: string; code: string; seconds: number }) => void): unknown;
   on(event: 'node', listener: (r: NodeResult) => void): unknown;
   on(event: 'drift', listener: (r: DriftResult) => void): unknown;
+  on(event: 'batch', listener: (r: { graph: string; node: string; size: number; requests: number; queueSeconds: number; computeSeconds: number }) => void): unknown;
   on(event: 'outlier', listener: (r: { graph: string; node: string; rows: number; outliers: number }) => void): unknown;
   on(event: 'loaded', listener: (r: { graph: string; state: 'ready' | 'failed'; seconds: number; models: readonly { node: string; seconds: number }[] }) => void): unknown;
 }
 
 
 /** Latency buckets from 0.5 ms to 10 s (seconds, Prometheus base unit). */
+/** Rows per batch: powers of two up to 1024. */
+const BATCH_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024];
+
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
 /**
@@ -28,6 +32,9 @@ export class EngineMetrics extends ProcessMetrics {
   private readonly inFlight: Gauge<'graph'>;
   private readonly outlierRows: Counter<'graph' | 'node' | 'outcome'>;
   private readonly modelLoadSeconds: Gauge<'graph' | 'node'>;
+  private readonly batchSize: Histogram<'graph' | 'node'>;
+  private readonly batchQueueSeconds: Histogram<'graph' | 'node'>;
+  private readonly batchComputeSeconds: Histogram<'graph' | 'node'>;
   private readonly nodeCalls: Counter<'graph' | 'node' | 'type' | 'status'>;
   private readonly nodeSeconds: Histogram<'graph' | 'node' | 'type'>;
   private readonly routes: Counter<'graph' | 'router' | 'route'>;
@@ -45,6 +52,9 @@ export class EngineMetrics extends ProcessMetrics {
     this.inFlight = new Gauge({ name: 'infergraph_graph_requests_in_flight', help: 'Graph requests being handled.', labelNames: ['graph'], registers: r });
     this.outlierRows = new Counter({ name: 'infergraph_outlier_rows_total', help: 'Rows scored by outlier nodes, by outcome (outlier or normal).', labelNames: ['graph', 'node', 'outcome'], registers: r });
     this.modelLoadSeconds = new Gauge({ name: 'infergraph_model_load_duration_seconds', help: "Time the latest load of a model node's session took.", labelNames: ['graph', 'node'], registers: r });
+    this.batchSize = new Histogram({ name: 'infergraph_batch_size', help: 'Rows per batch a batched model node ran.', labelNames: ['graph', 'node'], buckets: BATCH_BUCKETS, registers: r });
+    this.batchQueueSeconds = new Histogram({ name: 'infergraph_batch_queue_duration_seconds', help: "Time the oldest request of each batch waited in the node's queue.", labelNames: ['graph', 'node'], buckets: LATENCY_BUCKETS, registers: r });
+    this.batchComputeSeconds = new Histogram({ name: 'infergraph_batch_compute_duration_seconds', help: 'Model run time of each batch, stacking and splitting included.', labelNames: ['graph', 'node'], buckets: LATENCY_BUCKETS, registers: r });
     this.nodeCalls = new Counter({ name: 'infergraph_node_calls_total', help: 'Node executions by status (ok, skipped by routing, error).', labelNames: ['graph', 'node', 'type', 'status'], registers: r });
     this.nodeSeconds = new Histogram({ name: 'infergraph_node_duration_seconds', help: "Node duration from the start of the node's own work (transport included).", labelNames: ['graph', 'node', 'type'], buckets: LATENCY_BUCKETS, registers: r });
     this.routes = new Counter({ name: 'infergraph_router_decisions_total', help: 'Router decisions by route taken.', labelNames: ['graph', 'router', 'route'], registers: r });
@@ -72,6 +82,12 @@ export class EngineMetrics extends ProcessMetrics {
       e.p_val.forEach((p, i) => this.driftPValue.set({ graph: e.graph, node: e.node, feature: String(i) }, p));
       this.isDrift.set({ graph: e.graph, node: e.node }, e.is_drift ? 1 : 0);
       this.driftWindows.inc({ graph: e.graph, node: e.node });
+    });
+    events.on('batch', (e) => {
+      const labels = { graph: e.graph, node: e.node };
+      this.batchSize.observe(labels, e.size);
+      this.batchQueueSeconds.observe(labels, e.queueSeconds);
+      this.batchComputeSeconds.observe(labels, e.computeSeconds);
     });
     events.on('outlier', (e) => {
       this.outlierRows.inc({ graph: e.graph, node: e.node, outcome: 'outlier' }, e.outliers);

@@ -3,6 +3,7 @@ import {
   decodeInferRequest,
   encodeInferResponse,
   encodeModelInferResponse,
+  isBatchQueueFull,
   type InferRequest,
   type InferResponse,
 } from '@infergraph/protocol';
@@ -26,6 +27,12 @@ export interface GraphStreamOptions {
   readonly maxInFlight: number;
 }
 
+/** A full batch queue is back-pressure: retry the record after 10 ms, doubling up to 1 s, at most 30 times (~25 s). */
+const QUEUE_FULL_RETRY = { firstMs: 10, maxMs: 1000, attempts: 30 } as const;
+
+/** A record deliberately left unanswered (and uncommitted), to be consumed again. */
+class UnansweredRecord extends Error {}
+
 export function topicsOf(g: StreamedGraph): GraphTopicNames {
   return graphTopicNames(g.prefix, g.name);
 }
@@ -40,6 +47,7 @@ export function topicsOf(g: StreamedGraph): GraphTopicNames {
  */
 export class KafkaGraphStream {
   private pipeline: PipelinedConsumer | undefined;
+  private stopping = false;
 
   constructor(
     private readonly client: KafkaClient,
@@ -50,6 +58,7 @@ export class KafkaGraphStream {
 
   async start(graphs: readonly StreamedGraph[]): Promise<void> {
     if (graphs.length === 0) return;
+    this.stopping = false;
     await this.client.ensureTopics(
       graphs.flatMap((g) => Object.values(topicsOf(g)).map((topic: string) => ({ topic, partitions: g.partitions, owner: `graph "${g.name}" (spec.kafka.partitions)` }))),
     );
@@ -75,6 +84,7 @@ export class KafkaGraphStream {
   }
 
   async stop(): Promise<void> {
+    this.stopping = true;
     await this.pipeline?.stop();
   }
 
@@ -92,10 +102,11 @@ export class KafkaGraphStream {
       const value = message.value;
       if (value === null || value.byteLength === 0) throw new InferenceError('INVALID_ARGUMENT', 'record has no value; expected an inference request');
       const request = protobuf ? decodeInferRequestProto(value) : decodeInferRequest(value);
-      const response = await this.infer(graph.name, request, headers[HEADER.requestId] ?? request.id, headers);
+      const response = await this.inferRetrying(`${topic}[${partition}]@${message.offset}`, graph.name, request, headers[HEADER.requestId] ?? request.id, headers);
       const body = protobuf ? encodeInferResponseProto(encodeModelInferResponse(response)) : Buffer.from(encodeInferResponse(response, request.outputs, false).body);
       answer = { topic: topics.outputs, value: body, headers: { ...passThrough, [HEADER.requestId]: response.id, [HEADER.contentType]: protobuf ? PROTOBUF : 'application/json' } };
     } catch (err) {
+      if (err instanceof UnansweredRecord) throw err;
       const status = err instanceof InferenceError ? err.httpStatus : 500;
       const reason = err instanceof Error ? err.message : String(err);
       answer = {
@@ -114,5 +125,28 @@ export class KafkaGraphStream {
       this.logger.warn(`${topic}[${partition}]@${message.offset} -> ${topics.errors}: ${reason}`);
     }
     await this.client.send(answer.topic, { key: message.key, value: answer.value, headers: answer.headers });
+  }
+
+  /**
+   * Runs the graph; a full batch queue is retried after a capped backoff instead of going to .errors.
+   * Past the last attempt (or while stopping) the handler fails without answering, so the record is not
+   * committed and is consumed again: nothing is lost.
+   */
+  private async inferRetrying(where: string, graph: string, request: InferRequest, requestId: string | undefined, headers: Record<string, string>): Promise<InferResponse> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.infer(graph, request, requestId, headers);
+      } catch (err) {
+        if (!isBatchQueueFull(err)) throw err;
+        const reason = (err as Error).message;
+        if (attempt >= QUEUE_FULL_RETRY.attempts || this.stopping) {
+          this.logger.warn(`${where}: still refused after ${attempt} attempts (${reason}); leaving it uncommitted to be consumed again`);
+          throw new UnansweredRecord(`${where}: ${reason}`, { cause: err });
+        }
+        const delayMs = Math.min(QUEUE_FULL_RETRY.maxMs, QUEUE_FULL_RETRY.firstMs * 2 ** (attempt - 1));
+        if (attempt === 1 || attempt % 10 === 0) this.logger.warn(`${where}: ${reason}; retrying in ${delayMs} ms (attempt ${attempt})`);
+        await new Promise((resolve) => setTimeout(resolve, delayMs));
+      }
+    }
   }
 }

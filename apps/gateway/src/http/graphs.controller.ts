@@ -1,5 +1,5 @@
 import { Controller, Get, Param } from '@nestjs/common';
-import { GraphRegistry } from '@infergraph/engine';
+import { GraphRegistry, type LoadedGraph } from '@infergraph/engine';
 
 /** Operator endpoints: graph load states and detector results. */
 @Controller('v1/graphs')
@@ -19,6 +19,7 @@ export class GraphsController {
         driftNodes: e.graph === undefined ? undefined : [...e.graph.driftNodes.keys()],
         error: e.error,
         shadow: e.shadow,
+        ...batchingOf(e.graph?.batchingStats()),
       })),
     };
   }
@@ -27,4 +28,9 @@ export class GraphsController {
   drift(@Param('graph') graph: string, @Param('node') node: string): unknown {
     return this.registry.driftStatus(graph, node);
   }
+}
+
+/** `batching`: per batched model node, its settings and counters since load (absent without batching). */
+function batchingOf(stats: ReturnType<LoadedGraph['batchingStats']> | undefined): { batching?: ReturnType<LoadedGraph['batchingStats']> } {
+  return stats === undefined || Object.keys(stats).length === 0 ? {} : { batching: stats };
 }

@@ -1,0 +1,3 @@
+export * from './dynamic.batcher';
+export * from './batching.validator';
+export * from './tensor-batch';
