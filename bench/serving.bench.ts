@@ -7,7 +7,8 @@
 // batching, a four-node graph, the one-node graph on a worker over gRPC, and Kafka-connected. Load comes
 // from a separate autocannon process (bench/load/autocannon.driver.ts), 64 connections, the same one-row
 // V2 JSON request for every HTTP row. Then two micro-measurements: in-process cost per extra graph node,
-// and the gateway -> worker gRPC hop. Prints the tables and target checks; writes bench/results/serving.json.
+// and the gateway -> worker gRPC hop. Prints the tables and target checks; writes bench/results/serving.json
+// (serving-partial.json when BENCH_SCENARIOS filters the rows).
 //   npm run bench -- serving
 // Environment: BENCH_DURATION_S (10), BENCH_WARMUP_S (2), BENCH_CONNECTIONS (64), BENCH_SCENARIOS (only
 // rows whose key contains one of these comma-separated words, e.g. "iris.node,iris.infergraph"),
@@ -291,9 +292,11 @@ async function main(): Promise<void> {
   mkdirSync(out, { recursive: true });
   const cpu = cpus();
   const machine = { cpuModel: cpu[0]?.model ?? 'unknown', cpus: cpu.length, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version, platform: `${process.platform} ${process.arch}` };
-  const result = { date: new Date().toISOString(), machine, connections: CONNECTIONS, durationS: DURATION_S, warmupS: WARMUP_S, rows, micro: { nodeOverhead: micro.nodeOverhead, grpcHop: micro.grpcHop, notes: micro.notes }, targets: checks };
-  writeFileSync(path.join(out, 'serving.json'), `${JSON.stringify(result, null, 2)}\n`);
-  console.log(`\nwrote ${path.relative(repoPath(), path.join(out, 'serving.json'))}`);
+  const result = { date: new Date().toISOString(), machine, connections: CONNECTIONS, durationS: DURATION_S, warmupS: WARMUP_S, scenarios: ONLY, cpuProfiled: CPU_PROF !== undefined, rows, micro: { nodeOverhead: micro.nodeOverhead, grpcHop: micro.grpcHop, notes: micro.notes }, targets: checks };
+  // A filtered run never overwrites the figures of the last complete one.
+  const file = path.join(out, ONLY.length === 0 ? 'serving.json' : 'serving-partial.json');
+  writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
+  console.log(`\nwrote ${path.relative(repoPath(), file)}`);
   if (rows.some((r) => r.status === 'failed') || micro.notes.length > 0) process.exitCode = 1;
 }
 
