@@ -34,6 +34,10 @@ fi
 
 if [ ! -x "$VENV/bin/python" ]; then
   PY="$(pick_python)"
+  if ! command -v "$PY" >/dev/null 2>&1; then
+    log "error: $PY not found (set PYTHON=...)"
+    exit 1
+  fi
   if ! python_ok "$PY"; then
     log "error: $PY is older than Python 3.10 (set PYTHON=...)"
     exit 1
