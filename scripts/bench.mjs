@@ -1,4 +1,5 @@
 // `npm run bench`: builds, then runs every compiled benchmark in dist/bench/ in its own process.
+// `npm run bench -- serving` runs only those whose file name starts with "serving".
 import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
@@ -8,6 +9,10 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const dir = path.join(root, 'dist', 'bench');
 const only = process.argv[2];
 const files = readdirSync(dir).filter((f) => f.endsWith('.bench.js') && (only === undefined || f.startsWith(only))).sort();
+if (files.length === 0) {
+  console.error(`[bench] no benchmark in dist/bench/ starts with "${only}"`);
+  process.exit(1);
+}
 let failed = 0;
 for (const f of files) {
   console.log(`[bench] ${f}`);

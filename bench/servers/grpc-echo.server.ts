@@ -1,0 +1,35 @@
+// Calibration for the gRPC-hop micro-measurement: a bare grpc-js V2 GRPCInferenceService (no NestJS, no
+// inference) whose ModelInfer answers every call with the same canned iris-shaped response. The
+// round-trip to it is what gRPC itself costs on this machine.
+//   node dist/bench/servers/grpc-echo.server.js
+// Prints "listening on grpc://127.0.0.1:<port>".
+import { loadPackageDefinition, Server, ServerCredentials, type sendUnaryData, type ServiceDefinition } from '@grpc/grpc-js';
+import { loadSync } from '@grpc/proto-loader';
+import { encodeModelInferResponse, V2_PROTO_LOADER_OPTIONS, V2_PROTO_PATH, type ModelInferResponseMessage } from '@infergraph/protocol';
+
+const definition = loadPackageDefinition(loadSync(V2_PROTO_PATH, { ...V2_PROTO_LOADER_OPTIONS }));
+const service = (definition['inference'] as unknown as Record<string, { service: ServiceDefinition }>)['GRPCInferenceService']?.service;
+if (service === undefined) throw new Error('GRPCInferenceService missing from the V2 proto');
+
+const canned: ModelInferResponseMessage = encodeModelInferResponse({
+  modelName: 'echo',
+  modelVersion: '1',
+  id: 'echo',
+  parameters: undefined,
+  outputs: [
+    { name: 'label', datatype: 'INT64', shape: [1], data: new BigInt64Array([0n]) },
+    { name: 'probabilities', datatype: 'FP32', shape: [1, 3], data: new Float32Array([0.9, 0.05, 0.05]) },
+  ],
+});
+
+const server = new Server();
+server.addService(service, {
+  ModelInfer: (_call: unknown, callback: sendUnaryData<ModelInferResponseMessage>) => callback(null, canned),
+});
+server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (err, port) => {
+  if (err) {
+    console.error(err.message);
+    process.exit(1);
+  }
+  console.log(`listening on grpc://127.0.0.1:${port}`);
+});

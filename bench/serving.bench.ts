@@ -1,0 +1,309 @@
+// Serving benchmark (issue 8): throughput, p50/p99 latency and peak memory of infergraph against what a
+// user would run instead, side by side in one run, on two models:
+//   iris logistic regression (4 FP32 features; per-request overhead dominates) and
+//   the digits MLP (64 FP32 features, two 1024-unit hidden layers; compute dominates).
+// Rows: a direct onnxruntime-node loop in this process (the ceiling), a hand-written node:http server,
+// FastAPI + onnxruntime (Python), and infergraph gateways: one-node graph without and with dynamic
+// batching, a four-node graph, the one-node graph on a worker over gRPC, and Kafka-connected. Load comes
+// from a separate autocannon process (bench/load/autocannon.driver.ts), 64 connections, the same one-row
+// V2 JSON request for every HTTP row. Then two micro-measurements: in-process cost per extra graph node,
+// and the gateway -> worker gRPC hop. Prints the tables and target checks; writes bench/results/serving.json
+// (serving-partial.json when BENCH_SCENARIOS filters the rows).
+//   npm run bench -- serving
+// Environment: BENCH_DURATION_S (10), BENCH_WARMUP_S (2), BENCH_CONNECTIONS (64), BENCH_SCENARIOS (only
+// rows whose key contains one of these comma-separated words, e.g. "iris.node,iris.infergraph"),
+// BENCH_CPU_PROF (a directory: gateways, workers and the node server run with --cpu-prof and write their
+// profiles there; summarise one with node dist/bench/tools/cpu-profile.summary.js <file>),
+// KAFKA_BROKERS (else the project broker is started and stopped).
+import { cpus, totalmem } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { repoPath } from '../test/support/repo';
+import { measureGrpcHop, type HopLatency } from './support/grpc-hop.micro';
+import { runLoad } from './support/load.runner';
+import { measureNodeOverhead, type NodeOverhead } from './support/node-overhead.micro';
+import { runOrtLoop } from './support/ort-loop.runner';
+import { peakRssMiB, ProcessGroup } from './support/process-group';
+import { kafkaBrokers, probe, ScenarioSkipped, startFastApi, startInfergraph, startNodeServer, type InfergraphOptions, type ServingTarget } from './support/servers.launcher';
+
+const DURATION_S = Number(process.env['BENCH_DURATION_S'] ?? 10);
+const WARMUP_S = Number(process.env['BENCH_WARMUP_S'] ?? 2);
+const CONNECTIONS = Number(process.env['BENCH_CONNECTIONS'] ?? 64);
+const ONLY = (process.env['BENCH_SCENARIOS'] ?? '').split(',').filter((s) => s !== '');
+const CPU_PROF = process.env['BENCH_CPU_PROF'];
+const log = (m: string): void => console.log(`[bench:serving] ${m}`);
+
+type Kind = { kind: 'ort-loop' } | { kind: 'node-server' } | { kind: 'fastapi' } | ({ kind: 'infergraph' } & Omit<InfergraphOptions, 'kafkaBrokers' | 'cpuProfileDir'>);
+type Scenario = { readonly key: string; readonly label: string } & Kind;
+
+interface Section {
+  readonly model: 'iris' | 'digits';
+  readonly title: string;
+  readonly modelPath: string;
+  readonly row: readonly number[];
+  readonly scenarios: readonly Scenario[];
+}
+
+interface Row {
+  readonly section: Section['model'];
+  readonly key: string;
+  readonly scenario: string;
+  /** ok; flagged: errors or non-2xx answers; skipped: could not run here; failed: broke while running. */
+  readonly status: 'ok' | 'flagged' | 'skipped' | 'failed';
+  readonly requestsPerS?: number;
+  readonly p50Ms?: number;
+  readonly p99Ms?: number;
+  readonly peakRssMiB?: number;
+  /** Server CPU time (user + system, all its processes) per answered request, warm-up included. */
+  readonly cpuMsPerRequest?: number;
+  readonly errors?: number;
+  readonly non2xx?: number;
+  readonly timeouts?: number;
+  ratioVsNodeServer?: number;
+  readonly note?: string;
+}
+
+const IRIS_ROW = [5.1, 3.5, 1.4, 0.2];
+// The first digit of models/digits-mlp/1/golden.json (a 0), 8×8 pixels in 0..16.
+const DIGITS_ROW = [
+  0, 0, 8, 16, 15, 8, 0, 0, 0, 1, 16, 16, 16, 2, 0, 0, 0, 2, 16, 16, 10, 0, 0, 0, 0, 2, 16, 16, 12, 0, 0, 0, 0, 6, 16, 16, 13, 0, 0, 0, 0, 1, 16, 16, 11, 0, 0, 0, 0,
+  0, 16, 16, 10, 0, 0, 0, 0, 0, 7, 15, 15, 0, 0, 0,
+];
+
+const SECTIONS: readonly Section[] = [
+  {
+    model: 'iris',
+    title: 'iris logistic regression (1 row × 4 FP32)',
+    modelPath: repoPath('models', 'iris-logreg', '1', 'model.onnx'),
+    row: IRIS_ROW,
+    scenarios: [
+      { key: 'iris.ort-loop', label: 'onnxruntime-node direct loop (ceiling, no HTTP)', kind: 'ort-loop' },
+      { key: 'iris.node-server', label: 'hand-written node:http + onnxruntime-node', kind: 'node-server' },
+      { key: 'iris.fastapi', label: 'FastAPI + onnxruntime (uvicorn, 1 worker)', kind: 'fastapi' },
+      { key: 'iris.infergraph', label: 'infergraph, one-node graph', kind: 'infergraph', graph: 'iris-model', mode: 'inprocess' },
+      { key: 'iris.infergraph-batched', label: 'infergraph, one-node graph, dynamic batching', kind: 'infergraph', graph: 'iris-model-batched', mode: 'inprocess' },
+      { key: 'iris.infergraph-four-node', label: 'infergraph, four-node graph (transformer → router → model → transformer)', kind: 'infergraph', graph: 'iris-four-node', mode: 'inprocess' },
+      { key: 'iris.infergraph-grpc', label: 'infergraph, one-node graph on a worker over gRPC', kind: 'infergraph', graph: 'iris-model', mode: 'grpc' },
+      { key: 'iris.infergraph-kafka', label: 'infergraph, one-node graph Kafka-connected to a worker', kind: 'infergraph', graph: 'iris-kafka', mode: 'kafka' },
+    ],
+  },
+  {
+    model: 'digits',
+    title: 'digits MLP, 2 × 1024 hidden (1 row × 64 FP32)',
+    modelPath: repoPath('models', 'digits-mlp', '1', 'model.onnx'),
+    row: DIGITS_ROW,
+    scenarios: [
+      { key: 'digits.ort-loop', label: 'onnxruntime-node direct loop (ceiling, no HTTP)', kind: 'ort-loop' },
+      { key: 'digits.node-server', label: 'hand-written node:http + onnxruntime-node', kind: 'node-server' },
+      { key: 'digits.fastapi', label: 'FastAPI + onnxruntime (uvicorn, 1 worker)', kind: 'fastapi' },
+      { key: 'digits.infergraph', label: 'infergraph, one-node graph', kind: 'infergraph', graph: 'digits-model', mode: 'inprocess' },
+      { key: 'digits.infergraph-batched', label: 'infergraph, one-node graph, dynamic batching', kind: 'infergraph', graph: 'digits-model-batched', mode: 'inprocess' },
+    ],
+  },
+];
+
+const selected = (key: string): boolean => ONLY.length === 0 || ONLY.some((w) => key.includes(w));
+
+class Bench {
+  private readonly group = new ProcessGroup();
+  private kafka: { brokers: string[]; stop: () => void } | ScenarioSkipped | undefined;
+
+  async section(section: Section): Promise<Row[]> {
+    const body = JSON.stringify({ inputs: [{ name: 'input', shape: [1, section.row.length], datatype: 'FP32', data: section.row }] });
+    const rows: Row[] = [];
+    for (const s of section.scenarios.filter((x) => selected(x.key))) {
+      log(`${s.key}: ${s.label}`);
+      const base = { section: section.model, key: s.key, scenario: s.label };
+      try {
+        rows.push({ ...base, ...(await this.scenario(section, s, body)) });
+      } catch (err) {
+        const skipped = err instanceof ScenarioSkipped;
+        const note = err instanceof Error ? err.message : String(err);
+        log(`${s.key}: ${skipped ? 'skipped' : 'FAILED'}: ${note}`);
+        rows.push({ ...base, status: skipped ? 'skipped' : 'failed', note: skipped ? note : note.split('\n')[0] });
+      }
+    }
+    const baseline = rows.find((r) => r.key === `${section.model}.node-server` && r.status === 'ok');
+    for (const r of rows) if (baseline?.requestsPerS !== undefined && r.requestsPerS !== undefined) r.ratioVsNodeServer = r.requestsPerS / baseline.requestsPerS;
+    return rows;
+  }
+
+  private async scenario(section: Section, s: Scenario, body: string): Promise<Omit<Row, 'section' | 'key' | 'scenario'>> {
+    if (s.kind === 'ort-loop') {
+      log(`  ${CONNECTIONS} promise chains for ${WARMUP_S} s warm-up + ${DURATION_S} s…`);
+      const r = await runOrtLoop(section.modelPath, 'input', section.row, CONNECTIONS, DURATION_S, WARMUP_S);
+      return { status: 'ok', requestsPerS: r.requestsPerS, p50Ms: r.p50Ms, p99Ms: r.p99Ms, peakRssMiB: peakRssMiB(process.pid), cpuMsPerRequest: r.cpuMsPerRequest, note: 'in the bench process; RSS is the bench process' };
+    }
+    const target = await this.start(section, s);
+    try {
+      await probe(target, body, s.kind === 'infergraph' && s.mode === 'kafka' ? 90_000 : 30_000);
+      log(`  load: ${CONNECTIONS} connections, ${WARMUP_S} s warm-up + ${DURATION_S} s (autocannon in its own process)…`);
+      const cpuBefore = target.cpuSeconds();
+      const r = await runLoad(this.group, { url: target.inferUrl, body, connections: CONNECTIONS, durationS: DURATION_S, warmupS: WARMUP_S });
+      const cpuMsPerRequest = ((target.cpuSeconds() - cpuBefore) * 1000) / (r.ok + r.warmupOk);
+      const bad = r.errors + r.non2xx + r.timeouts;
+      return {
+        status: bad === 0 ? 'ok' : 'flagged',
+        requestsPerS: r.requestsPerS,
+        p50Ms: r.p50Ms,
+        p99Ms: r.p99Ms,
+        peakRssMiB: target.peakRssMiB(),
+        cpuMsPerRequest,
+        errors: r.errors,
+        non2xx: r.non2xx,
+        timeouts: r.timeouts,
+        ...(bad === 0 ? {} : { note: `${r.errors} errors, ${r.non2xx} non-2xx, ${r.timeouts} timeouts` }),
+      };
+    } finally {
+      await target.stop();
+    }
+  }
+
+  private start(section: Section, s: Scenario): Promise<ServingTarget> {
+    const name = path.basename(path.dirname(path.dirname(section.modelPath)));
+    switch (s.kind) {
+      case 'node-server':
+        return startNodeServer(this.group, section.modelPath, name, CPU_PROF);
+      case 'fastapi':
+        return startFastApi(this.group, section.modelPath, name);
+      case 'infergraph':
+        return startInfergraph(this.group, { ...s, kafkaBrokers: s.mode === 'kafka' ? this.brokers() : [], cpuProfileDir: CPU_PROF });
+      case 'ort-loop':
+        throw new Error('the ORT loop starts no server');
+    }
+  }
+
+  private brokers(): string[] {
+    if (this.kafka === undefined) {
+      try {
+        const kafka = kafkaBrokers();
+        this.group.atExit(kafka.stop);
+        this.kafka = kafka;
+      } catch (err) {
+        this.kafka = err instanceof ScenarioSkipped ? err : new ScenarioSkipped(String(err));
+      }
+    }
+    if (this.kafka instanceof ScenarioSkipped) throw this.kafka;
+    return this.kafka.brokers;
+  }
+
+  async micro(): Promise<{ nodeOverhead?: NodeOverhead; grpcHop?: HopLatency; notes: string[] }> {
+    const notes: string[] = [];
+    const attempt = async <T>(what: string, run: () => Promise<T>): Promise<T | undefined> => {
+      try {
+        return await run();
+      } catch (err) {
+        notes.push(`${what} failed: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`);
+        return undefined;
+      }
+    };
+    let nodeOverhead: NodeOverhead | undefined;
+    let grpcHop: HopLatency | undefined;
+    if (selected('micro.node-overhead')) {
+      log('micro.node-overhead: executor in-process, chains of 1 and 9 clip transformers, one request at a time…');
+      nodeOverhead = await attempt('node overhead', () => measureNodeOverhead());
+    }
+    if (selected('micro.grpc-hop')) {
+      log('micro.grpc-hop: iris classifier node, in-process vs a worker process over gRPC, concurrency 1…');
+      grpcHop = await attempt('gRPC hop', () => measureGrpcHop(this.group, CPU_PROF));
+    }
+    return { nodeOverhead, grpcHop, notes };
+  }
+
+  /** Stops every child; the broker, if this run started it, stops when the process exits. */
+  async close(): Promise<void> {
+    await this.group.stopAll();
+  }
+}
+
+interface Target {
+  readonly name: string;
+  readonly status: 'PASS' | 'MISS' | 'SKIP';
+  readonly detail: string;
+}
+
+function targets(rows: readonly Row[], micro: { nodeOverhead?: NodeOverhead; grpcHop?: HopLatency }): Target[] {
+  const find = (key: string): Row | undefined => rows.find((r) => r.key === key && r.status === 'ok');
+  const ratio = (name: string, key: string, base: string, field: 'requestsPerS' | 'p99Ms', bound: number, atLeast: boolean): Target => {
+    const [a, b] = [find(key)?.[field], find(base)?.[field]];
+    if (a === undefined || b === undefined) return { name, status: 'SKIP', detail: `${find(key) === undefined ? key : base} not measured` };
+    const r = a / b;
+    return { name, status: (atLeast ? r >= bound : r <= bound) ? 'PASS' : 'MISS', detail: `${r.toFixed(2)}× (${a.toFixed(field === 'p99Ms' ? 2 : 0)} vs ${b.toFixed(field === 'p99Ms' ? 2 : 0)})` };
+  };
+  const bound = (name: string, value: number | undefined, max: number, unit: string): Target =>
+    value === undefined ? { name, status: 'SKIP', detail: 'not measured' } : { name, status: value <= max ? 'PASS' : 'MISS', detail: `${value.toFixed(unit === 'µs' ? 1 : 3)} ${unit}` };
+  return [
+    ratio('iris: infergraph one-node throughput ≥ 0.9× node server', 'iris.infergraph', 'iris.node-server', 'requestsPerS', 0.9, true),
+    ratio('iris: infergraph one-node p99 ≤ 1.2× node server', 'iris.infergraph', 'iris.node-server', 'p99Ms', 1.2, false),
+    ratio('digits: infergraph dynamic batching throughput ≥ 2× node server', 'digits.infergraph-batched', 'digits.node-server', 'requestsPerS', 2, true),
+    bound('in-process overhead per extra graph node ≤ 25 µs', micro.nodeOverhead?.perNodeUs, 25, 'µs'),
+    bound('gRPC hop p50 ≤ 0.3 ms', micro.grpcHop?.hopP50Ms, 0.3, 'ms'),
+  ];
+}
+
+const num = (v: number | undefined, digits: number): string => (v === undefined || Number.isNaN(v) ? '–' : v.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits }));
+
+function printRows(section: Section, rows: readonly Row[]): void {
+  console.log(`\n${section.title}: ${CONNECTIONS} connections, ${DURATION_S} s per row`);
+  console.log('| scenario | req/s | p50 ms | p99 ms | peak RSS MiB | server CPU ms/req | ratio vs node server |');
+  console.log('|---|---|---|---|---|---|---|');
+  for (const r of rows) {
+    if (r.status === 'skipped' || r.status === 'failed') {
+      console.log(`| ${r.scenario} | ${r.status}: ${r.note ?? ''} | | | | | |`);
+      continue;
+    }
+    const flag = r.status === 'flagged' ? ` (FLAGGED: ${r.note ?? ''})` : '';
+    console.log(`| ${r.scenario}${flag} | ${num(r.requestsPerS, 0)} | ${num(r.p50Ms, 2)} | ${num(r.p99Ms, 2)} | ${num(r.peakRssMiB, 0)} | ${num(r.cpuMsPerRequest, 3)} | ${num(r.ratioVsNodeServer, 2)} |`);
+  }
+}
+
+async function main(): Promise<void> {
+  const bench = new Bench();
+  const rows: Row[] = [];
+  let micro: Awaited<ReturnType<Bench['micro']>>;
+  try {
+    for (const section of SECTIONS) rows.push(...(await bench.section(section)));
+    micro = await bench.micro();
+  } finally {
+    await bench.close();
+  }
+  for (const section of SECTIONS) {
+    const mine = rows.filter((r) => r.section === section.model);
+    if (mine.length > 0) printRows(section, mine);
+  }
+  console.log('\nmicro-measurements (in the bench process, one request at a time)');
+  console.log('| measurement | value |');
+  console.log('|---|---|');
+  const o = micro.nodeOverhead;
+  if (o !== undefined) console.log(`| executor, 1 vs ${o.nodes} clip transformers: µs per extra node | ${num(o.perNodeUs, 1)} (1 node ${num(o.oneNodeUs, 1)} µs, ${o.nodes} nodes ${num(o.chainUs, 1)} µs) |`);
+  const h = micro.grpcHop;
+  if (h !== undefined) {
+    console.log(`| iris node call in-process: p50 / p99 ms | ${num(h.inProcessP50Ms, 3)} / ${num(h.inProcessP99Ms, 3)} |`);
+    console.log(`| same node on a worker over gRPC: p50 / p99 ms | ${num(h.grpcP50Ms, 3)} / ${num(h.grpcP99Ms, 3)} |`);
+    console.log(`| gRPC hop (p50 difference) ms | ${num(h.hopP50Ms, 3)} |`);
+    console.log(`| floor: same client, bare grpc-js server answering without inference: p50 / p99 ms | ${num(h.bareGrpcP50Ms, 3)} / ${num(h.bareGrpcP99Ms, 3)} |`);
+  }
+  for (const n of micro.notes) console.log(`| ${n} | |`);
+  const checks = targets(rows, micro);
+  console.log('\ntargets');
+  for (const t of checks) console.log(`${t.status} ${t.name}: ${t.detail}`);
+
+  const out = repoPath('bench', 'results');
+  mkdirSync(out, { recursive: true });
+  const cpu = cpus();
+  const machine = { cpuModel: cpu[0]?.model ?? 'unknown', cpus: cpu.length, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version, platform: `${process.platform} ${process.arch}` };
+  const result = { date: new Date().toISOString(), machine, connections: CONNECTIONS, durationS: DURATION_S, warmupS: WARMUP_S, scenarios: ONLY, cpuProfiled: CPU_PROF !== undefined, rows, micro: { nodeOverhead: micro.nodeOverhead, grpcHop: micro.grpcHop, notes: micro.notes }, targets: checks };
+  // A filtered run never overwrites the figures of the last complete one.
+  const file = path.join(out, ONLY.length === 0 ? 'serving.json' : 'serving-partial.json');
+  writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
+  console.log(`\nwrote ${path.relative(repoPath(), file)}`);
+  if (rows.some((r) => r.status === 'failed') || micro.notes.length > 0) process.exitCode = 1;
+}
+
+main().then(
+  () => process.exit(),
+  (err: unknown) => {
+    console.error(err instanceof Error ? err.stack : String(err));
+    process.exit(1);
+  },
+);
