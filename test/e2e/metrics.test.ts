@@ -53,4 +53,26 @@ describe('Prometheus metrics on the gateway', () => {
     assert.ok(get('infergraph_process_resident_memory_bytes') !== undefined);
     assert.doesNotMatch(text, /req-secret|user-\d/, 'no request ids or header values in labels');
   });
+
+  it('measures batches, outlier rows, in-flight requests and model load times', async () => {
+    const pixels = { name: 'pixels', shape: [1, 64], datatype: 'FP32', data: Array.from({ length: 64 }, (_, i) => i % 16) };
+    const answers = await Promise.all(Array.from({ length: 24 }, () => request(gw, 'POST', '/v2/models/digits-batched/infer', { inputs: [pixels] })));
+    assert.ok(answers.every((a) => a.status === 200));
+    const rows = { name: 'features', shape: [2, 4], datatype: 'FP32', data: [5.1, 3.5, 1.4, 0.2, 40, -3, 90, 25] };
+    assert.equal((await request(gw, 'POST', '/v2/models/iris-monitored/infer', { inputs: [rows] })).status, 200);
+
+    const m = parse((await request(gw, 'GET', '/metrics')).raw.toString());
+    const get = (name: string, labels: Record<string, string> = {}): number | undefined =>
+      m.get(`${name}{${Object.entries(labels).map(([k, v]) => `${k}="${v}"`).sort().join(',')}}`);
+    const batched = { graph: 'digits-batched', node: 'mlp' };
+    const batches = get('infergraph_batch_size_count', batched) ?? 0;
+    assert.equal(get('infergraph_batch_size_sum', batched), 24, 'every row went through a batch');
+    assert.ok(batches >= 1 && batches < 24, `24 concurrent rows ran in ${batches} batches`);
+    assert.equal(get('infergraph_batch_queue_duration_seconds_count', batched), batches);
+    assert.equal(get('infergraph_batch_compute_duration_seconds_count', batched), batches);
+    assert.equal(get('infergraph_outlier_rows_total', { graph: 'iris-monitored', node: 'outliers', outcome: 'outlier' }), 1);
+    assert.equal(get('infergraph_outlier_rows_total', { graph: 'iris-monitored', node: 'outliers', outcome: 'normal' }), 1);
+    assert.equal(get('infergraph_graph_requests_in_flight', { graph: 'digits-batched' }), 0, 'every request ended');
+    assert.ok((get('infergraph_model_load_duration_seconds', batched) ?? 0) > 0);
+  });
 });
