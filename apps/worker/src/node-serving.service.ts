@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
-import { createRequestContext, type NodeRuntime } from '@infergraph/executor';
+import { REQUEST_ENDED, createRequestContext, type NodeRuntime } from '@infergraph/executor';
 import { GraphRegistry, kafkaSettingsOf, remoteNodesOf } from '@infergraph/engine';
 import { KafkaClient, KafkaNodeServer, type KafkaServedNode } from '@infergraph/transport-kafka';
 import { InferenceError, type InferRequest, type InferResponse, type Tensor, type TensorSpec } from '@infergraph/protocol';
@@ -132,7 +132,7 @@ export class NodeServingService implements OnApplicationBootstrap, BeforeApplica
       return { modelName: model, modelVersion: '1', id: ctx.requestId, parameters: undefined, outputs: [...outputs.values()] };
     } finally {
       this.inFlight.set(model, (this.inFlight.get(model) ?? 1) - 1);
-      controller.abort();
+      controller.abort(REQUEST_ENDED);
       this.registry.events.emit('node', { graph, node, requestId: ctx.requestId, type, status, seconds: (performance.now() - started) / 1000 });
     }
   }

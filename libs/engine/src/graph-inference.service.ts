@@ -6,7 +6,7 @@ import {
   type Tensor,
   type TensorSpec,
 } from '@infergraph/protocol';
-import { createRequestContext, type GraphResult, type NodeTiming, type RequestContext } from '@infergraph/executor';
+import { REQUEST_ENDED, createRequestContext, type GraphResult, type NodeTiming, type RequestContext } from '@infergraph/executor';
 import type { GraphEntry, GraphRegistry } from './graph.registry';
 import type { LoadedGraph } from './graph-file.loader';
 
@@ -121,7 +121,7 @@ export class GraphInferenceService {
       failure = err;
       throw err;
     } finally {
-      controller.abort();
+      controller.abort(REQUEST_ENDED);
       const route = result === undefined ? undefined : formatRoutes(result.routes);
       this.registry.events.emit('request', {
         graph: plan.name,

@@ -1,5 +1,11 @@
 import { randomUUID } from 'node:crypto';
 
+/**
+ * The reason a request's signal is aborted with when it ends normally: a shared instance, because
+ * `abort()` without a reason builds a DOMException with a stack on every request.
+ */
+export const REQUEST_ENDED: Error = Object.freeze(new Error('the request has ended'));
+
 /** Everything a node may know about the request it serves; created once per graph request. */
 export interface RequestContext {
   readonly requestId: string;

@@ -1,5 +1,5 @@
 import { invalidArgument } from './inference.error';
-import { describeIssue, inferRequestSchema, type InferInputWire } from './oip.schema';
+import { describeIssue, inferRequestSchema, isWellFormedInferRequest, type InferInputWire, type InferRequestWire } from './oip.schema';
 import { elementCount, formatShape, type Tensor } from './tensor';
 import { decodeBinaryElements, decodeJsonElements, flattenJsonData } from './tensor-data.codec';
 
@@ -42,18 +42,22 @@ export function decodeInferRequest(body: Uint8Array, jsonLength?: number): Infer
   return decodeInferRequestObject(raw, binary);
 }
 
-/** Validates a parsed JSON request object (REST body, Kafka record value). */
-export function decodeInferRequestObject(raw: unknown, binary: Uint8Array = new Uint8Array(0)): InferRequest {
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
-    throw invalidArgument('request body must be a JSON object with an "inputs" array');
-  }
+function parseWithMessages(raw: unknown): InferRequestWire {
   // reportInput lets describeIssue tell a missing field (no input) from one of the wrong type.
   const parsed = inferRequestSchema.safeParse(raw, { reportInput: true });
   if (!parsed.success) {
     const problems = parsed.error.issues.map(describeIssue);
     throw invalidArgument(`invalid inference request: ${problems.join('; ')}`);
   }
-  const wire = parsed.data;
+  return parsed.data;
+}
+
+/** Validates a parsed JSON request object (REST body, Kafka record value). */
+export function decodeInferRequestObject(raw: unknown, binary: Uint8Array = new Uint8Array(0)): InferRequest {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    throw invalidArgument('request body must be a JSON object with an "inputs" array');
+  }
+  const wire = isWellFormedInferRequest(raw) ? raw : parseWithMessages(raw);
   const seen = new Set<string>();
   let offset = 0;
   const inputs = wire.inputs.map((input, index): Tensor => {

@@ -35,7 +35,8 @@ export class OnnxModelLoader implements ModelLoader {
 }
 
 async function createSession(bytes: Uint8Array, options: ModelLoadOptions, preferGpu: boolean): Promise<ModelSession> {
-  const sessionOptions: ort.InferenceSession.SessionOptions = { executionProviders: ['cpu'], graphOptimizationLevel: 'all' };
+  // Idle intra-op threads must not spin: they would take cores from the event loop that feeds them.
+  const sessionOptions: ort.InferenceSession.SessionOptions = { executionProviders: ['cpu'], graphOptimizationLevel: 'all', extra: { session: { intra_op: { allow_spinning: '0' } } } };
   if (options.intraOpThreads !== undefined) sessionOptions.intraOpNumThreads = options.intraOpThreads;
   let fallback: string | undefined;
   if (preferGpu) {

@@ -67,15 +67,31 @@ export class EngineMetrics extends ProcessMetrics {
 
   /** Follows the engine's events. */
   observe(events: EngineEventSource): this {
-    events.on('started', (e) => this.inFlight.inc({ graph: e.graph }));
+    // Requests and node calls happen per request: their labelled children are looked up once.
+    const perGraph = new Map<string, { inFlight: Gauge.Internal<'graph'>; seconds: Histogram.Internal<'graph'> }>();
+    const graphChildren = (graph: string): { inFlight: Gauge.Internal<'graph'>; seconds: Histogram.Internal<'graph'> } => {
+      let c = perGraph.get(graph);
+      if (c === undefined) perGraph.set(graph, (c = { inFlight: this.inFlight.labels(graph), seconds: this.requestSeconds.labels(graph) }));
+      return c;
+    };
+    const outcomes = new Map<string, Counter.Internal>();
+    const nodes = new Map<string, { calls: Counter.Internal; seconds: Histogram.Internal<'graph' | 'node' | 'type'> }>();
+    events.on('started', (e) => graphChildren(e.graph).inFlight.inc());
     events.on('request', (e) => {
-      this.inFlight.dec({ graph: e.graph });
-      this.requests.inc({ graph: e.graph, code: e.code });
-      this.requestSeconds.observe({ graph: e.graph }, e.seconds);
+      const c = graphChildren(e.graph);
+      c.inFlight.dec();
+      c.seconds.observe(e.seconds);
+      const key = `${e.graph}\u0000${e.code}`;
+      let counter = outcomes.get(key);
+      if (counter === undefined) outcomes.set(key, (counter = this.requests.labels(e.graph, e.code)));
+      counter.inc();
     });
     events.on('node', (e) => {
-      this.nodeCalls.inc({ graph: e.graph, node: e.node, type: e.type, status: e.status });
-      if (e.status !== 'skipped') this.nodeSeconds.observe({ graph: e.graph, node: e.node, type: e.type }, e.seconds);
+      const key = `${e.graph}\u0000${e.node}\u0000${e.type}\u0000${e.status}`;
+      let c = nodes.get(key);
+      if (c === undefined) nodes.set(key, (c = { calls: this.nodeCalls.labels(e.graph, e.node, e.type, e.status), seconds: this.nodeSeconds.labels(e.graph, e.node, e.type) }));
+      c.calls.inc();
+      if (e.status !== 'skipped') c.seconds.observe(e.seconds);
       if (e.route !== undefined) this.routes.inc({ graph: e.graph, router: e.node, route: e.route });
     });
     events.on('drift', (e) => {
