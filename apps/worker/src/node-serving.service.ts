@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
-import { REQUEST_ENDED, createRequestContext, type NodeRuntime } from '@infergraph/executor';
+import { RequestLifetime, createRequestContext, type NodeRuntime } from '@infergraph/executor';
 import { GraphRegistry, kafkaSettingsOf, remoteNodesOf } from '@infergraph/engine';
 import { KafkaClient, KafkaNodeServer, type KafkaServedNode } from '@infergraph/transport-kafka';
 import { InferenceError, type InferRequest, type InferResponse, type Tensor, type TensorSpec } from '@infergraph/protocol';
@@ -108,14 +108,14 @@ export class NodeServingService implements OnApplicationBootstrap, BeforeApplica
 
   async infer(model: string, request: InferRequest, headers: Readonly<Record<string, string>>, deadline?: number): Promise<InferResponse> {
     const { graph, runtime } = this.runtimeOf(model);
-    const controller = new AbortController();
+    const lifetime = new RequestLifetime();
     const ctx = createRequestContext({
       requestId: request.id,
       graph,
       headers,
       parameters: request.parameters,
       timeoutMs: deadline === undefined ? NODE_TIMEOUT_MS : Math.max(1, Math.min(NODE_TIMEOUT_MS, deadline - Date.now())),
-      signal: controller.signal,
+      signal: lifetime,
     });
     const now = (this.inFlight.get(model) ?? 0) + 1;
     this.inFlight.set(model, now);
@@ -132,7 +132,7 @@ export class NodeServingService implements OnApplicationBootstrap, BeforeApplica
       return { modelName: model, modelVersion: '1', id: ctx.requestId, parameters: undefined, outputs: [...outputs.values()] };
     } finally {
       this.inFlight.set(model, (this.inFlight.get(model) ?? 1) - 1);
-      controller.abort(REQUEST_ENDED);
+      lifetime.end();
       this.registry.events.emit('node', { graph, node, requestId: ctx.requestId, type, status, seconds: (performance.now() - started) / 1000 });
     }
   }

@@ -6,7 +6,7 @@ import {
   type Tensor,
   type TensorSpec,
 } from '@infergraph/protocol';
-import { REQUEST_ENDED, createRequestContext, type GraphResult, type NodeTiming, type RequestContext } from '@infergraph/executor';
+import { RequestLifetime, createRequestContext, type GraphResult, type NodeTiming, type RequestContext } from '@infergraph/executor';
 import type { GraphEntry, GraphRegistry } from './graph.registry';
 import type { LoadedGraph } from './graph-file.loader';
 
@@ -88,14 +88,14 @@ export class GraphInferenceService {
         }
       }
     }
-    const controller = new AbortController();
+    const lifetime = new RequestLifetime();
     const ctx = createRequestContext({
       requestId: call.request.id ?? call.requestId,
       graph: plan.name,
       headers: call.headers,
       parameters: call.request.parameters,
       timeoutMs: plan.timeoutMs,
-      signal: controller.signal,
+      signal: lifetime,
     });
     const started = performance.now();
     this.registry.events.emit('started', { graph: plan.name });
@@ -121,7 +121,7 @@ export class GraphInferenceService {
       failure = err;
       throw err;
     } finally {
-      controller.abort(REQUEST_ENDED);
+      lifetime.end();
       const route = result === undefined ? undefined : formatRoutes(result.routes);
       this.registry.events.emit('request', {
         graph: plan.name,

@@ -38,6 +38,8 @@ interface Run {
   readonly workStarted: Map<string, number>;
   /** Nodes whose transport call is outstanding, named in the deadline message. */
   readonly waiting: Set<string>;
+  /** Set once execute() has settled: nodes not started by then are not started at all. */
+  settled: boolean;
 }
 
 /**
@@ -64,14 +66,23 @@ export class GraphExecutor {
       timings: ctx.trace ? [] : undefined,
       workStarted: new Map(),
       waiting: new Set(),
+      settled: false,
     };
     for (const node of this.plan.nodes) run.outcomes.set(node.name, this.runNode(node, run));
     this.reportShadows(run);
 
     // Shadows and drift detectors run beside the request: never awaited, never fail it.
     const main = Promise.all(this.plan.nodes.filter((n) => !n.detached).map((n) => run.outcomes.get(n.name) as Promise<NodeOutcome>));
-    await withTimeout(main, ctx.deadline - Date.now(), () => this.deadlineMessage(run));
+    try {
+      await withTimeout(main, ctx.deadline - Date.now(), () => this.deadlineMessage(run));
+      return await this.collect(run);
+    } finally {
+      // Like the request's signal: once the caller has its answer, nodes not yet started never start.
+      run.settled = true;
+    }
+  }
 
+  private async collect(run: Run): Promise<GraphResult> {
     for (const node of this.plan.nodes) {
       if (node.detached || node.consumed) continue;
       const outcome = await (run.outcomes.get(node.name) as Promise<NodeOutcome>);
@@ -147,7 +158,7 @@ export class GraphExecutor {
       gatherInto(gathered, node, binding, outcome.tensors);
     }
     if (!delivered) return SKIPPED;
-    if (run.ctx.signal.aborted) throw new InferenceError('DEADLINE_EXCEEDED', `request ended before node "${node.name}" ran`);
+    if (run.settled) throw new InferenceError('DEADLINE_EXCEEDED', `request ended before node "${node.name}" ran`);
 
     run.workStarted.set(node.name, performance.now());
     if (node.type === 'router') {

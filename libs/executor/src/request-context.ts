@@ -27,19 +27,48 @@ export interface RequestContextInit {
   readonly headers?: Readonly<Record<string, string>>;
   readonly parameters?: Readonly<Record<string, unknown>>;
   readonly timeoutMs: number;
-  readonly signal: AbortSignal;
+  /** The request's signal, or its lifetime (whose signal is made only when read). */
+  readonly signal: AbortSignal | RequestLifetime;
   readonly now?: number;
 }
 
 export function createRequestContext(init: RequestContextInit): RequestContext {
   const parameters = init.parameters ?? {};
-  return {
+  const source = init.signal;
+  const base = {
     requestId: init.requestId ?? randomUUID(),
     graph: init.graph,
     headers: init.headers ?? {},
     parameters,
     deadline: (init.now ?? Date.now()) + init.timeoutMs,
-    signal: init.signal,
     trace: parameters['trace'] === true,
   };
+  if (!(source instanceof RequestLifetime)) return { ...base, signal: source };
+  return Object.defineProperty(base, 'signal', { get: () => source.signal, enumerable: true }) as RequestContext;
+}
+
+/**
+ * How long a request lives. Its AbortSignal is made the first time something reads it (a batch queue, a
+ * Kafka call): most requests never need one, and an AbortController with its EventTarget costs about
+ * 10 µs per request. `end` aborts the signal if it exists, or makes it born aborted.
+ */
+export class RequestLifetime {
+  private controller: AbortController | undefined;
+  private reason: unknown;
+  private ended = false;
+
+  get signal(): AbortSignal {
+    if (this.controller === undefined) {
+      this.controller = new AbortController();
+      if (this.ended) this.controller.abort(this.reason);
+    }
+    return this.controller.signal;
+  }
+
+  end(reason: unknown = REQUEST_ENDED): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.reason = reason;
+    this.controller?.abort(reason);
+  }
 }
