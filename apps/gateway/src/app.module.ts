@@ -17,6 +17,7 @@ import { GraphsController } from './http/graphs.controller';
 import { HealthController } from './http/health.controller';
 import { OipErrorFilter } from './http/oip-error.filter';
 import { V2InferenceController } from './http/v2-inference.controller';
+import { InferRoute } from './http/infer.route';
 
 @Module({})
 export class AppModule {
@@ -80,6 +81,7 @@ export class AppModule {
           inject: [GraphRegistry, KafkaStreamService],
         },
         GraphLoadingService,
+        InferRoute,
         { provide: APP_FILTER, useClass: OipErrorFilter },
         ...(tracing === undefined ? [] : [{ provide: 'TRACING_SDK', useValue: tracing }]),
       ],

@@ -4,6 +4,9 @@ type Level = LogLevelName | 'fatal';
 
 const RANK: Readonly<Record<Level, number>> = { fatal: 0, error: 1, warn: 2, info: 3, debug: 4, verbose: 5 };
 
+/** NestJS's start-up chatter (one line per module and route): debug, so info shows what matters. */
+const NEST_BOOT_CONTEXTS: ReadonlySet<string> = new Set(['InstanceLoader', 'RoutesResolver', 'RouterExplorer', 'NestFactory']);
+
 /** Structured fields of one record; `msg` is its human-readable message. */
 export type LogFields = Readonly<Record<string, unknown>> & { readonly msg: string };
 
@@ -64,9 +67,10 @@ export class StructuredLogger {
   }
 
   /** NestJS passes the context last, and for errors a stack before it. */
-  private nest(level: Level, message: unknown, params: unknown[]): void {
-    if (!this.enabled(level)) return;
+  private nest(asked: Level, message: unknown, params: unknown[]): void {
     const context = params.length > 0 && typeof params[params.length - 1] === 'string' ? (params[params.length - 1] as string) : 'app';
+    const level = asked === 'info' && NEST_BOOT_CONTEXTS.has(context) ? 'debug' : asked;
+    if (!this.enabled(level)) return;
     const stack = params.length > 1 && typeof params[0] === 'string' ? params[0] : message instanceof Error ? message.stack : undefined;
     let fields: LogFields;
     if (message instanceof Error) fields = { msg: message.message };
