@@ -35,16 +35,22 @@ export interface RequestContextInit {
 export function createRequestContext(init: RequestContextInit): RequestContext {
   const parameters = init.parameters ?? {};
   const source = init.signal;
-  const base = {
-    requestId: init.requestId ?? randomUUID(),
+  const requestId = init.requestId ?? randomUUID();
+  const headers = init.headers ?? {};
+  const deadline = (init.now ?? Date.now()) + init.timeoutMs;
+  const trace = parameters['trace'] === true;
+  if (!(source instanceof RequestLifetime)) return { requestId, graph: init.graph, headers, parameters, deadline, signal: source, trace };
+  return {
+    requestId,
     graph: init.graph,
-    headers: init.headers ?? {},
+    headers,
     parameters,
-    deadline: (init.now ?? Date.now()) + init.timeoutMs,
-    trace: parameters['trace'] === true,
+    deadline,
+    trace,
+    get signal(): AbortSignal {
+      return source.signal;
+    },
   };
-  if (!(source instanceof RequestLifetime)) return { ...base, signal: source };
-  return Object.defineProperty(base, 'signal', { get: () => source.signal, enumerable: true }) as RequestContext;
 }
 
 /**
