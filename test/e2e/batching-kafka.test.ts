@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { Kafka, logLevel, type Consumer, type Producer } from 'kafkajs';
+import { Kafka, logLevel } from 'kafkajs';
 import { goldenRows } from '../support/examples';
 import { request, startGateway, type RunningGateway } from '../support/gateway.process';
+import { produceAndConsume, untilStreaming } from '../support/kafka-topics';
 
 // End to end on a real Apache Kafka broker (KAFKA_BROKERS) and a real gateway process: a streamed graph
 // whose model node's batch queue is far smaller than the records in flight.
@@ -16,37 +17,23 @@ describe('Kafka graph stream with a full batch queue', { skip: brokers.length ==
   const topics = { inputs: `${prefix}.${graph}.inputs`, outputs: `${prefix}.${graph}.outputs`, errors: `${prefix}.${graph}.errors` };
   const kafka = new Kafka({ clientId: 'infergraph-test', brokers, logLevel: logLevel.ERROR });
   let gw: RunningGateway;
-  let producer: Producer;
-  let consumer: Consumer;
+  let clients: Awaited<ReturnType<typeof produceAndConsume>>;
   const outputs = new Map<string, string>();
   const errors: string[] = [];
 
   before(async () => {
     gw = await startGateway({ GRAPHS_DIR: 'test/fixtures/graphs-batching-kafka', KAFKA_BROKERS: brokers.join(','), KAFKA_TOPIC_PREFIX: prefix, KAFKA_GROUP_ID: `${prefix}-gateway` });
-    const deadline = Date.now() + 30_000;
-    while (!gw.output().includes(`streaming ${topics.inputs}`)) {
-      if (Date.now() > deadline) throw new Error(`gateway did not start streaming:\n${gw.output()}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    producer = kafka.producer();
-    await producer.connect();
-    consumer = kafka.consumer({ groupId: `${prefix}-test` });
-    await consumer.connect();
-    await consumer.subscribe({ topics: [topics.outputs, topics.errors], fromBeginning: true });
-    await consumer.run({
-      eachMessage: async ({ topic, message }) => {
-        const value = message.value?.toString() ?? '';
-        if (topic === topics.outputs) {
-          const body = JSON.parse(value) as { id: string; outputs: unknown };
-          outputs.set(body.id, JSON.stringify(body.outputs));
-        } else errors.push(`${message.headers?.['x-error']?.toString() ?? ''}`);
-        await Promise.resolve();
-      },
+    await untilStreaming(gw, topics.inputs);
+    clients = await produceAndConsume(kafka, `${prefix}-test`, [topics.outputs, topics.errors], (topic, message) => {
+      const value = message.value?.toString() ?? '';
+      if (topic === topics.outputs) {
+        const body = JSON.parse(value) as { id: string; outputs: unknown };
+        outputs.set(body.id, JSON.stringify(body.outputs));
+      } else errors.push(`${message.headers?.['x-error']?.toString() ?? ''}`);
     });
   });
   after(async () => {
-    await consumer?.disconnect();
-    await producer?.disconnect();
+    await clients?.close();
     await gw?.stop();
   });
 
@@ -57,7 +44,7 @@ describe('Kafka graph stream with a full batch queue', { skip: brokers.length ==
       key: `k${i}`,
       value: JSON.stringify({ id: `req-${i}`, inputs: [{ name: 'features', shape: [1, 4], datatype: 'FP32', data: rows[i % rows.length] }] }),
     }));
-    await producer.send({ topic: topics.inputs, messages });
+    await clients.producer.send({ topic: topics.inputs, messages });
     const deadline = Date.now() + 60_000;
     while (outputs.size < count && errors.length === 0) {
       if (Date.now() > deadline) assert.fail(`only ${outputs.size} of ${count} outputs within 60 s`);

@@ -5,6 +5,7 @@ import { Kafka, logLevel, type Consumer, type Producer } from 'kafkajs';
 import { EXAMPLES, goldenRows } from '../support/examples';
 import { assertSameOutputs } from '../support/same-outputs';
 import { request, startGateway, type RunningGateway } from '../support/gateway.process';
+import { produceAndConsume, untilStreaming } from '../support/kafka-topics';
 import { startWorker, type RunningWorker } from '../support/worker.process';
 
 // Kafka-connected nodes on a real broker: worker processes consume each node's input topic and answer
@@ -184,20 +185,12 @@ describe('Kafka-connected graph under load: kill -9 a worker mid-stream', { skip
       KAFKA_GROUP_ID: `${prefix}-gw`,
       KAFKA_MAX_IN_FLIGHT: String(MAX_IN_FLIGHT),
     });
-    await until('the gateway to stream', () => gw.output().includes(`streaming ${topics.inputs}`), 30_000, () => gw.output());
-    producer = kafka.producer();
-    await producer.connect();
-    consumer = kafka.consumer({ groupId: `${prefix}-test` });
-    await consumer.connect();
-    await consumer.subscribe({ topics: [topics.outputs, topics.errors], fromBeginning: true });
-    await consumer.run({
-      eachMessage: async ({ topic, message }) => {
-        const id = message.headers?.['x-request-id']?.toString() ?? (JSON.parse(message.value?.toString() ?? '{}') as { id?: string }).id ?? '';
-        if (topic === topics.outputs) answered.set(id, (answered.get(id) ?? 0) + 1);
-        else failed.set(id, message.headers?.['x-error']?.toString() ?? '');
-        await Promise.resolve();
-      },
-    });
+    await untilStreaming(gw, topics.inputs);
+    ({ producer, consumer } = await produceAndConsume(kafka, `${prefix}-test`, [topics.outputs, topics.errors], (topic, message) => {
+      const id = message.headers?.['x-request-id']?.toString() ?? (JSON.parse(message.value?.toString() ?? '{}') as { id?: string }).id ?? '';
+      if (topic === topics.outputs) answered.set(id, (answered.get(id) ?? 0) + 1);
+      else failed.set(id, message.headers?.['x-error']?.toString() ?? '');
+    }));
   });
   after(async () => {
     await consumer?.disconnect();

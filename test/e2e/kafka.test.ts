@@ -6,6 +6,7 @@ import { decodeBinaryElements, encodeBinaryElements } from '@infergraph/protocol
 import { decodeInferResponseProto, encodeInferRequestProto } from '@infergraph/transport-kafka';
 import { goldenRows } from '../support/examples';
 import { request, startGateway, type RunningGateway } from '../support/gateway.process';
+import { produceAndConsume, untilStreaming } from '../support/kafka-topics';
 
 // End to end on a real Apache Kafka broker (started by scripts/run-tests.mjs, or KAFKA_BROKERS): the
 // gateway consumes a graph's inputs topic and produces its outputs and errors topics.
@@ -33,25 +34,13 @@ describe('Kafka graph topics', { skip: brokers.length === 0 ? 'KAFKA_BROKERS is 
 
   before(async () => {
     gw = await startGateway({ GRAPHS_DIR: 'graphs', KAFKA_BROKERS: brokers.join(','), KAFKA_TOPIC_PREFIX: prefix, KAFKA_GROUP_ID: `${prefix}-gateway` });
-    const deadline = Date.now() + 30_000;
-    while (!gw.output().includes(`streaming ${topics.inputs}`)) {
-      if (Date.now() > deadline) throw new Error(`gateway did not start streaming:\n${gw.output()}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    producer = kafka.producer();
-    await producer.connect();
-    consumer = kafka.consumer({ groupId: `${prefix}-test` });
-    await consumer.connect();
-    await consumer.subscribe({ topics: [topics.outputs, topics.errors], fromBeginning: true });
-    await consumer.run({
-      eachMessage: async ({ topic, message }) => {
-        const key = message.key?.toString() ?? '';
-        if (topic === topics.outputs && text(message)['content-type'] === 'application/x-protobuf') protoOutputs.push({ key, headers: text(message), value: message.value ?? Buffer.alloc(0) });
-        else if (topic === topics.outputs) outputs.push({ key, headers: text(message), body: JSON.parse(message.value?.toString() ?? '{}') as Output });
-        else errors.push({ key, value: message.value?.toString() ?? '', headers: text(message) });
-        await Promise.resolve();
-      },
-    });
+    await untilStreaming(gw, topics.inputs);
+    ({ producer, consumer } = await produceAndConsume(kafka, `${prefix}-test`, [topics.outputs, topics.errors], (topic, message) => {
+      const key = message.key?.toString() ?? '';
+      if (topic === topics.outputs && text(message)['content-type'] === 'application/x-protobuf') protoOutputs.push({ key, headers: text(message), value: message.value ?? Buffer.alloc(0) });
+      else if (topic === topics.outputs) outputs.push({ key, headers: text(message), body: JSON.parse(message.value?.toString() ?? '{}') as Output });
+      else errors.push({ key, value: message.value?.toString() ?? '', headers: text(message) });
+    }));
   });
   after(async () => {
     await consumer?.disconnect();
@@ -158,29 +147,13 @@ describe('Kafka graph topics with two gateways in one consumer group', { skip: b
   let consumer: Consumer;
   const seen = new Map<string, number>();
 
-  async function streaming(gw: RunningGateway): Promise<void> {
-    const deadline = Date.now() + 30_000;
-    while (!gw.output().includes(`streaming ${topics.inputs}`)) {
-      if (Date.now() > deadline) throw new Error(`gateway did not start streaming:\n${gw.output()}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-
   before(async () => {
     gateways = await Promise.all([startGateway(env), startGateway(env)]);
-    await Promise.all(gateways.map(streaming));
-    producer = kafka.producer();
-    await producer.connect();
-    consumer = kafka.consumer({ groupId: `${prefix}-test` });
-    await consumer.connect();
-    await consumer.subscribe({ topics: [topics.outputs], fromBeginning: true });
-    await consumer.run({
-      eachMessage: async ({ message }) => {
-        const id = (JSON.parse(message.value?.toString() ?? '{}') as { id: string }).id;
-        seen.set(id, (seen.get(id) ?? 0) + 1);
-        await Promise.resolve();
-      },
-    });
+    await Promise.all(gateways.map((gw) => untilStreaming(gw, topics.inputs)));
+    ({ producer, consumer } = await produceAndConsume(kafka, `${prefix}-test`, [topics.outputs], (_topic, message) => {
+      const id = (JSON.parse(message.value?.toString() ?? '{}') as { id: string }).id;
+      seen.set(id, (seen.get(id) ?? 0) + 1);
+    }));
   });
   after(async () => {
     await consumer?.disconnect();

@@ -5,6 +5,7 @@ import { Kafka, logLevel, type Producer } from 'kafkajs';
 import { request, startGateway, type RunningGateway } from '../support/gateway.process';
 import { startWorker, type RunningWorker } from '../support/worker.process';
 import { OtlpReceiver, type ReceivedSpan } from '../support/otlp.receiver';
+import { untilStreaming } from '../support/kafka-topics';
 
 // Real parts: gateway and worker processes with the OpenTelemetry SDK exporting over OTLP/HTTP to a
 // real receiver on loopback; node calls over real gRPC and through a real Kafka broker. Asserts the
@@ -93,11 +94,7 @@ describe('tracing across processes through Kafka', { skip: brokers.length === 0 
     receiver = await OtlpReceiver.start();
     worker = await startWorker({ ...kafkaEnv, ...receiver.env() });
     gateway = await startGateway({ ...kafkaEnv, KAFKA_GROUP_ID: `${prefix}-gw`, ...receiver.env() });
-    const deadline = Date.now() + 60_000;
-    while (!gateway.output().includes(`streaming ${prefix}.iris-pipeline.inputs`)) {
-      if (Date.now() > deadline) assert.fail(`gateway did not stream ${prefix}.iris-pipeline.inputs:\n${gateway.output()}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    await untilStreaming(gateway, `${prefix}.iris-pipeline.inputs`, 60_000);
     producer = new Kafka({ clientId: 'infergraph-test-tracing', brokers, logLevel: logLevel.NOTHING }).producer();
     await producer.connect();
   });
