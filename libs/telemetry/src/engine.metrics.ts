@@ -1,24 +1,15 @@
 import { Counter, Gauge, Histogram } from 'prom-client';
-import type { DriftResult } from '@infergraph/nodes';
-import type { NodeResult } from '@infergraph/executor';
+import type { EventEmitter } from 'node:events';
+import type { EngineEvents } from '@infergraph/engine';
 import { ProcessMetrics } from './process.metrics';
 
-/** What the metrics read from the engine: its event stream (GraphRegistry.events). */
-export interface EngineEventSource {
-  on(event: 'started', listener: (r: { graph: string }) => void): unknown;
-  on(event: 'request', listener: (r: { graph: string; code: string; seconds: number }) => void): unknown;
-  on(event: 'node', listener: (r: NodeResult) => void): unknown;
-  on(event: 'drift', listener: (r: DriftResult) => void): unknown;
-  on(event: 'batch', listener: (r: { graph: string; node: string; size: number; requests: number; queueSeconds: number; computeSeconds: number }) => void): unknown;
-  on(event: 'outlier', listener: (r: { graph: string; node: string; rows: number; outliers: number }) => void): unknown;
-  on(event: 'loaded', listener: (r: { graph: string; state: 'ready' | 'failed'; seconds: number; models: readonly { node: string; seconds: number }[] }) => void): unknown;
-}
+/** What the metrics and request logs read from the engine: its event stream (`GraphRegistry.events`). */
+export type EngineEventSource = Pick<EventEmitter<EngineEvents>, 'on'>;
 
-
-/** Latency buckets from 0.5 ms to 10 s (seconds, Prometheus base unit). */
 /** Rows per batch: powers of two up to 1024. */
 const BATCH_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024];
 
+/** Latency buckets from 0.5 ms to 10 s (seconds, Prometheus base unit). */
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
 /**

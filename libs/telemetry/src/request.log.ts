@@ -1,24 +1,8 @@
-import type { NodeResult } from '@infergraph/executor';
+import type { EngineEventSource } from './engine.metrics';
 import type { StructuredLogger } from './structured.logger';
 
 /** Client errors (the caller's problem) log at info; the rest of the failures at warn. */
 const CLIENT_ERRORS = new Set(['INVALID_ARGUMENT', 'NOT_FOUND', 'UNPROCESSABLE', 'PAYLOAD_TOO_LARGE']);
-
-interface RequestRecord {
-  readonly graph: string;
-  readonly requestId: string;
-  readonly code: string;
-  readonly error?: string;
-  readonly seconds: number;
-  readonly route?: string;
-  readonly payload?: unknown;
-}
-
-/** The engine events request logs read. */
-export interface RequestLogSource {
-  on(event: 'request', listener: (r: RequestRecord) => void): unknown;
-  on(event: 'node', listener: (r: NodeResult) => void): unknown;
-}
 
 /**
  * One line per graph request (context "request": request id, graph, code, route, duration; failures
@@ -26,7 +10,7 @@ export interface RequestLogSource {
  * the default level (info) keeps the hot path quiet; failures log at info (client errors) or warn.
  * Tensors appear only when the service was asked to attach them (LOG_PAYLOADS).
  */
-export function logRequests(events: RequestLogSource, logger: StructuredLogger): void {
+export function logRequests(events: EngineEventSource, logger: StructuredLogger): void {
   events.on('request', (r) => {
     const level = r.code === 'OK' ? 'debug' : CLIENT_ERRORS.has(r.code) ? 'info' : 'warn';
     if (!logger.enabled(level)) return;
