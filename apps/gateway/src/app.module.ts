@@ -1,7 +1,7 @@
 import { Logger, Module, type DynamicModule } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import { GraphInferenceService, GraphRegistry, SplitTransport, kafkaSettingsOf, remoteNodesOf } from '@infergraph/engine';
-import { KafkaClient, KafkaNodeTransport } from '@infergraph/transport-kafka';
+import { KafkaClient, KafkaNodeTransport, lagSamples } from '@infergraph/transport-kafka';
 import { GrpcNodeTransport, RoutingTableWatcher } from '@infergraph/transport-grpc';
 import type { NodeTransport } from '@infergraph/executor';
 import type { GraphSpec } from '@infergraph/spec';
@@ -71,9 +71,9 @@ export class AppModule {
             const metrics = new EngineMetrics('gateway').observe(registry.events);
             metrics.gaugeFrom('infergraph_kafka_stream_in_flight', 'Streamed Kafka requests being handled.', () => kafka.status().stream?.inFlight ?? 0);
             metrics.counterFrom('infergraph_kafka_stream_pauses_total', 'Times reading the graph topics paused at the in-flight limit.', () => kafka.status().stream?.pauses ?? 0);
-            metrics.gaugesFrom('infergraph_kafka_consumer_lag', 'Records behind the end of each consumed partition, as of the latest fetch.', ['group', 'topic', 'partition'], () => {
+            metrics.consumerLagFrom(() => {
               const stream = kafka.status().stream;
-              return (stream?.lag ?? []).map((l): [Record<string, string>, number] => [{ group: stream?.groupId ?? '', topic: l.topic, partition: String(l.partition) }, l.lag]);
+              return lagSamples(stream === null ? [] : [stream]);
             });
             metrics.gaugeFrom('infergraph_kafka_node_calls_pending', 'Node calls over Kafka waiting for their answer.', () => kafka.status().nodeCalls?.pending ?? 0);
             return metrics;

@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { RequestLifetime, createRequestContext, type NodeRuntime } from '@infergraph/executor';
 import { GraphRegistry, kafkaSettingsOf, remoteNodesOf } from '@infergraph/engine';
-import { KafkaClient, KafkaNodeServer, type KafkaServedNode } from '@infergraph/transport-kafka';
+import { KafkaClient, KafkaNodeServer, lagSamples, type KafkaServedNode } from '@infergraph/transport-kafka';
 import { InferenceError, type InferRequest, type InferResponse, type Tensor, type TensorSpec } from '@infergraph/protocol';
 import { OnnxModelLoader } from '@infergraph/runtime-onnx';
 import { WORKER_CONFIG, type WorkerConfig } from './worker.config';
@@ -146,8 +146,8 @@ export class NodeServingService implements OnApplicationBootstrap, BeforeApplica
   }
 
   /** Kafka consumer lag of the node topics this worker consumes. */
-  kafkaLag(): [{ group: string; topic: string; partition: string }, number][] {
-    return (this.kafka?.stats() ?? []).flatMap((s) => s.lag.map((l): [{ group: string; topic: string; partition: string }, number] => [{ group: s.groupId, topic: l.topic, partition: String(l.partition) }, l.lag]));
+  kafkaLag(): ReturnType<typeof lagSamples> {
+    return lagSamples(this.kafka?.stats() ?? []);
   }
 
   private typeOf(graph: string, node: string): string {

@@ -39,7 +39,7 @@ export class WorkerModule {
           useFactory: (registry: GraphRegistry, serving: NodeServingService) => {
             const metrics = new EngineMetrics('worker').observe(registry.events);
             metrics.gaugesFrom('infergraph_node_requests_in_flight', 'Node calls this worker is serving now.', ['graph', 'node'], () => serving.inFlightByNode());
-            metrics.gaugesFrom('infergraph_kafka_consumer_lag', 'Records behind the end of each consumed partition, as of the latest fetch.', ['group', 'topic', 'partition'], () => serving.kafkaLag());
+            metrics.consumerLagFrom(() => serving.kafkaLag());
             return metrics;
           },
           inject: [GraphRegistry, NodeServingService],

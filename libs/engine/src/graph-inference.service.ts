@@ -100,12 +100,13 @@ export class GraphInferenceService {
     const started = performance.now();
     this.registry.events.emit('started', { graph: plan.name });
     let result: GraphResult | undefined;
+    let route: string | undefined;
     let failure: unknown;
     try {
       const tracer = this.registry.tracer;
       const run = (c: RequestContext): Promise<GraphResult> => loaded.executor.execute(call.request.inputs, c);
       result = await (tracer === undefined ? run(ctx) : tracer.request(ctx, run));
-      const route = formatRoutes(result.routes);
+      route = formatRoutes(result.routes);
       const parameters: Record<string, unknown> = {};
       if (route !== undefined) parameters['route'] = route;
       if (result.timings !== undefined) parameters['trace'] = traceOf(result.timings);
@@ -122,7 +123,6 @@ export class GraphInferenceService {
       throw err;
     } finally {
       lifetime.end();
-      const route = result === undefined ? undefined : formatRoutes(result.routes);
       this.registry.events.emit('request', {
         graph: plan.name,
         requestId: ctx.requestId,

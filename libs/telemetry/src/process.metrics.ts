@@ -44,6 +44,11 @@ export class ProcessMetrics {
     });
   }
 
+  /** `infergraph_kafka_consumer_lag{group,topic,partition}`, read at scrape time. */
+  consumerLagFrom(read: () => Iterable<readonly [LabelValues, number]>): void {
+    this.gaugesFrom('infergraph_kafka_consumer_lag', 'Records behind the end of each consumed partition, as of the latest fetch.', ['group', 'topic', 'partition'], read);
+  }
+
   /** A counter read at scrape time from a monotonic source. */
   counterFrom(name: string, help: string, read: () => number): void {
     new Counter({

@@ -48,6 +48,11 @@ export interface PipelineStats {
   readonly lag: readonly PartitionLag[];
 }
 
+/** Lag samples of consumers, labelled by group, topic and partition (what the lag gauge exports). */
+export function lagSamples(stats: readonly PipelineStats[]): [{ group: string; topic: string; partition: string }, number][] {
+  return stats.flatMap((s) => s.lag.map((l): [{ group: string; topic: string; partition: string }, number] => [{ group: s.groupId, topic: l.topic, partition: String(l.partition) }, l.lag]));
+}
+
 export interface PartitionLag {
   readonly topic: string;
   readonly partition: number;
