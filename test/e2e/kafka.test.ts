@@ -135,6 +135,24 @@ describe('Kafka graph topics', { skip: brokers.length === 0 ? 'KAFKA_BROKERS is 
       assert.match(e.headers['x-source-partition'] ?? '', /^\d+$/);
     }
   });
+
+  it('exports consumer lag per partition of the inputs topic, back to zero once every record is answered', async () => {
+    const lagOf = async (): Promise<Map<string, number>> => {
+      const text = (await request(gw, 'GET', '/metrics')).raw.toString();
+      const samples = new Map<string, number>();
+      for (const m of text.matchAll(/^infergraph_kafka_consumer_lag\{([^}]*)\} (\S+)$/gm)) {
+        const labels = m[1] ?? '';
+        if (labels.includes(`group="${prefix}-gateway"`) && labels.includes(`topic="${topics.inputs}"`)) samples.set(/partition="(\d+)"/.exec(labels)?.[1] ?? '', Number(m[2]));
+      }
+      return samples;
+    };
+    let lag = await lagOf();
+    for (const deadline = Date.now() + 10_000; !(lag.size >= 1 && [...lag.values()].every((v) => v === 0)); lag = await lagOf()) {
+      if (Date.now() > deadline) assert.fail(`consumer lag never settled at zero: ${JSON.stringify([...lag])}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    assert.ok([...lag.keys()].every((p) => /^[0-2]$/.test(p)), `partitions ${[...lag.keys()].join(', ')}`);
+  });
 });
 
 describe('Kafka graph topics with two gateways in one consumer group', { skip: brokers.length === 0 ? 'KAFKA_BROKERS is not set' : false }, () => {
