@@ -45,6 +45,8 @@ export class KafkaNodeTransport implements NodeTransport {
   private readonly failed = new Map<string, string>();
   private readonly provisioned = new Set<string>();
   private subscribed = new Set<string>();
+  /** The next offset to read per outputs partition ("topic:partition"), kept across consumer restarts. */
+  private readonly positions = new Map<string, string>();
   private consumer: Consumer | undefined;
   private sync: Promise<void> = Promise.resolve();
   private seq = 0;
@@ -179,12 +181,28 @@ export class KafkaNodeTransport implements NodeTransport {
 
   private async subscribe(wanted: ReadonlySet<string>): Promise<void> {
     await this.consumer?.disconnect().catch(() => undefined);
+    // Every answer appended after a topic is first subscribed must be read, including answers appended
+    // while a consumer is replaced here or before it first fetches a partition. A consumer left to
+    // reset to "latest" picks its start only at that first fetch, so this instance keeps its own
+    // reading position per partition (the end of the topic when first subscribed) and seeks to it.
+    const fresh = [...wanted].filter((t) => !this.subscribed.has(t));
+    for (const { topic, partition, offset } of await this.client.endOffsets(fresh)) {
+      if (!this.positions.has(`${topic}:${partition}`)) this.positions.set(`${topic}:${partition}`, offset);
+    }
     const consumer = this.client.consumer({ groupId: `${this.groupPrefix}.${this.instance}`, maxWaitTimeInMs: 100 });
     this.consumer = consumer;
     await consumer.connect();
     await consumer.subscribe({ topics: [...wanted], fromBeginning: false });
-    // Ready once the group is joined and the first fetch resolved the starting offsets: answers to
-    // calls made after that are seen.
+    // Seeks made on joining apply before the first fetch of each partition.
+    consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+      for (const [topic, partitions] of Object.entries(payload.memberAssignment)) {
+        for (const partition of partitions) {
+          const offset = this.positions.get(`${topic}:${partition}`);
+          if (offset !== undefined) consumer.seek({ topic, partition, offset });
+        }
+      }
+    });
+    // Ready once the group is joined and fetching.
     const joined = new Promise<void>((resolve) => {
       const offJoin = consumer.on(consumer.events.GROUP_JOIN, () => {
         offJoin();
@@ -196,7 +214,8 @@ export class KafkaNodeTransport implements NodeTransport {
     });
     await consumer.run({
       partitionsConsumedConcurrently: Math.max(1, wanted.size),
-      eachMessage: ({ message }) => {
+      eachMessage: ({ topic, partition, message }) => {
+        this.positions.set(`${topic}:${partition}`, String(Number(message.offset) + 1));
         const headers = textHeaders(message.headers);
         const id = headers[HEADER.call];
         const call = id === undefined ? undefined : this.pending.get(id);

@@ -91,6 +91,22 @@ export class KafkaClient {
     return this.retrying('provisioning topics', () => this.provision(specs));
   }
 
+  /** Where each partition of these topics ends now: the offset the next record appended to it gets. */
+  endOffsets(topics: readonly string[]): Promise<{ topic: string; partition: number; offset: string }[]> {
+    if (topics.length === 0) return Promise.resolve([]);
+    return this.retrying('reading topic end offsets', async () => {
+      const admin = this.kafka.admin();
+      await admin.connect();
+      try {
+        const out: { topic: string; partition: number; offset: string }[] = [];
+        for (const topic of topics) for (const o of await admin.fetchTopicOffsets(topic)) out.push({ topic, partition: o.partition, offset: o.high });
+        return out;
+      } finally {
+        await admin.disconnect();
+      }
+    });
+  }
+
   private async provision(specs: readonly TopicSpec[]): Promise<void> {
     const admin = this.kafka.admin();
     await admin.connect();

@@ -1,0 +1,76 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import { Kafka, logLevel, type Admin } from 'kafkajs';
+import { RequestLifetime, createRequestContext } from '@infergraph/executor';
+import type { InferRequest, InferResponse, Tensor } from '@infergraph/protocol';
+import { KafkaClient, KafkaNodeServer, KafkaNodeTransport } from '@infergraph/transport-kafka';
+
+// The gateway's side of Kafka-connected nodes against a real broker, with the worker's side in the
+// same process: what happens to answers while the gateway changes its subscription.
+
+const brokers = (process.env['KAFKA_BROKERS'] ?? '').split(',').filter((b) => b !== '');
+const skip = brokers.length === 0 ? 'KAFKA_BROKERS is not set' : false;
+
+describe('Kafka node transport: answers in flight while the gateway subscribes to a new graph', { skip }, () => {
+  const prefix = `t${randomUUID().slice(0, 8)}`;
+  const groupPrefix = `${prefix}.answers`;
+  const logger = { log: () => undefined, warn: () => undefined };
+  let client: KafkaClient;
+  let transport: KafkaNodeTransport;
+  let server: KafkaNodeServer;
+  let admin: Admin;
+  /** Node calls the worker side holds until the test releases them. */
+  const held: { release: () => void }[] = [];
+
+  before(async () => {
+    client = new KafkaClient(brokers, 'infergraph-test-transport', logger);
+    transport = new KafkaNodeTransport(client, groupPrefix, logger);
+    const double = (request: InferRequest): InferResponse => ({
+      modelName: 'a.n',
+      modelVersion: undefined,
+      id: request.id ?? '',
+      parameters: undefined,
+      outputs: request.inputs.map((t) => ({ ...t, name: 'y', data: Float32Array.from(t.data as Float32Array, (v) => v * 2) })),
+    });
+    server = new KafkaNodeServer(client, { maxInFlight: 8, sessionTimeoutMs: 10_000 }, (_model, request) => new Promise((resolve) => held.push({ release: () => resolve(double(request)) })), logger);
+    admin = new Kafka({ clientId: 'infergraph-test-transport-admin', brokers, logLevel: logLevel.NOTHING }).admin();
+    await admin.connect();
+    await transport.register({ name: 'a', prefix, partitions: 3, nodes: ['n'] });
+    await server.serve([{ graph: 'a', node: 'n', prefix, partitions: 3 }]);
+  });
+  after(async () => {
+    for (const h of held) h.release();
+    await server?.close();
+    await transport?.close();
+    await client?.close();
+    await admin?.disconnect();
+  });
+
+  it('reads an answer appended after the old answer consumer left and before the new one joined', async () => {
+    const [group] = (await admin.listGroups()).groups.map((g) => g.groupId).filter((g) => g.startsWith(`${groupPrefix}.`));
+    assert.ok(group !== undefined, 'the gateway has an answer consumer group');
+    const input: Tensor = { name: 'x', datatype: 'FP32', shape: [1, 3], data: Float32Array.from([1, 2, 3]) };
+    const ctx = createRequestContext({ graph: 'a', timeoutMs: 10_000, signal: new RequestLifetime() });
+    const answer = transport.invoke({ graph: 'a', node: 'n', inputs: new Map([['x', input]]), ctx });
+    answer.catch(() => undefined);
+    while (held.length === 0) await new Promise((r) => setTimeout(r, 10));
+
+    // A graph with many nodes: the gateway re-subscribes to every outputs topic, and reads where the
+    // new ones end before its new consumer joins, which leaves the group empty for a while.
+    let registered = false;
+    const adding = transport.register({ name: 'b', prefix, partitions: 3, nodes: Array.from({ length: 24 }, (_, i) => `m${i}`) }).finally(() => (registered = true));
+    let gapSeen = false;
+    while (!registered && !gapSeen) {
+      const [described] = (await admin.describeGroups([group])).groups;
+      gapSeen = described?.state === 'Empty';
+    }
+    held[0]?.release();
+    await adding;
+    assert.ok(gapSeen, 'the answer consumer group was seen empty while the gateway re-subscribed');
+
+    const outputs = await answer;
+    assert.deepEqual([...(outputs.get('y')?.data as Float32Array)], [2, 4, 6]);
+    assert.equal(transport.stats().pending, 0);
+  });
+});
