@@ -11,7 +11,7 @@
 // (serving-partial.json when BENCH_SCENARIOS filters the rows).
 //   npm run bench -- serving
 // Environment: BENCH_DURATION_S (10), BENCH_WARMUP_S (2), BENCH_CONNECTIONS (64), BENCH_SCENARIOS (only
-// rows whose key contains one of these comma-separated words, e.g. "iris.node,iris.infergraph"),
+// these comma-separated row keys; a trailing * takes every key it begins, e.g. "iris.node-server,digits.*"),
 // BENCH_CPU_PROF (a directory: gateways, workers and the node server run with --cpu-prof and write their
 // profiles there; summarise one with node dist/bench/tools/cpu-profile.summary.js <file>),
 // KAFKA_BROKERS (else the project broker is started and stopped).
@@ -102,7 +102,7 @@ const SECTIONS: readonly Section[] = [
   },
 ];
 
-const selected = (key: string): boolean => ONLY.length === 0 || ONLY.some((w) => key.includes(w));
+const selected = (key: string): boolean => ONLY.length === 0 || ONLY.some((w) => (w.endsWith('*') ? key.startsWith(w.slice(0, -1)) : key === w));
 
 class Bench {
   private readonly group = new ProcessGroup();

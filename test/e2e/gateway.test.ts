@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { repoPath } from '../support/repo';
 import { request, startGateway, type HttpResult, type RunningGateway } from '../support/gateway.process';
@@ -338,6 +339,42 @@ describe('REST gateway (Open Inference Protocol V2)', () => {
       const res = await infer(gw, 'iris', big);
       assert.equal(res.status, 413);
       assert.match((res.body as { error: string }).error, /request body exceeds the 16777216-byte limit/);
+    });
+
+    it('answers 413 for a chunked body over the limit without buffering all of it, and keeps the caller\'s request id', async () => {
+      const res = await new Promise<{ status: number; body: string; requestId: string | undefined }>((resolve, reject) => {
+        const req = httpRequest(`${gw.baseUrl}/v2/models/iris/infer`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-request-id': 'big-1' } }, (r) => {
+          const chunks: Buffer[] = [];
+          r.on('data', (c: Buffer) => chunks.push(c));
+          r.on('end', () => resolve({ status: r.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), requestId: r.headers['x-request-id'] as string | undefined }));
+        });
+        req.on('error', reject);
+        // No content-length: the limit can only be found while reading. Stop writing once answered.
+        const chunk = Buffer.alloc(1024 * 1024, 0x20);
+        let sent = 0;
+        const more = (): void => {
+          while (sent < 20 && !req.destroyed) {
+            sent++;
+            if (!req.write(chunk)) return void req.once('drain', more);
+          }
+          req.end();
+        };
+        req.on('response', () => (sent = 20));
+        more();
+      });
+      assert.equal(res.status, 413);
+      assert.match((JSON.parse(res.body) as { error: string }).error, /request body exceeds the 16777216-byte limit/);
+      assert.equal(res.requestId, 'big-1');
+    });
+
+    it('serves the versioned infer path and names a version it does not have', async () => {
+      const res = await request(gw, 'POST', '/v2/models/iris/versions/1/infer', irisRow());
+      assert.equal(res.status, 200, JSON.stringify(res.body));
+      assert.deepEqual(output(res.body, 'label').data, [0]);
+      const wrong = await request(gw, 'POST', '/v2/models/iris/versions/9/infer', irisRow(), { 'x-request-id': 'v9' });
+      assert.equal(wrong.status, 404);
+      assert.match((wrong.body as { error: string }).error, /graph "iris" has no version "9"/);
+      assert.equal(wrong.headers.get('x-request-id'), 'v9');
     });
 
     it('answers 404 with a JSON error for an unknown route', async () => {

@@ -18,16 +18,18 @@ import { HealthController } from './http/health.controller';
 import { OipErrorFilter } from './http/oip-error.filter';
 import { V2InferenceController } from './http/v2-inference.controller';
 import { InferRoute } from './http/infer.route';
+import { RawHttpRoutes } from './http/raw-routes';
 
 @Module({})
 export class AppModule {
-  static forConfig(config: GatewayConfig, logger: StructuredLogger, tracing: TracingSdk | undefined): DynamicModule {
+  static forConfig(config: GatewayConfig, logger: StructuredLogger, tracing: TracingSdk | undefined, rawRoutes: RawHttpRoutes = new RawHttpRoutes()): DynamicModule {
     const engineLogger = new Logger('engine');
     return {
       module: AppModule,
       controllers: [HealthController, GraphsController, KafkaController, MetricsController, V2InferenceController, V2GrpcController],
       providers: [
         { provide: GATEWAY_CONFIG, useValue: config },
+        { provide: RawHttpRoutes, useValue: rawRoutes },
         { provide: OnnxModelLoader, useFactory: () => new OnnxModelLoader() },
         {
           provide: KAFKA_CLIENT,

@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
@@ -6,6 +7,7 @@ import { Transport, type MicroserviceOptions } from '@nestjs/microservices';
 import { V2_PROTO_LOADER_OPTIONS, V2_PROTO_PATH } from '@infergraph/protocol';
 import { StructuredLogger, TracingSdk } from '@infergraph/telemetry';
 import { AppModule } from './app.module';
+import { RawHttpRoutes } from './http/raw-routes';
 import { loadGatewayConfig } from './config/gateway.config';
 
 async function bootstrap(): Promise<void> {
@@ -13,8 +15,19 @@ async function bootstrap(): Promise<void> {
   const t = config.telemetry;
   const logger = new StructuredLogger({ component: 'gateway', format: t.logFormat, level: t.logLevel });
   const tracing = t.tracing ? TracingSdk.start(t.serviceName ?? 'infergraph-gateway') : undefined;
-  const adapter = new FastifyAdapter({ bodyLimit: config.bodyLimitBytes });
-  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forConfig(config, logger, tracing), adapter, { logger, bodyParser: false });
+  // The inference route is answered on node:http ahead of Fastify (RawHttpRoutes); the rest is Fastify's.
+  const rawRoutes = new RawHttpRoutes();
+  const adapter = new FastifyAdapter({
+    bodyLimit: config.bodyLimitBytes,
+    serverFactory: (handler: (req: IncomingMessage, res: ServerResponse) => void, options: { keepAliveTimeout?: number }) => {
+      const server = createServer((req, res) => {
+        if (!rawRoutes.dispatch(req, res)) handler(req, res);
+      });
+      server.keepAliveTimeout = options.keepAliveTimeout ?? 72_000;
+      return server;
+    },
+  });
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forConfig(config, logger, tracing, rawRoutes), adapter, { logger, bodyParser: false });
   // Bodies stay raw bytes: the protocol codec parses JSON itself (better errors, binary tensor data).
   const fastify = app.getHttpAdapter().getInstance();
   fastify.removeAllContentTypeParsers();
