@@ -23,6 +23,8 @@ export interface PlanNode {
   readonly dependsOn: readonly string[];
   readonly bindings: readonly PlanBinding[];
   readonly tensorMap: Readonly<Record<string, string>>;
+  /** Whether tensorMap renames anything (most nodes pass names through). */
+  readonly renames: boolean;
   readonly timeoutMs: number | undefined;
   /** Set when the node runs only if a router takes a given route (or shadow). */
   readonly gate: RouteGate | undefined;
@@ -88,6 +90,7 @@ export function compileGraphPlan(
       dependsOn,
       bindings,
       tensorMap: node.tensorMap ?? {},
+      renames: Object.keys(node.tensorMap ?? {}).length > 0,
       timeoutMs: node.timeoutMs,
       gate,
       shadow: routing?.shadow.has(name) ?? false,

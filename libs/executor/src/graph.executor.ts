@@ -235,6 +235,10 @@ export class GraphExecutor {
 }
 
 function gatherInto(target: Map<string, Tensor>, node: PlanNode, binding: PlanBinding, source: TensorMap): void {
+  if (!node.renames) {
+    for (const t of select(source, binding)) target.set(t.name, t);
+    return;
+  }
   for (const t of select(source, binding)) {
     const qualified = binding.source === undefined ? `graph.inputs.${t.name}` : `${binding.source}.outputs.${t.name}`;
     const renamed = node.tensorMap[qualified] ?? node.tensorMap[t.name];
@@ -257,16 +261,21 @@ function describeBinding(binding: PlanBinding): string {
 }
 
 /** Rejects with DEADLINE_EXCEEDED (and the message) when `work` outlives `ms`. */
-async function withTimeout<T>(work: Promise<T>, ms: number, message: () => string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new InferenceError('DEADLINE_EXCEEDED', message())), Math.max(0, ms));
+function withTimeout<T>(work: Promise<T>, ms: number, message: () => string): Promise<T> {
+  // One promise and one timer per call: no Promise.race, no timeout promise, no async frame.
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new InferenceError('DEADLINE_EXCEEDED', message())), Math.max(0, ms));
+    work.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (err: Error) => {
+        clearTimeout(timer);
+        reject(err);
+      },
+    );
   });
-  try {
-    return await Promise.race([work, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 function withNodeTimeout<T>(work: Promise<T>, node: PlanNode): Promise<T> {

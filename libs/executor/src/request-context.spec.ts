@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { REQUEST_ENDED, RequestLifetime, createRequestContext } from './request-context';
+import { REQUEST_ENDED, RequestLifetime, createRequestContext, withHeaders } from './request-context';
 
 describe('RequestLifetime', () => {
   it('aborts a signal read before the request ends, with the ending reason', () => {
@@ -21,6 +21,35 @@ describe('RequestLifetime', () => {
     lifetime.end();
     assert.equal(ctx.signal.aborted, true);
     assert.equal(ctx.signal.reason, failure, 'the first end wins');
-    assert.equal({ ...ctx }.signal, ctx.signal, 'copies of the context share the one signal');
+    assert.equal(withHeaders(ctx, { traceparent: 'x' }).signal, ctx.signal, 'copies of the context share the one signal');
+    assert.equal(withHeaders(ctx, { traceparent: 'x' }).headers['traceparent'], 'x');
+  });
+
+  it('calls end listeners once, at once after the end, and not after unsubscribing; no AbortSignal needed', () => {
+    const lifetime = new RequestLifetime();
+    const ctx = createRequestContext({ graph: 'g', timeoutMs: 1000, signal: lifetime });
+    const calls: string[] = [];
+    ctx.end.onEnd(() => calls.push('a'));
+    const unsubscribe = ctx.end.onEnd(() => calls.push('b'));
+    unsubscribe();
+    assert.equal(ctx.end.aborted, false);
+    lifetime.end(new Error('failed'));
+    lifetime.end();
+    assert.deepEqual(calls, ['a']);
+    assert.equal(ctx.end.aborted, true);
+    assert.equal((ctx.end.reason as Error).message, 'failed');
+    ctx.end.onEnd(() => calls.push('late'));
+    assert.deepEqual(calls, ['a', 'late']);
+  });
+
+  it('follows a caller-made AbortSignal through the same end interface', () => {
+    const controller = new AbortController();
+    const ctx = createRequestContext({ graph: 'g', timeoutMs: 1000, signal: controller.signal });
+    let ended = 0;
+    ctx.end.onEnd(() => ended++);
+    controller.abort('gone');
+    assert.equal(ended, 1);
+    assert.equal(ctx.end.reason, 'gone');
+    assert.equal(withHeaders(ctx, {}).signal, controller.signal);
   });
 });

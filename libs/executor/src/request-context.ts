@@ -17,6 +17,8 @@ export interface RequestContext {
   readonly deadline: number;
   /** Aborted when the deadline passes or the request fails; transports should stop work on it. */
   readonly signal: AbortSignal;
+  /** The same end as `signal`, without making an AbortSignal: for in-process work that waits (a batch queue). */
+  readonly end: RequestEnd;
   /** Whether the caller asked for per-node timings (`parameters.trace: true`). */
   readonly trace: boolean;
 }
@@ -39,16 +41,59 @@ export function createRequestContext(init: RequestContextInit): RequestContext {
   const headers = init.headers ?? {};
   const deadline = (init.now ?? Date.now()) + init.timeoutMs;
   const trace = parameters['trace'] === true;
-  if (!(source instanceof RequestLifetime)) return { requestId, graph: init.graph, headers, parameters, deadline, signal: source, trace };
+  if (!(source instanceof RequestLifetime)) return { requestId, graph: init.graph, headers, parameters, deadline, signal: source, end: signalEnd(source), trace };
+  return new LifetimeContext(requestId, init.graph, headers, parameters, deadline, trace, source);
+}
+
+/** The same request with other headers (e.g. a trace parent for the next hop); keeps its lifetime and signal. */
+export function withHeaders(ctx: RequestContext, headers: Readonly<Record<string, string>>): RequestContext {
+  if (ctx instanceof LifetimeContext) return new LifetimeContext(ctx.requestId, ctx.graph, headers, ctx.parameters, ctx.deadline, ctx.trace, ctx.end);
+  return { requestId: ctx.requestId, graph: ctx.graph, headers, parameters: ctx.parameters, deadline: ctx.deadline, signal: ctx.signal, end: ctx.end, trace: ctx.trace };
+}
+
+/** A request context whose signal is made only when read (a class: one shape, a getter on the prototype). */
+class LifetimeContext implements RequestContext {
+  constructor(
+    readonly requestId: string,
+    readonly graph: string,
+    readonly headers: Readonly<Record<string, string>>,
+    readonly parameters: Readonly<Record<string, unknown>>,
+    readonly deadline: number,
+    readonly trace: boolean,
+    readonly end: RequestLifetime,
+  ) {}
+
+  get signal(): AbortSignal {
+    return this.end.signal;
+  }
+}
+
+/** A request's end without an AbortSignal: whether and why it ended, and a callback for when it does. */
+export interface RequestEnd {
+  readonly aborted: boolean;
+  readonly reason: unknown;
+  /** Calls `listener` once when the request ends (at once if it has ended); returns how to unsubscribe. */
+  onEnd(listener: () => void): () => void;
+}
+
+const NOTHING_TO_UNSUBSCRIBE = (): void => undefined;
+
+/** A RequestEnd that follows an AbortSignal. */
+export function signalEnd(signal: AbortSignal): RequestEnd {
   return {
-    requestId,
-    graph: init.graph,
-    headers,
-    parameters,
-    deadline,
-    trace,
-    get signal(): AbortSignal {
-      return source.signal;
+    get aborted() {
+      return signal.aborted;
+    },
+    get reason() {
+      return signal.reason as unknown;
+    },
+    onEnd(listener) {
+      if (signal.aborted) {
+        listener();
+        return NOTHING_TO_UNSUBSCRIBE;
+      }
+      signal.addEventListener('abort', listener, { once: true });
+      return () => signal.removeEventListener('abort', listener);
     },
   };
 }
@@ -58,23 +103,47 @@ export function createRequestContext(init: RequestContextInit): RequestContext {
  * Kafka call): most requests never need one, and an AbortController with its EventTarget costs about
  * 10 µs per request. `end` aborts the signal if it exists, or makes it born aborted.
  */
-export class RequestLifetime {
+export class RequestLifetime implements RequestEnd {
   private controller: AbortController | undefined;
-  private reason: unknown;
+  private listeners: (() => void)[] | undefined;
+  private endReason: unknown;
   private ended = false;
 
   get signal(): AbortSignal {
     if (this.controller === undefined) {
       this.controller = new AbortController();
-      if (this.ended) this.controller.abort(this.reason);
+      if (this.ended) this.controller.abort(this.endReason);
     }
     return this.controller.signal;
+  }
+
+  get aborted(): boolean {
+    return this.ended;
+  }
+
+  get reason(): unknown {
+    return this.endReason;
+  }
+
+  onEnd(listener: () => void): () => void {
+    if (this.ended) {
+      listener();
+      return NOTHING_TO_UNSUBSCRIBE;
+    }
+    (this.listeners ??= []).push(listener);
+    return () => {
+      const i = this.listeners?.indexOf(listener) ?? -1;
+      if (i >= 0) this.listeners?.splice(i, 1);
+    };
   }
 
   end(reason: unknown = REQUEST_ENDED): void {
     if (this.ended) return;
     this.ended = true;
-    this.reason = reason;
+    this.endReason = reason;
     this.controller?.abort(reason);
+    const listeners = this.listeners;
+    this.listeners = undefined;
+    if (listeners !== undefined) for (const l of listeners) l();
   }
 }

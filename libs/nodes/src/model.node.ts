@@ -33,7 +33,7 @@ export class ModelNode implements NodeRuntime {
   async infer(inputs: TensorMap, ctx?: RequestContext): Promise<TensorMap> {
     this.check(inputs);
     const batcher = this.options.batcher;
-    return batcher === undefined ? this.session.run(inputs) : batcher.submit(inputs, ctx?.signal, ctx?.deadline);
+    return batcher === undefined ? this.session.run(inputs) : batcher.submit(inputs, ctx?.end, ctx?.deadline);
   }
 
   private check(inputs: TensorMap): void {

@@ -1,6 +1,7 @@
 import { Counter, Gauge, Histogram } from 'prom-client';
 import type { EventEmitter } from 'node:events';
 import type { EngineEvents } from '@infergraph/engine';
+import { HotCounter, HotGauge, HotHistogram, type HotCounterChild, type HotGaugeChild, type HotHistogramChild } from './hot.metrics';
 import { ProcessMetrics } from './process.metrics';
 
 /** What the metrics and request logs read from the engine: its event stream (`GraphRegistry.events`). */
@@ -18,16 +19,17 @@ const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0
  * graph files, never from requests, so cardinality stays bounded.
  */
 export class EngineMetrics extends ProcessMetrics {
-  private readonly requests: Counter<'graph' | 'code'>;
-  private readonly requestSeconds: Histogram<'graph'>;
-  private readonly inFlight: Gauge<'graph'>;
+  // Per request: HotMetrics (see hot.metrics.ts); the rest change rarely and stay prom-client's.
+  private readonly requests: HotCounter;
+  private readonly requestSeconds: HotHistogram;
+  private readonly inFlight: HotGauge;
   private readonly outlierRows: Counter<'graph' | 'node' | 'outcome'>;
   private readonly modelLoadSeconds: Gauge<'graph' | 'node'>;
   private readonly batchSize: Histogram<'graph' | 'node'>;
   private readonly batchQueueSeconds: Histogram<'graph' | 'node'>;
   private readonly batchComputeSeconds: Histogram<'graph' | 'node'>;
-  private readonly nodeCalls: Counter<'graph' | 'node' | 'type' | 'status'>;
-  private readonly nodeSeconds: Histogram<'graph' | 'node' | 'type'>;
+  private readonly nodeCalls: HotCounter;
+  private readonly nodeSeconds: HotHistogram;
   private readonly routes: Counter<'graph' | 'router' | 'route'>;
   private readonly driftPValue: Gauge<'graph' | 'node' | 'feature'>;
   private readonly isDrift: Gauge<'graph' | 'node'>;
@@ -38,16 +40,16 @@ export class EngineMetrics extends ProcessMetrics {
   constructor(component: string) {
     super(component);
     const r = [this.registry];
-    this.requests = new Counter({ name: 'infergraph_graph_requests_total', help: 'Graph requests by outcome ("OK" or the error class).', labelNames: ['graph', 'code'], registers: r });
-    this.requestSeconds = new Histogram({ name: 'infergraph_graph_request_duration_seconds', help: 'Graph request duration, from validated request to response.', labelNames: ['graph'], buckets: LATENCY_BUCKETS, registers: r });
-    this.inFlight = new Gauge({ name: 'infergraph_graph_requests_in_flight', help: 'Graph requests being handled.', labelNames: ['graph'], registers: r });
+    this.requests = new HotCounter('infergraph_graph_requests_total', 'Graph requests by outcome ("OK" or the error class).', ['graph', 'code'], this.registry);
+    this.requestSeconds = new HotHistogram('infergraph_graph_request_duration_seconds', 'Graph request duration, from validated request to response.', ['graph'], LATENCY_BUCKETS, this.registry);
+    this.inFlight = new HotGauge('infergraph_graph_requests_in_flight', 'Graph requests being handled.', ['graph'], this.registry);
     this.outlierRows = new Counter({ name: 'infergraph_outlier_rows_total', help: 'Rows scored by outlier nodes, by outcome (outlier or normal).', labelNames: ['graph', 'node', 'outcome'], registers: r });
     this.modelLoadSeconds = new Gauge({ name: 'infergraph_model_load_duration_seconds', help: "Time the latest load of a model node's session took.", labelNames: ['graph', 'node'], registers: r });
     this.batchSize = new Histogram({ name: 'infergraph_batch_size', help: 'Rows per batch a batched model node ran.', labelNames: ['graph', 'node'], buckets: BATCH_BUCKETS, registers: r });
     this.batchQueueSeconds = new Histogram({ name: 'infergraph_batch_queue_duration_seconds', help: "Time the oldest request of each batch waited in the node's queue.", labelNames: ['graph', 'node'], buckets: LATENCY_BUCKETS, registers: r });
     this.batchComputeSeconds = new Histogram({ name: 'infergraph_batch_compute_duration_seconds', help: 'Model run time of each batch, stacking and splitting included.', labelNames: ['graph', 'node'], buckets: LATENCY_BUCKETS, registers: r });
-    this.nodeCalls = new Counter({ name: 'infergraph_node_calls_total', help: 'Node executions by status (ok, skipped by routing, error).', labelNames: ['graph', 'node', 'type', 'status'], registers: r });
-    this.nodeSeconds = new Histogram({ name: 'infergraph_node_duration_seconds', help: "Node duration from the start of the node's own work (transport included).", labelNames: ['graph', 'node', 'type'], buckets: LATENCY_BUCKETS, registers: r });
+    this.nodeCalls = new HotCounter('infergraph_node_calls_total', 'Node executions by status (ok, skipped by routing, error).', ['graph', 'node', 'type', 'status'], this.registry);
+    this.nodeSeconds = new HotHistogram('infergraph_node_duration_seconds', "Node duration from the start of the node's own work (transport included).", ['graph', 'node', 'type'], LATENCY_BUCKETS, this.registry);
     this.routes = new Counter({ name: 'infergraph_router_decisions_total', help: 'Router decisions by route taken.', labelNames: ['graph', 'router', 'route'], registers: r });
     this.driftPValue = new Gauge({ name: 'infergraph_drift_p_value', help: 'p-value of the latest drift test per feature.', labelNames: ['graph', 'node', 'feature'], registers: r });
     this.isDrift = new Gauge({ name: 'infergraph_drift_is_drift', help: '1 when the latest drift window was judged drifted.', labelNames: ['graph', 'node'], registers: r });
@@ -59,14 +61,14 @@ export class EngineMetrics extends ProcessMetrics {
   /** Follows the engine's events. */
   observe(events: EngineEventSource): this {
     // Requests and node calls happen per request: their labelled children are looked up once.
-    const perGraph = new Map<string, { inFlight: Gauge.Internal<'graph'>; seconds: Histogram.Internal<'graph'> }>();
-    const graphChildren = (graph: string): { inFlight: Gauge.Internal<'graph'>; seconds: Histogram.Internal<'graph'> } => {
+    const perGraph = new Map<string, { inFlight: HotGaugeChild; seconds: HotHistogramChild }>();
+    const graphChildren = (graph: string): { inFlight: HotGaugeChild; seconds: HotHistogramChild } => {
       let c = perGraph.get(graph);
-      if (c === undefined) perGraph.set(graph, (c = { inFlight: this.inFlight.labels(graph), seconds: this.requestSeconds.labels(graph) }));
+      if (c === undefined) perGraph.set(graph, (c = { inFlight: this.inFlight.child(graph), seconds: this.requestSeconds.child(graph) }));
       return c;
     };
-    const outcomes = new Map<string, Counter.Internal>();
-    const nodes = new Map<string, { calls: Counter.Internal; seconds: Histogram.Internal<'graph' | 'node' | 'type'> }>();
+    const outcomes = new Map<string, HotCounterChild>();
+    const nodes = new Map<string, { calls: HotCounterChild; seconds: HotHistogramChild }>();
     events.on('started', (e) => graphChildren(e.graph).inFlight.inc());
     events.on('request', (e) => {
       const c = graphChildren(e.graph);
@@ -74,13 +76,13 @@ export class EngineMetrics extends ProcessMetrics {
       c.seconds.observe(e.seconds);
       const key = `${e.graph}\u0000${e.code}`;
       let counter = outcomes.get(key);
-      if (counter === undefined) outcomes.set(key, (counter = this.requests.labels(e.graph, e.code)));
+      if (counter === undefined) outcomes.set(key, (counter = this.requests.child(e.graph, e.code)));
       counter.inc();
     });
     events.on('node', (e) => {
       const key = `${e.graph}\u0000${e.node}\u0000${e.type}\u0000${e.status}`;
       let c = nodes.get(key);
-      if (c === undefined) nodes.set(key, (c = { calls: this.nodeCalls.labels(e.graph, e.node, e.type, e.status), seconds: this.nodeSeconds.labels(e.graph, e.node, e.type) }));
+      if (c === undefined) nodes.set(key, (c = { calls: this.nodeCalls.child(e.graph, e.node, e.type, e.status), seconds: this.nodeSeconds.child(e.graph, e.node, e.type) }));
       c.calls.inc();
       if (e.status !== 'skipped') c.seconds.observe(e.seconds);
       if (e.route !== undefined) this.routes.inc({ graph: e.graph, router: e.node, route: e.route });

@@ -1,5 +1,5 @@
 import { ROOT_CONTEXT, SpanKind, SpanStatusCode, propagation, trace, type Context, type Span, type Tracer } from '@opentelemetry/api';
-import type { GraphTracer, NodeSpan, RequestContext } from '@infergraph/executor';
+import { withHeaders, type GraphTracer, type NodeSpan, type RequestContext } from '@infergraph/executor';
 
 /** Headers a span replaces when it becomes the parent of what follows. */
 const TRACE_HEADERS = ['traceparent', 'tracestate'];
@@ -26,7 +26,7 @@ export class OtelGraphTracer implements GraphTracer {
     const span = this.tracer.startSpan(name, { kind, attributes }, parent);
     const active = trace.setSpan(parent, span);
     try {
-      return await work({ ...ctx, headers: carrying(active, ctx.headers) });
+      return await work(withHeaders(ctx, carrying(active, ctx.headers)));
     } catch (err) {
       fail(span, err);
       throw err;

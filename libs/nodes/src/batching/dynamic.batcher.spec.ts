@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { RequestLifetime, signalEnd } from '@infergraph/executor';
 import { InferenceError, isBatchQueueFull, type Tensor, type TensorMap } from '@infergraph/protocol';
 import { DynamicBatcher, type BatchResult, type BatchingConfig } from './dynamic.batcher';
 
@@ -191,7 +192,7 @@ describe('dynamic batcher', () => {
     const session = fakeSession();
     const b = batcher(session, { maxBatchSize: 8, maxQueueDelayMicros: 20_000 });
     const controller = new AbortController();
-    const cancelled = b.submit(fp32([[1, 1]]), controller.signal);
+    const cancelled = b.submit(fp32([[1, 1]]), signalEnd(controller.signal));
     const kept = b.submit(fp32([[2, 2]]));
     controller.abort();
     await assert.rejects(cancelled, (err: unknown) => err instanceof InferenceError && err.code === 'DEADLINE_EXCEEDED' && /node "clf": request was cancelled after waiting [\d.]+ ms in the batch queue/.test(err.message));
@@ -200,6 +201,21 @@ describe('dynamic batcher', () => {
     assert.deepEqual(rowsRun(session), [1]);
     assert.equal(b.stats().cancelled, 1);
     assert.equal(b.stats().queued, 0);
+  });
+
+  it('follows a request lifetime without making its AbortSignal, and stops following once the batch runs', async () => {
+    const session = fakeSession();
+    const b = batcher(session, { maxBatchSize: 8, maxQueueDelayMicros: 20_000 });
+    const ending = new RequestLifetime();
+    const finishing = new RequestLifetime();
+    const cancelled = b.submit(fp32([[1, 1]]), ending);
+    const kept = b.submit(fp32([[2, 2]]), finishing);
+    ending.end(new InferenceError('UNAVAILABLE', 'another branch failed'));
+    await assert.rejects(cancelled, (err: unknown) => err instanceof InferenceError && err.code === 'UNAVAILABLE' && err.message === 'another branch failed');
+    assert.deepEqual(Array.from((await kept).get('x_out')?.data as Float32Array), [4, 4]);
+    finishing.end(); // after its batch ran: nothing left to cancel
+    assert.deepEqual(b.stats().cancelled, 1);
+    assert.equal((ending as unknown as { controller: unknown }).controller, undefined, 'no AbortController was made');
   });
 
   it('drops a request whose deadline passed while it waited behind a busy batch', async () => {
@@ -221,7 +237,7 @@ describe('dynamic batcher', () => {
   it('rejects a request whose signal already fired without queueing it', async () => {
     const session = fakeSession();
     const b = batcher(session);
-    await assert.rejects(b.submit(fp32([[1, 1]]), AbortSignal.abort()), /cancelled/);
+    await assert.rejects(b.submit(fp32([[1, 1]]), signalEnd(AbortSignal.abort())), /cancelled/);
     assert.equal(session.runs.length, 0);
   });
 

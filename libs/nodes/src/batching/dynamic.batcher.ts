@@ -1,4 +1,5 @@
 import { InferenceError, batchQueueFull, formatShape, type Tensor, type TensorMap } from '@infergraph/protocol';
+import type { RequestEnd } from '@infergraph/executor';
 import { batchRowsOf, sliceRows, stackTensors, stackable } from './tensor-batch';
 
 /** A model node's `batching` block, defaults applied. */
@@ -44,7 +45,7 @@ export interface BatchingStats {
   readonly largestBatchRows: number;
   /** Requests refused because the queue was full. */
   readonly rejected: number;
-  /** Requests whose signal fired or deadline passed while they waited. */
+  /** Requests that ended or whose deadline passed while they waited. */
   readonly cancelled: number;
   /** Requests waiting now. */
   readonly queued: number;
@@ -59,10 +60,11 @@ interface Pending {
   readonly enqueuedMs: number;
   readonly resolve: (outputs: TensorMap) => void;
   readonly reject: (err: unknown) => void;
-  readonly signal: AbortSignal | undefined;
+  readonly end: RequestEnd | undefined;
   /** Epoch milliseconds past which the request is dropped instead of run. */
   readonly deadline: number;
-  onAbort: (() => void) | undefined;
+  /** Stops following the request's end once the entry leaves the queue. */
+  unsubscribe: (() => void) | undefined;
 }
 
 /**
@@ -100,20 +102,17 @@ export class DynamicBatcher {
 
   /**
    * Queues one request's inputs; resolves with its own slice of the batch's outputs. A request leaves
-   * the queue, rejected, when `signal` fires or `deadline` (epoch ms) passes before its batch runs.
+   * the queue, rejected, when its request ends (`end`) or `deadline` (epoch ms) passes before its batch runs.
    */
-  submit(inputs: TensorMap, signal?: AbortSignal, deadline = Number.POSITIVE_INFINITY): Promise<TensorMap> {
+  submit(inputs: TensorMap, end?: RequestEnd, deadline = Number.POSITIVE_INFINITY): Promise<TensorMap> {
     if (this.queue.length >= this.config.maxQueueSize) {
       this.counts.rejected++;
       return Promise.reject(batchQueueFull(this.graph, this.node, this.config.maxQueueSize));
     }
-    if (signal?.aborted === true) return Promise.reject(this.cancelledError(signal, 0));
+    if (end?.aborted === true) return Promise.reject(this.cancelledError(end, 0));
     return new Promise<TensorMap>((resolve, reject) => {
-      const entry: Pending = { inputs, rows: batchRowsOf(inputs), enqueuedMs: performance.now(), resolve, reject, signal, deadline, onAbort: undefined };
-      if (signal !== undefined) {
-        entry.onAbort = () => this.cancel(entry);
-        signal.addEventListener('abort', entry.onAbort, { once: true });
-      }
+      const entry: Pending = { inputs, rows: batchRowsOf(inputs), enqueuedMs: performance.now(), resolve, reject, end, deadline, unsubscribe: undefined };
+      if (end !== undefined) entry.unsubscribe = end.onEnd(() => this.cancel(entry));
       this.queue.push(entry);
       this.queuedRows += Math.max(0, entry.rows);
       if (this.busy) return;
@@ -214,7 +213,7 @@ export class DynamicBatcher {
     let rows = 0;
     for (const e of batch) {
       rows += Math.max(0, e.rows);
-      if (e.onAbort !== undefined) e.signal?.removeEventListener('abort', e.onAbort);
+      e.unsubscribe?.();
     }
     try {
       if (batch.length === 1) {
@@ -288,7 +287,7 @@ export class DynamicBatcher {
       }
       this.queuedRows -= Math.max(0, e.rows);
       this.counts.cancelled++;
-      if (e.onAbort !== undefined) e.signal?.removeEventListener('abort', e.onAbort);
+      e.unsubscribe?.();
       e.reject(
         new InferenceError('DEADLINE_EXCEEDED', `graph "${this.graph}" node "${this.node}": deadline passed after ${(performance.now() - e.enqueuedMs).toFixed(1)} ms in the batch queue`),
       );
@@ -302,12 +301,12 @@ export class DynamicBatcher {
     this.queue.splice(i, 1);
     this.queuedRows -= Math.max(0, entry.rows);
     this.counts.cancelled++;
-    entry.reject(this.cancelledError(entry.signal as AbortSignal, performance.now() - entry.enqueuedMs));
+    entry.reject(this.cancelledError(entry.end as RequestEnd, performance.now() - entry.enqueuedMs));
     if (!this.busy && this.queue.length > 0) this.pump();
   }
 
-  private cancelledError(signal: AbortSignal, waitedMs: number): InferenceError {
-    const reason: unknown = signal.reason;
+  private cancelledError(end: RequestEnd, waitedMs: number): InferenceError {
+    const reason: unknown = end.reason;
     if (reason instanceof InferenceError) return reason;
     return new InferenceError(
       'DEADLINE_EXCEEDED',
