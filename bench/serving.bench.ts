@@ -33,7 +33,7 @@ const ONLY = (process.env['BENCH_SCENARIOS'] ?? '').split(',').filter((s) => s !
 const CPU_PROF = process.env['BENCH_CPU_PROF'];
 const log = (m: string): void => console.log(`[bench:serving] ${m}`);
 
-type Kind = { kind: 'ort-loop' } | { kind: 'node-server' } | { kind: 'fastapi' } | ({ kind: 'infergraph' } & Omit<InfergraphOptions, 'kafkaBrokers' | 'cpuProfileDir'>);
+type Kind = { kind: 'ort-loop' } | { kind: 'node-server'; noSpin?: boolean } | { kind: 'fastapi' } | ({ kind: 'infergraph' } & Omit<InfergraphOptions, 'kafkaBrokers' | 'cpuProfileDir'>);
 type Scenario = { readonly key: string; readonly label: string } & Kind;
 
 interface Section {
@@ -79,6 +79,7 @@ const SECTIONS: readonly Section[] = [
     scenarios: [
       { key: 'iris.ort-loop', label: 'onnxruntime-node direct loop (ceiling, no HTTP)', kind: 'ort-loop' },
       { key: 'iris.node-server', label: 'hand-written node:http + onnxruntime-node', kind: 'node-server' },
+      { key: 'iris.node-server-no-spin', label: 'the same, onnxruntime threads not spinning (--no-spin)', kind: 'node-server', noSpin: true },
       { key: 'iris.fastapi', label: 'FastAPI + onnxruntime (uvicorn, 1 worker)', kind: 'fastapi' },
       { key: 'iris.infergraph', label: 'infergraph, one-node graph', kind: 'infergraph', graph: 'iris-model', mode: 'inprocess' },
       { key: 'iris.infergraph-batched', label: 'infergraph, one-node graph, dynamic batching', kind: 'infergraph', graph: 'iris-model-batched', mode: 'inprocess' },
@@ -95,6 +96,7 @@ const SECTIONS: readonly Section[] = [
     scenarios: [
       { key: 'digits.ort-loop', label: 'onnxruntime-node direct loop (ceiling, no HTTP)', kind: 'ort-loop' },
       { key: 'digits.node-server', label: 'hand-written node:http + onnxruntime-node', kind: 'node-server' },
+      { key: 'digits.node-server-no-spin', label: 'the same, onnxruntime threads not spinning (--no-spin)', kind: 'node-server', noSpin: true },
       { key: 'digits.fastapi', label: 'FastAPI + onnxruntime (uvicorn, 1 worker)', kind: 'fastapi' },
       { key: 'digits.infergraph', label: 'infergraph, one-node graph', kind: 'infergraph', graph: 'digits-model', mode: 'inprocess' },
       { key: 'digits.infergraph-batched', label: 'infergraph, one-node graph, dynamic batching', kind: 'infergraph', graph: 'digits-model-batched', mode: 'inprocess' },
@@ -163,7 +165,7 @@ class Bench {
     const name = path.basename(path.dirname(path.dirname(section.modelPath)));
     switch (s.kind) {
       case 'node-server':
-        return startNodeServer(this.group, section.modelPath, name, CPU_PROF);
+        return startNodeServer(this.group, section.modelPath, name, s.noSpin === true, CPU_PROF);
       case 'fastapi':
         return startFastApi(this.group, section.modelPath, name);
       case 'infergraph':
@@ -235,7 +237,10 @@ function targets(rows: readonly Row[], micro: { nodeOverhead?: NodeOverhead; grp
   return [
     ratio('iris: infergraph one-node throughput ≥ 0.9× node server', 'iris.infergraph', 'iris.node-server', 'requestsPerS', 0.9, true),
     ratio('iris: infergraph one-node p99 ≤ 1.2× node server', 'iris.infergraph', 'iris.node-server', 'p99Ms', 1.2, false),
+    ratio('iris: infergraph one-node with dynamic batching throughput ≥ 0.9× node server', 'iris.infergraph-batched', 'iris.node-server', 'requestsPerS', 0.9, true),
+    ratio('iris: infergraph one-node with dynamic batching p99 ≤ 1.2× node server', 'iris.infergraph-batched', 'iris.node-server', 'p99Ms', 1.2, false),
     ratio('digits: infergraph dynamic batching throughput ≥ 2× node server', 'digits.infergraph-batched', 'digits.node-server', 'requestsPerS', 2, true),
+    ratio('digits: infergraph dynamic batching throughput ≥ 2× node server --no-spin', 'digits.infergraph-batched', 'digits.node-server-no-spin', 'requestsPerS', 2, true),
     bound('in-process overhead per extra graph node ≤ 25 µs', micro.nodeOverhead?.perNodeUs, 25, 'µs'),
     bound('gRPC hop p50 ≤ 0.3 ms', micro.grpcHop?.hopP50Ms, 0.3, 'ms'),
   ];

@@ -2,7 +2,9 @@
 // JSON contract (POST /v2/models/<name>/infer with {inputs: [{name, shape, datatype, data}]}, answered with
 // {model_name, outputs: [{name, shape, datatype, data}]}). Deliberately minimal: no validation beyond what
 // JSON.parse and onnxruntime do, no logging, no metrics.
-//   node dist/bench/servers/node-ort.server.js <model.onnx> <model name> [port]
+//   node dist/bench/servers/node-ort.server.js <model.onnx> <model name> [port] [--no-spin]
+// --no-spin: the one-line tuning a careful user adds, onnxruntime's idle intra-op threads block instead of
+// spinning (on a machine whose cores the event loop and the load share, spinning threads take them).
 // Prints "listening on http://127.0.0.1:<port>" once it accepts requests.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import * as ort from 'onnxruntime-node';
@@ -39,9 +41,11 @@ function send(res: ServerResponse, status: number, body: unknown): void {
 }
 
 async function main(): Promise<void> {
-  const [modelPath, modelName, port] = process.argv.slice(2);
-  if (modelPath === undefined || modelName === undefined) throw new Error('usage: node-ort.server.js <model.onnx> <model name> [port]');
-  const session = await ort.InferenceSession.create(modelPath);
+  const args = process.argv.slice(2);
+  const noSpin = args.includes('--no-spin');
+  const [modelPath, modelName, port] = args.filter((a) => a !== '--no-spin');
+  if (modelPath === undefined || modelName === undefined) throw new Error('usage: node-ort.server.js <model.onnx> <model name> [port] [--no-spin]');
+  const session = await ort.InferenceSession.create(modelPath, noSpin ? { extra: { session: { intra_op: { allow_spinning: '0' } } } } : {});
   const inferPath = `/v2/models/${modelName}/infer`;
 
   const server = createServer((req, res) => {

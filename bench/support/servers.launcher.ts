@@ -30,10 +30,10 @@ function targetOf(group: ProcessGroup, inferUrl: string, children: readonly Chil
   };
 }
 
-/** The hand-written node:http + onnxruntime-node server (bench/servers/node-ort.server.ts). */
-export async function startNodeServer(group: ProcessGroup, modelPath: string, modelName: string, cpuProfileDir?: string): Promise<ServingTarget> {
-  const nodeArgs = cpuProfileArgs(cpuProfileDir, `${modelName}.node-server`);
-  const server = group.spawn('node-ort server', process.execPath, [...nodeArgs, path.resolve(__dirname, '..', 'servers', 'node-ort.server.js'), modelPath, modelName]);
+/** The hand-written node:http + onnxruntime-node server (bench/servers/node-ort.server.ts); `noSpin` adds --no-spin. */
+export async function startNodeServer(group: ProcessGroup, modelPath: string, modelName: string, noSpin: boolean, cpuProfileDir?: string): Promise<ServingTarget> {
+  const nodeArgs = cpuProfileArgs(cpuProfileDir, `${modelName}.node-server${noSpin ? '-no-spin' : ''}`);
+  const server = group.spawn('node-ort server', process.execPath, [...nodeArgs, path.resolve(__dirname, '..', 'servers', 'node-ort.server.js'), modelPath, modelName, ...(noSpin ? ['--no-spin'] : [])]);
   const [, base] = await server.waitFor(/listening on (http:\/\/[\d.]+:\d+)/, 30_000);
   return targetOf(group, `${base}/v2/models/${modelName}/infer`, [server.child]);
 }
