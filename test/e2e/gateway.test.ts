@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
+import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { repoPath } from '../support/repo';
 import { request, startGateway, type HttpResult, type RunningGateway } from '../support/gateway.process';
@@ -365,6 +366,21 @@ describe('REST gateway (Open Inference Protocol V2)', () => {
       assert.equal(res.status, 413);
       assert.match((JSON.parse(res.body) as { error: string }).error, /request body exceeds the 16777216-byte limit/);
       assert.equal(res.requestId, 'big-1');
+    });
+
+    it('takes a client that hangs up mid-body as the client\'s fault: nothing logged as a server error, and serving goes on', async () => {
+      const port = Number(new URL(gw.baseUrl).port);
+      await new Promise<void>((resolve) => {
+        const socket = connect(port, '127.0.0.1', () => {
+          socket.write('POST /v2/models/iris/infer HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"inputs": [');
+          setTimeout(() => socket.destroy(), 100);
+        });
+        socket.on('close', () => resolve());
+        socket.on('error', () => undefined);
+      });
+      const res = await infer(gw, 'iris', irisRow());
+      assert.equal(res.status, 200);
+      assert.doesNotMatch(gw.output(), /-> 500/);
     });
 
     it('serves the versioned infer path and names a version it does not have', async () => {

@@ -123,7 +123,8 @@ function readBody(req: IncomingMessage, limit: number, done: (err: unknown, body
   req.on('error', (err) => {
     if (finished) return;
     finished = true;
-    done(err, EMPTY);
+    // The client went away mid-body (or sent a broken one): its fault, not logged as the server's.
+    done(Object.assign(new Error(`request body not received in full: ${err.message}`), { statusCode: 400 }), EMPTY);
   });
 }
 
