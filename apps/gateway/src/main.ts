@@ -10,6 +10,13 @@ import { AppModule } from './app.module';
 import { RawHttpRoutes } from './http/raw-routes';
 import { loadGatewayConfig } from './config/gateway.config';
 
+/** The server settings Fastify passes its serverFactory. */
+interface FastifyServerTimeouts {
+  readonly keepAliveTimeout?: number;
+  readonly requestTimeout?: number;
+  readonly connectionTimeout?: number;
+}
+
 async function bootstrap(): Promise<void> {
   const config = loadGatewayConfig();
   const t = config.telemetry;
@@ -19,11 +26,14 @@ async function bootstrap(): Promise<void> {
   const rawRoutes = new RawHttpRoutes();
   const adapter = new FastifyAdapter({
     bodyLimit: config.bodyLimitBytes,
-    serverFactory: (handler: (req: IncomingMessage, res: ServerResponse) => void, options: { keepAliveTimeout?: number }) => {
+    serverFactory: (handler: (req: IncomingMessage, res: ServerResponse) => void, options: FastifyServerTimeouts) => {
       const server = createServer((req, res) => {
         if (!rawRoutes.dispatch(req, res)) handler(req, res);
       });
+      // The timeouts Fastify sets on a server it makes itself, so the factory changes none of them.
       server.keepAliveTimeout = options.keepAliveTimeout ?? 72_000;
+      server.requestTimeout = options.requestTimeout ?? 0;
+      server.setTimeout(options.connectionTimeout ?? 0);
       return server;
     },
   });

@@ -1,9 +1,9 @@
 import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
-import { decodeInferRequest, encodeInferResponse, invalidArgument } from '@infergraph/protocol';
+import { InferenceError, decodeInferRequest, encodeInferResponse, invalidArgument } from '@infergraph/protocol';
 import { GraphInferenceService } from '@infergraph/engine';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config/gateway.config';
-import { errorResponse, isServerFault } from './error-response';
+import { bodyTooLargeMessage, errorResponse, isServerFault } from './error-response';
 import { RawHttpRoutes } from './raw-routes';
 
 interface InferTarget {
@@ -100,7 +100,7 @@ export function inferTarget(url: string): InferTarget | undefined {
 function readBody(req: IncomingMessage, limit: number, done: (err: unknown, body: Buffer) => void): void {
   const tooLarge = (): void => {
     req.resume(); // discard the rest so the connection stays usable
-    done(Object.assign(new Error('request body too large'), { statusCode: 413 }), EMPTY);
+    done(new InferenceError('PAYLOAD_TOO_LARGE', bodyTooLargeMessage(limit)), EMPTY);
   };
   if (Number(req.headers['content-length']) > limit) return tooLarge();
   const chunks: Buffer[] = [];
@@ -124,7 +124,7 @@ function readBody(req: IncomingMessage, limit: number, done: (err: unknown, body
     if (finished) return;
     finished = true;
     // The client went away mid-body (or sent a broken one): its fault, not logged as the server's.
-    done(Object.assign(new Error(`request body not received in full: ${err.message}`), { statusCode: 400 }), EMPTY);
+    done(invalidArgument(`request body not received in full: ${err.message}`), EMPTY);
   });
 }
 
