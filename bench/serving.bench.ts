@@ -70,6 +70,18 @@ const DIGITS_ROW = [
   0, 16, 16, 10, 0, 0, 0, 0, 0, 7, 15, 15, 0, 0, 0,
 ];
 
+/** The rows every model gets: ceiling, baselines, and infergraph with one model node (bench/graphs/<model>-model[-batched]). */
+function commonScenarios(model: string): Scenario[] {
+  return [
+    { key: `${model}.ort-loop`, label: 'onnxruntime-node direct loop (ceiling, no HTTP)', kind: 'ort-loop' },
+    { key: `${model}.node-server`, label: 'hand-written node:http + onnxruntime-node', kind: 'node-server' },
+    { key: `${model}.node-server-no-spin`, label: 'the same, onnxruntime threads not spinning (--no-spin)', kind: 'node-server', noSpin: true },
+    { key: `${model}.fastapi`, label: 'FastAPI + onnxruntime (uvicorn, 1 worker)', kind: 'fastapi' },
+    { key: `${model}.infergraph`, label: 'infergraph, one-node graph', kind: 'infergraph', graph: `${model}-model`, mode: 'inprocess' },
+    { key: `${model}.infergraph-batched`, label: 'infergraph, one-node graph, dynamic batching', kind: 'infergraph', graph: `${model}-model-batched`, mode: 'inprocess' },
+  ];
+}
+
 const SECTIONS: readonly Section[] = [
   {
     model: 'iris',
@@ -77,12 +89,7 @@ const SECTIONS: readonly Section[] = [
     modelPath: repoPath('models', 'iris-logreg', '1', 'model.onnx'),
     row: IRIS_ROW,
     scenarios: [
-      { key: 'iris.ort-loop', label: 'onnxruntime-node direct loop (ceiling, no HTTP)', kind: 'ort-loop' },
-      { key: 'iris.node-server', label: 'hand-written node:http + onnxruntime-node', kind: 'node-server' },
-      { key: 'iris.node-server-no-spin', label: 'the same, onnxruntime threads not spinning (--no-spin)', kind: 'node-server', noSpin: true },
-      { key: 'iris.fastapi', label: 'FastAPI + onnxruntime (uvicorn, 1 worker)', kind: 'fastapi' },
-      { key: 'iris.infergraph', label: 'infergraph, one-node graph', kind: 'infergraph', graph: 'iris-model', mode: 'inprocess' },
-      { key: 'iris.infergraph-batched', label: 'infergraph, one-node graph, dynamic batching', kind: 'infergraph', graph: 'iris-model-batched', mode: 'inprocess' },
+      ...commonScenarios('iris'),
       { key: 'iris.infergraph-four-node', label: 'infergraph, four-node graph (transformer → router → model → transformer)', kind: 'infergraph', graph: 'iris-four-node', mode: 'inprocess' },
       { key: 'iris.infergraph-grpc', label: 'infergraph, one-node graph on a worker over gRPC', kind: 'infergraph', graph: 'iris-model', mode: 'grpc' },
       { key: 'iris.infergraph-kafka', label: 'infergraph, one-node graph Kafka-connected to a worker', kind: 'infergraph', graph: 'iris-kafka', mode: 'kafka' },
@@ -93,14 +100,7 @@ const SECTIONS: readonly Section[] = [
     title: 'digits MLP, 2 × 1024 hidden (1 row × 64 FP32)',
     modelPath: repoPath('models', 'digits-mlp', '1', 'model.onnx'),
     row: DIGITS_ROW,
-    scenarios: [
-      { key: 'digits.ort-loop', label: 'onnxruntime-node direct loop (ceiling, no HTTP)', kind: 'ort-loop' },
-      { key: 'digits.node-server', label: 'hand-written node:http + onnxruntime-node', kind: 'node-server' },
-      { key: 'digits.node-server-no-spin', label: 'the same, onnxruntime threads not spinning (--no-spin)', kind: 'node-server', noSpin: true },
-      { key: 'digits.fastapi', label: 'FastAPI + onnxruntime (uvicorn, 1 worker)', kind: 'fastapi' },
-      { key: 'digits.infergraph', label: 'infergraph, one-node graph', kind: 'infergraph', graph: 'digits-model', mode: 'inprocess' },
-      { key: 'digits.infergraph-batched', label: 'infergraph, one-node graph, dynamic batching', kind: 'infergraph', graph: 'digits-model-batched', mode: 'inprocess' },
-    ],
+    scenarios: commonScenarios('digits'),
   },
 ];
 
