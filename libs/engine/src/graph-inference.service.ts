@@ -98,7 +98,8 @@ export class GraphInferenceService {
       signal: lifetime,
     });
     const started = performance.now();
-    this.registry.events.emit('started', { graph: plan.name });
+    const events = this.registry.events;
+    events.emit('started', { graph: plan.name });
     let result: GraphResult | undefined;
     let route: string | undefined;
     let failure: unknown;
@@ -107,31 +108,30 @@ export class GraphInferenceService {
       const run = (c: RequestContext): Promise<GraphResult> => loaded.executor.execute(call.request.inputs, c);
       result = await (tracer === undefined ? run(ctx) : tracer.request(ctx, run));
       route = formatRoutes(result.routes);
-      const parameters: Record<string, unknown> = {};
-      if (route !== undefined) parameters['route'] = route;
-      if (result.timings !== undefined) parameters['trace'] = traceOf(result.timings);
-      return {
-        modelName: plan.name,
-        modelVersion: plan.version,
-        id: ctx.requestId,
-        parameters: Object.keys(parameters).length === 0 ? undefined : parameters,
-        outputs: pick(result.outputs, call.request.outputs),
-        route,
-      };
+      let parameters: Record<string, unknown> | undefined;
+      if (route !== undefined) (parameters ??= {})['route'] = route;
+      if (result.timings !== undefined) (parameters ??= {})['trace'] = traceOf(result.timings);
+      return { modelName: plan.name, modelVersion: plan.version, id: ctx.requestId, parameters, outputs: pick(result.outputs, call.request.outputs), route };
     } catch (err) {
       failure = err;
       throw err;
     } finally {
       lifetime.end();
-      this.registry.events.emit('request', {
-        graph: plan.name,
-        requestId: ctx.requestId,
-        code: failure === undefined ? 'OK' : failure instanceof InferenceError ? failure.code : 'INTERNAL',
-        ...(failure !== undefined ? { error: failure instanceof Error ? failure.message : JSON.stringify(failure) } : {}),
-        seconds: (performance.now() - started) / 1000,
-        ...(route !== undefined ? { route } : {}),
-        ...(this.options.logPayloads === true ? { payload: { inputs: call.request.inputs.map(summarize), ...(result !== undefined ? { outputs: result.outputs.map(summarize) } : {}) } } : {}),
-      });
+      const seconds = (performance.now() - started) / 1000;
+      // The common case (answered, no router, no payload logging) builds its event without spreads.
+      if (failure === undefined && route === undefined && this.options.logPayloads !== true) {
+        events.emit('request', { graph: plan.name, requestId: ctx.requestId, code: 'OK', seconds });
+      } else {
+        events.emit('request', {
+          graph: plan.name,
+          requestId: ctx.requestId,
+          code: failure === undefined ? 'OK' : failure instanceof InferenceError ? failure.code : 'INTERNAL',
+          ...(failure !== undefined ? { error: failure instanceof Error ? failure.message : JSON.stringify(failure) } : {}),
+          seconds,
+          ...(route !== undefined ? { route } : {}),
+          ...(this.options.logPayloads === true ? { payload: { inputs: call.request.inputs.map(summarize), ...(result !== undefined ? { outputs: result.outputs.map(summarize) } : {}) } } : {}),
+        });
+      }
     }
   }
 }
@@ -144,8 +144,9 @@ function summarize(t: Tensor): { name: string; datatype: string; shape: readonly
 
 /** `router=route` pairs, comma-separated: the value of x-infergraph-route and parameters.route. */
 export function formatRoutes(routes: Readonly<Record<string, string>>): string | undefined {
-  const pairs = Object.entries(routes).map(([router, route]) => `${router}=${route}`);
-  return pairs.length === 0 ? undefined : pairs.join(',');
+  let text: string | undefined;
+  for (const router in routes) text = `${text === undefined ? '' : `${text},`}${router}=${routes[router] as string}`;
+  return text;
 }
 
 function pick(outputs: readonly Tensor[], requested: InferRequest['outputs']): readonly Tensor[] {

@@ -1,5 +1,6 @@
 import { InferenceError, type Tensor, type TensorMap } from '@infergraph/protocol';
 import type { ControlRuntimes, ExecutorHooks } from './control-runtime';
+import { DeadlineTimers } from './deadline.timers';
 import { checkGraphInputs } from './graph-input.checker';
 import type { GraphPlan, PlanBinding, PlanNode } from './graph-plan';
 import { awaitJoin } from './join';
@@ -26,6 +27,14 @@ export interface GraphResult {
 
 const NO_CONTROLS: ControlRuntimes = { routers: new Map(), combiners: new Map() };
 
+export interface ExecutorOptions {
+  /**
+   * `auto` (the default) runs chain graphs (see `isChain`) node after node and the rest through the
+   * scheduler; `scheduler` always uses the scheduler (the tests compare the two).
+   */
+  readonly schedule?: 'auto' | 'scheduler';
+}
+
 /** State of one request as it moves through the graph. */
 interface Run {
   readonly ctx: RequestContext;
@@ -42,21 +51,53 @@ interface Run {
   settled: boolean;
 }
 
+/** State of one request through a chain graph (see GraphExecutor.executeChain). */
+interface ChainRun {
+  readonly ctx: RequestContext;
+  readonly started: number;
+  readonly timings: NodeTiming[] | undefined;
+  /** The node whose call is outstanding (at most one), named in the deadline message. */
+  readonly waiting: string[];
+  settled: boolean;
+}
+
+/**
+ * True when no two nodes of the graph could ever run at once: every node after the first reads the node
+ * just before it, and there are no routers, combiners, gates, shadows or detectors running beside it.
+ */
+export function isChain(plan: GraphPlan): boolean {
+  return plan.nodes.every(
+    (node, i) =>
+      node.type !== 'router' &&
+      node.type !== 'combiner' &&
+      node.gate === undefined &&
+      !node.detached &&
+      (i === 0 || node.dependsOn.includes((plan.nodes[i - 1] as PlanNode).name)),
+  );
+}
+
 /**
  * Runs one compiled graph per request. Each node starts as soon as the nodes it depends on have an
  * outcome, so independent branches run concurrently. Model and transformer nodes go through the
  * transport; routing, joins and ensembles run here, so every transport behaves the same.
  */
 export class GraphExecutor {
+  /** Set when each node waits for the one before it (see `isChain`): those graphs run node after node. */
+  private readonly chain: boolean;
+
   constructor(
     readonly plan: GraphPlan,
     private readonly transport: NodeTransport,
     private readonly controls: ControlRuntimes = NO_CONTROLS,
     private readonly hooks: ExecutorHooks = {},
-  ) {}
+    options: ExecutorOptions = {},
+  ) {
+    this.chain = options.schedule !== 'scheduler' && isChain(plan);
+  }
 
   async execute(inputs: readonly Tensor[], ctx: RequestContext): Promise<GraphResult> {
     checkGraphInputs(this.plan.name, this.plan.inputs, inputs);
+    if (this.chain) return this.executeChain(inputs, ctx);
     const run: Run = {
       ctx,
       requestInputs: new Map(inputs.map((t) => [t.name, t])),
@@ -74,7 +115,7 @@ export class GraphExecutor {
     // Shadows and drift detectors run beside the request: never awaited, never fail it.
     const main = Promise.all(this.plan.nodes.filter((n) => !n.detached).map((n) => run.outcomes.get(n.name) as Promise<NodeOutcome>));
     try {
-      await withTimeout(main, ctx.deadline - Date.now(), () => this.deadlineMessage(run));
+      await withTimeout(main, ctx.deadline - Date.now(), () => this.deadlineMessage(run.started, run.waiting));
       return await this.collect(run);
     } finally {
       // Like the request's signal: once the caller has its answer, nodes not yet started never start.
@@ -98,10 +139,61 @@ export class GraphExecutor {
     return { outputs, timings: run.timings, routes };
   }
 
+  /**
+   * A graph whose nodes form one line (each waits for the one before it) cannot run two nodes at once,
+   * so it runs them in order in one async function: the same outcomes, errors, node events and timings as
+   * the scheduler above, without a promise per node and per dependency.
+   */
+  private async executeChain(inputs: readonly Tensor[], ctx: RequestContext): Promise<GraphResult> {
+    const run: ChainRun = { ctx, started: performance.now(), timings: ctx.trace ? [] : undefined, waiting: [], settled: false };
+    try {
+      return await withTimeout(this.runChain(inputs, run), ctx.deadline - Date.now(), () => this.deadlineMessage(run.started, run.waiting));
+    } finally {
+      run.settled = true;
+    }
+  }
+
+  private async runChain(inputs: readonly Tensor[], run: ChainRun): Promise<GraphResult> {
+    const requestInputs: TensorMap = new Map(inputs.map((t) => [t.name, t]));
+    const produced = new Map<string, TensorMap>();
+    const nodes = this.plan.nodes;
+    for (let i = 0; i < nodes.length; i++) {
+      const node = nodes[i] as PlanNode;
+      const workStart = performance.now();
+      let tensors: TensorMap;
+      try {
+        // Nothing starts once the caller has its answer (the deadline passed), as with the scheduler.
+        if (run.settled) throw new InferenceError('DEADLINE_EXCEEDED', `request ended before node "${node.name}" ran`);
+        const gathered = new Map<string, Tensor>();
+        for (const binding of node.bindings) {
+          gatherInto(gathered, node, binding, binding.source === undefined ? requestInputs : (produced.get(binding.source) as TensorMap));
+        }
+        run.waiting.push(node.name);
+        tensors = await withNodeTimeout(this.traced(node, run.ctx, (c) => this.transport.invoke({ graph: this.plan.name, node: node.name, inputs: gathered, ctx: c })), node);
+      } catch (err) {
+        // Like the scheduler: the failed node and every node after it (which then fails with it) report an error.
+        for (let j = i; j < nodes.length; j++) this.reportNode(nodes[j] as PlanNode, run, j === i ? workStart : performance.now(), 'error', undefined);
+        throw wrapNodeError(node.name, err);
+      } finally {
+        run.waiting.length = 0;
+      }
+      this.reportNode(node, run, workStart, 'ok', undefined);
+      produced.set(node.name, tensors);
+    }
+    const outputs: Tensor[] = [];
+    for (const out of this.plan.outputBindings) {
+      const binding = out.bindings.find((b) => b.source === undefined || produced.has(b.source)) as PlanBinding;
+      for (const t of select(binding.source === undefined ? requestInputs : (produced.get(binding.source) as TensorMap), binding)) {
+        outputs.push(out.name === undefined ? t : { ...t, name: out.name });
+      }
+    }
+    return { outputs, timings: run.timings, routes: {} };
+  }
+
   /** Names the node calls still outstanding at the deadline, with where the transport was waiting. */
-  private deadlineMessage(run: Run): string {
-    const elapsed = Math.round(performance.now() - run.started);
-    const waits = [...run.waiting].map((node) => {
+  private deadlineMessage(started: number, waiting: Iterable<string>): string {
+    const elapsed = Math.round(performance.now() - started);
+    const waits = [...waiting].map((node) => {
       const hint = this.transport.describeWait?.(this.plan.name, node);
       return hint === undefined ? `node "${node}"` : `node "${node}" (${hint})`;
     });
@@ -127,15 +219,22 @@ export class GraphExecutor {
   private async runNode(node: PlanNode, run: Run): Promise<NodeOutcome> {
     const startedAt = performance.now();
     const outcome = await this.evaluate(node, run).catch((err: unknown): NodeOutcome => ({ status: 'failed', error: wrapNodeError(node.name, err) }));
-    if (!node.detached && (run.timings !== undefined || this.hooks.onNodeResult !== undefined)) {
+    if (!node.detached) {
       const status = outcome.status === 'ok' ? 'ok' : outcome.status === 'skipped' ? 'skipped' : 'error';
-      const workStart = run.workStarted.get(node.name) ?? startedAt;
-      const durationMs = performance.now() - workStart;
-      run.timings?.push({ node: node.name, type: node.type, startMs: round(workStart - run.started), durationMs: round(durationMs), status });
       const route = node.type === 'router' ? run.decisions.get(node.name)?.route : undefined;
-      this.hooks.onNodeResult?.({ graph: this.plan.name, node: node.name, requestId: run.ctx.requestId, type: node.type, status, seconds: durationMs / 1000, ...(route !== undefined ? { route } : {}) });
+      this.reportNode(node, run, run.workStarted.get(node.name) ?? startedAt, status, route);
     }
     return outcome;
+  }
+
+  /** A finished node's timing (when traced) and its node event. */
+  private reportNode(node: PlanNode, run: Pick<Run, 'ctx' | 'started' | 'timings'>, workStart: number, status: NodeTiming['status'], route: string | undefined): void {
+    if (run.timings === undefined && this.hooks.onNodeResult === undefined) return;
+    const durationMs = performance.now() - workStart;
+    run.timings?.push({ node: node.name, type: node.type, startMs: round(workStart - run.started), durationMs: round(durationMs), status });
+    this.hooks.onNodeResult?.(route === undefined
+      ? { graph: this.plan.name, node: node.name, requestId: run.ctx.requestId, type: node.type, status, seconds: durationMs / 1000 }
+      : { graph: this.plan.name, node: node.name, requestId: run.ctx.requestId, type: node.type, status, seconds: durationMs / 1000, route });
   }
 
   private async evaluate(node: PlanNode, run: Run): Promise<NodeOutcome> {
@@ -167,7 +266,7 @@ export class GraphExecutor {
       run.decisions.set(node.name, router.decide(gathered, run.ctx));
       return ok(gathered);
     }
-    const call = this.traced(node, run, (ctx) => this.transport.invoke({ graph: this.plan.name, node: node.name, inputs: gathered, ctx }));
+    const call = this.traced(node, run.ctx, (ctx) => this.transport.invoke({ graph: this.plan.name, node: node.name, inputs: gathered, ctx }));
     run.waiting.add(node.name);
     try {
       return ok(await withNodeTimeout(call, node));
@@ -199,13 +298,13 @@ export class GraphExecutor {
       if (joined.every((o) => o?.status === 'skipped')) return SKIPPED;
       throw new InferenceError('DEADLINE_EXCEEDED', `combiner "${node.name}" received no branch`);
     }
-    return ok(await withNodeTimeout(this.traced(node, run, (ctx) => combiner.combine(branches, ctx)), node));
+    return ok(await withNodeTimeout(this.traced(node, run.ctx, (ctx) => combiner.combine(branches, ctx)), node));
   }
 
-  private traced<T>(node: PlanNode, run: Run, work: (ctx: RequestContext) => Promise<T>): Promise<T> {
+  private traced<T>(node: PlanNode, ctx: RequestContext, work: (ctx: RequestContext) => Promise<T>): Promise<T> {
     const tracer = this.hooks.tracer;
-    if (tracer === undefined) return work(run.ctx);
-    return tracer.node({ graph: this.plan.name, node: node.name, type: node.type, served: false }, run.ctx, work);
+    if (tracer === undefined) return work(ctx);
+    return tracer.node({ graph: this.plan.name, node: node.name, type: node.type, served: false }, ctx, work);
   }
 
   private reportShadows(run: Run): void {
@@ -260,18 +359,21 @@ function describeBinding(binding: PlanBinding): string {
   return binding.tensor === undefined ? from : `${from}.${binding.tensor}`;
 }
 
+/** Graph and node deadlines of this process (one Node timer per duration, not one per request). */
+const DEADLINES = new DeadlineTimers();
+
 /** Rejects with DEADLINE_EXCEEDED (and the message) when `work` outlives `ms`. */
 function withTimeout<T>(work: Promise<T>, ms: number, message: () => string): Promise<T> {
-  // One promise and one timer per call: no Promise.race, no timeout promise, no async frame.
+  // One promise and one deadline per call: no Promise.race, no timeout promise, no async frame.
   return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new InferenceError('DEADLINE_EXCEEDED', message())), Math.max(0, ms));
+    const deadline = DEADLINES.start(ms, () => reject(new InferenceError('DEADLINE_EXCEEDED', message())));
     work.then(
       (value) => {
-        clearTimeout(timer);
+        deadline.cancel();
         resolve(value);
       },
       (err: Error) => {
-        clearTimeout(timer);
+        deadline.cancel();
         reject(err);
       },
     );

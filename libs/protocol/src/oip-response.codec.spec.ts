@@ -261,3 +261,36 @@ describe('OIP response encoder: binary tensor data extension', () => {
     );
   });
 });
+
+describe('OIP response encoder: JSON text', () => {
+  it('writes exactly what JSON.stringify writes for the same response, for every datatype and special value', () => {
+    const tensors: Tensor[] = [
+      { name: 'f32', datatype: 'FP32', shape: [2, 3], data: new Float32Array([0.1, -0, 1e-45, 3.4e38, -2.5, 1 / 3]) },
+      { name: 'f64', datatype: 'FP64', shape: [4], data: new Float64Array([NaN, Infinity, -Infinity, 5e-324]) },
+      { name: 'f16', datatype: 'FP16', shape: [3], data: new Uint16Array([0x3c00, 0x7c00, 0x7e00]) },
+      { name: 'i64', datatype: 'INT64', shape: [3], data: new BigInt64Array([-(2n ** 63n), 0n, 2n ** 53n - 1n]) },
+      { name: 'u64', datatype: 'UINT64', shape: [1], data: new BigUint64Array([2n ** 64n - 1n]) },
+      { name: 'i8', datatype: 'INT8', shape: [2], data: new Int8Array([-128, 127]) },
+      { name: 'u32', datatype: 'UINT32', shape: [1], data: new Uint32Array([4294967295]) },
+      { name: 'ok', datatype: 'BOOL', shape: [2], data: new Uint8Array([1, 0]) },
+      { name: 'text "quoted"\n', datatype: 'BYTES', shape: [3], data: ['dög', '"\\', '\u2028\u0000'] },
+      { name: 'empty', datatype: 'FP32', shape: [0, 4], data: new Float32Array(0) },
+    ];
+    const encoded = encodeInferResponse(response(tensors, { modelVersion: 'v"1', id: 'r\t1', parameters: { route: 'ab=x', trace: { nodes: [] } } }), undefined, false);
+    const text = encoded.body.toString('utf8');
+    // Parsing and writing it again with JSON.stringify gives the same bytes: valid JSON, no extra
+    // whitespace, keys in the encoder's documented order, numbers as JSON writes them.
+    assert.equal(JSON.stringify(JSON.parse(text)), text);
+    const out = header(encoded).outputs;
+    assert.deepEqual(out[0]?.data, [0.10000000149011612, 0, 1.401298464324817e-45, 3.3999999521443642e38, -2.5, 0.3333333432674408]);
+    assert.deepEqual(out[1]?.data, ['NaN', 'Infinity', '-Infinity', 5e-324]);
+    assert.deepEqual(out[2]?.data, [1, 'Infinity', 'NaN']);
+    assert.deepEqual(out[3]?.data, ['-9223372036854775808', 0, 9007199254740991]);
+    assert.deepEqual(out[4]?.data, ['18446744073709551615']);
+    assert.deepEqual(out[7]?.data, [true, false]);
+    assert.deepEqual(out[8]?.name, 'text "quoted"\n');
+    assert.deepEqual(out[8]?.data, ['dög', '"\\', '\u2028\u0000']);
+    assert.deepEqual(out[9], { name: 'empty', datatype: 'FP32', shape: [0, 4], data: [] });
+    assert.equal(header(encoded).model_version, 'v"1');
+  });
+});

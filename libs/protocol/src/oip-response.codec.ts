@@ -1,6 +1,6 @@
 import type { RequestedOutput } from './oip-request.codec';
 import type { Tensor } from './tensor';
-import { encodeBinaryElements, encodeJsonElements } from './tensor-data.codec';
+import { encodeBinaryElements, writeJsonElements } from './tensor-data.codec';
 
 export interface InferResponse {
   readonly modelName: string;
@@ -26,32 +26,32 @@ export function encodeInferResponse(
   requested: readonly RequestedOutput[] | undefined,
   binaryOutput: boolean,
 ): EncodedResponse {
-  const binaryNames = new Set<string>();
+  let binaryNames: Set<string> | undefined;
   if (requested === undefined) {
-    if (binaryOutput) for (const t of response.outputs) binaryNames.add(t.name);
+    if (binaryOutput) binaryNames = new Set(response.outputs.map((t) => t.name));
   } else {
-    for (const r of requested) if (r.binary) binaryNames.add(r.name);
+    for (const r of requested) if (r.binary) (binaryNames ??= new Set()).add(r.name);
   }
+  // The JSON is written as text in the order JSON.stringify would give the equivalent object.
   const chunks: Uint8Array[] = [];
-  const outputs = response.outputs.map((t) => {
-    if (binaryNames.has(t.name)) {
+  let json = `{"model_name":${JSON.stringify(response.modelName)}`;
+  if (response.modelVersion !== undefined) json += `,"model_version":${JSON.stringify(response.modelVersion)}`;
+  json += `,"id":${JSON.stringify(response.id)}`;
+  if (response.parameters !== undefined) json += `,"parameters":${JSON.stringify(response.parameters)}`;
+  json += ',"outputs":[';
+  for (let i = 0; i < response.outputs.length; i++) {
+    const t = response.outputs[i] as Tensor;
+    json += `${i === 0 ? '' : ','}{"name":${JSON.stringify(t.name)},"datatype":"${t.datatype}","shape":[${t.shape.join(',')}],`;
+    if (binaryNames?.has(t.name) === true) {
       const bytes = encodeBinaryElements(t.data, t.datatype);
       chunks.push(bytes);
-      return {
-        name: t.name,
-        datatype: t.datatype,
-        shape: t.shape,
-        parameters: { binary_data_size: bytes.byteLength },
-      };
+      json += `"parameters":{"binary_data_size":${bytes.byteLength}}}`;
+    } else {
+      json += `"data":${writeJsonElements(t.data, t.datatype)}}`;
     }
-    return { name: t.name, datatype: t.datatype, shape: t.shape, data: encodeJsonElements(t.data, t.datatype) };
-  });
-  const json: Record<string, unknown> = { model_name: response.modelName };
-  if (response.modelVersion !== undefined) json['model_version'] = response.modelVersion;
-  json['id'] = response.id;
-  if (response.parameters !== undefined) json['parameters'] = response.parameters;
-  json['outputs'] = outputs;
-  const header = Buffer.from(JSON.stringify(json), 'utf8');
+  }
+  json += ']}';
+  const header = Buffer.from(json, 'utf8');
   if (chunks.length === 0) return { body: header, contentType: 'application/json', jsonLength: undefined };
   return {
     body: Buffer.concat([header, ...chunks]),

@@ -118,29 +118,40 @@ export function decodeJsonElements(values: readonly unknown[], datatype: Datatyp
   }
 }
 
-/** JSON-ready flat list of a tensor's elements (non-finite floats as strings, int64 as numbers). */
-export function encodeJsonElements(data: TensorData, datatype: Datatype): unknown[] {
-  if (datatype === 'BYTES') return Array.from(data as readonly string[]);
-  if (datatype === 'BOOL') return Array.from(data as Uint8Array, (v) => v !== 0);
+/**
+ * The JSON text of a tensor's elements as a flat list: non-finite floats as the strings "NaN",
+ * "Infinity" and "-Infinity", int64 as numbers (as decimal strings beyond 2^53), BOOL as true/false.
+ * Written directly rather than through an array for JSON.stringify: this runs for every response.
+ */
+export function writeJsonElements(data: TensorData, datatype: Datatype): string {
+  if (datatype === 'BYTES') return JSON.stringify(data);
+  if (datatype === 'BOOL') return `[${Array.from(data as Uint8Array, (v) => (v !== 0 ? 'true' : 'false')).join(',')}]`;
   if (datatype === 'INT64' || datatype === 'UINT64') {
-    return Array.from(data as BigInt64Array, (v) => {
+    const arr = data as BigInt64Array | BigUint64Array;
+    let text = '[';
+    for (let i = 0; i < arr.length; i++) {
+      const v = arr[i] as bigint;
       const n = Number(v);
-      return Number.isSafeInteger(n) ? n : v.toString();
-    });
+      text += `${i === 0 ? '' : ','}${Number.isSafeInteger(n) ? n : `"${v}"`}`;
+    }
+    return `${text}]`;
   }
-  if (datatype === 'FP16') return Array.from(data as Uint16Array, (v) => jsonFloat(fromHalfBits(v)));
+  if (datatype === 'FP16') return `[${Array.from(data as Uint16Array, (v) => jsonFloat(fromHalfBits(v))).join(',')}]`;
   if (isFloatDatatype(datatype)) {
     const arr = data as Float32Array | Float64Array;
-    const out = new Array<unknown>(arr.length);
-    for (let i = 0; i < arr.length; i++) out[i] = jsonFloat(arr[i] as number);
-    return out;
+    for (let i = 0; i < arr.length; i++) {
+      // A typed array's join writes each element as JSON does a finite number; only non-finite ones differ.
+      if (!Number.isFinite(arr[i])) return `[${Array.from(arr, jsonFloat).join(',')}]`;
+    }
+    return `[${arr.join(',')}]`;
   }
-  return Array.from(data as Int32Array);
+  return `[${(data as Int32Array).join(',')}]`;
 }
 
-function jsonFloat(n: number): number | string {
-  if (Number.isFinite(n)) return n;
-  return Number.isNaN(n) ? 'NaN' : n > 0 ? 'Infinity' : '-Infinity';
+/** A float as JSON text: non-finite values as quoted strings. */
+function jsonFloat(n: number): string {
+  if (Number.isFinite(n)) return String(n);
+  return Number.isNaN(n) ? '"NaN"' : n > 0 ? '"Infinity"' : '"-Infinity"';
 }
 
 /** Decodes a tensor from the binary tensor data extension (little-endian, BYTES length-prefixed). */

@@ -61,28 +61,33 @@ export class EngineMetrics extends ProcessMetrics {
   /** Follows the engine's events. */
   observe(events: EngineEventSource): this {
     // Requests and node calls happen per request: their labelled children are looked up once.
-    const perGraph = new Map<string, { inFlight: HotGaugeChild; seconds: HotHistogramChild }>();
-    const graphChildren = (graph: string): { inFlight: HotGaugeChild; seconds: HotHistogramChild } => {
+    type GraphChildren = { inFlight: HotGaugeChild; seconds: HotHistogramChild; outcomes: Map<string, HotCounterChild> };
+    const perGraph = new Map<string, GraphChildren>();
+    const graphChildren = (graph: string): GraphChildren => {
       let c = perGraph.get(graph);
-      if (c === undefined) perGraph.set(graph, (c = { inFlight: this.inFlight.child(graph), seconds: this.requestSeconds.child(graph) }));
+      if (c === undefined) perGraph.set(graph, (c = { inFlight: this.inFlight.child(graph), seconds: this.requestSeconds.child(graph), outcomes: new Map() }));
       return c;
     };
-    const outcomes = new Map<string, HotCounterChild>();
-    const nodes = new Map<string, { calls: HotCounterChild; seconds: HotHistogramChild }>();
+    // graph -> node -> status: nested lookups, no key string built per node call.
+    type NodeChildren = { type: string; calls: HotCounterChild; seconds: HotHistogramChild };
+    const nodes = new Map<string, Map<string, Map<string, NodeChildren>>>();
     events.on('started', (e) => graphChildren(e.graph).inFlight.inc());
     events.on('request', (e) => {
       const c = graphChildren(e.graph);
       c.inFlight.dec();
       c.seconds.observe(e.seconds);
-      const key = `${e.graph}\u0000${e.code}`;
-      let counter = outcomes.get(key);
-      if (counter === undefined) outcomes.set(key, (counter = this.requests.child(e.graph, e.code)));
+      let counter = c.outcomes.get(e.code);
+      if (counter === undefined) c.outcomes.set(e.code, (counter = this.requests.child(e.graph, e.code)));
       counter.inc();
     });
     events.on('node', (e) => {
-      const key = `${e.graph}\u0000${e.node}\u0000${e.type}\u0000${e.status}`;
-      let c = nodes.get(key);
-      if (c === undefined) nodes.set(key, (c = { calls: this.nodeCalls.child(e.graph, e.node, e.type, e.status), seconds: this.nodeSeconds.child(e.graph, e.node, e.type) }));
+      let ofGraph = nodes.get(e.graph);
+      if (ofGraph === undefined) nodes.set(e.graph, (ofGraph = new Map<string, Map<string, NodeChildren>>()));
+      let ofNode = ofGraph.get(e.node);
+      if (ofNode === undefined) ofGraph.set(e.node, (ofNode = new Map<string, NodeChildren>()));
+      // A node's type never changes within a graph version; a reload makes new children if it does.
+      let c = ofNode.get(e.status);
+      if (c === undefined || c.type !== e.type) ofNode.set(e.status, (c = { type: e.type, calls: this.nodeCalls.child(e.graph, e.node, e.type, e.status), seconds: this.nodeSeconds.child(e.graph, e.node, e.type) }));
       c.calls.inc();
       if (e.status !== 'skipped') c.seconds.observe(e.seconds);
       if (e.route !== undefined) this.routes.inc({ graph: e.graph, router: e.node, route: e.route });

@@ -79,8 +79,21 @@ export class InferRoute implements OnModuleInit {
   }
 }
 
+/** Parsed infer paths: a service sees few distinct ones, so each is split and unescaped once. */
+const TARGETS = new Map<string, InferTarget | undefined>();
+const MAX_CACHED_TARGETS = 1024;
+
 /** The graph and version of an infer path, or undefined for any other path (left to Fastify). */
 export function inferTarget(url: string): InferTarget | undefined {
+  const cached = TARGETS.get(url);
+  if (cached !== undefined || TARGETS.has(url)) return cached;
+  const target = parseInferTarget(url);
+  if (TARGETS.size >= MAX_CACHED_TARGETS) TARGETS.clear(); // many distinct paths (a scan): stop remembering old ones
+  TARGETS.set(url, target);
+  return target;
+}
+
+function parseInferTarget(url: string): InferTarget | undefined {
   const PREFIX = '/v2/models/';
   if (!url.startsWith(PREFIX)) return undefined;
   const query = url.indexOf('?');
@@ -134,8 +147,14 @@ function headerValue(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;
 }
 
+/** Request headers as single strings. Node already joins repeated headers except a few (set-cookie): copy only then. */
 function flatHeaders(headers: IncomingHttpHeaders): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(headers)) if (v !== undefined) out[k] = Array.isArray(v) ? v.join(', ') : v;
-  return out;
+  for (const k in headers) {
+    if (typeof headers[k] !== 'string') {
+      const out: Record<string, string> = {};
+      for (const [key, v] of Object.entries(headers)) if (v !== undefined) out[key] = Array.isArray(v) ? v.join(', ') : v;
+      return out;
+    }
+  }
+  return headers as Record<string, string>;
 }
