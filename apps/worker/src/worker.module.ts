@@ -7,7 +7,7 @@ import { ControllerLinkService } from './controller-link.service';
 import { MetricsEndpointService } from './metrics-endpoint.service';
 import { KAFKA_CLIENT, NodeServingService } from './node-serving.service';
 import { WORKER_CONFIG, type WorkerConfig } from './worker.config';
-import { WorkerGrpcController } from './worker-grpc.controller';
+import { WorkerGrpcServer } from './worker-grpc.server';
 
 @Module({})
 export class WorkerModule {
@@ -15,7 +15,6 @@ export class WorkerModule {
     const engineLogger = new Logger('engine');
     return {
       module: WorkerModule,
-      controllers: [WorkerGrpcController],
       providers: [
         { provide: WORKER_CONFIG, useValue: config },
         { provide: OnnxModelLoader, useFactory: () => new OnnxModelLoader({ preferGpu: config.capacity.gpuCount > 0 }) },
@@ -33,6 +32,7 @@ export class WorkerModule {
           useFactory: () => (config.kafka.brokers.length === 0 ? null : new KafkaClient(config.kafka.brokers, `infergraph-worker-${config.id}`, new Logger('kafka'))),
         },
         NodeServingService,
+        WorkerGrpcServer,
         ControllerLinkService,
         {
           provide: EngineMetrics,
