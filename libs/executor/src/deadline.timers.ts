@@ -3,12 +3,24 @@ export interface Deadline {
   cancel(): void;
 }
 
-interface Entry extends Deadline {
-  readonly due: number;
-  readonly fire: () => void;
+/** One started deadline: a node of its lane's list (a class, so starting one makes no closure). */
+class Entry implements Deadline {
   prev: Entry | undefined;
   next: Entry | undefined;
-  lane: Lane | undefined;
+
+  constructor(
+    private readonly timers: DeadlineTimers,
+    readonly due: number,
+    readonly fire: () => void,
+    public lane: Lane | undefined,
+  ) {
+    this.prev = lane?.tail;
+    this.next = undefined;
+  }
+
+  cancel(): void {
+    this.timers.remove(this);
+  }
 }
 
 /** The deadlines of one duration, in the order they fall due, under one Node timer. */
@@ -36,7 +48,7 @@ export class DeadlineTimers {
     const duration = ms > 0 ? Math.ceil(ms) : 0;
     let lane = this.lanes.get(duration);
     if (lane === undefined) this.lanes.set(duration, (lane = { duration, head: undefined, tail: undefined, timer: undefined }));
-    const entry: Entry = { due: this.now() + duration, fire, prev: lane.tail, next: undefined, lane, cancel: () => this.remove(entry) };
+    const entry = new Entry(this, this.now() + duration, fire, lane);
     if (lane.tail === undefined) lane.head = entry;
     else lane.tail.next = entry;
     lane.tail = entry;
@@ -51,7 +63,8 @@ export class DeadlineTimers {
     return n;
   }
 
-  private remove(entry: Entry): void {
+  /** Unlinks a deadline (Entry.cancel); nothing when it has fired or was cancelled. */
+  remove(entry: Entry): void {
     const lane = entry.lane;
     if (lane === undefined) return;
     entry.lane = undefined;

@@ -95,9 +95,17 @@ export class GraphExecutor {
     this.chain = options.schedule !== 'scheduler' && isChain(plan);
   }
 
-  async execute(inputs: readonly Tensor[], ctx: RequestContext): Promise<GraphResult> {
-    checkGraphInputs(this.plan.name, this.plan.inputs, inputs);
-    if (this.chain) return this.executeChain(inputs, ctx);
+  execute(inputs: readonly Tensor[], ctx: RequestContext): Promise<GraphResult> {
+    // Not an async function: every layer of promise is paid per request. Errors still reject.
+    try {
+      checkGraphInputs(this.plan.name, this.plan.inputs, inputs);
+    } catch (err) {
+      return Promise.reject(err as Error);
+    }
+    return this.chain ? this.executeChain(inputs, ctx) : this.schedule(inputs, ctx);
+  }
+
+  private async schedule(inputs: readonly Tensor[], ctx: RequestContext): Promise<GraphResult> {
     const run: Run = {
       ctx,
       requestInputs: new Map(inputs.map((t) => [t.name, t])),
@@ -144,17 +152,19 @@ export class GraphExecutor {
    * so it runs them in order in one async function: the same outcomes, errors, node events and timings as
    * the scheduler above, without a promise per node and per dependency.
    */
-  private async executeChain(inputs: readonly Tensor[], ctx: RequestContext): Promise<GraphResult> {
+  private executeChain(inputs: readonly Tensor[], ctx: RequestContext): Promise<GraphResult> {
     const run: ChainRun = { ctx, started: performance.now(), timings: ctx.trace ? [] : undefined, waiting: [], settled: false };
-    try {
-      return await withTimeout(this.runChain(inputs, run), ctx.deadline - Date.now(), () => this.deadlineMessage(run.started, run.waiting));
-    } finally {
-      run.settled = true;
-    }
+    return withTimeout(
+      this.runChain(inputs, run),
+      ctx.deadline - Date.now(),
+      () => this.deadlineMessage(run.started, run.waiting),
+      () => (run.settled = true),
+    );
   }
 
   private async runChain(inputs: readonly Tensor[], run: ChainRun): Promise<GraphResult> {
-    const requestInputs: TensorMap = new Map(inputs.map((t) => [t.name, t]));
+    const requestInputs = new Map<string, Tensor>();
+    for (const t of inputs) requestInputs.set(t.name, t);
     const produced = new Map<string, TensorMap>();
     const nodes = this.plan.nodes;
     for (let i = 0; i < nodes.length; i++) {
@@ -362,18 +372,26 @@ function describeBinding(binding: PlanBinding): string {
 /** Graph and node deadlines of this process (one Node timer per duration, not one per request). */
 const DEADLINES = new DeadlineTimers();
 
-/** Rejects with DEADLINE_EXCEEDED (and the message) when `work` outlives `ms`. */
-function withTimeout<T>(work: Promise<T>, ms: number, message: () => string): Promise<T> {
+/**
+ * Rejects with DEADLINE_EXCEEDED (and the message) when `work` outlives `ms`. `settled` runs once, just
+ * before the returned promise settles either way.
+ */
+function withTimeout<T>(work: Promise<T>, ms: number, message: () => string, settled?: () => void): Promise<T> {
   // One promise and one deadline per call: no Promise.race, no timeout promise, no async frame.
   return new Promise<T>((resolve, reject) => {
-    const deadline = DEADLINES.start(ms, () => reject(new InferenceError('DEADLINE_EXCEEDED', message())));
+    const deadline = DEADLINES.start(ms, () => {
+      settled?.();
+      reject(new InferenceError('DEADLINE_EXCEEDED', message()));
+    });
     work.then(
       (value) => {
         deadline.cancel();
+        settled?.();
         resolve(value);
       },
       (err: Error) => {
         deadline.cancel();
+        settled?.();
         reject(err);
       },
     );

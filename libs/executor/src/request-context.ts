@@ -37,12 +37,27 @@ export interface RequestContextInit {
 export function createRequestContext(init: RequestContextInit): RequestContext {
   const parameters = init.parameters ?? {};
   const source = init.signal;
-  const requestId = init.requestId ?? randomUUID();
+  const requestId = init.requestId ?? nextRequestId();
   const headers = init.headers ?? {};
   const deadline = (init.now ?? Date.now()) + init.timeoutMs;
   const trace = parameters['trace'] === true;
   if (!(source instanceof RequestLifetime)) return { requestId, graph: init.graph, headers, parameters, deadline, signal: source, end: signalEnd(source), trace };
   return new LifetimeContext(requestId, init.graph, headers, parameters, deadline, trace, source);
+}
+
+/** The random part of this process's request ids (a v4 UUID without its last group) and where the counter starts. */
+const ID_PREFIX = randomUUID().slice(0, 24);
+let idCounter = Number.parseInt(randomUUID().slice(24, 36), 16);
+
+/**
+ * A request id for a request that came without one: a v4-formatted UUID whose first 74 random bits are
+ * drawn once per process and whose last 48 bits count up from a random start. Unique across processes
+ * like randomUUID(), at a fraction of its cost per request (it builds its string from 16 byte lookups).
+ * Request ids are for correlation, not secrets.
+ */
+export function nextRequestId(): string {
+  idCounter = idCounter >= 0xffffffffffff ? 0 : idCounter + 1;
+  return ID_PREFIX + idCounter.toString(16).padStart(12, '0');
 }
 
 /** The same request with other headers (e.g. a trace parent for the next hop); keeps its lifetime and signal. */

@@ -30,8 +30,13 @@ export class ModelNode implements NodeRuntime {
     private readonly options: ModelNodeOptions,
   ) {}
 
-  async infer(inputs: TensorMap, ctx?: RequestContext): Promise<TensorMap> {
-    this.check(inputs);
+  infer(inputs: TensorMap, ctx?: RequestContext): Promise<TensorMap> {
+    // Not an async function (one promise fewer per request); a failed check still rejects.
+    try {
+      this.check(inputs);
+    } catch (err) {
+      return Promise.reject(err as Error);
+    }
     const batcher = this.options.batcher;
     return batcher === undefined ? this.session.run(inputs) : batcher.submit(inputs, ctx?.end, ctx?.deadline);
   }
