@@ -100,7 +100,7 @@ export class GraphExecutor {
     try {
       checkGraphInputs(this.plan.name, this.plan.inputs, inputs);
     } catch (err) {
-      return Promise.reject(err);
+      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
     }
     return this.chain ? this.executeChain(inputs, ctx) : this.schedule(inputs, ctx);
   }

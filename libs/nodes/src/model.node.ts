@@ -35,7 +35,7 @@ export class ModelNode implements NodeRuntime {
     try {
       this.check(inputs);
     } catch (err) {
-      return Promise.reject(err);
+      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
     }
     const batcher = this.options.batcher;
     return batcher === undefined ? this.session.run(inputs) : batcher.submit(inputs, ctx?.end, ctx?.deadline);
