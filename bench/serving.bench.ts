@@ -287,6 +287,7 @@ async function main(): Promise<void> {
     console.log(`| same node on a worker over gRPC: p50 / p99 ms | ${num(h.grpcP50Ms, 3)} / ${num(h.grpcP99Ms, 3)} |`);
     console.log(`| gRPC hop (p50 difference) ms | ${num(h.hopP50Ms, 3)} |`);
     console.log(`| floor: same client, bare grpc-js server answering without inference: p50 / p99 ms | ${num(h.bareGrpcP50Ms, 3)} / ${num(h.bareGrpcP99Ms, 3)} |`);
+    console.log(`| the same bare server answering one event-loop turn later (setImmediate): p50 / p99 ms | ${num(h.deferredGrpcP50Ms, 3)} / ${num(h.deferredGrpcP99Ms, 3)} |`);
   }
   for (const n of micro.notes) console.log(`| ${n} | |`);
   const checks = targets(rows, micro);

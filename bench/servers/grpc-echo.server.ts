@@ -1,7 +1,9 @@
 // Calibration for the gRPC-hop micro-measurement: a bare grpc-js V2 GRPCInferenceService (no NestJS, no
 // inference) whose ModelInfer answers every call with the same canned iris-shaped response. The
-// round-trip to it is what gRPC itself costs on this machine.
-//   node dist/bench/servers/grpc-echo.server.js
+// round-trip to it is what gRPC itself costs on this machine. With --defer it answers one event-loop turn
+// later (setImmediate), as any server must whose work is asynchronous (onnxruntime-node schedules every
+// session.run that way): what answering asynchronously adds to a round trip.
+//   node dist/bench/servers/grpc-echo.server.js [--defer]
 // Prints "listening on grpc://127.0.0.1:<port>".
 import { loadPackageDefinition, Server, ServerCredentials, type sendUnaryData, type ServiceDefinition } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
@@ -22,9 +24,13 @@ const canned: ModelInferResponseMessage = encodeModelInferResponse({
   ],
 });
 
+const defer = process.argv.includes('--defer');
 const server = new Server();
 server.addService(service, {
-  ModelInfer: (_call: unknown, callback: sendUnaryData<ModelInferResponseMessage>) => callback(null, canned),
+  ModelInfer: (_call: unknown, callback: sendUnaryData<ModelInferResponseMessage>) => {
+    if (defer) setImmediate(() => callback(null, canned));
+    else callback(null, canned);
+  },
 });
 server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (err, port) => {
   if (err) {

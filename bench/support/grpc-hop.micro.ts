@@ -19,6 +19,9 @@ export interface HopLatency {
   /** The same client against a bare grpc-js server that answers without inference: gRPC's own floor. */
   readonly bareGrpcP50Ms: number;
   readonly bareGrpcP99Ms: number;
+  /** The same bare server answering one event-loop turn later (setImmediate), as asynchronous work does. */
+  readonly deferredGrpcP50Ms: number;
+  readonly deferredGrpcP99Ms: number;
   readonly calls: number;
 }
 
@@ -37,17 +40,21 @@ async function timeCalls(transport: NodeTransport, call: Omit<NodeInvocation, 'c
 /**
  * One node call (the iris classifier of bench/graphs/iris-model) at concurrency 1: in this process, and
  * through GrpcNodeTransport, the gateway's client, to a worker process on loopback (encode, V2
- * ModelInfer over HTTP/2, worker-side decode, inference, encode, client decode); and, as the floor, through
- * the same client to a bare grpc-js server that answers without inference. Rounds alternate.
+ * ModelInfer over HTTP/2, worker-side decode, inference, encode, client decode); and, as floors, through
+ * the same client to a bare grpc-js server that answers without inference, at once and one event-loop turn
+ * later. Rounds alternate.
  */
 export async function measureGrpcHop(group: ProcessGroup, cpuProfileDir?: string, rounds = 5, callsPerRound = 1000): Promise<HopLatency> {
   const loader = new OnnxModelLoader();
   const graph = await loadGraphFile(repoPath('bench', 'graphs', GRAPH, `${GRAPH}.yaml`), loader);
   const worker = await startWorkerProcess(group, { GRAPHS_DIR: 'bench/graphs/iris-model' }, cpuProfileArgs(cpuProfileDir, 'grpc-hop.worker'));
-  const echo = group.spawn('grpc echo server', process.execPath, [path.resolve(__dirname, '..', 'servers', 'grpc-echo.server.js')]);
+  const echoScript = path.resolve(__dirname, '..', 'servers', 'grpc-echo.server.js');
+  const echo = group.spawn('grpc echo server', process.execPath, [echoScript]);
+  const deferredEcho = group.spawn('grpc echo server (deferred)', process.execPath, [echoScript, '--defer']);
   const local = new InProcessTransport(graph.runtimes);
   const remote = new GrpcNodeTransport([worker.address]);
   const bare = new GrpcNodeTransport([(await echo.waitFor(/listening on grpc:\/\/(\S+)/, 30_000))[1] ?? '']);
+  const deferred = new GrpcNodeTransport([(await deferredEcho.waitFor(/listening on grpc:\/\/(\S+)/, 30_000))[1] ?? '']);
   try {
     const input: Tensor = { name: 'input', datatype: 'FP32', shape: [1, 4], data: new Float32Array([5.1, 3.5, 1.4, 0.2]) };
     const call = { graph: GRAPH, node: 'classifier', inputs: new Map([['input', input]]) };
@@ -64,15 +71,18 @@ export async function measureGrpcHop(group: ProcessGroup, cpuProfileDir?: string
     await timeCalls(local, call, callsPerRound, undefined);
     await timeCalls(remote, call, callsPerRound, undefined);
     await timeCalls(bare, call, callsPerRound, undefined);
+    await timeCalls(deferred, call, callsPerRound, undefined);
     const inProcess: number[] = [];
     const grpc: number[] = [];
     const floor: number[] = [];
+    const deferredFloor: number[] = [];
     for (let r = 0; r < rounds; r++) {
       await timeCalls(local, call, callsPerRound, inProcess);
       await timeCalls(remote, call, callsPerRound, grpc);
       await timeCalls(bare, call, callsPerRound, floor);
+      await timeCalls(deferred, call, callsPerRound, deferredFloor);
     }
-    for (const a of [inProcess, grpc, floor]) a.sort((x, y) => x - y);
+    for (const a of [inProcess, grpc, floor, deferredFloor]) a.sort((x, y) => x - y);
     const [ip50, g50] = [percentile(inProcess, 50), percentile(grpc, 50)];
     return {
       inProcessP50Ms: ip50,
@@ -82,11 +92,14 @@ export async function measureGrpcHop(group: ProcessGroup, cpuProfileDir?: string
       hopP50Ms: g50 - ip50,
       bareGrpcP50Ms: percentile(floor, 50),
       bareGrpcP99Ms: percentile(floor, 99),
+      deferredGrpcP50Ms: percentile(deferredFloor, 50),
+      deferredGrpcP99Ms: percentile(deferredFloor, 99),
       calls: grpc.length,
     };
   } finally {
     remote.close();
     bare.close();
-    await Promise.all([group.stop(worker.process.child), group.stop(echo.child), graph.close(), loader.close()]);
+    deferred.close();
+    await Promise.all([group.stop(worker.process.child), group.stop(echo.child), group.stop(deferredEcho.child), graph.close(), loader.close()]);
   }
 }
