@@ -1,6 +1,5 @@
 import { InferenceError, type Tensor, type TensorMap } from '@infergraph/protocol';
 import type { ControlRuntimes, ExecutorHooks } from './control-runtime';
-import { DeadlineTimers } from './deadline.timers';
 import { checkGraphInputs } from './graph-input.checker';
 import type { GraphPlan, PlanBinding, PlanNode } from './graph-plan';
 import { awaitJoin } from './join';
@@ -369,28 +368,25 @@ function describeBinding(binding: PlanBinding): string {
   return binding.tensor === undefined ? from : `${from}.${binding.tensor}`;
 }
 
-/** Graph and node deadlines of this process (one Node timer per duration, not one per request). */
-const DEADLINES = new DeadlineTimers();
-
 /**
  * Rejects with DEADLINE_EXCEEDED (and the message) when `work` outlives `ms`. `settled` runs once, just
  * before the returned promise settles either way.
  */
 function withTimeout<T>(work: Promise<T>, ms: number, message: () => string, settled?: () => void): Promise<T> {
-  // One promise and one deadline per call: no Promise.race, no timeout promise, no async frame.
+  // One promise and one timer per call: no Promise.race, no timeout promise, no async frame.
   return new Promise<T>((resolve, reject) => {
-    const deadline = DEADLINES.start(ms, () => {
+    const timer = setTimeout(() => {
       settled?.();
       reject(new InferenceError('DEADLINE_EXCEEDED', message()));
-    });
+    }, Math.max(0, ms));
     work.then(
       (value) => {
-        deadline.cancel();
+        clearTimeout(timer);
         settled?.();
         resolve(value);
       },
       (err: Error) => {
-        deadline.cancel();
+        clearTimeout(timer);
         settled?.();
         reject(err);
       },

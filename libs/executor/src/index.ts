@@ -7,4 +7,3 @@ export * from './node-outcome';
 export * from './join';
 export * from './graph.executor';
 export * from './graph.tracer';
-export * from './deadline.timers';
