@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { REQUEST_ENDED, RequestLifetime, createRequestContext, withHeaders } from './request-context';
+import { REQUEST_ENDED, RequestLifetime, createRequestContext, nextRequestId, withHeaders } from './request-context';
 
 describe('RequestLifetime', () => {
   it('aborts a signal read before the request ends, with the ending reason', () => {
@@ -51,5 +51,22 @@ describe('RequestLifetime', () => {
     assert.equal(ended, 1);
     assert.equal(ctx.end.reason, 'gone');
     assert.equal(withHeaders(ctx, {}).signal, controller.signal);
+  });
+});
+
+describe('request ids', () => {
+  it('are v4-formatted UUIDs, distinct across many requests, and used when the request brings none', () => {
+    const v4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+    const ids = new Set<string>();
+    for (let i = 0; i < 10_000; i++) {
+      const id = nextRequestId();
+      assert.match(id, v4);
+      ids.add(id);
+    }
+    assert.equal(ids.size, 10_000);
+    const generated = createRequestContext({ graph: 'g', timeoutMs: 1000, signal: new RequestLifetime() }).requestId;
+    assert.match(generated, v4);
+    assert.equal(ids.has(generated), false);
+    assert.equal(createRequestContext({ graph: 'g', requestId: 'mine', timeoutMs: 1000, signal: new RequestLifetime() }).requestId, 'mine');
   });
 });
