@@ -20,6 +20,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { repoPath } from '../test/support/repo';
 import { measureGrpcHop, type HopLatency } from './support/grpc-hop.micro';
+import { measureRequestPath, type RequestPathCost } from './support/request-path.micro';
 import { runLoad } from './support/load.runner';
 import { measureNodeOverhead, type NodeOverhead } from './support/node-overhead.micro';
 import { runOrtLoop } from './support/ort-loop.runner';
@@ -189,7 +190,7 @@ class Bench {
     return this.kafka.brokers;
   }
 
-  async micro(): Promise<{ nodeOverhead?: NodeOverhead; grpcHop?: HopLatency; notes: string[] }> {
+  async micro(): Promise<Micro> {
     const notes: string[] = [];
     const attempt = async <T>(what: string, run: () => Promise<T>): Promise<T | undefined> => {
       try {
@@ -201,6 +202,11 @@ class Bench {
     };
     let nodeOverhead: NodeOverhead | undefined;
     let grpcHop: HopLatency | undefined;
+    let requestPath: RequestPathCost | undefined;
+    if (selected('micro.request-path')) {
+      log(`micro.request-path: iris request path without HTTP, in-process, ${CONNECTIONS} in flight: infergraph vs the hand-written server's code…`);
+      requestPath = await attempt('request path', () => measureRequestPath(CONNECTIONS));
+    }
     if (selected('micro.node-overhead')) {
       log('micro.node-overhead: executor in-process, chains of 1 and 9 clip transformers, one request at a time…');
       nodeOverhead = await attempt('node overhead', () => measureNodeOverhead());
@@ -209,7 +215,7 @@ class Bench {
       log('micro.grpc-hop: iris classifier node, in-process vs a worker process over gRPC, concurrency 1…');
       grpcHop = await attempt('gRPC hop', () => measureGrpcHop(this.group, CPU_PROF));
     }
-    return { nodeOverhead, grpcHop, notes };
+    return { nodeOverhead, grpcHop, requestPath, notes };
   }
 
   /** Stops every child; the broker, if this run started it, stops when the process exits. */
@@ -218,13 +224,20 @@ class Bench {
   }
 }
 
+interface Micro {
+  readonly nodeOverhead?: NodeOverhead | undefined;
+  readonly grpcHop?: HopLatency | undefined;
+  readonly requestPath?: RequestPathCost | undefined;
+  readonly notes: string[];
+}
+
 interface Target {
   readonly name: string;
   readonly status: 'PASS' | 'MISS' | 'SKIP';
   readonly detail: string;
 }
 
-function targets(rows: readonly Row[], micro: { nodeOverhead?: NodeOverhead; grpcHop?: HopLatency }): Target[] {
+function targets(rows: readonly Row[], micro: Micro): Target[] {
   const find = (key: string): Row | undefined => rows.find((r) => r.key === key && r.status === 'ok');
   const ratio = (name: string, key: string, base: string, field: 'requestsPerS' | 'p99Ms', bound: number, atLeast: boolean): Target => {
     const [a, b] = [find(key)?.[field], find(base)?.[field]];
@@ -280,6 +293,10 @@ async function main(): Promise<void> {
   console.log('\nmicro-measurements (in the bench process, one request at a time)');
   console.log('| measurement | value |');
   console.log('|---|---|');
+  const p = micro.requestPath;
+  if (p !== undefined) {
+    console.log(`| iris request path without HTTP, ${p.concurrency} in flight, CPU µs per request: infergraph (decode, infer, encode) / hand-written (parse, run, stringify) | ${num(p.infergraphUs, 1)} / ${num(p.handWrittenUs, 1)} (${num(p.infergraphUs - p.handWrittenUs, 1)} µs more) |`);
+  }
   const o = micro.nodeOverhead;
   if (o !== undefined) {
     console.log(`| executor, 1 vs ${o.nodes} clip transformers: µs per extra node | ${num(o.perNodeUs, 1)} (1 node ${num(o.oneNodeUs, 1)} µs, ${o.nodes} nodes ${num(o.chainUs, 1)} µs) |`);
@@ -302,7 +319,7 @@ async function main(): Promise<void> {
   mkdirSync(out, { recursive: true });
   const cpu = cpus();
   const machine = { cpuModel: cpu[0]?.model ?? 'unknown', cpus: cpu.length, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version, platform: `${process.platform} ${process.arch}` };
-  const result = { date: new Date().toISOString(), machine, connections: CONNECTIONS, durationS: DURATION_S, warmupS: WARMUP_S, scenarios: ONLY, cpuProfiled: CPU_PROF !== undefined, rows, micro: { nodeOverhead: micro.nodeOverhead, grpcHop: micro.grpcHop, notes: micro.notes }, targets: checks };
+  const result = { date: new Date().toISOString(), machine, connections: CONNECTIONS, durationS: DURATION_S, warmupS: WARMUP_S, scenarios: ONLY, cpuProfiled: CPU_PROF !== undefined, rows, micro: { nodeOverhead: micro.nodeOverhead, grpcHop: micro.grpcHop, requestPath: micro.requestPath, notes: micro.notes }, targets: checks };
   // A filtered run never overwrites the figures of the last complete one.
   const file = path.join(out, ONLY.length === 0 ? 'serving.json' : 'serving-partial.json');
   writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);

@@ -9,7 +9,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import * as ort from 'onnxruntime-node';
 
-interface V2Input {
+export interface V2Input {
   name: string;
   shape: number[];
   datatype: string;
@@ -23,6 +23,20 @@ function toTensor(input: V2Input): ort.Tensor {
   const type = ORT_TYPE[input.datatype] ?? 'float32';
   const data = type === 'int64' ? BigInt64Array.from(input.data, (v) => BigInt(v)) : type === 'float32' ? Float32Array.from(input.data) : Float64Array.from(input.data);
   return new ort.Tensor(type, data, input.shape);
+}
+
+/** The whole inference step of this server, from parsed request to response body (also timed in-process by the bench). */
+export async function inferJson(session: ort.InferenceSession, modelName: string, request: { inputs: V2Input[] }): Promise<unknown> {
+  const feeds: Record<string, ort.Tensor> = {};
+  for (const input of request.inputs) feeds[input.name] = toTensor(input);
+  const results = await session.run(feeds);
+  const outputs = Object.entries(results).map(([name, t]) => ({
+    name,
+    shape: t.dims,
+    datatype: V2_TYPE[t.type] ?? t.type,
+    data: t.type === 'int64' ? Array.from(t.data as BigInt64Array, Number) : Array.from(t.data as Float32Array),
+  }));
+  return { model_name: modelName, outputs };
 }
 
 function readBody(req: IncomingMessage): Promise<string> {
@@ -59,16 +73,7 @@ async function main(): Promise<void> {
         } catch (err) {
           return send(res, 400, { error: `invalid JSON: ${(err as Error).message}` });
         }
-        const feeds: Record<string, ort.Tensor> = {};
-        for (const input of request.inputs) feeds[input.name] = toTensor(input);
-        const results = await session.run(feeds);
-        const outputs = Object.entries(results).map(([name, t]) => ({
-          name,
-          shape: t.dims,
-          datatype: V2_TYPE[t.type] ?? t.type,
-          data: t.type === 'int64' ? Array.from(t.data as BigInt64Array, Number) : Array.from(t.data as Float32Array),
-        }));
-        send(res, 200, { model_name: modelName, outputs });
+        send(res, 200, await inferJson(session, modelName, request));
       })
       .catch((err: unknown) => send(res, 500, { error: err instanceof Error ? err.message : String(err) }));
   });
@@ -79,7 +84,9 @@ async function main(): Promise<void> {
   });
 }
 
-main().catch((err: unknown) => {
-  console.error(err instanceof Error ? err.message : String(err));
-  process.exit(1);
-});
+if (require.main === module) {
+  main().catch((err: unknown) => {
+    console.error(err instanceof Error ? err.message : String(err));
+    process.exit(1);
+  });
+}
