@@ -2,14 +2,13 @@ import { formatShape, invalidArgument, shapeMismatch, type Tensor, type TensorSp
 
 /** Checks request tensors against the graph's declared inputs: names, datatypes and shapes. */
 export function checkGraphInputs(graph: string, declared: readonly TensorSpec[], actual: readonly Tensor[]): void {
-  const expectedNames = declared.map((d) => d.name);
   for (const t of actual) {
-    if (!expectedNames.includes(t.name)) {
+    if (!declares(declared, t.name)) {
       throw invalidArgument(`unexpected input "${t.name}": graph "${graph}" takes ${describe(declared)}`);
     }
   }
   for (const spec of declared) {
-    const t = actual.find((a) => a.name === spec.name);
+    const t = find(actual, spec.name);
     if (t === undefined) throw invalidArgument(`missing input "${spec.name}": graph "${graph}" takes ${describe(declared)}`);
     if (t.datatype !== spec.datatype) {
       throw invalidArgument(`input "${t.name}": expected datatype ${spec.datatype}, got ${t.datatype}`);
@@ -17,6 +16,17 @@ export function checkGraphInputs(graph: string, declared: readonly TensorSpec[],
     const problem = shapeMismatch(spec.shape, t.shape);
     if (problem !== undefined) throw invalidArgument(`input "${t.name}": ${problem}`);
   }
+}
+
+// Plain loops: this runs on every request, and the lists hold one or two tensors.
+function declares(specs: readonly TensorSpec[], name: string): boolean {
+  for (const s of specs) if (s.name === name) return true;
+  return false;
+}
+
+function find(tensors: readonly Tensor[], name: string): Tensor | undefined {
+  for (const t of tensors) if (t.name === name) return t;
+  return undefined;
 }
 
 function describe(specs: readonly TensorSpec[]): string {

@@ -173,10 +173,7 @@ export class GraphExecutor {
       try {
         // Nothing starts once the caller has its answer (the deadline passed), as with the scheduler.
         if (run.settled) throw new InferenceError('DEADLINE_EXCEEDED', `request ended before node "${node.name}" ran`);
-        const gathered = new Map<string, Tensor>();
-        for (const binding of node.bindings) {
-          gatherInto(gathered, node, binding, binding.source === undefined ? requestInputs : (produced.get(binding.source) as TensorMap));
-        }
+        const gathered = gatherChain(node, requestInputs, produced);
         run.waiting.push(node.name);
         tensors = await withNodeTimeout(this.traced(node, run.ctx, (c) => this.transport.invoke({ graph: this.plan.name, node: node.name, inputs: gathered, ctx: c })), node);
       } catch (err) {
@@ -340,6 +337,16 @@ export class GraphExecutor {
   private isShadow(name: string): boolean {
     return this.plan.nodes.find((n) => n.name === name)?.shadow ?? false;
   }
+}
+
+/** A chain node's inputs. A node that reads all of one source, unrenamed, gets that source's map as it is. */
+function gatherChain(node: PlanNode, requestInputs: TensorMap, produced: ReadonlyMap<string, TensorMap>): TensorMap {
+  const sourceOf = (b: PlanBinding): TensorMap => (b.source === undefined ? requestInputs : (produced.get(b.source) as TensorMap));
+  const only = node.bindings.length === 1 ? (node.bindings[0] as PlanBinding) : undefined;
+  if (only !== undefined && only.tensor === undefined && !node.renames) return sourceOf(only);
+  const gathered = new Map<string, Tensor>();
+  for (const binding of node.bindings) gatherInto(gathered, node, binding, sourceOf(binding));
+  return gathered;
 }
 
 function gatherInto(target: Map<string, Tensor>, node: PlanNode, binding: PlanBinding, source: TensorMap): void {

@@ -77,7 +77,7 @@ class OnnxModelSession implements ModelSession {
       out.set(spec.name, {
         name: spec.name,
         datatype: spec.datatype,
-        shape: value.dims.slice(),
+        shape: value.dims, // a new array per output tensor of every run: no copy needed
         data: value.data,
       });
     }
