@@ -21,7 +21,7 @@ async function bootstrap(): Promise<void> {
   const config = loadGatewayConfig();
   const t = config.telemetry;
   const logger = new StructuredLogger({ component: 'gateway', format: t.logFormat, level: t.logLevel });
-  const tracing = t.tracing ? TracingSdk.start(t.serviceName ?? 'infergraph-gateway') : undefined;
+  const tracing = t.tracing ? await TracingSdk.start(t.serviceName ?? 'infergraph-gateway') : undefined;
   // The inference route is answered on node:http ahead of Fastify (RawHttpRoutes); the rest is Fastify's.
   const rawRoutes = new RawHttpRoutes();
   const adapter = new FastifyAdapter({

@@ -11,7 +11,7 @@ async function bootstrap(): Promise<void> {
   const config = loadWorkerConfig();
   const t = config.telemetry;
   const logger = new StructuredLogger({ component: 'worker', format: t.logFormat, level: t.logLevel });
-  const tracing = t.tracing ? TracingSdk.start(t.serviceName ?? 'infergraph-worker') : undefined;
+  const tracing = t.tracing ? await TracingSdk.start(t.serviceName ?? 'infergraph-worker') : undefined;
   // An application context, not a NestJS microservice: WorkerGrpcServer serves gRPC on grpc-js itself.
   const app = await NestFactory.createApplicationContext(WorkerModule.forConfig(config, logger, tracing), { logger });
   app.enableShutdownHooks();
