@@ -5,13 +5,9 @@
 // session.run that way): what answering asynchronously adds to a round trip.
 //   node dist/bench/servers/grpc-echo.server.js [--defer]
 // Prints "listening on grpc://127.0.0.1:<port>".
-import { loadPackageDefinition, Server, ServerCredentials, type sendUnaryData, type ServiceDefinition } from '@grpc/grpc-js';
-import { loadSync } from '@grpc/proto-loader';
-import { encodeModelInferResponse, V2_PROTO_LOADER_OPTIONS, V2_PROTO_PATH, type ModelInferResponseMessage } from '@infergraph/protocol';
-
-const definition = loadPackageDefinition(loadSync(V2_PROTO_PATH, { ...V2_PROTO_LOADER_OPTIONS }));
-const service = (definition['inference'] as unknown as Record<string, { service: ServiceDefinition }>)['GRPCInferenceService']?.service;
-if (service === undefined) throw new Error('GRPCInferenceService missing from the V2 proto');
+import { Server, ServerCredentials, type sendUnaryData } from '@grpc/grpc-js';
+import { encodeModelInferResponse, type ModelInferResponseMessage } from '@infergraph/protocol';
+import { v2GrpcService } from '@infergraph/transport-grpc';
 
 const canned: ModelInferResponseMessage = encodeModelInferResponse({
   modelName: 'echo',
@@ -26,7 +22,7 @@ const canned: ModelInferResponseMessage = encodeModelInferResponse({
 
 const defer = process.argv.includes('--defer');
 const server = new Server();
-server.addService(service, {
+server.addService(v2GrpcService().service, {
   ModelInfer: (_call: unknown, callback: sendUnaryData<ModelInferResponseMessage>) => {
     if (defer) setImmediate(() => callback(null, canned));
     else callback(null, canned);

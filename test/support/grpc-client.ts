@@ -1,6 +1,5 @@
-import { credentials, loadPackageDefinition, Metadata, type ServiceError } from '@grpc/grpc-js';
-import { loadSync } from '@grpc/proto-loader';
-import { V2_PROTO_LOADER_OPTIONS, V2_PROTO_PATH } from '@infergraph/protocol';
+import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
+import { v2GrpcService } from '@infergraph/transport-grpc';
 
 type Unary = (request: unknown, metadata: Metadata, callback: (err: ServiceError | null, response: unknown) => void) => void;
 
@@ -9,10 +8,8 @@ export class V2GrpcClient {
   private readonly stub: Record<string, Unary> & { close(): void };
 
   constructor(address: string) {
-    const definition = loadPackageDefinition(loadSync(V2_PROTO_PATH, { ...V2_PROTO_LOADER_OPTIONS }));
-    const Service = (definition['inference'] as Record<string, new (address: string, creds: unknown) => unknown>)['GRPCInferenceService'];
-    if (Service === undefined) throw new Error('GRPCInferenceService missing from the proto');
-    this.stub = new Service(address, credentials.createInsecure()) as Record<string, Unary> & { close(): void };
+    const Service = v2GrpcService();
+    this.stub = new Service(address, credentials.createInsecure()) as unknown as Record<string, Unary> & { close(): void };
   }
 
   call<T>(method: string, request: unknown, headers: Record<string, string> = {}): Promise<T> {
