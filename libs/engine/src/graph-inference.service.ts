@@ -117,21 +117,16 @@ export class GraphInferenceService {
       throw err;
     } finally {
       lifetime.end();
-      const seconds = (performance.now() - started) / 1000;
-      // The common case (answered, no router, no payload logging) builds its event without spreads.
-      if (failure === undefined && route === undefined && this.options.logPayloads !== true) {
-        events.emit('request', { graph: plan.name, requestId: ctx.requestId, code: 'OK', seconds });
-      } else {
-        events.emit('request', {
-          graph: plan.name,
-          requestId: ctx.requestId,
-          code: failure === undefined ? 'OK' : failure instanceof InferenceError ? failure.code : 'INTERNAL',
-          ...(failure !== undefined ? { error: failure instanceof Error ? failure.message : JSON.stringify(failure) } : {}),
-          seconds,
-          ...(route !== undefined ? { route } : {}),
-          ...(this.options.logPayloads === true ? { payload: { inputs: call.request.inputs.map(summarize), ...(result !== undefined ? { outputs: result.outputs.map(summarize) } : {}) } } : {}),
-        });
-      }
+      // One fixed shape (absent parts undefined, which every listener treats as absent): no spreads per request.
+      events.emit('request', {
+        graph: plan.name,
+        requestId: ctx.requestId,
+        code: failure === undefined ? 'OK' : failure instanceof InferenceError ? failure.code : 'INTERNAL',
+        error: failure === undefined ? undefined : failure instanceof Error ? failure.message : JSON.stringify(failure),
+        seconds: (performance.now() - started) / 1000,
+        route,
+        payload: this.options.logPayloads === true ? { inputs: call.request.inputs.map(summarize), ...(result !== undefined ? { outputs: result.outputs.map(summarize) } : {}) } : undefined,
+      });
     }
   }
 }

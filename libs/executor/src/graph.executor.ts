@@ -238,9 +238,8 @@ export class GraphExecutor {
     if (run.timings === undefined && this.hooks.onNodeResult === undefined) return;
     const durationMs = performance.now() - workStart;
     run.timings?.push({ node: node.name, type: node.type, startMs: round(workStart - run.started), durationMs: round(durationMs), status });
-    this.hooks.onNodeResult?.(route === undefined
-      ? { graph: this.plan.name, node: node.name, requestId: run.ctx.requestId, type: node.type, status, seconds: durationMs / 1000 }
-      : { graph: this.plan.name, node: node.name, requestId: run.ctx.requestId, type: node.type, status, seconds: durationMs / 1000, route });
+    // `route` undefined for all but routers, which listeners treat as absent.
+    this.hooks.onNodeResult?.({ graph: this.plan.name, node: node.name, requestId: run.ctx.requestId, type: node.type, status, seconds: durationMs / 1000, route });
   }
 
   private async evaluate(node: PlanNode, run: Run): Promise<NodeOutcome> {
