@@ -2,8 +2,46 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
-const PURE_LIBS = ['libs/protocol/**', 'libs/spec/**', 'libs/executor/**', 'libs/nodes/**', 'libs/detectors/**', 'libs/placement/**', 'libs/cluster/**'];
-const DRIVERS = ['@nestjs/*', 'onnxruntime-node', 'onnxruntime-common', 'kafkajs', '@grpc/*', 'fastify', 'prom-client', '@opentelemetry/*'];
+/**
+ * The layers of docs/ARCHITECTURE.md ("may import"), bottom up: per lib and app, the @infergraph libs
+ * (`libs`), the libs it may import types from only (`typeLibs`) and the packages (`packages`, `*` = one
+ * path segment; `typePackages`: types only) its files may import. `node:` builtins are always allowed.
+ * ESLint enforces each row on the files under its folder; scripts/lint/lib-cycles.mjs checks that the rows
+ * name every folder under libs/ and apps/ and permit no cycle, and that the sources have none.
+ */
+export const LAYERS = {
+  'libs/protocol': { layer: 'pure', libs: [], packages: ['zod'] },
+  'libs/spec': { layer: 'pure', libs: ['protocol'], packages: ['zod', 'yaml'] },
+  'libs/executor': { layer: 'pure', libs: ['protocol', 'spec'], packages: [] },
+  'libs/detectors': { layer: 'pure', libs: ['spec'], packages: [] },
+  'libs/nodes': { layer: 'pure', libs: ['protocol', 'spec', 'executor', 'detectors'], packages: ['zod'] },
+  'libs/placement': { layer: 'pure', libs: [], packages: [] },
+  'libs/cluster': { layer: 'pure', libs: ['placement', 'spec'], packages: [] },
+  'libs/runtime-onnx': { layer: 'adapter', libs: ['protocol', 'nodes'], packages: ['onnxruntime-node'] },
+  'libs/engine': { layer: 'composition', libs: ['protocol', 'spec', 'executor', 'nodes', 'detectors'], packages: ['typescript', 'zod'] },
+  'libs/transport-grpc': { layer: 'adapter', libs: ['protocol', 'executor'], packages: ['@grpc/grpc-js', '@grpc/proto-loader'] },
+  'libs/transport-kafka': { layer: 'adapter', libs: ['protocol', 'executor'], packages: ['kafkajs', 'protobufjs'] },
+  // Fed only by engine events: it knows their types, never calls the engine.
+  'libs/telemetry': { layer: 'adapter', libs: ['executor'], typeLibs: ['engine'], packages: ['prom-client', '@opentelemetry/*', 'zod'] },
+  'apps/controller': {
+    layer: 'app',
+    libs: ['protocol', 'spec', 'placement', 'cluster', 'engine', 'telemetry', 'transport-grpc'],
+    packages: ['@nestjs/common', '@nestjs/core', '@nestjs/platform-fastify', 'fastify', 'reflect-metadata', 'zod'],
+  },
+  'apps/gateway': {
+    layer: 'app',
+    libs: ['protocol', 'spec', 'executor', 'runtime-onnx', 'engine', 'telemetry', 'transport-grpc', 'transport-kafka'],
+    packages: ['@nestjs/common', '@nestjs/core', '@nestjs/microservices', '@nestjs/platform-fastify', 'fastify', 'reflect-metadata', 'zod'],
+    typePackages: ['@grpc/grpc-js'],
+  },
+  // A NestJS application context, not a microservice: no @nestjs/microservices.
+  'apps/worker': {
+    layer: 'app',
+    libs: ['protocol', 'executor', 'runtime-onnx', 'engine', 'telemetry', 'transport-grpc', 'transport-kafka'],
+    packages: ['@nestjs/common', '@nestjs/core', 'reflect-metadata', 'zod'],
+    typePackages: ['@grpc/grpc-js'],
+  },
+};
 
 const noDeepImports = {
   group: ['@infergraph/*/*'],
@@ -13,6 +51,65 @@ const noCrossTreeRelative = {
   regex: '^(\\.\\./)+(libs|apps)/',
   message: 'Reach other libraries through @infergraph/<lib> path aliases, not relative paths.',
 };
+
+const escapeRegex = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+/** A package name, `*` standing for one path segment, as a regex that also matches its subpaths. */
+const packageRegex = (name) => `${escapeRegex(name).replace(/\\\*/g, '[^/]+')}(?:/|$)`;
+const alternatives = (regexes) => (regexes.length === 0 ? '' : `|(?:${regexes.join('|')})`);
+const listed = (names) => (names.length === 0 ? 'nothing' : names.join(', '));
+
+/** The no-restricted-imports patterns of one row: the shared ones, then its libs and packages. */
+function layerPatterns(dir, row) {
+  const libs = [...row.libs, ...(row.typeLibs ?? [])];
+  const packages = [...row.packages, ...(row.typePackages ?? [])];
+  const where = `(its row in LAYERS, eslint.config.mjs; docs/ARCHITECTURE.md)`;
+  return [
+    noDeepImports,
+    noCrossTreeRelative,
+    {
+      regex: libs.length === 0 ? '^@infergraph/' : `^@infergraph/(?!(?:${libs.map(escapeRegex).join('|')})$)`,
+      caseSensitive: true,
+      message: `${dir} may import only these @infergraph libs: ${listed(libs)} ${where}. Dependencies point down; an upward one means a missing lower layer.`,
+    },
+    {
+      regex: `^(?!node:|\\.|@infergraph/${alternatives(packages.map(packageRegex))})`,
+      caseSensitive: true,
+      message:
+        row.layer === 'pure'
+          ? `${dir} is pure: besides node: builtins it imports only ${listed(packages)} ${where}. Put a framework or driver behind an adapter lib.`
+          : `${dir} imports only node: builtins and ${listed(packages)} ${where}.`,
+    },
+  ];
+}
+
+/** One config object per row; each repeats the shared patterns, since a later no-restricted-imports replaces earlier ones. */
+function layerConfigs() {
+  return Object.entries(LAYERS).map(([dir, row]) => {
+    const typeOnly = [...(row.typeLibs ?? []).map((l) => `@infergraph/${l}`), ...(row.typePackages ?? [])];
+    return {
+      name: `infergraph/layers/${dir}`,
+      files: [`${dir}/**`],
+      rules: {
+        'no-restricted-imports': ['error', { patterns: layerPatterns(dir, row) }],
+        ...(typeOnly.length === 0
+          ? {}
+          : {
+              '@typescript-eslint/no-restricted-imports': [
+                'error',
+                {
+                  patterns: typeOnly.map((name) => ({
+                    regex: `^${packageRegex(name)}`,
+                    caseSensitive: true,
+                    allowTypeImports: true,
+                    message: `${dir} may import only types from ${name} (LAYERS, eslint.config.mjs): use \`import type\`.`,
+                  })),
+                },
+              ],
+            }),
+      },
+    };
+  });
+}
 
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', '.cache/**', 'coverage/**', 'test/fixtures/modules/broken.ts'] },
@@ -34,21 +131,7 @@ export default tseslint.config(
       'no-restricted-imports': ['error', { patterns: [noDeepImports, noCrossTreeRelative] }],
     },
   },
-  {
-    files: PURE_LIBS,
-    rules: {
-      'no-restricted-imports': [
-        'error',
-        {
-          patterns: [
-            noDeepImports,
-            noCrossTreeRelative,
-            { group: DRIVERS, message: 'Pure libraries import no framework or driver; put it behind an adapter.' },
-          ],
-        },
-      ],
-    },
-  },
+  ...layerConfigs(),
   {
     // NestJS resolves constructor parameters from decorator metadata: type-only imports of
     // injected classes would erase it.

@@ -9,8 +9,8 @@ const dist = (app) => path.join(root, 'dist', 'apps', app, 'src', 'main.js');
 const controller = '127.0.0.1:9000';
 const processes = [
   ['controller', dist('controller'), { PORT: '8090', CONTROL_PORT: '9000', HEARTBEAT_TIMEOUT_MS: '3000' }],
-  ['cpu-0', dist('worker'), { WORKER_PORT: '9001', WORKER_ID: 'cpu-0', WORKER_POOL: 'cpu', WORKER_CPU: '4', WORKER_MEMORY: String(4 * 1024 ** 3) }],
-  ['cpu-1', dist('worker'), { WORKER_PORT: '9002', WORKER_ID: 'cpu-1', WORKER_POOL: 'cpu', WORKER_CPU: '4', WORKER_MEMORY: String(4 * 1024 ** 3) }],
+  ['cpu-0', dist('worker'), { WORKER_PORT: '9001', WORKER_ID: 'cpu-0', WORKER_POOL: 'cpu', WORKER_CPU: '8', WORKER_MEMORY: String(8 * 1024 ** 3) }],
+  ['cpu-1', dist('worker'), { WORKER_PORT: '9002', WORKER_ID: 'cpu-1', WORKER_POOL: 'cpu', WORKER_CPU: '8', WORKER_MEMORY: String(8 * 1024 ** 3) }],
   ['gpu-0', dist('worker'), { WORKER_PORT: '9003', WORKER_ID: 'gpu-0', WORKER_POOL: 'gpu', WORKER_CPU: '4', WORKER_MEMORY: String(8 * 1024 ** 3), WORKER_GPUS: '1', WORKER_GPU_MEMORY: String(8 * 1024 ** 3) }],
   ['gateway', dist('gateway'), { PORT: process.env.PORT ?? '8080', GRPC_PORT: process.env.GRPC_PORT ?? '8081' }],
 ];

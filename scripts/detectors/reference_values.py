@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
-"""Prints the scipy reference values that libs/detectors/src/drift/*.spec.ts hold as literals.
+"""Prints the scipy/numpy reference values that libs/detectors/src/drift/*.spec.ts hold as literals.
 
 The specs never run Python; this script is how their numbers were made, and how to re-check them
 against another scipy:  .cache/venv-models/bin/python scripts/detectors/reference_values.py
-(written against scipy 1.17.1). Data are deterministic sequences that TypeScript rebuilds bit for
-bit: frac(i * step) * scale + offset for i = 1..n (see drift.fixtures.ts, fractionalSequence).
+(written against scipy 1.17.1 and numpy 2.3.5, the pins of scripts/models/requirements.txt; the venv
+is made by `bash scripts/python-venv.sh venv-models scripts/models/requirements.txt 11 models`).
+Data are deterministic sequences that TypeScript rebuilds bit for bit: frac(i * step) * scale + offset
+for i = 1..n (see drift.fixtures.ts, fractionalSequence).
 """
 import warnings
 from decimal import Decimal, getcontext
@@ -28,7 +30,7 @@ def ks(label, x, y, method="auto"):
     show(f"ks {label} [{method}]", (float(r.statistic), float(r.pvalue)))
 
 
-print("scipy", scipy.__version__)
+print("scipy", scipy.__version__, "numpy", np.__version__)
 
 # -- Kolmogorov-Smirnov --------------------------------------------------------------------------
 ks("published a", [1.01, 2.01], [1, 2, 3, 4])
@@ -72,9 +74,73 @@ cats = sorted(set(ref) | set(win))
 table = [[ref.count(c) for c in cats], [win.count(c) for c in cats]]
 r = stats.chi2_contingency(table)
 show(f"chi2 drift {table}", (float(r.statistic), float(r.pvalue)))
+show(f"  dof", int(r.dof))
 table = [[[1, 1, 1, 2, 2].count(c) for c in (1, 2)], [[1, 2, 2, 2, 2, 2].count(c) for c in (1, 2)]]
-r = stats.chi2_contingency(table)
-show(f"chi2 drift two categories {table}", (float(r.statistic), float(r.pvalue)))
+for corr in [True, False]:
+    r = stats.chi2_contingency(table, correction=corr)
+    show(f"chi2 drift two categories {table} correction={corr}", (float(r.statistic), float(r.pvalue), int(r.dof)))
+# Detector columns: feature 0 as "chi2 drift" above, feature 1 two categories 1 and 2.
+ref1 = [1] * 6 + [2] * 4
+win1 = [1] * 2 + [2] * 10
+table = [[ref1.count(c) for c in (1, 2)], [win1.count(c) for c in (1, 2)]]
+for corr in [True, False]:
+    r = stats.chi2_contingency(table, correction=corr)
+    show(f"chi2 detector feature 1 {table} correction={corr}", (float(r.statistic), float(r.pvalue), int(r.dof)))
+
+# -- Benjamini-Hochberg ----------------------------------------------------------------------------
+# Textbook rule: reject p(1)..p(k) for the largest k with p(k) <= k q / m (the bound computed as
+# (k * q) / m, as correction.ts does); scipy's adjusted p-values agree: rejected where adjusted <= q.
+for q, p in [(0.05, [0.5, 0.02, 0.2, 0.015, 0.9])]:
+    m = len(p)
+    ranked = sorted(p)
+    k = max([i for i in range(1, m + 1) if ranked[i - 1] <= (i * q) / m], default=0)
+    cut = (k * q) / m if k > 0 else q / m
+    show(f"bh q={q} {p} cut-off, rejected", (cut, [x <= cut for x in p] if k > 0 else [False] * m))
+    show(f"  false_discovery_control <= q", [bool(a <= q) for a in stats.false_discovery_control(p, method="bh")])
+
+# -- MMD^2 ------------------------------------------------------------------------------------------
+# RBF kernel k(a, b) = exp(-||a - b||^2 / (2 sigma^2)), or with one sigma per feature
+# exp(-sum_f (a_f - b_f)^2 / (2 sigma_f^2)). Median heuristic: the median of the Euclidean (not
+# squared) distances over the pairs i < j of the pooled sample, zero distances left out. Standardised:
+# both samples minus the reference (x) mean, over its standard deviation (ddof 1; 0 counts as 1).
+MMD_X = np.array([seq(24, 0.6180339887498949), seq(24, 0.41421356237309515, 10.0), seq(24, 0.7320508075688772, 0.1)]).T
+MMD_Y = np.array([seq(20, 0.2360679774997898, 1.0, 0.3), seq(20, 0.6457513110645907, 10.0, 1.0), seq(20, 0.1622776601683795, 0.1, 0.05)]).T
+
+
+def median_sigma(z):
+    d = np.sqrt(((z[:, None, :] - z[None, :, :]) ** 2).sum(axis=-1))
+    pairs = d[np.triu_indices(len(z), 1)]
+    pairs = pairs[pairs > 0]
+    return float(np.median(pairs)) if pairs.size else 1.0
+
+
+def mmd2(x, y, sigma, estimator, standardize):
+    if standardize:
+        sd = x.std(axis=0, ddof=1)
+        sd[sd == 0] = 1.0
+        x, y = (x - x.mean(axis=0)) / sd, (y - x.mean(axis=0)) / sd
+    z = np.vstack([x, y])
+    diff2 = (z[:, None, :] - z[None, :, :]) ** 2
+    if sigma == "median":
+        sigma = median_sigma(z)
+    if np.ndim(sigma) == 0:
+        k = np.exp(-diff2.sum(axis=-1) / (2 * sigma**2))
+    else:
+        k = np.exp(-(diff2 / (2 * np.asarray(sigma) ** 2)).sum(axis=-1))
+    nx, ny = len(x), len(y)
+    kxx, kyy, kxy = k[:nx, :nx], k[nx:, nx:], k[:nx, nx:]
+    if estimator == "biased":
+        value = kxx.mean() + kyy.mean() - 2 * kxy.mean()
+    else:
+        value = (kxx.sum() - np.trace(kxx)) / (nx * (nx - 1)) + (kyy.sum() - np.trace(kyy)) / (ny * (ny - 1)) - 2 * kxy.mean()
+    return float(value), sigma
+
+
+for standardize in [True, False]:
+    for sigma in ["median", 1.5, [0.8, 2.5, 0.3]]:
+        for estimator in ["biased", "unbiased"]:
+            value, used = mmd2(MMD_X, MMD_Y, sigma, estimator, standardize)
+            show(f"mmd2 standardize={standardize} sigma={sigma} {estimator} (statistic, sigma)", (value, used))
 
 # -- Cramér-von Mises ----------------------------------------------------------------------------
 for label, x, y in [

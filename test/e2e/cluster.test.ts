@@ -75,6 +75,14 @@ describe('controller: placement on worker pools, routing, re-placement', () => {
     const unplaced = await request(gateway, 'POST', '/v2/models/gpu-only/infer', { inputs: [{ name: 'input', shape: [1, 64], datatype: 'FP32', data: digits }] });
     assert.equal(unplaced.status, 503);
     assert.match((unplaced.body as { error: string }).error, /node "mlp" of graph "gpu-only" has no ready replica/);
+    assert.equal(unplaced.headers.get('retry-after'), '1', 'a 503 for a missing replica says when to try again');
+    // Readiness tells the truth, and names the node that is missing; the other graph still serves.
+    const graphReady = await request(gateway, 'GET', '/v2/models/gpu-only/ready');
+    assert.equal(graphReady.status, 503);
+    assert.match((graphReady.body as { error: string }).error, /graph "gpu-only" cannot serve: node "mlp" has no READY replica/);
+    const serverReady = await request(gateway, 'GET', '/v2/health/ready');
+    assert.equal(serverReady.status, 200);
+    assert.deepEqual((serverReady.body as { missing: string[] }).missing, ['graph "gpu-only": node "mlp" has no READY replica in the routing table']);
     gpu = await startWorker({ CONTROLLER: controller.control, WORKER_ID: 'gpu-0', WORKER_POOL: 'gpu', WORKER_GPUS: '1', WORKER_GPU_MEMORY: String(8 * 1024 ** 3), HEARTBEAT_MS: '200' });
     const s = await waitFor(controller.base, 'gpu-only.mlp READY on gpu-0', (st) => readyOn(st, 'gpu-only.mlp').includes('gpu-0'));
     const replica = node(s, 'gpu-only.mlp')?.replicas[0];
@@ -205,8 +213,9 @@ describe('controller: every example graph answers as in-process', () => {
       CONTROLLER: controller.control,
       WORKER_ID: id,
       WORKER_POOL: pool,
-      WORKER_CPU: '4',
-      WORKER_MEMORY: String(4 * 1024 ** 3),
+      // Every example graph with the cluster default of 2 replicas per node.
+      WORKER_CPU: '8',
+      WORKER_MEMORY: String(8 * 1024 ** 3),
       WORKER_GPUS: pool === 'gpu' ? '1' : '0',
       WORKER_GPU_MEMORY: pool === 'gpu' ? String(8 * 1024 ** 3) : '0',
       HEARTBEAT_MS: '200',
@@ -245,7 +254,8 @@ describe('controller: admin API', () => {
     const { mkdtempSync } = await import('node:fs');
     const { tmpdir } = await import('node:os');
     dir = mkdtempSync(`${tmpdir()}/infergraph-admin-`);
-    controller = await startController(undefined, { GRAPHS_DIR: dir });
+    // Posted graphs are stored in STATE_DIR: a fresh one, never the repository's default.
+    controller = await startController(undefined, { GRAPHS_DIR: dir, STATE_DIR: mkdtempSync(`${tmpdir()}/infergraph-admin-state-`) });
     worker = await startWorker({ CONTROLLER: controller.control, WORKER_ID: 'cpu-a', HEARTBEAT_MS: '200' });
   });
   after(async () => {

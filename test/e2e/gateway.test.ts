@@ -103,6 +103,10 @@ describe('REST gateway (Open Inference Protocol V2)', () => {
     it('reports per-graph readiness, including why a graph failed to load', async () => {
       assert.deepEqual((await request(gw, 'GET', '/v2/models/iris/ready')).body, { name: 'iris', ready: true });
       assert.equal((await request(gw, 'GET', '/v2/models/pipeline/versions/2/ready')).status, 200);
+      // An unknown version is not "not ready": it does not exist, as for metadata and infer.
+      const unknownVersion = await request(gw, 'GET', '/v2/models/iris/versions/7/ready');
+      assert.equal(unknownVersion.status, 404);
+      assert.match((unknownVersion.body as { error: string }).error, /graph "iris" has no version "7" \(available: 1\)/);
       const broken = await request(gw, 'GET', '/v2/models/broken/ready');
       assert.equal(broken.status, 503);
       const error = (broken.body as { error: string }).error;

@@ -51,6 +51,13 @@ describe('V2 gRPC endpoint', () => {
     assert.equal((await client.call<{ name: string }>('ServerMetadata', {})).name, 'infergraph');
     assert.deepEqual(await client.call('ModelReady', { name: 'iris', version: '' }), { ready: true });
     assert.deepEqual(await client.call('ModelReady', { name: 'broken', version: '' }), { ready: false });
+    assert.deepEqual(await client.call('ModelReady', { name: 'iris', version: '1' }), { ready: true });
+    // A version the graph does not have is NOT_FOUND, as for ModelMetadata and ModelInfer, not "not ready".
+    await assert.rejects(client.call('ModelReady', { name: 'iris', version: '7' }), (err: ServiceError) => {
+      assert.equal(err.code, 5);
+      assert.match(err.details, /graph "iris" has no version "7"/);
+      return true;
+    });
     const meta = await client.call<{ inputs: { name: string; datatype: string; shape: string[] }[] }>('ModelMetadata', { name: 'iris', version: '1' });
     assert.deepEqual(meta.inputs, [{ name: 'features', datatype: 'FP32', shape: ['-1', '4'] }]);
   });

@@ -72,7 +72,7 @@ describe('readiness without graphs', () => {
       await new Promise((r) => setTimeout(r, 300));
       const ready = await request(gw, 'GET', '/v2/health/ready');
       assert.equal(ready.status, 503);
-      assert.deepEqual(ready.body, { ready: false });
+      assert.deepEqual(ready.body, { ready: false, missing: ['no graphs'] });
       assert.equal((await request(gw, 'GET', '/v2/health/live')).status, 200);
       assert.match(gw.output(), /no graph files \(\*\.yaml\) found in/);
     } finally {

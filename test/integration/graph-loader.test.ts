@@ -102,6 +102,33 @@ outputs: [a.outputs.labels, b.outputs.label]`,
     assert.match(problems[3] ?? '', /^11:13 spec\.outputs\[0\]: node "a" has no tensor "labels"; did you mean "label"\? \(available: label, probabilities\)/);
   });
 
+  it('reports six different problems in one file at once, typing the healthy model behind them', async () => {
+    const file = repoPath('test', 'fixtures', 'graphs-broken', 'six-problems.yaml');
+    const problems = await problemsOf(file);
+    const expected: [prefix: string, message: RegExp][] = [
+      ['9:32 spec.inputs[1].datatype: ', /^must be one of BOOL, /],
+      ['16:7 spec.nodes[1]: ', /^not typed because they depend on node "lost", which has problems: after-lost$/],
+      ['19:20 spec.nodes[1].model.uri: ', /^model file not found: .*models\/does-not-exist\/1\/model\.onnx$/],
+      ['24:13 spec.nodes[3].type: ', /^unknown node type "transfromer"/],
+      ['28:15 spec.nodes[4].inputs: ', /^cycle: loop-a -> loop-b -> loop-a; a graph must be acyclic$/],
+      ['35:13 spec.nodes[7].name: ', /^duplicate node name "twin" \(first declared at spec\.nodes\[6\]\)$/],
+      ['39:7 spec.outputs[0]: ', /^node "clf" has no tensor "labels"; did you mean "label"\? \(available: label, probabilities\)$/],
+    ];
+    assert.equal(problems.length, expected.length, problems.join('\n'));
+    expected.forEach(([prefix, message], i) => {
+      const line = problems[i] ?? '';
+      assert.ok(line.startsWith(prefix), `problem ${i}: ${line}`);
+      assert.match(line.slice(prefix.length), message, `problem ${i}: ${line}`);
+    });
+    await assert.rejects(loadGraphFile(file, loader), (err: unknown) => {
+      assert.ok(err instanceof GraphValidationError);
+      assert.equal(err.diagnostics.filter((d) => d.severity === 'note').length, 1, err.message);
+      assert.match(err.message, /^graph .*six-problems\.yaml has 6 problems \(and 1 note\):\n/);
+      assert.match(err.message, /six-problems\.yaml:16:7 spec\.nodes\[1\]: note: not typed because/);
+      return true;
+    });
+  });
+
   it('rejects a file that is not an ONNX model with the runtime error', async () => {
     const notModel = path.join(dir, 'not-a-model.onnx');
     writeFileSync(notModel, 'this is not protobuf');
@@ -201,6 +228,23 @@ outputs: [gone, narrow]`,
     assert.match(problems[0] ?? '', /spec\.nodes\[0\]\.outlier\.reference\.path: reference file not found: .*nowhere\.csv/);
     assert.match(problems[1] ?? '', /spec\.nodes\[1\]\.drift\.reference\.path: reference .*bad-reference\.csv: line 3, column "b": "oops" is not a number/);
     assert.match(problems[2] ?? '', /spec\.nodes\[2\]\.outlier: tensor "x" is FP32 \[-1, 3\]; the reference has 4 features, so it must be numeric \[N, 4\]/);
+  });
+
+  it('refuses an mmd sigma list whose length is not the reference\'s number of features, at load time', async () => {
+    const reference = repoPath('models', 'iris-logreg', '1', 'reference.csv');
+    const file = graphFile(
+      'mmd-sigma',
+      `inputs: [{name: x, datatype: FP32, shape: [-1, 4]}]
+nodes:
+  - name: drift
+    type: drift
+    inputs: [graph.inputs]
+    drift: {method: mmd, reference: {path: ${reference}}, window: {size: 20}, mmd: {sigma: [1, 2, 3]}}
+outputs: [graph.inputs.x]`,
+    );
+    const problems = await problemsOf(file);
+    assert.equal(problems.length, 1, problems.join('\n'));
+    assert.match(problems[0] ?? '', /spec\.nodes\[0\]\.drift\.mmd\.sigma: has 3 values, one per feature is needed: the reference has 4 features/);
   });
 
   it('falls back to the CPU provider when CUDA is asked for but unavailable, and says so', async (t) => {

@@ -1,14 +1,16 @@
-import { Body, Controller, Delete, Get, Header, Param, Post, Res } from '@nestjs/common';
+import { Body, Controller, Delete, Get, Header, Param, Post, Put, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { invalidArgument } from '@infergraph/protocol';
 import { ClusterMetrics } from '@infergraph/telemetry';
 import { ClusterService } from './cluster.service';
+import { GraphCatalogueService } from './graph-catalogue.service';
 
 /** Admin REST API of the controller. */
 @Controller()
 export class ClusterController {
   constructor(
     private readonly cluster: ClusterService,
+    private readonly catalogue: GraphCatalogueService,
     private readonly metrics: ClusterMetrics,
   ) {}
 
@@ -32,18 +34,30 @@ export class ClusterController {
 
   @Get('v1/graphs')
   graphs(): unknown {
-    return this.cluster.graphs();
+    return this.catalogue.describe();
   }
 
   @Post('v1/graphs')
   add(@Body() body: unknown): unknown {
-    const text = Buffer.isBuffer(body) ? body.toString('utf8') : typeof body === 'string' ? body : undefined;
-    if (text === undefined || text.trim() === '') throw invalidArgument('request body must be an InferenceGraph YAML document');
-    return this.cluster.addGraph(text);
+    return this.catalogue.add(yamlBody(body));
+  }
+
+  @Put('v1/graphs/:name')
+  put(@Param('name') name: string, @Body() body: unknown, @Res({ passthrough: true }) reply: FastifyReply): unknown {
+    const { created, graph } = this.catalogue.put(name, yamlBody(body));
+    void reply.status(created ? 201 : 200);
+    return graph;
   }
 
   @Delete('v1/graphs/:name')
   remove(@Param('name') name: string): unknown {
-    return this.cluster.removeGraph(name);
+    return this.catalogue.remove(name);
   }
+}
+
+/** The request body as bytes: YAML arrives raw (any content type but JSON and text/plain, which Fastify parses). */
+function yamlBody(body: unknown): Uint8Array {
+  const bytes = Buffer.isBuffer(body) ? body : typeof body === 'string' ? Buffer.from(body, 'utf8') : undefined;
+  if (bytes === undefined || bytes.toString('utf8').trim() === '') throw invalidArgument('request body must be an InferenceGraph YAML document');
+  return bytes;
 }

@@ -1,89 +1,86 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
-import { writeFileSync, rmSync } from 'node:fs';
-import path from 'node:path';
+import { randomUUID } from 'node:crypto';
 import { Autoscaler, ClusterState } from '@infergraph/cluster';
-import { InferenceError, type RoutingTableMessage, type WorkerMessage } from '@infergraph/protocol';
+import type { CatalogueMessage, RoutingTableMessage, WorkerMessage } from '@infergraph/protocol';
 import { ControlServer, type WorkerSession } from '@infergraph/transport-grpc';
 import type { ClusterView } from '@infergraph/telemetry';
+import { checkWorkerMessage } from './control-message.schema';
 import { CONTROLLER_CONFIG, type ControllerConfig } from './controller.config';
-import { graphFilesIn, readGraphFile, type CatalogEntry } from './graph-catalog';
+import { GraphCatalogueService, type CatalogueGraph } from './graph-catalogue.service';
 
 /**
- * The controller: desired graphs, live workers (one Join stream each), placement and the routing
- * table gateways watch. Every change replans and pushes new assignments and routes.
+ * The controller: live workers (one Join stream each), placement, and what gateways watch (the routing
+ * table and the graph catalogue). Every change replans and pushes new assignments and routes.
+ *
+ * Start-up is a sync: for `syncWindowMs` the controller only listens. Workers rejoin and say what they hold;
+ * their replicas are adopted as they are. Only then does it place anything and publish routes, tagged with
+ * its own epoch, so gateways never swap a working table for the empty one of a controller that just started.
  */
 @Injectable()
 export class ClusterService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger('controller');
   private readonly state: ClusterState;
-  private readonly catalog = new Map<string, CatalogEntry>();
-  private readonly posted = new Set<string>();
+  /** This controller's incarnation: routing tables and assignments carry it. */
+  readonly epoch = randomUUID();
+  private synced = false;
   private readonly sessions = new Map<string, WorkerSession>();
-  private readonly watchers = new Set<(table: RoutingTableMessage) => void>();
+  private readonly routeWatchers = new Set<(table: RoutingTableMessage) => void>();
+  private readonly catalogueWatchers = new Set<(catalogue: CatalogueMessage) => void>();
   private readonly server: ControlServer;
   private readonly autoscaler: Autoscaler;
   /** Latest peak in-flight per worker and node key, from heartbeats. */
-  private readonly loads = new Map<string, Map<string, number>>();
+  private readonly loads = new Map<string, ReadonlyMap<string, number>>();
+  /** Draining workers already told to leave. */
+  private readonly released = new Set<string>();
   private expiry: NodeJS.Timeout | undefined;
   private scaling: NodeJS.Timeout | undefined;
+  private syncTimer: NodeJS.Timeout | undefined;
+  private lastPublished = '';
 
-  constructor(@Inject(CONTROLLER_CONFIG) private readonly config: ControllerConfig) {
-    this.state = new ClusterState({ heartbeatTimeoutMs: config.heartbeatTimeoutMs });
+  constructor(
+    @Inject(CONTROLLER_CONFIG) private readonly config: ControllerConfig,
+    private readonly catalogue: GraphCatalogueService,
+  ) {
+    this.state = new ClusterState({ heartbeatTimeoutMs: config.heartbeatTimeoutMs, defaultReplicas: config.defaultReplicas });
     this.autoscaler = new Autoscaler(config.autoscale);
     this.server = new ControlServer({
       join: (session) => this.onJoin(session),
       watchRoutes: (push, onClose) => {
-        this.watchers.add(push);
-        onClose(() => this.watchers.delete(push));
-        push(this.routingTable());
+        this.routeWatchers.add(push);
+        onClose(() => this.routeWatchers.delete(push));
+        // An unsynced controller publishes nothing: the gateway keeps the table it has.
+        if (this.synced) push(this.routingTable());
+      },
+      watchCatalogue: (push, onClose) => {
+        this.catalogueWatchers.add(push);
+        onClose(() => this.catalogueWatchers.delete(push));
+        push(this.catalogueMessage());
       },
     });
+    this.catalogue.onChange((name, graph) => this.onCatalogueChange(name, graph));
   }
 
   async onApplicationBootstrap(): Promise<void> {
-    for (const file of graphFilesIn(this.config.graphDirs)) this.register(readGraphFile(file));
+    this.catalogue.loadFiles();
     const port = await this.server.listen(`${this.config.host}:${this.config.controlPort}`);
-    this.logger.log(`control plane listening on grpc://${this.config.host}:${port}`);
-    this.expiry = setInterval(() => {
-      const gone = this.state.expire(Date.now());
-      if (gone.length === 0) return;
-      for (const id of gone) {
-        this.logger.warn(`worker ${id} missed its heartbeats for ${this.config.heartbeatTimeoutMs} ms: removed (it must re-join)`);
-        // Ending its stream makes a worker that was only stalled say hello again.
-        this.sessions.get(id)?.end();
-        this.sessions.delete(id);
-        this.loads.delete(id);
-      }
-      this.replan();
-    }, Math.max(50, Math.floor(this.config.heartbeatTimeoutMs / 5)));
+    this.logger.log(`control plane listening on grpc://${this.config.host}:${port} (epoch ${this.epoch}; syncing for ${this.config.syncWindowMs} ms)`);
+    this.syncTimer = setTimeout(() => this.finishSync(), this.config.syncWindowMs);
+    this.syncTimer.unref();
+    this.expiry = setInterval(() => this.expireWorkers(), Math.max(50, Math.floor(this.config.heartbeatTimeoutMs / 5)));
     this.expiry.unref();
     this.scaling = setInterval(() => this.autoscale(Date.now()), 250);
     this.scaling.unref();
   }
 
-  /** Feeds observed load to the autoscaler and applies its decisions. */
-  private autoscale(now: number): void {
-    const totals = new Map<string, number>();
-    for (const perKey of this.loads.values()) for (const [key, n] of perKey) totals.set(key, (totals.get(key) ?? 0) + n);
-    const routes = new Map(this.state.routes().routes.map((r) => [r.key, r.addresses.length]));
-    for (const [key, n] of totals) this.autoscaler.observe(key, n, routes.get(key) ?? 0, now);
-    const changes = this.autoscaler.decide((key) => this.state.wantedReplicas(key), now);
-    if (changes.length === 0) return;
-    for (const c of changes) {
-      this.state.setReplicas(c.key, c.replicas);
-      this.logger.log(`autoscale ${c.key} to ${c.replicas} replica(s): ${c.reason}`);
-    }
-    this.replan();
-  }
-
   async onApplicationShutdown(): Promise<void> {
+    clearTimeout(this.syncTimer);
     clearInterval(this.expiry);
     clearInterval(this.scaling);
     await this.server.close();
   }
 
   status(): unknown {
-    return this.state.status(Date.now());
+    return { epoch: this.epoch, synced: this.synced, ...this.state.status(Date.now()) };
   }
 
   /** The numbers Prometheus scrapes: capacity per worker, replicas per node and state, unplaced replicas. */
@@ -112,113 +109,168 @@ export class ClusterService implements OnApplicationBootstrap, OnApplicationShut
     };
   }
 
-  graphs(): unknown {
-    return { graphs: [...this.catalog.values()].map((e) => ({ name: e.name, file: e.file, nodes: e.demands.map((d) => d.key), error: e.error })) };
+  private finishSync(): void {
+    if (this.synced) return;
+    this.synced = true;
+    const adopted = this.state.status(Date.now()).graphs.reduce((n, g) => n + g.nodes.reduce((m, x) => m + x.replicas.length, 0), 0);
+    this.logger.log(`synced: ${this.sessions.size} worker(s) rejoined holding ${adopted} replica(s); placing`);
+    this.replan(this.config.rebalanceMaxMoves);
   }
 
-  /** Admin API: a graph posted as YAML is stored beside the other graphs (relative model paths work the same). */
-  addGraph(yaml: string): unknown {
-    const dir = this.config.graphDirs[0];
-    if (dir === undefined) throw new InferenceError('INTERNAL', 'no GRAPHS_DIR to store graphs in');
-    const nameMatch = /^\s*name:\s*([a-z0-9-]+)\s*$/m.exec(yaml);
-    if (nameMatch?.[1] === undefined) throw new InferenceError('INVALID_ARGUMENT', 'metadata.name: required (a DNS-1123 label)');
-    const file = path.join(dir, `${nameMatch[1]}.yaml`);
-    writeFileSync(file, yaml);
-    const entry = readGraphFile(file);
-    if (entry.error !== undefined) {
-      rmSync(file, { force: true });
-      throw new InferenceError('INVALID_ARGUMENT', entry.error);
-    }
-    this.posted.add(entry.name);
-    this.register(entry);
+  private onCatalogueChange(name: string, graph: CatalogueGraph | undefined): void {
+    this.autoscaler.setPolicies(this.catalogue.list().flatMap((e) => e.scaling));
+    if (graph === undefined || graph.error !== undefined) this.state.removeGraph(name);
+    else this.state.setGraph(graph.name, graph.file, [...graph.demands], graph.contentHash);
+    const message = this.catalogueMessage();
+    for (const push of this.catalogueWatchers) push(message);
     this.replan();
-    return { name: entry.name, file, nodes: entry.demands.map((d) => d.key) };
   }
 
-  removeGraph(name: string): unknown {
-    const entry = this.catalog.get(name);
-    if (entry === undefined) throw new InferenceError('NOT_FOUND', `unknown graph "${name}"`);
-    this.catalog.delete(name);
-    this.autoscaler.setPolicies([...this.catalog.values()].flatMap((e) => e.scaling));
-    this.state.removeGraph(name);
-    if (this.posted.delete(name)) rmSync(entry.file, { force: true });
-    this.replan();
-    return { removed: name };
-  }
-
-  private register(entry: CatalogEntry): void {
-    this.catalog.set(entry.name, entry);
-    this.autoscaler.setPolicies([...this.catalog.values()].flatMap((e) => e.scaling));
-    if (entry.error !== undefined) {
-      this.logger.error(`graph ${entry.file} is invalid and will not be placed:\n${entry.error}`);
-      return;
+  /** Feeds observed load to the autoscaler and applies its decisions. */
+  private autoscale(now: number): void {
+    if (!this.synced) return;
+    const totals = new Map<string, number>();
+    for (const perKey of this.loads.values()) for (const [key, n] of perKey) totals.set(key, (totals.get(key) ?? 0) + n);
+    const routes = new Map(this.state.routes().routes.map((r) => [r.key, r.addresses.length]));
+    for (const [key, n] of totals) this.autoscaler.observe(key, n, routes.get(key) ?? 0, now);
+    const changes = this.autoscaler.decide((key) => this.state.wantedReplicas(key), now);
+    if (changes.length === 0) return;
+    for (const c of changes) {
+      this.state.setReplicas(c.key, c.replicas);
+      this.logger.log(`autoscale ${c.key} to ${c.replicas} replica(s): ${c.reason}`);
     }
-    this.state.setGraph(entry.name, entry.file, [...entry.demands]);
-    this.logger.log(`graph "${entry.name}": ${entry.demands.length} placeable node(s)`);
+    this.replan();
+  }
+
+  private expireWorkers(): void {
+    const gone = this.state.expire(Date.now());
+    if (gone.length === 0) return;
+    for (const id of gone) {
+      this.logger.warn(`worker ${id} missed its heartbeats for ${this.config.heartbeatTimeoutMs} ms: removed (it must re-join)`);
+      // Ending its stream makes a worker that was only stalled say hello again.
+      this.sessions.get(id)?.end();
+      this.forget(id);
+    }
+    this.replan();
   }
 
   private onJoin(session: WorkerSession): void {
     let id: string | undefined;
-    session.onMessage((m: WorkerMessage) => {
+    session.onMessage((raw: WorkerMessage) => {
+      const m = checkWorkerMessage(raw);
       const now = Date.now();
-      if (m.hello) {
-        const h = m.hello;
-        id = h.worker_id;
-        this.sessions.set(id, session);
-        this.state.upsertWorker(
-          {
-            id,
-            pool: h.pool,
-            address: h.address,
-            capacity: { cpu: h.capacity.cpu, memory: Number(h.capacity.memory), gpuCount: h.capacity.gpu_count, gpuMemory: Number(h.capacity.gpu_memory) },
-          },
-          now,
-        );
-        this.logger.log(`worker ${id} joined (pool ${h.pool}, ${h.address})`);
-        this.replan();
-      } else if (m.heartbeat && id !== undefined) {
-        if (!this.state.heartbeat(id, now)) {
-          session.end(); // removed meanwhile: make it re-join
+      switch (m.kind) {
+        case 'invalid':
+          this.logger.warn(`refused a control message${id === undefined ? '' : ` from worker ${id}`}: ${m.problem}`);
+          if (id === undefined) session.end();
+          return;
+        case 'hello': {
+          const previous = id === undefined ? undefined : this.sessions.get(id);
+          id = m.hello.id;
+          const replaced = this.sessions.get(id);
+          if (replaced !== undefined && replaced !== session && replaced !== previous) replaced.end();
+          this.sessions.set(id, session);
+          this.released.delete(id);
+          this.state.upsertWorker(m.hello, now);
+          const held = m.hello.held?.length ?? 0;
+          this.logger.log(`worker ${id} joined (pool ${m.hello.pool}, ${m.hello.address}, holding ${held} replica(s)${m.hello.draining === true ? ', draining' : ''})`);
+          // A joining (or returning) worker gets a fair share: a few replicas move to it, make-before-break.
+          this.replan(this.config.rebalanceMaxMoves);
           return;
         }
-        this.loads.set(id, new Map((m.heartbeat.loads ?? []).map((l) => [l.key, l.in_flight])));
-      } else if (m.replica && id !== undefined) {
-        const r = m.replica;
-        this.state.reportReplica(id, r.key, r.replica, r.state, r.reason, r.provider);
-        if (r.state === 'FAILED') this.logger.warn(`replica ${r.key}#${r.replica} on ${id} failed: ${r.reason}`);
-        this.publishRoutes();
+        case 'heartbeat':
+          if (id === undefined) return;
+          if (!this.state.heartbeat(id, now)) {
+            session.end(); // removed meanwhile: make it re-join
+            return;
+          }
+          this.loads.set(id, m.loads);
+          return;
+        case 'replica': {
+          if (id === undefined) return;
+          const r = m.replica;
+          const result = this.state.reportReplica(id, r.key, r.replica, r.state, r.reason, r.provider);
+          if (r.state === 'FAILED') this.logger.warn(`replica ${r.key}#${r.replica} on ${id} failed: ${r.reason}`);
+          this.sendAssignments(result.changedWorkers);
+          this.publishRoutes();
+          this.releaseDrained();
+          return;
+        }
+        case 'drain':
+          if (id === undefined || !this.state.drainWorker(id)) return;
+          this.logger.log(`worker ${id} is draining: placing its replicas elsewhere`);
+          this.replan();
+          return;
       }
     });
     session.onClose((reason) => {
       if (id === undefined || this.sessions.get(id) !== session) return;
-      this.sessions.delete(id);
-      this.loads.delete(id);
+      this.forget(id);
       this.state.removeWorker(id, reason);
       this.logger.warn(`worker ${id} left (${reason}); re-placing its replicas`);
       this.replan();
     });
   }
 
-  private replan(): void {
-    const { changedWorkers } = this.state.replan();
-    for (const workerId of changedWorkers) {
-      const a = this.state.assignmentFor(workerId);
-      this.sessions.get(workerId)?.send({ assignment: { graphs: [...a.graphs], replicas: [...a.replicas] } });
-    }
-    this.publishRoutes();
+  private forget(id: string): void {
+    this.sessions.delete(id);
+    this.loads.delete(id);
+    this.released.delete(id);
   }
 
-  private lastVersion = -1;
+  /** Places replicas (not while syncing: the workers' reports come first) and pushes what changed. */
+  private replan(maxMoves = 0): void {
+    if (!this.synced) return;
+    const { changedWorkers } = this.state.replan({ maxMoves });
+    this.sendAssignments(changedWorkers);
+    this.publishRoutes();
+    this.releaseDrained();
+  }
+
+  private sendAssignments(workers: readonly string[]): void {
+    for (const workerId of workers) {
+      const a = this.state.assignmentFor(workerId);
+      this.sessions.get(workerId)?.send({
+        assignment: {
+          graphs: a.graphs.map((g) => ({ name: g.name, file: g.file, content_hash: g.contentHash })),
+          replicas: [...a.replicas],
+          epoch: this.epoch,
+        },
+      });
+    }
+  }
+
+  /** Tells each draining worker that holds nothing anymore (every replica replaced) to leave. */
+  private releaseDrained(): void {
+    for (const id of this.state.drainedWorkers()) {
+      if (this.released.has(id)) continue;
+      this.released.add(id);
+      this.logger.log(`worker ${id} drained: no route points at it; releasing it`);
+      this.sessions.get(id)?.send({ release: { reason: 'every replica was replaced' } });
+    }
+  }
 
   private publishRoutes(): void {
+    if (!this.synced) return;
     const table = this.routingTable();
-    if (Number(table.version) === this.lastVersion) return;
-    this.lastVersion = Number(table.version);
-    for (const push of this.watchers) push(table);
+    const key = String(table.version);
+    if (key === this.lastPublished) return;
+    this.lastPublished = key;
+    for (const push of this.routeWatchers) push(table);
   }
 
   private routingTable(): RoutingTableMessage {
     const r = this.state.routes();
-    return { version: String(r.version), routes: r.routes.map((x) => ({ key: x.key, addresses: [...x.addresses] })) };
+    return { version: String(r.version), routes: r.routes.map((x) => ({ key: x.key, addresses: [...x.addresses] })), epoch: this.epoch, synced: this.synced };
+  }
+
+  private catalogueMessage(): CatalogueMessage {
+    return {
+      epoch: this.epoch,
+      graphs: this.catalogue
+        .list()
+        .filter((g) => g.error === undefined)
+        .map((g) => ({ name: g.name, file: g.file, content_hash: g.contentHash })),
+    };
   }
 }

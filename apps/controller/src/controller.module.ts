@@ -4,6 +4,7 @@ import { ClusterController } from './cluster.controller';
 import { ClusterService } from './cluster.service';
 import { CONTROLLER_CONFIG, type ControllerConfig } from './controller.config';
 import { ControllerErrorFilter } from './error.filter';
+import { GraphCatalogueService } from './graph-catalogue.service';
 import { ClusterMetrics } from '@infergraph/telemetry';
 
 @Module({})
@@ -14,6 +15,7 @@ export class ControllerModule {
       controllers: [ClusterController],
       providers: [
         { provide: CONTROLLER_CONFIG, useValue: config },
+        GraphCatalogueService,
         ClusterService,
         { provide: ClusterMetrics, useFactory: (cluster: ClusterService) => new ClusterMetrics(() => cluster.metricsView()), inject: [ClusterService] },
         { provide: APP_FILTER, useClass: ControllerErrorFilter },

@@ -1,52 +1,110 @@
+import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { PLACED_NODE_TYPES, demandsOf, nodeKey, type ScalePolicy } from '@infergraph/cluster';
 import { checkModelFile, resolveModelPath } from '@infergraph/engine';
 import type { ReplicaDemand } from '@infergraph/placement';
-import { parseGraphSource, formatDiagnostic } from '@infergraph/spec';
+import { MAX_GRAPH_BYTES, formatDiagnostic, parseGraphSource, screenGraphSource } from '@infergraph/spec';
 
 export interface CatalogEntry {
   readonly name: string;
+  /** Absolute path of the graph file: what workers load. */
   readonly file: string;
   readonly demands: readonly ReplicaDemand[];
   /** Nodes with `replicas: {min, max, targetInFlight}`. */
   readonly scaling: readonly ScalePolicy[];
   readonly error: string | undefined;
+  /** sha256 (hex) of the bytes checked; empty when the file could not be read. */
+  readonly contentHash: string;
 }
 
-/** Reads a graph file and turns its placeable nodes into replica demands (no model is opened). */
-export function readGraphFile(file: string): CatalogEntry {
-  const fallback = path.basename(file).replace(/\.ya?ml$/, '');
-  let text: string;
+/** A broken file near the size limit can hold thousands of problems; a message lists this many. */
+const MAX_LISTED_PROBLEMS = 50;
+
+/**
+ * Reads a graph file and turns its placeable nodes into replica demands (no model is opened). Never
+ * throws: a file that cannot be read, is not a regular file, is too large, unsafe to parse (an alias bomb)
+ * or invalid comes back with `error`. `label` names the file in problems (the absolute path by default).
+ */
+export function readGraphFile(file: string, label = file): CatalogEntry {
+  const fallback = nameOfFile(file);
+  let bytes: Buffer;
   try {
-    text = readFileSync(file, 'utf8');
+    // stat first: reading a FIFO would block, reading a huge file would waste memory.
+    const stat = statSync(file);
+    if (!stat.isFile()) return failed(fallback, file, '', `${label} is not a regular file`);
+    if (stat.size > MAX_GRAPH_BYTES) return failed(fallback, file, '', `${label} is ${stat.size} bytes; a graph file may be at most ${MAX_GRAPH_BYTES} bytes (${MAX_GRAPH_BYTES / 1024} KiB)`);
+    bytes = readFileSync(file);
   } catch (err) {
-    return { name: fallback, file, demands: [], scaling: [], error: `cannot read ${file}: ${err instanceof Error ? err.message : String(err)}` };
+    return failed(fallback, file, '', `cannot read ${label}: ${messageOf(err)}`);
   }
-  const parsed = parseGraphSource(text, file, { checkModelUri: (uri) => checkModelFile(file, uri) });
-  if (parsed.graph === undefined) {
-    return { name: fallback, file, demands: [], scaling: [], error: parsed.diagnostics.map(formatDiagnostic).join('\n') };
-  }
-  const graph = parsed.graph;
-  const sizes = new Map<string, number>();
-  for (const node of graph.spec.nodes) {
-    if (node.type !== 'model') continue;
-    const resolved = resolveModelPath(file, node.model.uri);
-    if (typeof resolved === 'string') sizes.set(node.name, statSync(resolved).size);
-  }
-  const scaling = graph.spec.nodes.flatMap((n) =>
-    PLACED_NODE_TYPES.includes(n.type) && typeof n.replicas === 'object'
-      ? [{ key: nodeKey(graph.metadata.name, n.name), min: n.replicas.min, max: n.replicas.max, targetInFlight: n.replicas.targetInFlight }]
-      : [],
-  );
-  return { name: graph.metadata.name, file, demands: demandsOf(graph, file, (node) => sizes.get(node)), scaling, error: undefined };
+  return readGraphSource(bytes, file, label);
 }
 
-export function graphFilesIn(dirs: readonly string[]): string[] {
-  return dirs.flatMap((dir) =>
-    readdirSync(dir)
-      .filter((n) => /\.ya?ml$/.test(n))
-      .sort()
-      .map((n) => path.join(dir, n)),
-  );
+/** Checks graph source bytes as if they were the file `file` (relative model paths resolve beside it). Never throws. */
+export function readGraphSource(bytes: Uint8Array, file: string, label: string): CatalogEntry {
+  const contentHash = createHash('sha256').update(bytes).digest('hex');
+  const fallback = nameOfFile(file);
+  const screened = screenGraphSource(bytes);
+  if ('problem' in screened) return failed(fallback, file, contentHash, `${label} ${screened.problem}`);
+  try {
+    const parsed = parseGraphSource(screened.text, label, { checkModelUri: (uri) => checkModelFile(file, uri) });
+    if (parsed.graph === undefined) {
+      const name = typeof parsed.partial.name === 'string' && parsed.partial.name !== '' ? parsed.partial.name : fallback;
+      return failed(name, file, contentHash, listProblems(parsed.diagnostics.map(formatDiagnostic)));
+    }
+    const graph = parsed.graph;
+    const sizes = new Map<string, number>();
+    for (const node of graph.spec.nodes) {
+      if (node.type !== 'model') continue;
+      const resolved = resolveModelPath(file, node.model.uri);
+      if (typeof resolved === 'string') sizes.set(node.name, statSync(resolved).size);
+    }
+    const scaling = graph.spec.nodes.flatMap((n) =>
+      PLACED_NODE_TYPES.includes(n.type) && typeof n.replicas === 'object'
+        ? [{ key: nodeKey(graph.metadata.name, n.name), min: n.replicas.min, max: n.replicas.max, targetInFlight: n.replicas.targetInFlight }]
+        : [],
+    );
+    return { name: graph.metadata.name, file, demands: demandsOf(graph, label, (node) => sizes.get(node)), scaling, error: undefined, contentHash };
+  } catch (err) {
+    // The parser and the demand estimate are not meant to throw; one that does must not stop the controller.
+    return failed(fallback, file, contentHash, `${label}: cannot check the graph: ${messageOf(err)}`);
+  }
+}
+
+export interface GraphFileRef {
+  readonly file: string;
+  /** The GRAPHS_DIR entry it was found in. */
+  readonly dir: string;
+}
+
+/** The `*.yaml`/`*.yml` files of each directory, in order; a directory that cannot be listed is a problem, not a throw. */
+export function graphFilesIn(dirs: readonly string[]): { files: GraphFileRef[]; problems: string[] } {
+  const files: GraphFileRef[] = [];
+  const problems: string[] = [];
+  for (const dir of dirs) {
+    try {
+      for (const n of readdirSync(dir).filter((n) => /\.ya?ml$/.test(n)).sort()) files.push({ file: path.join(dir, n), dir });
+    } catch (err) {
+      problems.push(`cannot list GRAPHS_DIR entry ${dir}: ${messageOf(err)}`);
+    }
+  }
+  return { files, problems };
+}
+
+function nameOfFile(file: string): string {
+  return path.basename(file).replace(/\.ya?ml$/, '');
+}
+
+function failed(name: string, file: string, contentHash: string, error: string): CatalogEntry {
+  return { name, file, demands: [], scaling: [], error, contentHash };
+}
+
+function listProblems(lines: readonly string[]): string {
+  if (lines.length <= MAX_LISTED_PROBLEMS) return lines.join('\n');
+  return [...lines.slice(0, MAX_LISTED_PROBLEMS), `… and ${lines.length - MAX_LISTED_PROBLEMS} more problems`].join('\n');
+}
+
+function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
 }

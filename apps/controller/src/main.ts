@@ -5,14 +5,17 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import { StructuredLogger } from '@infergraph/telemetry';
 import { ControllerModule } from './controller.module';
 import { loadControllerConfig } from './controller.config';
+import { MAX_GRAPH_BYTES } from '@infergraph/spec';
 
 /** The controller process: places node replicas on workers and publishes the routing table. */
 async function bootstrap(): Promise<void> {
   const config = loadControllerConfig();
   const logger = new StructuredLogger({ component: 'controller', format: config.telemetry.logFormat, level: config.telemetry.logLevel });
-  const app = await NestFactory.create<NestFastifyApplication>(ControllerModule.forConfig(config), new FastifyAdapter(), { logger, bodyParser: false });
+  // Bodies are graph documents: larger than a graph may be is refused with 413 before it is read.
+  const adapter = new FastifyAdapter({ bodyLimit: MAX_GRAPH_BYTES });
+  const app = await NestFactory.create<NestFastifyApplication>(ControllerModule.forConfig(config), adapter, { logger, bodyParser: false });
   const fastify = app.getHttpAdapter().getInstance();
-  fastify.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+  fastify.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: MAX_GRAPH_BYTES }, (_req, body, done) => done(null, body));
   app.enableShutdownHooks();
   await app.listen(config.port, config.host);
   const address = fastify.server.address();

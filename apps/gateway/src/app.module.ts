@@ -7,6 +7,7 @@ import type { NodeTransport } from '@infergraph/executor';
 import type { GraphSpec } from '@infergraph/spec';
 import { OnnxModelLoader } from '@infergraph/runtime-onnx';
 import { GATEWAY_CONFIG, type GatewayConfig } from './config/gateway.config';
+import { CatalogueFollowerService } from './graphs/catalogue-follower.service';
 import { GraphLoadingService } from './graphs/graph-loading.service';
 import { KAFKA_CLIENT, KafkaStreamService } from './graphs/kafka-stream.service';
 import { KafkaController } from './http/kafka.controller';
@@ -83,6 +84,7 @@ export class AppModule {
           inject: [GraphRegistry, KafkaStreamService],
         },
         GraphLoadingService,
+        CatalogueFollowerService,
         InferRoute,
         { provide: APP_FILTER, useClass: OipErrorFilter },
         ...(tracing === undefined ? [] : [{ provide: 'TRACING_SDK', useValue: tracing }]),
@@ -94,8 +96,8 @@ export class AppModule {
 /** Node calls go where the controller's routing table says a replica is ready. */
 function routedTransport(controller: string): GrpcNodeTransport {
   const logger = new Logger('routes');
-  const watcher = new RoutingTableWatcher(controller, `gateway-${process.pid}`, (version, routes) =>
-    logger.log(`routing table v${version}: ${routes} node(s) with ready replicas`),
+  const watcher = new RoutingTableWatcher(controller, `gateway-${process.pid}`, (version, routes, epoch) =>
+    logger.log(`routing table v${version} (controller epoch ${epoch.slice(0, 8)}): ${routes} node(s) with ready replicas`),
   );
   watcher.start();
   return new GrpcNodeTransport((graph, node) => watcher.addressesFor(`${graph}.${node}`));

@@ -1,6 +1,7 @@
 import { Inject, Injectable, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import { decodeModelInferRequest, encodeModelInferResponse, type ModelInferRequestMessage, type ModelInferResponseMessage } from '@infergraph/protocol';
 import { V2GrpcServer, type V2GrpcHandlers, type V2ModelMetadataMessage, type V2ModelRequestMessage, type V2ServerMetadataMessage } from '@infergraph/transport-grpc';
+import { DrainGate } from './drain.gate';
 import { NodeServingService } from './node-serving.service';
 import { WORKER_CONFIG, type WorkerConfig } from './worker.config';
 
@@ -16,6 +17,7 @@ export class WorkerGrpcServer implements V2GrpcHandlers, OnApplicationBootstrap,
   constructor(
     private readonly serving: NodeServingService,
     @Inject(WORKER_CONFIG) config: WorkerConfig,
+    private readonly gate: DrainGate,
   ) {
     this.server = new V2GrpcServer(this, {
       host: config.host,
@@ -34,8 +36,10 @@ export class WorkerGrpcServer implements V2GrpcHandlers, OnApplicationBootstrap,
     await this.server.listen();
   }
 
-  beforeApplicationShutdown(): Promise<void> {
-    return this.server.close();
+  /** After the drain (routes moved elsewhere): stop taking calls and let those in flight finish. */
+  async beforeApplicationShutdown(): Promise<void> {
+    await this.gate.wait();
+    await this.server.close();
   }
 
   serverLive(): { live: boolean } {

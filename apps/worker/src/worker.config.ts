@@ -22,6 +22,7 @@ const envSchema = z.object({
   WORKER_GPUS: z.coerce.number().int().min(0).optional(),
   WORKER_GPU_MEMORY: z.coerce.number().int().min(0).optional(),
   HEARTBEAT_MS: z.coerce.number().int().min(50).default(1000),
+  DRAIN_TIMEOUT_MS: z.coerce.number().int().min(0).default(20_000),
   NODE_TRANSPORT: z.enum(['auto', 'kafka']).default('auto'),
   KAFKA_BROKERS: z.string().default(''),
   KAFKA_TOPIC_PREFIX: z.string().regex(/^[A-Za-z0-9._-]*$/).default(''),
@@ -44,6 +45,8 @@ export interface WorkerConfig {
   readonly pool: string;
   readonly capacity: { readonly cpu: number; readonly memory: number; readonly gpuCount: number; readonly gpuMemory: number };
   readonly heartbeatMs: number;
+  /** SIGTERM: how long to wait for the controller to move this worker's replicas before stopping anyway. */
+  readonly drainTimeoutMs: number;
   /**
    * Kafka-connected nodes: brokers (empty: none), topic prefix override, whether every served graph's
    * nodes consume their topics (NODE_TRANSPORT=kafka) or only graphs with spec.transport: kafka, calls in
@@ -84,6 +87,7 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env, cwd = pro
       gpuMemory: e.WORKER_GPU_MEMORY ?? probed?.memoryBytes ?? 0,
     }),
     heartbeatMs: e.HEARTBEAT_MS,
+    drainTimeoutMs: e.DRAIN_TIMEOUT_MS,
     kafka: Object.freeze({
       brokers: Object.freeze(listOf(e.KAFKA_BROKERS)),
       topicPrefix: e.KAFKA_TOPIC_PREFIX === '' ? undefined : e.KAFKA_TOPIC_PREFIX,

@@ -4,6 +4,7 @@ import { OnnxModelLoader } from '@infergraph/runtime-onnx';
 import { KafkaClient } from '@infergraph/transport-kafka';
 import { EngineMetrics, OtelGraphTracer, logRequests, type StructuredLogger, type TracingSdk } from '@infergraph/telemetry';
 import { ControllerLinkService } from './controller-link.service';
+import { DrainGate } from './drain.gate';
 import { MetricsEndpointService } from './metrics-endpoint.service';
 import { KAFKA_CLIENT, NodeServingService } from './node-serving.service';
 import { WORKER_CONFIG, type WorkerConfig } from './worker.config';
@@ -17,7 +18,9 @@ export class WorkerModule {
       module: WorkerModule,
       providers: [
         { provide: WORKER_CONFIG, useValue: config },
-        { provide: OnnxModelLoader, useFactory: () => new OnnxModelLoader({ preferGpu: config.capacity.gpuCount > 0 }) },
+        // The default applies to whole graphs (no controller): every model tries CUDA on a GPU worker. Assigned
+        // nodes choose per node instead: CUDA only for a model node with resources.gpuMemory (NodeServingService).
+        { provide: OnnxModelLoader, useFactory: () => new OnnxModelLoader({ preferGpu: config.controller === undefined && config.capacity.gpuCount > 0 }) },
         {
           provide: GraphRegistry,
           useFactory: (loader: OnnxModelLoader) => {
@@ -31,6 +34,7 @@ export class WorkerModule {
           provide: KAFKA_CLIENT,
           useFactory: () => (config.kafka.brokers.length === 0 ? null : new KafkaClient(config.kafka.brokers, `infergraph-worker-${config.id}`, new Logger('kafka'))),
         },
+        DrainGate,
         NodeServingService,
         WorkerGrpcServer,
         ControllerLinkService,

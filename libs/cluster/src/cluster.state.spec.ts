@@ -39,12 +39,15 @@ describe('ClusterState', () => {
     const state = cluster();
     state.setGraph('g', 'graphs/g.yaml', [node('g.a', 1), node('g.b', 1)]);
     assert.deepEqual(state.replan(), { changedWorkers: [], routingChanged: false });
-    assert.deepEqual(pending(state), ['g.a#0: no worker in pool "cpu" (there are no workers)', 'g.b#0: no worker in pool "cpu" (there are no workers)']);
+    assert.deepEqual(pending(state), [
+      'g.a#0: graph "g" waits as a unit: node "g.a" has no worker in pool "cpu" (there are no workers)',
+      'g.b#0: graph "g" waits as a unit: node "g.a" has no worker in pool "cpu" (there are no workers)',
+    ]);
 
     state.upsertWorker(worker('w1'), 0);
     assert.deepEqual(state.replan(), { changedWorkers: ['w1'], routingChanged: false });
     assert.deepEqual(state.assignmentFor('w1'), {
-      graphs: [{ name: 'g', file: 'graphs/g.yaml' }],
+      graphs: [{ name: 'g', file: 'graphs/g.yaml', contentHash: '' }],
       replicas: [
         { key: 'g.a', replica: 0 },
         { key: 'g.b', replica: 0 },
@@ -70,8 +73,8 @@ describe('ClusterState', () => {
     state.upsertWorker(worker('w2'), 0);
     state.setGraph('g', 'g.yaml', [node('g.a', 2)]);
     state.replan();
-    assert.deepEqual(state.reportReplica('w1', 'g.a', 0, 'READY', '', 'cpu'), { routingChanged: true });
-    assert.deepEqual(state.reportReplica('w2', 'g.a', 1, 'READY', '', 'cpu'), { routingChanged: true });
+    assert.deepEqual(state.reportReplica('w1', 'g.a', 0, 'READY', '', 'cpu'), { routingChanged: true, changedWorkers: [] });
+    assert.deepEqual(state.reportReplica('w2', 'g.a', 1, 'READY', '', 'cpu'), { routingChanged: true, changedWorkers: [] });
     assert.deepEqual(routes(state), ['g.a w1:7000 w2:7000']);
 
     assert.equal(state.removeWorker('w2', 'control stream closed'), true);
@@ -80,14 +83,22 @@ describe('ClusterState', () => {
     assert.deepEqual(placement(state, 'w1'), ['w1: g.a#0 g.a#1']);
     assert.deepEqual(replicaStates(state), ['g.a#0 w1 READY', 'g.a#1 w1 LOADING']);
 
-    assert.deepEqual(state.reportReplica('w1', 'g.a', 1, 'READY', '', 'cpu'), { routingChanged: false }, 'w1 is already routed');
+    assert.deepEqual(
+      state.reportReplica('w1', 'g.a', 1, 'READY', '', 'cpu'),
+      { routingChanged: true, changedWorkers: [] },
+      'each replica on w1 has its own routing entry',
+    );
+    assert.deepEqual(routes(state), ['g.a w1:7000 w1:7000']);
     assert.deepEqual(state.status(0).removedWorkers, [{ id: 'w2', reason: 'control stream closed' }]);
     assert.equal(state.removeWorker('w2', 'again'), false);
 
     state.upsertWorker(worker('w2'), 0);
-    assert.deepEqual(state.replan(), { changedWorkers: ['w1', 'w2'], routingChanged: false }, 'the doubled-up replica spreads out again');
+    assert.deepEqual(state.replan(), { changedWorkers: ['w2'], routingChanged: false }, 'the doubled-up replica spreads out again');
+    assert.deepEqual(placement(state, 'w1', 'w2'), ['w1: g.a#0 g.a#1', 'w2: g.a#1'], 'make-before-break: w1 keeps its copy meanwhile');
+    assert.deepEqual(replicaStates(state), ['g.a#0 w1 READY', 'g.a#1 w1 READY', 'g.a#1 w2 LOADING']);
+    assert.deepEqual(state.reportReplica('w2', 'g.a', 1, 'READY', '', 'cpu'), { routingChanged: true, changedWorkers: ['w1'] });
     assert.deepEqual(placement(state, 'w1', 'w2'), ['w1: g.a#0', 'w2: g.a#1']);
-    assert.deepEqual(replicaStates(state), ['g.a#0 w1 READY', 'g.a#1 w2 LOADING']);
+    assert.deepEqual(routes(state), ['g.a w1:7000 w2:7000']);
   });
 
   it('expires workers whose last heartbeat is older than the timeout', () => {
@@ -103,7 +114,7 @@ describe('ClusterState', () => {
     assert.deepEqual(state.status(10_001).removedWorkers, [{ id: 'w2', reason: 'no heartbeat for 10001ms (timeout 10000ms)' }]);
     assert.deepEqual(state.expire(18_001), ['w1']);
     assert.deepEqual(state.replan(), { changedWorkers: [], routingChanged: false });
-    assert.deepEqual(pending(state), ['g.a#0: no worker in pool "cpu" (there are no workers)']);
+    assert.deepEqual(pending(state), ['g.a#0: graph "g" waits as a unit: node "g.a" has no worker in pool "cpu" (there are no workers)']);
   });
 
   it('does not route a FAILED replica and keeps its reason and provider', () => {
@@ -111,14 +122,14 @@ describe('ClusterState', () => {
     state.upsertWorker(worker('w1'), 0);
     state.setGraph('g', 'g.yaml', [node('g.a', 1)]);
     state.replan();
-    assert.deepEqual(state.reportReplica('w1', 'g.a', 0, 'FAILED', 'model.onnx: invalid protobuf', 'cpu'), { routingChanged: false });
+    assert.deepEqual(state.reportReplica('w1', 'g.a', 0, 'FAILED', 'model.onnx: invalid protobuf', 'cpu'), { routingChanged: false, changedWorkers: [] });
     assert.deepEqual(routes(state), []);
     const [replica] = state.status(0).graphs[0]?.nodes[0]?.replicas ?? [];
     assert.deepEqual(replica, { replica: 0, worker: 'w1', state: 'FAILED', reason: 'model.onnx: invalid protobuf', provider: 'cpu' });
 
     state.reportReplica('w1', 'g.a', 0, 'READY', '', 'cpu');
     assert.deepEqual(routes(state), ['g.a w1:7000']);
-    assert.deepEqual(state.reportReplica('w1', 'g.a', 0, 'FAILED', 'out of memory', 'cpu'), { routingChanged: true });
+    assert.deepEqual(state.reportReplica('w1', 'g.a', 0, 'FAILED', 'out of memory', 'cpu'), { routingChanged: true, changedWorkers: [] });
     assert.deepEqual(routes(state), []);
   });
 
@@ -128,8 +139,8 @@ describe('ClusterState', () => {
     state.upsertWorker(worker('w2'), 0);
     state.setGraph('g', 'g.yaml', [node('g.a', 1)]);
     state.replan();
-    assert.deepEqual(state.reportReplica('w2', 'g.a', 0, 'READY', '', 'cpu'), { routingChanged: false });
-    assert.deepEqual(state.reportReplica('w1', 'g.zzz', 0, 'READY', '', 'cpu'), { routingChanged: false });
+    assert.deepEqual(state.reportReplica('w2', 'g.a', 0, 'READY', '', 'cpu'), { routingChanged: false, changedWorkers: [] });
+    assert.deepEqual(state.reportReplica('w1', 'g.zzz', 0, 'READY', '', 'cpu'), { routingChanged: false, changedWorkers: [] });
     assert.deepEqual(routes(state), []);
   });
 
@@ -140,13 +151,13 @@ describe('ClusterState', () => {
     state.setGraph('g2', 'g2.yaml', [node('g2.b', 1, { cpu: 1 })]);
     state.replan();
     assert.deepEqual(placement(state, 'w1'), ['w1: g1.a#0']);
-    assert.deepEqual(pending(state), ['g2.b#0: needs cpu 1, largest free is 0 on worker w1']);
+    assert.deepEqual(pending(state), ['g2.b#0: graph "g2" waits as a unit: node "g2.b" needs cpu 1, largest free is 0 on worker w1']);
 
     state.reportReplica('w1', 'g1.a', 0, 'READY', '', 'cpu');
     assert.equal(state.removeGraph('g1'), true);
     assert.deepEqual(routes(state), []);
     assert.deepEqual(state.replan(), { changedWorkers: ['w1'], routingChanged: true });
-    assert.deepEqual(state.assignmentFor('w1'), { graphs: [{ name: 'g2', file: 'g2.yaml' }], replicas: [{ key: 'g2.b', replica: 0 }] });
+    assert.deepEqual(state.assignmentFor('w1'), { graphs: [{ name: 'g2', file: 'g2.yaml', contentHash: '' }], replicas: [{ key: 'g2.b', replica: 0 }] });
     assert.deepEqual(pending(state), []);
     assert.equal(state.removeGraph('g1'), false);
   });
@@ -156,7 +167,7 @@ describe('ClusterState', () => {
     state.upsertWorker(worker('cpu-1', { pool: 'gpu' }), 0);
     state.setGraph('g', 'g.yaml', [node('g.big', 1, { pool: 'gpu', gpuMemory: '4Gi' })]);
     assert.deepEqual(state.replan(), { changedWorkers: ['cpu-1'], routingChanged: false });
-    assert.deepEqual(pending(state), ['g.big#0: needs gpuMemory 4Gi, but no worker in pool "gpu" has a GPU']);
+    assert.deepEqual(pending(state), ['g.big#0: graph "g" waits as a unit: node "g.big" needs gpuMemory 4Gi, but no worker in pool "gpu" has a GPU']);
 
     state.upsertWorker(worker('gpu-1', { pool: 'gpu', gpuCount: 1, gpuMemory: '16Gi' }), 5);
     assert.deepEqual(state.replan().changedWorkers, ['gpu-1']);
@@ -198,17 +209,18 @@ describe('ClusterState', () => {
     const steps: { report: [string, number, 'LOADING' | 'READY' | 'FAILED']; version: number; changed: boolean }[] = [
       { report: ['g.a', 0, 'READY'], version: 1, changed: true },
       { report: ['g.a', 0, 'READY'], version: 1, changed: false },
-      { report: ['g.a', 1, 'READY'], version: 1, changed: false },
-      { report: ['g.b', 0, 'READY'], version: 2, changed: true },
-      { report: ['g.a', 0, 'LOADING'], version: 2, changed: false },
-      { report: ['g.a', 1, 'FAILED'], version: 3, changed: true },
+      // Each replica has its own entry (a worker holding two takes twice the share).
+      { report: ['g.a', 1, 'READY'], version: 2, changed: true },
+      { report: ['g.b', 0, 'READY'], version: 3, changed: true },
+      { report: ['g.a', 0, 'LOADING'], version: 4, changed: true },
+      { report: ['g.a', 1, 'FAILED'], version: 5, changed: true },
     ];
     for (const { report, version, changed } of steps) {
       const [key, replica, replicaState] = report;
-      assert.deepEqual(state.reportReplica('w1', key, replica, replicaState, '', 'cpu'), { routingChanged: changed }, `${key}#${replica} ${replicaState}`);
+      assert.deepEqual(state.reportReplica('w1', key, replica, replicaState, '', 'cpu'), { routingChanged: changed, changedWorkers: [] }, `${key}#${replica} ${replicaState}`);
       assert.equal(state.routes().version, version, `${key}#${replica} ${replicaState}`);
     }
-    assert.deepEqual(state.routes(), { version: 3, routes: [{ key: 'g.b', addresses: ['w1:7000'] }] });
+    assert.deepEqual(state.routes(), { version: 5, routes: [{ key: 'g.b', addresses: ['w1:7000'] }] });
     assert.deepEqual(state.replan(), { changedWorkers: [], routingChanged: false });
   });
 
@@ -216,7 +228,8 @@ describe('ClusterState', () => {
     const state = cluster();
     state.upsertWorker(worker('w1', { cpu: 2, memory: '4Gi' }), 1_000);
     state.heartbeat('w1', 3_000);
-    state.setGraph('g', 'graphs/g.yaml', [node('g.a', 1, { cpu: '500m', memory: '1536Mi' }), node('g.gpu', 1, { pool: 'gpu', gpuMemory: '2Gi' })]);
+    state.setGraph('g', 'graphs/g.yaml', [node('g.a', 1, { cpu: '500m', memory: '1536Mi' })]);
+    state.setGraph('h', 'graphs/h.yaml', [node('h.gpu', 1, { pool: 'gpu', gpuMemory: '2Gi' })]);
     state.replan();
     state.reportReplica('w1', 'g.a', 0, 'READY', '', 'cpu');
     assert.deepEqual(state.status(3_500), {
@@ -229,19 +242,18 @@ describe('ClusterState', () => {
           free: { cpu: 1.5, memory: '2.5Gi', gpuMemory: '0' },
           lastHeartbeatAgeMs: 500,
           replicas: 1,
+          draining: false,
         },
       ],
       graphs: [
         {
           name: 'g',
           file: 'graphs/g.yaml',
-          nodes: [
-            { key: 'g.a', wanted: 1, replicas: [{ replica: 0, worker: 'w1', state: 'READY', reason: '', provider: 'cpu' }] },
-            { key: 'g.gpu', wanted: 1, replicas: [] },
-          ],
+          nodes: [{ key: 'g.a', wanted: 1, replicas: [{ replica: 0, worker: 'w1', state: 'READY', reason: '', provider: 'cpu' }] }],
         },
+        { name: 'h', file: 'graphs/h.yaml', nodes: [{ key: 'h.gpu', wanted: 1, replicas: [] }] },
       ],
-      pending: [{ key: 'g.gpu', replica: 0, reason: 'no worker in pool "gpu" (workers are in pools "cpu")' }],
+      pending: [{ key: 'h.gpu', replica: 0, reason: 'graph "h" waits as a unit: node "h.gpu" has no worker in pool "gpu" (workers are in pools "cpu")' }],
       removedWorkers: [],
       routing: { version: 1, routes: [{ key: 'g.a', addresses: ['w1:7000'] }] },
     });

@@ -3,12 +3,30 @@ import type { PendingReplica } from '@infergraph/placement';
 /** What a replica reports about itself; a new assignment starts LOADING. */
 export type ReplicaState = 'LOADING' | 'READY' | 'FAILED';
 
+/** A replica a worker says it holds (in its hello), with its state. */
+export interface HeldReplica {
+  readonly key: string;
+  readonly replica: number;
+  readonly state: ReplicaState;
+  readonly reason: string;
+  readonly provider: string;
+}
+
 /** A worker's hello, as the controller receives it on the control stream. */
 export interface WorkerHello {
   readonly id: string;
   readonly pool: string;
   /** host:port where the worker serves node calls. */
   readonly address: string;
+  /**
+   * What the worker holds now: the truth about it. A restarted controller adopts these replicas (when the
+   * graph's content hash matches); replicas placed on the worker but not listed go back to LOADING.
+   */
+  readonly held?: readonly HeldReplica[];
+  /** Content hash of each graph the worker has loaded, by graph name. */
+  readonly loadedGraphs?: Readonly<Record<string, string>>;
+  /** The worker is shutting down: nothing new is placed on it and its replicas move elsewhere. */
+  readonly draining?: boolean;
   readonly capacity: {
     /** Cores. */
     readonly cpu: number;
@@ -22,7 +40,8 @@ export interface WorkerHello {
 
 /** The full set of replicas a worker should run, and the graph files they come from. */
 export interface WorkerAssignment {
-  readonly graphs: readonly { readonly name: string; readonly file: string }[];
+  /** `contentHash`: sha256 of the graph file the controller placed (a worker reloads on a change). */
+  readonly graphs: readonly { readonly name: string; readonly file: string; readonly contentHash: string }[];
   readonly replicas: readonly { readonly key: string; readonly replica: number }[];
 }
 
@@ -30,7 +49,10 @@ export interface WorkerAssignment {
 export interface RoutingTable {
   /** Increments whenever `routes` changes. */
   readonly version: number;
-  /** Sorted by key; addresses sorted and distinct; nodes without a READY replica are absent. */
+  /**
+   * Sorted by key; one address per READY replica, sorted (a worker holding two replicas of a node appears
+   * twice, so it takes twice the share); nodes without a READY replica are absent.
+   */
   readonly routes: readonly { readonly key: string; readonly addresses: readonly string[] }[];
 }
 
@@ -41,12 +63,21 @@ export interface ReplanResult {
   readonly routingChanged: boolean;
 }
 
+/** What a replica report changed: routes, and assignments (a moved replica's old copy is released). */
+export interface ReportResult {
+  readonly routingChanged: boolean;
+  /** Workers whose assignment changed: the old holders of replicas whose replacement became READY. */
+  readonly changedWorkers: readonly string[];
+}
+
 export interface ReplicaStatus {
   readonly replica: number;
   readonly worker: string;
   readonly state: ReplicaState;
   readonly reason: string;
   readonly provider: string;
+  /** Set on the old copy of a moved replica: it serves until its replacement is READY. */
+  readonly leaving?: true;
 }
 
 /** The JSON of `GET /v1/cluster`. Quantities of bytes are human-readable ("4Gi"); cpu is in cores. */
@@ -59,6 +90,7 @@ export interface ClusterStatus {
     readonly free: { readonly cpu: number; readonly memory: string; readonly gpuMemory: string };
     readonly lastHeartbeatAgeMs: number;
     readonly replicas: number;
+    readonly draining: boolean;
   }[];
   readonly graphs: readonly {
     readonly name: string;

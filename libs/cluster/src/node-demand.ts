@@ -10,6 +10,11 @@ const MI = 1024 * 1024;
 const DEFAULT_MEMORY = 64 * MI;
 const UNKNOWN_MODEL_MEMORY = 256 * MI;
 
+/** A node's replica demand, and whether the graph declared its replica count (else the cluster default applies). */
+export interface NodeDemand extends ReplicaDemand {
+  readonly declaredReplicas: boolean;
+}
+
 /** The placement key of a node: `"<graph>.<node>"`. */
 export function nodeKey(graph: string, node: string): string {
   return `${graph}.${node}`;
@@ -20,14 +25,14 @@ export function nodeKey(graph: string, node: string): string {
  * 0.25 cores, no GPU memory and 64Mi of memory; a model node without `resources.memory` is estimated at
  * twice its model file plus 64Mi (256Mi when `modelBytes`, called with the node name, does not know the size).
  */
-export function demandsOf(graph: GraphSpec, file: string, modelBytes: (node: string) => number | undefined): ReplicaDemand[] {
+export function demandsOf(graph: GraphSpec, file: string, modelBytes: (node: string) => number | undefined): NodeDemand[] {
   const name = graph.metadata.name;
   return graph.spec.nodes
     .filter((node) => PLACED_NODE_TYPES.includes(node.type) && node.resources?.pool !== GATEWAY_POOL)
     .map((node) => demandOf(name, file, node, modelBytes));
 }
 
-function demandOf(graph: string, file: string, node: NodeSpec, modelBytes: (node: string) => number | undefined): ReplicaDemand {
+function demandOf(graph: string, file: string, node: NodeSpec, modelBytes: (node: string) => number | undefined): NodeDemand {
   const resources = node.resources;
   const where = `graph "${graph}" (${file}) node "${node.name}"`;
   const parse = <T>(field: string, read: () => T): T => {
@@ -44,6 +49,7 @@ function demandOf(graph: string, file: string, node: NodeSpec, modelBytes: (node
     memory: parse('memory', () => (resources?.memory === undefined ? defaultMemory(node, modelBytes) : parseBytes(resources.memory))),
     gpuMemory: parse('gpuMemory', () => parseBytes(resources?.gpuMemory ?? 0)),
     replicas: typeof node.replicas === 'object' ? node.replicas.min : (node.replicas ?? 1),
+    declaredReplicas: node.replicas !== undefined,
   };
 }
 

@@ -1,8 +1,9 @@
 import { readFile } from 'node:fs/promises';
+import path from 'node:path';
 import type { TensorSpec } from '@infergraph/protocol';
 import { GraphExecutor, InProcessTransport, compileGraphPlan, type ExecutorHooks, type NodeRuntime, type NodeTransport } from '@infergraph/executor';
 import type { BatchResult, BatchingStats, ModelLoader } from '@infergraph/nodes';
-import { GraphValidationError, locateProblem, parseGraphSource, typeGraph, type GraphProblem, type GraphSpec } from '@infergraph/spec';
+import { GraphValidationError, diagnosticsWith, parseGraphSource, typeGraph, type GraphProblem, type GraphSpec } from '@infergraph/spec';
 import { checkModelFile } from './model-file.resolver';
 import type { DriftNode } from '@infergraph/nodes';
 import { buildRuntimes, nodeTyper, prepareNodes, type DriftHooks, type LoadedModel } from './graph-nodes.builder';
@@ -38,7 +39,8 @@ export interface GraphLoadHooks extends ExecutorHooks {
   readonly onBatch?: (result: BatchResult) => void;
 }
 
-const DEFAULT_DRIFT: DriftHooks = {
+/** Drift tests in worker threads; results and errors dropped unless the caller listens. */
+export const DEFAULT_DRIFT: DriftHooks = {
   computer: (config, reference) => new WorkerDriftComputer(config, reference),
   onResult: () => undefined,
   onError: () => undefined,
@@ -46,8 +48,9 @@ const DEFAULT_DRIFT: DriftHooks = {
 
 /**
  * Reads, validates and prepares one graph file. Every problem found is reported together in a
- * GraphValidationError: schema, reference and routing problems first; then model problems (missing
- * file, sha256 mismatch, unloadable model), user modules and tensor typing once those are open.
+ * GraphValidationError: schema, reference and routing problems; model problems (missing file, sha256
+ * mismatch, unloadable model) and user modules; and tensor typing of every node that does not depend
+ * on a broken one (a note names the nodes skipped behind each broken one).
  */
 export async function loadGraphFile(file: string, loader: ModelLoader, hooks: GraphLoadHooks = {}): Promise<LoadedGraph> {
   const text = await readFile(file, 'utf8');
@@ -56,32 +59,21 @@ export async function loadGraphFile(file: string, loader: ModelLoader, hooks: Gr
 
 export async function loadGraphSource(text: string, file: string, loader: ModelLoader, hooks: GraphLoadHooks = {}): Promise<LoadedGraph> {
   const parsed = parseGraphSource(text, file, { checkModelUri: (uri) => checkModelFile(file, uri) });
-  if (parsed.graph === undefined || parsed.locator === undefined) {
-    throw new GraphValidationError(file, parsed.diagnostics);
-  }
-  const graph = parsed.graph;
-  const locator = parsed.locator;
+  if (parsed.locator === undefined) throw new GraphValidationError(file, parsed.diagnostics);
+  // Healthy parts are prepared and typed even when others are broken, so one report holds every problem.
+  const partial = parsed.partial;
   const problems: GraphProblem[] = [];
-  const prepared = await prepareNodes(graph, file, loader, problems);
-  const typer = nodeTyper(graph, prepared);
+  const prepared = await prepareNodes(partial.name ?? path.basename(file).replace(/\.ya?ml$/, ''), partial.nodes, file, loader, problems);
+  const typer = nodeTyper(partial.nodes, prepared);
   const nodeSignatures = new Map<string, { inputs: readonly TensorSpec[]; outputs: readonly TensorSpec[] }>();
-  const types = typeGraph(
-    graph,
-    parsed.order,
-    (node, incoming, branches) => {
-      const typed = typer(node, incoming, branches);
-      nodeSignatures.set(node.name, { inputs: incoming, outputs: typed.outputs ?? [] });
-      return typed;
-    },
-    parsed.routing,
-  );
+  const types = typeGraph(partial, (node, incoming, branches) => {
+    const typed = typer(node, incoming, branches);
+    nodeSignatures.set(node.name, { inputs: incoming, outputs: typed.outputs ?? [] });
+    return typed;
+  });
   problems.push(...types.problems);
-  if (problems.length > 0) {
-    throw new GraphValidationError(
-      file,
-      problems.map((p) => locateProblem(file, locator, p)).sort((a, b) => a.line - b.line || a.column - b.column),
-    );
-  }
+  const graph = parsed.graph;
+  if (graph === undefined || problems.length > 0) throw new GraphValidationError(file, diagnosticsWith(parsed, problems));
   const { runtimes, controls, driftNodes, batchers } = buildRuntimes(graph, prepared, { ...DEFAULT_DRIFT, ...hooks.drift }, hooks.onBatch);
   const plan = compileGraphPlan(graph, parsed.order, types.outputs, parsed.routing);
   return {

@@ -1,5 +1,6 @@
 import {
   InferenceError,
+  echoText,
   invalidArgument,
   type InferRequest,
   type InferResponse,
@@ -56,15 +57,50 @@ export class GraphInferenceService {
   /** Throws NOT_FOUND for unknown graphs/versions and UNAVAILABLE while loading or after a failed load. */
   ready(graph: string, version: string | undefined): LoadedGraph {
     const entry = this.entry(graph);
+    checkVersion(entry, version);
     if (entry.state === 'loading' || entry.graph === undefined) {
       const why = entry.state === 'failed' ? `failed to load: ${entry.error ?? 'unknown error'}` : 'is still loading';
       throw new InferenceError('UNAVAILABLE', `graph "${graph}" ${why}`);
     }
-    const have = entry.graph.spec.spec.version;
-    if (version !== undefined && version !== have) {
-      throw new InferenceError('NOT_FOUND', `graph "${graph}" has no version "${version}" (available: ${have})`);
-    }
     return entry.graph;
+  }
+
+  /**
+   * Whether a graph (version) can serve now. Unknown graphs and versions throw NOT_FOUND, so every front
+   * end answers them as it answers metadata and infer (404, gRPC NOT_FOUND), not as "not ready".
+   */
+  readiness(graph: string, version: string | undefined): { readonly name: string; readonly ready: boolean; readonly error?: string } {
+    const entry = this.entry(graph);
+    checkVersion(entry, version);
+    let loaded: LoadedGraph;
+    try {
+      loaded = this.ready(graph, version);
+    } catch (err) {
+      return { name: entry.name, ready: false, error: err instanceof Error ? err.message : String(err) };
+    }
+    // Loaded is not enough: every node the answer needs must be servable (e.g. have a READY replica).
+    const missing = loaded.executor.unavailableNodes();
+    return missing.length === 0 ? { name: entry.name, ready: true } : { name: entry.name, ready: false, error: `graph "${graph}" cannot serve: ${missing.join('; ')}` };
+  }
+
+  /**
+   * Server readiness: every graph settled and at least one graph able to serve (loaded, and each node it
+   * needs servable). One graph waiting for a replica does not take the others out of a load balancer, but
+   * `missing` names every graph that cannot serve and why. Graphs that failed to load answer 503 themselves.
+   */
+  serverReadiness(): { readonly ready: boolean; readonly missing: readonly string[] } {
+    if (!this.registry.settled) return { ready: false, missing: ['graphs are still loading'] };
+    const entries = this.registry.list();
+    if (entries.length === 0) return { ready: false, missing: ['no graphs'] };
+    const missing: string[] = [];
+    let serving = 0;
+    for (const e of entries) {
+      if (e.graph === undefined) continue;
+      const why = e.graph.executor.unavailableNodes();
+      if (why.length > 0) missing.push(`graph "${e.name}": ${why.join('; ')}`);
+      else serving++;
+    }
+    return { ready: serving > 0, missing };
   }
 
   entry(graph: string): GraphEntry {
@@ -83,7 +119,7 @@ export class GraphInferenceService {
       for (const o of call.request.outputs) {
         if (!plan.outputs.some((p) => p.name === o.name)) {
           throw invalidArgument(
-            `outputs: unknown output "${o.name}"; graph "${plan.name}" returns ${plan.outputs.map((p) => p.name).join(', ')}`,
+            `outputs: unknown output "${echoText(o.name)}"; graph "${plan.name}" returns ${plan.outputs.map((p) => p.name).join(', ')}`,
           );
         }
       }
@@ -129,6 +165,16 @@ export class GraphInferenceService {
       });
     }
   }
+}
+
+/**
+ * NOT_FOUND for a version the graph does not have. A graph still loading (or failed before its spec was
+ * read) has no known version yet: those answer by state instead.
+ */
+function checkVersion(entry: GraphEntry, version: string | undefined): void {
+  const have = entry.graph?.spec.spec.version;
+  if (version === undefined || have === undefined || version === have) return;
+  throw new InferenceError('NOT_FOUND', `graph "${entry.name}" has no version "${version}" (available: ${have})`);
 }
 
 /** A tensor for a payload log line: name, type, shape and its first values. */

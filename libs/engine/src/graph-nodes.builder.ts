@@ -58,8 +58,17 @@ export interface PreparedNodes {
   readonly detectorTensors: Map<string, string>;
 }
 
-/** Opens every model (checking sha256) and loads every user module; problems are collected. */
-export async function prepareNodes(graph: GraphSpec, file: string, loader: ModelLoader, problems: GraphProblem[]): Promise<PreparedNodes> {
+/**
+ * Opens every model (checking sha256) and loads every user module; problems are collected. Nodes are
+ * at their declared indexes; an undefined one has problems already reported and is left alone.
+ */
+export async function prepareNodes(
+  graphName: string,
+  nodes: readonly (NodeSpec | undefined)[],
+  file: string,
+  loader: ModelLoader,
+  problems: GraphProblem[],
+): Promise<PreparedNodes> {
   const sessions = new Map<string, ModelSession>();
   const transforms = new Map<string, CustomTransform>();
   const combines = new Map<string, CustomCombine>();
@@ -67,7 +76,8 @@ export async function prepareNodes(graph: GraphSpec, file: string, loader: Model
   const references = new Map<string, ReferenceData>();
   const outliers = new Map<string, { detector: OutlierDetector; threshold: number }>();
   await Promise.all(
-    graph.spec.nodes.map(async (node, index) => {
+    nodes.map(async (node, index) => {
+      if (node === undefined) return;
       const base = ['spec', 'nodes', index];
       if (node.type === 'model') {
         const modelPath = resolveModelPath(file, node.model.uri) as string;
@@ -108,6 +118,13 @@ export async function prepareNodes(graph: GraphSpec, file: string, loader: Model
             message: `mmd pools reference and window rows; ${reference.rows.length} + ${node.drift.window.size ?? 0} exceeds ${MMD_MAX_POOLED_ROWS}: subsample the reference or shrink the window`,
           });
         }
+        const sigma = node.type === 'drift' && node.drift.method === 'mmd' ? node.drift.mmd.sigma : undefined;
+        if (Array.isArray(sigma) && sigma.length !== reference.columns.length) {
+          problems.push({
+            path: [...base, 'drift', 'mmd', 'sigma'],
+            message: `has ${sigma.length} values, one per feature is needed: the reference has ${reference.columns.length} features`,
+          });
+        }
         if (node.type === 'outlier') {
           try {
             const c = node.outlier;
@@ -131,7 +148,7 @@ export async function prepareNodes(graph: GraphSpec, file: string, loader: Model
       } catch (err) {
         problems.push({
           path: [...base, custom.field, 'module'],
-          message: `graph "${graph.metadata.name}" node "${node.name}": cannot load custom ${custom.field} module: ${messageOf(err)}`,
+          message: `graph "${graphName}" node "${node.name}": cannot load custom ${custom.field} module: ${messageOf(err)}`,
         });
       }
     }),
@@ -140,9 +157,12 @@ export async function prepareNodes(graph: GraphSpec, file: string, loader: Model
   return { sessions, transforms, combines, models, references, outliers, detectorTensors: new Map() };
 }
 
-/** Static typing of each node type, with problems located in the node's YAML. */
-export function nodeTyper(graph: GraphSpec, prepared: PreparedNodes): NodeTyper {
-  const indexOf = new Map(graph.spec.nodes.map((n, i) => [n.name, i]));
+/** Static typing of each node type, with problems located in the node's YAML (nodes at their declared indexes). */
+export function nodeTyper(nodes: readonly (NodeSpec | undefined)[], prepared: PreparedNodes): NodeTyper {
+  const indexOf = new Map<string, number>();
+  nodes.forEach((n, i) => {
+    if (n !== undefined) indexOf.set(n.name, i);
+  });
   return (node: NodeSpec, incoming, branches) => {
     const index = indexOf.get(node.name) ?? 0;
     const base = ['spec', 'nodes', index];
@@ -218,15 +238,16 @@ export interface OutlierResult {
 }
 
 /**
- * Runtimes for every node: computations behind the transport, routers and combiners in the executor.
- * Model nodes with `model.batching` get a batcher, reporting each batch to `onBatch`; in-process graphs
- * and workers build runtimes here alike, so both batch.
+ * Runtimes for every node (or only the nodes named in `only`): computations behind the transport,
+ * routers and combiners in the executor. Model nodes with `model.batching` get a batcher, reporting each
+ * batch to `onBatch`; in-process graphs and workers build runtimes here alike, so both batch.
  */
 export function buildRuntimes(
   graph: GraphSpec,
   prepared: PreparedNodes,
   drift: DriftHooks,
   onBatch: (result: BatchResult) => void = () => undefined,
+  only?: ReadonlySet<string>,
 ): { runtimes: Map<string, NodeRuntime>; controls: ControlRuntimes; driftNodes: Map<string, DriftNode>; batchers: Map<string, DynamicBatcher> } {
   const driftNodes = new Map<string, DriftNode>();
   const batchers = new Map<string, DynamicBatcher>();
@@ -235,6 +256,7 @@ export function buildRuntimes(
   const combiners = new Map<string, CombinerRuntime>();
   const graphName = graph.metadata.name;
   for (const node of graph.spec.nodes) {
+    if (only !== undefined && !only.has(node.name)) continue;
     switch (node.type) {
       case 'model': {
         const session = prepared.sessions.get(node.name) as ModelSession;

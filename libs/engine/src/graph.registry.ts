@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
-import { readdir } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { GraphTracer, NodeResult, ShadowResult } from '@infergraph/executor';
 import { InferenceError } from '@infergraph/protocol';
@@ -19,6 +20,8 @@ export interface GraphEntry {
   readonly loadMs: number | undefined;
   /** Shadow branch outcomes since load (results are discarded; failures are only recorded). */
   readonly shadow: ShadowStats;
+  /** sha256 (hex) of the graph file's bytes as loaded; empty when it could not be read. */
+  readonly contentHash: string;
 }
 
 export interface ShadowStats {
@@ -86,6 +89,8 @@ export interface GraphRegistryOptions {
 export class GraphRegistry {
   private readonly entries = new Map<string, GraphEntry>();
   private pending = 0;
+  /** Loads in progress by file: a second load of the same file while one runs shares it. */
+  private readonly loading = new Map<string, Promise<GraphEntry>>();
   /** `drift`: every completed drift window's result. */
   readonly events = new EventEmitter<EngineEvents>();
 
@@ -125,11 +130,38 @@ export class GraphRegistry {
     await Promise.all(files.map((f) => this.loadFile(f)));
   }
 
-  async loadFile(file: string): Promise<GraphEntry> {
+  /**
+   * Loads (or reloads) one graph file. A reload replaces the served graph atomically once the new one is
+   * ready (a broken edit leaves the old one serving); the old one is closed after its requests had time to
+   * finish (its graph deadline).
+   */
+  loadFile(file: string): Promise<GraphEntry> {
+    const running = this.loading.get(file);
+    if (running !== undefined) return running;
+    const load = this.load(file).finally(() => this.loading.delete(file));
+    this.loading.set(file, load);
+    return load;
+  }
+
+  /** Stops serving a graph: new requests get 404; it is closed after its in-flight requests had time to finish. */
+  remove(name: string): boolean {
+    const entry = this.entries.get(name);
+    if (entry === undefined) return false;
+    this.entries.delete(name);
+    this.retire(entry.graph);
+    this.logger.log(`graph "${name}" removed`);
+    return true;
+  }
+
+  private async load(file: string): Promise<GraphEntry> {
     const provisional = path.basename(file).replace(/\.ya?ml$/, '');
     this.pending++;
     const started = performance.now();
     this.logger.log(`loading graph ${file}`);
+    const contentHash = await readFile(file).then(
+      (bytes) => createHash('sha256').update(bytes).digest('hex'),
+      () => '',
+    );
     const shadow: ShadowStats = { ok: 0, failed: 0, lastError: undefined };
     const onShadowResult = (r: ShadowResult): void => {
       if (r.status === 'ok') {
@@ -170,18 +202,22 @@ export class GraphRegistry {
           error: `graph name "${name}" is already served from ${existing.file}`,
           loadMs: undefined,
           shadow,
+          contentHash,
         });
       }
       const loadMs = Math.round(performance.now() - started);
       const models = graph.models.map((m) => `${m.node}=${path.basename(path.dirname(path.dirname(m.path)))}(${m.provider})`);
       this.events.emit('loaded', { graph: name, state: 'ready', seconds: loadMs / 1000, models: graph.models.map((m) => ({ node: m.node, seconds: m.loadSeconds })) });
       this.logger.log(`graph "${name}" ready in ${loadMs} ms (version ${graph.spec.spec.version}; models: ${models.join(', ') || 'none'})`);
-      return this.record({ name, file, state: 'ready', graph, error: undefined, loadMs, shadow });
+      return this.record({ name, file, state: 'ready', graph, error: undefined, loadMs, shadow, contentHash });
     } catch (err) {
       const error = err instanceof GraphValidationError ? err.message : `graph ${file}: ${err instanceof Error ? err.message : String(err)}`;
       this.logger.error(error);
       this.events.emit('loaded', { graph: provisional, state: 'failed', seconds: (performance.now() - started) / 1000, models: [] });
-      return this.record({ name: provisional, file, state: 'failed', graph: undefined, error, loadMs: undefined, shadow });
+      // A broken edit of a served graph leaves the served version in place; the failure is logged above.
+      const served = [...this.entries.values()].find((e) => e.file === file && e.graph !== undefined);
+      if (served !== undefined) return served;
+      return this.record({ name: provisional, file, state: 'failed', graph: undefined, error, loadMs: undefined, shadow, contentHash });
     } finally {
       this.pending--;
     }
@@ -206,7 +242,18 @@ export class GraphRegistry {
   }
 
   private record(entry: GraphEntry): GraphEntry {
+    const previous = this.entries.get(entry.name);
     this.entries.set(entry.name, entry);
+    if (previous?.graph !== entry.graph) this.retire(previous?.graph);
     return entry;
+  }
+
+  /** Closes a graph no longer served once requests that started on it have passed their deadline. */
+  private retire(graph: LoadedGraph | undefined): void {
+    if (graph === undefined) return;
+    const timer = setTimeout(() => {
+      graph.close().catch((err: unknown) => this.logger.warn(`closing a replaced graph: ${err instanceof Error ? err.message : String(err)}`));
+    }, graph.executor.plan.timeoutMs + 1000);
+    timer.unref();
   }
 }

@@ -4,3 +4,6 @@ export * from './graph.registry';
 export * from './graph-inference.service';
 export * from './split.transport';
 export * from './env.config';
+export * from './model-device.policy';
+export * from './node-runtime.loader';
+export * from './node-runtime.registry';

@@ -36,6 +36,10 @@ export class SplitTransport implements NodeTransport {
     return (this.remoteNodes.has(node) ? this.remote : this.local).describeWait?.(graph, node);
   }
 
+  unavailable(graph: string, node: string): string | undefined {
+    return (this.remoteNodes.has(node) ? this.remote : this.local).unavailable?.(graph, node);
+  }
+
   invoke(call: NodeInvocation): ReturnType<NodeTransport['invoke']> {
     if (!this.remoteNodes.has(call.node)) return this.local.invoke(call);
     return this.remote.invoke(this.notIdempotent.has(call.node) ? { ...call, idempotent: false } : call);

@@ -1,12 +1,13 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import Module, { createRequire } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type * as TypeScript from 'typescript';
+import { transpileTypeScript } from './typescript.transpiler';
 
 /**
  * Loads a named function export from a user module referenced by a graph: .js/.cjs (require),
- * .mjs (import) or .ts/.cts/.mts (transpiled with the project's TypeScript compiler).
+ * .mjs (import) or .ts/.cts/.mts (transpiled with the project's TypeScript compiler, in a worker thread).
  * Throws an Error whose message says what is wrong; the caller adds graph and node.
  */
 export async function loadUserFunction(graphFile: string, modulePath: string, exportName: string): Promise<(...args: never[]) => unknown> {
@@ -29,23 +30,12 @@ async function loadModule(file: string): Promise<Record<string, unknown>> {
   throw new Error(`unsupported module type "${ext}" for ${file}; use .js, .cjs, .mjs or .ts`);
 }
 
+/** Transpiled off the event loop (a worker thread); evaluated here, where its exports must live. */
 async function compileTypeScript(file: string): Promise<Record<string, unknown>> {
-  let ts: typeof TypeScript;
-  try {
-    ts = await import('typescript');
-  } catch {
-    throw new Error(`loading ${file} needs the "typescript" package; install it or compile the module to .js`);
-  }
-  const output = ts.transpileModule(readFileSync(file, 'utf8'), {
-    fileName: file,
-    reportDiagnostics: true,
-    compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true, sourceMap: false },
-  });
-  const syntax = output.diagnostics?.find((d) => d.category === ts.DiagnosticCategory.Error);
-  if (syntax !== undefined) throw new Error(`${file}: ${ts.flattenDiagnosticMessageText(syntax.messageText, '\n')}`);
+  const js = await transpileTypeScript(file, await readFile(file, 'utf8'));
   const mod = new Module(file);
   mod.filename = file;
   mod.paths = (Module as unknown as { _nodeModulePaths(dir: string): string[] })._nodeModulePaths(path.dirname(file));
-  (mod as unknown as { _compile(code: string, filename: string): void })._compile(output.outputText, file);
+  (mod as unknown as { _compile(code: string, filename: string): void })._compile(js, file);
   return mod.exports as Record<string, unknown>;
 }

@@ -47,7 +47,8 @@ export interface NodeResult {
   /** For logs only: never a metric label. */
   readonly requestId: string;
   readonly type: string;
-  readonly status: 'ok' | 'skipped' | 'error';
+  /** `cancelled`: failed after the request had its answer (a branch no longer needed), not the request's failure. */
+  readonly status: 'ok' | 'skipped' | 'error' | 'cancelled';
   readonly seconds: number;
   /** Routers: the route taken. */
   readonly route?: string;

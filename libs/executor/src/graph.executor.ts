@@ -5,7 +5,7 @@ import type { GraphPlan, PlanBinding, PlanNode } from './graph-plan';
 import { awaitJoin } from './join';
 import { SKIPPED, ok, type NodeOutcome } from './node-outcome';
 import type { NodeTransport } from './node-transport';
-import type { RequestContext } from './request-context';
+import { detachedContext, type RequestContext } from './request-context';
 
 export interface NodeTiming {
   readonly node: string;
@@ -13,7 +13,11 @@ export interface NodeTiming {
   /** Milliseconds from the start of the graph request. */
   readonly startMs: number;
   readonly durationMs: number;
-  readonly status: 'ok' | 'error' | 'skipped';
+  /**
+   * `cancelled`: the node was still running when the request answered (its result was no longer needed,
+   * or the request had ended) and it then failed; that failure is not the request's.
+   */
+  readonly status: 'ok' | 'error' | 'skipped' | 'cancelled';
 }
 
 export interface GraphResult {
@@ -48,6 +52,8 @@ interface Run {
   readonly waiting: Set<string>;
   /** Set once execute() has settled: nodes not started by then are not started at all. */
   settled: boolean;
+  /** The context of shadows and detectors (see detachedContext), made when the first one runs. */
+  detachedCtx: RequestContext | undefined;
 }
 
 /** State of one request through a chain graph (see GraphExecutor.executeChain). */
@@ -94,6 +100,17 @@ export class GraphExecutor {
     this.chain = options.schedule !== 'scheduler' && isChain(plan);
   }
 
+  /** Why each node the answer needs cannot be served now (see NodeTransport.unavailable); empty when all can. */
+  unavailableNodes(): string[] {
+    const why: string[] = [];
+    for (const node of this.plan.nodes) {
+      if (node.detached || node.type === 'router' || node.type === 'combiner') continue;
+      const reason = this.transport.unavailable?.(this.plan.name, node.name);
+      if (reason !== undefined) why.push(reason);
+    }
+    return why;
+  }
+
   execute(inputs: readonly Tensor[], ctx: RequestContext): Promise<GraphResult> {
     // Not an async function: every layer of promise is paid per request. Errors still reject.
     try {
@@ -115,15 +132,21 @@ export class GraphExecutor {
       workStarted: new Map(),
       waiting: new Set(),
       settled: false,
+      detachedCtx: undefined,
     };
     for (const node of this.plan.nodes) run.outcomes.set(node.name, this.runNode(node, run));
     this.reportShadows(run);
 
-    // Shadows and drift detectors run beside the request: never awaited, never fail it.
-    const main = Promise.all(this.plan.nodes.filter((n) => !n.detached).map((n) => run.outcomes.get(n.name) as Promise<NodeOutcome>));
+    // The answer waits only for what it needs: the outputs and the nodes nothing reads (a guard's verdict).
+    // A branch a join no longer needs (`any` after its first success, `outer` after its window) and
+    // shadows and drift detectors hold neither the answer nor the deadline; they end with the request.
     try {
-      await withTimeout(main, ctx.deadline - Date.now(), () => this.deadlineMessage(run.started, run.waiting));
-      return await this.collect(run);
+      return await withTimeout(
+        this.collect(run),
+        ctx.deadline - Date.now(),
+        () => this.deadlineMessage(run.started, run.waiting),
+        () => (run.settled = true),
+      );
     } finally {
       // Like the request's signal: once the caller has its answer, nodes not yet started never start.
       run.settled = true;
@@ -178,7 +201,8 @@ export class GraphExecutor {
         tensors = await withNodeTimeout(this.traced(node, run.ctx, (c) => this.transport.invoke({ graph: this.plan.name, node: node.name, inputs: gathered, ctx: c })), node);
       } catch (err) {
         // Like the scheduler: the failed node and every node after it (which then fails with it) report an error.
-        for (let j = i; j < nodes.length; j++) this.reportNode(nodes[j] as PlanNode, run, j === i ? workStart : performance.now(), 'error', undefined);
+        const status = run.settled ? 'cancelled' : 'error';
+        for (let j = i; j < nodes.length; j++) this.reportNode(nodes[j] as PlanNode, run, j === i ? workStart : performance.now(), status, undefined);
         throw wrapNodeError(node.name, err);
       } finally {
         run.waiting.length = 0;
@@ -226,7 +250,9 @@ export class GraphExecutor {
     const startedAt = performance.now();
     const outcome = await this.evaluate(node, run).catch((err: unknown): NodeOutcome => ({ status: 'failed', error: wrapNodeError(node.name, err) }));
     if (!node.detached) {
-      const status = outcome.status === 'ok' ? 'ok' : outcome.status === 'skipped' ? 'skipped' : 'error';
+      // A failure after the request answered is not the request's (nor a server error): the branch was
+      // not needed anymore, or the request ended and so the call was cut short.
+      const status = outcome.status === 'ok' ? 'ok' : outcome.status === 'skipped' ? 'skipped' : run.settled ? 'cancelled' : 'error';
       const route = node.type === 'router' ? run.decisions.get(node.name)?.route : undefined;
       this.reportNode(node, run, run.workStarted.get(node.name) ?? startedAt, status, route);
     }
@@ -262,7 +288,8 @@ export class GraphExecutor {
       gatherInto(gathered, node, binding, outcome.tensors);
     }
     if (!delivered) return SKIPPED;
-    if (run.settled) throw new InferenceError('DEADLINE_EXCEEDED', `request ended before node "${node.name}" ran`);
+    // Shadows and detectors may start after the answer: they run beside the request anyway.
+    if (run.settled && !node.detached) throw new InferenceError('DEADLINE_EXCEEDED', `request ended before node "${node.name}" ran`);
 
     run.workStarted.set(node.name, performance.now());
     if (node.type === 'router') {
@@ -271,7 +298,9 @@ export class GraphExecutor {
       run.decisions.set(node.name, router.decide(gathered, run.ctx));
       return ok(gathered);
     }
-    const call = this.traced(node, run.ctx, (ctx) => this.transport.invoke({ graph: this.plan.name, node: node.name, inputs: gathered, ctx }));
+    // Detached nodes outlive the answer (up to the deadline); the rest end with the request.
+    const nodeCtx = node.detached ? (run.detachedCtx ??= detachedContext(run.ctx)) : run.ctx;
+    const call = this.traced(node, nodeCtx, (ctx) => this.transport.invoke({ graph: this.plan.name, node: node.name, inputs: gathered, ctx }));
     run.waiting.add(node.name);
     try {
       return ok(await withNodeTimeout(call, node));

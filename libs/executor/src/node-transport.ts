@@ -19,6 +19,11 @@ export interface NodeTransport {
   invoke(call: NodeInvocation): Promise<TensorMap>;
   /** Where a call of this node waits, for deadline messages (e.g. the topic an answer is due on). */
   describeWait?(graph: string, node: string): string | undefined;
+  /**
+   * Why a call of this node cannot be served right now (e.g. no READY replica in the routing table), or
+   * undefined when it can; readiness endpoints report it. Transports that are always able to try omit it.
+   */
+  unavailable?(graph: string, node: string): string | undefined;
 }
 
 /** The computation of one node in this process (a model session, a transformer...). */

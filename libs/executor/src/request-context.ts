@@ -67,6 +67,17 @@ export function withHeaders(ctx: RequestContext, headers: Readonly<Record<string
   return { requestId: ctx.requestId, graph: ctx.graph, headers, parameters: ctx.parameters, deadline: ctx.deadline, signal: ctx.signal, end: ctx.end, trace: ctx.trace };
 }
 
+/**
+ * The same request for work that runs beside it (shadows, drift detectors): its end is the request's
+ * deadline, not the moment the caller got its answer, so such work is not cut short by the answer.
+ */
+export function detachedContext(ctx: RequestContext): RequestContext {
+  const lifetime = new RequestLifetime();
+  const timer = setTimeout(() => lifetime.end(), Math.max(0, ctx.deadline - Date.now()));
+  timer.unref();
+  return new LifetimeContext(ctx.requestId, ctx.graph, ctx.headers, ctx.parameters, ctx.deadline, ctx.trace, lifetime);
+}
+
 /** A request context whose signal is made only when read (a class: one shape, a getter on the prototype). */
 class LifetimeContext implements RequestContext {
   constructor(

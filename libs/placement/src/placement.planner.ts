@@ -1,212 +1,251 @@
-import type { CurrentAssignment, FreeCapacity, PendingReplica, PlacementPlan, ReplicaAssignment, ReplicaDemand, WorkerCapacity } from './placement.types';
-import { formatBytes, formatCpu, type Rounding } from './quantity.parser';
+import type {
+  CurrentAssignment,
+  FreeCapacity,
+  PendingReplica,
+  PlacementOptions,
+  PlacementPlan,
+  ReplicaAssignment,
+  ReplicaDemand,
+  ReplicaMove,
+  WorkerCapacity,
+} from './placement.types';
+import { explainNode, explainPending } from './placement.reason';
+import { settle } from './placement.rebalance';
+import {
+  assign,
+  chooseWorker,
+  compareSize,
+  compareText,
+  fits,
+  forEachReplica,
+  largerFirst,
+  qualifies,
+  READING_ORDER,
+  restore,
+  snapshot,
+  toDemands,
+  toWorkerStates,
+  type Amounts,
+  type Demand,
+  type WorkerState,
+} from './placement.state';
 
-type Dimension = 'cpu' | 'memory' | 'gpuMemory';
-/** cpu in millicores, so that 0.1 + 0.2 cores fit exactly on a 0.3-core worker. */
-type Amounts = Record<Dimension, number>;
-
-/** Scarcest first: the order in which a pending reason looks for the binding constraint. */
-const BINDING_ORDER: readonly Dimension[] = ['gpuMemory', 'memory', 'cpu'];
-const READING_ORDER: readonly Dimension[] = ['cpu', 'memory', 'gpuMemory'];
-
-interface WorkerState {
-  readonly id: string;
-  readonly pool: string;
-  readonly hasGpu: boolean;
-  readonly capacity: Readonly<Amounts>;
-  readonly free: Amounts;
-  /** Replicas held here, per demand key. */
-  readonly replicasOf: Map<string, number>;
+/** The demands whose replica 0 is placed as a unit: one graph, or one demand without a group. */
+interface Unit {
+  readonly group: string | undefined;
+  /** Larger first. */
+  readonly members: readonly Demand[];
+  /** Summed over the members' replica 0. */
+  readonly size: Readonly<Amounts>;
+  readonly label: string;
 }
 
-interface Demand {
-  readonly key: string;
-  readonly pool: string;
-  readonly need: Readonly<Amounts>;
-  readonly replicas: number;
-  /** The worker of each replica index, once placed. */
-  readonly slots: (WorkerState | undefined)[];
-}
+/** Previous workers of each replica, by key and replica index, smallest id first. */
+type Previous = ReadonlyMap<string, ReadonlyMap<number, readonly string[]>>;
 
 /**
  * Plans which worker runs each replica. Deterministic: the same inputs, in any order, give the same plan.
  *
- * 1. Valid `current` assignments are kept (worker still there, same pool, still fits; a replica doubled up
- *    on a worker moves if a worker without that node could take it), so re-running with
- *    the previous plan's assignments changes nothing and a new demand never displaces a running replica.
- * 2. The rest are placed replica index by replica index (every node gets its first replica before any node
- *    gets its second), larger demands first (gpuMemory, memory, cpu, then key) within an index.
- * 3. A replica goes to the pool worker holding the fewest replicas of its node (spreading), then the one left
- *    with the most free capacity (the smallest remaining fraction over the dimensions the demand uses),
- *    then the smallest worker id.
- * 4. What fits nowhere is pending, with a reason computed against the final free capacity.
+ * 1. Valid `current` assignments are kept (worker still there, same pool, still fits), so re-running with the
+ *    previous plan's assignments changes nothing and a new demand never displaces a running replica.
+ * 2. Replica 0 of each unit is placed next: a unit is every demand of one `group` (a graph), or a demand
+ *    without a group on its own. Units go larger first (summed gpuMemory, memory, cpu, then name), members
+ *    larger first within one. A unit is placed all or nothing: if one of its replicas 0 fits nowhere, the
+ *    unit's tentative assignments are undone (so it takes no capacity from a later unit that fits) and all its
+ *    unplaced replicas wait with one shared reason naming the node that does not fit; its running replicas stay.
+ * 3. Then the other replicas, replica index by replica index (every node gets its second before any node its
+ *    third), larger demands first within an index, best effort, for units whose replicas 0 are all placed.
+ * 4. The placement rule: among the workers of the demand's pool that fit it (GPU memory needs a GPU), the one
+ *    holding the fewest replicas of its node (anti-affinity), then the lowest load after placing (load: the
+ *    worker's largest used fraction over cpu, memory and, with a GPU, gpuMemory), then the fewest replicas in
+ *    all, then the smallest id.
+ * 5. Un-doubling (always, as before): a replica sharing its worker with a lower replica index of its node moves
+ *    to a worker holding none of that node, when one fits.
+ * 6. Rebalancing (`options.maxMoves`, default 0: none): up to that many moves, each from the most loaded worker
+ *    (load, then replica count, then id) to the least loaded one of its pool that fits the replica, made only
+ *    while the destination ends lighter than the source was (load, then replica count) and holds fewer replicas
+ *    of the node than the source (a node never ends on fewer workers, nor with more on one); a move that puts no
+ *    second replica of a node on the destination comes first. Two equal workers holding 20 and 0 equal replicas
+ *    end 10/10 after 10 moves. When moves made room, steps 2 and 3 run again for what still waits.
+ * 7. What fits nowhere is pending, with a reason computed against the final free capacity. `moves` lists every
+ *    replica taken off a worker that `current` had it on and that is still given (un-doubled, rebalanced, or no
+ *    longer valid there), so the caller can start the new replica before it stops the old one.
  */
 export function placeReplicas(
   workers: readonly WorkerCapacity[],
   demands: readonly ReplicaDemand[],
   current: readonly CurrentAssignment[] = [],
+  options: PlacementOptions = {},
 ): PlacementPlan {
+  const maxMoves = options.maxMoves ?? 0;
+  if (!(Number.isSafeInteger(maxMoves) || maxMoves === Infinity) || maxMoves < 0) {
+    throw new Error(`maxMoves must be a whole number >= 0 or Infinity, got ${maxMoves}`);
+  }
   const states = toWorkerStates(workers);
+  const byId = new Map(states.map((w) => [w.id, w]));
   const ordered = toDemands(demands).sort(largerFirst);
-  keepCurrent(ordered, new Map(states.map((w) => [w.id, w])), current);
-  const unplaced: [Demand, number][] = [];
-  forEachReplica(ordered, (demand, replica) => {
-    if (demand.slots[replica] !== undefined) return;
-    const worker = chooseWorker(demand, states);
-    if (worker === undefined) unplaced.push([demand, replica]);
-    else assign(demand, replica, worker);
-  });
+  const previous = toPrevious(current, byId);
+  keepCurrent(ordered, byId, previous);
+
+  const units = toUnits(ordered);
+  let { waiting } = placeMissing(units, ordered, states);
+  let movesLeft = maxMoves;
+  // Moves can make room for what waits: settle and place again until neither changes anything.
+  for (;;) {
+    const settled = settle(ordered, states, movesLeft);
+    movesLeft -= settled.rebalanced;
+    if (!settled.changed || countMissing(ordered) === 0) break;
+    const next = placeMissing(units, ordered, states);
+    waiting = next.waiting;
+    if (next.placed === 0) break;
+  }
 
   const byKey = [...ordered].sort((a, b) => compareText(a.key, b.key));
   const assignments: ReplicaAssignment[] = byKey.flatMap((d) =>
     d.slots.flatMap((worker, replica) => (worker === undefined ? [] : [{ key: d.key, replica, worker: worker.id }])),
   );
-  const reasons = new Map<Demand, string>();
-  const pending: PendingReplica[] = unplaced
-    .map(([demand, replica]) => {
-      const reason = reasons.get(demand) ?? explainPending(demand, states);
-      reasons.set(demand, reason);
-      return { key: demand.key, replica, reason };
-    })
-    .sort((a, b) => compareText(a.key, b.key) || a.replica - b.replica);
-  const free: Record<string, FreeCapacity> = {};
-  for (const w of states) free[w.id] = { cpu: w.free.cpu / 1000, memory: w.free.memory, gpuMemory: w.free.gpuMemory };
-  return { assignments, pending, free };
+  const moves: ReplicaMove[] = assignments.flatMap(({ key, replica, worker }) => {
+    const [from, ...others] = previous.get(key)?.get(replica) ?? [];
+    return from === undefined || from === worker || others.includes(worker) ? [] : [{ key, replica, from, to: worker }];
+  });
+  return { assignments, pending: pendingOf(byKey, waiting, states), moves, free: freeOf(states) };
 }
 
-function keepCurrent(demands: readonly Demand[], workers: ReadonlyMap<string, WorkerState>, current: readonly CurrentAssignment[]): void {
+/** Steps 2 and 3: every unit's replicas 0, as units, then the further replicas of the units that are whole. */
+function placeMissing(units: readonly Unit[], demands: readonly Demand[], workers: readonly WorkerState[]): { waiting: Map<Unit, Demand>; placed: number } {
+  const waiting = new Map<Unit, Demand>();
+  const before = countMissing(demands);
+  for (const unit of units) {
+    const failed = placeAsUnit(unit, workers);
+    if (failed !== undefined) waiting.set(unit, failed);
+  }
+  const held = new Set([...waiting.keys()].flatMap((u) => u.members));
+  forEachReplica(
+    demands,
+    (demand, replica) => {
+      if (demand.slots[replica] !== undefined || held.has(demand)) return;
+      const worker = chooseWorker(demand, workers);
+      if (worker !== undefined) assign(demand, replica, worker);
+    },
+    1,
+  );
+  return { waiting, placed: before - countMissing(demands) };
+}
+
+function countMissing(demands: readonly Demand[]): number {
+  let missing = 0;
+  for (const demand of demands) for (let replica = 0; replica < demand.replicas; replica += 1) if (demand.slots[replica] === undefined) missing += 1;
+  return missing;
+}
+
+function toPrevious(current: readonly CurrentAssignment[], workers: ReadonlyMap<string, WorkerState>): Previous {
   const previous = new Map<string, Map<number, string[]>>();
   for (const { key, replica, worker } of current) {
+    if (!workers.has(worker)) continue;
     const byReplica = previous.get(key) ?? new Map<number, string[]>();
     previous.set(key, byReplica);
-    byReplica.set(replica, [...(byReplica.get(replica) ?? []), worker]);
+    byReplica.set(replica, [...(byReplica.get(replica) ?? []), worker].sort(compareText));
   }
+  return previous;
+}
+
+function keepCurrent(demands: readonly Demand[], workers: ReadonlyMap<string, WorkerState>, previous: Previous): void {
   forEachReplica(demands, (demand, replica) => {
     // A replica listed twice keeps the first still-valid worker by id.
-    const ids = [...(previous.get(demand.key)?.get(replica) ?? [])].sort(compareText);
-    const worker = ids.map((id) => workers.get(id)).find((w) => w !== undefined && qualifies(w, demand) && fits(w, demand));
-    if (worker === undefined) return;
-    // A doubled-up replica moves when a worker without this node could take it (e.g. one just joined).
-    const doubled = (worker.replicasOf.get(demand.key) ?? 0) > 0;
-    const spreadable =
-      doubled && [...workers.values()].some((w) => w !== worker && (w.replicasOf.get(demand.key) ?? 0) === 0 && qualifies(w, demand) && fits(w, demand));
-    if (!spreadable) assign(demand, replica, worker);
+    const worker = (previous.get(demand.key)?.get(replica) ?? [])
+      .map((id) => workers.get(id))
+      .find((w) => w !== undefined && qualifies(w, demand) && fits(w, demand));
+    if (worker !== undefined) assign(demand, replica, worker);
   });
 }
 
-function chooseWorker(demand: Demand, workers: readonly WorkerState[]): WorkerState | undefined {
-  let best: { worker: WorkerState; held: number; score: number } | undefined;
-  // Workers are sorted by id, so on a full tie the smaller id, seen first, stays.
-  for (const worker of workers) {
-    if (!qualifies(worker, demand) || !fits(worker, demand)) continue;
-    const held = worker.replicasOf.get(demand.key) ?? 0;
-    const score = balanceAfter(worker, demand.need);
-    if (best === undefined || held < best.held || (held === best.held && score > best.score)) best = { worker, held, score };
+function toUnits(demands: readonly Demand[]): Unit[] {
+  const groups = new Map<string, Demand[]>();
+  const units: Unit[] = [];
+  for (const demand of demands) {
+    if (demand.group === undefined) units.push(toUnit(undefined, [demand], demand.key));
+    else groups.set(demand.group, [...(groups.get(demand.group) ?? []), demand]);
   }
-  return best?.worker;
+  for (const [group, members] of groups) units.push(toUnit(group, members, group));
+  // A graph named like an ungrouped key goes after it, so the order stays total.
+  return units.sort((a, b) => compareSize(a.size, b.size) || compareText(a.label, b.label) || Number(a.group !== undefined) - Number(b.group !== undefined));
 }
 
-/** The smallest fraction of capacity left after placing `need`, over the dimensions it uses. */
-function balanceAfter(worker: WorkerState, need: Readonly<Amounts>): number {
-  const used = READING_ORDER.filter((dim) => need[dim] > 0);
-  const dims = used.length > 0 ? used : READING_ORDER.filter((dim) => worker.capacity[dim] > 0);
-  return Math.min(1, ...dims.map((dim) => (worker.free[dim] - need[dim]) / worker.capacity[dim]));
-}
-
-function qualifies(worker: WorkerState, demand: Demand): boolean {
-  return worker.pool === demand.pool && (demand.need.gpuMemory === 0 || worker.hasGpu);
-}
-
-function fits(worker: WorkerState, demand: Demand): boolean {
-  return READING_ORDER.every((dim) => worker.free[dim] >= demand.need[dim]);
-}
-
-function assign(demand: Demand, replica: number, worker: WorkerState): void {
-  demand.slots[replica] = worker;
-  for (const dim of READING_ORDER) worker.free[dim] -= demand.need[dim];
-  worker.replicasOf.set(demand.key, (worker.replicasOf.get(demand.key) ?? 0) + 1);
-}
-
-function explainPending(demand: Demand, workers: readonly WorkerState[]): string {
-  const inPool = workers.filter((w) => w.pool === demand.pool);
-  if (inPool.length === 0) {
-    const pools = [...new Set(workers.map((w) => w.pool))].sort(compareText);
-    const known = pools.length === 0 ? 'there are no workers' : `workers are in pools ${pools.map((p) => `"${p}"`).join(', ')}`;
-    return `no worker in pool "${demand.pool}" (${known})`;
+function toUnit(group: string | undefined, members: Demand[], label: string): Unit {
+  const size: Amounts = { cpu: 0, memory: 0, gpuMemory: 0 };
+  for (const demand of members) {
+    if (demand.replicas === 0) continue;
+    for (const dim of ['cpu', 'memory', 'gpuMemory'] as const) size[dim] += demand.need[dim];
   }
-  const eligible = inPool.filter((w) => qualifies(w, demand));
-  const [first] = eligible;
-  if (first === undefined) return `needs gpuMemory ${amount('gpuMemory', demand.need.gpuMemory, 'up')}, but no worker in pool "${demand.pool}" has a GPU`;
-  for (const dim of BINDING_ORDER) {
-    if (demand.need[dim] === 0) continue;
-    const largest = eligible.reduce((best, w) => (w.free[dim] > best.free[dim] ? w : best), first);
-    if (largest.free[dim] < demand.need[dim]) {
-      return `needs ${dim} ${amount(dim, demand.need[dim], 'up')}, largest free is ${amount(dim, largest.free[dim], 'down')} on worker ${largest.id}`;
+  return { group, members, size, label };
+}
+
+/** Places the unit's missing replicas 0, or none of them: returns the first member that fits nowhere, after undoing the rest. */
+function placeAsUnit(unit: Unit, workers: readonly WorkerState[]): Demand | undefined {
+  const missing = unit.members.filter((d) => d.replicas > 0 && d.slots[0] === undefined);
+  const saved = snapshot(workers, missing);
+  for (const demand of missing) {
+    const worker = chooseWorker(demand, workers);
+    if (worker === undefined) {
+      restore(saved);
+      return demand;
     }
+    assign(demand, 0, worker);
   }
-  // Each dimension fits on some worker, but no worker has all of them at once.
-  const used = READING_ORDER.filter((dim) => demand.need[dim] > 0);
-  const coverage = (w: WorkerState): number => Math.min(...used.map((dim) => w.free[dim] / demand.need[dim]));
-  const closest = eligible.reduce((best, w) => (coverage(w) > coverage(best) ? w : best), first);
-  const list = (of: Readonly<Amounts>, rounding: Rounding): string => used.map((dim) => `${dim} ${amount(dim, of[dim], rounding)}`).join(', ');
-  return (
-    `needs ${list(demand.need, 'up')} on one worker, but no worker in pool "${demand.pool}" has all of it free; ` +
-    `closest is ${closest.id} with ${list(closest.free, 'down')}`
+  return undefined;
+}
+
+function pendingOf(demands: readonly Demand[], waiting: ReadonlyMap<Unit, Demand>, workers: readonly WorkerState[]): PendingReplica[] {
+  const graphOf = new Map<Demand, { group: string; unit: Unit; failed: Demand }>();
+  for (const [unit, failed] of waiting) {
+    if (unit.group !== undefined) for (const demand of unit.members) graphOf.set(demand, { group: unit.group, unit, failed });
+  }
+  const reasons = new Map<Demand | Unit, string>();
+  const reasonFor = (demand: Demand): string => {
+    const graph = graphOf.get(demand);
+    const about = graph?.unit ?? demand;
+    const reason = reasons.get(about) ?? (graph === undefined ? explainPending(demand, workers) : explainGraph(graph.group, graph.unit, graph.failed, workers));
+    reasons.set(about, reason);
+    return reason;
+  };
+  return demands.flatMap((demand) =>
+    Array.from({ length: demand.replicas }, (_, replica) => replica)
+      .filter((replica) => demand.slots[replica] === undefined)
+      .map((replica) => ({ key: demand.key, replica, reason: reasonFor(demand) })),
   );
 }
 
-function amount(dim: Dimension, value: number, rounding: Rounding): string {
-  return dim === 'cpu' ? formatCpu(value / 1000) : formatBytes(value, rounding);
-}
-
-/** Replica index by replica index, in demand order within an index. */
-function forEachReplica(demands: readonly Demand[], visit: (demand: Demand, replica: number) => void): void {
-  const rounds = Math.max(0, ...demands.map((d) => d.replicas));
-  for (let replica = 0; replica < rounds; replica += 1) {
-    for (const demand of demands) if (replica < demand.replicas) visit(demand, replica);
-  }
-}
-
-function largerFirst(a: Demand, b: Demand): number {
-  for (const dim of BINDING_ORDER) if (a.need[dim] !== b.need[dim]) return b.need[dim] - a.need[dim];
-  return compareText(a.key, b.key);
-}
-
-/** Code-unit order, independent of locale. */
-function compareText(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
-
-function toWorkerStates(workers: readonly WorkerCapacity[]): WorkerState[] {
-  const seen = new Set<string>();
-  return workers
-    .map((w) => {
-      if (seen.has(w.id)) throw new Error(`duplicate worker id "${w.id}"`);
-      seen.add(w.id);
-      const capacity = toAmounts(w, `worker "${w.id}"`);
-      checkAmount(w.gpuCount, `worker "${w.id}" gpuCount`);
-      return { id: w.id, pool: w.pool, hasGpu: w.gpuCount > 0, capacity, free: { ...capacity }, replicasOf: new Map<string, number>() };
-    })
-    .sort((a, b) => compareText(a.id, b.id));
-}
-
-function toDemands(demands: readonly ReplicaDemand[]): Demand[] {
-  const seen = new Set<string>();
-  return demands.map((d) => {
-    if (seen.has(d.key)) throw new Error(`duplicate demand key "${d.key}"`);
-    seen.add(d.key);
-    if (!Number.isSafeInteger(d.replicas) || d.replicas < 0) {
-      throw new Error(`demand "${d.key}" replicas must be a whole number >= 0, got ${d.replicas}`);
+/**
+ * One reason for every waiting replica of a graph, from the final free capacity alone (so re-running with the plan
+ * gives the same words): the first missing node (larger first) that no worker of its pool could hold even empty,
+ * else the first that fits on no worker now, else the first that fits nowhere once the ones before it are placed.
+ */
+function explainGraph(group: string, unit: Unit, failedAtTrial: Demand, workers: readonly WorkerState[]): string {
+  const prefix = `graph "${group}" waits as a unit`;
+  const missing = unit.members.filter((d) => d.replicas > 0 && d.slots[0] === undefined);
+  const stuck =
+    missing.find((d) => !workers.some((w) => qualifies(w, d) && fitsEmpty(w, d))) ?? missing.find((d) => !workers.some((w) => qualifies(w, d) && fits(w, d)));
+  if (stuck !== undefined) return `${prefix}: ${explainNode(stuck, workers)}`;
+  const saved = snapshot(workers, missing);
+  try {
+    for (const demand of missing) {
+      const worker = chooseWorker(demand, workers);
+      if (worker === undefined) return `${prefix}: after placing its other nodes, ${explainNode(demand, workers)}`;
+      assign(demand, 0, worker);
     }
-    return { key: d.key, pool: d.pool, need: toAmounts(d, `demand "${d.key}"`), replicas: d.replicas, slots: [] };
-  });
+  } finally {
+    restore(saved);
+  }
+  // Greedy placement is not monotone: the nodes fit together now, on less capacity than the graph had when tried.
+  return `${prefix}: node "${failedAtTrial.key}" did not fit beside its other nodes when the graph was tried`;
 }
 
-function toAmounts(resources: Readonly<Amounts>, owner: string): Amounts {
-  for (const dim of READING_ORDER) checkAmount(resources[dim], `${owner} ${dim}`);
-  return { cpu: Math.round(resources.cpu * 1000), memory: resources.memory, gpuMemory: resources.gpuMemory };
+function fitsEmpty(worker: WorkerState, demand: Demand): boolean {
+  return READING_ORDER.every((dim) => worker.capacity[dim] >= demand.need[dim]);
 }
 
-function checkAmount(value: number, what: string): void {
-  if (!Number.isFinite(value) || value < 0) throw new Error(`${what} must be a finite number >= 0, got ${value}`);
+function freeOf(workers: readonly WorkerState[]): Record<string, FreeCapacity> {
+  const free: Record<string, FreeCapacity> = {};
+  for (const w of workers) free[w.id] = { cpu: w.free.cpu / 1000, memory: w.free.memory, gpuMemory: w.free.gpuMemory };
+  return free;
 }

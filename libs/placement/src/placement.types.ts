@@ -27,6 +27,11 @@ export interface ReplicaDemand {
   readonly gpuMemory: number;
   /** Wanted replica count; replicas are numbered 0 .. replicas-1. */
   readonly replicas: number;
+  /**
+   * The graph this node belongs to (its name, as reasons say `graph "<group>"`). Replica 0 of every demand of
+   * one group is placed as a unit or not at all; without a group, a demand is a unit of its own.
+   */
+  readonly group?: string;
 }
 
 /** Replica `replica` of node `key` runs on worker `worker`. */
@@ -38,6 +43,26 @@ export interface ReplicaAssignment {
 
 /** An assignment from the previous plan (or observed running), kept if still valid. */
 export type CurrentAssignment = ReplicaAssignment;
+
+/** How far `placeReplicas` may go beyond keeping what runs. */
+export interface PlacementOptions {
+  /**
+   * At most this many rebalancing moves per call (a whole number, or Infinity); default 0: every valid current
+   * assignment stays where it is, apart from un-doubling.
+   */
+  readonly maxMoves?: number;
+}
+
+/**
+ * Replica `replica` of node `key` runs on worker `from` (per the current assignments) and the plan puts it on
+ * `to`: the caller can start it on `to` and keep `from` serving until the new one is ready.
+ */
+export interface ReplicaMove {
+  readonly key: string;
+  readonly replica: number;
+  readonly from: string;
+  readonly to: string;
+}
 
 /** A replica no worker can take now, with a reason a person can act on. */
 export interface PendingReplica {
@@ -57,6 +82,8 @@ export interface FreeCapacity {
 export interface PlacementPlan {
   readonly assignments: readonly ReplicaAssignment[];
   readonly pending: readonly PendingReplica[];
+  /** Every replica taken off a worker it runs on that is still given; `assignments` shows it on `to`. */
+  readonly moves: readonly ReplicaMove[];
   /** Free capacity per worker id, for every worker given. */
   readonly free: Readonly<Record<string, FreeCapacity>>;
 }

@@ -8,7 +8,21 @@ export interface WorkerHelloMessage {
   worker_id: string;
   pool: string;
   address: string;
-  capacity: { cpu: number; memory: string | number; gpu_count: number; gpu_memory: string | number };
+  capacity: { cpu: number; memory: string | number; gpu_count: number; gpu_memory: string | number } | null;
+  /** Replicas the worker holds now (a restarted controller adopts them). */
+  held?: ReplicaStateMessage[];
+  /** The graphs of those replicas, as loaded (file and content hash). */
+  graphs?: GraphRefMessage[];
+  /** Random per process start. */
+  incarnation?: string;
+  draining?: boolean;
+}
+
+export interface GraphRefMessage {
+  name: string;
+  file: string;
+  /** sha256 (hex) of the graph file's bytes. */
+  content_hash: string;
 }
 
 export interface ReplicaStateMessage {
@@ -23,20 +37,32 @@ export interface WorkerMessage {
   hello?: WorkerHelloMessage | null;
   heartbeat?: { in_flight: number; loads?: { key: string; in_flight: number }[] } | null;
   replica?: ReplicaStateMessage | null;
-  body?: 'hello' | 'heartbeat' | 'replica';
+  drain?: { in_flight: number } | null;
+  body?: 'hello' | 'heartbeat' | 'replica' | 'drain';
 }
 
 export interface AssignmentMessage {
-  graphs: { name: string; file: string }[];
+  graphs: GraphRefMessage[];
   replicas: { key: string; replica: number }[];
+  epoch: string;
 }
 
 export interface ControllerMessage {
   assignment?: AssignmentMessage | null;
-  body?: 'assignment';
+  release?: { reason: string } | null;
+  body?: 'assignment' | 'release';
 }
 
 export interface RoutingTableMessage {
   version: string | number;
   routes: { key: string; addresses: string[] }[];
+  /** The controller incarnation; changes on every controller start. */
+  epoch: string;
+  /** False only while a restarted controller waits for its workers to rejoin. */
+  synced: boolean;
+}
+
+export interface CatalogueMessage {
+  epoch: string;
+  graphs: GraphRefMessage[];
 }

@@ -2,6 +2,8 @@ export * from './datatype';
 export * from './half-float';
 export * from './tensor';
 export * from './inference.error';
+export * from './error-echo';
+export * from './request-id.validator';
 export * from './oip.schema';
 export * from './tensor-data.codec';
 export * from './oip-request.codec';

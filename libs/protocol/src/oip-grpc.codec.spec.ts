@@ -44,6 +44,15 @@ describe('V2 gRPC codec', () => {
     assert.throws(bad({ name: 'x', datatype: 'FP16', shape: [1], contents: {} }), /FP16 tensors must be sent in raw_input_contents/);
   });
 
+  it('refuses a shape of rank above 64 and a request id that cannot go into an HTTP header, naming the field', () => {
+    const input = (rank: number): never => ({ name: 'x', datatype: 'FP32', shape: new Array<string>(rank).fill('1'), contents: { fp32_contents: [1] } }) as never;
+    assert.equal(decodeModelInferRequest({ model_name: 'g', inputs: [input(64)] }).inputs[0]?.shape.length, 64);
+    assert.throws(() => decodeModelInferRequest({ model_name: 'g', inputs: [input(50_000)] }), /^InferenceError: inputs\[0\]\.shape: rank 50000 exceeds the maximum of 64$/);
+    assert.throws(() => decodeModelInferRequest({ model_name: 'g', id: 'a\r\nb', inputs: [input(1)] }), /^InferenceError: id: U\+000D at index 1 cannot go into an HTTP header/);
+    assert.throws(() => decodeModelInferRequest({ model_name: 'g', id: 'é€', inputs: [input(1)] }), /^InferenceError: id: U\+20AC at index 1 /);
+    assert.equal(decodeModelInferRequest({ model_name: 'g', id: 'é', inputs: [input(1)] }).id, 'é');
+  });
+
   it('reads every InferParameter kind', () => {
     assert.deepEqual(
       parametersOf({

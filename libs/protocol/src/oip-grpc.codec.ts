@@ -1,8 +1,10 @@
 import { isDatatype, type Datatype } from './datatype';
+import { echoText } from './error-echo';
 import { InferenceError, invalidArgument } from './inference.error';
 import type { InferRequest, RequestedOutput } from './oip-request.codec';
 import type { InferResponse } from './oip-response.codec';
-import { elementCount, formatShape, type Tensor } from './tensor';
+import { checkRequestId } from './request-id.validator';
+import { checkTensorRank, elementCount, formatShape, type Tensor } from './tensor';
 import { decodeBinaryElements, decodeJsonElements, encodeBinaryElements } from './tensor-data.codec';
 
 // Plain-object forms of the V2 gRPC messages (proto/grpc_predict_v2.proto) as @grpc/proto-loader
@@ -74,13 +76,16 @@ export function decodeModelInferRequest(message: ModelInferRequestMessage): Infe
   if (raw.length > 0 && raw.length !== wireInputs.length) {
     throw invalidArgument(`raw_input_contents holds ${raw.length} entries for ${wireInputs.length} inputs; give one per input or none`);
   }
+  const id = message.id === '' ? undefined : message.id;
+  checkRequestId(id, 'id');
   const seen = new Set<string>();
   const inputs = wireInputs.map((input, i): Tensor => {
     const field = `inputs[${i}]`;
     if (!input.name) throw invalidArgument(`${field}.name: must be a non-empty string`);
-    if (seen.has(input.name)) throw invalidArgument(`${field}.name: duplicate input tensor "${input.name}"`);
+    if (seen.has(input.name)) throw invalidArgument(`${field}.name: duplicate input tensor "${echoText(input.name)}"`);
     seen.add(input.name);
-    if (!isDatatype(input.datatype)) throw invalidArgument(`${field}.datatype: unknown datatype "${input.datatype}"`);
+    if (!isDatatype(input.datatype)) throw invalidArgument(`${field}.datatype: unknown datatype "${echoText(input.datatype)}"`);
+    checkTensorRank(input.shape.length, `${field}.shape`);
     const shape = input.shape.map((d, k) => {
       const n = Number(d);
       if (!Number.isSafeInteger(n) || n < 0) throw invalidArgument(`${field}.shape[${k}]: dimensions must be >= 0`);
@@ -95,7 +100,7 @@ export function decodeModelInferRequest(message: ModelInferRequestMessage): Infe
   const requestBinary = parameters['binary_data_output'] === true;
   const outputs: RequestedOutput[] | undefined =
     message.outputs === undefined || message.outputs.length === 0 ? undefined : message.outputs.map((o) => ({ name: o.name, binary: true }));
-  return { id: message.id === '' ? undefined : message.id, parameters, inputs, outputs, binaryOutput: requestBinary };
+  return { id, parameters, inputs, outputs, binaryOutput: requestBinary };
 }
 
 /** Encodes a response with every output in raw_output_contents, as Triton answers. */

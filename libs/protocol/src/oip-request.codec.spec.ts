@@ -601,3 +601,70 @@ describe('OIP request decoder: id, parameters and requested outputs', () => {
     assertInvalid(() => decode({ inputs: [input], outputs: [{ name: 'a', binary: true }] }), /outputs\[0\]\.binary: unknown field/);
   });
 });
+
+describe('OIP request decoder: limits on what a request may send', () => {
+  const ones = (n: number): number[] => new Array<number>(n).fill(1);
+
+  it('refuses a 50,000-rank shape with matching nested data with a 400 naming the shape, before reading the data', () => {
+    const rank = 50_000;
+    const text = `{"inputs":[{"name":"x","datatype":"FP32","shape":[${ones(rank).join(',')}],"data":${'['.repeat(rank)}1${']'.repeat(rank)}}]}`;
+    assertInvalid(() => decodeInferRequest(encoder.encode(text)), /^inputs\[0\]\.shape: rank 50000 exceeds the maximum of 64$/);
+  });
+
+  it('accepts rank 64 and refuses rank 65 in JSON, binary and Kafka record inputs alike', () => {
+    assert.deepEqual(onlyInput(decode(single('FP32', ones(64), [2]))), new Float32Array([2]));
+    const rank65 = /^inputs\[1\]\.shape: rank 65 exceeds the maximum of 64$/;
+    const json = { inputs: [{ name: 'a', datatype: 'FP32', shape: [1], data: [1] }, { name: 'x', datatype: 'FP32', shape: ones(65), data: [1] }] };
+    assertInvalid(() => decode(json), rank65);
+    assertInvalid(() => decodeInferRequestObject(json), rank65);
+    const header = encoder.encode(JSON.stringify({ inputs: [{ name: 'a', datatype: 'FP32', shape: [1], data: [1] }, { name: 'x', datatype: 'FP32', shape: ones(65), parameters: { binary_data_size: 4 } }] }));
+    const body = new Uint8Array(header.byteLength + 4);
+    body.set(header);
+    assertInvalid(() => decodeInferRequest(body, header.byteLength), rank65);
+  });
+
+  it('refuses a request id that cannot go into an HTTP header with a 400 naming the id field, and accepts Latin-1', () => {
+    const input = { name: 'x', datatype: 'FP32', shape: [1], data: [1] };
+    assertInvalid(() => decode({ id: 'a\r\nb', inputs: [input] }), /^id: U\+000D at index 1 cannot go into an HTTP header; a request id must be printable Latin-1 text/);
+    assertInvalid(() => decode({ id: 'é€', inputs: [input] }), /^id: U\+20AC at index 1 cannot go into an HTTP header/);
+    assertInvalid(() => decodeInferRequestObject({ id: 'tab\there', inputs: [input] }), /^id: U\+0009 at index 3 /);
+    assert.equal(decode({ id: 'é', inputs: [input] }).id, 'é');
+  });
+
+  it('refuses a parameter nested more than 32 levels deep with a 400 naming it, and accepts 32 levels', () => {
+    const input = { name: 'x', datatype: 'FP32', shape: [1], data: [1] };
+    const nested = (depth: number, leaf: unknown): unknown => {
+      let value: unknown = leaf;
+      for (let i = 0; i < depth; i++) value = i % 2 === 0 ? [value] : { k: value };
+      return value;
+    };
+    assert.deepEqual(decode({ parameters: { user: nested(32, 1) }, inputs: [input] }).parameters['user'], nested(32, 1));
+    assertInvalid(() => decode({ parameters: { tag: 'a', user: nested(33, 1) }, inputs: [input] }), /^parameters\.user: nests arrays and objects more than 32 levels deep$/);
+    const deep = `{"parameters":{"user":${'['.repeat(100_000)}${']'.repeat(100_000)}},"inputs":[${JSON.stringify(input)}]}`;
+    assertInvalid(() => decodeInferRequest(encoder.encode(deep)), /^parameters\.user: nests arrays and objects more than 32 levels deep$/);
+  });
+
+  it('lists at most 16 envelope problems, then the total count', () => {
+    const message = (() => {
+      try {
+        decode(single('FP32', new Array<number>(50_000).fill(-1), [1]));
+      } catch (err) {
+        return err instanceof InferenceError ? err.message : '';
+      }
+      return '';
+    })();
+    assert.match(message, /^invalid inference request: inputs\[0\]\.shape\[0\]: dimensions must be >= 0; .*inputs\[0\]\.shape\[15\]: dimensions must be >= 0; … \(50000 in all\)$/);
+    assert.ok(message.length < 1000, `${message.length} characters`);
+  });
+
+  it('echoes at most 16 dimensions of a shape whose element count does not match', () => {
+    assertInvalid(() => decode(single('FP32', ones(40), [1, 2])), /^inputs\[0\]: shape \[(1, ){16}… \(40 in all\)\] needs 1 elements, but data holds 2$/);
+  });
+
+  it('cuts long names and unknown keys it echoes after 64 characters', () => {
+    const name = 'n'.repeat(100_000);
+    const input = { name, datatype: 'FP32', shape: [1], data: [1] };
+    assertInvalid(() => decode({ inputs: [input, input] }), new RegExp(`^inputs\\[1\\]\\.name: duplicate input tensor "${'n'.repeat(64)}…"$`));
+    assertInvalid(() => decode({ [name]: 1, inputs: [input] }), new RegExp(`^invalid inference request: ${'n'.repeat(64)}…: unknown field$`));
+  });
+});

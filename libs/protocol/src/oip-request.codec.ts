@@ -1,6 +1,8 @@
+import { echoList, echoText } from './error-echo';
 import { invalidArgument } from './inference.error';
 import { describeIssue, inferRequestSchema, isWellFormedInferRequest, type InferInputWire, type InferRequestWire } from './oip.schema';
-import { elementCount, formatShape, type Tensor } from './tensor';
+import { checkRequestId } from './request-id.validator';
+import { checkTensorRank, elementCount, formatShape, type Tensor } from './tensor';
 import { decodeBinaryElements, decodeJsonElements, flattenJsonData } from './tensor-data.codec';
 
 export interface RequestedOutput {
@@ -46,8 +48,7 @@ function parseWithMessages(raw: unknown): InferRequestWire {
   // reportInput lets describeIssue tell a missing field (no input) from one of the wrong type.
   const parsed = inferRequestSchema.safeParse(raw, { reportInput: true });
   if (!parsed.success) {
-    const problems = parsed.error.issues.map(describeIssue);
-    throw invalidArgument(`invalid inference request: ${problems.join('; ')}`);
+    throw invalidArgument(`invalid inference request: ${echoList(parsed.error.issues, describeIssue, '; ')}`);
   }
   return parsed.data;
 }
@@ -58,12 +59,15 @@ export function decodeInferRequestObject(raw: unknown, binary: Uint8Array = new 
     throw invalidArgument('request body must be a JSON object with an "inputs" array');
   }
   const wire = isWellFormedInferRequest(raw) ? raw : parseWithMessages(raw);
+  checkRequestId(wire.id, 'id');
+  if (wire.parameters !== undefined) checkParameterDepth(wire.parameters);
   const seen = new Set<string>();
   let offset = 0;
   const inputs = wire.inputs.map((input, index): Tensor => {
     const field = `inputs[${index}]`;
-    if (seen.has(input.name)) throw invalidArgument(`${field}.name: duplicate input tensor "${input.name}"`);
+    if (seen.has(input.name)) throw invalidArgument(`${field}.name: duplicate input tensor "${echoText(input.name)}"`);
     seen.add(input.name);
+    checkTensorRank(input.shape.length, `${field}.shape`);
     const binarySize = input.parameters?.['binary_data_size'];
     if (binarySize !== undefined) {
       if (typeof binarySize !== 'number' || !Number.isInteger(binarySize) || binarySize < 0) {
@@ -103,6 +107,28 @@ export function decodeInferRequestObject(raw: unknown, binary: Uint8Array = new 
     outputs,
     binaryOutput: requestBinary,
   };
+}
+
+/**
+ * How deeply a request parameter's value may nest arrays and objects. Parameters reach routers, which
+ * read and stringify them recursively (a sticky key is a parameter's JSON text): refused here, with a 400.
+ */
+export const MAX_PARAMETER_DEPTH = 32;
+
+function checkParameterDepth(parameters: Readonly<Record<string, unknown>>): void {
+  for (const [key, value] of Object.entries(parameters)) {
+    if (typeof value !== 'object' || value === null) continue; // the common case: a scalar
+    const pending: [unknown, number][] = [[value, 1]];
+    for (let entry = pending.pop(); entry !== undefined; entry = pending.pop()) {
+      const [node, depth] = entry;
+      if (depth > MAX_PARAMETER_DEPTH) {
+        throw invalidArgument(`parameters.${echoText(key)}: nests arrays and objects more than ${MAX_PARAMETER_DEPTH} levels deep`);
+      }
+      for (const child of Array.isArray(node) ? node : Object.values(node as object)) {
+        if (typeof child === 'object' && child !== null) pending.push([child, depth + 1]);
+      }
+    }
+  }
 }
 
 function decodeJsonInput(input: InferInputWire, field: string): Tensor {

@@ -1,5 +1,6 @@
 import { z, type core } from 'zod';
 import { DATATYPES } from './datatype';
+import { echoText } from './error-echo';
 
 // Envelope of an Open Inference Protocol V2 request. Tensor `data` is decoded separately
 // (tensor-data.codec.ts): validating millions of numbers through zod would dominate latency.
@@ -78,7 +79,7 @@ export function formatIssuePath(path: readonly PropertyKey[]): string {
   let out = '';
   for (const part of path) {
     if (typeof part === 'number') out += `[${part}]`;
-    else out += out === '' ? String(part) : `.${String(part)}`;
+    else out += out === '' ? echoText(String(part)) : `.${echoText(String(part))}`;
   }
   return out === '' ? '(body)' : out;
 }

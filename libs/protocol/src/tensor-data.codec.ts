@@ -7,38 +7,65 @@ import {
   type Datatype,
   type NumericDatatype,
 } from './datatype';
+import { MAX_ECHOED_ITEMS, echoText } from './error-echo';
 import { fromHalfBits, toHalfBits } from './half-float';
 import { invalidArgument } from './inference.error';
-import type { TensorData } from './tensor';
+import { formatShape, type TensorData } from './tensor';
 
 const NON_FINITE: Readonly<Record<string, number>> = { NaN: NaN, Infinity: Infinity, '-Infinity': -Infinity };
 
 /**
  * Flattens row-major JSON data. The protocol allows flat data, or data nested like the shape;
- * nested data must match the shape at every level.
+ * nested data must match the shape at every level. Iterative, not recursive: the depth of the data is
+ * the caller's to choose, and must not be able to overflow the stack.
  */
 export function flattenJsonData(data: unknown, shape: readonly number[], field: string): unknown[] {
   if (!Array.isArray(data)) {
     throw invalidArgument(`${field}: expected an array of tensor elements, got ${describe(data)}`);
   }
   if (data.length === 0 || !Array.isArray(data[0])) return data;
+  const rank = shape.length;
+  if (rank === 0) throw invalidArgument(`${field}: nested data is deeper than shape ${formatShape(shape)}`);
   const out: unknown[] = [];
-  const walk = (value: unknown, depth: number, at: string): void => {
-    const last = depth === shape.length - 1;
+  // The array being read at each depth, and the index of the entry read next in it.
+  const arrays: unknown[][] = [];
+  const next: number[] = [];
+  const at = (depth: number): string => {
+    let path = field;
+    for (let d = 0; d < Math.min(depth, MAX_ECHOED_ITEMS); d++) path += `[${(next[d] as number) - 1}]`;
+    return depth > MAX_ECHOED_ITEMS ? `${path}…` : path;
+  };
+  const enter = (value: unknown, depth: number): void => {
     if (!Array.isArray(value)) {
-      throw invalidArgument(`${at}: nested data must follow shape [${shape.join(', ')}]; expected an array at depth ${depth}`);
+      throw invalidArgument(`${at(depth)}: nested data must follow shape ${formatShape(shape)}; expected an array at depth ${depth}`);
     }
     if (value.length !== shape[depth]) {
-      throw invalidArgument(`${at}: nested data must follow shape [${shape.join(', ')}]; expected ${shape[depth]} entries at depth ${depth}, got ${value.length}`);
+      throw invalidArgument(`${at(depth)}: nested data must follow shape ${formatShape(shape)}; expected ${shape[depth]} entries at depth ${depth}, got ${value.length}`);
     }
-    if (last) {
+    arrays[depth] = value;
+    next[depth] = 0;
+  };
+  enter(data, 0);
+  let depth = 0;
+  while (depth >= 0) {
+    const value = arrays[depth] as unknown[];
+    if (depth === rank - 1) {
       for (const item of value) {
-        if (Array.isArray(item)) throw invalidArgument(`${at}: nested data is deeper than shape [${shape.join(', ')}]`);
+        if (Array.isArray(item)) throw invalidArgument(`${at(depth)}: nested data is deeper than shape ${formatShape(shape)}`);
         out.push(item);
       }
-    } else value.forEach((item, i) => walk(item, depth + 1, `${at}[${i}]`));
-  };
-  walk(data, 0, field);
+      depth--;
+      continue;
+    }
+    const index = next[depth] as number;
+    if (index === value.length) {
+      depth--;
+      continue;
+    }
+    next[depth] = index + 1;
+    enter(value[index], depth + 1);
+    depth++;
+  }
   return out;
 }
 
@@ -219,7 +246,7 @@ export function typedArrayFor(datatype: NumericDatatype, length: number): Exclud
 function describe(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'an array';
-  if (typeof value === 'string') return `string ${JSON.stringify(value.length > 32 ? `${value.slice(0, 32)}…` : value)}`;
+  if (typeof value === 'string') return `string ${JSON.stringify(echoText(value, 32))}`;
   if (typeof value === 'object') return 'an object';
   if (typeof value === 'number' || typeof value === 'boolean') return `${typeof value} ${value}`;
   return typeof value;

@@ -1,4 +1,6 @@
 import type { Datatype } from './datatype';
+import { echoList } from './error-echo';
+import { invalidArgument } from './inference.error';
 
 export type NumericArray =
   | Uint8Array
@@ -38,8 +40,20 @@ export function elementCount(shape: readonly number[]): number {
   return n;
 }
 
+/**
+ * The highest rank a request's tensor may have. numpy 2 allows 64 dimensions (numpy 1 allowed 32), so no
+ * array a V2 client builds is refused; the cap stops absurd shapes (100,000 dimensions of 1) at the edge.
+ */
+export const MAX_TENSOR_RANK = 64;
+
+/** Refuses (400) a shape of more than `MAX_TENSOR_RANK` dimensions; `field` names it, e.g. `inputs[0].shape`. */
+export function checkTensorRank(rank: number, field: string): void {
+  if (rank > MAX_TENSOR_RANK) throw invalidArgument(`${field}: rank ${rank} exceeds the maximum of ${MAX_TENSOR_RANK}`);
+}
+
+/** A shape for a message: `[1, 4]`; past `MAX_ECHOED_ITEMS` dimensions, the first ones and the rank. */
 export function formatShape(shape: readonly number[]): string {
-  return `[${shape.join(', ')}]`;
+  return `[${echoList(shape)}]`;
 }
 
 /** Whether a concrete shape fits a declared one (same rank, equal fixed dimensions). */

@@ -3,38 +3,81 @@ import type { Tensor, TensorMap, TensorSpec } from '@infergraph/protocol';
 import type { ModelLoadOptions, ModelLoader, ModelSession } from '@infergraph/nodes';
 import { ORT_TYPE_OF, datatypeOfOrt } from './onnx-datatype.map';
 
+/** Per-load options of onnxruntime sessions, beyond the port's. */
+export interface OnnxModelLoadOptions extends ModelLoadOptions {
+  /**
+   * Try the CUDA execution provider first, falling back to CPU when it cannot be loaded (the session
+   * says which one it got). Undefined: the loader's default (`preferGpu` of its constructor).
+   */
+  readonly preferGpu?: boolean | undefined;
+}
+
+interface CachedSession {
+  readonly session: Promise<OnnxModelSession>;
+  /** Loads not yet given back with `release`. */
+  users: number;
+}
+
 /**
  * onnxruntime-node behind the ModelLoader port. One InferenceSession per distinct model content and
- * options, shared by every node and graph that uses it.
+ * options, shared by every node and graph that uses it, and counted: `release` gives one load back and
+ * frees the session when no load holds it any more.
  */
 export class OnnxModelLoader implements ModelLoader {
-  private readonly sessions = new Map<string, Promise<ModelSession>>();
+  private readonly sessions = new Map<string, CachedSession>();
+  /** The cache key of each created session, for `release`. */
+  private readonly keyOf = new Map<ModelSession, string>();
 
   /**
-   * `preferGpu` (workers in a GPU pool): create sessions with the CUDA execution provider, falling
-   * back to CPU when the CUDA provider cannot be loaded; the session reports which one it got.
+   * `preferGpu`: the default for loads that do not say (see OnnxModelLoadOptions.preferGpu). Workers
+   * choose per node instead, with `preferring`.
    */
   constructor(private readonly options: { preferGpu?: boolean } = {}) {}
 
-  load(key: string, bytes: Uint8Array, options: ModelLoadOptions): Promise<ModelSession> {
-    const cacheKey = `${key}|${options.intraOpThreads ?? ''}`;
-    let session = this.sessions.get(cacheKey);
-    if (session === undefined) {
-      session = createSession(bytes, options, this.options.preferGpu === true);
-      this.sessions.set(cacheKey, session);
-      session.catch(() => this.sessions.delete(cacheKey));
+  load(key: string, bytes: Uint8Array, options: OnnxModelLoadOptions): Promise<ModelSession> {
+    const preferGpu = options.preferGpu ?? this.options.preferGpu === true;
+    const cacheKey = `${key}|${options.intraOpThreads ?? ''}|${preferGpu ? 'gpu' : 'cpu'}`;
+    let cached = this.sessions.get(cacheKey);
+    if (cached === undefined) {
+      const session = createSession(bytes, options, preferGpu);
+      cached = { session, users: 0 };
+      this.sessions.set(cacheKey, cached);
+      session.then(
+        (created) => this.keyOf.set(created, cacheKey),
+        () => this.sessions.delete(cacheKey),
+      );
     }
-    return session;
+    cached.users++;
+    return cached.session;
+  }
+
+  /** A view of this loader (same sessions) whose loads prefer the GPU, or not, unless they say otherwise. */
+  preferring(preferGpu: boolean): ModelLoader & { release(session: ModelSession): Promise<void> } {
+    return {
+      load: (key, bytes, options: OnnxModelLoadOptions) => this.load(key, bytes, { ...options, preferGpu: options.preferGpu ?? preferGpu }),
+      release: (session) => this.release(session),
+    };
+  }
+
+  /** Gives back one load of `session`; the last one frees it. Sessions it did not create are ignored. */
+  async release(session: ModelSession): Promise<void> {
+    const cacheKey = this.keyOf.get(session);
+    const cached = cacheKey === undefined ? undefined : this.sessions.get(cacheKey);
+    if (cacheKey === undefined || cached === undefined || --cached.users > 0) return;
+    this.sessions.delete(cacheKey);
+    this.keyOf.delete(session);
+    await (session as OnnxModelSession).release();
   }
 
   async close(): Promise<void> {
     const all = [...this.sessions.values()];
     this.sessions.clear();
-    await Promise.allSettled(all.map(async (s) => (await s as OnnxModelSession).release()));
+    this.keyOf.clear();
+    await Promise.allSettled(all.map(async (c) => (await c.session).release()));
   }
 }
 
-async function createSession(bytes: Uint8Array, options: ModelLoadOptions, preferGpu: boolean): Promise<ModelSession> {
+async function createSession(bytes: Uint8Array, options: ModelLoadOptions, preferGpu: boolean): Promise<OnnxModelSession> {
   // Idle intra-op threads must not spin: they would take cores from the event loop that feeds them.
   const sessionOptions: ort.InferenceSession.SessionOptions = { executionProviders: ['cpu'], graphOptimizationLevel: 'all', extra: { session: { intra_op: { allow_spinning: '0' } } } };
   if (options.intraOpThreads !== undefined) sessionOptions.intraOpNumThreads = options.intraOpThreads;

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parseGraphSource } from './graph-spec.parser';
+import type { TensorSpec } from '@infergraph/protocol';
+import { diagnosticsWith, parseGraphSource } from './graph-spec.parser';
+import { typeGraph, type NodeTyper } from './graph-typing';
 
 // Pure-logic unit test: model files are checked through an injected function, no disk access.
 const BASE = [
@@ -253,5 +255,140 @@ describe('graph spec parser', () => {
       preferredBatchSizes: [4, 8],
       maxQueueSize: 3,
     });
+  });
+});
+
+// Typing without runtimes: a model node gives the iris classifier's outputs, a transformer passes its inputs on.
+const IRIS_OUTPUTS: readonly TensorSpec[] = [
+  { name: 'label', datatype: 'INT64', shape: [-1] },
+  { name: 'probabilities', datatype: 'FP32', shape: [-1, 3] },
+];
+const fakeTyper: NodeTyper = (node, incoming) => ({ outputs: node.type === 'model' ? IRIS_OUTPUTS : incoming, problems: [] });
+
+/** Every diagnostic of parsing and then typing what parsed, as `line:column path: [note: ]message`. */
+function diagnosticsOf(yaml: string, typer: NodeTyper = fakeTyper): string[] {
+  const parsed = parseGraphSource(yaml, 'demo.yaml', { checkModelUri });
+  assert.equal(parsed.graph, undefined, 'a graph with problems is never handed out whole');
+  return diagnosticsWith(parsed, typeGraph(parsed.partial, typer).problems).map(
+    (d) => `${d.line}:${d.column} ${d.path}: ${d.severity === 'note' ? 'note: ' : ''}${d.message}`,
+  );
+}
+
+describe('graph validation with problems in several places', () => {
+  it('reports six different problems in one file at once, typing every node that does not depend on a broken part', () => {
+    const yaml = [
+      'apiVersion: infergraph.dev/v1alpha1', // 1
+      'kind: InferenceGraph', // 2
+      'metadata:', // 3
+      '  name: six', // 4
+      'spec:', // 5
+      '  inputs:', // 6
+      '    - {name: features, datatype: FP32, shape: [-1, 4]}', // 7
+      '    - {name: counts, datatype: INT46, shape: [-1, 4]}', // 8: bad datatype
+      '  nodes:', // 9
+      '    - name: scale', // 10
+      '      type: transformer', // 11
+      '      inputs: [graph.inputs.features]', // 12
+      '    - name: pick', // 13
+      '      type: transformer', // 14
+      '      inputs: [scale.outputs.feature]', // 15: a tensor a healthy node does not produce
+      '    - name: clf', // 16
+      '      type: model', // 17
+      '      inputs: [scale]', // 18
+      '      model: {uri: missing.onnx}', // 19: missing model file
+      '    - name: label-text', // 20
+      '      type: transformer', // 21
+      '      inputs: [clf.outputs.label]', // 22
+      '    - name: post', // 23
+      '      type: transfromer', // 24: unknown node type
+      '      inputs: [scale]', // 25
+      '    - name: loop-a', // 26
+      '      type: transformer', // 27
+      '      inputs: [loop-b]', // 28: a cycle
+      '    - name: loop-b', // 29
+      '      type: transformer', // 30
+      '      inputs: [loop-a]', // 31
+      '    - name: after-loop', // 32
+      '      type: transformer', // 33
+      '      inputs: [loop-b]', // 34
+      '    - name: twin', // 35
+      '      type: transformer', // 36
+      '      inputs: [graph.inputs.features]', // 37
+      '    - name: twin', // 38: a duplicate name
+      '      type: transformer', // 39
+      '      inputs: [graph.inputs]', // 40
+      '    - name: everything', // 41
+      '      type: transformer', // 42
+      '      inputs: [graph.inputs]', // 43
+      '  outputs:', // 44
+      '    - pick', // 45
+      '    - label-text', // 46
+    ].join('\n');
+    const got = diagnosticsOf(yaml);
+    const expected: [prefix: string, message: RegExp][] = [
+      ['8:7 spec.inputs[1]: note: ', /^not typed because they depend on graph input "counts", which has problems: everything$/],
+      ['8:32 spec.inputs[1].datatype: ', /^must be one of BOOL, /],
+      ['15:16 spec.nodes[1].inputs[0]: ', /^node "scale" has no tensor "feature"; did you mean "features"\? \(available: features\)$/],
+      ['16:7 spec.nodes[2]: note: ', /^not typed because they depend on node "clf", which has problems: label-text$/],
+      ['19:20 spec.nodes[2].model.uri: ', /^model file not found: \/models\/missing\.onnx$/],
+      ['24:13 spec.nodes[4].type: ', /^unknown node type "transfromer"/],
+      ['28:15 spec.nodes[5].inputs: ', /^cycle: loop-a -> loop-b -> loop-a; a graph must be acyclic$/],
+      ['29:7 spec.nodes[6]: note: ', /^not typed because they depend on node "loop-b", which has problems: after-loop$/],
+      ['38:13 spec.nodes[9].name: ', /^duplicate node name "twin" \(first declared at spec.nodes\[8\]\)$/],
+    ];
+    assert.equal(got.length, expected.length, got.join('\n'));
+    expected.forEach(([prefix, message], i) => {
+      const line = got[i] ?? '';
+      assert.ok(line.startsWith(prefix), `diagnostic ${i}: ${line}`);
+      assert.match(line.slice(prefix.length), message, `diagnostic ${i}: ${line}`);
+    });
+  });
+
+  it('notes a broken node once, naming every node skipped behind it, however far downstream', () => {
+    const got = diagnosticsOf(graph({ 18: '        uri: missing.onnx', 20: '    - b' }).replace(
+      '  outputs:',
+      ['    - {name: a, type: transformer, inputs: [clf]}', '    - {name: b, type: transformer, inputs: [a, scale]}', '  outputs:'].join('\n'),
+    ));
+    assert.deepEqual(got, [
+      '14:7 spec.nodes[1]: note: not typed because they depend on node "clf", which has problems: a, b',
+      '18:14 spec.nodes[1].model.uri: model file not found: /models/missing.onnx',
+    ]);
+  });
+
+  it('types nodes beside a node with schema problems and skips, with a note, only the ones reading it', () => {
+    const got = diagnosticsOf(
+      graph({ 12: '      type: transformer\n      transformer: {steps: [{op: nope}]}', 20: '    - clf.outputs.labels' }, [
+        '    - other.outputs.x',
+      ]).replace('  outputs:', '    - {name: other, type: transformer, inputs: [graph.inputs]}\n  outputs:'),
+    );
+    assert.equal(got.length, 3, got.join('\n'));
+    assert.equal(got[0], '11:7 spec.nodes[0]: note: not typed because they depend on node "scale", which has problems: clf');
+    assert.match(got[1] ?? '', /^13:34 spec\.nodes\[0\]\.transformer\.steps\[0\]\.op: unknown op; expected one of /);
+    assert.equal(got[2], '23:7 spec.outputs[1]: node "other" has no tensor "x" (available: features)');
+  });
+
+  it('notes the nodes after a node the typer could not type, once, at that node', () => {
+    const untypedModels: NodeTyper = (node, incoming) =>
+      node.type === 'model' ? { outputs: undefined, problems: [{ path: ['spec', 'nodes', 1, 'inputs'], message: 'model input "input" is not fed' }] } : { outputs: incoming, problems: [] };
+    const yaml = graph({ 4: '  name: Demo', 20: '    - b' }).replace(
+      '  outputs:',
+      ['    - {name: a, type: transformer, inputs: [clf]}', '    - {name: b, type: transformer, inputs: [a]}', '  outputs:'].join('\n'),
+    );
+    assert.deepEqual(diagnosticsOf(yaml, untypedModels), [
+      '4:9 metadata.name: must be a DNS-1123 label: lowercase letters, digits and "-", starting and ending with a letter or digit',
+      '14:7 spec.nodes[1]: note: not typed because they depend on node "clf", which has problems: a, b',
+      '16:15 spec.nodes[1].inputs: model input "input" is not fed',
+    ]);
+  });
+});
+
+describe('graph parser input screening', () => {
+  it('refuses a YAML alias bomb with one located problem instead of throwing or expanding it', () => {
+    const levels = ['a: &a ["x","x","x","x","x","x","x","x","x"]'];
+    for (let i = 1; i < 9; i++) levels.push(`${String.fromCharCode(97 + i)}: &${String.fromCharCode(97 + i)} [*${String.fromCharCode(96 + i)},*${String.fromCharCode(96 + i)},*${String.fromCharCode(96 + i)},*${String.fromCharCode(96 + i)},*${String.fromCharCode(96 + i)},*${String.fromCharCode(96 + i)},*${String.fromCharCode(96 + i)},*${String.fromCharCode(96 + i)},*${String.fromCharCode(96 + i)}]`);
+    const parsed = parseGraphSource(levels.join('\n'), 'bomb.yaml');
+    assert.equal(parsed.graph, undefined);
+    assert.equal(parsed.diagnostics.length, 1);
+    assert.match(parsed.diagnostics[0]?.message ?? '', /^the document (uses more than 100 YAML aliases|YAML aliases expand beyond)/);
   });
 });

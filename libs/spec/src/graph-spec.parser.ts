@@ -1,17 +1,22 @@
 import { LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { formatPath, type GraphDiagnostic, type GraphProblem } from './graph.diagnostic';
+import type { TensorSpec } from '@infergraph/protocol';
 import {
   NODE_TYPES,
   graphHeaderSchema,
+  graphOutputSchema,
   nodeSchemas,
   type GraphSpec,
   type NodeSpec,
   type NodeType,
 } from './graph-spec.schema';
-import { validateStructure, type LooseGraph } from './graph-structure.validator';
+import { validateStructure, type LooseGraph, type StructureResult } from './graph-structure.validator';
+import type { BrokenPart, PartialGraph } from './graph-typing';
+import { screenGraphText } from './graph-source.guard';
 import { SourceLocator } from './source-locator';
 import { analyzeRouting, type RoutingAnalysis } from './routing.analysis';
+import { tensorSpecSchema } from './tensor-spec.schema';
 
 export interface ParseGraphOptions {
   /** Checks a model node's `model.uri` (e.g. that the file exists); returns a problem or undefined. */
@@ -28,10 +33,22 @@ export interface ParsedGraphSource {
   readonly locator: SourceLocator | undefined;
   /** Route guards and shadows; present with `graph`. */
   readonly routing: RoutingAnalysis | undefined;
+  /**
+   * The graph as far as it checked out, present with problems too: what `typeGraph` can still type,
+   * so that one broken node hides no problem elsewhere.
+   */
+  readonly partial: PartialGraph;
 }
 
 /** Parses and validates a graph document, collecting every problem rather than stopping at the first. */
 export function parseGraphSource(text: string, file: string, options: ParseGraphOptions = {}): ParsedGraphSource {
+  // A hostile document (an alias bomb, a million nested brackets, huge mappings) is refused before the YAML
+  // parser spends seconds on it or throws: every process that reads graphs goes through here.
+  const unsafe = screenGraphText(text);
+  if (unsafe !== undefined) {
+    const diagnostics = [{ file, line: 1, column: 1, path: '(yaml)', message: `the document ${unsafe}` }];
+    return { file, graph: undefined, order: [], diagnostics, locator: undefined, routing: undefined, partial: EMPTY_PARTIAL };
+  }
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   if (doc.errors.length > 0) {
@@ -39,7 +56,7 @@ export function parseGraphSource(text: string, file: string, options: ParseGraph
       const pos = lines.linePos(e.pos[0]);
       return { file, line: pos.line, column: pos.col, path: '(yaml)', message: `YAML syntax: ${firstLine(e.message)}` };
     });
-    return { file, graph: undefined, order: [], diagnostics, locator: undefined, routing: undefined };
+    return { file, graph: undefined, order: [], diagnostics, locator: undefined, routing: undefined, partial: EMPTY_PARTIAL };
   }
   const locator = new SourceLocator(doc, lines);
   const raw: unknown = doc.toJS({ maxAliasCount: 100 });
@@ -50,49 +67,46 @@ export function parseGraphSource(text: string, file: string, options: ParseGraph
   if (!header.success) collectIssues(header.error, [], problems, keyProblems);
 
   const rawNodes = arrayAt(raw, ['spec', 'nodes']);
-  const nodes: NodeSpec[] = [];
-  rawNodes.forEach((rawNode, index) => {
+  const nodes = rawNodes.map((rawNode, index): NodeSpec | undefined => {
     const path = ['spec', 'nodes', index];
     const type = fieldOf(rawNode, 'type');
     if (type === undefined) {
       problems.push({ path: [...path, 'type'], message: `required; expected one of ${NODE_TYPES.join(', ')}` });
-      return;
+      return undefined;
     }
     if (!(NODE_TYPES as readonly unknown[]).includes(type)) {
       problems.push({
         path: [...path, 'type'],
         message: `unknown node type ${JSON.stringify(type)}; expected one of ${NODE_TYPES.join(', ')}`,
       });
-      return;
+      return undefined;
     }
     const nodeType = type as NodeType;
     const parsed = nodeSchemas[nodeType].safeParse(rawNode, { reportInput: true });
     if (!parsed.success) {
       collectIssues(parsed.error, path, problems, keyProblems);
-      return;
+      return undefined;
     }
     if (parsed.data.type === 'model' && options.checkModelUri) {
       const problem = options.checkModelUri(parsed.data.model.uri);
       if (problem !== undefined) problems.push({ path: [...path, 'model', 'uri'], message: problem });
     }
-    nodes.push(parsed.data);
+    return parsed.data;
   });
 
   const structure = validateStructure(looseView(raw));
   problems.push(...structure.problems);
-
-  const complete = header.success && nodes.length === rawNodes.length && problems.length === 0 && keyProblems.length === 0;
-  const candidate = complete ? ({ ...header.data, spec: { ...header.data.spec, nodes } } as GraphSpec) : undefined;
-  const routing = candidate === undefined ? undefined : analyzeRouting(candidate, structure.order);
-  if (routing !== undefined) problems.push(...routing.problems);
+  const partial = partialGraph(raw, nodes, structure, [...problems, ...keyProblems]);
+  problems.push(...partial.routing.problems);
 
   const diagnostics = [
     ...keyProblems.map((p) => locateProblem(file, locator, p, true)),
     ...problems.map((p) => locateProblem(file, locator, p, false)),
-  ].sort((a, b) => a.line - b.line || a.column - b.column);
+  ].sort(bySource);
 
-  const graph = diagnostics.length === 0 ? candidate : undefined;
-  return { file, graph, order: structure.order, diagnostics, locator, routing: graph === undefined ? undefined : routing };
+  const complete = header.success && diagnostics.length === 0 && nodes.every((n) => n !== undefined);
+  const graph = complete ? ({ ...header.data, spec: { ...header.data.spec, nodes } } as GraphSpec) : undefined;
+  return { file, graph, order: structure.order, diagnostics, locator, routing: graph === undefined ? undefined : partial.routing, partial };
 }
 
 export function locateProblem(
@@ -102,7 +116,77 @@ export function locateProblem(
   atKey = false,
 ): GraphDiagnostic {
   const pos = atKey ? locator.locateKey(problem.path) : locator.locate(problem.path);
-  return { file, line: pos.line, column: pos.column, path: formatPath(problem.path), message: problem.message };
+  const located = { file, line: pos.line, column: pos.column, path: formatPath(problem.path), message: problem.message };
+  return problem.severity === undefined ? located : { ...located, severity: problem.severity };
+}
+
+/** The parse diagnostics together with problems found later (models, typing), located and in source order. */
+export function diagnosticsWith(parsed: ParsedGraphSource, later: readonly GraphProblem[]): GraphDiagnostic[] {
+  const locator = parsed.locator;
+  if (locator === undefined) return [...parsed.diagnostics];
+  return [...parsed.diagnostics, ...later.map((p) => locateProblem(parsed.file, locator, p))].sort(bySource);
+}
+
+function bySource(a: GraphDiagnostic, b: GraphDiagnostic): number {
+  return a.line - b.line || a.column - b.column;
+}
+
+const EMPTY_PARTIAL: PartialGraph = {
+  name: undefined,
+  inputs: [],
+  brokenInputs: [],
+  nodes: [],
+  brokenNodes: new Map(),
+  outputs: [],
+  order: [],
+  dependencies: new Map(),
+  routing: analyzeRouting({ nodes: [], outputs: [] }, []),
+};
+
+/**
+ * Keeps every part that checked out. A part with a problem at its path is broken, and so is a node
+ * whose name is declared twice or lies on a cycle, and a graph input whose name is declared twice.
+ */
+function partialGraph(raw: unknown, specs: readonly (NodeSpec | undefined)[], structure: StructureResult, problems: readonly GraphProblem[]): PartialGraph {
+  const hasProblem = (list: string, index?: number): boolean =>
+    problems.some((p) => p.path[0] === 'spec' && p.path[1] === list && (index === undefined ? p.path.length === 2 : p.path[2] === index));
+
+  const rawInputs = arrayAt(raw, ['spec', 'inputs']);
+  const inputNames = rawInputs.map((i) => stringOf(fieldOf(i, 'name')));
+  const inputs: TensorSpec[] = [];
+  const brokenInputs: BrokenPart[] = hasProblem('inputs') ? [{ label: 'spec.inputs', path: ['spec', 'inputs'] }] : [];
+  rawInputs.forEach((rawInput, i) => {
+    const parsed = tensorSpecSchema.safeParse(rawInput);
+    const name = inputNames[i];
+    const declaredTwice = name !== undefined && inputNames.indexOf(name) !== inputNames.lastIndexOf(name);
+    if (parsed.success && !declaredTwice && !hasProblem('inputs', i)) inputs.push(parsed.data);
+    else brokenInputs.push(name === undefined ? { label: `spec.inputs[${i}]`, path: ['spec', 'inputs', i] } : { label: `graph input "${name}"`, path: ['spec', 'inputs', i], tensor: name });
+  });
+
+  const brokenNodes = new Map<string, BrokenPart>();
+  const nodes = specs.map((spec, i) => {
+    const name = stringOf(fieldOf(arrayAt(raw, ['spec', 'nodes'])[i], 'name'));
+    if (spec !== undefined && !hasProblem('nodes', i) && !structure.brokenNames.has(spec.name)) return spec;
+    if (name !== undefined && !brokenNodes.has(name)) brokenNodes.set(name, { label: `node "${name}"`, path: ['spec', 'nodes', i] });
+    return undefined;
+  });
+
+  const outputs = arrayAt(raw, ['spec', 'outputs']).map((rawOutput, k) => {
+    const parsed = graphOutputSchema.safeParse(rawOutput);
+    return parsed.success && !hasProblem('outputs', k) ? parsed.data : undefined;
+  });
+
+  return {
+    name: stringOf(fieldOf(fieldOf(raw, 'metadata'), 'name')),
+    inputs,
+    brokenInputs,
+    nodes,
+    brokenNodes,
+    outputs,
+    order: structure.order,
+    dependencies: structure.dependencies,
+    routing: analyzeRouting({ nodes, outputs }, structure.order),
+  };
 }
 
 function collectIssues(

@@ -26,8 +26,12 @@ export interface LooseGraph {
 
 export interface StructureResult {
   readonly problems: readonly GraphProblem[];
-  /** Topological order of node names (empty when the graph has a cycle). */
+  /** Topological order of node names; nodes on a cycle are left out, the nodes after them are not. */
   readonly order: readonly string[];
+  /** What each node waits for: the nodes it reads from and the router that gates it. */
+  readonly dependencies: ReadonlyMap<string, ReadonlySet<string>>;
+  /** Names no node can be typed under: declared twice, or on a cycle. */
+  readonly brokenNames: ReadonlySet<string>;
 }
 
 /** Names, references, cycles and outputs: everything that can be checked without loading models. */
@@ -41,11 +45,15 @@ export function validateStructure(graph: LooseGraph): StructureResult {
   });
 
   const firstIndex = new Map<string, number>();
+  const brokenNames = new Set<string>();
   graph.nodes.forEach((node, i) => {
     if (node.name === undefined) return;
     const first = firstIndex.get(node.name);
     if (first === undefined) firstIndex.set(node.name, i);
-    else problems.push({ path: ['spec', 'nodes', i, 'name'], message: `duplicate node name "${node.name}" (first declared at spec.nodes[${first}])` });
+    else {
+      problems.push({ path: ['spec', 'nodes', i, 'name'], message: `duplicate node name "${node.name}" (first declared at spec.nodes[${first}])` });
+      brokenNames.add(node.name);
+    }
   });
   const nodeNames = [...firstIndex.keys()];
 
@@ -146,7 +154,12 @@ export function validateStructure(graph: LooseGraph): StructureResult {
     } else seenOutputNames.set(name, k);
   });
 
-  const { order, cycle: found } = topologicalOrder(nodeNames, deps);
+  const { cycle: found } = topologicalOrder(nodeNames, deps);
+  const cyclic = nodesOnCycles(nodeNames, deps);
+  for (const name of cyclic) brokenNames.add(name);
+  // Edges into a cycle are dropped so that the nodes after it still get an order (and are skipped, with a note, when typing).
+  const acyclic = nodeNames.filter((n) => !cyclic.has(n));
+  const { order } = topologicalOrder(acyclic, new Map(acyclic.map((n) => [n, new Set([...(deps.get(n) ?? [])].filter((d) => !cyclic.has(d)))])));
   if (found.length > 0) {
     // Start the cycle at its first declared node, so the report points where a reader looks first.
     const first = found.reduce((a, b) => ((firstIndex.get(a) ?? 0) <= (firstIndex.get(b) ?? 0) ? a : b));
@@ -158,7 +171,27 @@ export function validateStructure(graph: LooseGraph): StructureResult {
       message: `cycle: ${[...cycle, start].join(' -> ')}; a graph must be acyclic`,
     });
   }
-  return { problems, order: found.length > 0 ? [] : order };
+  return { problems, order, dependencies: deps, brokenNames };
+}
+
+/** Every node that can reach itself along dependency edges. */
+function nodesOnCycles(names: readonly string[], deps: ReadonlyMap<string, ReadonlySet<string>>): Set<string> {
+  const cyclic = new Set<string>();
+  for (const start of names) {
+    const seen = new Set<string>();
+    const stack = [...(deps.get(start) ?? [])];
+    while (stack.length > 0) {
+      const name = stack.pop() as string;
+      if (name === start) {
+        cyclic.add(start);
+        break;
+      }
+      if (seen.has(name)) continue;
+      seen.add(name);
+      stack.push(...(deps.get(name) ?? []));
+    }
+  }
+  return cyclic;
 }
 
 /** Kahn's algorithm in declaration order (deterministic); returns one cycle if the graph has any. */

@@ -1,7 +1,7 @@
 import type { TensorSpec } from '@infergraph/protocol';
 import { suggest } from './did-you-mean';
 import type { GraphProblem } from './graph.diagnostic';
-import type { GraphSpec, NodeSpec } from './graph-spec.schema';
+import type { GraphOutputSpec, NodeSpec } from './graph-spec.schema';
 import type { RoutingAnalysis } from './routing.analysis';
 import { formatTensorRef, parseTensorRef, type TensorRef } from './tensor-ref.parser';
 
@@ -19,6 +19,38 @@ export interface TypedBranch {
   readonly tensors: readonly TensorSpec[];
 }
 
+/** A part of a graph with problems of its own, which the parts depending on it cannot be typed past. */
+export interface BrokenPart {
+  /** How a note names it: `node "clf"`, `graph input "counts"`, `spec.inputs`. */
+  readonly label: string;
+  readonly path: readonly (string | number)[];
+  /** The tensor name, for a graph input that has one. */
+  readonly tensor?: string;
+}
+
+/**
+ * A graph as far as it checked out: every node and output at its declared index, undefined where it
+ * has problems (schema, name, references, cycle, model file). A clean graph has nothing broken.
+ */
+export interface PartialGraph {
+  /** `metadata.name` when it is a string, for messages. */
+  readonly name: string | undefined;
+  /** Graph input tensors that passed their checks. */
+  readonly inputs: readonly TensorSpec[];
+  /** Graph inputs with problems, or `spec.inputs` itself: references into them cannot be typed. */
+  readonly brokenInputs: readonly BrokenPart[];
+  readonly nodes: readonly (NodeSpec | undefined)[];
+  /** Names of nodes with problems, each located at its first declaration. */
+  readonly brokenNodes: ReadonlyMap<string, BrokenPart>;
+  readonly outputs: readonly (GraphOutputSpec | undefined)[];
+  /** Node names, each after the nodes it depends on; nodes on a cycle are left out. */
+  readonly order: readonly string[];
+  /** What each node waits for: the nodes it reads from and the router that gates it. */
+  readonly dependencies: ReadonlyMap<string, ReadonlySet<string>>;
+  /** Route guards and shadows of the healthy nodes. */
+  readonly routing: RoutingAnalysis;
+}
+
 export interface GraphTypes {
   readonly nodeOutputs: ReadonlyMap<string, readonly TensorSpec[]>;
   readonly outputs: readonly TensorSpec[];
@@ -28,12 +60,30 @@ export interface GraphTypes {
 /**
  * Propagates tensor names, datatypes and shapes through the graph in topological order, checking
  * every `<node>.outputs.<tensor>` reference, tensorMap key and node signature on the way.
+ * A node that depends on a broken part (or on a node the typer could not type) is skipped; each
+ * such part gets one note naming the nodes skipped because of it, so no problem behind it goes unsaid.
  */
-export function typeGraph(graph: GraphSpec, order: readonly string[], typer: NodeTyper, routing?: RoutingAnalysis): GraphTypes {
+export function typeGraph(graph: PartialGraph, typer: NodeTyper): GraphTypes {
   const problems: GraphProblem[] = [];
   const nodeOutputs = new Map<string, readonly TensorSpec[]>();
-  const indexOf = new Map(graph.spec.nodes.map((n, i) => [n.name, i]));
-  const graphInputs = graph.spec.inputs;
+  const indexOf = new Map<string, number>();
+  graph.nodes.forEach((n, i) => {
+    if (n !== undefined) indexOf.set(n.name, i);
+  });
+  const graphInputs = graph.inputs;
+  const routing = graph.routing;
+  // The broken parts each untyped node depends on, directly or through other nodes.
+  const blockedBy = new Map<string, readonly BrokenPart[]>([...graph.brokenNodes].map(([name, part]) => [name, [part]]));
+  const skipped = new Map<BrokenPart, string[]>();
+
+  /** Broken graph inputs a `graph.inputs[.<tensor>]` reference may mean. */
+  const brokenInputsOf = (tensor: string | undefined): readonly BrokenPart[] => {
+    if (graph.brokenInputs.length === 0) return [];
+    if (tensor === undefined) return graph.brokenInputs;
+    if (graphInputs.some((t) => t.name === tensor)) return [];
+    const named = graph.brokenInputs.filter((p) => p.tensor === tensor);
+    return named.length > 0 ? named : graph.brokenInputs.filter((p) => p.tensor === undefined);
+  };
 
   /** Tensors a reference selects, or undefined when the producer could not be typed. */
   const select = (ref: TensorRef, path: (string | number)[]): readonly TensorSpec[] | undefined => {
@@ -50,10 +100,22 @@ export function typeGraph(graph: GraphSpec, order: readonly string[], typer: Nod
     return [found];
   };
 
-  for (const name of order) {
-    const index = indexOf.get(name) as number;
-    const node = graph.spec.nodes[index] as NodeSpec;
+  for (const name of graph.order) {
+    const index = indexOf.get(name);
+    const node = index === undefined ? undefined : graph.nodes[index];
+    if (graph.brokenNodes.has(name) || index === undefined || node === undefined) continue;
     const base = ['spec', 'nodes', index];
+    const roots = new Set<BrokenPart>();
+    for (const dep of graph.dependencies.get(name) ?? []) for (const part of blockedBy.get(dep) ?? []) roots.add(part);
+    for (const text of node.inputs) {
+      const ref = parseTensorRef(text) as TensorRef;
+      if (ref.kind === 'graph-inputs') for (const part of brokenInputsOf(ref.tensor)) roots.add(part);
+    }
+    if (roots.size > 0) {
+      blockedBy.set(name, [...roots]);
+      for (const part of roots) skipped.set(part, [...(skipped.get(part) ?? []), name]);
+      continue;
+    }
     const incoming: TensorSpec[] = [];
     const branches: TypedBranch[] = [];
     const from = new Map<string, { qualified: string; owner: string | undefined }>();
@@ -77,7 +139,7 @@ export function typeGraph(graph: GraphSpec, order: readonly string[], typer: Nod
         delivered.push({ ...t, name: finalName });
         const earlier = from.get(finalName);
         // Combiners take each branch separately; two routes of one router never both deliver.
-        if (earlier !== undefined && node.type !== 'combiner' && !(routing?.exclusive(earlier.owner, owner) ?? false)) {
+        if (earlier !== undefined && node.type !== 'combiner' && !routing.exclusive(earlier.owner, owner)) {
           problems.push({
             path: [...base, 'inputs', j],
             message: `node "${name}" receives two tensors named "${finalName}" (${earlier.qualified} and ${qualified}); rename one with tensorMap`,
@@ -105,15 +167,22 @@ export function typeGraph(graph: GraphSpec, order: readonly string[], typer: Nod
     const typed = typer(node, incoming, branches);
     problems.push(...typed.problems);
     if (typed.outputs !== undefined) nodeOutputs.set(name, typed.outputs);
+    else blockedBy.set(name, [{ label: `node "${name}"`, path: base }]);
+  }
+  for (const [part, names] of skipped) {
+    problems.push({ path: part.path, severity: 'note', message: `not typed because they depend on ${part.label}, which has problems: ${names.join(', ')}` });
   }
 
   const outputs: TensorSpec[] = [];
-  graph.spec.outputs.forEach((out, k) => {
+  graph.outputs.forEach((out, k) => {
+    if (out === undefined) return;
     const sources = typeof out === 'string' ? [out] : Array.isArray(out.source) ? out.source : [out.source];
     let first: TensorSpec[] | undefined;
     sources.forEach((source, j) => {
       const path = typeof out === 'string' ? ['spec', 'outputs', k] : Array.isArray(out.source) ? ['spec', 'outputs', k, 'source', j] : ['spec', 'outputs', k, 'source'];
-      const tensors = select(parseTensorRef(source) as TensorRef, path);
+      const ref = parseTensorRef(source) as TensorRef;
+      if (ref.kind === 'graph-inputs' && brokenInputsOf(ref.tensor).length > 0) return;
+      const tensors = select(ref, path);
       if (tensors === undefined) return;
       const named = tensors.map((t) => (typeof out === 'string' ? t : { ...t, name: out.name }));
       if (first === undefined) {

@@ -6,16 +6,19 @@ export interface GraphDiagnostic {
   /** YAML path, e.g. `spec.nodes[1].model.uri`. */
   readonly path: string;
   readonly message: string;
+  /** `note`: context for the problems around it (what was not checked and why), not a problem itself. */
+  readonly severity?: 'note';
 }
 
 /** A problem before it is located in the source: the path as keys and indexes. */
 export interface GraphProblem {
   readonly path: readonly (string | number)[];
   readonly message: string;
+  readonly severity?: 'note';
 }
 
 export function formatDiagnostic(d: GraphDiagnostic): string {
-  return `${d.file}:${d.line}:${d.column} ${d.path}: ${d.message}`;
+  return `${d.file}:${d.line}:${d.column} ${d.path}: ${d.severity === 'note' ? 'note: ' : ''}${d.message}`;
 }
 
 export function formatPath(path: readonly (string | number)[]): string {
@@ -33,8 +36,10 @@ export class GraphValidationError extends Error {
     readonly file: string,
     readonly diagnostics: readonly GraphDiagnostic[],
   ) {
+    const notes = diagnostics.filter((d) => d.severity === 'note').length;
+    const problems = diagnostics.length - notes;
     super(
-      `graph ${file} has ${diagnostics.length} problem${diagnostics.length === 1 ? '' : 's'}:\n` +
+      `graph ${file} has ${problems} problem${problems === 1 ? '' : 's'}${notes === 0 ? '' : ` (and ${notes} note${notes === 1 ? '' : 's'})`}:\n` +
         diagnostics.map((d) => `  ${formatDiagnostic(d)}`).join('\n'),
     );
     this.name = 'GraphValidationError';

@@ -12,3 +12,5 @@ export * from './graph-structure.validator';
 export * from './graph-typing';
 export * from './routing.analysis';
 export { suggest } from './did-you-mean';
+export * from './graph-source.guard';
+export * from './graph-paths.rewriter';

@@ -92,7 +92,7 @@ describe('routing analysis', () => {
     assert.deepEqual(parsed.diagnostics, []);
     assert.ok(parsed.graph);
     const passThrough = (_node: unknown, incoming: readonly TensorSpec[]): { outputs: readonly TensorSpec[]; problems: [] } => ({ outputs: incoming, problems: [] });
-    const types = typeGraph(parsed.graph, parsed.order, passThrough, parsed.routing);
+    const types = typeGraph(parsed.partial, passThrough);
     assert.deepEqual(
       types.problems.map((p) => p.message),
       ['node "clash" receives two tensors named "x" (merge.outputs.x and graph.inputs.x); rename one with tensorMap'],

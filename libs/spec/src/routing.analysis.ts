@@ -1,5 +1,5 @@
 import type { GraphProblem } from './graph.diagnostic';
-import type { GraphSpec, NodeSpec } from './graph-spec.schema';
+import type { GraphOutputSpec, NodeSpec } from './graph-spec.schema';
 import { parseTensorRef, type TensorRef } from './tensor-ref.parser';
 
 /** One route decision a node depends on: it runs only when `router` takes `route`. */
@@ -26,15 +26,25 @@ export interface RoutingAnalysis {
   exclusive(a: string | undefined, b: string | undefined): boolean;
 }
 
+/** The parts routing reads, at their declared indexes; undefined where a part has problems. */
+export interface RoutedParts {
+  readonly nodes: readonly (NodeSpec | undefined)[];
+  readonly outputs: readonly (GraphOutputSpec | undefined)[];
+}
+
 const MAX_ROUTE_COMBINATIONS = 4096;
 
 /**
  * Which nodes run under which route decisions, which are shadows, and whether every graph output
  * has a value whichever routes are taken. Runs after structure validation (names and refs resolve).
+ * Broken parts are left out: they only hide problems here, never invent them.
  */
-export function analyzeRouting(graph: GraphSpec, order: readonly string[]): RoutingAnalysis {
+export function analyzeRouting(graph: RoutedParts, order: readonly string[]): RoutingAnalysis {
   const problems: GraphProblem[] = [];
-  const nodes = new Map(graph.spec.nodes.map((n, i) => [n.name, { node: n, index: i }]));
+  const nodes = new Map<string, { node: NodeSpec; index: number }>();
+  graph.nodes.forEach((node, index) => {
+    if (node !== undefined) nodes.set(node.name, { node, index });
+  });
   const gates = new Map<string, RouteGate>();
   const routesOf = new Map<string, string[]>();
   for (const { node } of nodes.values()) {
@@ -84,7 +94,8 @@ export function analyzeRouting(graph: GraphSpec, order: readonly string[]): Rout
     return ga.some((c) => gb.some((d) => d.router === c.router && d.route !== c.route));
   };
 
-  graph.spec.outputs.forEach((out, k) => {
+  graph.outputs.forEach((out, k) => {
+    if (out === undefined) return;
     const sources = typeof out === 'string' ? [out] : Array.isArray(out.source) ? out.source : [out.source];
     const owners = sources.map((s) => ownerOf(parseTensorRef(s) as TensorRef));
     const name = typeof out === 'string' ? out : out.name;

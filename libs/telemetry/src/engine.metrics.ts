@@ -48,7 +48,7 @@ export class EngineMetrics extends ProcessMetrics {
     this.batchSize = new Histogram({ name: 'infergraph_batch_size', help: 'Rows per batch a batched model node ran.', labelNames: ['graph', 'node'], buckets: BATCH_BUCKETS, registers: r });
     this.batchQueueSeconds = new Histogram({ name: 'infergraph_batch_queue_duration_seconds', help: "Time the oldest request of each batch waited in the node's queue.", labelNames: ['graph', 'node'], buckets: LATENCY_BUCKETS, registers: r });
     this.batchComputeSeconds = new Histogram({ name: 'infergraph_batch_compute_duration_seconds', help: 'Model run time of each batch, stacking and splitting included.', labelNames: ['graph', 'node'], buckets: LATENCY_BUCKETS, registers: r });
-    this.nodeCalls = new HotCounter('infergraph_node_calls_total', 'Node executions by status (ok, skipped by routing, error).', ['graph', 'node', 'type', 'status'], this.registry);
+    this.nodeCalls = new HotCounter('infergraph_node_calls_total', 'Node executions by status (ok, skipped by routing, error; cancelled: failed after the request had its answer).', ['graph', 'node', 'type', 'status'], this.registry);
     this.nodeSeconds = new HotHistogram('infergraph_node_duration_seconds', "Node duration from the start of the node's own work (transport included).", ['graph', 'node', 'type'], LATENCY_BUCKETS, this.registry);
     this.routes = new Counter({ name: 'infergraph_router_decisions_total', help: 'Router decisions by route taken.', labelNames: ['graph', 'router', 'route'], registers: r });
     this.driftPValue = new Gauge({ name: 'infergraph_drift_p_value', help: 'p-value of the latest drift test per feature.', labelNames: ['graph', 'node', 'feature'], registers: r });

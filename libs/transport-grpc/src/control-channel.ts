@@ -15,18 +15,34 @@ import { loadSync } from '@grpc/proto-loader';
 import {
   CONTROL_PROTO_PATH,
   V2_PROTO_LOADER_OPTIONS,
+  type CatalogueMessage,
   type ControllerMessage,
   type RoutingTableMessage,
   type WorkerMessage,
 } from '@infergraph/protocol';
 
-type ControlCtor = (new (address: string, creds: ReturnType<typeof credentials.createInsecure>) => ControlStub) & { service: ServiceDefinition };
+type ControlCtor = (new (address: string, creds: ReturnType<typeof credentials.createInsecure>, options?: Record<string, number>) => ControlStub) & {
+  service: ServiceDefinition;
+};
 
 interface ControlStub {
   Join(): ClientDuplexStream<WorkerMessage, ControllerMessage>;
   WatchRoutes(request: { gateway_id: string }): ClientReadableStream<RoutingTableMessage>;
+  WatchCatalogue(request: { gateway_id: string }): ClientReadableStream<CatalogueMessage>;
   close(): void;
 }
+
+/**
+ * Reconnect quickly after the controller comes back: grpc-js backs off up to 120 s by default, so a
+ * client would otherwise find a restarted controller long after it listens.
+ */
+const FAST_RECONNECT: Record<string, number> = {
+  'grpc.initial_reconnect_backoff_ms': 100,
+  'grpc.min_reconnect_backoff_ms': 100,
+  'grpc.max_reconnect_backoff_ms': 500,
+  'grpc.keepalive_time_ms': 10_000,
+  'grpc.keepalive_timeout_ms': 5_000,
+};
 
 let ctor: ControlCtor | undefined;
 
@@ -51,6 +67,7 @@ export interface WorkerSession {
 export interface ControlHandlers {
   join(session: WorkerSession): void;
   watchRoutes(push: (table: RoutingTableMessage) => void, onClose: (listener: () => void) => void): void;
+  watchCatalogue(push: (catalogue: CatalogueMessage) => void, onClose: (listener: () => void) => void): void;
 }
 
 /** The controller's gRPC server for the control plane. */
@@ -87,16 +104,15 @@ export class ControlServer {
         });
       },
       WatchRoutes: (call: ServerWritableStream<{ gateway_id: string }, RoutingTableMessage>) => {
-        const closeListeners: (() => void)[] = [];
-        const done = (): void => {
-          for (const l of closeListeners) l();
-        };
-        call.on('cancelled', done);
-        call.on('error', done);
-        call.on('close', done);
         handlers.watchRoutes(
           (table) => call.write(table),
-          (l) => closeListeners.push(l),
+          (l) => onStreamClosed(call, l),
+        );
+      },
+      WatchCatalogue: (call: ServerWritableStream<{ gateway_id: string }, CatalogueMessage>) => {
+        handlers.watchCatalogue(
+          (catalogue) => call.write(catalogue),
+          (l) => onStreamClosed(call, l),
         );
       },
     };
@@ -114,12 +130,25 @@ export class ControlServer {
   }
 }
 
-/** A client of the control plane (workers join; gateways watch routes). */
+/** Calls `listener` once when a server stream ends for any reason. */
+function onStreamClosed(call: ServerWritableStream<unknown, unknown>, listener: () => void): void {
+  let done = false;
+  const once = (): void => {
+    if (done) return;
+    done = true;
+    listener();
+  };
+  call.on('cancelled', once);
+  call.on('error', once);
+  call.on('close', once);
+}
+
+/** A client of the control plane (workers join; gateways watch routes and the catalogue). */
 export class ControlClient {
   private readonly stub: ControlStub;
 
   constructor(address: string) {
-    this.stub = new (control())(address, credentials.createInsecure());
+    this.stub = new (control())(address, credentials.createInsecure(), FAST_RECONNECT);
   }
 
   join(): ClientDuplexStream<WorkerMessage, ControllerMessage> {
@@ -128,6 +157,10 @@ export class ControlClient {
 
   watchRoutes(gatewayId: string): ClientReadableStream<RoutingTableMessage> {
     return this.stub.WatchRoutes({ gateway_id: gatewayId });
+  }
+
+  watchCatalogue(gatewayId: string): ClientReadableStream<CatalogueMessage> {
+    return this.stub.WatchCatalogue({ gateway_id: gatewayId });
   }
 
   close(): void {

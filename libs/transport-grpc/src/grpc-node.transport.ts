@@ -35,6 +35,10 @@ export class GrpcNodeTransport implements NodeTransport {
     }
   }
 
+  unavailable(graph: string, node: string): string | undefined {
+    return this.resolve(graph, node).length > 0 ? undefined : `node "${node}" has no READY replica in the routing table`;
+  }
+
   async invoke(call: NodeInvocation): Promise<TensorMap> {
     const replicas = this.resolve(call.graph, call.node).map((a) => this.replicaAt(a));
     if (replicas.length === 0) {
@@ -52,7 +56,8 @@ export class GrpcNodeTransport implements NodeTransport {
       } catch (err) {
         lastError = err;
         const code = (err as ServiceError).code;
-        if (code === undefined || !RETRYABLE.has(code)) throw toInferenceError(err, call, replica);
+        // A call cut short because the request ended is not retried: nobody waits for its answer.
+        if (code === undefined || !RETRYABLE.has(code) || call.ctx.end.aborted) throw toInferenceError(err, call, replica);
       } finally {
         replica.outstanding--;
       }
@@ -76,7 +81,7 @@ export class GrpcNodeTransport implements NodeTransport {
 
   private async callReplica(replica: Replica, call: NodeInvocation): Promise<TensorMap> {
     const message = encodeNodeCall(nodeModelName(call.graph, call.node), call.ctx.requestId, call.ctx.parameters, call.inputs.values());
-    const response = await replica.stub.modelInfer(message, call.ctx.headers, call.ctx.deadline);
+    const response = await replica.stub.modelInfer(message, call.ctx.headers, call.ctx.deadline, call.ctx.end);
     return decodeNodeOutputs(response, `worker ${replica.stub.address}`);
   }
 }

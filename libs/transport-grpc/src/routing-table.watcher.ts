@@ -1,23 +1,27 @@
-import type { RoutingTableMessage } from '@infergraph/protocol';
+import type { ClientReadableStream } from '@grpc/grpc-js';
+import type { CatalogueMessage, RoutingTableMessage } from '@infergraph/protocol';
 import { ControlClient } from './control-channel';
 
 /**
  * A gateway's copy of the controller's routing table, kept current over a WatchRoutes stream and
- * re-subscribed after the controller restarts. The last table stays in use while the controller is
- * away, so inference continues without it.
+ * re-subscribed within a second after the controller restarts. The last table stays in use while the
+ * controller is away, so inference continues without it.
+ *
+ * Which table wins: within one controller epoch, only a newer version; a table from another epoch (a
+ * restarted controller) only once that controller says it is synced, so a populated table is never
+ * replaced by the empty one of a controller that has not heard from its workers yet.
  */
 export class RoutingTableWatcher {
   private table = new Map<string, readonly string[]>();
   private version = -1;
-  private client: ControlClient | undefined;
-  private stopped = false;
-  private retry: NodeJS.Timeout | undefined;
+  private epoch = '';
+  private subscription: { stop(): void } | undefined;
 
   constructor(
     private readonly controller: string,
     private readonly gatewayId: string,
-    private readonly onChange: (version: number, routes: number) => void = () => undefined,
-    private readonly retryMs = 500,
+    private readonly onChange: (version: number, routes: number, epoch: string) => void = () => undefined,
+    private readonly retryMs = 200,
   ) {}
 
   start(): void {
@@ -32,29 +36,90 @@ export class RoutingTableWatcher {
     return this.version;
   }
 
+  get currentEpoch(): string {
+    return this.epoch;
+  }
+
   stop(): void {
-    this.stopped = true;
-    clearTimeout(this.retry);
-    this.client?.close();
+    this.subscription?.stop();
+  }
+
+  /** Applies a table if it should replace the current one (see the class comment); true if it did. */
+  apply(t: RoutingTableMessage): boolean {
+    const version = Number(t.version);
+    const sameEpoch = t.epoch === this.epoch;
+    if (sameEpoch && version <= this.version) return false;
+    if (!sameEpoch && t.synced === false && this.table.size > 0) return false;
+    this.epoch = t.epoch;
+    this.version = version;
+    this.table = new Map(t.routes.map((r) => [r.key, [...r.addresses]]));
+    this.onChange(this.version, t.routes.length, this.epoch);
+    return true;
   }
 
   private subscribe(): void {
-    if (this.stopped) return;
-    this.client?.close();
-    this.client = new ControlClient(this.controller);
-    const stream = this.client.watchRoutes(this.gatewayId);
-    stream.on('data', (t: RoutingTableMessage) => {
-      this.version = Number(t.version);
-      this.table = new Map(t.routes.map((r) => [r.key, [...r.addresses]]));
-      this.onChange(this.version, t.routes.length);
-    });
-    const again = (): void => {
-      if (this.stopped) return;
-      clearTimeout(this.retry);
-      this.retry = setTimeout(() => this.subscribe(), this.retryMs);
-      this.retry.unref();
-    };
-    stream.on('error', again);
-    stream.on('end', again);
+    this.subscription = followControlStream(this.controller, (client) => client.watchRoutes(this.gatewayId), (t) => this.apply(t), this.retryMs);
   }
+}
+
+/** A gateway's copy of the controller's graph catalogue, re-subscribed after the controller restarts. */
+export class CatalogueWatcher {
+  private subscription: { stop(): void } | undefined;
+
+  constructor(
+    private readonly controller: string,
+    private readonly gatewayId: string,
+    private readonly onCatalogue: (catalogue: CatalogueMessage) => void,
+    private readonly retryMs = 200,
+  ) {}
+
+  start(): void {
+    this.subscription = followControlStream(this.controller, (client) => client.watchCatalogue(this.gatewayId), this.onCatalogue, this.retryMs);
+  }
+
+  stop(): void {
+    this.subscription?.stop();
+  }
+}
+
+/**
+ * Keeps one server stream of the control plane open: on data, `onData`; when it breaks or ends, a fresh
+ * client re-opens it after `retryMs` (the client's channel reconnects fast, see ControlClient).
+ */
+function followControlStream<T>(
+  controller: string,
+  open: (client: ControlClient) => ClientReadableStream<T>,
+  onData: (message: T) => void,
+  retryMs: number,
+): { stop(): void } {
+  let client: ControlClient | undefined;
+  let retry: NodeJS.Timeout | undefined;
+  let stopped = false;
+  const subscribe = (): void => {
+    if (stopped) return;
+    client?.close();
+    const current = new ControlClient(controller);
+    client = current;
+    const stream = open(current);
+    stream.on('data', onData);
+    let again = false;
+    const reopen = (): void => {
+      // 'error' and 'end' may both come for one loss: re-open once.
+      if (stopped || again || client !== current) return;
+      again = true;
+      clearTimeout(retry);
+      retry = setTimeout(subscribe, retryMs);
+      retry.unref();
+    };
+    stream.on('error', reopen);
+    stream.on('end', reopen);
+  };
+  subscribe();
+  return {
+    stop: () => {
+      stopped = true;
+      clearTimeout(retry);
+      client?.close();
+    },
+  };
 }

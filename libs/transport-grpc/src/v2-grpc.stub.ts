@@ -1,8 +1,14 @@
-import { credentials, Metadata, type Client, type ServiceError } from '@grpc/grpc-js';
+import { credentials, Metadata, type Client, type ClientUnaryCall, type ServiceError } from '@grpc/grpc-js';
+import type { RequestEnd } from '@infergraph/executor';
 import type { ModelInferRequestMessage, ModelInferResponseMessage } from '@infergraph/protocol';
 import { v2GrpcService } from './v2-grpc.service';
 
-type Unary<Req, Res> = (request: Req, metadata: Metadata, options: { deadline?: number }, callback: (err: ServiceError | null, response: Res) => void) => void;
+type Unary<Req, Res> = (
+  request: Req,
+  metadata: Metadata,
+  options: { deadline?: number },
+  callback: (err: ServiceError | null, response: Res) => void,
+) => ClientUnaryCall;
 
 interface V2Stub extends Client {
   ModelInfer: Unary<ModelInferRequestMessage, ModelInferResponseMessage>;
@@ -19,12 +25,25 @@ export class V2GrpcStub {
     this.stub = new (v2GrpcService())(address, credentials.createInsecure()) as unknown as V2Stub;
   }
 
-  modelInfer(request: ModelInferRequestMessage, headers: Readonly<Record<string, string>>, deadline: number): Promise<ModelInferResponseMessage> {
+  /** One call; cancelled (gRPC CANCELLED, which the worker sees) when `end` fires before the answer. */
+  modelInfer(
+    request: ModelInferRequestMessage,
+    headers: Readonly<Record<string, string>>,
+    deadline: number,
+    end?: RequestEnd,
+  ): Promise<ModelInferResponseMessage> {
     const metadata = new Metadata();
     // Only application headers travel: HTTP/1 connection headers are illegal in HTTP/2 metadata.
     for (const [k, v] of Object.entries(headers)) if (FORWARDED.test(k)) metadata.set(k, v);
     return new Promise((resolve, reject) => {
-      this.stub.ModelInfer(request, metadata, { deadline }, (err, response) => (err ? reject(err) : resolve(response)));
+      // A holder, not a variable: cancelling can answer the call before onEnd returns.
+      const subscription = { off: (): void => undefined };
+      const call = this.stub.ModelInfer(request, metadata, { deadline }, (err, response) => {
+        subscription.off();
+        if (err) reject(err);
+        else resolve(response);
+      });
+      if (end !== undefined) subscription.off = end.onEnd(() => call.cancel());
     });
   }
 

@@ -1,5 +1,6 @@
 import {
   InferenceError,
+  checkRequestId,
   decodeInferRequest,
   encodeInferResponse,
   encodeModelInferResponse,
@@ -102,6 +103,8 @@ export class KafkaGraphStream {
       const value = message.value;
       if (value === null || value.byteLength === 0) throw new InferenceError('INVALID_ARGUMENT', 'record has no value; expected an inference request');
       const request = protobuf ? decodeInferRequestProto(value) : decodeInferRequest(value);
+      // The same rule as the body's id and the REST header: an id must be able to travel as an HTTP header.
+      checkRequestId(headers[HEADER.requestId], 'x-request-id header');
       const response = await this.inferRetrying(`${topic}[${partition}]@${message.offset}`, graph.name, request, headers[HEADER.requestId] ?? request.id, headers);
       const body = protobuf ? encodeInferResponseProto(encodeModelInferResponse(response)) : Buffer.from(encodeInferResponse(response, request.outputs, false).body);
       answer = { topic: topics.outputs, value: body, headers: { ...passThrough, [HEADER.requestId]: response.id, [HEADER.contentType]: protobuf ? PROTOBUF : 'application/json' } };

@@ -8,7 +8,7 @@ import {
   type ModelInferRequestMessage,
   type ModelInferResponseMessage,
 } from '@infergraph/protocol';
-import { GraphInferenceService, GraphRegistry } from '@infergraph/engine';
+import { GraphInferenceService } from '@infergraph/engine';
 import { headersOf } from '@infergraph/transport-grpc';
 import { SERVER_VERSION } from '../http/health.controller';
 
@@ -17,10 +17,7 @@ const SERVICE = 'GRPCInferenceService';
 /** Open Inference Protocol V2 over gRPC: the same graphs and service calls as the REST controller. */
 @Controller()
 export class V2GrpcController {
-  constructor(
-    private readonly inference: GraphInferenceService,
-    private readonly registry: GraphRegistry,
-  ) {}
+  constructor(private readonly inference: GraphInferenceService) {}
 
   @GrpcMethod(SERVICE, 'ServerLive')
   serverLive(): { live: boolean } {
@@ -29,7 +26,7 @@ export class V2GrpcController {
 
   @GrpcMethod(SERVICE, 'ServerReady')
   serverReady(): { ready: boolean } {
-    return { ready: this.registry.settled && this.registry.list().length > 0 };
+    return { ready: this.inference.serverReadiness().ready };
   }
 
   @GrpcMethod(SERVICE, 'ServerMetadata')
@@ -39,15 +36,7 @@ export class V2GrpcController {
 
   @GrpcMethod(SERVICE, 'ModelReady')
   modelReady(request: { name: string; version: string }): { ready: boolean } {
-    return guard(() => {
-      this.inference.entry(request.name);
-      try {
-        this.inference.ready(request.name, request.version || undefined);
-        return { ready: true };
-      } catch {
-        return { ready: false };
-      }
-    });
+    return guard(() => ({ ready: this.inference.readiness(request.name, request.version || undefined).ready }));
   }
 
   @GrpcMethod(SERVICE, 'ModelMetadata')

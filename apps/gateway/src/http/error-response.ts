@@ -6,7 +6,12 @@ export interface ErrorResponse {
   readonly status: number;
   readonly message: string;
   readonly body: string;
+  /** Seconds a client should wait before trying again (503s: a node being re-placed, overload). */
+  readonly retryAfterSeconds: number | undefined;
 }
+
+/** A 503 lasts about as long as re-placing a node or a queue draining: a second, not minutes. */
+const RETRY_AFTER_SECONDS = 1;
 
 /** The message of a 413, naming the limit and how to raise it. */
 export function bodyTooLargeMessage(bodyLimitBytes: number): string {
@@ -20,7 +25,7 @@ export function bodyTooLargeMessage(bodyLimitBytes: number): string {
 export function errorResponse(exception: unknown, method: string, url: string, bodyLimitBytes: number): ErrorResponse {
   const { status, message } = describe(exception, method, url, bodyLimitBytes);
   const details = exception instanceof InferenceError ? exception.details : undefined;
-  return { status, message, body: JSON.stringify({ error: message, ...details }) };
+  return { status, message, body: JSON.stringify({ error: message, ...details }), retryAfterSeconds: status === 503 ? RETRY_AFTER_SECONDS : undefined };
 }
 
 function describe(exception: unknown, method: string, url: string, bodyLimitBytes: number): { status: number; message: string } {

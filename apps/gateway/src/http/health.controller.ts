@@ -1,13 +1,13 @@
 import { Controller, Get, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
-import { GraphRegistry } from '@infergraph/engine';
+import { GraphInferenceService } from '@infergraph/engine';
 
 export const SERVER_VERSION = '0.1.0';
 
 /** Server-level V2 endpoints and a read-only listing of graph load states. */
 @Controller()
 export class HealthController {
-  constructor(private readonly registry: GraphRegistry) {}
+  constructor(private readonly inference: GraphInferenceService) {}
 
   @Get('v2')
   server(): unknown {
@@ -19,11 +19,14 @@ export class HealthController {
     return { live: true };
   }
 
-  /** Ready once every graph file has been loaded or has failed (failed graphs answer 503 themselves). */
+  /**
+   * Ready once every graph has loaded or failed and at least one can serve (each node it needs has a place
+   * to run); `missing` names the graphs that cannot serve and why (503 when none can).
+   */
   @Get('v2/health/ready')
   ready(@Res({ passthrough: true }) reply: FastifyReply): unknown {
-    const ready = this.registry.settled && this.registry.list().length > 0;
+    const { ready, missing } = this.inference.serverReadiness();
     if (!ready) void reply.status(503);
-    return { ready };
+    return missing.length === 0 ? { ready } : { ready, missing };
   }
 }

@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
-import { InferenceError, decodeInferRequest, encodeInferResponse, invalidArgument } from '@infergraph/protocol';
+import { InferenceError, checkRequestId, decodeInferRequest, encodeInferResponse, invalidArgument, requestIdProblem } from '@infergraph/protocol';
 import { GraphInferenceService } from '@infergraph/engine';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config/gateway.config';
 import { bodyTooLargeMessage, errorResponse, isServerFault } from './error-response';
@@ -38,6 +38,7 @@ export class InferRoute implements OnModuleInit {
     const requestId = headerValue(req.headers['x-request-id']);
     try {
       this.inference.ready(target.graph, target.version); // 404 / 503 before reading the body
+      checkRequestId(requestId, 'x-request-id header'); // it goes back in the response headers
     } catch (err) {
       req.resume();
       this.fail(req, res, err, requestId);
@@ -69,11 +70,12 @@ export class InferRoute implements OnModuleInit {
   }
 
   private fail(req: IncomingMessage, res: ServerResponse, err: unknown, requestId: string | undefined): void {
-    const { status, message, body } = errorResponse(err, req.method ?? 'POST', req.url ?? '', this.config.bodyLimitBytes);
+    const { status, message, body, retryAfterSeconds } = errorResponse(err, req.method ?? 'POST', req.url ?? '', this.config.bodyLimitBytes);
     if (isServerFault(status)) this.logger.error(`${req.method ?? ''} ${req.url ?? ''} -> ${status}: ${message}`, err instanceof Error ? err.stack : undefined);
     if (res.headersSent || res.destroyed) return;
     const headers: OutgoingHttpHeaders = { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) };
-    if (requestId !== undefined) headers['x-request-id'] = requestId;
+    if (requestId !== undefined && requestIdProblem(requestId) === undefined) headers['x-request-id'] = requestId;
+    if (retryAfterSeconds !== undefined) headers['retry-after'] = String(retryAfterSeconds);
     res.writeHead(status, headers);
     res.end(body);
   }

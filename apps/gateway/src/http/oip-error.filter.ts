@@ -14,10 +14,11 @@ export class OipErrorFilter implements ExceptionFilter {
     const http = host.switchToHttp();
     const reply = http.getResponse<FastifyReply>();
     const request = http.getRequest<FastifyRequest>();
-    const { status, message, body } = errorResponse(exception, request.method, request.url, this.config.bodyLimitBytes);
+    const { status, message, body, retryAfterSeconds } = errorResponse(exception, request.method, request.url, this.config.bodyLimitBytes);
     if (isServerFault(status)) {
       this.logger.error(`${request.method} ${request.url} -> ${status}: ${message}`, exception instanceof Error ? exception.stack : undefined);
     }
+    if (retryAfterSeconds !== undefined) void reply.header('retry-after', String(retryAfterSeconds));
     void reply.status(status).header('content-type', 'application/json').send(body);
   }
 }

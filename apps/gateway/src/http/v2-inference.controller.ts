@@ -32,13 +32,8 @@ export class V2InferenceController {
   }
 
   private readiness(graph: string, version: string | undefined, reply: FastifyReply): unknown {
-    const entry = this.inference.entry(graph);
-    try {
-      this.inference.ready(graph, version);
-      return { name: entry.name, ready: true };
-    } catch (err) {
-      void reply.status(503);
-      return { name: entry.name, ready: false, error: err instanceof Error ? err.message : String(err) };
-    }
+    const readiness = this.inference.readiness(graph, version);
+    if (!readiness.ready) void reply.status(503);
+    return readiness;
   }
 }

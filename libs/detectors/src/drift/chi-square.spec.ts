@@ -76,17 +76,31 @@ describe('chi-square drift on categorical values', () => {
     const result = chiSquareDrift([0, 0, 1, 1, 1, 2, 2, 2, 2, 3], [0, 1, 1, 2, 2, 2, 2, 2, 3, 3, 3, 3]);
     assertClose(result.statistic, 2.2814814814814817, 1e-12);
     assertClose(result.pValue, 0.516077843751737);
+    assert.equal(result.dof, 3);
   });
+
+  // chi2_contingency([[3, 2], [1, 5]], correction=True / False)
+  const twoCategories = (correction?: 'yates' | 'none') => chiSquareDrift(new Float64Array([1, 1, 1, 2, 2]), new Float64Array([1, 2, 2, 2, 2, 2]), correction);
 
   it('applies Yates when there are two categories', () => {
-    // chi2_contingency([[3, 2], [1, 5]])
-    const result = chiSquareDrift(new Float64Array([1, 1, 1, 2, 2]), new Float64Array([1, 2, 2, 2, 2, 2]));
+    const result = twoCategories();
     assertClose(result.statistic, 0.7366071428571428, 1e-12);
     assertClose(result.pValue, 0.3907499036204136);
+    assert.equal(result.dof, 1);
   });
 
-  it('gives p = 1 when reference and window share a single category', () => {
-    assert.deepEqual(chiSquareDrift([7, 7, 7], [7, 7]), { statistic: 0, pValue: 1 });
+  it('matches chi2_contingency with correction=True for yates and correction=False for none', () => {
+    const yates = twoCategories('yates');
+    assertClose(yates.statistic, 0.7366071428571428, 1e-9);
+    assertClose(yates.pValue, 0.3907499036204136, 1e-9);
+    const none = twoCategories('none');
+    assertClose(none.statistic, 2.213095238095238, 1e-9);
+    assertClose(none.pValue, 0.13684386604293008, 1e-9);
+    assert.equal(none.dof, 1);
+  });
+
+  it('gives p = 1 and dof 0 when reference and window share a single category', () => {
+    assert.deepEqual(chiSquareDrift([7, 7, 7], [7, 7]), { statistic: 0, pValue: 1, dof: 0 });
   });
 
   it('gives p = 1 for identical reference and window counts', () => {

@@ -77,12 +77,17 @@ export function chiSquareContingency(table: readonly (readonly number[])[], yate
   return { statistic, pValue: chiSquareSf(statistic, dof), dof };
 }
 
+/** Continuity correction of a 2 x 2 table: Yates' (scipy's chi2_contingency default) or none. */
+export type ChiSquareCorrection = 'yates' | 'none';
+
 /**
  * Chi-square drift test on categorical values (compared by exact equality): a 2 x K table of
- * reference and window counts over the K categories seen in either, tested for independence (with
- * Yates' correction when K = 2, as chi2_contingency does). One category only gives p = 1.
+ * reference and window counts over the K categories seen in either, tested for independence as
+ * chi2_contingency does, dof = K - 1. `correction` applies to K = 2 (dof 1) only: 'yates' (default,
+ * as scipy and alibi-detect's ChiSquareDrift) moves each count up to 0.5 towards its expected count.
+ * One category only gives statistic 0, p = 1, dof 0.
  */
-export function chiSquareDrift(reference: ArrayLike<number>, window: ArrayLike<number>): { statistic: number; pValue: number } {
+export function chiSquareDrift(reference: ArrayLike<number>, window: ArrayLike<number>, correction: ChiSquareCorrection = 'yates'): ChiSquareResult {
   if (reference.length === 0 || window.length === 0) throw new RangeError('chi-square: reference and window each need at least one value');
   const counts = new Map<number, [number, number]>();
   const tally = (values: ArrayLike<number>, row: 0 | 1): void => {
@@ -97,9 +102,8 @@ export function chiSquareDrift(reference: ArrayLike<number>, window: ArrayLike<n
   };
   tally(reference, 0);
   tally(window, 1);
-  if (counts.size < 2) return { statistic: 0, pValue: 1 };
+  if (counts.size < 2) return { statistic: 0, pValue: 1, dof: 0 };
   const categories = [...counts.keys()].sort((a, b) => a - b);
   const table = [0, 1].map((row) => categories.map((c) => counts.get(c)?.[row] ?? 0));
-  const { statistic, pValue } = chiSquareContingency(table);
-  return { statistic, pValue };
+  return chiSquareContingency(table, correction === 'yates');
 }

@@ -12,6 +12,7 @@ describe('p-value correction', () => {
     ['fdr steps up past a p-value above its own bound', [0.02, 0.03, 0.036, 0.5], 'fdr', 0.05, [true, true, true, false], 0.0375],
     ['fdr rejects nothing when no rank qualifies', [0.3, 0.2, 0.9], 'fdr', 0.05, [false, false, false], 0.05 / 3],
     ['fdr on a single test is alpha', [0.04], 'fdr', 0.05, [true], 0.05],
+    ['fdr rejects a single p-value equal to alpha', [0.05], 'fdr', 0.05, [true], 0.05],
     ['no tests leave alpha and reject nothing', [], 'bonferroni', 0.05, [], 0.05],
   ];
   for (const [name, pValues, method, alpha, rejected, threshold] of cases) {
@@ -21,6 +22,15 @@ describe('p-value correction', () => {
       assert.ok(Math.abs(result.threshold - threshold) <= 1e-15, `threshold ${result.threshold}, expected ${threshold}`);
     });
   }
+
+  it('rejects with fdr a p-value exactly on its bound k q / m, as textbook Benjamini-Hochberg does', () => {
+    // q = 0.05, m = 5: p(2) = 0.02 = 2 q / m exactly in floating point, p(1) = 0.015 above its bound 0.01.
+    // scripts/detectors/reference_values.py "bh q=0.05 ...": cut-off 0.02, and scipy's
+    // false_discovery_control(p) <= q rejects the same two.
+    const { rejected, threshold } = correctPValues([0.5, 0.02, 0.2, 0.015, 0.9], 'fdr', 0.05);
+    assert.deepEqual(rejected, [false, true, false, true, false]);
+    assert.equal(threshold, 0.02);
+  });
 
   it('rejects with fdr exactly what Benjamini-Hochberg rejects', () => {
     const pValues = [0.001, 0.008, 0.039, 0.041, 0.042, 0.06, 0.074, 0.205, 0.212, 0.216];

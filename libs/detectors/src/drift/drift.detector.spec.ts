@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { detectDrift, type DriftOptions } from './drift.detector';
-import { normalSample } from './drift.fixtures';
+import { assertClose, mmdReferenceColumns, normalSample } from './drift.fixtures';
 import { seededRandom } from '../random/seeded-random';
 
 // Synthetic columns from a seeded generator: three features, the window shifted in feature 1 only.
@@ -64,6 +64,39 @@ describe('drift detector', () => {
     assert.equal(shifted.isDrift, true);
     const same = detectDrift('mmd', columns(7, 100, [0, 0, 0]), columns(9, 80, [0, 0, 0]), OPTIONS);
     assert.equal(same.isDrift, false, `p = ${same.pVal[0]}`);
+  });
+
+  it('reports each chi2 feature\'s degrees of freedom and uses the chi2 correction it is given', () => {
+    // reference_values.py: feature 0 "chi2 drift [[2, 3, 4, 1], [1, 2, 5, 4]]", feature 1
+    // "chi2 detector feature 1 [[6, 4], [2, 10]]" with correction=True / False.
+    const reference = [new Float64Array([0, 0, 1, 1, 1, 2, 2, 2, 2, 3]), new Float64Array([1, 1, 1, 1, 1, 1, 2, 2, 2, 2])];
+    const window = [new Float64Array([0, 1, 1, 2, 2, 2, 2, 2, 3, 3, 3, 3]), new Float64Array([1, 1, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2])];
+    const options: DriftOptions = { ...OPTIONS, correction: 'none' };
+    for (const [chi2, distance, pVal, isDrift] of [
+      [undefined, 2.751636904761904, 0.09715491771135674, false],
+      [{ correction: 'yates' }, 2.751636904761904, 0.09715491771135674, false],
+      [{ correction: 'none' }, 4.426190476190476, 0.035391416429758245, true],
+    ] as const) {
+      const result = detectDrift('chi2', reference, window, { ...options, chi2 });
+      assert.deepEqual(result.dof, [3, 1]);
+      assertClose(result.distance[0] ?? Number.NaN, 2.2814814814814817, 1e-9, 'feature 0 chi2');
+      assertClose(result.pVal[0] ?? Number.NaN, 0.516077843751737, 1e-9, 'feature 0 p');
+      assertClose(result.distance[1] ?? Number.NaN, distance, 1e-9, `feature 1 chi2 (${chi2?.correction ?? 'default'})`);
+      assertClose(result.pVal[1] ?? Number.NaN, pVal, 1e-9, `feature 1 p (${chi2?.correction ?? 'default'})`);
+      assert.equal(result.isDrift, isDrift);
+    }
+    assert.equal(detectDrift('ks', reference, window, options).dof, undefined, 'dof belongs to chi2 only');
+  });
+
+  it('passes the mmd options on, standardising by default', () => {
+    // reference_values.py "mmd2 standardize=True|False sigma=1.5 unbiased".
+    const { x, y } = mmdReferenceColumns();
+    const standardised = detectDrift('mmd', x, y, { ...OPTIONS, mmd: { estimator: 'unbiased', sigma: 1.5 } });
+    assertClose(standardised.distance[0] ?? Number.NaN, 0.1790902584525963, 1e-9);
+    const raw = detectDrift('mmd', x, y, { ...OPTIONS, mmd: { estimator: 'unbiased', sigma: 1.5, standardize: false } });
+    assertClose(raw.distance[0] ?? Number.NaN, -0.027803121090429594, 1e-9);
+    const defaults = detectDrift('mmd', x, y, OPTIONS);
+    assertClose(defaults.distance[0] ?? Number.NaN, 0.25670764286879755, 1e-9, 'biased, median sigma, standardised');
   });
 
   it('uses the correction it is given', () => {

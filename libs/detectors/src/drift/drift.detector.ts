@@ -5,22 +5,32 @@ import { cvmTwoSample } from './cramer-von-mises';
 import { ksTwoSample, type TwoSampleTestResult } from './kolmogorov-smirnov';
 import { mmdPermutationTest } from './mmd';
 
-export type DriftOptions = Pick<DriftConfig, 'pValue' | 'correction' | 'ksMode' | 'permutations' | 'seed'>;
+/** The config's test options; what `mmd` and `chi2` leave out defaults as in mmdPermutationTest and chiSquareDrift. */
+export type DriftOptions = Pick<DriftConfig, 'pValue' | 'correction' | 'ksMode' | 'permutations' | 'seed'> & {
+  readonly mmd?: Partial<DriftConfig['mmd']>;
+  readonly chi2?: Partial<DriftConfig['chi2']>;
+};
 
 export interface DriftDetectionResult {
   readonly isDrift: boolean;
   /** One p-value per feature (ks, chi2, cvm), or the single multivariate one (mmd). */
   readonly pVal: number[];
-  /** Per feature: KS D, the chi-square statistic or the CvM T; for mmd the one biased MMD^2. */
+  /** Per feature: KS D, the chi-square statistic or the CvM T; for mmd the one MMD^2 estimate. */
   readonly distance: number[];
-  /** A p-value strictly below this is drift: pValue after correction (ks, chi2, cvm), pValue (mmd). */
+  /** chi2 only: per feature, the degrees of freedom of its 2 x K table (K - 1; 0 for one category). */
+  readonly dof?: number[];
+  /**
+   * The cut-off: pValue after correction (ks, chi2, cvm), pValue (mmd). A p-value strictly below it
+   * is drift, or at or below it with correction fdr (Benjamini-Hochberg).
+   */
   readonly threshold: number;
 }
 
 /**
  * Tests a window against the reference, both given as columns (one Float64Array per feature; the
  * two may have different numbers of rows). ks, chi2 and cvm test each feature on its own and
- * correct the p-values across features; mmd tests all features at once, uncorrected.
+ * correct the p-values across features; mmd tests all features at once, uncorrected (standardised
+ * by the reference first unless options.mmd.standardize is false).
  */
 export function detectDrift(
   method: DriftMethod,
@@ -34,17 +44,26 @@ export function detectDrift(
   }
   if (method === 'mmd') {
     const { statistic, pValue } = withContext('drift (mmd)', () =>
-      mmdPermutationTest(toRows(reference, 'reference'), toRows(window, 'window'), options.permutations, options.seed),
+      mmdPermutationTest(toRows(reference, 'reference'), toRows(window, 'window'), { ...options.mmd, permutations: options.permutations, seed: options.seed }),
     );
     return { isDrift: pValue < options.pValue, pVal: [pValue], distance: [statistic], threshold: options.pValue };
   }
   const results = reference.map((ref, f) => testFeature(method, ref, window[f] ?? new Float64Array(0), f, options));
   const pVal = results.map((r) => r.pValue);
   const { rejected, threshold } = correctPValues(pVal, options.correction, options.pValue);
-  return { isDrift: rejected.some(Boolean), pVal, distance: results.map((r) => r.statistic), threshold };
+  const distance = results.map((r) => r.statistic);
+  const isDrift = rejected.some(Boolean);
+  if (method === 'chi2') return { isDrift, pVal, distance, dof: results.map((r) => r.dof ?? 0), threshold };
+  return { isDrift, pVal, distance, threshold };
 }
 
-function testFeature(method: Exclude<DriftMethod, 'mmd'>, reference: Float64Array, window: Float64Array, feature: number, options: DriftOptions): TwoSampleTestResult {
+function testFeature(
+  method: Exclude<DriftMethod, 'mmd'>,
+  reference: Float64Array,
+  window: Float64Array,
+  feature: number,
+  options: DriftOptions,
+): TwoSampleTestResult & { readonly dof?: number } {
   const needed = method === 'cvm' ? 2 : 1;
   if (reference.length < needed || window.length < needed) {
     throw new RangeError(
@@ -56,7 +75,7 @@ function testFeature(method: Exclude<DriftMethod, 'mmd'>, reference: Float64Arra
       case 'ks':
         return ksTwoSample(reference, window, options.ksMode);
       case 'chi2':
-        return chiSquareDrift(reference, window);
+        return chiSquareDrift(reference, window, options.chi2?.correction);
       case 'cvm':
         return cvmTwoSample(reference, window);
     }

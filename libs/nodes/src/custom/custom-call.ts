@@ -19,7 +19,31 @@ export interface CustomOrigin {
 }
 
 export function customContext(origin: CustomOrigin, ctx: RequestContext): CustomContext {
-  return { graph: origin.graph, node: origin.node, requestId: ctx.requestId, parameters: ctx.parameters, headers: ctx.headers };
+  return new ModuleContext(origin, ctx);
+}
+
+/** A module's view of the request; its signal is the request's, made only when the module reads it. */
+class ModuleContext implements CustomContext {
+  readonly graph: string;
+  readonly node: string;
+  readonly requestId: string;
+  readonly parameters: Readonly<Record<string, unknown>>;
+  readonly headers: Readonly<Record<string, string>>;
+
+  constructor(
+    origin: CustomOrigin,
+    private readonly ctx: RequestContext,
+  ) {
+    this.graph = origin.graph;
+    this.node = origin.node;
+    this.requestId = ctx.requestId;
+    this.parameters = ctx.parameters;
+    this.headers = ctx.headers;
+  }
+
+  get signal(): AbortSignal {
+    return this.ctx.signal;
+  }
 }
 
 export function asRecord(tensors: TensorMap): Record<string, Tensor> {

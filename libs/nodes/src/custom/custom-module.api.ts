@@ -20,6 +20,11 @@ export interface CustomContext {
   readonly parameters: Readonly<Record<string, unknown>>;
   /** Lower-cased header names. */
   readonly headers: Readonly<Record<string, string>>;
+  /**
+   * Aborted when the request ends: it has its answer (a join no longer needs this branch), failed, or
+   * passed its deadline. Long work should stop on it; what it returns after that is discarded.
+   */
+  readonly signal: AbortSignal;
 }
 
 /** A tensor a module returns: typed-array data, or a plain flat array converted for the datatype. */

@@ -5,6 +5,8 @@ export interface DriftDetection {
   readonly isDrift: boolean;
   readonly pVal: readonly number[];
   readonly distance: readonly number[];
+  /** chi2 only: degrees of freedom per feature. */
+  readonly dof?: readonly number[];
   readonly threshold: number;
 }
 

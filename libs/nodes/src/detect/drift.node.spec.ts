@@ -17,10 +17,13 @@ function rows(n: number, start = 0): Tensor {
 class FakeComputer implements DriftComputer {
   readonly windows: CompletedWindow[] = [];
   release: (() => void)[] = [];
-  constructor(private readonly hold = false) {}
+  constructor(
+    private readonly hold = false,
+    private readonly dof?: number[],
+  ) {}
   compute(window: CompletedWindow): Promise<DriftDetection> {
     this.windows.push(window);
-    const result = { isDrift: window.start >= 10, pVal: [0.5, 0.01], distance: [0.1, 0.9], threshold: 0.025 };
+    const result = { isDrift: window.start >= 10, pVal: [0.5, 0.01], distance: [0.1, 0.9], threshold: 0.025, ...(this.dof === undefined ? {} : { dof: this.dof }) };
     if (!this.hold) return Promise.resolve(result);
     return new Promise((resolve) => this.release.push(() => resolve(result)));
   }
@@ -48,6 +51,17 @@ describe('drift node', () => {
     assert.equal(status.latest?.is_drift, true);
     assert.deepEqual(status.latest?.features, ['a', 'b']);
     assert.equal(results.length, 5);
+  });
+
+  it('serves the degrees of freedom of each chi2 feature, and none for the other methods', async () => {
+    const chi2 = new DriftNode('g', 'd', driftConfigSchema.parse({ method: 'chi2', reference: { path: 'r.csv' }, window: { size: 5 } }), 'x', ['a', 'b'], new FakeComputer(false, [3, 1]), () => undefined, () => undefined);
+    await chi2.infer(new Map([['x', rows(5)]]));
+    await settle();
+    assert.deepEqual(chi2.status().latest?.dof, [3, 1]);
+    const ks = new DriftNode('g', 'd', config({ size: 5 }), 'x', ['a', 'b'], new FakeComputer(), () => undefined, () => undefined);
+    await ks.infer(new Map([['x', rows(5)]]));
+    await settle();
+    assert.equal(ks.status().latest !== undefined && 'dof' in ks.status().latest!, false);
   });
 
   it('never throws on bad input: it records the failure and keeps going', async () => {

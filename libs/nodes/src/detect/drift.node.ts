@@ -14,6 +14,8 @@ export interface DriftResult {
   readonly features: readonly string[];
   readonly p_val: readonly number[];
   readonly distance: readonly number[];
+  /** chi2 only: degrees of freedom of each feature's 2 x K table (K - 1). */
+  readonly dof?: readonly number[];
   readonly threshold: number;
   readonly window: { readonly start: number; readonly end: number; readonly size: number; readonly started_at: string; readonly ended_at: string };
   readonly compute_ms: number;
@@ -137,6 +139,7 @@ export class DriftNode implements NodeRuntime {
       features: this.config.method === 'mmd' ? ['(multivariate)'] : this.features,
       p_val: d.pVal,
       distance: d.distance,
+      ...(d.dof === undefined ? {} : { dof: d.dof }),
       threshold: d.threshold,
       window: { start: w.start, end: w.end, size: w.size, started_at: new Date(w.startedAt).toISOString(), ended_at: new Date(w.endedAt).toISOString() },
       compute_ms: Math.round(ms * 1000) / 1000,

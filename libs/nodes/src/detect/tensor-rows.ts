@@ -1,9 +1,9 @@
-import { fromHalfBits, invalidArgument, type Tensor } from '@infergraph/protocol';
+import { formatShape, fromHalfBits, invalidArgument, type Tensor } from '@infergraph/protocol';
 
 /** A [N, F] numeric tensor as N rows of float64 (what detectors consume). */
 export function rowsOf(t: Tensor, features: number, node: string): Float64Array[] {
   if (t.shape.length !== 2 || t.shape[1] !== features) {
-    throw invalidArgument(`node "${node}": tensor "${t.name}" must have shape [N, ${features}], got [${t.shape.join(', ')}]`);
+    throw invalidArgument(`node "${node}": tensor "${t.name}" must have shape [N, ${features}], got ${formatShape(t.shape)}`);
   }
   if (t.datatype === 'BYTES' || t.datatype === 'BOOL') {
     throw invalidArgument(`node "${node}": tensor "${t.name}" must be numeric, got ${t.datatype}`);

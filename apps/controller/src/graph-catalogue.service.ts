@@ -1,0 +1,203 @@
+import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
+import path from 'node:path';
+import { InferenceError } from '@infergraph/protocol';
+import { CONTROLLER_CONFIG, type ControllerConfig } from './controller.config';
+import { graphFilesIn, readGraphFile, readGraphSource, type CatalogEntry } from './graph-catalog';
+import { GraphConflictError } from './graph-conflict.error';
+import { absolutizeGraphPaths, dnsLabel, screenGraphSource } from '@infergraph/spec';
+import { PostedGraphStore } from './posted-graph.store';
+
+/** Where a desired graph comes from: a file of GRAPHS_DIR (read-only to the API), or the admin API. */
+export type GraphSource = 'file' | 'api';
+
+/** One desired graph as the rest of the controller sees it: where it is and what it needs. */
+export interface CatalogueGraph extends CatalogEntry {
+  readonly source: GraphSource;
+  /** What the API shows as its file: the path relative to its GRAPHS_DIR entry, or `api`. */
+  readonly shownFile: string;
+}
+
+/** One graph in `GET /v1/graphs` and in the answer to every write. */
+export interface GraphDescription {
+  readonly name: string;
+  readonly source: GraphSource;
+  readonly file: string;
+  readonly contentHash: string;
+  readonly nodes: readonly string[];
+  readonly state: 'valid' | 'failed';
+  readonly error?: string;
+}
+
+/** What changed in the catalogue: the graph's name, and its new entry (undefined: removed). */
+export type CatalogueChange = (name: string, graph: CatalogueGraph | undefined) => void;
+
+/**
+ * The desired graphs: files of GRAPHS_DIR, which it only reads, and graphs added through the admin API,
+ * kept in STATE_DIR so they survive restarts. A file that cannot be read or parsed is listed as failed,
+ * never thrown. The cluster side only listens to changes.
+ */
+@Injectable()
+export class GraphCatalogueService implements OnModuleInit {
+  private readonly logger = new Logger('catalogue');
+  private readonly graphs = new Map<string, CatalogueGraph>();
+  private readonly listeners: CatalogueChange[] = [];
+  private readonly store: PostedGraphStore;
+
+  constructor(@Inject(CONTROLLER_CONFIG) private readonly config: ControllerConfig) {
+    this.store = new PostedGraphStore(config.stateDir);
+  }
+
+  /** A STATE_DIR that cannot be created or written stops the start-up here, before any port opens. */
+  onModuleInit(): void {
+    this.store.open();
+  }
+
+  /** Reads GRAPHS_DIR, then the stored posted graphs; call once, before listeners need the graphs. Never throws. */
+  loadFiles(): void {
+    const { files, problems } = graphFilesIn(this.config.graphDirs);
+    for (const problem of problems) this.logger.error(problem);
+    for (const { file, dir } of files) {
+      const shownFile = path.relative(dir, file);
+      this.load({ ...readGraphFile(file, shownFile), source: 'file', shownFile });
+    }
+    let stored: string[] = [];
+    try {
+      stored = this.store.files();
+    } catch (err) {
+      this.logger.error(`cannot list the posted graphs in ${this.store.dir}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    for (const file of stored) this.load({ ...readGraphFile(file, path.basename(file)), source: 'api', shownFile: 'api' });
+  }
+
+  onChange(listener: CatalogueChange): void {
+    this.listeners.push(listener);
+  }
+
+  list(): CatalogueGraph[] {
+    return [...this.graphs.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  }
+
+  get(name: string): CatalogueGraph | undefined {
+    return this.graphs.get(name);
+  }
+
+  /** The JSON of `GET /v1/graphs`. */
+  describe(): { graphs: GraphDescription[] } {
+    return { graphs: this.list().map(describeGraph) };
+  }
+
+  /** `POST /v1/graphs`: adds a graph under a name no graph has yet. */
+  add(body: Uint8Array): GraphDescription {
+    const posted = this.prepare(body);
+    const existing = posted.name === undefined ? undefined : this.graphs.get(posted.name);
+    if (existing !== undefined) throw alreadyExists(existing);
+    return describeGraph(this.save(posted.bytes, posted.name));
+  }
+
+  /** `PUT /v1/graphs/{name}`: creates or replaces a posted graph; a GRAPHS_DIR graph cannot be replaced. */
+  put(name: string, body: Uint8Array): { created: boolean; graph: GraphDescription } {
+    if (!dnsLabel.safeParse(name).success) throw new InferenceError('INVALID_ARGUMENT', `"${name}" is not a graph name (a DNS-1123 label)`);
+    const posted = this.prepare(body);
+    if (posted.name !== undefined && posted.name !== name) {
+      throw new InferenceError('INVALID_ARGUMENT', `metadata.name "${posted.name}" does not match the graph in the path, "${name}"`);
+    }
+    const existing = this.graphs.get(name);
+    if (existing?.source === 'file') throw readOnly(existing, 'replaced');
+    return { created: existing === undefined, graph: describeGraph(this.save(posted.bytes, name)) };
+  }
+
+  /** `DELETE /v1/graphs/{name}`: removes a posted graph and its stored copy. */
+  remove(name: string): GraphDescription {
+    const entry = this.graphs.get(name);
+    if (entry === undefined) throw new InferenceError('NOT_FOUND', `unknown graph "${name}"`);
+    if (entry.source === 'file') throw readOnly(entry, 'deleted');
+    try {
+      this.store.remove(path.basename(entry.file, '.yaml'));
+    } catch (err) {
+      throw new InferenceError('INTERNAL', err instanceof Error ? err.message : String(err), { cause: err });
+    }
+    this.graphs.delete(name);
+    this.logger.log(`graph "${name}" removed through the API`);
+    this.emit(name, undefined);
+    return describeGraph(entry);
+  }
+
+  /**
+   * A posted body as it will be stored: screened (size, UTF-8, alias bombs) before anything parses it, and
+   * its relative paths made absolute against the first GRAPHS_DIR, where they pointed before graphs had a
+   * store of their own.
+   */
+  private prepare(body: Uint8Array): { bytes: Buffer; name: string | undefined } {
+    const screened = screenGraphSource(body);
+    if ('problem' in screened) throw new InferenceError('INVALID_ARGUMENT', `the posted graph ${screened.problem}`);
+    const baseDir = this.config.graphDirs[0] ?? process.cwd();
+    const absolute = absolutizeGraphPaths(screened.text, baseDir);
+    return { bytes: Buffer.from(absolute.text, 'utf8'), name: absolute.name };
+  }
+
+  /** Validates the document as its stored file, then stores it atomically and publishes it. */
+  private save(bytes: Buffer, name: string | undefined): CatalogueGraph {
+    const valid = name !== undefined && dnsLabel.safeParse(name).success;
+    const label = `${valid ? name : 'posted'}.yaml`;
+    const file = valid ? this.store.fileOf(name) : path.join(this.store.dir, label);
+    const checked = readGraphSource(bytes, file, label);
+    if (checked.error !== undefined) throw new InferenceError('INVALID_ARGUMENT', checked.error);
+    const existing = this.graphs.get(checked.name);
+    if (existing?.source === 'file') throw readOnly(existing, 'replaced');
+    try {
+      this.store.save(checked.name, bytes);
+    } catch (err) {
+      throw new InferenceError('INTERNAL', err instanceof Error ? err.message : String(err), { cause: err });
+    }
+    const entry: CatalogueGraph = { ...checked, source: 'api', shownFile: 'api' };
+    const replaced = this.graphs.has(entry.name);
+    this.graphs.set(entry.name, entry);
+    this.logger.log(`graph "${entry.name}" ${replaced ? 'replaced' : 'added'} through the API (sha256 ${entry.contentHash.slice(0, 12)}): ${entry.demands.length} placeable node(s)`);
+    this.emit(entry.name, entry);
+    return entry;
+  }
+
+  /** Start-up: the first of a name wins (files before posted graphs), so a later one never hides a user's file. */
+  private load(entry: CatalogueGraph): void {
+    const taken = this.graphs.get(entry.name);
+    if (taken !== undefined) {
+      const fix = entry.source === 'api' ? `remove the stored copy ${entry.file}` : 'rename one of them';
+      this.logger.error(`graph "${entry.name}" of ${entry.file} is ignored: ${taken.file} has the same name; ${fix}`);
+      return;
+    }
+    this.graphs.set(entry.name, entry);
+    if (entry.error !== undefined) this.logger.error(`graph ${entry.file} is invalid and will not be placed:\n${entry.error}`);
+    else this.logger.log(`graph "${entry.name}" (${entry.source === 'file' ? entry.shownFile : 'posted through the API'}): ${entry.demands.length} placeable node(s)`);
+    this.emit(entry.name, entry);
+  }
+
+  private emit(name: string, graph: CatalogueGraph | undefined): void {
+    for (const l of this.listeners) l(name, graph);
+  }
+}
+
+function describeGraph(e: CatalogueGraph): GraphDescription {
+  const described = {
+    name: e.name,
+    source: e.source,
+    file: e.shownFile,
+    contentHash: e.contentHash,
+    nodes: e.demands.map((d) => d.key),
+    state: e.error === undefined ? ('valid' as const) : ('failed' as const),
+  };
+  return e.error === undefined ? described : { ...described, error: e.error };
+}
+
+function alreadyExists(existing: CatalogueGraph): GraphConflictError {
+  const name = existing.name;
+  return existing.source === 'file'
+    ? new GraphConflictError(name, `graph "${name}" already exists: it comes from the file ${existing.shownFile} in GRAPHS_DIR, which the API never changes`)
+    : new GraphConflictError(name, `graph "${name}" already exists: it was posted through the API; PUT /v1/graphs/${name} replaces it`);
+}
+
+function readOnly(existing: CatalogueGraph, verb: 'replaced' | 'deleted'): GraphConflictError {
+  return new GraphConflictError(
+    existing.name,
+    `graph "${existing.name}" comes from the file ${existing.shownFile} in GRAPHS_DIR and cannot be ${verb} through the API; edit or remove the file and restart the controller`,
+  );
+}

@@ -1,0 +1,92 @@
+import { randomBytes } from 'node:crypto';
+import { accessSync, closeSync, constants, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs';
+import path from 'node:path';
+import { dnsLabel } from '@infergraph/spec';
+
+/** Temporaries are dot files, so a listing of stored graphs never sees one. */
+const TEMPORARY = /^\..*\.tmp$/;
+
+/**
+ * The graphs posted through the admin API: one `<name>.yaml` each in `<STATE_DIR>/graphs`, the controller's
+ * own directory (GRAPHS_DIR belongs to the user and is never written). Every write is atomic: a temporary
+ * file beside the target, flushed to disk, renamed over it; a crash leaves the old graph or the new one.
+ */
+export class PostedGraphStore {
+  readonly dir: string;
+
+  constructor(stateDir: string) {
+    this.dir = path.join(stateDir, 'graphs');
+  }
+
+  /** Creates the directory and removes temporaries a crash left; a directory it cannot write is a start-up error. */
+  open(): void {
+    try {
+      mkdirSync(this.dir, { recursive: true });
+      accessSync(this.dir, constants.R_OK | constants.W_OK);
+    } catch (err) {
+      throw new Error(`STATE_DIR: cannot keep posted graphs in ${this.dir}: ${messageOf(err)}; set STATE_DIR to a writable directory`, { cause: err });
+    }
+    for (const name of readdirSync(this.dir)) if (TEMPORARY.test(name)) rmSync(path.join(this.dir, name), { force: true });
+  }
+
+  fileOf(name: string): string {
+    if (!dnsLabel.safeParse(name).success) throw new Error(`"${name}" is not a graph name (a DNS-1123 label)`);
+    return path.join(this.dir, `${name}.yaml`);
+  }
+
+  /** The stored graph files, by name. */
+  files(): string[] {
+    return readdirSync(this.dir)
+      .filter((n) => n.endsWith('.yaml') && !n.startsWith('.'))
+      .sort()
+      .map((n) => path.join(this.dir, n));
+  }
+
+  /** Stores `bytes` as the graph `name`, replacing what was there, atomically; returns the file. */
+  save(name: string, bytes: Uint8Array): string {
+    const file = this.fileOf(name);
+    const temporary = path.join(this.dir, `.${name}.${randomBytes(6).toString('hex')}.tmp`);
+    try {
+      const fd = openSync(temporary, 'wx', 0o644);
+      try {
+        for (let written = 0; written < bytes.length; ) written += writeSync(fd, bytes, written);
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+      renameSync(temporary, file);
+    } catch (err) {
+      rmSync(temporary, { force: true });
+      throw new Error(`cannot store graph "${name}" in ${this.dir}: ${messageOf(err)}`, { cause: err });
+    }
+    this.syncDirectory();
+    return file;
+  }
+
+  /** Removes the stored graph `name` (nothing when it is not stored). */
+  remove(name: string): void {
+    try {
+      rmSync(this.fileOf(name), { force: true });
+    } catch (err) {
+      throw new Error(`cannot remove graph "${name}" from ${this.dir}: ${messageOf(err)}`, { cause: err });
+    }
+    this.syncDirectory();
+  }
+
+  /** Makes a rename or removal durable: the directory entry itself is flushed. */
+  private syncDirectory(): void {
+    let fd: number | undefined;
+    try {
+      fd = openSync(this.dir, 'r');
+      fsyncSync(fd);
+    } catch {
+      // Some filesystems refuse fsync on a directory; the rename itself is still atomic.
+    } finally {
+      if (fd !== undefined) closeSync(fd);
+    }
+  }
+}
+
+function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,0 +1,51 @@
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { GraphRegistry } from '@infergraph/engine';
+import type { CatalogueMessage } from '@infergraph/protocol';
+import { CatalogueWatcher } from '@infergraph/transport-grpc';
+import { GATEWAY_CONFIG, type GatewayConfig } from '../config/gateway.config';
+
+/**
+ * Cluster mode: serves the controller's graph catalogue. A graph added at the controller is loaded here, a
+ * changed one (content hash) is reloaded (the old version keeps its in-flight requests), a deleted one is
+ * removed. Until the first catalogue arrives the gateway serves its own GRAPHS_DIR.
+ */
+@Injectable()
+export class CatalogueFollowerService implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger('catalogue');
+  private watcher: CatalogueWatcher | undefined;
+  /** Catalogues are applied one after another, latest last. */
+  private applying: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly registry: GraphRegistry,
+    @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    if (this.config.controller === undefined) return;
+    this.watcher = new CatalogueWatcher(this.config.controller, `gateway-${process.pid}`, (catalogue) => {
+      this.applying = this.applying.then(() => this.apply(catalogue));
+    });
+    this.watcher.start();
+  }
+
+  onApplicationShutdown(): void {
+    this.watcher?.stop();
+  }
+
+  private async apply(catalogue: CatalogueMessage): Promise<void> {
+    const wanted = new Map(catalogue.graphs.map((g) => [g.name, g]));
+    for (const entry of this.registry.list()) {
+      // Entries named "<name>@<file>" are name clashes of local files: not the catalogue's business.
+      if (!wanted.has(entry.name) && !entry.name.includes('@')) this.registry.remove(entry.name);
+    }
+    const loads: Promise<unknown>[] = [];
+    for (const g of wanted.values()) {
+      const entry = this.registry.get(g.name);
+      if (entry !== undefined && entry.file === g.file && entry.contentHash === g.content_hash && entry.state === 'ready') continue;
+      this.logger.log(`${entry === undefined ? 'adding' : 'reloading'} graph "${g.name}" from the controller's catalogue (${g.file})`);
+      loads.push(this.registry.loadFile(g.file));
+    }
+    await Promise.all(loads);
+  }
+}

@@ -1,0 +1,170 @@
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import type { TensorSpec } from '@infergraph/protocol';
+import type { NodeRuntime } from '@infergraph/executor';
+import type { BatchResult, ModelLoader, ModelSession } from '@infergraph/nodes';
+import { GraphValidationError, diagnosticsWith, parseGraphSource, typeGraph, type GraphProblem, type GraphSpec, type NodeType, type TypedBranch } from '@infergraph/spec';
+import { DEFAULT_DRIFT } from './graph-file.loader';
+import { buildRuntimes, nodeTyper, prepareNodes, type DriftHooks, type LoadedModel, type PreparedNodes } from './graph-nodes.builder';
+import { checkModelFile } from './model-file.resolver';
+import { modelDeviceOf, type ModelDevice } from './model-device.policy';
+
+/** The tensors a node served alone takes and gives (V2 model metadata). */
+export interface NodeSignature {
+  readonly inputs: readonly TensorSpec[];
+  readonly outputs: readonly TensorSpec[];
+}
+
+/** One node of a graph, loaded on its own to be served alone (a worker's replica of it). */
+export interface LoadedNodeRuntime {
+  readonly graph: string;
+  readonly node: string;
+  readonly type: NodeType;
+  readonly runtime: NodeRuntime;
+  /** Typed from the graph where its inputs do not depend on models not loaded here; else from what it declares. */
+  readonly signature: NodeSignature;
+  /** The model it opened (model nodes). */
+  readonly model: LoadedModel | undefined;
+  /** Execution provider of its model ("cpu" for nodes without one), and why it differs from the one asked for. */
+  readonly provider: string;
+  readonly providerNote: string | undefined;
+  readonly loadSeconds: number;
+  /** Stops its background work (drift) and gives its model session back to the loader. */
+  close(): Promise<void>;
+}
+
+/** A graph file as read once, whose nodes load one by one. */
+export interface GraphNodeRuntimes {
+  readonly file: string;
+  readonly spec: GraphSpec;
+  /** sha256 (hex) of the graph file's bytes as read. */
+  readonly contentHash: string;
+  /** The loads of the nodes asked for, each settling on its own (a slow node does not hold up the others). */
+  readonly nodes: ReadonlyMap<string, Promise<LoadedNodeRuntime>>;
+  /** Loads (another copy of) one node of this version of the file. */
+  load(node: string): Promise<LoadedNodeRuntime>;
+}
+
+/** A model loader that can take a session back (runtime-onnx's can); nodes give theirs back on close. */
+interface ReleasingModelLoader extends ModelLoader {
+  release(session: ModelSession): Promise<void>;
+}
+
+export interface NodeLoadHooks {
+  /** The loader of a model node asking for `device` (modelDeviceOf); default: the one given for every node. */
+  readonly modelLoaderFor?: (device: ModelDevice) => ModelLoader;
+  readonly drift?: Partial<DriftHooks>;
+  /** Every batch a batched model node (`model.batching`) ran. */
+  readonly onBatch?: (result: BatchResult) => void;
+}
+
+/**
+ * Reads a graph file and loads the runtimes of the named nodes only: no other node's model, module or
+ * reference data is opened. The graph is checked for structure (schema, references, routing), not
+ * typed as a whole: the placing side validated it, and typing it all would need every model. Rejects
+ * with a GraphValidationError when the structure is broken; each node's load rejects on its own with
+ * what is wrong with that node.
+ */
+export async function loadNodeRuntimes(file: string, nodes: ReadonlySet<string>, loader: ModelLoader, hooks: NodeLoadHooks = {}): Promise<GraphNodeRuntimes> {
+  const bytes = await readFile(file);
+  const contentHash = createHash('sha256').update(bytes).digest('hex');
+  const parsed = parseGraphSource(bytes.toString('utf8'), file);
+  const graph = parsed.graph;
+  if (graph === undefined) throw new GraphValidationError(file, parsed.diagnostics);
+  const name = graph.metadata.name;
+  const drift = { ...DEFAULT_DRIFT, ...hooks.drift };
+
+  // What each node receives, as far as typing gets without opening any model or reference file.
+  const received = new Map<string, { incoming: readonly TensorSpec[]; branches: readonly TypedBranch[] }>();
+  const withoutModels = nodeTyper(graph.spec.nodes, emptyPrepared());
+  typeGraph(parsed.partial, (node, incoming, branches) => {
+    received.set(node.name, { incoming, branches });
+    return withoutModels(node, incoming, branches);
+  });
+
+  const load = async (nodeName: string): Promise<LoadedNodeRuntime> => {
+    const started = performance.now();
+    const index = graph.spec.nodes.findIndex((n) => n.name === nodeName);
+    const spec = graph.spec.nodes[index];
+    if (spec === undefined) {
+      throw new Error(`graph "${name}" (${file}) has no node "${nodeName}" (nodes: ${graph.spec.nodes.map((n) => n.name).join(', ')})`);
+    }
+    if (spec.type === 'router' || spec.type === 'combiner') {
+      throw new Error(`graph "${name}" node "${nodeName}" is a ${spec.type}: it runs beside the graph executor, not alone`);
+    }
+    if (spec.type === 'model') {
+      const missing = checkModelFile(file, spec.model.uri);
+      if (missing !== undefined) throw new Error(`graph "${name}" node "${nodeName}": ${missing}`);
+    }
+    const nodeLoader = hooks.modelLoaderFor?.(modelDeviceOf(spec)) ?? loader;
+    const problems: GraphProblem[] = [];
+    const prepared = await prepareNodes(
+      name,
+      graph.spec.nodes.map((n, i) => (i === index ? n : undefined)),
+      file,
+      nodeLoader,
+      problems,
+    );
+    const release = async (): Promise<void> => {
+      if (!isReleasing(nodeLoader)) return;
+      await Promise.all([...prepared.sessions.values()].map((s) => nodeLoader.release(s)));
+    };
+    const typer = nodeTyper(graph.spec.nodes, prepared);
+    const seen = received.get(nodeName);
+    let signature: NodeSignature;
+    if (seen !== undefined) {
+      const typed = typer(spec, seen.incoming, seen.branches);
+      problems.push(...typed.problems);
+      signature = { inputs: seen.incoming, outputs: typed.outputs ?? [] };
+    } else {
+      // Its inputs come from a model not loaded here: only what the node itself declares is known.
+      const typed = typer(spec, [], []);
+      signature = { inputs: prepared.sessions.get(nodeName)?.inputs ?? [], outputs: typed.outputs ?? [] };
+      if ((spec.type === 'outlier' || spec.type === 'drift') && !prepared.detectorTensors.has(nodeName)) {
+        problems.push({
+          path: ['spec', 'nodes', index, spec.type, 'tensor'],
+          message: `served alone, the node cannot tell which tensor it watches (its inputs come from a model not loaded here); name it with ${spec.type}.tensor`,
+        });
+      }
+    }
+    if (problems.length > 0) {
+      await release();
+      throw new GraphValidationError(file, diagnosticsWith(parsed, problems));
+    }
+    const { runtimes, driftNodes } = buildRuntimes(graph, prepared, drift, hooks.onBatch, new Set([nodeName]));
+    const runtime = runtimes.get(nodeName);
+    if (runtime === undefined) throw new Error(`graph "${name}" node "${nodeName}": no runtime was built`);
+    const model = prepared.models[0];
+    return {
+      graph: name,
+      node: nodeName,
+      type: spec.type,
+      runtime,
+      signature,
+      model,
+      provider: model?.provider ?? 'cpu',
+      providerNote: model?.providerNote,
+      loadSeconds: (performance.now() - started) / 1000,
+      close: async () => {
+        await Promise.all([...driftNodes.values()].map((d) => d.close()));
+        await release();
+      },
+    };
+  };
+
+  const loads = new Map<string, Promise<LoadedNodeRuntime>>();
+  for (const node of nodes) {
+    const loading = load(node);
+    loading.catch(() => undefined); // the caller awaits it; a failure before it does is not unhandled
+    loads.set(node, loading);
+  }
+  return { file, spec: graph, contentHash, nodes: loads, load };
+}
+
+function emptyPrepared(): PreparedNodes {
+  return { sessions: new Map(), transforms: new Map(), combines: new Map(), models: [], references: new Map(), outliers: new Map(), detectorTensors: new Map() };
+}
+
+function isReleasing(loader: ModelLoader): loader is ReleasingModelLoader {
+  return typeof (loader as Partial<ReleasingModelLoader>).release === 'function';
+}

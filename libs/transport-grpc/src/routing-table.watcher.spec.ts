@@ -1,0 +1,52 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { RoutingTableMessage } from '@infergraph/protocol';
+import { RoutingTableWatcher } from './routing-table.watcher';
+
+// Pure logic of which routing table a gateway keeps; the watcher is never started (no stream opens).
+
+const table = (epoch: string, version: number, synced: boolean, routes: Record<string, string[]>): RoutingTableMessage => ({
+  epoch,
+  version: String(version),
+  synced,
+  routes: Object.entries(routes).map(([key, addresses]) => ({ key, addresses })),
+});
+
+describe('RoutingTableWatcher', () => {
+  const cases: { name: string; tables: RoutingTableMessage[]; applied: boolean[]; addresses: string[] }[] = [
+    {
+      name: 'takes newer versions of one epoch and ignores older ones',
+      tables: [table('e1', 1, true, { 'g.a': ['w1:1'] }), table('e1', 3, true, { 'g.a': ['w2:1'] }), table('e1', 2, true, {})],
+      applied: [true, true, false],
+      addresses: ['w2:1'],
+    },
+    {
+      name: 'keeps a populated table when a restarted controller sends an unsynced one',
+      tables: [table('e1', 7, true, { 'g.a': ['w1:1'] }), table('e2', 1, false, {})],
+      applied: [true, false],
+      addresses: ['w1:1'],
+    },
+    {
+      name: 'takes the synced table of a restarted controller, whatever its version',
+      tables: [table('e1', 7, true, { 'g.a': ['w1:1'] }), table('e2', 1, true, { 'g.a': ['w1:1', 'w2:1'] })],
+      applied: [true, true],
+      addresses: ['w1:1', 'w2:1'],
+    },
+    {
+      name: 'takes an unsynced table while it has nothing better',
+      tables: [table('e2', 1, false, { 'g.a': ['w3:1'] })],
+      applied: [true],
+      addresses: ['w3:1'],
+    },
+  ];
+  for (const c of cases) {
+    it(c.name, () => {
+      const watcher = new RoutingTableWatcher('127.0.0.1:1', 'test');
+      assert.deepEqual(
+        c.tables.map((t) => watcher.apply(t)),
+        c.applied,
+      );
+      assert.deepEqual(watcher.addressesFor('g.a'), c.addresses);
+    });
+  }
+});

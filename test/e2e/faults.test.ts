@@ -1,0 +1,209 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { goldenRows } from '../support/examples';
+import { request, startGateway, type RunningGateway } from '../support/gateway.process';
+import { startController, type RunningController } from '../support/controller.process';
+import { describeFailures, failuresBetween, startLoad } from '../support/load-generator';
+import { startWorker, type RunningWorker } from '../support/worker.process';
+
+// The fault suite: real OS processes on loopback (a controller, two workers, a gateway) under constant-rate
+// load from a separate load-generator process that records every response. Components are killed (-9),
+// stopped (TERM) and restarted while the load runs; the assertions count failed requests.
+
+interface Replica {
+  replica: number;
+  worker: string;
+  state: string;
+  leaving?: boolean;
+}
+interface Status {
+  synced: boolean;
+  epoch: string;
+  workers: { id: string; replicas: number; draining: boolean }[];
+  graphs: { name: string; nodes: { key: string; replicas: Replica[] }[] }[];
+}
+
+async function status(controller: RunningController): Promise<Status> {
+  return (await (await fetch(`${controller.base}/v1/cluster`)).json()) as Status;
+}
+
+async function waitFor<T>(what: string, read: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: T | undefined;
+  for (;;) {
+    try {
+      last = await read();
+      if (ok(last)) return last;
+    } catch {
+      // The component may be restarting.
+    }
+    if (Date.now() > deadline) assert.fail(`${what} within ${timeoutMs} ms; last: ${JSON.stringify(last)}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+const readyWorkers = (s: Status, key: string): string[] =>
+  (s.graphs.flatMap((g) => g.nodes).find((n) => n.key === key)?.replicas ?? []).filter((r) => r.state === 'READY' && r.leaving !== true).map((r) => r.worker);
+
+const KEYS = ['iris-two.standardize', 'iris-two.classifier', 'iris-one.standardize', 'iris-one.classifier'];
+
+describe('fault suite: a controller, two workers and a gateway under constant load', () => {
+  let controller: RunningController;
+  const workers = new Map<string, RunningWorker>();
+  let gateway: RunningGateway;
+  /** A second gateway of the same cluster: graph changes must reach every gateway. */
+  let gateway2: RunningGateway;
+  const rows = goldenRows('iris-logreg').slice(0, 4);
+  const body = { inputs: [{ name: 'features', shape: [rows.length, 4], datatype: 'FP32', data: rows }] };
+  const controllerEnv = { GRAPHS_DIR: 'test/fixtures/graphs-faults', SYNC_WINDOW_MS: '1500', HEARTBEAT_TIMEOUT_MS: '2000' };
+
+  const worker = async (id: string): Promise<RunningWorker> => {
+    const w = await startWorker({ CONTROLLER: controller.control, WORKER_ID: id, WORKER_POOL: 'cpu', WORKER_CPU: '2', WORKER_MEMORY: String(2 * 1024 ** 3), HEARTBEAT_MS: '200', DRAIN_TIMEOUT_MS: '15000' });
+    workers.set(id, w);
+    return w;
+  };
+  const url = (graph: string): string => `${gateway.baseUrl}/v2/models/${graph}/infer`;
+  const allReady = (s: Status, replicasOfTwo = 2): boolean =>
+    readyWorkers(s, 'iris-two.standardize').length === replicasOfTwo &&
+    readyWorkers(s, 'iris-two.classifier').length === replicasOfTwo &&
+    KEYS.slice(2).every((k) => readyWorkers(s, k).length === 1);
+
+  before(async () => {
+    controller = await startController(undefined, controllerEnv);
+    await Promise.all([worker('w-a'), worker('w-b')]);
+    [gateway, gateway2] = await Promise.all([
+      startGateway({ GRAPHS_DIR: 'test/fixtures/graphs-faults', CONTROLLER: controller.control }),
+      startGateway({ GRAPHS_DIR: 'test/fixtures/graphs-faults', CONTROLLER: controller.control }),
+    ]);
+    await waitFor('every replica READY', () => status(controller), (s) => allReady(s));
+    await waitFor('the gateway ready', () => request(gateway, 'GET', '/v2/health/ready'), (r) => r.status === 200);
+  });
+  after(async () => {
+    await Promise.all([gateway?.stop(), gateway2?.stop(), ...[...workers.values()].map((w) => w.kill())]);
+    controller?.process.kill('SIGKILL');
+  });
+
+  it('loses no request when one of two workers is killed (-9) under 200 requests/second, with 2 replicas per node', async () => {
+    const load = startLoad(url('iris-two'), 200, 8000, body);
+    await new Promise((r) => setTimeout(r, 2000));
+    await (workers.get('w-a') as RunningWorker).kill();
+    const summary = await load.done;
+    console.log(`[faults] kill -9 w-a, 2 replicas: ${summary.sent} sent at ${summary.rate}/s, p99 ${summary.p99Ms} ms, max ${summary.maxMs} ms; ${describeFailures(summary)}`);
+    assert.ok(summary.rate >= 190, `load reached only ${summary.rate} requests/second`);
+    assert.equal(summary.failures.length, 0, describeFailures(summary));
+  });
+
+  it('gives a worker that returns a fair share of the replicas, moving them without a failed request', async () => {
+    const load = startLoad(url('iris-two'), 100, 6000, body);
+    await worker('w-a');
+    const s = await waitFor('w-a holds replicas again', () => status(controller), (st) => allReady(st) && (st.workers.find((w) => w.id === 'w-a')?.replicas ?? 0) >= 2);
+    const summary = await load.done;
+    const held = s.workers.map((w) => `${w.id}=${w.replicas}`).join(' ');
+    console.log(`[faults] w-a returned: ${held}; ${describeFailures(summary)}`);
+    const counts = s.workers.map((w) => w.replicas);
+    assert.ok(Math.max(...counts) - Math.min(...counts) <= 2, `unbalanced after the return: ${held}`);
+    assert.equal(summary.failures.length, 0, describeFailures(summary));
+  });
+
+  it('answers only inside a 2 s re-placement window when the worker of a single replica is killed (-9)', async () => {
+    const s = await status(controller);
+    const victim = readyWorkers(s, 'iris-one.classifier')[0] as string;
+    const load = startLoad(url('iris-one'), 200, 8000, body);
+    await new Promise((r) => setTimeout(r, 2500));
+    const killedAt = Date.now();
+    await (workers.get(victim) as RunningWorker).kill();
+    const summary = await load.done;
+    await worker(victim);
+    const inside = failuresBetween(summary, killedAt - 50, killedAt + 2000);
+    console.log(`[faults] kill -9 ${victim}, 1 replica: ${describeFailures(summary)}; ${summary.failures.length - inside.length} outside [kill, kill + 2 s]`);
+    assert.equal(inside.length, summary.failures.length, `failures outside the 2 s after the kill: ${describeFailures(summary)}`);
+    assert.ok(
+      inside.every((f) => f.status === 503),
+      'inside the window the answer is a quick 503',
+    );
+    await waitFor('every replica READY again', () => status(controller), (st) => allReady(st));
+  });
+
+  it('loses no request when a worker is stopped (TERM) under load: it drains first', async () => {
+    const load = startLoad(url('iris-two'), 200, 8000, body);
+    const loadOne = startLoad(url('iris-one'), 50, 8000, body);
+    await new Promise((r) => setTimeout(r, 1500));
+    const victim = workers.get('w-b') as RunningWorker;
+    const exited = new Promise<number | null>((resolve) => victim.process.once('exit', (code) => resolve(code)));
+    victim.process.kill('SIGTERM');
+    const code = await exited;
+    const [summary, summaryOne] = await Promise.all([load.done, loadOne.done]);
+    await worker('w-b');
+    console.log(`[faults] TERM w-b: exit ${code}; iris-two ${describeFailures(summary)}; iris-one ${describeFailures(summaryOne)}`);
+    assert.match(victim.output(), /released by the controller/);
+    assert.equal(summary.failures.length, 0, describeFailures(summary));
+    assert.equal(summaryOne.failures.length, 0, describeFailures(summaryOne));
+    await waitFor('every replica READY again', () => status(controller), (st) => allReady(st));
+  });
+
+  it('loses no request when the controller is killed (-9) and restarted 30 s later, and adopts what the workers hold', async () => {
+    // A settled placement first: two replicas of each iris-two node on two different workers, nothing moving.
+    const spread = (st: Status): boolean => allReady(st) && KEYS.slice(0, 2).every((k) => new Set(readyWorkers(st, k)).size === 2);
+    const before = await waitFor('a settled placement', () => status(controller), spread);
+    const load = startLoad(url('iris-two'), 100, 40_000, body);
+    await new Promise((r) => setTimeout(r, 2000));
+    controller.process.kill('SIGKILL');
+    await new Promise((r) => setTimeout(r, 30_000));
+    controller = await startController(controller.ports, controllerEnv);
+    const s = await waitFor('the new controller synced with both workers', () => status(controller), (st) => st.synced && st.workers.length === 2 && allReady(st)).catch((err: unknown) => {
+      for (const [id, w] of workers) console.log(`--- ${id}\n${w.output().split('\n').slice(-15).join('\n')}`);
+      console.log(`--- controller\n${controller.output().split('\n').slice(-30).join('\n')}`);
+      throw err;
+    });
+    const summary = await load.done;
+    console.log(`[faults] controller kill -9 + restart after 30 s: ${describeFailures(summary)}; p99 ${summary.p99Ms} ms`);
+    assert.notEqual(s.epoch, before.epoch);
+    assert.equal(summary.failures.length, 0, describeFailures(summary));
+    // Adopted, not re-placed: every replica stayed on the worker that held it.
+    for (const key of KEYS) assert.deepEqual(readyWorkers(s, key).sort(), readyWorkers(before, key).sort(), key);
+  });
+
+  it('serves a graph PUT at the controller on every gateway within 2 s, changing outputs without a failed request', async () => {
+    const graphYaml = (mean: number[]): string => `
+apiVersion: infergraph.dev/v1alpha1
+kind: InferenceGraph
+metadata: {name: iris-put}
+spec:
+  inputs: [{name: features, datatype: FP32, shape: [-1, 4]}]
+  nodes:
+    - name: standardize
+      type: transformer
+      inputs: [graph.inputs.features]
+      resources: {cpu: 100m, memory: 32Mi}
+      transformer:
+        steps: [{op: standardize, tensor: features, mean: [${mean.join(', ')}], std: [0.85, 0.44, 1.78, 0.77]}]
+    - name: classifier
+      type: model
+      inputs: [standardize.outputs.features]
+      tensorMap: {features: input}
+      resources: {cpu: 100m}
+      model: {uri: ../../../models/iris-logreg-core/1/model.onnx}
+  outputs: [classifier.outputs.probabilities]
+`;
+    const put = (mean: number[]): Promise<Response> =>
+      fetch(`${controller.base}/v1/graphs/iris-put`, { method: 'PUT', headers: { 'content-type': 'application/yaml' }, body: graphYaml(mean) });
+    const probabilities = async (gw: RunningGateway): Promise<string> => {
+      const res = await request(gw, 'POST', '/v2/models/iris-put/infer', body);
+      assert.equal(res.status, 200, JSON.stringify(res.body));
+      return JSON.stringify((res.body as { outputs: { data: number[] }[] }).outputs[0]?.data);
+    };
+    assert.ok([200, 201].includes((await put([5.88, 3.07, 3.76, 1.19])).status));
+    const first = await waitFor('iris-put served on both gateways', () => Promise.all([probabilities(gateway), probabilities(gateway2)]), ([a, b]) => a === b);
+    const loads = [gateway, gateway2].map((gw) => startLoad(`${gw.baseUrl}/v2/models/iris-put/infer`, 100, 6000, body));
+    await new Promise((r) => setTimeout(r, 1500));
+    const changedAt = Date.now();
+    assert.equal((await put([4.0, 2.0, 2.0, 0.5])).status, 200);
+    const changed = await waitFor('the new outputs on both gateways', () => Promise.all([probabilities(gateway), probabilities(gateway2)]), (now) => now.every((p) => p !== first[0]), 5000);
+    const switchMs = Date.now() - changedAt;
+    const summaries = await Promise.all(loads.map((l) => l.done));
+    console.log(`[faults] PUT iris-put: new outputs on both gateways after ${switchMs} ms; ${summaries.map(describeFailures).join('; ')}`);
+    assert.equal(changed[0], changed[1]);
+    assert.ok(switchMs <= 2000, `the change took ${switchMs} ms to reach every gateway`);
+    for (const summary of summaries) assert.equal(summary.failures.length, 0, describeFailures(summary));
+  });
+});
