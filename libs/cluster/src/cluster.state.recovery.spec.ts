@@ -21,6 +21,16 @@ const ready = (key: string, replica: number): HeldReplica => ({ key, replica, st
 
 const routes = (state: ClusterState): string[] => state.routes().routes.map((r) => [r.key, ...r.addresses].join(' '));
 
+/** A cluster whose one node g.a has its one replica READY on w1. */
+function oneReadyReplicaOnW1(): ClusterState {
+  const state = new ClusterState({ heartbeatTimeoutMs: 10_000 });
+  state.setGraph('g', 'g.yaml', [node('g.a', 1)], HASH);
+  state.upsertWorker(worker('w1'), 0);
+  state.replan();
+  state.reportReplica('w1', 'g.a', 0, 'READY', '', 'cpu');
+  return state;
+}
+
 function placement(state: ClusterState, ...workers: string[]): string[] {
   return workers.map((id) => `${id}: ${state.assignmentFor(id).replicas.map((r) => `${r.key}#${r.replica}`).join(' ')}`.trimEnd());
 }
@@ -61,21 +71,13 @@ describe('ClusterState recovery', () => {
   });
 
   it('keeps a reconnecting worker\'s READY replicas routed when its hello lists them', () => {
-    const state = new ClusterState({ heartbeatTimeoutMs: 10_000 });
-    state.setGraph('g', 'g.yaml', [node('g.a', 1)], HASH);
-    state.upsertWorker(worker('w1'), 0);
-    state.replan();
-    state.reportReplica('w1', 'g.a', 0, 'READY', '', 'cpu');
+    const state = oneReadyReplicaOnW1();
     state.upsertWorker(worker('w1', { held: [ready('g.a', 0)], loadedGraphs: { g: HASH } }), 100);
     assert.deepEqual(routes(state), ['g.a w1:7000']);
   });
 
   it('moves a draining worker\'s replicas make-before-break and then reports it drained', () => {
-    const state = new ClusterState({ heartbeatTimeoutMs: 10_000 });
-    state.setGraph('g', 'g.yaml', [node('g.a', 1)], HASH);
-    state.upsertWorker(worker('w1'), 0);
-    state.replan();
-    state.reportReplica('w1', 'g.a', 0, 'READY', '', 'cpu');
+    const state = oneReadyReplicaOnW1();
     state.upsertWorker(worker('w2'), 0);
     state.replan();
 
@@ -94,11 +96,7 @@ describe('ClusterState recovery', () => {
   });
 
   it('keeps a draining worker\'s replica serving when no other worker can take it', () => {
-    const state = new ClusterState({ heartbeatTimeoutMs: 10_000 });
-    state.setGraph('g', 'g.yaml', [node('g.a', 1)], HASH);
-    state.upsertWorker(worker('w1'), 0);
-    state.replan();
-    state.reportReplica('w1', 'g.a', 0, 'READY', '', 'cpu');
+    const state = oneReadyReplicaOnW1();
     state.drainWorker('w1');
     state.replan();
     assert.deepEqual(routes(state), ['g.a w1:7000']);
@@ -107,11 +105,7 @@ describe('ClusterState recovery', () => {
   });
 
   it('drops the old copy of a moved replica when its worker is lost before the new one is READY', () => {
-    const state = new ClusterState({ heartbeatTimeoutMs: 10_000 });
-    state.setGraph('g', 'g.yaml', [node('g.a', 1)], HASH);
-    state.upsertWorker(worker('w1'), 0);
-    state.replan();
-    state.reportReplica('w1', 'g.a', 0, 'READY', '', 'cpu');
+    const state = oneReadyReplicaOnW1();
     state.upsertWorker(worker('w2'), 0);
     state.drainWorker('w1');
     state.replan();

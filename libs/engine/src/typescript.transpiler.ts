@@ -1,8 +1,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
-
-type Reply = { id: number; js: string } | { id: number; error: string };
+import { ThreadCalls } from './thread-calls';
 
 const WORKER_FILE = path.join(__dirname, 'typescript-transpile.worker.js');
 /** An idle transpiler thread stops after this long, giving back the compiler's memory. */
@@ -15,60 +14,52 @@ const IDLE_STOP_MS = 30_000;
  * process alive only while a transpile is pending.
  */
 class TypeScriptTranspiler {
-  private worker: Worker | undefined;
-  private nextId = 0;
-  private readonly pending = new Map<number, { file: string; resolve: (js: string) => void; reject: (e: Error) => void }>();
+  private calls: ThreadCalls<string> | undefined;
   private idle: NodeJS.Timeout | undefined;
 
   transpile(file: string, source: string): Promise<string> {
-    const worker = this.start();
-    const id = this.nextId++;
+    const calls = this.start();
     clearTimeout(this.idle);
-    if (this.pending.size === 0) worker.ref();
-    return new Promise<string>((resolve, reject) => {
-      this.pending.set(id, { file, resolve, reject });
-      worker.postMessage({ id, file, source });
-    });
+    if (calls.pendingCount === 0) calls.worker.ref();
+    return calls.call({ file, source });
   }
 
-  private start(): Worker {
-    if (this.worker !== undefined) return this.worker;
+  private start(): ThreadCalls<string> {
+    if (this.calls !== undefined) return this.calls;
     if (!existsSync(WORKER_FILE)) {
       throw new Error(`the TypeScript transpiler thread ${WORKER_FILE} is missing (build with npm run build), or compile the module to .js`);
     }
     const worker = new Worker(WORKER_FILE);
     worker.unref();
-    worker.on('message', (reply: Reply) => {
-      const waiter = this.pending.get(reply.id);
-      if (waiter === undefined) return;
-      this.pending.delete(reply.id);
-      if ('error' in reply) waiter.reject(new Error(reply.error));
-      else waiter.resolve(reply.js);
-      if (this.pending.size === 0) this.rest(worker);
-    });
-    worker.on('error', (err) => this.stopped(worker, `failed: ${err.message}`));
-    worker.on('exit', (code) => this.stopped(worker, `exited with code ${code}`));
-    this.worker = worker;
-    return worker;
+    const calls = new ThreadCalls<string>(
+      worker,
+      (reply) => reply['js'] as string,
+      (pending) => {
+        if (pending === 0) this.rest(calls);
+      },
+    );
+    worker.on('error', (err) => this.stopped(calls, `failed: ${err.message}`));
+    worker.on('exit', (code) => this.stopped(calls, `exited with code ${code}`));
+    this.calls = calls;
+    return calls;
   }
 
   /** Nothing pending: let the process exit, and stop the thread if nothing comes for a while. */
-  private rest(worker: Worker): void {
-    worker.unref();
+  private rest(calls: ThreadCalls<string>): void {
+    calls.worker.unref();
     this.idle = setTimeout(() => {
-      if (this.worker !== worker || this.pending.size > 0) return;
-      this.worker = undefined;
-      void worker.terminate();
+      if (this.calls !== calls || calls.pendingCount > 0) return;
+      this.calls = undefined;
+      void calls.worker.terminate();
     }, IDLE_STOP_MS);
     this.idle.unref();
   }
 
   /** The thread is gone: fail what it held; the next transpile starts a new one. */
-  private stopped(worker: Worker, why: string): void {
-    if (this.worker !== worker) return;
-    this.worker = undefined;
-    for (const waiter of this.pending.values()) waiter.reject(new Error(`cannot transpile ${waiter.file}: the TypeScript transpiler thread ${why}`));
-    this.pending.clear();
+  private stopped(calls: ThreadCalls<string>, why: string): void {
+    if (this.calls !== calls) return;
+    this.calls = undefined;
+    calls.failAll(() => new Error(`cannot transpile TypeScript modules: the transpiler thread ${why}`));
   }
 }
 

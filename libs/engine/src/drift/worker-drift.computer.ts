@@ -3,14 +3,11 @@ import { Worker } from 'node:worker_threads';
 import type { CompletedWindow } from '@infergraph/detectors';
 import type { DriftComputer, DriftDetection } from '@infergraph/nodes';
 import type { DriftConfig } from '@infergraph/spec';
-
-type Reply = { id: number; detection: DriftDetection } | { id: number; error: string };
+import { ThreadCalls } from '../thread-calls';
 
 /** Runs a drift node's tests in its own worker thread (started lazily, on the first window). */
 export class WorkerDriftComputer implements DriftComputer {
-  private worker: Worker | undefined;
-  private nextId = 0;
-  private readonly pending = new Map<number, { resolve: (d: DriftDetection) => void; reject: (e: Error) => void }>();
+  private calls: ThreadCalls<DriftDetection> | undefined;
 
   constructor(
     private readonly config: DriftConfig,
@@ -18,42 +15,26 @@ export class WorkerDriftComputer implements DriftComputer {
   ) {}
 
   compute(window: CompletedWindow): Promise<DriftDetection> {
-    const worker = this.start();
-    const id = this.nextId++;
-    return new Promise<DriftDetection>((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
-      worker.postMessage({ id, columns: window.columns });
-    });
+    return this.start().call({ columns: window.columns });
   }
 
   async close(): Promise<void> {
-    const worker = this.worker;
-    this.worker = undefined;
-    this.failAll(new Error('drift worker closed'));
-    if (worker !== undefined) await worker.terminate();
+    const calls = this.calls;
+    this.calls = undefined;
+    calls?.failAll(() => new Error('drift worker closed'));
+    if (calls !== undefined) await calls.worker.terminate();
   }
 
-  private start(): Worker {
-    if (this.worker !== undefined) return this.worker;
+  private start(): ThreadCalls<DriftDetection> {
+    if (this.calls !== undefined) return this.calls;
     const worker = new Worker(path.join(__dirname, 'drift.worker.js'), { workerData: { config: this.config, reference: this.reference } });
     worker.unref();
-    worker.on('message', (reply: Reply) => {
-      const waiter = this.pending.get(reply.id);
-      if (waiter === undefined) return;
-      this.pending.delete(reply.id);
-      if ('error' in reply) waiter.reject(new Error(reply.error));
-      else waiter.resolve(reply.detection);
-    });
+    const calls = new ThreadCalls<DriftDetection>(worker, (reply) => reply['detection'] as DriftDetection);
     worker.on('error', (err) => {
-      this.worker = undefined;
-      this.failAll(err);
+      if (this.calls === calls) this.calls = undefined;
+      calls.failAll(() => err);
     });
-    this.worker = worker;
-    return worker;
-  }
-
-  private failAll(err: Error): void {
-    for (const waiter of this.pending.values()) waiter.reject(err);
-    this.pending.clear();
+    this.calls = calls;
+    return calls;
   }
 }
