@@ -35,10 +35,10 @@ function row(name: string, summary: LoadSummary, replacedMs: number, killedAt: n
 }
 
 async function scenario(graph: string, target: (s: LoadSummary, killedAt: number) => boolean): Promise<string> {
-  const controller = await startController(undefined, { GRAPHS_DIR: 'test/fixtures/graphs-faults', SYNC_WINDOW_MS: '500', HEARTBEAT_TIMEOUT_MS: '2000', LOG_LEVEL: 'warn' });
-  const env = (id: string): Record<string, string> => ({ CONTROLLER: controller.control, WORKER_ID: id, WORKER_CPU: '2', WORKER_MEMORY: String(2 * 1024 ** 3), HEARTBEAT_MS: '200', LOG_LEVEL: 'warn' });
+  const controller = await startController(undefined, { GRAPHS_DIR: 'test/fixtures/graphs-faults', SYNC_WINDOW_MS: '500', HEARTBEAT_TIMEOUT_MS: '2000' });
+  const env = (id: string): Record<string, string> => ({ CONTROLLER: controller.control, WORKER_ID: id, WORKER_CPU: '2', WORKER_MEMORY: String(2 * 1024 ** 3), HEARTBEAT_MS: '200' });
   const workers: RunningWorker[] = await Promise.all([startWorker(env('w-a')), startWorker(env('w-b'))]);
-  const gateway = await startGateway({ GRAPHS_DIR: 'test/fixtures/graphs-faults', CONTROLLER: controller.control, LOG_LEVEL: 'warn' });
+  const gateway = await startGateway({ GRAPHS_DIR: 'test/fixtures/graphs-faults', CONTROLLER: controller.control });
   try {
     await until('every replica READY', () => allReady(controller));
     const rows = goldenRows('iris-logreg').slice(0, 4);
