@@ -293,7 +293,7 @@ spec:
   it('rejects an invalid graph with the problems located in the posted document', async () => {
     const res = await fetch(`${controller.base}/v1/graphs`, { method: 'POST', body: yaml('broken', '/nowhere/model.onnx') });
     assert.equal(res.status, 400);
-    assert.match(((await res.json()) as { error: string }).error, /broken\.yaml:8:\d+ spec\.nodes\[0\]\.model\.uri: model file not found: \/nowhere\/model\.onnx/);
+    assert.match(((await res.json()) as { error: string }).error, /broken\.yaml:8:\d+ spec\.nodes\[0\]\.model\.uri: model\.uri "\/nowhere\/model\.onnx" is outside the allowed roots/);
     assert.equal(((await (await fetch(`${controller.base}/v1/graphs`)).json()) as { graphs: unknown[] }).graphs.length, 0);
   });
 });

@@ -116,7 +116,7 @@ describe('controller admin API: GRAPHS_DIR is read-only, posted graphs persist i
 
     const invalid = await call(controller.base, 'POST', '/v1/graphs', graphYaml('broken', '/nowhere/model.onnx'));
     assert.equal(invalid.status, 400, JSON.stringify(invalid.json));
-    assert.match(String(invalid.json['error']), /^broken\.yaml:9:\d+ spec\.nodes\[0\]\.model\.uri: model file not found: \/nowhere\/model\.onnx$/);
+    assert.match(String(invalid.json['error']), /^broken\.yaml:9:\d+ spec\.nodes\[0\]\.model\.uri: model\.uri "\/nowhere\/model\.onnx" is outside the allowed roots \(the graph's directory, GRAPHS_DIR and MODEL_ROOTS\)$/);
 
     const bomb = await call(controller.base, 'POST', '/v1/graphs', BILLION_LAUGHS);
     assert.equal(bomb.status, 400, JSON.stringify(bomb.json));
@@ -168,7 +168,7 @@ describe('controller admin API: GRAPHS_DIR is read-only, posted graphs persist i
     // A worker attached to the restarted controller gets the stored graph and serves it.
     const workerGraphs = path.join(root, 'worker-graphs');
     mkdirSync(workerGraphs, { recursive: true });
-    worker = await startWorker({ CONTROLLER: controller.control, WORKER_ID: 'admin-a', HEARTBEAT_MS: '200', GRAPHS_DIR: workerGraphs });
+    worker = await startWorker({ CONTROLLER: controller.control, WORKER_ID: 'admin-a', HEARTBEAT_MS: '200', GRAPHS_DIR: workerGraphs, MODEL_ROOTS: graphsDir });
     await waitFor(async () => {
       const status = (await (await fetch(`${controller.base}/v1/cluster`)).json()) as { graphs: { name: string; nodes: { key: string; replicas: { state: string }[] }[] }[] };
       return status.graphs.find((g) => g.name === 'posted')?.nodes.some((n) => n.replicas.some((r) => r.state === 'READY')) === true;

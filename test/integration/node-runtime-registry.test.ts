@@ -121,7 +121,7 @@ async function open(file: string, nodes: ReadonlySet<string>): Promise<GraphNode
 }
 
 const logs: string[] = [];
-const registry = new NodeRuntimeRegistry(open, { log: (m) => logs.push(m), warn: (m) => logs.push(m), error: (m) => logs.push(m) });
+const registry = new NodeRuntimeRegistry(open, { log: (m) => logs.push(m), warn: (m) => logs.push(m), error: (m) => logs.push(m) }, { dropGraceMs: 100 });
 const reports: Report[] = [];
 let assignedAt = 0;
 const report = (key: string, state: ReplicaState, reason: string, provider: string): void => {
@@ -214,12 +214,16 @@ describe('serving assigned nodes (NodeRuntimeRegistry)', () => {
     assert.equal(registry.ready, true, 'every assigned node is READY');
   });
 
-  it('stops serving dropped nodes at once and gives their sessions back', async () => {
+  it('keeps answering for dropped nodes during their grace period, then stops and gives their sessions back', async () => {
     const releasedBefore = loader.released;
     assign(writeGraph(2), ['versioned']);
-    assert.equal(registry.has('served.fast'), false);
-    assert.equal(registry.call('served.fast', () => Promise.resolve()), undefined, 'a dropped node has no runtime to call');
+    assert.equal(registry.has('served.fast'), false, 'a dropped node is no longer assigned');
     assert.deepEqual(registry.keys(), ['served.versioned']);
+    // Gateways may still route here for a moment: the dropped node answers meanwhile.
+    assert.notEqual(registry.call('served.fast', () => Promise.resolve()), undefined, 'a dropped node answers during its grace period');
+    await registry.call('served.fast', () => Promise.resolve());
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    assert.equal(registry.call('served.fast', () => Promise.resolve()), undefined, 'after the grace period a dropped node has no runtime to call');
     await new Promise((resolve) => setImmediate(resolve));
     assert.ok(loader.released >= releasedBefore + 2, `the sessions of fast and slow were given back (${loader.released - releasedBefore})`);
     assert.deepEqual(

@@ -5,10 +5,11 @@ import type { WorkerMessage } from '@infergraph/protocol';
 // Control messages come from other processes: each is checked here, at the edge, so a malformed one is
 // refused with a reason and never reaches the cluster state (or crashes the controller).
 
-const quantity = z.union([z.number(), z.string()]).transform((v, ctx) => {
-  const n = Number(v);
+/** A capacity figure: a number (double fields) or a decimal string (int64 fields), finite and not negative. */
+const quantity = z.unknown().transform((v, ctx) => {
+  const n = typeof v === 'number' ? v : typeof v === 'string' && v.trim() !== '' ? Number(v) : Number.NaN;
   if (!Number.isFinite(n) || n < 0) {
-    ctx.addIssue({ code: 'custom', message: `must be a finite number >= 0, got ${JSON.stringify(v)}` });
+    ctx.addIssue({ code: 'custom', message: `must be a finite number >= 0, got ${typeof v === 'string' ? JSON.stringify(v) : String(v)}` });
     return z.NEVER;
   }
   return n;

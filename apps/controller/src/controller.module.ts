@@ -1,5 +1,6 @@
 import { Module, type DynamicModule } from '@nestjs/common';
-import { APP_FILTER } from '@nestjs/core';
+import { APP_FILTER, APP_GUARD } from '@nestjs/core';
+import { AdminAuthGuard } from './admin-auth.guard';
 import { ClusterController } from './cluster.controller';
 import { ClusterService } from './cluster.service';
 import { CONTROLLER_CONFIG, type ControllerConfig } from './controller.config';
@@ -19,6 +20,7 @@ export class ControllerModule {
         ClusterService,
         { provide: ClusterMetrics, useFactory: (cluster: ClusterService) => new ClusterMetrics(() => cluster.metricsView()), inject: [ClusterService] },
         { provide: APP_FILTER, useClass: ControllerErrorFilter },
+        { provide: APP_GUARD, useClass: AdminAuthGuard },
       ],
     };
   }

@@ -2,9 +2,9 @@ import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { PLACED_NODE_TYPES, demandsOf, nodeKey, type ScalePolicy } from '@infergraph/cluster';
-import { checkModelFile, resolveModelPath } from '@infergraph/engine';
+import { PathPolicy, checkModelFile, resolveModelPath } from '@infergraph/engine';
 import type { ReplicaDemand } from '@infergraph/placement';
-import { MAX_GRAPH_BYTES, formatDiagnostic, parseGraphSource, screenGraphSource } from '@infergraph/spec';
+import { MAX_GRAPH_BYTES, diagnosticsWith, formatDiagnostic, parseGraphSource, screenGraphSource } from '@infergraph/spec';
 
 export interface CatalogEntry {
   readonly name: string;
@@ -24,9 +24,10 @@ const MAX_LISTED_PROBLEMS = 50;
 /**
  * Reads a graph file and turns its placeable nodes into replica demands (no model is opened). Never
  * throws: a file that cannot be read, is not a regular file, is too large, unsafe to parse (an alias bomb)
- * or invalid comes back with `error`. `label` names the file in problems (the absolute path by default).
+ * or invalid comes back with `error`. `label` names the file in problems (the absolute path by default);
+ * `paths` says where its models, modules and references may be (default PathPolicy.defaults()).
  */
-export function readGraphFile(file: string, label = file): CatalogEntry {
+export function readGraphFile(file: string, label = file, paths = PathPolicy.defaults()): CatalogEntry {
   const fallback = nameOfFile(file);
   let bytes: Buffer;
   try {
@@ -38,26 +39,30 @@ export function readGraphFile(file: string, label = file): CatalogEntry {
   } catch (err) {
     return failed(fallback, file, '', `cannot read ${label}: ${messageOf(err)}`);
   }
-  return readGraphSource(bytes, file, label);
+  return readGraphSource(bytes, file, label, paths);
 }
 
-/** Checks graph source bytes as if they were the file `file` (relative model paths resolve beside it). Never throws. */
-export function readGraphSource(bytes: Uint8Array, file: string, label: string): CatalogEntry {
+/**
+ * Checks graph source bytes as if they were the file `file` (relative paths resolve beside it), with every
+ * model, module and reference inside `paths`' roots (nothing is opened but model files' metadata). Never throws.
+ */
+export function readGraphSource(bytes: Uint8Array, file: string, label: string, paths = PathPolicy.defaults()): CatalogEntry {
   const contentHash = createHash('sha256').update(bytes).digest('hex');
   const fallback = nameOfFile(file);
   const screened = screenGraphSource(bytes);
   if ('problem' in screened) return failed(fallback, file, contentHash, `${label} ${screened.problem}`);
   try {
-    const parsed = parseGraphSource(screened.text, label, { checkModelUri: (uri) => checkModelFile(file, uri) });
-    if (parsed.graph === undefined) {
+    const parsed = parseGraphSource(screened.text, label, { checkModelUri: (uri) => checkModelFile(file, uri, paths) });
+    const outside = paths.confineNodes(file, parsed.partial.nodes).problems;
+    if (parsed.graph === undefined || outside.length > 0) {
       const name = typeof parsed.partial.name === 'string' && parsed.partial.name !== '' ? parsed.partial.name : fallback;
-      return failed(name, file, contentHash, listProblems(parsed.diagnostics.map(formatDiagnostic)));
+      return failed(name, file, contentHash, listProblems(diagnosticsWith(parsed, outside).map(formatDiagnostic)));
     }
     const graph = parsed.graph;
     const sizes = new Map<string, number>();
     for (const node of graph.spec.nodes) {
       if (node.type !== 'model') continue;
-      const resolved = resolveModelPath(file, node.model.uri);
+      const resolved = resolveModelPath(file, node.model.uri, paths);
       if (typeof resolved === 'string') sizes.set(node.name, statSync(resolved).size);
     }
     const scaling = graph.spec.nodes.flatMap((n) =>

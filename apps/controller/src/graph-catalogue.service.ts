@@ -1,10 +1,12 @@
 import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { PathPolicy } from '@infergraph/engine';
 import { InferenceError } from '@infergraph/protocol';
 import { CONTROLLER_CONFIG, type ControllerConfig } from './controller.config';
 import { graphFilesIn, readGraphFile, readGraphSource, type CatalogEntry } from './graph-catalog';
 import { GraphConflictError } from './graph-conflict.error';
-import { absolutizeGraphPaths, dnsLabel, screenGraphSource } from '@infergraph/spec';
+import { absolutizeGraphPaths, customModuleFields, dnsLabel, screenGraphSource } from '@infergraph/spec';
 import { PostedGraphStore } from './posted-graph.store';
 
 /** Where a desired graph comes from: a file of GRAPHS_DIR (read-only to the API), or the admin API. */
@@ -42,9 +44,12 @@ export class GraphCatalogueService implements OnModuleInit {
   private readonly graphs = new Map<string, CatalogueGraph>();
   private readonly listeners: CatalogueChange[] = [];
   private readonly store: PostedGraphStore;
+  /** Where graphs may point: every GRAPHS_DIR entry (posted graphs' paths resolve against the first) and MODEL_ROOTS. */
+  private readonly paths: PathPolicy;
 
   constructor(@Inject(CONTROLLER_CONFIG) private readonly config: ControllerConfig) {
     this.store = new PostedGraphStore(config.stateDir);
+    this.paths = new PathPolicy([...config.graphDirs, ...config.modelRoots]);
   }
 
   /** A STATE_DIR that cannot be created or written stops the start-up here, before any port opens. */
@@ -58,7 +63,7 @@ export class GraphCatalogueService implements OnModuleInit {
     for (const problem of problems) this.logger.error(problem);
     for (const { file, dir } of files) {
       const shownFile = path.relative(dir, file);
-      this.load({ ...readGraphFile(file, shownFile), source: 'file', shownFile });
+      this.load({ ...readGraphFile(file, shownFile, this.paths), source: 'file', shownFile });
     }
     let stored: string[] = [];
     try {
@@ -66,7 +71,7 @@ export class GraphCatalogueService implements OnModuleInit {
     } catch (err) {
       this.logger.error(`cannot list the posted graphs in ${this.store.dir}: ${err instanceof Error ? err.message : String(err)}`);
     }
-    for (const file of stored) this.load({ ...readGraphFile(file, path.basename(file)), source: 'api', shownFile: 'api' });
+    for (const file of stored) this.load({ ...this.readStored(file), source: 'api', shownFile: 'api' });
   }
 
   onChange(listener: CatalogueChange): void {
@@ -130,6 +135,8 @@ export class GraphCatalogueService implements OnModuleInit {
   private prepare(body: Uint8Array): { bytes: Buffer; name: string | undefined } {
     const screened = screenGraphSource(body);
     if ('problem' in screened) throw new InferenceError('INVALID_ARGUMENT', `the posted graph ${screened.problem}`);
+    const refused = this.refusedModules(screened.text);
+    if (refused !== undefined) throw new InferenceError('INVALID_ARGUMENT', refused);
     const baseDir = this.config.graphDirs[0] ?? process.cwd();
     const absolute = absolutizeGraphPaths(screened.text, baseDir);
     return { bytes: Buffer.from(absolute.text, 'utf8'), name: absolute.name };
@@ -140,7 +147,7 @@ export class GraphCatalogueService implements OnModuleInit {
     const valid = name !== undefined && dnsLabel.safeParse(name).success;
     const label = `${valid ? name : 'posted'}.yaml`;
     const file = valid ? this.store.fileOf(name) : path.join(this.store.dir, label);
-    const checked = readGraphSource(bytes, file, label);
+    const checked = readGraphSource(bytes, file, label, this.paths);
     if (checked.error !== undefined) throw new InferenceError('INVALID_ARGUMENT', checked.error);
     const existing = this.graphs.get(checked.name);
     if (existing?.source === 'file') throw readOnly(existing, 'replaced');
@@ -155,6 +162,31 @@ export class GraphCatalogueService implements OnModuleInit {
     this.logger.log(`graph "${entry.name}" ${replaced ? 'replaced' : 'added'} through the API (sha256 ${entry.contentHash.slice(0, 12)}): ${entry.demands.length} placeable node(s)`);
     this.emit(entry.name, entry);
     return entry;
+  }
+
+  /** A stored posted graph as at start-up; one naming custom modules fails while ALLOW_POSTED_MODULES is off. */
+  private readStored(file: string): CatalogEntry {
+    const entry = readGraphFile(file, path.basename(file), this.paths);
+    if (entry.contentHash === '') return entry;
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch {
+      return entry;
+    }
+    const refused = this.refusedModules(text);
+    return refused === undefined ? entry : { ...entry, demands: [], scaling: [], error: refused };
+  }
+
+  /** Why a posted document may not be served: it names custom modules (code) and ALLOW_POSTED_MODULES is off. */
+  private refusedModules(text: string): string | undefined {
+    if (this.config.allowPostedModules) return undefined;
+    const fields = customModuleFields(text);
+    if (fields.length === 0) return undefined;
+    return (
+      `${fields.join(', ')}: a graph posted through the admin API cannot load custom modules (code that would run on ` +
+      'workers and gateways); set ALLOW_POSTED_MODULES=true on the controller to allow it, or put the graph in GRAPHS_DIR'
+    );
   }
 
   /** Start-up: the first of a name wins (files before posted graphs), so a later one never hides a user's file. */

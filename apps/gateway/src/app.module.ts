@@ -1,6 +1,6 @@
 import { Logger, Module, type DynamicModule } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
-import { GraphInferenceService, GraphRegistry, SplitTransport, kafkaSettingsOf, remoteNodesOf } from '@infergraph/engine';
+import { GraphInferenceService, GraphRegistry, PathPolicy, SplitTransport, kafkaSettingsOf, remoteNodesOf } from '@infergraph/engine';
 import { KafkaClient, KafkaNodeTransport, lagSamples } from '@infergraph/transport-kafka';
 import { GrpcNodeTransport, RoutingTableWatcher } from '@infergraph/transport-grpc';
 import type { NodeTransport } from '@infergraph/executor';
@@ -56,7 +56,7 @@ export class AppModule {
               }
               return workers === undefined ? local : new SplitTransport(graph, workers, local);
             };
-            const registry = new GraphRegistry(loader, engineLogger, { transport, ...(tracing === undefined ? {} : { tracer: new OtelGraphTracer() }) });
+            const registry = new GraphRegistry(loader, engineLogger, { transport, paths: new PathPolicy(config.modelRoots), ...(tracing === undefined ? {} : { tracer: new OtelGraphTracer() }) });
             logRequests(registry.events, logger);
             return registry;
           },

@@ -1,5 +1,6 @@
 import 'reflect-metadata';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
@@ -23,16 +24,26 @@ async function bootstrap(): Promise<void> {
   const logger = new StructuredLogger({ component: 'gateway', format: t.logFormat, level: t.logLevel });
   const tracing = t.tracing ? await TracingSdk.start(t.serviceName ?? 'infergraph-gateway') : undefined;
   // The inference route is answered on node:http ahead of Fastify (RawHttpRoutes); the rest is Fastify's.
+  // Liveness comes first, so it stays fast while the infer path sheds load.
   const rawRoutes = new RawHttpRoutes();
+  rawRoutes.add(answerLiveness);
   const adapter = new FastifyAdapter({
     bodyLimit: config.bodyLimitBytes,
     serverFactory: (handler: (req: IncomingMessage, res: ServerResponse) => void, options: FastifyServerTimeouts) => {
-      const server = createServer((req, res) => {
-        if (!rawRoutes.dispatch(req, res)) handler(req, res);
-      });
-      // The timeouts Fastify sets on a server it makes itself, so the factory changes none of them.
-      server.keepAliveTimeout = options.keepAliveTimeout ?? 72_000;
-      server.requestTimeout = options.requestTimeout ?? 0;
+      // Slow or idle clients cannot hold the server: headers, the whole request and idle keep-alive
+      // connections have deadlines (a stalled body is the infer route's 408), and connections are capped.
+      // The header and request deadlines must be given here (set later they are not enforced), and are
+      // checked on connectionsCheckingInterval (Node's default is 30 s).
+      const h = config.http;
+      const server = createServer(
+        { connectionsCheckingInterval: Math.min(1000, h.headersTimeoutMs), headersTimeout: h.headersTimeoutMs, requestTimeout: h.requestTimeoutMs },
+        (req, res) => {
+          if (!rawRoutes.dispatch(req, res)) handler(req, res);
+        },
+      );
+      server.keepAliveTimeout = h.keepAliveTimeoutMs;
+      guardFirstHeaders(server, h.headersTimeoutMs);
+      server.maxConnections = h.maxConnections;
       server.setTimeout(options.connectionTimeout ?? 0);
       return server;
     },
@@ -59,6 +70,38 @@ async function bootstrap(): Promise<void> {
   const address = fastify.server.address();
   const port = typeof address === 'object' && address !== null ? address.port : config.port;
   Logger.log(`gateway listening on http://${config.host}:${port} and grpc://${config.host}:${config.grpcPort} (graphs from ${config.graphDirs.join(', ')})`, 'gateway');
+}
+
+/**
+ * Closes a connection whose first request's headers are not complete within `ms`. Node's own headers
+ * timeout stops being enforced for every connection once any kept-alive connection sits idle (seen on
+ * Node 20), which is exactly when a slow-headers client attacks; this per-connection timer does not depend
+ * on it. Later requests on a kept-alive connection are covered by Node's timeouts.
+ */
+const HEADERS_TIMED_OUT = 'HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n';
+
+function guardFirstHeaders(server: Server, ms: number): void {
+  const waiting = new WeakMap<Socket, NodeJS.Timeout>();
+  server.on('connection', (socket: Socket) => {
+    const timer = setTimeout(() => {
+      socket.end(HEADERS_TIMED_OUT);
+      setTimeout(() => socket.destroy(), 1000).unref();
+    }, ms);
+    timer.unref();
+    waiting.set(socket, timer);
+    socket.once('close', () => clearTimeout(timer));
+  });
+  server.prependListener('request', (req: IncomingMessage) => clearTimeout(waiting.get(req.socket)));
+}
+
+const LIVE_BODY = JSON.stringify({ live: true });
+
+/** `GET /v2/health/live` on node:http: no framework, no graph state, nothing to queue behind. */
+function answerLiveness(req: IncomingMessage, res: ServerResponse): boolean {
+  if (req.method !== 'GET' || req.url !== '/v2/health/live') return false;
+  res.writeHead(200, { 'content-type': 'application/json', 'content-length': LIVE_BODY.length, 'cache-control': 'no-store' });
+  res.end(LIVE_BODY);
+  return true;
 }
 
 bootstrap().catch((err: unknown) => {

@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { RequestLifetime, createRequestContext, type NodeRuntime } from '@infergraph/executor';
-import { GraphRegistry, NodeRuntimeRegistry, kafkaSettingsOf, loadNodeRuntimes, remoteNodesOf, splitNodeKey, type ReplicaStateReport } from '@infergraph/engine';
+import { GraphRegistry, NodeRuntimeRegistry, PathPolicy, kafkaSettingsOf, loadNodeRuntimes, remoteNodesOf, splitNodeKey, type ReplicaStateReport } from '@infergraph/engine';
 import { KafkaClient, KafkaNodeServer, lagSamples, type KafkaServedNode } from '@infergraph/transport-kafka';
 import { InferenceError, type GraphRefMessage, type InferRequest, type InferResponse, type Tensor, type TensorSpec } from '@infergraph/protocol';
 import { OnnxModelLoader } from '@infergraph/runtime-onnx';
@@ -44,6 +44,7 @@ export class NodeServingService implements OnApplicationBootstrap, BeforeApplica
     this.nodes = new NodeRuntimeRegistry(
       (file, nodes) =>
         loadNodeRuntimes(file, nodes, loader, {
+          paths: new PathPolicy([...config.graphDirs, ...config.modelRoots]),
           // CUDA only for nodes that ask for GPU memory, and only where there is a GPU.
           modelLoaderFor: (device) => loader.preferring(gpu && device === 'gpu'),
           onBatch: (r) => registry.events.emit('batch', r),

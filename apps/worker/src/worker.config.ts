@@ -11,6 +11,8 @@ const envSchema = z.object({
   METRICS_PORT: z.union([z.literal('off'), z.coerce.number().int().min(0).max(65535)]).optional(),
   HOST: z.string().min(1).default('127.0.0.1'),
   GRAPHS_DIR: z.string().min(1).default('graphs'),
+  /** Directories (comma-separated) graphs may point into besides GRAPHS_DIR; default: the working directory. */
+  MODEL_ROOTS: z.string().default('.'),
   BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).default(16 * 1024 * 1024),
   ...telemetryEnvShape,
   CONTROLLER: z.string().default(''),
@@ -36,6 +38,8 @@ export interface WorkerConfig {
   readonly metricsPort: number | undefined;
   readonly host: string;
   readonly graphDirs: readonly string[];
+  /** MODEL_ROOTS (absolute): with every GRAPHS_DIR entry, where graphs' models, modules and references may be. */
+  readonly modelRoots: readonly string[];
   readonly bodyLimitBytes: number;
   /** Logs (LOG_LEVEL, LOG_FORMAT, LOG_PAYLOADS) and tracing (OTEL_*). */
   readonly telemetry: TelemetrySettings;
@@ -75,6 +79,7 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env, cwd = pro
     metricsPort: e.METRICS_PORT === 'off' ? undefined : (e.METRICS_PORT ?? Math.min(65535, e.WORKER_PORT + 100)),
     host: e.HOST,
     graphDirs: Object.freeze(listOf(e.GRAPHS_DIR).map((d) => path.resolve(cwd, d))),
+    modelRoots: Object.freeze(listOf(e.MODEL_ROOTS).map((d) => path.resolve(cwd, d))),
     bodyLimitBytes: e.BODY_LIMIT_BYTES,
     telemetry: telemetrySettingsOf(e),
     controller: e.CONTROLLER === '' ? undefined : e.CONTROLLER,

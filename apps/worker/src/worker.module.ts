@@ -1,5 +1,5 @@
 import { Logger, Module, type DynamicModule } from '@nestjs/common';
-import { GraphRegistry } from '@infergraph/engine';
+import { GraphRegistry, PathPolicy } from '@infergraph/engine';
 import { OnnxModelLoader } from '@infergraph/runtime-onnx';
 import { KafkaClient } from '@infergraph/transport-kafka';
 import { EngineMetrics, OtelGraphTracer, logRequests, type StructuredLogger, type TracingSdk } from '@infergraph/telemetry';
@@ -24,7 +24,7 @@ export class WorkerModule {
         {
           provide: GraphRegistry,
           useFactory: (loader: OnnxModelLoader) => {
-            const registry = new GraphRegistry(loader, engineLogger, tracing === undefined ? {} : { tracer: new OtelGraphTracer() });
+            const registry = new GraphRegistry(loader, engineLogger, { paths: new PathPolicy(config.modelRoots), ...(tracing === undefined ? {} : { tracer: new OtelGraphTracer() }) });
             logRequests(registry.events, logger);
             return registry;
           },

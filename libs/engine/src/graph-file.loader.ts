@@ -5,6 +5,7 @@ import { GraphExecutor, InProcessTransport, compileGraphPlan, type ExecutorHooks
 import type { BatchResult, BatchingStats, ModelLoader } from '@infergraph/nodes';
 import { GraphValidationError, diagnosticsWith, parseGraphSource, typeGraph, type GraphProblem, type GraphSpec } from '@infergraph/spec';
 import { checkModelFile } from './model-file.resolver';
+import { PathPolicy } from './path.policy';
 import type { DriftNode } from '@infergraph/nodes';
 import { buildRuntimes, nodeTyper, prepareNodes, type DriftHooks, type LoadedModel } from './graph-nodes.builder';
 import { WorkerDriftComputer } from './drift/worker-drift.computer';
@@ -37,6 +38,8 @@ export interface GraphLoadHooks extends ExecutorHooks {
   readonly transport?: (graph: GraphSpec, local: NodeTransport) => NodeTransport;
   /** Every batch a batched model node ran (`model.batching`). */
   readonly onBatch?: (result: BatchResult) => void;
+  /** Where models, modules and references may be (besides the graph's directory); default PathPolicy.defaults(). */
+  readonly paths?: PathPolicy;
 }
 
 /** Drift tests in worker threads; results and errors dropped unless the caller listens. */
@@ -58,12 +61,15 @@ export async function loadGraphFile(file: string, loader: ModelLoader, hooks: Gr
 }
 
 export async function loadGraphSource(text: string, file: string, loader: ModelLoader, hooks: GraphLoadHooks = {}): Promise<LoadedGraph> {
-  const parsed = parseGraphSource(text, file, { checkModelUri: (uri) => checkModelFile(file, uri) });
+  const paths = hooks.paths ?? PathPolicy.defaults();
+  const parsed = parseGraphSource(text, file, { checkModelUri: (uri) => checkModelFile(file, uri, paths) });
   if (parsed.locator === undefined) throw new GraphValidationError(file, parsed.diagnostics);
   // Healthy parts are prepared and typed even when others are broken, so one report holds every problem.
   const partial = parsed.partial;
-  const problems: GraphProblem[] = [];
-  const prepared = await prepareNodes(partial.name ?? path.basename(file).replace(/\.ya?ml$/, ''), partial.nodes, file, loader, problems);
+  // Nothing outside the roots is opened: a node pointing there is reported and left out.
+  const confined = paths.confineNodes(file, partial.nodes);
+  const problems: GraphProblem[] = [...confined.problems];
+  const prepared = await prepareNodes(partial.name ?? path.basename(file).replace(/\.ya?ml$/, ''), confined.nodes, file, loader, problems);
   const typer = nodeTyper(partial.nodes, prepared);
   const nodeSignatures = new Map<string, { inputs: readonly TensorSpec[]; outputs: readonly TensorSpec[] }>();
   const types = typeGraph(partial, (node, incoming, branches) => {

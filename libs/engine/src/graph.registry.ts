@@ -7,6 +7,7 @@ import { InferenceError } from '@infergraph/protocol';
 import type { BatchResult, DriftResult, DriftStatus, ModelLoader } from '@infergraph/nodes';
 import { GraphValidationError } from '@infergraph/spec';
 import { loadGraphFile, type GraphLoadHooks, type LoadedGraph, type OutlierResult } from './graph-file.loader';
+import { PathPolicy } from './path.policy';
 
 export type GraphState = 'loading' | 'ready' | 'failed';
 
@@ -83,6 +84,11 @@ export interface GraphRegistryOptions {
   readonly transport?: GraphLoadHooks['transport'];
   /** Spans per node call; undefined when tracing is off. */
   readonly tracer?: GraphTracer;
+  /**
+   * Where graphs may point (MODEL_ROOTS; default PathPolicy.defaults()); every directory given to
+   * loadDirectories is added, and each graph's own directory always counts.
+   */
+  readonly paths?: PathPolicy;
 }
 
 /** The set of graphs this process serves, with each one's load state. */
@@ -117,8 +123,12 @@ export class GraphRegistry {
     return this.pending === 0;
   }
 
+  /** GRAPHS_DIR entries loaded: roots of every graph this registry loads, beside the options' MODEL_ROOTS. */
+  private graphDirs: readonly string[] = [];
+
   /** Loads every *.yaml / *.yml file of the directories; resolves when all have settled. */
   async loadDirectories(dirs: readonly string[]): Promise<void> {
+    this.graphDirs = [...this.graphDirs, ...dirs];
     const files: string[] = [];
     for (const dir of dirs) {
       const names = await readdir(dir).catch((err: unknown) => {
@@ -178,6 +188,7 @@ export class GraphRegistry {
         onNodeResult: (r) => this.events.emit('node', r),
         onBatch: (r) => this.events.emit('batch', r),
         transport: this.options.transport,
+        paths: (this.options.paths ?? PathPolicy.defaults()).including(this.graphDirs),
         ...(this.options.tracer !== undefined ? { tracer: this.options.tracer } : {}),
         drift: {
           onResult: (r) => {

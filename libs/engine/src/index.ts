@@ -7,3 +7,4 @@ export * from './env.config';
 export * from './model-device.policy';
 export * from './node-runtime.loader';
 export * from './node-runtime.registry';
+export * from './path.policy';

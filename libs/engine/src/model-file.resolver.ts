@@ -1,25 +1,22 @@
 import { statSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { PathPolicy, requestedPath } from './path.policy';
 
-/** Resolves `model.uri` (relative to the graph file, absolute, or file://) to an absolute path. */
-export function resolveModelPath(graphFile: string, uri: string): string | { error: string } {
-  if (uri.startsWith('file://')) {
-    try {
-      return fileURLToPath(uri);
-    } catch (err) {
-      return { error: `invalid file:// URL: ${err instanceof Error ? err.message : String(err)}` };
-    }
-  }
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(uri)) {
-    return { error: `unsupported URI scheme in ${JSON.stringify(uri)}; use a path relative to the graph file or a file:// URL` };
-  }
-  return path.resolve(path.dirname(graphFile), uri);
+/**
+ * Resolves `model.uri` (relative to the graph file, absolute, or file://) to an absolute path. With a
+ * policy, only inside its roots (the real path, symlinks resolved); without one, lexically and unconfined:
+ * for callers whose graph passed checkModelFile already.
+ */
+export function resolveModelPath(graphFile: string, uri: string, paths?: PathPolicy): string | { error: string } {
+  const resolved = paths === undefined ? requestedPath(graphFile, uri, 'model.uri') : paths.confine(graphFile, uri, 'model.uri');
+  return 'error' in resolved ? { error: resolved.error } : resolved.path;
 }
 
-/** A problem message when the model file is missing or not a regular file. */
-export function checkModelFile(graphFile: string, uri: string): string | undefined {
-  const resolved = resolveModelPath(graphFile, uri);
+/**
+ * A problem message when the model file is outside the policy's roots (default: PathPolicy.defaults()),
+ * missing, or not a regular file. Outside the roots the message never says whether the file exists.
+ */
+export function checkModelFile(graphFile: string, uri: string, paths?: PathPolicy): string | undefined {
+  const resolved = resolveModelPath(graphFile, uri, paths ?? PathPolicy.defaults());
   if (typeof resolved !== 'string') return resolved.error;
   try {
     const stat = statSync(resolved);

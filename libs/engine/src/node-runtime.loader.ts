@@ -8,6 +8,7 @@ import { DEFAULT_DRIFT } from './graph-file.loader';
 import { buildRuntimes, nodeTyper, prepareNodes, type DriftHooks, type LoadedModel, type PreparedNodes } from './graph-nodes.builder';
 import { checkModelFile } from './model-file.resolver';
 import { modelDeviceOf, type ModelDevice } from './model-device.policy';
+import { PathPolicy } from './path.policy';
 
 /** The tensors a node served alone takes and gives (V2 model metadata). */
 export interface NodeSignature {
@@ -56,6 +57,8 @@ export interface NodeLoadHooks {
   readonly drift?: Partial<DriftHooks>;
   /** Every batch a batched model node (`model.batching`) ran. */
   readonly onBatch?: (result: BatchResult) => void;
+  /** Where models, modules and references may be (besides the graph's directory); default PathPolicy.defaults(). */
+  readonly paths?: PathPolicy;
 }
 
 /**
@@ -73,6 +76,7 @@ export async function loadNodeRuntimes(file: string, nodes: ReadonlySet<string>,
   if (graph === undefined) throw new GraphValidationError(file, parsed.diagnostics);
   const name = graph.metadata.name;
   const drift = { ...DEFAULT_DRIFT, ...hooks.drift };
+  const paths = hooks.paths ?? PathPolicy.defaults();
 
   // What each node receives, as far as typing gets without opening any model or reference file.
   const received = new Map<string, { incoming: readonly TensorSpec[]; branches: readonly TypedBranch[] }>();
@@ -93,18 +97,17 @@ export async function loadNodeRuntimes(file: string, nodes: ReadonlySet<string>,
       throw new Error(`graph "${name}" node "${nodeName}" is a ${spec.type}: it runs beside the graph executor, not alone`);
     }
     if (spec.type === 'model') {
-      const missing = checkModelFile(file, spec.model.uri);
+      const missing = checkModelFile(file, spec.model.uri, paths);
       if (missing !== undefined) throw new Error(`graph "${name}" node "${nodeName}": ${missing}`);
     }
     const nodeLoader = hooks.modelLoaderFor?.(modelDeviceOf(spec)) ?? loader;
-    const problems: GraphProblem[] = [];
-    const prepared = await prepareNodes(
-      name,
-      graph.spec.nodes.map((n, i) => (i === index ? n : undefined)),
+    // Nothing outside the roots is opened: a module or reference pointing there is reported, not loaded.
+    const confined = paths.confineNodes(
       file,
-      nodeLoader,
-      problems,
+      graph.spec.nodes.map((n, i) => (i === index ? n : undefined)),
     );
+    const problems: GraphProblem[] = [...confined.problems];
+    const prepared = await prepareNodes(name, confined.nodes, file, nodeLoader, problems);
     const release = async (): Promise<void> => {
       if (!isReleasing(nodeLoader)) return;
       await Promise.all([...prepared.sessions.values()].map((s) => nodeLoader.release(s)));

@@ -24,6 +24,12 @@ export interface NodeRuntimeRegistryOptions {
   readonly onLoaded?: (result: GraphLoadResult) => void;
   /** A FAILED node is tried again by an assignment that comes this long after the failure (default 10 s). */
   readonly retryFailedAfterMs?: number;
+  /**
+   * How long a node dropped from the assignment still answers calls (default 10 s): the controller drops a
+   * moved replica once its replacement is READY, and gateways learn the new routes a moment later, so calls
+   * routed here meanwhile still succeed (make-before-break on the worker's side too).
+   */
+  readonly dropGraceMs?: number;
 }
 
 /** A loaded node version that calls go to; closed once it is replaced or dropped and its calls are done. */
@@ -88,13 +94,16 @@ interface Source {
  * Every new node reports LOADING at once, loads concurrently with the others, and reports READY (or
  * FAILED with the reason) as soon as its own runtime is loaded. A graph whose content hash changes
  * is reloaded while the previous version keeps serving, new calls moving to the new version once it is
- * READY; a dropped node stops being served at once and its runtime is closed when its calls are done.
+ * READY; a dropped node still answers for a grace period (routes elsewhere reach gateways a moment after
+ * the drop), then its runtime is closed when its calls are done.
  */
 export class NodeRuntimeRegistry {
   private readonly slots = new Map<string, Slot>();
   private readonly sources = new Map<string, Source>();
   private readonly loading = new Set<Promise<void>>();
   private readonly retryFailedAfterMs: number;
+  /** Dropped nodes still answering during their grace period, by key. */
+  private readonly lingering = new Map<string, { readonly serving: ServedNode; readonly timer: NodeJS.Timeout }>();
   /** The latest assignment's reporter: replica numbers may change while a load runs. */
   private report: ReplicaStateReport = () => undefined;
 
@@ -121,7 +130,7 @@ export class NodeRuntimeRegistry {
       if (wanted.has(key)) continue;
       this.slots.delete(key);
       slot.generation++;
-      slot.serving?.retire();
+      if (slot.serving !== undefined) this.linger(key, slot.serving);
       dropped ||= slot.serving !== undefined;
     }
     const toLoad = new Map<string, Slot[]>();
@@ -186,16 +195,37 @@ export class NodeRuntimeRegistry {
     return [...this.slots.values()].every((s) => s.state === 'READY');
   }
 
-  /** The state of an assigned key, undefined when it is not assigned. */
+  /** The state of an assigned key (or one dropped within its grace period), undefined otherwise. */
   stateOf(key: string): { state: ReplicaState; reason: string; provider: string } | undefined {
     const slot = this.slots.get(key);
-    return slot === undefined ? undefined : { state: slot.state, reason: slot.reason, provider: slot.provider };
+    if (slot === undefined) return this.lingering.has(key) ? { state: 'READY', reason: 'no longer assigned here; answering during its grace period', provider: '' } : undefined;
+    return { state: slot.state, reason: slot.reason, provider: slot.provider };
   }
 
   /** The runtime calls to `key` go to now, with its graph; undefined while none is loaded. */
   serving(key: string): { loaded: LoadedNodeRuntime; spec: GraphSpec } | undefined {
-    const served = this.slots.get(key)?.serving;
+    const served = this.servingOf(key);
     return served === undefined ? undefined : { loaded: served.loaded, spec: served.spec };
+  }
+
+  private servingOf(key: string): ServedNode | undefined {
+    return this.slots.get(key)?.serving ?? this.lingering.get(key)?.serving;
+  }
+
+  /** Keeps a dropped node answering for the grace period, then retires it (closed after its calls). */
+  private linger(key: string, serving: ServedNode): void {
+    const previous = this.lingering.get(key);
+    if (previous !== undefined) {
+      clearTimeout(previous.timer);
+      previous.serving.retire();
+    }
+    const timer = setTimeout(() => {
+      if (this.lingering.get(key)?.serving !== serving) return;
+      this.lingering.delete(key);
+      serving.retire();
+    }, this.options.dropGraceMs ?? 10_000);
+    timer.unref();
+    this.lingering.set(key, { serving, timer });
   }
 
   /** Every node with a runtime to call. */
@@ -208,7 +238,7 @@ export class NodeRuntimeRegistry {
    * closed only after its calls are done. Undefined when no runtime serves the key.
    */
   call<T>(key: string, fn: (loaded: LoadedNodeRuntime) => Promise<T>): Promise<T> | undefined {
-    return this.slots.get(key)?.serving?.call(fn);
+    return this.servingOf(key)?.call(fn);
   }
 
   /** Resolves once no load is in progress (including loads started meanwhile). */
@@ -223,6 +253,11 @@ export class NodeRuntimeRegistry {
       slot.serving?.retire();
     }
     this.slots.clear();
+    for (const { serving, timer } of this.lingering.values()) {
+      clearTimeout(timer);
+      serving.retire();
+    }
+    this.lingering.clear();
     this.sources.clear();
     await this.idle();
   }

@@ -3,15 +3,20 @@ import { readFile } from 'node:fs/promises';
 import Module, { createRequire } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { requestedPath, type PathPolicy } from './path.policy';
 import { transpileTypeScript } from './typescript.transpiler';
 
 /**
  * Loads a named function export from a user module referenced by a graph: .js/.cjs (require),
  * .mjs (import) or .ts/.cts/.mts (transpiled with the project's TypeScript compiler, in a worker thread).
- * Throws an Error whose message says what is wrong; the caller adds graph and node.
+ * Throws an Error whose message says what is wrong; the caller adds graph and node. With a policy, only a
+ * module inside its roots (nothing outside is ever evaluated); graph loaders confine every module before
+ * they get here (PathPolicy.confineNodes).
  */
-export async function loadUserFunction(graphFile: string, modulePath: string, exportName: string): Promise<(...args: never[]) => unknown> {
-  const file = path.resolve(path.dirname(graphFile), modulePath);
+export async function loadUserFunction(graphFile: string, modulePath: string, exportName: string, paths?: PathPolicy): Promise<(...args: never[]) => unknown> {
+  const resolved = paths === undefined ? requestedPath(graphFile, modulePath, 'module') : paths.confine(graphFile, modulePath, 'module');
+  if ('error' in resolved) throw new Error(resolved.error);
+  const file = resolved.path;
   if (!existsSync(file)) throw new Error(`module not found: ${file}`);
   const exports = await loadModule(file);
   const value = exports[exportName];

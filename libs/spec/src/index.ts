@@ -14,3 +14,4 @@ export * from './routing.analysis';
 export { suggest } from './did-you-mean';
 export * from './graph-source.guard';
 export * from './graph-paths.rewriter';
+export * from './graph-path.fields';

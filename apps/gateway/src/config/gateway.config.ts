@@ -6,9 +6,18 @@ import { telemetryEnvShape, telemetrySettingsOf, type TelemetrySettings } from '
 const envSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(8080),
   GRPC_PORT: z.coerce.number().int().min(1).max(65535).default(8081),
-  HOST: z.string().min(1).default('0.0.0.0'),
+  // Loopback unless asked: containers set HOST=0.0.0.0.
+  HOST: z.string().min(1).default('127.0.0.1'),
   GRAPHS_DIR: z.string().min(1).default('graphs'),
+  /** Directories (comma-separated) graphs may point into besides GRAPHS_DIR; default: the working directory. */
+  MODEL_ROOTS: z.string().default('.'),
   BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).default(16 * 1024 * 1024),
+  MAX_IN_FLIGHT: z.coerce.number().int().min(1).max(1_000_000).default(1024),
+  MAX_CONNECTIONS: z.coerce.number().int().min(1).max(1_000_000).default(4096),
+  HEADERS_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
+  BODY_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
+  REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).default(120_000),
+  KEEP_ALIVE_TIMEOUT_MS: z.coerce.number().int().min(100).default(72_000),
   ...telemetryEnvShape,
   NODE_TRANSPORT: z.enum(['inprocess', 'grpc', 'kafka']).default('inprocess'),
   WORKERS: z.string().default(''),
@@ -26,7 +35,23 @@ export interface GatewayConfig {
   readonly host: string;
   /** Directories whose *.yaml graphs are served (GRAPHS_DIR, comma-separated). */
   readonly graphDirs: readonly string[];
+  /** MODEL_ROOTS (absolute): with every GRAPHS_DIR entry, where graphs' models, modules and references may be. */
+  readonly modelRoots: readonly string[];
   readonly bodyLimitBytes: number;
+  /**
+   * HTTP protection: inference requests in flight in this process above which a request is answered 503
+   * with Retry-After at once; open connections; how long headers may take to arrive, how long a body may
+   * stall between chunks (408), how long a whole request may take, and how long an idle keep-alive
+   * connection stays open.
+   */
+  readonly http: {
+    readonly maxInFlight: number;
+    readonly maxConnections: number;
+    readonly headersTimeoutMs: number;
+    readonly bodyTimeoutMs: number;
+    readonly requestTimeoutMs: number;
+    readonly keepAliveTimeoutMs: number;
+  };
   /** Logs (LOG_LEVEL, LOG_FORMAT, LOG_PAYLOADS) and tracing (OTEL_*). */
   readonly telemetry: TelemetrySettings;
   /**
@@ -64,7 +89,16 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env, cwd = pr
       listOf(e.GRAPHS_DIR)
         .map((d) => path.resolve(cwd, d)),
     ),
+    modelRoots: Object.freeze(listOf(e.MODEL_ROOTS).map((d) => path.resolve(cwd, d))),
     bodyLimitBytes: e.BODY_LIMIT_BYTES,
+    http: Object.freeze({
+      maxInFlight: e.MAX_IN_FLIGHT,
+      maxConnections: e.MAX_CONNECTIONS,
+      headersTimeoutMs: e.HEADERS_TIMEOUT_MS,
+      bodyTimeoutMs: e.BODY_TIMEOUT_MS,
+      requestTimeoutMs: e.REQUEST_TIMEOUT_MS,
+      keepAliveTimeoutMs: e.KEEP_ALIVE_TIMEOUT_MS,
+    }),
     telemetry: telemetrySettingsOf(e),
     nodeTransport: e.CONTROLLER === '' || e.NODE_TRANSPORT === 'kafka' ? e.NODE_TRANSPORT : 'grpc',
     controller: e.CONTROLLER === '' ? undefined : e.CONTROLLER,

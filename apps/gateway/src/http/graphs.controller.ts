@@ -1,23 +1,28 @@
-import { Controller, Get, Param } from '@nestjs/common';
-import { GraphRegistry, type LoadedGraph } from '@infergraph/engine';
+import { Controller, Get, Inject, Param } from '@nestjs/common';
+import path from 'node:path';
+import { GraphRegistry, type GraphEntry, type LoadedGraph } from '@infergraph/engine';
+import { GATEWAY_CONFIG, type GatewayConfig } from '../config/gateway.config';
 
 /** Operator endpoints: graph load states and detector results. */
 @Controller('v1/graphs')
 export class GraphsController {
-  constructor(private readonly registry: GraphRegistry) {}
+  constructor(
+    private readonly registry: GraphRegistry,
+    @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
+  ) {}
 
   @Get()
   graphs(): unknown {
     return {
       graphs: this.registry.list().map((e) => ({
         name: e.name,
-        file: e.file,
+        file: shownFileOf(e.file, this.config.graphDirs),
         state: e.state,
         version: e.graph?.spec.spec.version,
         loadMs: e.loadMs,
         models: e.graph?.models,
         driftNodes: e.graph === undefined ? undefined : [...e.graph.driftNodes.keys()],
-        error: e.error,
+        error: shownError(e, this.config.graphDirs),
         shadow: e.shadow,
         ...batchingOf(e.graph?.batchingStats()),
       })),
@@ -33,4 +38,21 @@ export class GraphsController {
 /** `batching`: per batched model node, its settings and counters since load (absent without batching). */
 function batchingOf(stats: ReturnType<LoadedGraph['batchingStats']> | undefined): { batching?: ReturnType<LoadedGraph['batchingStats']> } {
   return stats === undefined || Object.keys(stats).length === 0 ? {} : { batching: stats };
+}
+
+/**
+ * A graph file as the API shows it: relative to its GRAPHS_DIR entry (as the controller's catalogue does),
+ * or its file name for a graph from the controller's catalogue; never an absolute path of this machine.
+ */
+function shownFileOf(file: string, graphDirs: readonly string[]): string {
+  for (const dir of graphDirs) {
+    const relative = path.relative(dir, file);
+    if (relative !== '' && relative !== '..' && !relative.startsWith(`..${path.sep}`) && !path.isAbsolute(relative)) return relative;
+  }
+  return path.basename(file);
+}
+
+/** The load error with the graph's own absolute path replaced by the shown one. */
+function shownError(entry: GraphEntry, graphDirs: readonly string[]): string | undefined {
+  return entry.error?.split(entry.file).join(shownFileOf(entry.file, graphDirs));
 }

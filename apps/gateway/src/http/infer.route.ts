@@ -31,12 +31,19 @@ export class InferRoute implements OnModuleInit {
     this.routes.add((req, res) => this.handle(req, res));
   }
 
+  /** Inference requests of this process from their first byte to their answer (the load-shedding count). */
+  private inFlight = 0;
+
   private handle(req: IncomingMessage, res: ServerResponse): boolean {
     if (req.method !== 'POST') return false;
     const target = inferTarget(req.url ?? '');
     if (target === undefined) return false;
     const requestId = headerValue(req.headers['x-request-id']);
     try {
+      // Overload: refuse at once (503, Retry-After) instead of queueing until every client times out.
+      if (this.inFlight >= this.config.http.maxInFlight) {
+        throw new InferenceError('UNAVAILABLE', `the gateway has ${this.inFlight} requests in flight (MAX_IN_FLIGHT ${this.config.http.maxInFlight}); retry later`);
+      }
       this.inference.ready(target.graph, target.version); // 404 / 503 before reading the body
       checkRequestId(requestId, 'x-request-id header'); // it goes back in the response headers
     } catch (err) {
@@ -44,7 +51,9 @@ export class InferRoute implements OnModuleInit {
       this.fail(req, res, err, requestId);
       return true;
     }
-    readBody(req, this.config.bodyLimitBytes, (err, body) => {
+    this.inFlight++;
+    res.once('close', () => this.inFlight--);
+    readBody(req, this.config.bodyLimitBytes, this.config.http.bodyTimeoutMs, (err, body) => {
       if (err !== undefined) return this.fail(req, res, err, requestId);
       this.serve(target, req, res, body, requestId).catch((e: unknown) => this.fail(req, res, e, requestId));
     });
@@ -76,6 +85,7 @@ export class InferRoute implements OnModuleInit {
     const headers: OutgoingHttpHeaders = { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) };
     if (requestId !== undefined && requestIdProblem(requestId) === undefined) headers['x-request-id'] = requestId;
     if (retryAfterSeconds !== undefined) headers['retry-after'] = String(retryAfterSeconds);
+    if (status === 408) headers['connection'] = 'close';
     res.writeHead(status, headers);
     res.end(body);
   }
@@ -112,7 +122,11 @@ function parseInferTarget(url: string): InferTarget | undefined {
 }
 
 /** Reads the whole body, refusing (413) as soon as it is known to exceed `limit` bytes. */
-function readBody(req: IncomingMessage, limit: number, done: (err: unknown, body: Buffer) => void): void {
+/**
+ * Reads a request body up to `limit` bytes (413 beyond). A body that stalls for `stallMs` between chunks is
+ * a 408 and its connection is closed once answered: slow senders cannot hold the gateway.
+ */
+function readBody(req: IncomingMessage, limit: number, stallMs: number, done: (err: unknown, body: Buffer) => void): void {
   const tooLarge = (): void => {
     req.resume(); // discard the rest so the connection stays usable
     done(new InferenceError('PAYLOAD_TOO_LARGE', bodyTooLargeMessage(limit)), EMPTY);
@@ -121,21 +135,32 @@ function readBody(req: IncomingMessage, limit: number, done: (err: unknown, body
   const chunks: Buffer[] = [];
   let size = 0;
   let finished = false;
+  const stalled = (): void => {
+    if (finished) return;
+    finished = true;
+    // The answer carries `connection: close` (see fail), so the stalled connection ends with it.
+    done({ statusCode: 408, message: `request body stalled: no data for ${stallMs} ms after ${size} bytes (BODY_TIMEOUT_MS)` }, EMPTY);
+  };
+  const timer = setTimeout(stalled, stallMs).unref();
   req.on('data', (chunk: Buffer) => {
     if (finished) return;
+    timer.refresh();
     size += chunk.byteLength;
     if (size > limit) {
       finished = true;
+      clearTimeout(timer);
       return tooLarge();
     }
     chunks.push(chunk);
   });
   req.on('end', () => {
+    clearTimeout(timer);
     if (finished) return;
     finished = true;
     done(undefined, chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size));
   });
   req.on('error', (err) => {
+    clearTimeout(timer);
     if (finished) return;
     finished = true;
     // The client went away mid-body (or sent a broken one): its fault, not logged as the server's.

@@ -1,0 +1,91 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { isIP } from 'node:net';
+
+/** `read`: the GET endpoints (status, graphs, metrics); `admin`: everything. */
+export type AdminScope = 'read' | 'admin';
+
+/** One accepted bearer token, kept as its SHA-256 digest only: the token itself is never held or logged. */
+export interface AdminTokenDigest {
+  readonly scope: AdminScope;
+  readonly digest: Buffer;
+  /** Where it was configured (`ADMIN_TOKEN`, `ADMIN_TOKENS_FILE line 3`), for messages; never the token. */
+  readonly origin: string;
+}
+
+/** Shorter tokens are refused at start-up: a guessable secret on an open port is no protection. */
+export const MIN_ADMIN_TOKEN_LENGTH = 16;
+
+const SCOPED = /^(admin|read):(.*)$/;
+
+const sha256 = (text: string): Buffer => createHash('sha256').update(text, 'utf8').digest();
+
+/** A token as configured, or the problem with it (which names the origin, never the token). */
+export function adminTokenOf(token: string, scope: AdminScope, origin: string): AdminTokenDigest | { problem: string } {
+  if (/\s/.test(token)) return { problem: `${origin}: a token cannot contain whitespace` };
+  if (token.length < MIN_ADMIN_TOKEN_LENGTH) return { problem: `${origin}: a token must be at least ${MIN_ADMIN_TOKEN_LENGTH} characters (e.g. \`openssl rand -hex 32\`)` };
+  return { scope, digest: sha256(token), origin };
+}
+
+/**
+ * The tokens of an ADMIN_TOKENS_FILE: one per line, `admin:` or `read:` in front to choose the scope (none:
+ * admin); blank lines and `#` comments are skipped. Every bad line is reported, by number.
+ */
+export function parseAdminTokensFile(text: string, origin = 'ADMIN_TOKENS_FILE'): { tokens: AdminTokenDigest[]; problems: string[] } {
+  const tokens: AdminTokenDigest[] = [];
+  const problems: string[] = [];
+  text.split(/\r?\n/).forEach((raw, i) => {
+    const line = raw.trim();
+    if (line === '' || line.startsWith('#')) return;
+    const scoped = SCOPED.exec(line);
+    const where = `${origin} line ${i + 1}`;
+    if (scoped === null && /^[A-Za-z]+:/.test(line)) {
+      problems.push(`${where}: unknown scope "${line.slice(0, line.indexOf(':'))}" (expected admin: or read:)`);
+      return;
+    }
+    const token = adminTokenOf(scoped?.[2] ?? line, scoped?.[1] === 'read' ? 'read' : 'admin', where);
+    if ('problem' in token) problems.push(token.problem);
+    else tokens.push(token);
+  });
+  if (tokens.length === 0 && problems.length === 0) problems.push(`${origin}: the file lists no token`);
+  return { tokens, problems };
+}
+
+/**
+ * Matches a presented bearer token against every configured one in constant time: both sides are hashed
+ * (so lengths do not leak) and every digest is compared, whichever matches. Returns the widest scope.
+ */
+export function matchAdminToken(presented: string, tokens: readonly AdminTokenDigest[]): AdminScope | undefined {
+  const digest = sha256(presented);
+  let scope: AdminScope | undefined;
+  for (const token of tokens) {
+    if (timingSafeEqual(digest, token.digest) && scope !== 'admin') scope = token.scope;
+  }
+  return scope;
+}
+
+/** The token of an `Authorization: Bearer <token>` header, or undefined. */
+export function bearerTokenOf(authorization: string | undefined): string | undefined {
+  const match = /^Bearer[ ]+(\S+)\s*$/i.exec(authorization ?? '');
+  return match?.[1];
+}
+
+/**
+ * The scope a request needs: none for the liveness probe, `read` to look (GET and HEAD), `admin` to change
+ * anything. `route` is the matched route pattern, not the raw URL.
+ */
+export function requiredAdminScope(method: string, route: string): AdminScope | undefined {
+  if (route === '/healthz') return undefined;
+  return method === 'GET' || method === 'HEAD' ? 'read' : 'admin';
+}
+
+export function allows(granted: AdminScope, needed: AdminScope): boolean {
+  return granted === 'admin' || needed === 'read';
+}
+
+/** 127.0.0.0/8, ::1 (bracketed or IPv4-mapped too) and `localhost`: where an open admin API is tolerated. */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.trim().toLowerCase().replace(/^\[(.*)\]$/, '$1');
+  if (h === 'localhost' || h === '::1') return true;
+  const v4 = h.startsWith('::ffff:') ? h.slice('::ffff:'.length) : h;
+  return isIP(v4) === 4 && v4.startsWith('127.');
+}
