@@ -5,3 +5,6 @@ export * from './grpc-node.transport';
 export * from './control-channel';
 export * from './routing-table.watcher';
 export * from './metadata-headers';
+export * from './node-stream.client';
+export * from './node-stream.framing';
+export * from './model-stream.serving';
