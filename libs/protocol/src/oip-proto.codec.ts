@@ -143,6 +143,11 @@ export function encodeStreamInferResponseProto(message: ModelStreamInferResponse
 // ---------------------------------------------------------------------------------------------------
 // Decoding
 
+/** An int64 as the reader returns it (a Long, or a number without the long package) in decimal. */
+function decimal(value: unknown): string {
+  return typeof value === 'number' ? String(value) : (value as { toString(radix: number): string }).toString(10);
+}
+
 /** A length-delimited field as a view over the reader's buffer; the reader moves past it. */
 function view(r: Reader): Uint8Array {
   const length = r.uint32();
@@ -160,7 +165,7 @@ function readParameter(r: Reader, end: number): InferParameterMessage {
         p = { bool_param: r.bool(), parameter_choice: 'bool_param' };
         break;
       case 2:
-        p = { int64_param: r.int64().toString(), parameter_choice: 'int64_param' };
+        p = { int64_param: decimal(r.int64()), parameter_choice: 'int64_param' };
         break;
       case 3:
         p = { string_param: r.string(), parameter_choice: 'string_param' };
@@ -169,7 +174,7 @@ function readParameter(r: Reader, end: number): InferParameterMessage {
         p = { double_param: r.double(), parameter_choice: 'double_param' };
         break;
       case 5:
-        p = { uint64_param: r.uint64().toString(), parameter_choice: 'uint64_param' };
+        p = { uint64_param: decimal(r.uint64()), parameter_choice: 'uint64_param' };
         break;
       default:
         r.skipType(t & 7);
@@ -202,7 +207,7 @@ function readRepeated<T>(r: Reader, wireType: number, into: T[], read: () => T):
 }
 
 function readShape(r: Reader, wireType: number, into: number[]): void {
-  readRepeated(r, wireType, into, () => Number(r.int64().toString()));
+  readRepeated(r, wireType, into, () => Number(decimal(r.int64())));
 }
 
 function readContents(r: Reader): InferTensorContentsMessage {
@@ -228,13 +233,13 @@ function readContents(r: Reader): InferTensorContentsMessage {
         readRepeated(r, wt, c.int_contents, () => r.int32());
         break;
       case 3:
-        readRepeated(r, wt, c.int64_contents, () => r.int64().toString());
+        readRepeated(r, wt, c.int64_contents, () => decimal(r.int64()));
         break;
       case 4:
         readRepeated(r, wt, c.uint_contents, () => r.uint32());
         break;
       case 5:
-        readRepeated(r, wt, c.uint64_contents, () => r.uint64().toString());
+        readRepeated(r, wt, c.uint64_contents, () => decimal(r.uint64()));
         break;
       case 6:
         readRepeated(r, wt, c.fp32_contents, () => r.float());

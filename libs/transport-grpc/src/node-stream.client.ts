@@ -89,7 +89,7 @@ export class NodeStreamClient {
     for (const key in params) if (key.startsWith(RESERVED_PARAM_PREFIX)) delete params[key];
     params[STREAM_PARAM.callId] = int64Param(callId);
     params[STREAM_PARAM.deadlineMs] = int64Param(deadline);
-    for (const key in headers) if (FORWARDED_HEADER.test(key)) params[STREAM_PARAM.headerPrefix + key] = { string_param: headers[key] as string };
+    for (const key in headers) if (FORWARDED_HEADER.test(key)) params[STREAM_PARAM.headerPrefix + key] = { string_param: headers[key] };
     const bytes = encodeInferRequestProto(message);
     return new Promise((resolve, reject) => {
       const p: PendingCall = { callId, model: message.model_name, bytes, resolve, reject, timer: undefined, offEnd: NOTHING, stream: undefined, settled: false };
