@@ -1,4 +1,3 @@
-export * from './v2-grpc.stub';
 export * from './v2-grpc.service';
 export * from './v2-grpc.server';
 export * from './grpc-node.transport';
