@@ -10,7 +10,7 @@ import tseslint from 'typescript-eslint';
  * name every folder under libs/ and apps/ and permit no cycle, and that the sources have none.
  */
 export const LAYERS = {
-  'libs/protocol': { layer: 'pure', libs: [], packages: ['zod'] },
+  'libs/protocol': { layer: 'pure', libs: [], packages: ['zod', 'protobufjs'] },
   'libs/spec': { layer: 'pure', libs: ['protocol'], packages: ['zod', 'yaml'] },
   'libs/executor': { layer: 'pure', libs: ['protocol', 'spec'], packages: [] },
   'libs/detectors': { layer: 'pure', libs: ['spec'], packages: [] },
@@ -20,7 +20,7 @@ export const LAYERS = {
   'libs/runtime-onnx': { layer: 'adapter', libs: ['protocol', 'nodes'], packages: ['onnxruntime-node'] },
   'libs/engine': { layer: 'composition', libs: ['protocol', 'spec', 'executor', 'nodes', 'detectors'], packages: ['typescript', 'zod'] },
   'libs/transport-grpc': { layer: 'adapter', libs: ['protocol', 'executor'], packages: ['@grpc/grpc-js', '@grpc/proto-loader'] },
-  'libs/transport-kafka': { layer: 'adapter', libs: ['protocol', 'executor'], packages: ['kafkajs', 'protobufjs'] },
+  'libs/transport-kafka': { layer: 'adapter', libs: ['protocol', 'executor'], packages: ['kafkajs'] },
   // Fed only by engine events: it knows their types, never calls the engine.
   'libs/telemetry': { layer: 'adapter', libs: ['executor'], typeLibs: ['engine'], packages: ['prom-client', '@opentelemetry/*', 'zod'] },
   'apps/controller': {

@@ -27,6 +27,7 @@ function handlers(): V2GrpcHandlers & { infer: V2GrpcHandlers['modelInfer']; see
       h.seen.push(headers);
       return h.infer(request, headers);
     },
+    streamInfer: () => Promise.reject(new Error('not streamed here')),
   };
   return h;
 }

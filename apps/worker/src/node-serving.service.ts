@@ -130,9 +130,9 @@ export class NodeServingService implements OnApplicationBootstrap, BeforeApplica
     }
   }
 
-  async infer(model: string, request: InferRequest, headers: Readonly<Record<string, string>>, deadline?: number): Promise<InferResponse> {
+  /** One node call; `lifetime`, when given, is the caller's (ended when it cancels the call). */
+  async infer(model: string, request: InferRequest, headers: Readonly<Record<string, string>>, deadline?: number, lifetime = new RequestLifetime()): Promise<InferResponse> {
     const { graph, node, type, call } = this.runtimeOf(model);
-    const lifetime = new RequestLifetime();
     const ctx = createRequestContext({
       requestId: request.id,
       graph,

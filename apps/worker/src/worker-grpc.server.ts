@@ -1,5 +1,13 @@
 import { Inject, Injectable, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
-import { decodeModelInferRequest, encodeModelInferResponse, type ModelInferRequestMessage, type ModelInferResponseMessage } from '@infergraph/protocol';
+import type { RequestLifetime } from '@infergraph/executor';
+import {
+  decodeModelInferRequest,
+  encodeModelInferResponse,
+  type InferRequest,
+  type InferResponse,
+  type ModelInferRequestMessage,
+  type ModelInferResponseMessage,
+} from '@infergraph/protocol';
 import { V2GrpcServer, type V2GrpcHandlers, type V2ModelMetadataMessage, type V2ModelRequestMessage, type V2ServerMetadataMessage } from '@infergraph/transport-grpc';
 import { DrainGate } from './drain.gate';
 import { NodeServingService } from './node-serving.service';
@@ -64,5 +72,9 @@ export class WorkerGrpcServer implements V2GrpcHandlers, OnApplicationBootstrap,
 
   async modelInfer(request: ModelInferRequestMessage, headers: Record<string, string>): Promise<ModelInferResponseMessage> {
     return encodeModelInferResponse(await this.serving.infer(request.model_name, decodeModelInferRequest(request), headers));
+  }
+
+  streamInfer(model: string, request: InferRequest, headers: Record<string, string>, deadline: number | undefined, end: RequestLifetime): Promise<InferResponse> {
+    return this.serving.infer(model, request, headers, deadline, end);
   }
 }

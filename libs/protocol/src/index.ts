@@ -11,3 +11,4 @@ export * from './oip-response.codec';
 export * from './oip-grpc.codec';
 export * from './grpc-proto.path';
 export * from './control-proto.path';
+export * from './oip-proto.codec';

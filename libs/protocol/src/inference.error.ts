@@ -49,8 +49,8 @@ export const BATCH_QUEUE_FULL = 'batch_queue_full';
 
 /**
  * A model node's batch queue is full: 503 / UNAVAILABLE, meant to be retried. The message names the
- * graph, the node and the limit; `details.reason` marks it for clients (lost over gRPC, where the
- * message is all that travels, hence `isBatchQueueFull` also reads the message).
+ * graph, the node and the limit; `details.reason` marks it for clients, and travels with the error over
+ * every node transport (gRPC streams and Kafka carry the code and details explicitly).
  */
 export function batchQueueFull(graph: string, node: string, maxQueueSize: number): InferenceError {
   return new InferenceError(
@@ -60,10 +60,7 @@ export function batchQueueFull(graph: string, node: string, maxQueueSize: number
   );
 }
 
-const BATCH_QUEUE_FULL_MESSAGE = /node "[^"]+": batch queue is full \(maxQueueSize \d+ requests\)/;
-
-/** Whether an error is (or wraps, e.g. after a gRPC hop) a full batch queue: worth retrying later. */
+/** Whether an error is a full batch queue (here or on a worker): worth retrying later. */
 export function isBatchQueueFull(err: unknown): boolean {
-  if (!(err instanceof InferenceError) || err.code !== 'UNAVAILABLE') return false;
-  return err.details?.['reason'] === BATCH_QUEUE_FULL || BATCH_QUEUE_FULL_MESSAGE.test(err.message);
+  return err instanceof InferenceError && err.code === 'UNAVAILABLE' && err.details?.['reason'] === BATCH_QUEUE_FULL;
 }

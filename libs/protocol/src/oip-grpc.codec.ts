@@ -68,8 +68,12 @@ export const GRPC_STATUS_OF = {
   DEADLINE_EXCEEDED: 4,
 } as const;
 
-/** Decodes a ModelInferRequest; raw_input_contents (what V2 clients send by default) or typed contents. */
-export function decodeModelInferRequest(message: ModelInferRequestMessage): InferRequest {
+/**
+ * Decodes a ModelInferRequest; raw_input_contents (what V2 clients send by default) or typed contents.
+ * `viewRaw`: numeric tensors may be views over raw_input_contents (bytes decoded from protobuf by
+ * `oip-proto.codec`, owned by nobody else) instead of copies.
+ */
+export function decodeModelInferRequest(message: ModelInferRequestMessage, viewRaw = false): InferRequest {
   const raw = message.raw_input_contents ?? [];
   const wireInputs = message.inputs ?? [];
   if (wireInputs.length === 0) throw invalidArgument('inputs: must hold at least one input tensor');
@@ -93,7 +97,7 @@ export function decodeModelInferRequest(message: ModelInferRequestMessage): Infe
     });
     const count = elementCount(shape);
     const bytes = raw[i];
-    const data = bytes !== undefined ? decodeBinaryElements(bytes, input.datatype, count, field) : decodeContents(input.contents ?? {}, input.datatype, count, field, shape);
+    const data = bytes !== undefined ? decodeBinaryElements(bytes, input.datatype, count, field, viewRaw) : decodeContents(input.contents ?? {}, input.datatype, count, field, shape);
     return { name: input.name, datatype: input.datatype, shape, data };
   });
   const parameters = parametersOf(message.parameters);
@@ -188,14 +192,17 @@ export function encodeNodeCall(model: string, requestId: string, parameters: Rea
   };
 }
 
-/** The output tensors of a node's ModelInferResponse; `where` names the replica in errors. */
-export function decodeNodeOutputs(response: Pick<ModelInferResponseMessage, 'outputs' | 'raw_output_contents'>, where: string): Map<string, Tensor> {
+/**
+ * The output tensors of a node's ModelInferResponse; `where` names the replica in errors. `viewRaw`: as
+ * for `decodeModelInferRequest`.
+ */
+export function decodeNodeOutputs(response: Pick<ModelInferResponseMessage, 'outputs' | 'raw_output_contents'>, where: string, viewRaw = false): Map<string, Tensor> {
   const out = new Map<string, Tensor>();
   response.outputs.forEach((o, i) => {
     const shape = o.shape.map(Number);
     if (!isDatatype(o.datatype)) throw new InferenceError('INTERNAL', `${where} returned datatype "${o.datatype}"`);
     const bytes = response.raw_output_contents[i] ?? new Uint8Array(0);
-    out.set(o.name, { name: o.name, datatype: o.datatype, shape, data: decodeBinaryElements(bytes, o.datatype, elementCount(shape), o.name) });
+    out.set(o.name, { name: o.name, datatype: o.datatype, shape, data: decodeBinaryElements(bytes, o.datatype, elementCount(shape), o.name, viewRaw) });
   });
   return out;
 }

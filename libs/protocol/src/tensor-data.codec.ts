@@ -187,6 +187,7 @@ export function decodeBinaryElements(
   datatype: Datatype,
   count: number,
   field: string,
+  view = false,
 ): TensorData {
   if (datatype === 'BYTES') {
     const out: string[] = [];
@@ -212,11 +213,21 @@ export function decodeBinaryElements(
       `${field}: binary_data_size ${bytes.byteLength} does not match shape (${count} elements x ${size} bytes = ${count * size})`,
     );
   }
+  // With `view`, a typed array over the caller's bytes when they are aligned for the element type (and,
+  // for BOOL, already 0/1): a protobuf message's raw contents, which nobody writes to afterwards.
+  if (view && bytes.byteOffset % size === 0 && (datatype !== 'BOOL' || isZeroOne(bytes))) {
+    return new TYPED_ARRAY_OF[datatype](bytes.buffer as ArrayBuffer, bytes.byteOffset, count);
+  }
   // Copy into an aligned buffer: the slice of a request body is rarely aligned for the element type.
   const copy = new Uint8Array(bytes.byteLength);
   copy.set(bytes);
   if (datatype === 'BOOL') for (let i = 0; i < copy.length; i++) copy[i] = copy[i] === 0 ? 0 : 1;
   return new TYPED_ARRAY_OF[datatype](copy.buffer, 0, count);
+}
+
+function isZeroOne(bytes: Uint8Array): boolean {
+  for (let i = 0; i < bytes.length; i++) if ((bytes[i] as number) > 1) return false;
+  return true;
 }
 
 /** Raw bytes of a tensor for the binary tensor data extension. */

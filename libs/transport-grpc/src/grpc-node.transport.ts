@@ -1,7 +1,7 @@
 import { status, type ServiceError } from '@grpc/grpc-js';
 import { InferenceError, decodeNodeOutputs, encodeNodeCall, type TensorMap } from '@infergraph/protocol';
 import type { NodeInvocation, NodeTransport } from '@infergraph/executor';
-import { V2GrpcStub } from './v2-grpc.stub';
+import { NodeStreamClient, type NodeStreamOptions } from './node-stream.client';
 
 /** The V2 model name a worker serves one graph node under (graph and node names have no dots). */
 export function nodeModelName(graph: string, node: string): string {
@@ -9,7 +9,7 @@ export function nodeModelName(graph: string, node: string): string {
 }
 
 interface Replica {
-  readonly stub: V2GrpcStub;
+  readonly client: NodeStreamClient;
   outstanding: number;
 }
 
@@ -19,15 +19,20 @@ export type ReplicaResolver = (graph: string, node: string) => readonly string[]
 const RETRYABLE = new Set<number>([status.UNAVAILABLE, status.CANCELLED, status.UNKNOWN, status.RESOURCE_EXHAUSTED]);
 
 /**
- * Calls graph nodes on worker replicas over V2 gRPC: least outstanding requests first, one retry on
- * another replica when the call failed for a transport reason, the request deadline as gRPC deadline.
+ * Calls graph nodes on worker replicas over V2 gRPC, as messages on long-lived ModelStreamInfer streams
+ * (`NodeStreamClient`, one per worker): least outstanding requests first, one retry on another replica
+ * when the call failed for a transport reason (never for an error the node answered), the request
+ * deadline as the call's deadline.
  */
 export class GrpcNodeTransport implements NodeTransport {
   private readonly stubs = new Map<string, Replica>();
   private readonly resolve: ReplicaResolver;
 
   /** A fixed list of workers that all hold every node, or a resolver fed by the controller's routes. */
-  constructor(workers: readonly string[] | ReplicaResolver) {
+  constructor(
+    workers: readonly string[] | ReplicaResolver,
+    private readonly streamOptions: NodeStreamOptions = {},
+  ) {
     if (typeof workers === 'function') this.resolve = workers;
     else {
       if (workers.length === 0) throw new Error('GrpcNodeTransport needs at least one worker address');
@@ -66,14 +71,14 @@ export class GrpcNodeTransport implements NodeTransport {
   }
 
   close(): void {
-    for (const r of this.stubs.values()) r.stub.close();
+    for (const r of this.stubs.values()) r.client.close();
     this.stubs.clear();
   }
 
   private replicaAt(address: string): Replica {
     let replica = this.stubs.get(address);
     if (replica === undefined) {
-      replica = { stub: new V2GrpcStub(address), outstanding: 0 };
+      replica = { client: new NodeStreamClient(address, this.streamOptions), outstanding: 0 };
       this.stubs.set(address, replica);
     }
     return replica;
@@ -81,8 +86,8 @@ export class GrpcNodeTransport implements NodeTransport {
 
   private async callReplica(replica: Replica, call: NodeInvocation): Promise<TensorMap> {
     const message = encodeNodeCall(nodeModelName(call.graph, call.node), call.ctx.requestId, call.ctx.parameters, call.inputs.values());
-    const response = await replica.stub.modelInfer(message, call.ctx.headers, call.ctx.deadline, call.ctx.end);
-    return decodeNodeOutputs(response, `worker ${replica.stub.address}`);
+    const response = await replica.client.call(message, call.ctx.headers, call.ctx.deadline, call.ctx.end);
+    return decodeNodeOutputs(response, `worker ${replica.client.address}`, true);
   }
 }
 
@@ -107,8 +112,8 @@ function toInferenceError(err: unknown, call: NodeInvocation, replica: Replica):
   const e = err as ServiceError;
   const code = CODE_OF[e.code] ?? 'INTERNAL';
   // The worker already names the node; keep its message, add where it ran for server faults.
-  const message = code === 'INTERNAL' ? `${e.details} (worker ${replica.stub.address})` : e.details;
-  return new InferenceError(code, message || `node "${call.node}" failed on worker ${replica.stub.address}`, { cause: err });
+  const message = code === 'INTERNAL' ? `${e.details} (worker ${replica.client.address})` : e.details;
+  return new InferenceError(code, message || `node "${call.node}" failed on worker ${replica.client.address}`, { cause: err });
 }
 
 function describe(err: unknown): string {

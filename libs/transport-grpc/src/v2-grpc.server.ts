@@ -1,6 +1,8 @@
-import { Server, ServerCredentials, type Metadata, type handleUnaryCall, type UntypedServiceImplementation } from '@grpc/grpc-js';
+import { Server, ServerCredentials, type Metadata, type ServerDuplexStream, type handleUnaryCall, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import { grpcStatusOf, type ModelInferRequestMessage, type ModelInferResponseMessage } from '@infergraph/protocol';
 import { headersOf } from './metadata-headers';
+import { ModelStreamServing, type StreamInferHandler } from './model-stream.serving';
+import { MODEL_STREAM_INFER } from './node-stream.framing';
 import { v2GrpcService } from './v2-grpc.service';
 
 type Answer<T> = T | Promise<T>;
@@ -45,6 +47,8 @@ export interface V2GrpcHandlers {
   modelMetadata(request: V2ModelRequestMessage): Answer<V2ModelMetadataMessage>;
   /** `headers`: the call's metadata as lower-cased HTTP-style headers. */
   modelInfer(request: ModelInferRequestMessage, headers: Record<string, string>): Answer<ModelInferResponseMessage>;
+  /** One call of a ModelStreamInfer stream (the gateways' node calls), decoded; see `ModelStreamServing`. */
+  streamInfer: StreamInferHandler;
 }
 
 export interface V2GrpcServerOptions {
@@ -65,6 +69,7 @@ const DEFAULT_SHUTDOWN_TIMEOUT_MS = 5000;
  */
 export class V2GrpcServer {
   private readonly server: Server;
+  private readonly streaming: ModelStreamServing;
   private boundPort: number | undefined;
 
   constructor(
@@ -82,8 +87,11 @@ export class V2GrpcServer {
       ModelReady: unary<V2ModelRequestMessage>((request) => handlers.modelReady(request)),
       ModelMetadata: unary<V2ModelRequestMessage>((request) => handlers.modelMetadata(request)),
       ModelInfer: unary<ModelInferRequestMessage>((request, metadata) => handlers.modelInfer(request, headersOf(metadata))),
+      ModelStreamInfer: (call: ServerDuplexStream<Buffer, Buffer>) => this.streaming.serve(call),
     };
-    this.server.addService(v2GrpcService().service, impl);
+    this.streaming = new ModelStreamServing((model, request, headers, deadline, end) => handlers.streamInfer(model, request, headers, deadline, end));
+    // ModelStreamInfer carries bytes: its messages are encoded and decoded by oip-proto.codec, not proto-loader.
+    this.server.addService({ ...v2GrpcService().service, ModelStreamInfer: MODEL_STREAM_INFER }, impl);
   }
 
   /** The port bound by `listen()`; undefined before. */
@@ -103,8 +111,12 @@ export class V2GrpcServer {
     );
   }
 
-  /** Stops accepting calls, lets those in flight finish, and cancels what is left after the shutdown timeout. */
+  /**
+   * Stops accepting calls, lets those in flight finish, and cancels what is left after the shutdown
+   * timeout. Streams refuse new calls (the gateway retries them elsewhere) and end once idle.
+   */
   close(): Promise<void> {
+    this.streaming.drain();
     return new Promise((resolve) => {
       const force = setTimeout(() => {
         this.server.forceShutdown();

@@ -1,6 +1,5 @@
 export * from './topics';
 export * from './kafka.client';
-export * from './oip-proto.codec';
 export * from './pipelined.consumer';
 export * from './kafka-graph.stream';
 export * from './kafka-node.transport';

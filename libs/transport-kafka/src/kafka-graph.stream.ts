@@ -4,12 +4,13 @@ import {
   decodeInferRequest,
   encodeInferResponse,
   encodeModelInferResponse,
+  decodeInferRequestProto,
+  encodeInferResponseProto,
   isBatchQueueFull,
   type InferRequest,
   type InferResponse,
 } from '@infergraph/protocol';
 import { textHeaders, type KafkaClient, type KafkaLogger } from './kafka.client';
-import { decodeInferRequestProto, encodeInferResponseProto } from './oip-proto.codec';
 import { PipelinedConsumer, type ConsumedRecord, type PipelineStats } from './pipelined.consumer';
 import { HEADER, PROTOBUF, graphTopicNames, isProtobuf, passThroughHeaders, type GraphTopicNames } from './topics';
 

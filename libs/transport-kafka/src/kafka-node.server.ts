@@ -1,6 +1,5 @@
-import { InferenceError, decodeModelInferRequest, encodeModelInferResponse, type InferRequest, type InferResponse } from '@infergraph/protocol';
+import { InferenceError, decodeInferRequestProto, encodeInferResponseProto, encodeModelInferResponse, type InferRequest, type InferResponse } from '@infergraph/protocol';
 import { textHeaders, type KafkaClient, type KafkaLogger } from './kafka.client';
-import { decodeInferRequestMessage, encodeInferResponseProto } from './oip-proto.codec';
 import { PipelinedConsumer, type ConsumedRecord, type PipelineStats } from './pipelined.consumer';
 import { HEADER, PROTOBUF, nodeGroupId, nodeTopicNames, passThroughHeaders } from './topics';
 
@@ -107,7 +106,7 @@ export class KafkaNodeServer {
         throw new InferenceError('DEADLINE_EXCEEDED', `node "${n.node}" of graph "${n.graph}": the request's deadline passed before the node ran`);
       }
       if (message.value === null) throw new InferenceError('INVALID_ARGUMENT', 'node call record has no value');
-      const request = decodeModelInferRequest(decodeInferRequestMessage(message.value));
+      const request = decodeInferRequestProto(message.value);
       const response = await this.infer(key(n), request, headers, deadline);
       value = encodeInferResponseProto(encodeModelInferResponse(response));
     } catch (err) {

@@ -1,9 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Consumer } from 'kafkajs';
 import type { NodeInvocation, NodeTransport } from '@infergraph/executor';
-import { HTTP_STATUS_OF, InferenceError, decodeNodeOutputs, encodeNodeCall, type TensorMap } from '@infergraph/protocol';
+import { HTTP_STATUS_OF, InferenceError, decodeInferResponseProto, decodeNodeOutputs, encodeInferRequestProto, encodeNodeCall, type TensorMap } from '@infergraph/protocol';
 import { textHeaders, type KafkaClient, type KafkaLogger } from './kafka.client';
-import { decodeInferResponseProto, encodeInferRequestProto } from './oip-proto.codec';
 import { HEADER, PROTOBUF, nodeTopicNames, passThroughHeaders } from './topics';
 
 /** A graph whose node calls travel through Kafka topics. */

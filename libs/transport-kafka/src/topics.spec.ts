@@ -1,7 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { encodeBinaryElements, decodeBinaryElements } from '@infergraph/protocol';
-import { decodeInferRequestProto, decodeInferResponseProto, encodeInferRequestProto, encodeInferResponseProto } from './oip-proto.codec';
+import {
+  encodeBinaryElements,
+  decodeBinaryElements,
+  decodeInferRequestProto,
+  decodeInferResponseProto,
+  encodeInferRequestProto,
+  encodeInferResponseProto,
+} from '@infergraph/protocol';
 import { graphTopicNames, isProtobuf, nodeGroupId, nodeTopicNames, passThroughHeaders } from './topics';
 
 describe('Kafka topic naming and record headers', () => {

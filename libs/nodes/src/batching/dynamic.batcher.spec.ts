@@ -178,7 +178,7 @@ describe('dynamic batcher', () => {
       assert.equal(err.httpStatus, 503);
       assert.equal(err.message, 'graph "demo" node "clf": batch queue is full (maxQueueSize 2 requests); retry later');
       assert.ok(isBatchQueueFull(err));
-      assert.ok(isBatchQueueFull(new InferenceError('UNAVAILABLE', `node "x": no worker replica answered (14 UNAVAILABLE: ${err.message})`)), 'recognised after a gRPC hop');
+      assert.ok(!isBatchQueueFull(new InferenceError('UNAVAILABLE', err.message)), 'recognised by its details, never by its text');
       return true;
     });
     session.release();

@@ -1,0 +1,211 @@
+import { credentials, makeGenericClientConstructor, status, type Client, type ClientDuplexStream, type ServiceError, type StatusObject } from '@grpc/grpc-js';
+import type { RequestEnd } from '@infergraph/executor';
+import { decodeStreamInferResponseProto, encodeInferRequestProto, type ModelInferRequestMessage, type ModelInferResponseMessage } from '@infergraph/protocol';
+import { FORWARDED_HEADER, MODEL_STREAM_INFER, RESERVED_PARAM_PREFIX, STREAM_PARAM, StreamCallError, errorOfAnswer, int64Param, numberParam } from './node-stream.framing';
+
+export interface NodeStreamOptions {
+  /** Streams opened to one worker at most; a second opens only when the first is full. Default 2. */
+  readonly maxStreams?: number;
+  /** Calls in flight on one stream at most; beyond every stream's bound calls wait, in order. Default 64. */
+  readonly maxInFlightPerStream?: number;
+}
+
+const DEFAULT_MAX_STREAMS = 2;
+const DEFAULT_MAX_IN_FLIGHT_PER_STREAM = 64;
+
+interface StreamStub extends Client {
+  ModelStreamInfer(): ClientDuplexStream<Buffer, Buffer>;
+}
+
+const StreamClient = makeGenericClientConstructor({ ModelStreamInfer: MODEL_STREAM_INFER }, 'GRPCInferenceService') as unknown as new (
+  address: string,
+  creds: ReturnType<typeof credentials.createInsecure>,
+) => StreamStub;
+
+interface OpenStream {
+  readonly call: ClientDuplexStream<Buffer, Buffer>;
+  readonly pending: Map<number, PendingCall>;
+  broken: boolean;
+}
+
+interface PendingCall {
+  readonly callId: number;
+  readonly model: string;
+  readonly bytes: Buffer;
+  readonly resolve: (response: ModelInferResponseMessage) => void;
+  readonly reject: (err: Error) => void;
+  timer: NodeJS.Timeout | undefined;
+  offEnd: () => void;
+  stream: OpenStream | undefined;
+  settled: boolean;
+}
+
+const NOTHING = (): void => undefined;
+
+/**
+ * Node calls to one worker as messages on a few long-lived ModelStreamInfer streams (framing:
+ * node-stream.framing.ts). Each call has its own deadline (DEADLINE_EXCEEDED here, a cancel message there)
+ * and ends when its request does (CANCELLED here, a cancel message there); at most `maxInFlightPerStream`
+ * calls ride one stream, then a second stream opens, then calls queue. A stream that breaks fails its calls
+ * in flight with UNAVAILABLE (the transport retries them on another replica); the next call opens a new one.
+ */
+export class NodeStreamClient {
+  private readonly stub: StreamStub;
+  private readonly streams: OpenStream[] = [];
+  private readonly queue: PendingCall[] = [];
+  private readonly maxStreams: number;
+  private readonly maxInFlightPerStream: number;
+  private lastCallId = 0;
+  private closed = false;
+
+  constructor(
+    readonly address: string,
+    options: NodeStreamOptions = {},
+  ) {
+    this.stub = new StreamClient(address, credentials.createInsecure());
+    this.maxStreams = Math.max(1, options.maxStreams ?? DEFAULT_MAX_STREAMS);
+    this.maxInFlightPerStream = Math.max(1, options.maxInFlightPerStream ?? DEFAULT_MAX_IN_FLIGHT_PER_STREAM);
+  }
+
+  /** Streams open now. */
+  get openStreams(): number {
+    return this.streams.length;
+  }
+
+  /** Calls waiting for room on a stream. */
+  get queued(): number {
+    return this.queue.length;
+  }
+
+  /**
+   * One node call. `message` is the call's ModelInferRequest (its parameters are amended with the call's
+   * framing); resolves with the worker's response, rejects with the worker's InferenceError or, for
+   * failures of the stream, a `StreamCallError` with a gRPC code.
+   */
+  call(message: ModelInferRequestMessage, headers: Readonly<Record<string, string>>, deadline: number, end?: RequestEnd): Promise<ModelInferResponseMessage> {
+    if (this.closed) return Promise.reject(new StreamCallError(status.UNAVAILABLE, `client of worker ${this.address} is closed`));
+    const callId = ++this.lastCallId;
+    const params = (message.parameters ??= {});
+    for (const key in params) if (key.startsWith(RESERVED_PARAM_PREFIX)) delete params[key];
+    params[STREAM_PARAM.callId] = int64Param(callId);
+    params[STREAM_PARAM.deadlineMs] = int64Param(deadline);
+    for (const key in headers) if (FORWARDED_HEADER.test(key)) params[STREAM_PARAM.headerPrefix + key] = { string_param: headers[key] };
+    const bytes = encodeInferRequestProto(message);
+    return new Promise((resolve, reject) => {
+      const p: PendingCall = { callId, model: message.model_name, bytes, resolve, reject, timer: undefined, offEnd: NOTHING, stream: undefined, settled: false };
+      const remaining = deadline - Date.now();
+      if (remaining <= 0) {
+        reject(new StreamCallError(status.DEADLINE_EXCEEDED, `deadline passed before ${p.model} was sent to worker ${this.address}`));
+        return;
+      }
+      p.timer = setTimeout(() => this.abandon(p, status.DEADLINE_EXCEEDED, `deadline passed waiting for ${p.model} on worker ${this.address}`), remaining);
+      if (end !== undefined) p.offEnd = end.onEnd(() => this.abandon(p, status.CANCELLED, `the request ended before ${p.model} answered`));
+      if (!p.settled) this.dispatch(p);
+    });
+  }
+
+  /** Ends every stream; calls in flight or queued fail with UNAVAILABLE. */
+  close(): void {
+    this.closed = true;
+    for (const p of this.queue.splice(0)) this.settle(p).reject(new StreamCallError(status.UNAVAILABLE, `client of worker ${this.address} closed`));
+    for (const s of [...this.streams]) {
+      this.broken(s, 'client closed');
+      s.call.cancel();
+    }
+    this.stub.close();
+  }
+
+  private dispatch(p: PendingCall): void {
+    const stream = this.streamWithRoom();
+    if (stream === undefined) this.queue.push(p);
+    else this.send(stream, p);
+  }
+
+  /** The first open stream with room; a new one while fewer than `maxStreams` are open. */
+  private streamWithRoom(): OpenStream | undefined {
+    for (const s of this.streams) if (s.pending.size < this.maxInFlightPerStream) return s;
+    return this.streams.length < this.maxStreams && !this.closed ? this.open() : undefined;
+  }
+
+  private send(stream: OpenStream, p: PendingCall): void {
+    p.stream = stream;
+    stream.pending.set(p.callId, p);
+    stream.call.write(p.bytes);
+  }
+
+  private open(): OpenStream {
+    const call = this.stub.ModelStreamInfer();
+    const stream: OpenStream = { call, pending: new Map(), broken: false };
+    call.on('data', (bytes: Buffer) => this.answer(stream, bytes));
+    call.on('error', (err: ServiceError) => this.broken(stream, `${err.code} ${err.details || err.message}`));
+    call.on('status', (s: StatusObject) => {
+      if (s.code !== status.OK) this.broken(stream, `${s.code} ${s.details}`);
+    });
+    call.on('end', () => this.broken(stream, 'the worker ended the stream'));
+    this.streams.push(stream);
+    return stream;
+  }
+
+  private answer(stream: OpenStream, bytes: Buffer): void {
+    let callId: number | undefined;
+    let answer: ReturnType<typeof decodeStreamInferResponseProto>;
+    try {
+      answer = decodeStreamInferResponseProto(bytes);
+      callId = numberParam(answer.infer_response?.parameters[STREAM_PARAM.callId]);
+    } catch (err) {
+      // An answer nobody can attribute: the stream can no longer be trusted.
+      this.broken(stream, err instanceof Error ? err.message : String(err));
+      stream.call.cancel();
+      return;
+    }
+    const p = callId === undefined ? undefined : stream.pending.get(callId);
+    if (p === undefined) return; // a call given up (deadline, request end) whose answer came anyway
+    this.settle(p);
+    if (answer.error_message !== '' || answer.infer_response === undefined) p.reject(errorOfAnswer(answer.error_message || 'empty answer', answer.infer_response, `worker ${this.address}`));
+    else p.resolve(answer.infer_response);
+  }
+
+  /** A call nobody waits for anymore: fail it here and tell the worker to drop it. */
+  private abandon(p: PendingCall, code: number, details: string): void {
+    if (p.settled) return;
+    const stream = p.stream;
+    const i = this.queue.indexOf(p);
+    if (i >= 0) this.queue.splice(i, 1);
+    this.settle(p);
+    if (stream !== undefined && !stream.broken) {
+      stream.call.write(encodeInferRequestProto({ model_name: p.model, parameters: { [STREAM_PARAM.callId]: int64Param(p.callId), [STREAM_PARAM.cancel]: { bool_param: true } } }));
+    }
+    p.reject(new StreamCallError(code, details));
+  }
+
+  private settle(p: PendingCall): PendingCall {
+    p.settled = true;
+    clearTimeout(p.timer);
+    p.offEnd();
+    if (p.stream !== undefined && p.stream.pending.delete(p.callId)) this.pump();
+    return p;
+  }
+
+  /** Sends queued calls while a stream has room. */
+  private pump(): void {
+    while (this.queue.length > 0) {
+      const stream = this.streamWithRoom();
+      if (stream === undefined) return;
+      this.send(stream, this.queue.shift() as PendingCall);
+    }
+  }
+
+  private broken(stream: OpenStream, why: string): void {
+    if (stream.broken) return;
+    stream.broken = true;
+    const i = this.streams.indexOf(stream);
+    if (i >= 0) this.streams.splice(i, 1);
+    const failed = [...stream.pending.values()];
+    stream.pending.clear();
+    for (const p of failed) {
+      p.stream = undefined;
+      this.settle(p).reject(new StreamCallError(status.UNAVAILABLE, `stream to worker ${this.address} broke: ${why}`));
+    }
+    this.pump();
+  }
+}
