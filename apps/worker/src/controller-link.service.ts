@@ -9,6 +9,8 @@ import { WORKER_CONFIG, type WorkerConfig } from './worker.config';
 
 /** How soon a worker tries again after losing the controller (its channel also reconnects fast). */
 const REJOIN_MS = 200;
+/** After its release, how long a draining worker still takes calls while gateways apply the new routes. */
+const ROUTES_SETTLE_MS = 1000;
 
 /**
  * Controller mode: keeps one Join stream open to the controller (re-joining within a second after it
@@ -73,7 +75,9 @@ export class ControllerLinkService implements OnApplicationBootstrap, OnApplicat
       }, this.config.drainTimeoutMs);
       this.releasedBy = () => {
         clearTimeout(timer);
-        resolve();
+        // The release goes out with the routing table that no longer names this worker; give gateways a
+        // moment to apply it before calls here are refused.
+        setTimeout(resolve, ROUTES_SETTLE_MS);
       };
       this.logger.log('draining: asking the controller to move this worker’s replicas elsewhere');
       this.stream?.write({ drain: { in_flight: this.serving.inFlightTotal() } });
