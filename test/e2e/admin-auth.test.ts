@@ -5,6 +5,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { oneModelGraphYaml } from '../support/graph-yaml';
 import { startController, type RunningController } from '../support/controller.process';
 import { freePort } from '../support/gateway.process';
 import { repoPath } from '../support/repo';
@@ -18,16 +19,7 @@ const READ_TOKEN = 'read-e2e-9a8b7c6d5e4f3a2b';
 const REALM = 'Bearer realm="infergraph-controller"';
 const IRIS_MODEL = repoPath('models', 'iris-logreg', '1', 'model.onnx');
 
-const graphYaml = (name: string): string => `apiVersion: infergraph.dev/v1alpha1
-kind: InferenceGraph
-metadata:
-  name: ${name}
-spec:
-  inputs: [{name: input, datatype: FP32, shape: [-1, 4]}]
-  nodes:
-    - {name: clf, type: model, inputs: [graph.inputs], model: {uri: ${IRIS_MODEL}}}
-  outputs: [clf.outputs.label]
-`;
+const graphYaml = (name: string): string => oneModelGraphYaml(name, IRIS_MODEL);
 
 interface Answer {
   status: number;

@@ -3,6 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { EXAMPLES, goldenRows } from '../support/examples';
 import { assertSameOutputs } from '../support/same-outputs';
 import { request, startGateway, type RunningGateway } from '../support/gateway.process';
+import { oneModelGraphYaml } from '../support/graph-yaml';
 import { startController } from '../support/controller.process';
 import { repoPath } from '../support/repo';
 import { startWorker, type RunningWorker } from '../support/worker.process';
@@ -263,16 +264,7 @@ describe('controller: admin API', () => {
     controller?.process.kill('SIGKILL');
   });
 
-  const yaml = (name: string, model: string): string => `apiVersion: infergraph.dev/v1alpha1
-kind: InferenceGraph
-metadata:
-  name: ${name}
-spec:
-  inputs: [{name: input, datatype: FP32, shape: [-1, 4]}]
-  nodes:
-    - {name: clf, type: model, inputs: [graph.inputs], model: {uri: ${model}}}
-  outputs: [clf.outputs.label]
-`;
+  const yaml = (name: string, model: string): string => oneModelGraphYaml(name, model);
 
   it('adds a graph posted as YAML, places it, and removes it on DELETE', async () => {
     const post = await fetch(`${controller.base}/v1/graphs`, { method: 'POST', headers: { 'content-type': 'application/yaml' }, body: yaml('posted', repoPath('models', 'iris-logreg', '1', 'model.onnx')) });
@@ -293,7 +285,7 @@ spec:
   it('rejects an invalid graph with the problems located in the posted document', async () => {
     const res = await fetch(`${controller.base}/v1/graphs`, { method: 'POST', body: yaml('broken', '/nowhere/model.onnx') });
     assert.equal(res.status, 400);
-    assert.match(((await res.json()) as { error: string }).error, /broken\.yaml:8:\d+ spec\.nodes\[0\]\.model\.uri: model\.uri "\/nowhere\/model\.onnx" is outside the allowed roots/);
+    assert.match(((await res.json()) as { error: string }).error, /broken\.yaml:9:\d+ spec\.nodes\[0\]\.model\.uri: model\.uri "\/nowhere\/model\.onnx" is outside the allowed roots/);
     assert.equal(((await (await fetch(`${controller.base}/v1/graphs`)).json()) as { graphs: unknown[] }).graphs.length, 0);
   });
 });

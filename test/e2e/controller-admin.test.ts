@@ -4,6 +4,7 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFile
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { oneModelGraphYaml } from '../support/graph-yaml';
 import { startController, type RunningController } from '../support/controller.process';
 import { repoPath } from '../support/repo';
 import { startWorker, type RunningWorker } from '../support/worker.process';
@@ -23,18 +24,7 @@ interface Described {
 
 const IRIS_MODEL = repoPath('models', 'iris-logreg', '1', 'model.onnx');
 
-/** One model node; `model` is written as given (relative paths mean: relative to the graph file, or to the first GRAPHS_DIR when posted). */
-const graphYaml = (name: string, model: string, comment = ''): string => `# ${comment || `graph ${name}`}
-apiVersion: infergraph.dev/v1alpha1
-kind: InferenceGraph
-metadata:
-  name: ${name}
-spec:
-  inputs: [{name: input, datatype: FP32, shape: [-1, 4]}]
-  nodes:
-    - {name: clf, type: model, inputs: [graph.inputs], model: {uri: ${model}}}   # the classifier
-  outputs: [clf.outputs.label]
-`;
+const graphYaml = oneModelGraphYaml;
 
 const BILLION_LAUGHS = [
   'apiVersion: infergraph.dev/v1alpha1',

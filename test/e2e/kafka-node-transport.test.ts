@@ -73,4 +73,49 @@ describe('Kafka node transport: answers in flight while the gateway subscribes t
     assert.deepEqual([...(outputs.get('y')?.data as Float32Array)], [2, 4, 6]);
     assert.equal(transport.stats().pending, 0);
   });
+
+  it('ends a call whose request ends while its record is still being published, with no unhandled rejection', async () => {
+    // A broker slow to acknowledge: the record is published only when the test lets it go.
+    let letGo: () => void = () => undefined;
+    const gate = new Promise<void>((r) => (letGo = r));
+    class SlowClient extends KafkaClient {
+      override async send(...args: Parameters<KafkaClient['send']>): Promise<void> {
+        await gate;
+        return super.send(...args);
+      }
+    }
+    const slow = new SlowClient(brokers, 'infergraph-test-transport-slow', logger);
+    const slowTransport = new KafkaNodeTransport(slow, `${prefix}.slow`, logger);
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown): void => void unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      await slowTransport.register({ name: 'a', prefix, partitions: 3, nodes: ['n'] });
+      const lifetime = new RequestLifetime();
+      const ctx = createRequestContext({ graph: 'a', timeoutMs: 10_000, signal: lifetime });
+      const input: Tensor = { name: 'x', datatype: 'FP32', shape: [1, 1], data: Float32Array.from([1]) };
+      const call = slowTransport.invoke({ graph: 'a', node: 'n', inputs: new Map([['x', input]]), ctx });
+      const settled = call.then(
+        () => assert.fail('the call answered after its request ended'),
+        (err: unknown) => err,
+      );
+      await new Promise((r) => setTimeout(r, 50));
+      lifetime.end();
+      // Let the rejection surface (or not) before the caller gets to await the answer.
+      await new Promise((r) => setTimeout(r, 50));
+      letGo();
+      const err = (await settled) as { code?: string; message?: string };
+      assert.equal(err.code, 'DEADLINE_EXCEEDED');
+      assert.match(err.message ?? '', /request ended while waiting/);
+      await new Promise((r) => setImmediate(r));
+      assert.deepEqual(unhandled, []);
+      assert.equal(slowTransport.stats().pending, 0);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+      letGo();
+      for (const h of held) h.release();
+      await slowTransport.close();
+      await slow.close();
+    }
+  });
 });

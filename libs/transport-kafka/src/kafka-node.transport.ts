@@ -112,6 +112,9 @@ export class KafkaNodeTransport implements NodeTransport {
         },
       });
     });
+    // The request may end (and reject the answer) while the record is still being published, before
+    // anyone awaits the answer: mark it handled now so that rejection is not an unhandled one.
+    answer.catch(() => undefined);
     const message = encodeNodeCall(`${call.graph}.${call.node}`, call.ctx.requestId, call.ctx.parameters, call.inputs.values());
     try {
       await this.client.send(topics.inputs, {
