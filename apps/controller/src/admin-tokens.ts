@@ -1,5 +1,7 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import { isIP } from 'node:net';
+import { MIN_SECRET_LENGTH, matchingSecrets, secretDigestOf } from '@infergraph/protocol';
+
+export { bearerTokenOf } from '@infergraph/protocol';
 
 /** `read`: the GET endpoints (status, graphs, metrics); `admin`: everything. */
 export type AdminScope = 'read' | 'admin';
@@ -13,17 +15,14 @@ export interface AdminTokenDigest {
 }
 
 /** Shorter tokens are refused at start-up: a guessable secret on an open port is no protection. */
-export const MIN_ADMIN_TOKEN_LENGTH = 16;
+export const MIN_ADMIN_TOKEN_LENGTH = MIN_SECRET_LENGTH;
 
 const SCOPED = /^(admin|read):(.*)$/;
 
-const sha256 = (text: string): Buffer => createHash('sha256').update(text, 'utf8').digest();
-
 /** A token as configured, or the problem with it (which names the origin, never the token). */
 export function adminTokenOf(token: string, scope: AdminScope, origin: string): AdminTokenDigest | { problem: string } {
-  if (/\s/.test(token)) return { problem: `${origin}: a token cannot contain whitespace` };
-  if (token.length < MIN_ADMIN_TOKEN_LENGTH) return { problem: `${origin}: a token must be at least ${MIN_ADMIN_TOKEN_LENGTH} characters (e.g. \`openssl rand -hex 32\`)` };
-  return { scope, digest: sha256(token), origin };
+  const secret = secretDigestOf(token, scope, origin);
+  return 'problem' in secret ? secret : { scope, digest: secret.digest, origin };
 }
 
 /**
@@ -55,18 +54,9 @@ export function parseAdminTokensFile(text: string, origin = 'ADMIN_TOKENS_FILE')
  * (so lengths do not leak) and every digest is compared, whichever matches. Returns the widest scope.
  */
 export function matchAdminToken(presented: string, tokens: readonly AdminTokenDigest[]): AdminScope | undefined {
-  const digest = sha256(presented);
-  let scope: AdminScope | undefined;
-  for (const token of tokens) {
-    if (timingSafeEqual(digest, token.digest) && scope !== 'admin') scope = token.scope;
-  }
-  return scope;
-}
-
-/** The token of an `Authorization: Bearer <token>` header, or undefined. */
-export function bearerTokenOf(authorization: string | undefined): string | undefined {
-  const match = /^Bearer[ ]+(\S+)\s*$/i.exec(authorization ?? '');
-  return match?.[1];
+  const matched = matchingSecrets(presented, tokens);
+  if (matched.length === 0) return undefined;
+  return matched.some((t) => t.scope === 'admin') ? 'admin' : 'read';
 }
 
 /**

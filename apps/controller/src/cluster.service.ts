@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplica
 import { randomUUID } from 'node:crypto';
 import { Autoscaler, ClusterState } from '@infergraph/cluster';
 import type { CatalogueMessage, RoutingTableMessage, WorkerMessage } from '@infergraph/protocol';
-import { ControlServer, type WorkerSession } from '@infergraph/transport-grpc';
+import { ControlServer, GRPC_STATUS, type WorkerSession } from '@infergraph/transport-grpc';
 import type { ClusterView } from '@infergraph/telemetry';
 import { checkWorkerMessage } from './control-message.schema';
 import { CONTROLLER_CONFIG, type ControllerConfig } from './controller.config';
@@ -32,6 +32,11 @@ export class ClusterService implements OnApplicationBootstrap, OnApplicationShut
   private readonly loads = new Map<string, ReadonlyMap<string, number>>();
   /** Draining workers already told to leave. */
   private readonly released = new Set<string>();
+  /**
+   * The identity that first said hello for each worker id, for this controller's life: another identity
+   * re-using the id is refused, so a credential holder cannot take over another worker's routes.
+   */
+  private readonly owners = new Map<string, string>();
   private expiry: NodeJS.Timeout | undefined;
   private scaling: NodeJS.Timeout | undefined;
   private syncTimer: NodeJS.Timeout | undefined;
@@ -56,7 +61,8 @@ export class ClusterService implements OnApplicationBootstrap, OnApplicationShut
         onClose(() => this.catalogueWatchers.delete(push));
         push(this.catalogueMessage());
       },
-    });
+      refused: (method, peer, details) => this.logger.warn(`refused a control-plane ${method} call from ${peer}: ${details}`),
+    }, config.controlSecurity);
     this.catalogue.onChange((name, graph) => this.onCatalogueChange(name, graph));
   }
 
@@ -165,6 +171,13 @@ export class ClusterService implements OnApplicationBootstrap, OnApplicationShut
           if (id === undefined) session.end();
           return;
         case 'hello': {
+          const owner = this.owners.get(m.hello.id);
+          if (owner !== undefined && owner !== session.identity) {
+            this.logger.warn(`refused a hello for worker ${m.hello.id} from ${session.identity}: that id belongs to ${owner}`);
+            session.refuse(GRPC_STATUS.PERMISSION_DENIED, `worker id "${m.hello.id}" is held by another identity; choose another WORKER_ID`);
+            return;
+          }
+          this.owners.set(m.hello.id, session.identity);
           const previous = id === undefined ? undefined : this.sessions.get(id);
           id = m.hello.id;
           const replaced = this.sessions.get(id);

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { listOf, parseEnvironment } from '@infergraph/engine';
+import { controlServerSecurityFrom, type ControlServerSecurity } from '@infergraph/transport-grpc';
 import { telemetryEnvShape, telemetrySettingsOf, type TelemetrySettings } from '@infergraph/telemetry';
 import { adminTokenOf, isLoopbackHost, parseAdminTokensFile, type AdminScope, type AdminTokenDigest } from './admin-tokens';
 
@@ -60,6 +61,11 @@ export interface ControllerConfig {
    * Empty: no authentication, which is only allowed on a loopback HOST.
    */
   readonly adminTokens: readonly AdminTokenDigest[];
+  /**
+   * Who may join the control plane (CLUSTER_TOKEN, CLUSTER_TOKENS_FILE, CONTROL_TLS_*). Open (anonymous
+   * callers) only on a loopback HOST.
+   */
+  readonly controlSecurity: ControlServerSecurity;
 }
 
 export const CONTROLLER_CONFIG = Symbol('CONTROLLER_CONFIG');
@@ -67,6 +73,8 @@ export const CONTROLLER_CONFIG = Symbol('CONTROLLER_CONFIG');
 /** Parses the environment once; lists every bad variable at start-up. */
 export function loadControllerConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): ControllerConfig {
   const admin = adminTokensIn(env, cwd);
+  const control = controlServerSecurityFrom(env, cwd);
+  admin.problems.push(...control.problems);
   let e: z.infer<typeof envSchema>;
   try {
     e = parseEnvironment(envSchema, env, 'controller');
@@ -80,6 +88,12 @@ export function loadControllerConfig(env: NodeJS.ProcessEnv = process.env, cwd =
     throw new Error(
       `invalid controller configuration:\n  HOST=${JSON.stringify(e.HOST)}: the admin API would be reachable without authentication; ` +
         'set ADMIN_TOKEN (or ADMIN_TOKENS_FILE) to a secret, or bind a loopback address (HOST=127.0.0.1)',
+    );
+  }
+  if (control.security.tokens.length === 0 && control.security.tls === undefined && !isLoopbackHost(e.HOST)) {
+    throw new Error(
+      `invalid controller configuration:\n  HOST=${JSON.stringify(e.HOST)}: anyone reaching the control plane could join as a worker and receive traffic; ` +
+        'set CLUSTER_TOKEN (or CLUSTER_TOKENS_FILE), or CONTROL_TLS_CA/CERT/KEY for mutual TLS (`npm run certs`), or bind a loopback address',
     );
   }
   return Object.freeze({
@@ -97,6 +111,7 @@ export function loadControllerConfig(env: NodeJS.ProcessEnv = process.env, cwd =
     modelRoots: Object.freeze(listOf(e.MODEL_ROOTS).map((d) => path.resolve(cwd, d))),
     allowPostedModules: e.ALLOW_POSTED_MODULES === 'true' || e.ALLOW_POSTED_MODULES === '1',
     adminTokens: Object.freeze(adminTokens.map((t) => Object.freeze(t))),
+    controlSecurity: control.security,
   });
 }
 

@@ -2,7 +2,7 @@ import { Logger, Module, type DynamicModule } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import { GraphInferenceService, GraphRegistry, PathPolicy, SplitTransport, kafkaSettingsOf, remoteNodesOf } from '@infergraph/engine';
 import { KafkaClient, KafkaNodeTransport, lagSamples } from '@infergraph/transport-kafka';
-import { GrpcNodeTransport, RoutingTableWatcher } from '@infergraph/transport-grpc';
+import { GrpcNodeTransport, RoutingTableWatcher, type ControlClientSecurity } from '@infergraph/transport-grpc';
 import type { NodeTransport } from '@infergraph/executor';
 import type { GraphSpec } from '@infergraph/spec';
 import { OnnxModelLoader } from '@infergraph/runtime-onnx';
@@ -44,7 +44,7 @@ export class AppModule {
         {
           provide: GraphRegistry,
           useFactory: (loader: OnnxModelLoader, kafkaNodes: KafkaNodeTransport | null) => {
-            const workers = config.nodeTransport !== 'grpc' ? undefined : config.controller === undefined ? new GrpcNodeTransport(config.workers) : routedTransport(config.controller);
+            const workers = config.nodeTransport !== 'grpc' ? undefined : config.controller === undefined ? new GrpcNodeTransport(config.workers) : routedTransport(config.controller, config.controlSecurity);
             const transport = (graph: GraphSpec, local: NodeTransport): NodeTransport => {
               if (graph.spec.transport === 'kafka' || config.nodeTransport === 'kafka') {
                 if (kafkaNodes === null) throw new Error('spec.transport: kafka: this gateway has no KAFKA_BROKERS; set it to the brokers the node workers consume from');
@@ -94,10 +94,15 @@ export class AppModule {
 }
 
 /** Node calls go where the controller's routing table says a replica is ready. */
-function routedTransport(controller: string): GrpcNodeTransport {
+function routedTransport(controller: string, security: ControlClientSecurity): GrpcNodeTransport {
   const logger = new Logger('routes');
-  const watcher = new RoutingTableWatcher(controller, `gateway-${process.pid}`, (version, routes, epoch) =>
-    logger.log(`routing table v${version} (controller epoch ${epoch.slice(0, 8)}): ${routes} node(s) with ready replicas`),
+  const watcher = new RoutingTableWatcher(
+    controller,
+    `gateway-${process.pid}`,
+    (version, routes, epoch) => logger.log(`routing table v${version} (controller epoch ${epoch.slice(0, 8)}): ${routes} node(s) with ready replicas`),
+    200,
+    security,
+    (details) => logger.error(`the controller at ${controller} refused this gateway: ${details}`),
   );
   watcher.start();
   return new GrpcNodeTransport((graph, node) => watcher.addressesFor(`${graph}.${node}`));

@@ -88,7 +88,7 @@ export class ControllerLinkService implements OnApplicationBootstrap, OnApplicat
   private join(): void {
     const controller = this.config.controller as string;
     this.client?.close();
-    const client = new ControlClient(controller);
+    const client = new ControlClient(controller, this.config.controlSecurity);
     this.client = client;
     const stream = client.join();
     this.stream = stream;

@@ -1,6 +1,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
+import { controlClientSecurityFrom, type ControlClientSecurity } from '@infergraph/transport-grpc';
 import { listOf, parseEnvironment } from '@infergraph/engine';
 import { telemetryEnvShape, telemetrySettingsOf, type TelemetrySettings } from '@infergraph/telemetry';
 import { probeGpus } from './gpu.probe';
@@ -45,6 +46,8 @@ export interface WorkerConfig {
   readonly telemetry: TelemetrySettings;
   /** Controller mode: join it and serve what it assigns; otherwise serve every node of GRAPHS_DIR. */
   readonly controller: string | undefined;
+  /** What this process presents to the controller (CLUSTER_TOKEN or CLUSTER_TOKEN_FILE, CONTROL_TLS_*). */
+  readonly controlSecurity: ControlClientSecurity;
   readonly id: string;
   readonly pool: string;
   readonly capacity: { readonly cpu: number; readonly memory: number; readonly gpuCount: number; readonly gpuMemory: number };
@@ -70,6 +73,8 @@ export const WORKER_CONFIG = Symbol('WORKER_CONFIG');
 /** Parses the environment once; lists every bad variable at start-up. */
 export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): WorkerConfig {
   const e = parseEnvironment(envSchema, env, 'worker');
+  const control = controlClientSecurityFrom(env, cwd);
+  if (control.problems.length > 0) throw new Error(`invalid worker configuration:\n${control.problems.map((p) => `  ${p}`).join('\n')}`);
   if (e.NODE_TRANSPORT === 'kafka' && listOf(e.KAFKA_BROKERS).length === 0) {
     throw new Error('invalid worker configuration:\n  KAFKA_BROKERS="": NODE_TRANSPORT=kafka needs the brokers (host:port, comma-separated) to consume node topics from');
   }
@@ -83,6 +88,7 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env, cwd = pro
     bodyLimitBytes: e.BODY_LIMIT_BYTES,
     telemetry: telemetrySettingsOf(e),
     controller: e.CONTROLLER === '' ? undefined : e.CONTROLLER,
+    controlSecurity: control.security,
     id: e.WORKER_ID === '' ? `${e.WORKER_POOL}-${os.hostname()}-${e.WORKER_PORT}` : e.WORKER_ID,
     pool: e.WORKER_POOL,
     capacity: Object.freeze({

@@ -12,3 +12,4 @@ export * from './oip-grpc.codec';
 export * from './grpc-proto.path';
 export * from './control-proto.path';
 export * from './oip-proto.codec';
+export * from './secret-token';

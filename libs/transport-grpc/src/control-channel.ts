@@ -1,11 +1,11 @@
 import {
   Server,
-  ServerCredentials,
-  credentials,
   loadPackageDefinition,
   status,
   type ClientDuplexStream,
   type ClientReadableStream,
+  type ChannelCredentials,
+  type Metadata,
   type ServerDuplexStream,
   type ServerWritableStream,
   type ServiceDefinition,
@@ -20,15 +20,25 @@ import {
   type RoutingTableMessage,
   type WorkerMessage,
 } from '@infergraph/protocol';
+import {
+  OPEN_CONTROL_CLIENT,
+  OPEN_CONTROL_SERVER,
+  controlCallMetadata,
+  controlChannelCredentials,
+  controlServerCredentials,
+  identifyControlCaller,
+  type ControlClientSecurity,
+  type ControlServerSecurity,
+} from './control-security';
 
-type ControlCtor = (new (address: string, creds: ReturnType<typeof credentials.createInsecure>, options?: Record<string, number>) => ControlStub) & {
+type ControlCtor = (new (address: string, creds: ChannelCredentials, options?: Record<string, number>) => ControlStub) & {
   service: ServiceDefinition;
 };
 
 interface ControlStub {
-  Join(): ClientDuplexStream<WorkerMessage, ControllerMessage>;
-  WatchRoutes(request: { gateway_id: string }): ClientReadableStream<RoutingTableMessage>;
-  WatchCatalogue(request: { gateway_id: string }): ClientReadableStream<CatalogueMessage>;
+  Join(metadata: Metadata): ClientDuplexStream<WorkerMessage, ControllerMessage>;
+  WatchRoutes(request: { gateway_id: string }, metadata: Metadata): ClientReadableStream<RoutingTableMessage>;
+  WatchCatalogue(request: { gateway_id: string }, metadata: Metadata): ClientReadableStream<CatalogueMessage>;
   close(): void;
 }
 
@@ -57,6 +67,10 @@ function control(): ControlCtor {
 
 /** One worker's connection, as the controller sees it. */
 export interface WorkerSession {
+  /** Who opened it (see identifyControlCaller): a worker id stays bound to the identity that holds it. */
+  readonly identity: string;
+  /** Ends the stream with an error status the worker sees (e.g. PERMISSION_DENIED for a taken id). */
+  refuse(code: number, details: string): void;
   send(message: ControllerMessage): void;
   /** Ends the stream; the worker re-joins with a new hello. */
   end(): void;
@@ -68,15 +82,30 @@ export interface ControlHandlers {
   join(session: WorkerSession): void;
   watchRoutes(push: (table: RoutingTableMessage) => void, onClose: (listener: () => void) => void): void;
   watchCatalogue(push: (catalogue: CatalogueMessage) => void, onClose: (listener: () => void) => void): void;
+  /** A call refused before any handler saw it (no or a wrong credential). */
+  refused?(method: string, peer: string, details: string): void;
 }
 
 /** The controller's gRPC server for the control plane. */
 export class ControlServer {
   private readonly server = new Server();
 
-  constructor(handlers: ControlHandlers) {
+  constructor(
+    handlers: ControlHandlers,
+    private readonly security: ControlServerSecurity = OPEN_CONTROL_SERVER,
+  ) {
+    // Every call proves who it is before a handler sees it; a refused one ends with its status at once.
+    const admit = (method: string, call: ServerDuplexStream<unknown, unknown> | ServerWritableStream<unknown, unknown>): string | undefined => {
+      const caller = identifyControlCaller(security, call.metadata, call.getAuthContext());
+      if ('identity' in caller) return caller.identity;
+      handlers.refused?.(method, call.getPeer(), caller.refused.details);
+      call.emit('error', { code: caller.refused.code, details: caller.refused.details });
+      return undefined;
+    };
     const impl: UntypedServiceImplementation = {
       Join: (call: ServerDuplexStream<WorkerMessage, ControllerMessage>) => {
+        const identity = admit('Join', call);
+        if (identity === undefined) return;
         const closeListeners: ((reason: string) => void)[] = [];
         let closed = false;
         const close = (reason: string): void => {
@@ -91,6 +120,12 @@ export class ControlServer {
         call.on('error', (err) => close(`stream broke: ${err.message}`));
         call.on('cancelled', () => close('stream cancelled'));
         handlers.join({
+          identity,
+          refuse: (code, details) => {
+            if (closed) return;
+            closed = true;
+            call.emit('error', { code, details });
+          },
           send: (m) => {
             if (!closed) call.write(m);
           },
@@ -104,12 +139,14 @@ export class ControlServer {
         });
       },
       WatchRoutes: (call: ServerWritableStream<{ gateway_id: string }, RoutingTableMessage>) => {
+        if (admit('WatchRoutes', call) === undefined) return;
         handlers.watchRoutes(
           (table) => call.write(table),
           (l) => onStreamClosed(call, l),
         );
       },
       WatchCatalogue: (call: ServerWritableStream<{ gateway_id: string }, CatalogueMessage>) => {
+        if (admit('WatchCatalogue', call) === undefined) return;
         handlers.watchCatalogue(
           (catalogue) => call.write(catalogue),
           (l) => onStreamClosed(call, l),
@@ -121,7 +158,7 @@ export class ControlServer {
 
   listen(address: string): Promise<number> {
     return new Promise((resolve, reject) =>
-      this.server.bindAsync(address, ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port))),
+      this.server.bindAsync(address, controlServerCredentials(this.security), (err, port) => (err ? reject(err) : resolve(port))),
     );
   }
 
@@ -147,20 +184,23 @@ function onStreamClosed(call: ServerWritableStream<unknown, unknown>, listener: 
 export class ControlClient {
   private readonly stub: ControlStub;
 
-  constructor(address: string) {
-    this.stub = new (control())(address, credentials.createInsecure(), FAST_RECONNECT);
+  constructor(
+    address: string,
+    private readonly security: ControlClientSecurity = OPEN_CONTROL_CLIENT,
+  ) {
+    this.stub = new (control())(address, controlChannelCredentials(security), FAST_RECONNECT);
   }
 
   join(): ClientDuplexStream<WorkerMessage, ControllerMessage> {
-    return this.stub.Join();
+    return this.stub.Join(controlCallMetadata(this.security));
   }
 
   watchRoutes(gatewayId: string): ClientReadableStream<RoutingTableMessage> {
-    return this.stub.WatchRoutes({ gateway_id: gatewayId });
+    return this.stub.WatchRoutes({ gateway_id: gatewayId }, controlCallMetadata(this.security));
   }
 
   watchCatalogue(gatewayId: string): ClientReadableStream<CatalogueMessage> {
-    return this.stub.WatchCatalogue({ gateway_id: gatewayId });
+    return this.stub.WatchCatalogue({ gateway_id: gatewayId }, controlCallMetadata(this.security));
   }
 
   close(): void {

@@ -7,3 +7,4 @@ export * from './metadata-headers';
 export * from './node-stream.client';
 export * from './node-stream.framing';
 export * from './model-stream.serving';
+export * from './control-security';

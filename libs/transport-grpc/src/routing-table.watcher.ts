@@ -1,6 +1,7 @@
-import type { ClientReadableStream } from '@grpc/grpc-js';
+import { status, type ClientReadableStream } from '@grpc/grpc-js';
 import type { CatalogueMessage, RoutingTableMessage } from '@infergraph/protocol';
 import { ControlClient } from './control-channel';
+import { OPEN_CONTROL_CLIENT, type ControlClientSecurity } from './control-security';
 
 /**
  * A gateway's copy of the controller's routing table, kept current over a WatchRoutes stream and
@@ -22,6 +23,8 @@ export class RoutingTableWatcher {
     private readonly gatewayId: string,
     private readonly onChange: (version: number, routes: number, epoch: string) => void = () => undefined,
     private readonly retryMs = 200,
+    private readonly security: ControlClientSecurity = OPEN_CONTROL_CLIENT,
+    private readonly onRefused: (details: string) => void = () => undefined,
   ) {}
 
   start(): void {
@@ -58,7 +61,14 @@ export class RoutingTableWatcher {
   }
 
   private subscribe(): void {
-    this.subscription = followControlStream(this.controller, (client) => client.watchRoutes(this.gatewayId), (t) => this.apply(t), this.retryMs);
+    this.subscription = followControlStream(
+      this.controller,
+      this.security,
+      (client) => client.watchRoutes(this.gatewayId),
+      (t) => this.apply(t),
+      this.retryMs,
+      this.onRefused,
+    );
   }
 }
 
@@ -71,10 +81,12 @@ export class CatalogueWatcher {
     private readonly gatewayId: string,
     private readonly onCatalogue: (catalogue: CatalogueMessage) => void,
     private readonly retryMs = 200,
+    private readonly security: ControlClientSecurity = OPEN_CONTROL_CLIENT,
+    private readonly onRefused: (details: string) => void = () => undefined,
   ) {}
 
   start(): void {
-    this.subscription = followControlStream(this.controller, (client) => client.watchCatalogue(this.gatewayId), this.onCatalogue, this.retryMs);
+    this.subscription = followControlStream(this.controller, this.security, (client) => client.watchCatalogue(this.gatewayId), this.onCatalogue, this.retryMs, this.onRefused);
   }
 
   stop(): void {
@@ -88,17 +100,21 @@ export class CatalogueWatcher {
  */
 function followControlStream<T>(
   controller: string,
+  security: ControlClientSecurity,
   open: (client: ControlClient) => ClientReadableStream<T>,
   onData: (message: T) => void,
   retryMs: number,
+  onRefused: (details: string) => void,
 ): { stop(): void } {
+  // A refused credential is said once per distinct reason, not on every retry.
+  let lastRefusal = '';
   let client: ControlClient | undefined;
   let retry: NodeJS.Timeout | undefined;
   let stopped = false;
   const subscribe = (): void => {
     if (stopped) return;
     client?.close();
-    const current = new ControlClient(controller);
+    const current = new ControlClient(controller, security);
     client = current;
     const stream = open(current);
     stream.on('data', onData);
@@ -111,7 +127,14 @@ function followControlStream<T>(
       retry = setTimeout(subscribe, retryMs);
       retry.unref();
     };
-    stream.on('error', reopen);
+    stream.on('error', (err: Error & { code?: number; details?: string }) => {
+      if (err.code === status.UNAUTHENTICATED || err.code === status.PERMISSION_DENIED) {
+        const details = err.details ?? err.message;
+        if (details !== lastRefusal) onRefused(details);
+        lastRefusal = details;
+      }
+      reopen();
+    });
     stream.on('end', reopen);
   };
   subscribe();

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { z } from 'zod';
+import { controlClientSecurityFrom, type ControlClientSecurity } from '@infergraph/transport-grpc';
 import { listOf, parseEnvironment } from '@infergraph/engine';
 import { telemetryEnvShape, telemetrySettingsOf, type TelemetrySettings } from '@infergraph/telemetry';
 
@@ -62,6 +63,8 @@ export interface GatewayConfig {
   readonly workers: readonly string[];
   /** host:port of the controller's control plane; nodes then run where it places them. */
   readonly controller: string | undefined;
+  /** What this process presents to the controller (CLUSTER_TOKEN or CLUSTER_TOKEN_FILE, CONTROL_TLS_*). */
+  readonly controlSecurity: ControlClientSecurity;
   /**
    * Kafka: broker list (empty: no Kafka), topic prefix override, consumer group of the graph streams,
    * and how many streamed requests may be in flight before reading pauses.
@@ -74,6 +77,8 @@ export const GATEWAY_CONFIG = Symbol('GATEWAY_CONFIG');
 /** Parses the environment once; lists every bad variable at start-up. */
 export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): GatewayConfig {
   const e = parseEnvironment(envSchema, env, 'gateway');
+  const control = controlClientSecurityFrom(env, cwd);
+  if (control.problems.length > 0) throw new Error(`invalid gateway configuration:\n${control.problems.map((p) => `  ${p}`).join('\n')}`);
   const workers = listOf(e.WORKERS);
   if (e.NODE_TRANSPORT === 'grpc' && workers.length === 0 && e.CONTROLLER === '') {
     throw new Error('invalid gateway configuration:\n  WORKERS="": NODE_TRANSPORT=grpc needs at least one worker address (host:port), or CONTROLLER');
@@ -102,6 +107,7 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env, cwd = pr
     telemetry: telemetrySettingsOf(e),
     nodeTransport: e.CONTROLLER === '' || e.NODE_TRANSPORT === 'kafka' ? e.NODE_TRANSPORT : 'grpc',
     controller: e.CONTROLLER === '' ? undefined : e.CONTROLLER,
+    controlSecurity: control.security,
     kafka: Object.freeze({
       brokers: Object.freeze(listOf(e.KAFKA_BROKERS)),
       topicPrefix: e.KAFKA_TOPIC_PREFIX === '' ? undefined : e.KAFKA_TOPIC_PREFIX,

@@ -23,9 +23,17 @@ export class CatalogueFollowerService implements OnApplicationBootstrap, OnAppli
 
   onApplicationBootstrap(): void {
     if (this.config.controller === undefined) return;
-    this.watcher = new CatalogueWatcher(this.config.controller, `gateway-${process.pid}`, (catalogue) => {
-      this.applying = this.applying.then(() => this.apply(catalogue));
-    });
+    const controller = this.config.controller;
+    this.watcher = new CatalogueWatcher(
+      controller,
+      `gateway-${process.pid}`,
+      (catalogue) => {
+        this.applying = this.applying.then(() => this.apply(catalogue));
+      },
+      200,
+      this.config.controlSecurity,
+      (details) => this.logger.error(`the controller at ${controller} refused this gateway: ${details}`),
+    );
     this.watcher.start();
   }
 
