@@ -31,7 +31,7 @@ export const LAYERS = {
   'apps/gateway': {
     layer: 'app',
     libs: ['protocol', 'spec', 'executor', 'runtime-onnx', 'engine', 'telemetry', 'transport-grpc', 'transport-kafka'],
-    packages: ['@nestjs/common', '@nestjs/core', '@nestjs/microservices', '@nestjs/platform-fastify', 'fastify', 'reflect-metadata', 'zod'],
+    packages: ['@nestjs/common', '@nestjs/core', '@nestjs/microservices', '@nestjs/platform-fastify', 'fastify', 'reflect-metadata', 'zod', 'jose'],
     typePackages: ['@grpc/grpc-js'],
   },
   // A NestJS application context, not a microservice: no @nestjs/microservices.

@@ -19,6 +19,7 @@ import { HealthController } from './http/health.controller';
 import { OipErrorFilter } from './http/oip-error.filter';
 import { V2InferenceController } from './http/v2-inference.controller';
 import { InferRoute } from './http/infer.route';
+import { PredictAuthenticator } from './auth/predict-authenticator';
 import { RawHttpRoutes } from './http/raw-routes';
 
 @Module({})
@@ -86,6 +87,7 @@ export class AppModule {
         GraphLoadingService,
         CatalogueFollowerService,
         InferRoute,
+        { provide: PredictAuthenticator, useFactory: () => new PredictAuthenticator(config.predictAuth) },
         { provide: APP_FILTER, useClass: OipErrorFilter },
         ...(tracing === undefined ? [] : [{ provide: 'TRACING_SDK', useValue: tracing }]),
       ],

@@ -1,5 +1,6 @@
 import {
   InferenceError,
+  SUBJECT_HEADER,
   echoText,
   invalidArgument,
   type InferRequest,
@@ -161,6 +162,7 @@ export class GraphInferenceService {
         error: failure === undefined ? undefined : failure instanceof Error ? failure.message : JSON.stringify(failure),
         seconds: (performance.now() - started) / 1000,
         route,
+        subject: call.headers[SUBJECT_HEADER],
         payload: this.options.logPayloads === true ? { inputs: call.request.inputs.map(summarize), ...(result !== undefined ? { outputs: result.outputs.map(summarize) } : {}) } : undefined,
       });
     }

@@ -75,6 +75,8 @@ export interface RequestResult {
   readonly seconds: number;
   /** Routes taken (`router=route,...`), when the graph has routers. */
   readonly route?: string;
+  /** The authenticated caller, when the gateway authenticated the request. */
+  readonly subject?: string;
   /** Input and output tensors, only when payload logging is on (they can be sensitive). */
   readonly payload?: { readonly inputs: readonly unknown[]; readonly outputs?: readonly unknown[] };
 }

@@ -4,6 +4,8 @@
  */
 export type InferenceErrorCode =
   | 'INVALID_ARGUMENT'
+  | 'UNAUTHENTICATED'
+  | 'PERMISSION_DENIED'
   | 'NOT_FOUND'
   | 'UNAVAILABLE'
   | 'DEADLINE_EXCEEDED'
@@ -13,6 +15,8 @@ export type InferenceErrorCode =
 
 export const HTTP_STATUS_OF: Readonly<Record<InferenceErrorCode, number>> = {
   INVALID_ARGUMENT: 400,
+  UNAUTHENTICATED: 401,
+  PERMISSION_DENIED: 403,
   NOT_FOUND: 404,
   PAYLOAD_TOO_LARGE: 413,
   UNPROCESSABLE: 422,

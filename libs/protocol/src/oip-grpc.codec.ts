@@ -60,6 +60,8 @@ export interface ModelInferResponseMessage {
 /** gRPC status codes (google.rpc.Code) for each failure class. */
 export const GRPC_STATUS_OF = {
   INVALID_ARGUMENT: 3,
+  UNAUTHENTICATED: 16,
+  PERMISSION_DENIED: 7,
   NOT_FOUND: 5,
   PAYLOAD_TOO_LARGE: 8,
   UNPROCESSABLE: 9,

@@ -63,3 +63,11 @@ export function bearerTokenOf(authorization: string | undefined): string | undef
   const match = /^Bearer[ ]+(\S+)\s*$/i.exec(authorization ?? '');
   return match?.[1];
 }
+
+/**
+ * Request headers the gateway sets after authenticating a predict call (and strips from what a client
+ * sends, so they cannot be forged): the subject and how it was proven (`api-key` or `jwt`). Router
+ * conditions read them as `auth.subject` and `auth.method`; request logs carry the subject.
+ */
+export const SUBJECT_HEADER = 'x-infergraph-subject';
+export const AUTH_METHOD_HEADER = 'x-infergraph-auth';

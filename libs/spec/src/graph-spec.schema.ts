@@ -161,6 +161,17 @@ export const graphHeaderSchema = z.strictObject({
      * workers); `kafka` sends every model, transformer and outlier call through the node's own topics.
      */
     transport: z.enum(['auto', 'kafka'], { error: 'must be "auto" or "kafka"' }).default('auto'),
+    /**
+     * Who may call predict on this graph (REST and gRPC): `required` refuses a request without a valid API
+     * key or JWT (401); `subjects`, when given, lists the authenticated subjects allowed (403 for others).
+     * The gateway's PREDICT_API_KEYS_FILE and PREDICT_JWKS_* say which credentials are valid.
+     */
+    auth: z
+      .strictObject({
+        required: z.boolean().default(true),
+        subjects: z.array(z.string().min(1, 'must not be empty')).min(1, 'must list at least one subject when given').optional(),
+      })
+      .optional(),
     /** Streaming: consume <prefix>.<graph>.inputs, produce .outputs, and bad records to .errors. */
     kafka: z
       .strictObject({

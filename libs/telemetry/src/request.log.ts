@@ -20,6 +20,7 @@ export function logRequests(events: EngineEventSource, logger: StructuredLogger)
       graph: r.graph,
       code: r.code,
       ...(r.route !== undefined ? { route: r.route } : {}),
+      ...(r.subject !== undefined ? { subject: r.subject } : {}),
       durationMs: Math.round(r.seconds * 1e6) / 1000,
       ...(r.payload !== undefined ? { payload: r.payload } : {}),
     });

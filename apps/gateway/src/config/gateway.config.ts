@@ -1,6 +1,8 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { controlClientSecurityFrom, type ControlClientSecurity } from '@infergraph/transport-grpc';
+import { predictAuthFrom } from '../auth/predict-auth.config';
+import type { PredictAuthSettings } from '../auth/predict-authenticator';
 import { listOf, parseEnvironment } from '@infergraph/engine';
 import { telemetryEnvShape, telemetrySettingsOf, type TelemetrySettings } from '@infergraph/telemetry';
 
@@ -55,6 +57,8 @@ export interface GatewayConfig {
   };
   /** Logs (LOG_LEVEL, LOG_FORMAT, LOG_PAYLOADS) and tracing (OTEL_*). */
   readonly telemetry: TelemetrySettings;
+  /** Credentials of predict for graphs with `spec.auth` (PREDICT_API_KEYS_FILE, PREDICT_JWKS_*, PREDICT_JWT_*). */
+  readonly predictAuth: PredictAuthSettings;
   /**
    * Where model, transformer and outlier nodes run: here, on the WORKERS over gRPC, or through Kafka
    * topics for every graph (a graph's `spec.transport: kafka` asks for Kafka whatever this says).
@@ -78,6 +82,8 @@ export const GATEWAY_CONFIG = Symbol('GATEWAY_CONFIG');
 export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): GatewayConfig {
   const e = parseEnvironment(envSchema, env, 'gateway');
   const control = controlClientSecurityFrom(env, cwd);
+  const predictAuth = predictAuthFrom(env, cwd);
+  control.problems.push(...predictAuth.problems);
   if (control.problems.length > 0) throw new Error(`invalid gateway configuration:\n${control.problems.map((p) => `  ${p}`).join('\n')}`);
   const workers = listOf(e.WORKERS);
   if (e.NODE_TRANSPORT === 'grpc' && workers.length === 0 && e.CONTROLLER === '') {
@@ -105,6 +111,7 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env, cwd = pr
       keepAliveTimeoutMs: e.KEEP_ALIVE_TIMEOUT_MS,
     }),
     telemetry: telemetrySettingsOf(e),
+    predictAuth: predictAuth.settings,
     nodeTransport: e.CONTROLLER === '' || e.NODE_TRANSPORT === 'kafka' ? e.NODE_TRANSPORT : 'grpc',
     controller: e.CONTROLLER === '' ? undefined : e.CONTROLLER,
     controlSecurity: control.security,

@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationShutdown } from '@nestjs/common';
 import { GraphInferenceService, GraphRegistry, kafkaSettingsOf } from '@infergraph/engine';
+import { withPrincipal } from '../auth/predict-authenticator';
 import { KafkaClient, KafkaGraphStream, KafkaNodeTransport, type NodeTransportStats, type PipelineStats } from '@infergraph/transport-kafka';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config/gateway.config';
 
@@ -34,7 +35,8 @@ export class KafkaStreamService implements BeforeApplicationShutdown, OnApplicat
     this.stream = new KafkaGraphStream(
       this.client,
       { groupId: this.config.kafka.groupId, maxInFlight: this.config.kafka.maxInFlight },
-      (graph, request, requestId, headers) => this.inference.infer({ graph, version: undefined, request, requestId, headers }),
+      // A record cannot claim an authenticated subject: the gateway's auth headers are stripped from it.
+      (graph, request, requestId, headers) => this.inference.infer({ graph, version: undefined, request, requestId, headers: withPrincipal(headers, undefined) }),
       this.logger,
     );
     await this.stream.start(graphs);

@@ -11,13 +11,17 @@ import {
 import { GraphInferenceService } from '@infergraph/engine';
 import { headersOf } from '@infergraph/transport-grpc';
 import { SERVER_VERSION } from '../http/health.controller';
+import { PredictAuthenticator, withPrincipal } from '../auth/predict-authenticator';
 
 const SERVICE = 'GRPCInferenceService';
 
 /** Open Inference Protocol V2 over gRPC: the same graphs and service calls as the REST controller. */
 @Controller()
 export class V2GrpcController {
-  constructor(private readonly inference: GraphInferenceService) {}
+  constructor(
+    private readonly inference: GraphInferenceService,
+    private readonly authenticator: PredictAuthenticator,
+  ) {}
 
   @GrpcMethod(SERVICE, 'ServerLive')
   serverLive(): { live: boolean } {
@@ -47,8 +51,9 @@ export class V2GrpcController {
   @GrpcMethod(SERVICE, 'ModelInfer')
   async modelInfer(request: ModelInferRequestMessage, metadata: Metadata): Promise<ModelInferResponseMessage> {
     try {
-      this.inference.ready(request.model_name, request.model_version || undefined);
-      const headers = headersOf(metadata);
+      const auth = this.inference.ready(request.model_name, request.model_version || undefined).spec.spec.auth;
+      const sent = headersOf(metadata);
+      const headers = withPrincipal(sent, auth === undefined ? undefined : await this.authenticator.authenticate(request.model_name, auth, sent));
       const response = await this.inference.infer({
         graph: request.model_name,
         version: request.model_version || undefined,

@@ -3,6 +3,7 @@ import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import { InferenceError, checkRequestId, decodeInferRequest, encodeInferResponse, invalidArgument, requestIdProblem } from '@infergraph/protocol';
 import { GraphInferenceService } from '@infergraph/engine';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config/gateway.config';
+import { PredictAuthenticator, challengeOf, withPrincipal, type Principal } from '../auth/predict-authenticator';
 import { bodyTooLargeMessage, errorResponse, isServerFault } from './error-response';
 import { RawHttpRoutes } from './raw-routes';
 
@@ -25,6 +26,7 @@ export class InferRoute implements OnModuleInit {
     private readonly routes: RawHttpRoutes,
     private readonly inference: GraphInferenceService,
     @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
+    private readonly authenticator: PredictAuthenticator,
   ) {}
 
   onModuleInit(): void {
@@ -39,12 +41,13 @@ export class InferRoute implements OnModuleInit {
     const target = inferTarget(req.url ?? '');
     if (target === undefined) return false;
     const requestId = headerValue(req.headers['x-request-id']);
+    let auth;
     try {
       // Overload: refuse at once (503, Retry-After) instead of queueing until every client times out.
       if (this.inFlight >= this.config.http.maxInFlight) {
         throw new InferenceError('UNAVAILABLE', `the gateway has ${this.inFlight} requests in flight (MAX_IN_FLIGHT ${this.config.http.maxInFlight}); retry later`);
       }
-      this.inference.ready(target.graph, target.version); // 404 / 503 before reading the body
+      auth = this.inference.ready(target.graph, target.version).spec.spec.auth; // 404 / 503 before reading the body
       checkRequestId(requestId, 'x-request-id header'); // it goes back in the response headers
     } catch (err) {
       req.resume();
@@ -53,18 +56,27 @@ export class InferRoute implements OnModuleInit {
     }
     this.inFlight++;
     res.once('close', () => this.inFlight--);
-    readBody(req, this.config.bodyLimitBytes, this.config.http.bodyTimeoutMs, (err, body) => {
-      if (err !== undefined) return this.fail(req, res, err, requestId);
-      this.serve(target, req, res, body, requestId).catch((e: unknown) => this.fail(req, res, e, requestId));
-    });
+    const read = (principal: Principal | undefined): void =>
+      readBody(req, this.config.bodyLimitBytes, this.config.http.bodyTimeoutMs, (err, body) => {
+        if (err !== undefined) return this.fail(req, res, err, requestId);
+        this.serve(target, req, res, body, requestId, principal).catch((e: unknown) => this.fail(req, res, e, requestId));
+      });
+    // Open graphs (no spec.auth) skip authentication entirely; others are checked before the body is read.
+    if (auth === undefined) read(undefined);
+    else {
+      this.authenticator.authenticate(target.graph, auth, req.headers).then(read, (err: unknown) => {
+        req.resume();
+        this.fail(req, res, err, requestId);
+      });
+    }
     return true;
   }
 
-  private async serve(target: InferTarget, req: IncomingMessage, res: ServerResponse, body: Buffer, requestId: string | undefined): Promise<void> {
+  private async serve(target: InferTarget, req: IncomingMessage, res: ServerResponse, body: Buffer, requestId: string | undefined, principal: Principal | undefined): Promise<void> {
     if (body.byteLength === 0) throw invalidArgument('request body is empty; expected an inference request in JSON');
     const jsonLengthHeader = headerValue(req.headers['inference-header-content-length']);
     const request = decodeInferRequest(body, jsonLengthHeader === undefined ? undefined : Number(jsonLengthHeader));
-    const response = await this.inference.infer({ graph: target.graph, version: target.version, request, requestId, headers: flatHeaders(req.headers) });
+    const response = await this.inference.infer({ graph: target.graph, version: target.version, request, requestId, headers: withPrincipal(flatHeaders(req.headers), principal) });
     const encoded = encodeInferResponse(response, request.outputs, request.binaryOutput);
     const headers: OutgoingHttpHeaders = {
       'cache-control': 'no-store',
@@ -85,6 +97,8 @@ export class InferRoute implements OnModuleInit {
     const headers: OutgoingHttpHeaders = { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) };
     if (requestId !== undefined && requestIdProblem(requestId) === undefined) headers['x-request-id'] = requestId;
     if (retryAfterSeconds !== undefined) headers['retry-after'] = String(retryAfterSeconds);
+    const challenge = challengeOf(err);
+    if (challenge !== undefined) headers['www-authenticate'] = challenge;
     if (status === 408) headers['connection'] = 'close';
     res.writeHead(status, headers);
     res.end(body);

@@ -22,7 +22,7 @@ const SCOPE: ConditionScope = {
     list: ['x', 'y'],
     'odd key': 'yes',
   },
-  headers: { 'x-tenant': 'acme', 'x-version': '2' },
+  headers: { 'x-tenant': 'acme', 'x-version': '2', 'x-infergraph-subject': 'alice', 'x-infergraph-auth': 'jwt' },
   tensors: new Map([
     tensor('score', 'FP32', [1], new Float32Array([0.75])),
     tensor('flag', 'BOOL', [1, 1], new Uint8Array([1])),
@@ -44,6 +44,8 @@ function evaluate(text: string, scope: ConditionScope = SCOPE): boolean {
 }
 
 const GOOD: [text: string, expected: boolean][] = [
+  ['auth.subject == "alice"', true],
+  ['auth["method"] in ["jwt", "api-key"]', true],
   ['params.tier == "gold"', true],
   ["params.tier == 'gold'", true],
   ['params.tier != "gold"', false],
@@ -148,6 +150,8 @@ const BAD: [text: string, message: RegExp, offset: number][] = [
   ['tensors.a["b"] == 1', /^expected the end of the tensors path .* at offset 9, found "\["$/, 9],
   ['params.a @ 1', /at offset 9, found "@"$/, 9],
   ['True', /^expected a value .* at offset 0, found "True"$/, 0],
+  ['auth.role == "admin"', /^expected "subject" or "method" after "auth\." at offset 5, found "role"$/, 5],
+  ['auth.subject.x == 1', /^expected the end of the auth path .* at offset 12, found "\."$/, 12],
   ['constructor', /^expected a value .* at offset 0, found "constructor"$/, 0],
   ['-x', /^expected a value .* at offset 0, found "-"$/, 0],
   [`${'('.repeat(65)}1${')'.repeat(65)}`, /^expected at most 64 nested "\(" or "!" at offset 64, found "\("$/, 64],

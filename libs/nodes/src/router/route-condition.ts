@@ -1,4 +1,4 @@
-import { elementCount, formatShape, fromHalfBits, invalidArgument, type Tensor, type TensorMap } from '@infergraph/protocol';
+import { AUTH_METHOD_HEADER, SUBJECT_HEADER, elementCount, formatShape, fromHalfBits, invalidArgument, type Tensor, type TensorMap } from '@infergraph/protocol';
 
 // A small, safe expression language for conditional routing: parsed into an AST and evaluated by
 // a tree walk, never by eval or Function. Request data is read through own properties only, so no
@@ -6,7 +6,7 @@ import { elementCount, formatShape, fromHalfBits, invalidArgument, type Tensor, 
 
 export type ConditionValue = number | string | boolean | null;
 export type CompareOperator = '==' | '!=' | '<' | '<=' | '>' | '>=';
-export type ConditionRoot = 'params' | 'headers' | 'tensors';
+export type ConditionRoot = 'params' | 'headers' | 'tensors' | 'auth';
 
 /** Parsed routing condition. */
 export type Condition =
@@ -31,7 +31,8 @@ export type ConditionParseResult = { ok: true; condition: Condition } | { ok: fa
  * `or := and ('||' and)*`, `and := not ('&&' not)*`, `not := '!' not | cmp`,
  * `cmp := primary (('=='|'!='|'<'|'<='|'>'|'>=') primary | 'in' '[' literal (',' literal)* ']')?`,
  * `primary := number | string | true | false | null | path | '(' or ')'`,
- * `path := ('params' | 'headers' | 'tensors') ('.' name | '[' string ']')+` (headers and tensors take one name;
+ * `path := ('params' | 'headers' | 'tensors' | 'auth') ('.' name | '[' string ']')+` (headers, tensors and auth take one
+ * name; `auth.subject` and `auth.method` are the caller the gateway authenticated, null when none;
  * names are letters, digits, `_` and `-`, not starting with a digit or `-`).
  */
 export function parseCondition(text: string): ConditionParseResult {
@@ -150,6 +151,11 @@ function lookup(root: ConditionRoot, keys: readonly string[], scope: ConditionSc
     }
     case 'tensors':
       return tensorValue(name, scope.tensors);
+    case 'auth': {
+      const header = AUTH_FIELDS[name] as string;
+      const v: unknown = Object.hasOwn(scope.headers, header) ? scope.headers[header] : undefined;
+      return typeof v === 'string' ? v : null;
+    }
     case 'params': {
       let v: unknown = scope.params;
       for (const key of keys) {
@@ -223,7 +229,9 @@ function formatConditionPath(root: ConditionRoot, keys: readonly string[]): stri
 const NAME = /^[A-Za-z_][A-Za-z0-9_-]*$/;
 const MAX_DEPTH = 64;
 const COMPARE_OPERATORS: readonly string[] = ['==', '!=', '<', '<=', '>', '>='];
-const ROOTS: readonly string[] = ['params', 'headers', 'tensors'];
+const ROOTS: readonly string[] = ['params', 'headers', 'tensors', 'auth'];
+/** What `auth.<name>` reads: headers only the gateway sets (it strips them from clients' requests). */
+const AUTH_FIELDS: Readonly<Record<string, string>> = { subject: SUBJECT_HEADER, method: AUTH_METHOD_HEADER };
 const VALUE = 'a value (number, string, true, false, null, params.…, headers.…, tensors.…) or "("';
 
 type TokenKind = 'number' | 'string' | 'name' | 'punct' | 'invalid' | 'end';
@@ -349,11 +357,13 @@ class ConditionParser {
       if (this.isPunct('.')) {
         this.advance();
         if (this.token.kind !== 'name') this.fail(`a name after "." (letters, digits, "_" or "-"; write ${root}["…"] for any other name)`);
+        if (root === 'auth' && !Object.hasOwn(AUTH_FIELDS, this.token.text)) this.fail('"subject" or "method" after "auth."');
         keys.push(this.token.text);
         this.advance();
       } else {
         this.advance();
         if (this.token.kind !== 'string') this.fail('a quoted name after "["');
+        if (root === 'auth' && !Object.hasOwn(AUTH_FIELDS, this.token.value as string)) this.fail('"subject" or "method" after "auth["');
         keys.push(this.token.value as string);
         this.advance();
         this.expect(']');
