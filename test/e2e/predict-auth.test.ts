@@ -8,10 +8,12 @@ import type { ServiceError } from '@grpc/grpc-js';
 import { SignJWT, exportJWK, generateKeyPair, type CryptoKey } from 'jose';
 import { V2GrpcClient } from '../support/grpc-client';
 import { request, startGateway, type RunningGateway } from '../support/gateway.process';
+import { startWorker, type RunningWorker } from '../support/worker.process';
 
 // End to end: authentication on predict. A real gateway process serves graphs with `spec.auth` (required
 // with a subject allow-list, optional) and one without, over real HTTP and gRPC on loopback; API keys are
 // stored hashed in a file, JWTs are signed here with a key whose public half is the gateway's JWKS file.
+// Then OPS_TOKEN on the operator endpoints of a real gateway and worker.
 
 const ISSUER = 'https://idp.test';
 const AUDIENCE = 'infergraph-test';
@@ -134,5 +136,39 @@ describe('authentication on predict (API keys, JWT against a JWKS)', () => {
     await request(gateway, 'POST', infer('iris-private'), body, { 'x-api-key': KEYS.alice });
     for (let i = 0; i < 50 && !/"graph":"iris-private".*"subject":"alice"/.test(gateway.output()); i++) await new Promise((r) => setTimeout(r, 20));
     assert.match(gateway.output(), /"graph":"iris-private".*"subject":"alice"/);
+  });
+});
+
+describe('operator endpoints with OPS_TOKEN', () => {
+  const OPS = 'ops-token-0123456789abcdef';
+  let gateway: RunningGateway;
+  let worker: RunningWorker;
+  before(async () => {
+    [gateway, worker] = await Promise.all([startGateway({ GRAPHS_DIR: 'test/fixtures/graphs-auth', OPS_TOKEN: OPS }), startWorker({ GRAPHS_DIR: 'test/fixtures/graphs-auth', OPS_TOKEN: OPS })]);
+  });
+  after(async () => {
+    await Promise.all([gateway?.stop(), worker?.kill()]);
+  });
+
+  it('closes /metrics and /v1/* of the gateway and /metrics of a worker to callers without the token', async () => {
+    for (const route of ['/metrics', '/v1/graphs', '/v1/kafka']) {
+      const res = await request(gateway, 'GET', route);
+      assert.equal(res.status, 401, route);
+      assert.equal(res.headers.get('www-authenticate'), 'Bearer realm="infergraph-ops"', route);
+      assert.equal((await request(gateway, 'GET', route, undefined, { authorization: 'Bearer not-the-ops-token-123' })).status, 401, route);
+      assert.equal((await request(gateway, 'GET', route, undefined, { authorization: `Bearer ${OPS}` })).status, 200, route);
+    }
+    const scrape = `${worker.metricsUrl ?? ''}/metrics`;
+    assert.equal((await fetch(scrape)).status, 401);
+    const ok = await fetch(scrape, { headers: { authorization: `Bearer ${OPS}` } });
+    assert.equal(ok.status, 200);
+    assert.match(await ok.text(), /# TYPE /);
+  });
+
+  it('keeps probes and the V2 API open to them', async () => {
+    assert.equal((await request(gateway, 'GET', '/v2/health/live')).status, 200);
+    assert.equal((await request(gateway, 'GET', '/v2/models/iris-open')).status, 200);
+    assert.equal((await request(gateway, 'POST', infer('iris-open'), body)).status, 200);
+    assert.equal((await fetch(`${worker.metricsUrl ?? ''}/healthz`)).status, 200);
   });
 });

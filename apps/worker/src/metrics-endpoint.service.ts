@@ -1,4 +1,5 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { bearerTokenOf, matchingSecrets } from '@infergraph/protocol';
 import { EngineMetrics, MetricsHttpServer } from '@infergraph/telemetry';
 import { WORKER_CONFIG, type WorkerConfig } from './worker.config';
 
@@ -12,7 +13,12 @@ export class MetricsEndpointService implements OnApplicationBootstrap, OnApplica
     metrics: EngineMetrics,
     @Inject(WORKER_CONFIG) private readonly config: WorkerConfig,
   ) {
-    this.server = new MetricsHttpServer(metrics);
+    const token = config.opsToken;
+    this.server = new MetricsHttpServer(metrics, undefined, (authorization) => {
+      if (token === undefined) return true;
+      const presented = bearerTokenOf(authorization);
+      return presented !== undefined && matchingSecrets(presented, [token]).length > 0;
+    });
   }
 
   async onApplicationBootstrap(): Promise<void> {

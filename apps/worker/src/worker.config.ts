@@ -2,6 +2,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import { controlClientSecurityFrom, type ControlClientSecurity } from '@infergraph/transport-grpc';
+import { secretDigestOf, type SecretDigest } from '@infergraph/protocol';
 import { listOf, parseEnvironment } from '@infergraph/engine';
 import { telemetryEnvShape, telemetrySettingsOf, type TelemetrySettings } from '@infergraph/telemetry';
 import { probeGpus } from './gpu.probe';
@@ -48,6 +49,8 @@ export interface WorkerConfig {
   readonly controller: string | undefined;
   /** What this process presents to the controller (CLUSTER_TOKEN or CLUSTER_TOKEN_FILE, CONTROL_TLS_*). */
   readonly controlSecurity: ControlClientSecurity;
+  /** OPS_TOKEN: the bearer token of GET /metrics on METRICS_PORT (undefined: open). */
+  readonly opsToken: SecretDigest | undefined;
   readonly id: string;
   readonly pool: string;
   readonly capacity: { readonly cpu: number; readonly memory: number; readonly gpuCount: number; readonly gpuMemory: number };
@@ -74,6 +77,9 @@ export const WORKER_CONFIG = Symbol('WORKER_CONFIG');
 export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): WorkerConfig {
   const e = parseEnvironment(envSchema, env, 'worker');
   const control = controlClientSecurityFrom(env, cwd);
+  const opsValue = env['OPS_TOKEN']?.trim() ?? '';
+  const ops = opsValue === '' ? undefined : secretDigestOf(opsValue, 'ops', 'OPS_TOKEN');
+  if (ops !== undefined && 'problem' in ops) control.problems.push(ops.problem);
   if (control.problems.length > 0) throw new Error(`invalid worker configuration:\n${control.problems.map((p) => `  ${p}`).join('\n')}`);
   if (e.NODE_TRANSPORT === 'kafka' && listOf(e.KAFKA_BROKERS).length === 0) {
     throw new Error('invalid worker configuration:\n  KAFKA_BROKERS="": NODE_TRANSPORT=kafka needs the brokers (host:port, comma-separated) to consume node topics from');
@@ -89,6 +95,7 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env, cwd = pro
     telemetry: telemetrySettingsOf(e),
     controller: e.CONTROLLER === '' ? undefined : e.CONTROLLER,
     controlSecurity: control.security,
+    opsToken: ops === undefined || 'problem' in ops ? undefined : ops,
     id: e.WORKER_ID === '' ? `${e.WORKER_POOL}-${os.hostname()}-${e.WORKER_PORT}` : e.WORKER_ID,
     pool: e.WORKER_POOL,
     capacity: Object.freeze({

@@ -12,10 +12,16 @@ export class MetricsHttpServer {
   constructor(
     private readonly metrics: ProcessMetrics,
     private readonly live: () => boolean = () => true,
+    /** Whether a scrape's Authorization header may read /metrics (default: anyone; /healthz is always open). */
+    private readonly authorize: (authorization: string | undefined) => boolean = () => true,
   ) {
     this.server = createServer((req, res) => {
       const path = (req.url ?? '/').split('?')[0];
       if (req.method === 'GET' && path === '/metrics') {
+        if (!this.authorize(req.headers.authorization)) {
+          res.writeHead(401, { 'content-type': 'text/plain', 'www-authenticate': 'Bearer realm="infergraph-ops"' }).end('/metrics needs "Authorization: Bearer <OPS_TOKEN>"\n');
+          return;
+        }
         this.metrics.text().then(
           (body) => res.writeHead(200, { 'content-type': this.metrics.contentType, 'cache-control': 'no-store' }).end(body),
           (err: unknown) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`metrics failed: ${err instanceof Error ? err.message : String(err)}\n`),

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import path from 'node:path';
+import { secretDigestOf, type SecretDigest } from '@infergraph/protocol';
 import type { ApiKeyEntry, JwtSettings, PredictAuthSettings } from './predict-authenticator';
 
 const KEY_LINE = /^([A-Za-z0-9][A-Za-z0-9._@-]*):sha256:([0-9a-f]{64})$/;
@@ -85,4 +86,12 @@ function jwksUrlProblem(url: string): string | undefined {
   const loopback = host === 'localhost' || host === '::1' || (isIP(host) === 4 && host.startsWith('127.'));
   if (parsed.protocol === 'https:' || (parsed.protocol === 'http:' && loopback)) return undefined;
   return 'must be https:// (plain http only on a loopback host)';
+}
+
+/** OPS_TOKEN: one bearer token for the operator endpoints, or the problem with it (never quoting it). */
+export function opsTokenFrom(env: NodeJS.ProcessEnv): { token: SecretDigest | undefined } | { problem: string } {
+  const value = env['OPS_TOKEN']?.trim() ?? '';
+  if (value === '') return { token: undefined };
+  const token = secretDigestOf(value, 'ops', 'OPS_TOKEN');
+  return 'problem' in token ? token : { token };
 }

@@ -1,7 +1,8 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { controlClientSecurityFrom, type ControlClientSecurity } from '@infergraph/transport-grpc';
-import { predictAuthFrom } from '../auth/predict-auth.config';
+import { opsTokenFrom, predictAuthFrom } from '../auth/predict-auth.config';
+import type { SecretDigest } from '@infergraph/protocol';
 import type { PredictAuthSettings } from '../auth/predict-authenticator';
 import { listOf, parseEnvironment } from '@infergraph/engine';
 import { telemetryEnvShape, telemetrySettingsOf, type TelemetrySettings } from '@infergraph/telemetry';
@@ -59,6 +60,8 @@ export interface GatewayConfig {
   readonly telemetry: TelemetrySettings;
   /** Credentials of predict for graphs with `spec.auth` (PREDICT_API_KEYS_FILE, PREDICT_JWKS_*, PREDICT_JWT_*). */
   readonly predictAuth: PredictAuthSettings;
+  /** OPS_TOKEN: the bearer token of /metrics and /v1/* (undefined: open, as the rest of a loopback gateway). */
+  readonly opsToken: SecretDigest | undefined;
   /**
    * Where model, transformer and outlier nodes run: here, on the WORKERS over gRPC, or through Kafka
    * topics for every graph (a graph's `spec.transport: kafka` asks for Kafka whatever this says).
@@ -84,6 +87,8 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env, cwd = pr
   const control = controlClientSecurityFrom(env, cwd);
   const predictAuth = predictAuthFrom(env, cwd);
   control.problems.push(...predictAuth.problems);
+  const ops = opsTokenFrom(env);
+  if ('problem' in ops) control.problems.push(ops.problem);
   if (control.problems.length > 0) throw new Error(`invalid gateway configuration:\n${control.problems.map((p) => `  ${p}`).join('\n')}`);
   const workers = listOf(e.WORKERS);
   if (e.NODE_TRANSPORT === 'grpc' && workers.length === 0 && e.CONTROLLER === '') {
@@ -112,6 +117,7 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env, cwd = pr
     }),
     telemetry: telemetrySettingsOf(e),
     predictAuth: predictAuth.settings,
+    opsToken: 'problem' in ops ? undefined : ops.token,
     nodeTransport: e.CONTROLLER === '' || e.NODE_TRANSPORT === 'kafka' ? e.NODE_TRANSPORT : 'grpc',
     controller: e.CONTROLLER === '' ? undefined : e.CONTROLLER,
     controlSecurity: control.security,

@@ -1,10 +1,12 @@
-import { Controller, Get, Inject, Param } from '@nestjs/common';
+import { Controller, Get, Inject, Param, UseGuards } from '@nestjs/common';
+import { OpsAuthGuard } from './ops-auth.guard';
 import path from 'node:path';
 import { GraphRegistry, type GraphEntry, type LoadedGraph } from '@infergraph/engine';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config/gateway.config';
 
 /** Operator endpoints: graph load states and detector results. */
 @Controller('v1/graphs')
+@UseGuards(OpsAuthGuard)
 export class GraphsController {
   constructor(
     private readonly registry: GraphRegistry,

@@ -1,9 +1,11 @@
-import { Controller, Get, Header, Res } from '@nestjs/common';
+import { Controller, Get, Header, Res, UseGuards } from '@nestjs/common';
+import { OpsAuthGuard } from './ops-auth.guard';
 import type { FastifyReply } from 'fastify';
 import { EngineMetrics } from '@infergraph/telemetry';
 
 /** Prometheus scrape endpoint (text exposition format). */
 @Controller('metrics')
+@UseGuards(OpsAuthGuard)
 export class MetricsController {
   constructor(private readonly metrics: EngineMetrics) {}
 

@@ -1,0 +1,24 @@
+import { Inject, Injectable, UnauthorizedException, type CanActivate, type ExecutionContext } from '@nestjs/common';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { bearerTokenOf, matchingSecrets } from '@infergraph/protocol';
+import { GATEWAY_CONFIG, type GatewayConfig } from '../config/gateway.config';
+
+/**
+ * The operator endpoints (`/metrics`, `/v1/graphs`, `/v1/kafka`) need `Authorization: Bearer <OPS_TOKEN>`
+ * when OPS_TOKEN is set; without it they are open like the rest of a loopback-bound gateway. Probes
+ * (`/v2/health/*`) and the V2 API stay outside this guard: predict has its own (`spec.auth`).
+ */
+@Injectable()
+export class OpsAuthGuard implements CanActivate {
+  constructor(@Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig) {}
+
+  canActivate(context: ExecutionContext): boolean {
+    const token = this.config.opsToken;
+    if (token === undefined || context.getType() !== 'http') return true;
+    const http = context.switchToHttp();
+    const presented = bearerTokenOf(http.getRequest<FastifyRequest>().headers.authorization);
+    if (presented !== undefined && matchingSecrets(presented, [token]).length > 0) return true;
+    void http.getResponse<FastifyReply>().header('www-authenticate', 'Bearer realm="infergraph-ops"');
+    throw new UnauthorizedException(presented === undefined ? 'this operator endpoint needs "Authorization: Bearer <OPS_TOKEN>"' : 'the bearer token is not OPS_TOKEN');
+  }
+}
