@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import type { ServiceError } from '@grpc/grpc-js';
+import { V2GrpcClient } from '../support/grpc-client';
 import { request, startGateway, type RunningGateway } from '../support/gateway.process';
 
 // End to end: a real gateway process over loopback under hostile or excessive clients: a body that stalls,
@@ -75,6 +77,35 @@ describe('gateway HTTP protection', () => {
       assert.match((res.body as { error: string }).error, /the gateway has 2 requests in flight \(MAX_IN_FLIGHT 2\); retry later/);
     }
     assert.deepEqual(order.slice(4).sort(), ['slow0:200', 'slow1:200']);
+  });
+
+  it('counts V2 gRPC calls against the same MAX_IN_FLIGHT: a gRPC call is refused with UNAVAILABLE while REST holds the slots, and the reverse', async () => {
+    const client = new V2GrpcClient(gw.grpcAddress);
+    const grpcSlow = { model_name: 'slow-echo', inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 1], contents: { fp32_contents: [1] } }], parameters: { slow_ms: { int64_param: 1500 } } };
+    try {
+      const restSlow = [0, 1].map(() => request(gw, 'POST', '/v2/models/slow-echo/infer', slowBody));
+      await new Promise((r) => setTimeout(r, 200));
+      await assert.rejects(client.call('ModelInfer', grpcSlow), (err: ServiceError) => {
+        assert.equal(Number(err.code), 14);
+        assert.match(err.details, /the gateway has 2 requests in flight \(MAX_IN_FLIGHT 2\)/);
+        return true;
+      });
+      for (const res of await Promise.all(restSlow)) assert.equal(res.status, 200);
+      const grpcHeld = [0, 1].map(() => client.call('ModelInfer', grpcSlow));
+      await new Promise((r) => setTimeout(r, 200));
+      const shed = await request(gw, 'POST', '/v2/models/slow-echo/infer', slowBody);
+      assert.equal(shed.status, 503, 'REST is refused while gRPC holds the slots');
+      await Promise.all(grpcHeld);
+    } finally {
+      client.close();
+    }
+  });
+
+  it('refuses a request with more rows than the graph allows (413 naming the input), before running it', async () => {
+    const rows = 9000;
+    const res = await request(gw, 'POST', '/v2/models/slow-echo/infer', { inputs: [{ name: 'x', shape: [rows, 1], datatype: 'FP32', data: new Array<number>(rows).fill(1) }] });
+    assert.equal(res.status, 413, JSON.stringify(res.body));
+    assert.match((res.body as { error: string }).error, /inputs\[0\] \("x"\): 9000 rows exceed the 8192 rows one request of graph "slow-echo" may carry \(MAX_ROWS\)/);
   });
 
   it('answers liveness while a thousand connections hold unfinished headers, and drops them at the headers timeout', async () => {

@@ -19,6 +19,7 @@ import { HealthController } from './http/health.controller';
 import { OipErrorFilter } from './http/oip-error.filter';
 import { V2InferenceController } from './http/v2-inference.controller';
 import { InferRoute } from './http/infer.route';
+import { InFlightLimiter } from './in-flight.limiter';
 import { PredictAuthenticator } from './auth/predict-authenticator';
 import { RawHttpRoutes } from './http/raw-routes';
 
@@ -65,7 +66,7 @@ export class AppModule {
         },
         {
           provide: GraphInferenceService,
-          useFactory: (registry: GraphRegistry) => new GraphInferenceService(registry, { logPayloads: config.telemetry.logPayloads }),
+          useFactory: (registry: GraphRegistry) => new GraphInferenceService(registry, { logPayloads: config.telemetry.logPayloads, maxRows: config.maxRows }),
           inject: [GraphRegistry],
         },
         KafkaStreamService,
@@ -87,6 +88,7 @@ export class AppModule {
         GraphLoadingService,
         CatalogueFollowerService,
         InferRoute,
+        InFlightLimiter,
         { provide: PredictAuthenticator, useFactory: () => new PredictAuthenticator(config.predictAuth) },
         { provide: APP_FILTER, useClass: OipErrorFilter },
         ...(tracing === undefined ? [] : [{ provide: 'TRACING_SDK', useValue: tracing }]),

@@ -37,7 +37,14 @@ export interface InferCall {
 export interface GraphInferenceOptions {
   /** Put input and output tensors (up to 16 values each) on the `request` event, for logs. Off by default. */
   readonly logPayloads?: boolean;
+  /**
+   * Rows (the first dimension of each input) one request may carry unless its graph sets `spec.maxRows`:
+   * a bound on what one request can make the process allocate. Default DEFAULT_MAX_ROWS.
+   */
+  readonly maxRows?: number;
 }
+
+export const DEFAULT_MAX_ROWS = 8192;
 
 /** Values of a tensor kept in a payload log line. */
 const PAYLOAD_VALUES = 16;
@@ -116,6 +123,16 @@ export class GraphInferenceService {
   async infer(call: InferCall): Promise<GraphInferResponse> {
     const loaded = this.ready(call.graph, call.version);
     const plan = loaded.executor.plan;
+    const maxRows = loaded.spec.spec.maxRows ?? this.options.maxRows ?? DEFAULT_MAX_ROWS;
+    for (const [i, t] of call.request.inputs.entries()) {
+      const rows = t.shape.length === 0 ? 1 : (t.shape[0] as number);
+      if (rows > maxRows) {
+        throw new InferenceError(
+          'PAYLOAD_TOO_LARGE',
+          `inputs[${i}] ("${echoText(t.name)}"): ${rows} rows exceed the ${maxRows} rows one request of graph "${plan.name}" may carry (${loaded.spec.spec.maxRows === undefined ? 'MAX_ROWS' : 'spec.maxRows'}); split the request`,
+        );
+      }
+    }
     if (call.request.outputs !== undefined) {
       for (const o of call.request.outputs) {
         if (!plan.outputs.some((p) => p.name === o.name)) {

@@ -153,6 +153,8 @@ export const graphHeaderSchema = z.strictObject({
   spec: z.strictObject({
     version: z.string().regex(/^[A-Za-z0-9._-]+$/, 'must be letters, digits, ".", "_" or "-"').default('1'),
     timeoutMs: z.int().min(1).max(3_600_000).default(30_000),
+    /** Rows (first dimension of each input) one request may carry; default the gateway's MAX_ROWS. */
+    maxRows: z.int().min(1).max(10_000_000).optional(),
     inputs: z.array(tensorSpecSchema).min(1, 'must declare at least one input tensor'),
     nodes: z.array(z.unknown()).min(1, 'must declare at least one node'),
     outputs: z.array(graphOutputSchema).min(1, 'must name at least one output'),

@@ -16,6 +16,8 @@ const envSchema = z.object({
   /** Directories (comma-separated) graphs may point into besides GRAPHS_DIR; default: the working directory. */
   MODEL_ROOTS: z.string().default('.'),
   BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).default(16 * 1024 * 1024),
+  /** Rows one request may carry, for graphs without spec.maxRows. */
+  MAX_ROWS: z.coerce.number().int().min(1).max(10_000_000).default(8192),
   MAX_IN_FLIGHT: z.coerce.number().int().min(1).max(1_000_000).default(1024),
   MAX_CONNECTIONS: z.coerce.number().int().min(1).max(1_000_000).default(4096),
   HEADERS_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
@@ -42,6 +44,8 @@ export interface GatewayConfig {
   /** MODEL_ROOTS (absolute): with every GRAPHS_DIR entry, where graphs' models, modules and references may be. */
   readonly modelRoots: readonly string[];
   readonly bodyLimitBytes: number;
+  /** MAX_ROWS: rows one request may carry where its graph sets no spec.maxRows (413 beyond). */
+  readonly maxRows: number;
   /**
    * HTTP protection: inference requests in flight in this process above which a request is answered 503
    * with Retry-After at once; open connections; how long headers may take to arrive, how long a body may
@@ -107,6 +111,7 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env, cwd = pr
     ),
     modelRoots: Object.freeze(listOf(e.MODEL_ROOTS).map((d) => path.resolve(cwd, d))),
     bodyLimitBytes: e.BODY_LIMIT_BYTES,
+    maxRows: e.MAX_ROWS,
     http: Object.freeze({
       maxInFlight: e.MAX_IN_FLIGHT,
       maxConnections: e.MAX_CONNECTIONS,

@@ -12,6 +12,7 @@ import { GraphInferenceService } from '@infergraph/engine';
 import { headersOf } from '@infergraph/transport-grpc';
 import { SERVER_VERSION } from '../http/health.controller';
 import { PredictAuthenticator, withPrincipal } from '../auth/predict-authenticator';
+import { InFlightLimiter } from '../in-flight.limiter';
 
 const SERVICE = 'GRPCInferenceService';
 
@@ -21,6 +22,7 @@ export class V2GrpcController {
   constructor(
     private readonly inference: GraphInferenceService,
     private readonly authenticator: PredictAuthenticator,
+    private readonly limiter: InFlightLimiter,
   ) {}
 
   @GrpcMethod(SERVICE, 'ServerLive')
@@ -50,7 +52,10 @@ export class V2GrpcController {
 
   @GrpcMethod(SERVICE, 'ModelInfer')
   async modelInfer(request: ModelInferRequestMessage, metadata: Metadata): Promise<ModelInferResponseMessage> {
+    let entered = false;
     try {
+      this.limiter.enter();
+      entered = true;
       const auth = this.inference.ready(request.model_name, request.model_version || undefined).spec.spec.auth;
       const sent = headersOf(metadata);
       const headers = withPrincipal(sent, auth === undefined ? undefined : await this.authenticator.authenticate(request.model_name, auth, sent));
@@ -64,6 +69,8 @@ export class V2GrpcController {
       return encodeModelInferResponse(response);
     } catch (err) {
       throw new RpcException(grpcStatusOf(err));
+    } finally {
+      if (entered) this.limiter.leave();
     }
   }
 }

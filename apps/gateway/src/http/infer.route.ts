@@ -3,6 +3,7 @@ import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import { InferenceError, checkRequestId, decodeInferRequest, encodeInferResponse, invalidArgument, requestIdProblem } from '@infergraph/protocol';
 import { GraphInferenceService } from '@infergraph/engine';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config/gateway.config';
+import { InFlightLimiter } from '../in-flight.limiter';
 import { PredictAuthenticator, challengeOf, withPrincipal, type Principal } from '../auth/predict-authenticator';
 import { bodyTooLargeMessage, errorResponse, isServerFault } from './error-response';
 import { RawHttpRoutes } from './raw-routes';
@@ -27,14 +28,12 @@ export class InferRoute implements OnModuleInit {
     private readonly inference: GraphInferenceService,
     @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
     private readonly authenticator: PredictAuthenticator,
+    private readonly limiter: InFlightLimiter,
   ) {}
 
   onModuleInit(): void {
     this.routes.add((req, res) => this.handle(req, res));
   }
-
-  /** Inference requests of this process from their first byte to their answer (the load-shedding count). */
-  private inFlight = 0;
 
   private handle(req: IncomingMessage, res: ServerResponse): boolean {
     if (req.method !== 'POST') return false;
@@ -43,19 +42,16 @@ export class InferRoute implements OnModuleInit {
     const requestId = headerValue(req.headers['x-request-id']);
     let auth;
     try {
-      // Overload: refuse at once (503, Retry-After) instead of queueing until every client times out.
-      if (this.inFlight >= this.config.http.maxInFlight) {
-        throw new InferenceError('UNAVAILABLE', `the gateway has ${this.inFlight} requests in flight (MAX_IN_FLIGHT ${this.config.http.maxInFlight}); retry later`);
-      }
       auth = this.inference.ready(target.graph, target.version).spec.spec.auth; // 404 / 503 before reading the body
       checkRequestId(requestId, 'x-request-id header'); // it goes back in the response headers
+      // Overload: refuse at once (503, Retry-After) instead of queueing until every client times out.
+      this.limiter.enter();
     } catch (err) {
       req.resume();
       this.fail(req, res, err, requestId);
       return true;
     }
-    this.inFlight++;
-    res.once('close', () => this.inFlight--);
+    res.once('close', () => this.limiter.leave());
     const read = (principal: Principal | undefined): void =>
       readBody(req, this.config.bodyLimitBytes, this.config.http.bodyTimeoutMs, (err, body) => {
         if (err !== undefined) return this.fail(req, res, err, requestId);
