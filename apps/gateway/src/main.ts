@@ -1,5 +1,6 @@
 import 'reflect-metadata';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { Socket } from 'node:net';
 import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
@@ -7,9 +8,11 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import { Transport, type MicroserviceOptions } from '@nestjs/microservices';
 import { V2_PROTO_LOADER_OPTIONS, V2_PROTO_PATH } from '@infergraph/protocol';
 import { StructuredLogger, TracingSdk } from '@infergraph/telemetry';
+import { reloadingServerCredentials } from '@infergraph/transport-grpc';
 import { AppModule } from './app.module';
 import { RawHttpRoutes } from './http/raw-routes';
 import { loadGatewayConfig } from './config/gateway.config';
+import { describeCertificate, readTlsFiles, reloadTlsOnChange } from './http/tls-reloader';
 
 /** The server settings Fastify passes its serverFactory. */
 interface FastifyServerTimeouts {
@@ -25,6 +28,8 @@ async function bootstrap(): Promise<void> {
   const tracing = t.tracing ? await TracingSdk.start(t.serviceName ?? 'infergraph-gateway') : undefined;
   // The inference route is answered on node:http ahead of Fastify (RawHttpRoutes); the rest is Fastify's.
   // Liveness comes first, so it stays fast while the infer path sheds load.
+  // TLS files are checked before anything listens: a bad pair stops the start with the file named.
+  const tls = config.tls === undefined ? undefined : { files: config.tls, pair: readTlsFiles(config.tls) };
   const rawRoutes = new RawHttpRoutes();
   rawRoutes.add(answerLiveness);
   const adapter = new FastifyAdapter({
@@ -35,12 +40,17 @@ async function bootstrap(): Promise<void> {
       // The header and request deadlines must be given here (set later they are not enforced), and are
       // checked on connectionsCheckingInterval (Node's default is 30 s).
       const h = config.http;
-      const server = createServer(
-        { connectionsCheckingInterval: Math.min(1000, h.headersTimeoutMs), headersTimeout: h.headersTimeoutMs, requestTimeout: h.requestTimeoutMs },
-        (req, res) => {
-          if (!rawRoutes.dispatch(req, res)) handler(req, res);
-        },
-      );
+      const serverOptions = { connectionsCheckingInterval: Math.min(1000, h.headersTimeoutMs), headersTimeout: h.headersTimeoutMs, requestTimeout: h.requestTimeoutMs };
+      const dispatch = (req: IncomingMessage, res: ServerResponse): void => {
+        if (!rawRoutes.dispatch(req, res)) handler(req, res);
+      };
+      let server: Server;
+      if (tls === undefined) server = createServer(serverOptions, dispatch);
+      else {
+        const secure = createTlsServer({ ...serverOptions, ...tls.pair }, dispatch);
+        reloadTlsOnChange(secure, tls.files, tls.files.reloadMs, new Logger('tls'));
+        server = secure;
+      }
       server.keepAliveTimeout = h.keepAliveTimeoutMs;
       guardFirstHeaders(server, h.headersTimeoutMs);
       server.maxConnections = h.maxConnections;
@@ -62,6 +72,7 @@ async function bootstrap(): Promise<void> {
       loader: { ...V2_PROTO_LOADER_OPTIONS },
       maxReceiveMessageLength: config.bodyLimitBytes,
       maxSendMessageLength: config.bodyLimitBytes,
+      ...(tls === undefined ? {} : { credentials: reloadingServerCredentials(tls.files, tls.files.reloadMs) }),
     },
   });
   app.enableShutdownHooks();
@@ -69,7 +80,9 @@ async function bootstrap(): Promise<void> {
   await app.listen(config.port, config.host);
   const address = fastify.server.address();
   const port = typeof address === 'object' && address !== null ? address.port : config.port;
-  Logger.log(`gateway listening on http://${config.host}:${port} and grpc://${config.host}:${config.grpcPort} (graphs from ${config.graphDirs.join(', ')})`, 'gateway');
+  const scheme = tls === undefined ? ['http', 'grpc'] : ['https', 'grpcs'];
+  Logger.log(`gateway listening on ${scheme[0]}://${config.host}:${port} and ${scheme[1]}://${config.host}:${config.grpcPort} (graphs from ${config.graphDirs.join(', ')})`, 'gateway');
+  if (tls !== undefined) Logger.log(`TLS certificate: ${describeCertificate(tls.pair.cert)}; renewed files are picked up within ${tls.files.reloadMs} ms`, 'tls');
 }
 
 /**

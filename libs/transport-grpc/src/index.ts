@@ -8,3 +8,4 @@ export * from './node-stream.client';
 export * from './node-stream.framing';
 export * from './model-stream.serving';
 export * from './control-security';
+export * from './reloading-tls';

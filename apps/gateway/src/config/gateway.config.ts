@@ -16,6 +16,10 @@ const envSchema = z.object({
   /** Directories (comma-separated) graphs may point into besides GRAPHS_DIR; default: the working directory. */
   MODEL_ROOTS: z.string().default('.'),
   BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).default(16 * 1024 * 1024),
+  /** PEM certificate and key: REST and V2 gRPC serve TLS, re-reading renewed files every TLS_RELOAD_MS. */
+  TLS_CERT: z.string().default(''),
+  TLS_KEY: z.string().default(''),
+  TLS_RELOAD_MS: z.coerce.number().int().min(100).max(3_600_000).default(10_000),
   /** Rows one request may carry, for graphs without spec.maxRows. */
   MAX_ROWS: z.coerce.number().int().min(1).max(10_000_000).default(8192),
   MAX_IN_FLIGHT: z.coerce.number().int().min(1).max(1_000_000).default(1024),
@@ -44,6 +48,8 @@ export interface GatewayConfig {
   /** MODEL_ROOTS (absolute): with every GRAPHS_DIR entry, where graphs' models, modules and references may be. */
   readonly modelRoots: readonly string[];
   readonly bodyLimitBytes: number;
+  /** TLS_CERT and TLS_KEY (absolute), and how often renewed files are looked for; undefined: plain text. */
+  readonly tls: { readonly certFile: string; readonly keyFile: string; readonly reloadMs: number } | undefined;
   /** MAX_ROWS: rows one request may carry where its graph sets no spec.maxRows (413 beyond). */
   readonly maxRows: number;
   /**
@@ -98,8 +104,11 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env, cwd = pr
   if (e.NODE_TRANSPORT === 'grpc' && workers.length === 0 && e.CONTROLLER === '') {
     throw new Error('invalid gateway configuration:\n  WORKERS="": NODE_TRANSPORT=grpc needs at least one worker address (host:port), or CONTROLLER');
   }
+  if ((e.TLS_CERT === '') !== (e.TLS_KEY === '')) {
+    throw new Error(`invalid gateway configuration:\n  ${e.TLS_CERT === '' ? 'TLS_KEY' : 'TLS_CERT'} is set without ${e.TLS_CERT === '' ? 'TLS_CERT' : 'TLS_KEY'}: TLS needs both files`);
+  }
   if (e.NODE_TRANSPORT === 'kafka' && listOf(e.KAFKA_BROKERS).length === 0) {
-    throw new Error('invalid gateway configuration:\n  KAFKA_BROKERS="": NODE_TRANSPORT=kafka needs the brokers (host:port, comma-separated) the node workers consume from');
+    throw new Error('invalid gateway configuration:\n  KAFKA_BROKERS=": NODE_TRANSPORT=kafka needs the brokers (host:port, comma-separated) the node workers consume from');
   }
   return Object.freeze({
     port: e.PORT,
@@ -112,6 +121,7 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env, cwd = pr
     modelRoots: Object.freeze(listOf(e.MODEL_ROOTS).map((d) => path.resolve(cwd, d))),
     bodyLimitBytes: e.BODY_LIMIT_BYTES,
     maxRows: e.MAX_ROWS,
+    tls: e.TLS_CERT === '' ? undefined : Object.freeze({ certFile: path.resolve(cwd, e.TLS_CERT), keyFile: path.resolve(cwd, e.TLS_KEY), reloadMs: e.TLS_RELOAD_MS }),
     http: Object.freeze({
       maxInFlight: e.MAX_IN_FLIGHT,
       maxConnections: e.MAX_CONNECTIONS,
