@@ -9,5 +9,5 @@ export function reloadingServerCredentials(files: { certFile: string; keyFile: s
   const identity = new experimental.FileWatcherCertificateProvider({ certificateFile: files.certFile, privateKeyFile: files.keyFile, refreshIntervalMs: refreshMs });
   const ca = files.caFile === undefined ? null : new experimental.FileWatcherCertificateProvider({ caCertificateFile: files.caFile, refreshIntervalMs: refreshMs });
   // grpc-js (1.14) takes the identity provider first and the CA provider second, whatever its typings name them.
-  return experimental.createCertificateProviderServerCredentials(identity, ca as unknown as experimental.CertificateProvider, ca !== null);
+  return experimental.createCertificateProviderServerCredentials(identity, ca, ca !== null);
 }
