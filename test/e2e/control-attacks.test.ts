@@ -8,8 +8,8 @@ import { startController, type RunningController } from '../support/controller.p
 // Malformed hellos are refused with a reason in the log and the stream closed; the controller keeps running
 // and never records such a worker.
 
-/** Opens a Join stream, sends `message`, and resolves when the controller ends the stream (or after 3 s). */
-function joinWith(controller: RunningController, message: WorkerMessage): Promise<'ended' | 'still open'> {
+/** Opens a Join stream, sends `message`, and resolves with the status the controller ended it with (or after 3 s). */
+function joinWith(controller: RunningController, message: WorkerMessage): Promise<{ code: number; details: string } | 'ended' | 'still open'> {
   const client = new ControlClient(controller.control);
   const stream = client.join();
   return new Promise((resolve) => {
@@ -18,13 +18,16 @@ function joinWith(controller: RunningController, message: WorkerMessage): Promis
       client.close();
       resolve('still open');
     }, 3000);
-    const ended = (): void => {
+    stream.on('end', () => {
       clearTimeout(timer);
       client.close();
       resolve('ended');
-    };
-    stream.on('end', ended);
-    stream.on('error', ended);
+    });
+    stream.on('error', (err: Error & { code?: number; details?: string }) => {
+      clearTimeout(timer);
+      client.close();
+      resolve({ code: err.code ?? -1, details: err.details ?? err.message });
+    });
     stream.on('data', () => undefined);
     stream.write(message);
   });
@@ -56,7 +59,10 @@ describe('control plane under malformed messages', () => {
   ];
   for (const h of hostile) {
     it(`refuses ${h.name}, closes the stream and keeps running`, async () => {
-      assert.equal(await joinWith(controller, h.message), 'ended');
+      const answer = await joinWith(controller, h.message);
+      assert.ok(typeof answer === 'object', `ended with a status, not ${JSON.stringify(answer)}`);
+      assert.equal(answer.code, 3, 'INVALID_ARGUMENT');
+      assert.match(answer.details, h.logged);
       // The log line travels over the process's stdout, which may trail the gRPC answer.
       for (let i = 0; i < 50 && !h.logged.test(controller.output()); i++) await new Promise((r) => setTimeout(r, 20));
       assert.match(controller.output(), h.logged);

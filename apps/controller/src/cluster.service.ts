@@ -168,7 +168,7 @@ export class ClusterService implements OnApplicationBootstrap, OnApplicationShut
       switch (m.kind) {
         case 'invalid':
           this.logger.warn(`refused a control message${id === undefined ? '' : ` from worker ${id}`}: ${m.problem}`);
-          if (id === undefined) session.end();
+          if (id === undefined) session.refuse(GRPC_STATUS.INVALID_ARGUMENT, `control message refused: ${m.problem}`);
           return;
         case 'hello': {
           const owner = this.owners.get(m.hello.id);
