@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { status, type ServiceError } from '@grpc/grpc-js';
+import { Client, credentials, status, type ServiceError } from '@grpc/grpc-js';
 import { InferenceError, type ModelInferRequestMessage, type ModelInferResponseMessage } from '@infergraph/protocol';
 import { V2GrpcServer, type V2GrpcHandlers } from '@infergraph/transport-grpc';
 import { V2GrpcClient } from '../support/grpc-client';
@@ -142,6 +142,22 @@ describe('V2GrpcServer over loopback with a grpc-js client', () => {
     h.infer = (request) => Promise.resolve(echo(request));
     const big = { ...CALL, raw_input_contents: [Buffer.alloc(LIMIT_BYTES + 1)] };
     assert.equal((await rejection(client.call('ModelInfer', big))).code, status.RESOURCE_EXHAUSTED);
+  });
+
+  it('answers request bytes that are no protobuf message with INVALID_ARGUMENT, never reaching the handler', async () => {
+    h.infer = () => Promise.reject(new Error('the handler must not see an undecodable request'));
+    const raw = new Client(`127.0.0.1:${server.port ?? 0}`, credentials.createInsecure());
+    try {
+      for (const method of ['ModelInfer', 'ModelReady', 'ModelMetadata']) {
+        const err = await new Promise<ServiceError | null>((resolve) =>
+          raw.makeUnaryRequest(`/inference.GRPCInferenceService/${method}`, (b: Buffer) => b, (b: Buffer) => b, Buffer.from([0x0a, 0xff, 0xff]), (e) => resolve(e)),
+        );
+        assert.equal(err?.code, status.INVALID_ARGUMENT, method);
+        assert.match(err?.details ?? '', /^malformed protobuf Model\w+Request: index out of range/);
+      }
+    } finally {
+      raw.close();
+    }
   });
 });
 

@@ -6,9 +6,8 @@ import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Transport, type MicroserviceOptions } from '@nestjs/microservices';
-import { V2_PROTO_LOADER_OPTIONS, V2_PROTO_PATH } from '@infergraph/protocol';
 import { StructuredLogger, TracingSdk } from '@infergraph/telemetry';
-import { reloadingServerCredentials } from '@infergraph/transport-grpc';
+import { reloadingServerCredentials, v2PackageDefinition } from '@infergraph/transport-grpc';
 import { AppModule } from './app.module';
 import { RawHttpRoutes } from './http/raw-routes';
 import { loadGatewayConfig } from './config/gateway.config';
@@ -67,9 +66,9 @@ async function bootstrap(): Promise<void> {
     transport: Transport.GRPC,
     options: {
       package: 'inference',
-      protoPath: V2_PROTO_PATH,
+      // The V2 definition whose deserializers report malformed messages (V2GrpcController answers them 400-class).
+      packageDefinition: v2PackageDefinition(),
       url: `${config.host}:${config.grpcPort}`,
-      loader: { ...V2_PROTO_LOADER_OPTIONS },
       maxReceiveMessageLength: config.bodyLimitBytes,
       maxSendMessageLength: config.bodyLimitBytes,
       ...(tls === undefined ? {} : { credentials: reloadingServerCredentials(tls.files, tls.files.reloadMs) }),

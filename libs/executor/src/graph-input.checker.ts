@@ -1,6 +1,6 @@
 import { formatShape, invalidArgument, shapeMismatch, type Tensor, type TensorSpec } from '@infergraph/protocol';
 
-/** Checks request tensors against the graph's declared inputs: names, datatypes and shapes. */
+/** Checks request tensors against the graph's declared inputs: names, datatypes, shapes, and that none is empty. */
 export function checkGraphInputs(graph: string, declared: readonly TensorSpec[], actual: readonly Tensor[]): void {
   for (const t of actual) {
     if (!declares(declared, t.name)) {
@@ -15,6 +15,11 @@ export function checkGraphInputs(graph: string, declared: readonly TensorSpec[],
     }
     const problem = shapeMismatch(spec.shape, t.shape);
     if (problem !== undefined) throw invalidArgument(`input "${t.name}": ${problem}`);
+    // Models fail on empty tensors in their own ways (onnxruntime: a 500 from deep inside some operators),
+    // and an empty request has nothing to answer: the caller's mistake, said here for every graph alike.
+    if (t.data.length === 0) {
+      throw invalidArgument(`input "${t.name}": shape ${formatShape(t.shape)} holds no elements; send at least one (a dimension of 0 empties the tensor)`);
+    }
   }
 }
 

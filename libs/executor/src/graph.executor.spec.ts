@@ -153,6 +153,7 @@ describe('graph executor', () => {
       [[{ ...X, datatype: 'FP64', data: new Float64Array([1, 2]) }], /input "x": expected datatype FP32, got FP64/],
       [[{ ...X, shape: [2], data: new Float32Array([1, 2]) }], /input "x": expected rank 2 \[-1, 2\], got rank 1 \[2\]/],
       [[{ ...X, shape: [1, 3], data: new Float32Array([1, 2, 3]) }], /input "x": dimension 1 must be 2/],
+      [[{ ...X, shape: [0, 2], data: new Float32Array(0) }], /input "x": shape \[0, 2\] holds no elements; send at least one/],
     ];
     for (const [inputs, message] of cases) {
       await assert.rejects(executor.execute(inputs, ctx()), { code: 'INVALID_ARGUMENT', message });

@@ -25,6 +25,11 @@ export const HTTP_STATUS_OF: Readonly<Record<InferenceErrorCode, number>> = {
   DEADLINE_EXCEEDED: 504,
 };
 
+/** Whether `code` names a failure class (own keys only: a peer's "toString" or "__proto__" is no code). */
+export function isInferenceErrorCode(code: unknown): code is InferenceErrorCode {
+  return typeof code === 'string' && Object.hasOwn(HTTP_STATUS_OF, code);
+}
+
 export class InferenceError extends Error {
   /** Extra fields for the error body, e.g. the outlier scores behind a 422. */
   readonly details: Readonly<Record<string, unknown>> | undefined;

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { InferenceError } from './inference.error';
-import { decodeModelInferRequest, encodeModelInferResponse, grpcStatusOf, parametersOf } from './oip-grpc.codec';
+import { decodeModelInferRequest, decodeNodeOutputs, encodeModelInferResponse, grpcStatusOf, parametersOf } from './oip-grpc.codec';
 
 // Pure-logic unit test of the V2 gRPC message codec on plain objects (as @grpc/proto-loader gives them).
 
@@ -84,5 +84,29 @@ describe('V2 gRPC codec', () => {
     assert.equal(grpcStatusOf(new InferenceError('UNAVAILABLE', 'x')).code, 14);
     assert.equal(grpcStatusOf(new InferenceError('DEADLINE_EXCEEDED', 'x')).code, 4);
     assert.equal(grpcStatusOf(new Error('boom')).code, 13);
+  });
+
+  it('refuses a shape whose dimensions multiply past 2^53 - 1, naming it', () => {
+    const message = { model_name: 'g', inputs: [{ name: 'x', datatype: 'FP32', shape: ['9007199254740991', '9007199254740991', '0'] }], raw_input_contents: [new Uint8Array(0)] };
+    assert.throws(() => decodeModelInferRequest(message), { code: 'INVALID_ARGUMENT', message: /^inputs\[0\]\.shape: shape \[9007199254740991, 9007199254740991, 0\] declares more than/ });
+  });
+
+  it('keeps a parameter named "__proto__" as a parameter', () => {
+    const out = parametersOf(JSON.parse('{"__proto__":{"string_param":"x"},"a":{"bool_param":true}}') as Record<string, { string_param: string }>);
+    assert.deepEqual(Object.entries(out), [['__proto__', 'x'], ['a', true]]);
+    assert.equal(Object.getPrototypeOf(out), Object.prototype);
+  });
+
+  it("refuses a worker's output with a negative or fractional dimension as INTERNAL, naming the worker and output", () => {
+    for (const shape of [[-1, -1], [1.5], [2 ** 53]]) {
+      assert.throws(() => decodeNodeOutputs({ outputs: [{ name: 'y', datatype: 'FP32', shape }], raw_output_contents: [new Uint8Array(4)] }, 'worker w1'), {
+        code: 'INTERNAL',
+        message: /^worker w1 returned output "y" with shape \[.*\]; dimensions must be integers >= 0$/,
+      });
+    }
+    assert.throws(() => decodeNodeOutputs({ outputs: [{ name: 'y', datatype: 'FP32', shape: [2] }], raw_output_contents: [new Uint8Array(4)] }, 'worker w1'), {
+      code: 'INTERNAL',
+      message: /^worker w1 returned output "y": binary_data_size 4 does not match shape/,
+    });
   });
 });

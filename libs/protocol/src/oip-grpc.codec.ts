@@ -2,9 +2,10 @@ import { isDatatype, type Datatype } from './datatype';
 import { echoText } from './error-echo';
 import { InferenceError, invalidArgument } from './inference.error';
 import type { InferRequest, RequestedOutput } from './oip-request.codec';
+import { setParameter } from './parameter-map';
 import type { InferResponse } from './oip-response.codec';
 import { checkRequestId } from './request-id.validator';
-import { checkTensorRank, elementCount, formatShape, type Tensor } from './tensor';
+import { checkTensorRank, checkedElementCount, formatShape, type Tensor } from './tensor';
 import { decodeBinaryElements, decodeJsonElements, encodeBinaryElements } from './tensor-data.codec';
 
 // Plain-object forms of the V2 gRPC messages (proto/grpc_predict_v2.proto) as @grpc/proto-loader
@@ -97,7 +98,7 @@ export function decodeModelInferRequest(message: ModelInferRequestMessage, viewR
       if (!Number.isSafeInteger(n) || n < 0) throw invalidArgument(`${field}.shape[${k}]: dimensions must be >= 0`);
       return n;
     });
-    const count = elementCount(shape);
+    const count = checkedElementCount(shape, `${field}.shape`);
     const bytes = raw[i];
     const data = bytes !== undefined ? decodeBinaryElements(bytes, input.datatype, count, field, viewRaw) : decodeContents(input.contents ?? {}, input.datatype, count, field, shape);
     return { name: input.name, datatype: input.datatype, shape, data };
@@ -112,7 +113,7 @@ export function decodeModelInferRequest(message: ModelInferRequestMessage, viewR
 /** Encodes a response with every output in raw_output_contents, as Triton answers. */
 export function encodeModelInferResponse(response: InferResponse): ModelInferResponseMessage {
   const parameters: Record<string, InferParameterMessage> = {};
-  for (const [key, value] of Object.entries(response.parameters ?? {})) parameters[key] = parameterOf(value);
+  for (const [key, value] of Object.entries(response.parameters ?? {})) setParameter(parameters, key, parameterOf(value));
   return {
     model_name: response.modelName,
     model_version: response.modelVersion ?? '',
@@ -127,11 +128,11 @@ export function parametersOf(map: Record<string, InferParameterMessage> | undefi
   const out: Record<string, unknown> = {};
   for (const [key, p] of Object.entries(map ?? {})) {
     const choice = p.parameter_choice ?? Object.keys(p).find((k) => k.endsWith('_param'));
-    if (choice === 'bool_param') out[key] = p.bool_param;
-    else if (choice === 'string_param') out[key] = p.string_param;
-    else if (choice === 'double_param') out[key] = p.double_param;
-    else if (choice === 'int64_param') out[key] = Number(p.int64_param);
-    else if (choice === 'uint64_param') out[key] = Number(p.uint64_param);
+    if (choice === 'bool_param') setParameter(out, key, p.bool_param);
+    else if (choice === 'string_param') setParameter(out, key, p.string_param);
+    else if (choice === 'double_param') setParameter(out, key, p.double_param);
+    else if (choice === 'int64_param') setParameter(out, key, Number(p.int64_param));
+    else if (choice === 'uint64_param') setParameter(out, key, Number(p.uint64_param));
   }
   return out;
 }
@@ -184,7 +185,7 @@ export function encodeNodeCall(model: string, requestId: string, parameters: Rea
   const list = [...inputs];
   const params: Record<string, InferParameterMessage> = {};
   // Scalars only: structured request parameters stay with the executor, which owns routing.
-  for (const [k, v] of Object.entries(parameters)) if (typeof v === 'boolean' || typeof v === 'number' || typeof v === 'string') params[k] = parameterOf(v);
+  for (const [k, v] of Object.entries(parameters)) if (typeof v === 'boolean' || typeof v === 'number' || typeof v === 'string') setParameter(params, k, parameterOf(v));
   return {
     model_name: model,
     id: requestId,
@@ -201,10 +202,17 @@ export function encodeNodeCall(model: string, requestId: string, parameters: Rea
 export function decodeNodeOutputs(response: Pick<ModelInferResponseMessage, 'outputs' | 'raw_output_contents'>, where: string, viewRaw = false): Map<string, Tensor> {
   const out = new Map<string, Tensor>();
   response.outputs.forEach((o, i) => {
+    const field = `output "${echoText(o.name)}"`;
+    if (!isDatatype(o.datatype)) throw new InferenceError('INTERNAL', `${where} returned ${field} with datatype "${echoText(o.datatype)}"`);
     const shape = o.shape.map(Number);
-    if (!isDatatype(o.datatype)) throw new InferenceError('INTERNAL', `${where} returned datatype "${o.datatype}"`);
     const bytes = response.raw_output_contents[i] ?? new Uint8Array(0);
-    out.set(o.name, { name: o.name, datatype: o.datatype, shape, data: decodeBinaryElements(bytes, o.datatype, elementCount(shape), o.name, viewRaw) });
+    try {
+      if (!shape.every((d) => Number.isSafeInteger(d) && d >= 0)) throw invalidArgument(`${field} with shape ${formatShape(shape)}; dimensions must be integers >= 0`);
+      out.set(o.name, { name: o.name, datatype: o.datatype, shape, data: decodeBinaryElements(bytes, o.datatype, checkedElementCount(shape, field), field, viewRaw) });
+    } catch (err) {
+      // A worker's answer that does not hold together is the server's fault, not the caller's: a 500 naming the replica.
+      throw new InferenceError('INTERNAL', `${where} returned ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    }
   });
   return out;
 }

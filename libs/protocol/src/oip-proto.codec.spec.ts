@@ -169,4 +169,11 @@ describe('oip-proto codec', () => {
     });
     assert.throws(() => decodeStreamInferResponseProto(Buffer.from([0x12, 0x05, 0x0a])), /^InferenceError: malformed protobuf ModelStreamInferResponse|malformed protobuf ModelStreamInferResponse/);
   });
+
+  it('keeps request parameters named "__proto__" or "constructor" through a node call, as any other', () => {
+    const parameters = JSON.parse('{"__proto__":"p","constructor":1,"a":true}') as Record<string, unknown>;
+    const decoded = decodeInferRequestProto(encodeInferRequestProto(encodeNodeCall('g.n', 'r', parameters, [TENSORS[0] as Tensor])));
+    assert.deepEqual(Object.entries(decoded.parameters), [['__proto__', 'p'], ['constructor', 1], ['a', true]]);
+    assert.equal(Object.getPrototypeOf(decoded.parameters), Object.prototype);
+  });
 });

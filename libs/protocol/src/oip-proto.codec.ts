@@ -9,6 +9,7 @@ import {
   type ModelInferRequestMessage,
   type ModelInferResponseMessage,
 } from './oip-grpc.codec';
+import { setParameter } from './parameter-map';
 
 // Binary protobuf forms of the V2 messages (proto/grpc_predict_v2.proto), written and read field by field
 // with protobufjs's Writer and Reader: no reflection, no fromObject/toObject. Decoded bytes fields
@@ -193,7 +194,7 @@ function readMapEntry(r: Reader, into: Record<string, InferParameterMessage>): v
     else if (t >>> 3 === 2) value = readParameter(r, r.uint32() + r.pos);
     else r.skipType(t & 7);
   }
-  into[key] = value;
+  setParameter(into, key, value);
 }
 
 /** A repeated scalar field, packed (proto3's default) or one value per tag. */

@@ -667,4 +667,12 @@ describe('OIP request decoder: limits on what a request may send', () => {
     assertInvalid(() => decode({ inputs: [input, input] }), new RegExp(`^inputs\\[1\\]\\.name: duplicate input tensor "${'n'.repeat(64)}…"$`));
     assertInvalid(() => decode({ [name]: 1, inputs: [input] }), new RegExp(`^invalid inference request: ${'n'.repeat(64)}…: unknown field$`));
   });
+
+  it('refuses a shape whose dimensions multiply past 2^53 - 1 in any order, even with a dimension of 0', () => {
+    const big = 2 ** 53 - 1;
+    for (const shape of [[big, big, 0], [0, big, big], [2 ** 40, 2 ** 40]]) {
+      assertInvalid(() => decode(single('FP32', shape, [])), /^inputs\[0\]\.shape: shape \[.*\] declares more than 9007199254740991 \(2\^53 - 1\) elements$/);
+    }
+    assert.equal(onlyInput(decode(single('FP32', [0, big], []))).length, 0);
+  });
 });

@@ -2,7 +2,7 @@ import { echoList, echoText } from './error-echo';
 import { invalidArgument } from './inference.error';
 import { describeIssue, inferRequestSchema, isWellFormedInferRequest, type InferInputWire, type InferRequestWire } from './oip.schema';
 import { checkRequestId } from './request-id.validator';
-import { checkTensorRank, elementCount, formatShape, type Tensor } from './tensor';
+import { checkedElementCount, formatShape, type Tensor } from './tensor';
 import { decodeBinaryElements, decodeJsonElements, flattenJsonData } from './tensor-data.codec';
 
 export interface RequestedOutput {
@@ -67,7 +67,7 @@ export function decodeInferRequestObject(raw: unknown, binary: Uint8Array = new 
     const field = `inputs[${index}]`;
     if (seen.has(input.name)) throw invalidArgument(`${field}.name: duplicate input tensor "${echoText(input.name)}"`);
     seen.add(input.name);
-    checkTensorRank(input.shape.length, `${field}.shape`);
+    const count = checkedElementCount(input.shape, `${field}.shape`);
     const binarySize = input.parameters?.['binary_data_size'];
     if (binarySize !== undefined) {
       if (typeof binarySize !== 'number' || !Number.isInteger(binarySize) || binarySize < 0) {
@@ -81,16 +81,11 @@ export function decodeInferRequestObject(raw: unknown, binary: Uint8Array = new 
           `${field}.parameters.binary_data_size: ${binarySize} bytes requested at offset ${offset}, but only ${binary.byteLength - offset} binary bytes remain`,
         );
       }
-      const data = decodeBinaryElements(
-        binary.subarray(offset, offset + binarySize),
-        input.datatype,
-        elementCount(input.shape),
-        `${field}`,
-      );
+      const data = decodeBinaryElements(binary.subarray(offset, offset + binarySize), input.datatype, count, `${field}`);
       offset += binarySize;
       return { name: input.name, datatype: input.datatype, shape: input.shape, data };
     }
-    return decodeJsonInput(input, field);
+    return decodeJsonInput(input, count, field);
   });
   if (offset !== binary.byteLength) {
     throw invalidArgument(`request carries ${binary.byteLength - offset} binary bytes that no input claims`);
@@ -131,12 +126,11 @@ function checkParameterDepth(parameters: Readonly<Record<string, unknown>>): voi
   }
 }
 
-function decodeJsonInput(input: InferInputWire, field: string): Tensor {
+function decodeJsonInput(input: InferInputWire, expected: number, field: string): Tensor {
   if (input.data === undefined) {
     throw invalidArgument(`${field}.data: required (or parameters.binary_data_size with binary tensor data)`);
   }
   const values = flattenJsonData(input.data, input.shape, `${field}.data`);
-  const expected = elementCount(input.shape);
   if (values.length !== expected) {
     throw invalidArgument(
       `${field}: shape ${formatShape(input.shape)} needs ${expected} elements, but data holds ${values.length}`,

@@ -51,6 +51,27 @@ export function checkTensorRank(rank: number, field: string): void {
   if (rank > MAX_TENSOR_RANK) throw invalidArgument(`${field}: rank ${rank} exceeds the maximum of ${MAX_TENSOR_RANK}`);
 }
 
+/**
+ * The element count of a shape from a request (or a worker's answer), refusing (400) a shape of more than
+ * `MAX_TENSOR_RANK` dimensions, or one whose non-zero dimensions multiply past 2^53 - 1: no buffer holds
+ * that many elements, and past it the product stops being exact (it even depends on the order:
+ * `[0, 2^53 - 1, 2^53 - 1]` counted 0 elements, `[2^53 - 1, 2^53 - 1, 0]` NaN). `field` names the shape,
+ * e.g. `inputs[0].shape`; its dimensions must already be non-negative integers.
+ */
+export function checkedElementCount(shape: readonly number[], field: string): number {
+  checkTensorRank(shape.length, field);
+  let nonZero = 1;
+  let empty = false;
+  for (const d of shape) {
+    if (d === 0) empty = true;
+    else nonZero *= d;
+  }
+  if (nonZero > Number.MAX_SAFE_INTEGER) {
+    throw invalidArgument(`${field}: shape ${formatShape(shape)} declares more than ${Number.MAX_SAFE_INTEGER} (2^53 - 1) elements`);
+  }
+  return empty ? 0 : nonZero;
+}
+
 /** A shape for a message: `[1, 4]`; past `MAX_ECHOED_ITEMS` dimensions, the first ones and the rank. */
 export function formatShape(shape: readonly number[]): string {
   return `[${echoList(shape)}]`;

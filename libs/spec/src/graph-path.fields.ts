@@ -37,7 +37,7 @@ export function pathFieldsOf(node: NodeSpec): NodePathField[] {
  * A document YAML cannot parse has none (the validator reports it).
  */
 export function customModuleFields(source: string): string[] {
-  const doc = parseDocument(source);
+  const doc = parseDocument(source, { logLevel: 'error' });
   if (doc.errors.length > 0) return [];
   let value: unknown;
   try {

@@ -45,7 +45,7 @@ export function screenGraphText(text: string): string | undefined {
   if (shape.problem !== undefined) return shape.problem;
   if (shape.aliases > 0) {
     try {
-      parseDocument(text, { uniqueKeys: false }).toJS({ maxAliasCount: MAX_ALIAS_EXPANSION });
+      parseDocument(text, { uniqueKeys: false, logLevel: 'error' }).toJS({ maxAliasCount: MAX_ALIAS_EXPANSION });
     } catch (err) {
       const reason = err instanceof Error ? err.message : String(err);
       return `YAML aliases expand beyond ${MAX_ALIAS_EXPANSION} nodes (${reason}); write the values out instead of aliasing them`;

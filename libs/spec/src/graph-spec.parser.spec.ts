@@ -391,4 +391,18 @@ describe('graph parser input screening', () => {
     assert.equal(parsed.diagnostics.length, 1);
     assert.match(parsed.diagnostics[0]?.message ?? '', /^the document (uses more than 100 YAML aliases|YAML aliases expand beyond)/);
   });
+
+  it('reports a collection used as a mapping key without printing a process warning', async () => {
+    const warnings: string[] = [];
+    const onWarning = (w: Error): void => void warnings.push(w.message);
+    process.on('warning', onWarning);
+    try {
+      const parsed = parseGraphSource(graph({}, ['? [a, b]', ': 1']), 'keys.yaml');
+      assert.equal(parsed.graph, undefined);
+      await new Promise((resolve) => setImmediate(resolve)); // warnings are emitted on the next tick
+    } finally {
+      process.off('warning', onWarning);
+    }
+    assert.deepEqual(warnings, []);
+  });
 });

@@ -50,7 +50,9 @@ export function parseGraphSource(text: string, file: string, options: ParseGraph
     return { file, graph: undefined, order: [], diagnostics, locator: undefined, routing: undefined, partial: EMPTY_PARTIAL };
   }
   const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  // logLevel 'error': the yaml package would print its warnings (a collection as a mapping key...) on the
+  // process's stderr, once per key of any document anyone posts; problems are reported as diagnostics.
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true, logLevel: 'error' });
   if (doc.errors.length > 0) {
     const diagnostics = doc.errors.map((e) => {
       const pos = lines.linePos(e.pos[0]);

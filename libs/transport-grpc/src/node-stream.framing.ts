@@ -1,5 +1,5 @@
 import type { MethodDefinition } from '@grpc/grpc-js';
-import { InferenceError, type InferParameterMessage, type InferenceErrorCode, type ModelInferResponseMessage, HTTP_STATUS_OF } from '@infergraph/protocol';
+import { InferenceError, isInferenceErrorCode, type InferParameterMessage, type ModelInferResponseMessage } from '@infergraph/protocol';
 
 // How gateway → worker node calls travel on ModelStreamInfer streams. One request message is one call;
 // one ModelStreamInferResponse answers it. Besides the V2 fields, calls carry reserved request parameters
@@ -71,10 +71,6 @@ export function numberParam(p: InferParameterMessage | undefined): number | unde
   return Number.isFinite(v) ? v : undefined;
 }
 
-function isErrorCode(code: unknown): code is InferenceErrorCode {
-  return typeof code === 'string' && Object.hasOwn(HTTP_STATUS_OF, code);
-}
-
 /** The error parameters of a failed call's answer: its code, details and whether it may go elsewhere. */
 export function errorParams(err: unknown, retry: boolean): Record<string, InferParameterMessage> {
   const params: Record<string, InferParameterMessage> = { [STREAM_PARAM.code]: { string_param: err instanceof InferenceError ? err.code : 'INTERNAL' } };
@@ -97,7 +93,7 @@ export function errorOfAnswer(message: string, response: ModelInferResponseMessa
       details = undefined;
     }
   }
-  const known = isErrorCode(code) ? code : 'INTERNAL';
+  const known = isInferenceErrorCode(code) ? code : 'INTERNAL';
   // The worker names the node; a server fault also says where it ran.
   return new InferenceError(known, known === 'INTERNAL' ? `${message} (${where})` : message, details === undefined ? undefined : { details });
 }

@@ -3,7 +3,7 @@ import { grpcStatusOf, type ModelInferRequestMessage, type ModelInferResponseMes
 import { headersOf } from './metadata-headers';
 import { ModelStreamServing, type StreamInferHandler } from './model-stream.serving';
 import { MODEL_STREAM_INFER } from './node-stream.framing';
-import { v2GrpcService } from './v2-grpc.service';
+import { decodedRequest, v2GrpcService } from './v2-grpc.service';
 
 type Answer<T> = T | Promise<T>;
 
@@ -130,7 +130,10 @@ export class V2GrpcServer {
   }
 }
 
-/** A grpc-js unary method from a handler: what it returns is the response, what it throws the status. */
+/**
+ * A grpc-js unary method from a handler: what it returns is the response, what it throws the status. A
+ * request protobuf could not decode is INVALID_ARGUMENT, never seen by the handler.
+ */
 function unary<Req>(handle: (request: Req, metadata: Metadata) => unknown): handleUnaryCall<Req, unknown> {
   return (call, callback) => {
     const fail = (err: unknown): void => {
@@ -139,7 +142,7 @@ function unary<Req>(handle: (request: Req, metadata: Metadata) => unknown): hand
     };
     let answer: unknown;
     try {
-      answer = handle(call.request, call.metadata);
+      answer = handle(decodedRequest(call.request), call.metadata);
     } catch (err) {
       fail(err);
       return;

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Consumer } from 'kafkajs';
 import type { NodeInvocation, NodeTransport } from '@infergraph/executor';
-import { HTTP_STATUS_OF, InferenceError, decodeInferResponseProto, decodeNodeOutputs, encodeInferRequestProto, encodeNodeCall, type TensorMap } from '@infergraph/protocol';
+import { HTTP_STATUS_OF, InferenceError, decodeInferResponseProto, decodeNodeOutputs, encodeInferRequestProto, encodeNodeCall, isInferenceErrorCode, type TensorMap } from '@infergraph/protocol';
 import { textHeaders, type KafkaClient, type KafkaLogger } from './kafka.client';
 import { HEADER, PROTOBUF, nodeTopicNames, passThroughHeaders } from './topics';
 
@@ -231,12 +231,14 @@ export class KafkaNodeTransport implements NodeTransport {
           if (error !== undefined) {
             const code = headers[HEADER.errorCode];
             const details = parseDetails(headers[HEADER.errorDetails]);
-            call.reject(new InferenceError(isErrorCode(code) ? code : codeOfStatus(headers[HEADER.errorStatus]), error, details === undefined ? undefined : { details }));
+            call.reject(new InferenceError(isInferenceErrorCode(code) ? code : codeOfStatus(headers[HEADER.errorStatus]), error, details === undefined ? undefined : { details }));
           } else {
             call.resolve(decodeNodeOutputs(decodeInferResponseProto(message.value ?? Buffer.alloc(0)), `${call.where} (Kafka)`));
           }
         } catch (err) {
-          call.reject(err);
+          // An answer that is no ModelInferResponse is the worker's fault, not the caller's: a 500, as decodeNodeOutputs says for the rest.
+          const malformed = err instanceof InferenceError && err.code === 'INVALID_ARGUMENT';
+          call.reject(malformed ? new InferenceError('INTERNAL', `${call.where} (Kafka) returned ${err.message}`, { cause: err }) : err);
         }
         return Promise.resolve();
       },
@@ -257,10 +259,6 @@ export class KafkaNodeTransport implements NodeTransport {
 function codeOfStatus(status: string | undefined): InferenceError['code'] {
   const found = Object.entries(HTTP_STATUS_OF).find(([, http]) => String(http) === status);
   return found === undefined ? 'INTERNAL' : (found[0] as InferenceError['code']);
-}
-
-function isErrorCode(code: string | undefined): code is InferenceError['code'] {
-  return code !== undefined && code in HTTP_STATUS_OF;
 }
 
 function parseDetails(text: string | undefined): Record<string, unknown> | undefined {

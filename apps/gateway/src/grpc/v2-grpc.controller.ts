@@ -9,12 +9,17 @@ import {
   type ModelInferResponseMessage,
 } from '@infergraph/protocol';
 import { GraphInferenceService } from '@infergraph/engine';
-import { headersOf } from '@infergraph/transport-grpc';
+import { decodedRequest, headersOf, type UndecodableRequest } from '@infergraph/transport-grpc';
 import { SERVER_VERSION } from '../http/health.controller';
 import { PredictAuthenticator, withPrincipal } from '../auth/predict-authenticator';
 import { InFlightLimiter } from '../in-flight.limiter';
 
 const SERVICE = 'GRPCInferenceService';
+
+interface ModelRequestMessage {
+  readonly name: string;
+  readonly version: string;
+}
 
 /** Open Inference Protocol V2 over gRPC: the same graphs and service calls as the REST controller. */
 @Controller()
@@ -41,19 +46,26 @@ export class V2GrpcController {
   }
 
   @GrpcMethod(SERVICE, 'ModelReady')
-  modelReady(request: { name: string; version: string }): { ready: boolean } {
-    return guard(() => ({ ready: this.inference.readiness(request.name, request.version || undefined).ready }));
+  modelReady(message: ModelRequestMessage | UndecodableRequest): { ready: boolean } {
+    return guard(() => {
+      const request = decodedRequest(message);
+      return { ready: this.inference.readiness(request.name, request.version || undefined).ready };
+    });
   }
 
   @GrpcMethod(SERVICE, 'ModelMetadata')
-  modelMetadata(request: { name: string; version: string }): unknown {
-    return guard(() => this.inference.metadata(request.name, request.version || undefined));
+  modelMetadata(message: ModelRequestMessage | UndecodableRequest): unknown {
+    return guard(() => {
+      const request = decodedRequest(message);
+      return this.inference.metadata(request.name, request.version || undefined);
+    });
   }
 
   @GrpcMethod(SERVICE, 'ModelInfer')
-  async modelInfer(request: ModelInferRequestMessage, metadata: Metadata): Promise<ModelInferResponseMessage> {
+  async modelInfer(message: ModelInferRequestMessage | UndecodableRequest, metadata: Metadata): Promise<ModelInferResponseMessage> {
     let entered = false;
     try {
+      const request = decodedRequest(message);
       this.limiter.enter();
       entered = true;
       const auth = this.inference.ready(request.model_name, request.model_version || undefined).spec.spec.auth;
