@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { RequestLifetime, createRequestContext, type NodeRuntime } from '@infergraph/executor';
-import { GraphRegistry, NodeRuntimeRegistry, PathPolicy, kafkaSettingsOf, loadNodeRuntimes, remoteNodesOf, splitNodeKey, type ReplicaStateReport } from '@infergraph/engine';
+import { GraphRegistry, NodeRuntimeRegistry, PathPolicy, loadNodeRuntimes, type ReplicaStateReport } from '@infergraph/engine';
+import { NodeKey, kafkaSettingsOf, remoteNodesOf, type NodeRef } from '@infergraph/spec';
 import { KafkaClient, KafkaNodeServer, lagSamples, type KafkaServedNode } from '@infergraph/transport-kafka';
 import { InferenceError, type GraphRefMessage, type InferRequest, type InferResponse, type Tensor, type TensorSpec } from '@infergraph/protocol';
 import { OnnxModelLoader } from '@infergraph/runtime-onnx';
@@ -62,7 +63,7 @@ export class NodeServingService implements OnApplicationBootstrap, BeforeApplica
   async onApplicationBootstrap(): Promise<void> {
     if (this.config.controller === undefined) {
       await this.registry.loadDirectories(this.config.graphDirs);
-      const served = this.registry.list().flatMap((e) => [...(e.graph?.runtimes.keys() ?? [])].map((n) => `${e.name}.${n}`));
+      const served = this.registry.list().flatMap((e) => [...(e.graph?.runtimes.keys() ?? [])].map((n) => NodeKey.format(e.name, n)));
       this.logger.log(`serving ${served.length} node(s): ${served.join(', ')}`);
       await this.serveKafka();
     }
@@ -160,8 +161,11 @@ export class NodeServingService implements OnApplicationBootstrap, BeforeApplica
   }
 
   /** Node calls being served now, per node (for the in-flight gauge). */
-  inFlightByNode(): [{ graph: string; node: string }, number][] {
-    return [...this.inFlight].map(([key, n]) => [splitNodeKey(key), n]);
+  inFlightByNode(): [NodeRef, number][] {
+    return [...this.inFlight].flatMap(([key, n]): [NodeRef, number][] => {
+      const ref = NodeKey.parse(key);
+      return ref === undefined ? [] : [[ref, n]];
+    });
   }
 
   /** Kafka consumer lag of the node topics this worker consumes. */
@@ -201,7 +205,6 @@ export class NodeServingService implements OnApplicationBootstrap, BeforeApplica
     signature: { readonly inputs: readonly TensorSpec[]; readonly outputs: readonly TensorSpec[] } | undefined;
     call: <T>(fn: (runtime: NodeRuntime) => Promise<T>) => Promise<T>;
   } {
-    const { graph, node } = splitNodeKey(model);
     if (this.config.controller !== undefined) {
       const state = this.nodes.stateOf(model);
       if (state === undefined) throw new InferenceError('NOT_FOUND', `this worker holds no replica of "${model}"`);
@@ -210,13 +213,16 @@ export class NodeServingService implements OnApplicationBootstrap, BeforeApplica
         throw new InferenceError('UNAVAILABLE', `node "${model}" is ${state.state} on this worker${state.reason === '' ? '' : `: ${state.reason}`}`);
       }
       return {
-        graph,
-        node,
+        graph: serving.loaded.graph,
+        node: serving.loaded.node,
         type: serving.loaded.type,
         signature: serving.loaded.signature,
         call: (fn) => this.nodes.call(model, (loaded) => fn(loaded.runtime)) ?? Promise.reject(new InferenceError('UNAVAILABLE', `node "${model}" stopped serving`)),
       };
     }
+    const ref = NodeKey.parse(model);
+    if (ref === undefined) throw new InferenceError('NOT_FOUND', `worker serves no model "${model}" (model names are "<graph>.<node>")`);
+    const { graph, node } = ref;
     const entry = this.registry.get(graph);
     if (entry?.graph === undefined) {
       throw new InferenceError(entry === undefined ? 'NOT_FOUND' : 'UNAVAILABLE', `worker serves no graph "${graph}" (model names are "<graph>.<node>")`);

@@ -1,6 +1,7 @@
 export * from './v2-grpc.service';
 export * from './v2-grpc.server';
 export * from './grpc-node.transport';
+export * from './grpc-node.bus';
 export * from './control-channel';
 export * from './routing-table.watcher';
 export * from './metadata-headers';
