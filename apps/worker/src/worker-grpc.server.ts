@@ -55,7 +55,7 @@ export class WorkerGrpcServer implements V2GrpcHandlers, OnApplicationBootstrap,
   }
 
   serverReady(): { ready: boolean } {
-    return { ready: this.serving.ready };
+    return this.serving.inference.serverReadiness();
   }
 
   serverMetadata(): V2ServerMetadataMessage {
@@ -63,18 +63,18 @@ export class WorkerGrpcServer implements V2GrpcHandlers, OnApplicationBootstrap,
   }
 
   modelReady(request: V2ModelRequestMessage): { ready: boolean } {
-    return { ready: this.serving.has(request.name) };
+    return { ready: this.serving.inference.readiness(request.name).ready };
   }
 
   modelMetadata(request: V2ModelRequestMessage): V2ModelMetadataMessage {
-    return this.serving.metadata(request.name);
+    return this.serving.inference.metadata(request.name);
   }
 
   async modelInfer(request: ModelInferRequestMessage, headers: Record<string, string>): Promise<ModelInferResponseMessage> {
-    return encodeModelInferResponse(await this.serving.infer(request.model_name, decodeModelInferRequest(request), headers));
+    return encodeModelInferResponse(await this.serving.inference.infer(request.model_name, decodeModelInferRequest(request), headers));
   }
 
   streamInfer(model: string, request: InferRequest, headers: Record<string, string>, deadline: number | undefined, end: RequestLifetime): Promise<InferResponse> {
-    return this.serving.infer(model, request, headers, deadline, end);
+    return this.serving.inference.infer(model, request, headers, deadline, end);
   }
 }

@@ -8,3 +8,6 @@ export * from './node-runtime.loader';
 export * from './node-runtime.registry';
 export * from './path.policy';
 export * from './node-bus.choice';
+export * from './node-inference.service';
+export * from './request.runner';
+export * from './server.metadata';
