@@ -32,7 +32,6 @@ export const LAYERS = {
     layer: 'app',
     libs: ['protocol', 'spec', 'executor', 'runtime-onnx', 'engine', 'telemetry', 'transport-grpc', 'transport-kafka'],
     packages: ['@nestjs/common', '@nestjs/core', '@nestjs/microservices', '@nestjs/platform-fastify', 'fastify', 'reflect-metadata', 'zod'],
-    typePackages: ['@grpc/grpc-js'],
   },
   // A NestJS application context, not a microservice: no @nestjs/microservices.
   'apps/worker': {

@@ -11,7 +11,6 @@ import { createNodeBus, type GatewayNodeBuses } from './graphs/node-bus.factory'
 import { KafkaController } from './http/kafka.controller';
 import { MetricsController } from './http/metrics.controller';
 import { EngineMetrics, OtelGraphTracer, logRequests, type StructuredLogger, type TracingSdk } from '@infergraph/telemetry';
-import { V2GrpcController } from './grpc/v2-grpc.controller';
 import { GraphsController } from './http/graphs.controller';
 import { HealthController } from './http/health.controller';
 import { OipErrorFilter } from './http/oip-error.filter';
@@ -25,7 +24,7 @@ export class AppModule {
     const engineLogger = new Logger('engine');
     return {
       module: AppModule,
-      controllers: [HealthController, GraphsController, KafkaController, MetricsController, V2InferenceController, V2GrpcController],
+      controllers: [HealthController, GraphsController, KafkaController, MetricsController, V2InferenceController],
       providers: [
         { provide: GATEWAY_CONFIG, useValue: config },
         { provide: RawHttpRoutes, useValue: rawRoutes },

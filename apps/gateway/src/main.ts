@@ -4,11 +4,12 @@ import type { Socket } from 'node:net';
 import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
-import { Transport, type MicroserviceOptions } from '@nestjs/microservices';
-import { V2_PROTO_LOADER_OPTIONS, V2_PROTO_PATH } from '@infergraph/protocol';
+import type { MicroserviceOptions } from '@nestjs/microservices';
+import { GraphInferenceService } from '@infergraph/engine';
 import { StructuredLogger, TracingSdk } from '@infergraph/telemetry';
 import { AppModule } from './app.module';
 import { RawHttpRoutes } from './http/raw-routes';
+import { V2GrpcStrategy } from './grpc/v2-grpc.strategy';
 import { loadGatewayConfig } from './config/gateway.config';
 
 /** The server settings Fastify passes its serverFactory. */
@@ -54,15 +55,14 @@ async function bootstrap(): Promise<void> {
   fastify.removeAllContentTypeParsers();
   fastify.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
   app.connectMicroservice<MicroserviceOptions>({
-    transport: Transport.GRPC,
-    options: {
-      package: 'inference',
-      protoPath: V2_PROTO_PATH,
-      url: `${config.host}:${config.grpcPort}`,
-      loader: { ...V2_PROTO_LOADER_OPTIONS },
+    strategy: new V2GrpcStrategy(app.get(GraphInferenceService), {
+      host: config.host,
+      port: config.grpcPort,
       maxReceiveMessageLength: config.bodyLimitBytes,
       maxSendMessageLength: config.bodyLimitBytes,
-    },
+      // As NestJS's own gRPC transport did: calls still open at shutdown are cancelled, not awaited.
+      shutdownTimeoutMs: 0,
+    }),
   });
   app.enableShutdownHooks();
   await app.startAllMicroservices();

@@ -1,5 +1,6 @@
 export * from './v2-grpc.service';
 export * from './v2-grpc.server';
+export * from './v2-grpc.endpoint';
 export * from './grpc-node.transport';
 export * from './grpc-node.bus';
 export * from './control-channel';
