@@ -19,10 +19,10 @@ export const LAYERS = {
   'libs/cluster': { layer: 'pure', libs: ['placement', 'spec'], packages: [] },
   'libs/runtime-onnx': { layer: 'adapter', libs: ['protocol', 'nodes'], packages: ['onnxruntime-node'] },
   'libs/engine': { layer: 'composition', libs: ['protocol', 'spec', 'executor', 'nodes', 'detectors'], packages: ['typescript', 'zod'] },
-  'libs/transport-grpc': { layer: 'adapter', libs: ['protocol', 'executor'], packages: ['@grpc/grpc-js', '@grpc/proto-loader'] },
-  'libs/transport-kafka': { layer: 'adapter', libs: ['protocol', 'executor'], packages: ['kafkajs'] },
+  'libs/transport-grpc': { layer: 'adapter', libs: ['protocol', 'spec', 'executor'], packages: ['@grpc/grpc-js', '@grpc/proto-loader'] },
+  'libs/transport-kafka': { layer: 'adapter', libs: ['protocol', 'spec', 'executor'], packages: ['kafkajs'] },
   // Fed only by engine events: it knows their types, never calls the engine.
-  'libs/telemetry': { layer: 'adapter', libs: ['executor'], typeLibs: ['engine'], packages: ['prom-client', '@opentelemetry/*', 'zod'] },
+  'libs/telemetry': { layer: 'adapter', libs: ['spec', 'executor'], typeLibs: ['engine'], packages: ['prom-client', '@opentelemetry/*', 'zod'] },
   'apps/controller': {
     layer: 'app',
     libs: ['protocol', 'spec', 'placement', 'cluster', 'engine', 'telemetry', 'transport-grpc'],
@@ -32,12 +32,11 @@ export const LAYERS = {
     layer: 'app',
     libs: ['protocol', 'spec', 'executor', 'runtime-onnx', 'engine', 'telemetry', 'transport-grpc', 'transport-kafka'],
     packages: ['@nestjs/common', '@nestjs/core', '@nestjs/microservices', '@nestjs/platform-fastify', 'fastify', 'reflect-metadata', 'zod', 'jose'],
-    typePackages: ['@grpc/grpc-js'],
   },
   // A NestJS application context, not a microservice: no @nestjs/microservices.
   'apps/worker': {
     layer: 'app',
-    libs: ['protocol', 'executor', 'runtime-onnx', 'engine', 'telemetry', 'transport-grpc', 'transport-kafka'],
+    libs: ['protocol', 'spec', 'executor', 'runtime-onnx', 'engine', 'telemetry', 'transport-grpc', 'transport-kafka'],
     packages: ['@nestjs/common', '@nestjs/core', 'reflect-metadata', 'zod'],
     typePackages: ['@grpc/grpc-js'],
   },

@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { PLACED_NODE_TYPES, demandsOf, nodeKey, type ScalePolicy } from '@infergraph/cluster';
+import { PLACED_NODE_TYPES, demandsOf, type ScalePolicy } from '@infergraph/cluster';
 import { PathPolicy, checkModelFile, resolveModelPath } from '@infergraph/engine';
 import type { ReplicaDemand } from '@infergraph/placement';
-import { MAX_GRAPH_BYTES, diagnosticsWith, formatDiagnostic, parseGraphSource, screenGraphSource } from '@infergraph/spec';
+import { MAX_GRAPH_BYTES, NodeKey, diagnosticsWith, formatDiagnostic, parseGraphSource, screenGraphSource } from '@infergraph/spec';
 
 export interface CatalogEntry {
   readonly name: string;
@@ -67,7 +67,7 @@ export function readGraphSource(bytes: Uint8Array, file: string, label: string, 
     }
     const scaling = graph.spec.nodes.flatMap((n) =>
       PLACED_NODE_TYPES.includes(n.type) && typeof n.replicas === 'object'
-        ? [{ key: nodeKey(graph.metadata.name, n.name), min: n.replicas.min, max: n.replicas.max, targetInFlight: n.replicas.targetInFlight }]
+        ? [{ key: NodeKey.format(graph.metadata.name, n.name), min: n.replicas.min, max: n.replicas.max, targetInFlight: n.replicas.targetInFlight }]
         : [],
     );
     return { name: graph.metadata.name, file, demands: demandsOf(graph, label, (node) => sizes.get(node)), scaling, error: undefined, contentHash };

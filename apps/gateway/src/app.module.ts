@@ -1,19 +1,16 @@
 import { Logger, Module, type DynamicModule } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
-import { GraphInferenceService, GraphRegistry, PathPolicy, SplitTransport, kafkaSettingsOf, remoteNodesOf } from '@infergraph/engine';
-import { KafkaClient, KafkaNodeTransport, lagSamples } from '@infergraph/transport-kafka';
-import { GrpcNodeTransport, RoutingTableWatcher, type ControlClientSecurity } from '@infergraph/transport-grpc';
-import type { NodeTransport } from '@infergraph/executor';
-import type { GraphSpec } from '@infergraph/spec';
+import { GraphInferenceService, GraphRegistry, PathPolicy } from '@infergraph/engine';
+import { KafkaClient, lagSamples } from '@infergraph/transport-kafka';
 import { OnnxModelLoader } from '@infergraph/runtime-onnx';
 import { GATEWAY_CONFIG, type GatewayConfig } from './config/gateway.config';
 import { CatalogueFollowerService } from './graphs/catalogue-follower.service';
 import { GraphLoadingService } from './graphs/graph-loading.service';
-import { KAFKA_CLIENT, KafkaStreamService } from './graphs/kafka-stream.service';
+import { KAFKA_CLIENT, KafkaStreamService, NODE_BUSES } from './graphs/kafka-stream.service';
+import { createNodeBus, type GatewayNodeBuses } from './graphs/node-bus.factory';
 import { KafkaController } from './http/kafka.controller';
 import { MetricsController } from './http/metrics.controller';
 import { EngineMetrics, OtelGraphTracer, logRequests, type StructuredLogger, type TracingSdk } from '@infergraph/telemetry';
-import { V2GrpcController } from './grpc/v2-grpc.controller';
 import { GraphsController } from './http/graphs.controller';
 import { HealthController } from './http/health.controller';
 import { OipErrorFilter } from './http/oip-error.filter';
@@ -29,7 +26,7 @@ export class AppModule {
     const engineLogger = new Logger('engine');
     return {
       module: AppModule,
-      controllers: [HealthController, GraphsController, KafkaController, MetricsController, V2InferenceController, V2GrpcController],
+      controllers: [HealthController, GraphsController, KafkaController, MetricsController, V2InferenceController],
       providers: [
         { provide: GATEWAY_CONFIG, useValue: config },
         { provide: RawHttpRoutes, useValue: rawRoutes },
@@ -39,30 +36,18 @@ export class AppModule {
           useFactory: () => (config.kafka.brokers.length === 0 ? null : new KafkaClient(config.kafka.brokers, `infergraph-gateway-${process.pid}`, new Logger('kafka'))),
         },
         {
-          provide: KafkaNodeTransport,
-          useFactory: (client: KafkaClient | null) => (client === null ? null : new KafkaNodeTransport(client, `${config.kafka.groupId}.answers`, new Logger('kafka'))),
+          provide: NODE_BUSES,
+          useFactory: (client: KafkaClient | null) => createNodeBus(config, client),
           inject: [KAFKA_CLIENT],
         },
         {
           provide: GraphRegistry,
-          useFactory: (loader: OnnxModelLoader, kafkaNodes: KafkaNodeTransport | null) => {
-            const workers = config.nodeTransport !== 'grpc' ? undefined : config.controller === undefined ? new GrpcNodeTransport(config.workers) : routedTransport(config.controller, config.controlSecurity);
-            const transport = (graph: GraphSpec, local: NodeTransport): NodeTransport => {
-              if (graph.spec.transport === 'kafka' || config.nodeTransport === 'kafka') {
-                if (kafkaNodes === null) throw new Error('spec.transport: kafka: this gateway has no KAFKA_BROKERS; set it to the brokers the node workers consume from');
-                const { prefix, partitions } = kafkaSettingsOf(graph, config.kafka.topicPrefix);
-                kafkaNodes
-                  .register({ name: graph.metadata.name, prefix, partitions, nodes: remoteNodesOf(graph) })
-                  .catch((err: unknown) => engineLogger.error(`graph "${graph.metadata.name}": Kafka node topics: ${err instanceof Error ? err.message : String(err)}`));
-                return new SplitTransport(graph, kafkaNodes, local);
-              }
-              return workers === undefined ? local : new SplitTransport(graph, workers, local);
-            };
-            const registry = new GraphRegistry(loader, engineLogger, { transport, paths: new PathPolicy(config.modelRoots), ...(tracing === undefined ? {} : { tracer: new OtelGraphTracer() }) });
+          useFactory: (loader: OnnxModelLoader, buses: GatewayNodeBuses) => {
+            const registry = new GraphRegistry(loader, engineLogger, { bus: buses.graphs, paths: new PathPolicy(config.modelRoots), ...(tracing === undefined ? {} : { tracer: new OtelGraphTracer() }) });
             logRequests(registry.events, logger);
             return registry;
           },
-          inject: [OnnxModelLoader, KafkaNodeTransport],
+          inject: [OnnxModelLoader, NODE_BUSES],
         },
         {
           provide: GraphInferenceService,
@@ -97,17 +82,3 @@ export class AppModule {
   }
 }
 
-/** Node calls go where the controller's routing table says a replica is ready. */
-function routedTransport(controller: string, security: ControlClientSecurity): GrpcNodeTransport {
-  const logger = new Logger('routes');
-  const watcher = new RoutingTableWatcher(
-    controller,
-    `gateway-${process.pid}`,
-    (version, routes, epoch) => logger.log(`routing table v${version} (controller epoch ${epoch.slice(0, 8)}): ${routes} node(s) with ready replicas`),
-    200,
-    security,
-    (details) => logger.error(`the controller at ${controller} refused this gateway: ${details}`),
-  );
-  watcher.start();
-  return new GrpcNodeTransport((graph, node) => watcher.addressesFor(`${graph}.${node}`));
-}

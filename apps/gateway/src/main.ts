@@ -5,11 +5,15 @@ import type { Socket } from 'node:net';
 import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
-import { Transport, type MicroserviceOptions } from '@nestjs/microservices';
+import type { MicroserviceOptions } from '@nestjs/microservices';
+import { GraphInferenceService } from '@infergraph/engine';
 import { StructuredLogger, TracingSdk } from '@infergraph/telemetry';
-import { reloadingServerCredentials, v2PackageDefinition } from '@infergraph/transport-grpc';
+import { reloadingServerCredentials } from '@infergraph/transport-grpc';
+import { PredictAuthenticator } from './auth/predict-authenticator';
+import { InFlightLimiter } from './in-flight.limiter';
 import { AppModule } from './app.module';
 import { RawHttpRoutes } from './http/raw-routes';
+import { V2GrpcStrategy } from './grpc/v2-grpc.strategy';
 import { loadGatewayConfig } from './config/gateway.config';
 import { describeCertificate, readTlsFiles, reloadTlsOnChange } from './http/tls-reloader';
 
@@ -63,16 +67,15 @@ async function bootstrap(): Promise<void> {
   fastify.removeAllContentTypeParsers();
   fastify.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
   app.connectMicroservice<MicroserviceOptions>({
-    transport: Transport.GRPC,
-    options: {
-      package: 'inference',
-      // The V2 definition whose deserializers report malformed messages (V2GrpcController answers them 400-class).
-      packageDefinition: v2PackageDefinition(),
-      url: `${config.host}:${config.grpcPort}`,
+    strategy: new V2GrpcStrategy(app.get(GraphInferenceService), app.get(PredictAuthenticator), app.get(InFlightLimiter), {
+      host: config.host,
+      port: config.grpcPort,
       maxReceiveMessageLength: config.bodyLimitBytes,
       maxSendMessageLength: config.bodyLimitBytes,
+      // As NestJS's own gRPC transport did: calls still open at shutdown are cancelled, not awaited.
+      shutdownTimeoutMs: 0,
       ...(tls === undefined ? {} : { credentials: reloadingServerCredentials(tls.files, tls.files.reloadMs) }),
-    },
+    }),
   });
   app.enableShutdownHooks();
   await app.startAllMicroservices();

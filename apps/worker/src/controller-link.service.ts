@@ -80,7 +80,7 @@ export class ControllerLinkService implements OnApplicationBootstrap, OnApplicat
         setTimeout(resolve, ROUTES_SETTLE_MS);
       };
       this.logger.log('draining: asking the controller to move this worker’s replicas elsewhere');
-      this.stream?.write({ drain: { in_flight: this.serving.inFlightTotal() } });
+      this.stream?.write({ drain: { in_flight: this.serving.inference.inFlightTotal() } });
     });
     return this.draining;
   }
@@ -107,7 +107,7 @@ export class ControllerLinkService implements OnApplicationBootstrap, OnApplicat
     });
     clearInterval(this.heartbeat);
     this.heartbeat = setInterval(() => {
-      const loads = this.serving.takeLoads();
+      const loads = this.serving.inference.takeLoads();
       stream.write({ heartbeat: { in_flight: loads.reduce((n, l) => n + l.in_flight, 0), loads } });
     }, this.config.heartbeatMs);
     this.heartbeat.unref();

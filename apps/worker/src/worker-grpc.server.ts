@@ -1,33 +1,35 @@
 import { Inject, Injectable, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
-import type { RequestLifetime } from '@infergraph/executor';
-import {
-  decodeModelInferRequest,
-  encodeModelInferResponse,
-  type InferRequest,
-  type InferResponse,
-  type ModelInferRequestMessage,
-  type ModelInferResponseMessage,
-} from '@infergraph/protocol';
-import { V2GrpcServer, type V2GrpcHandlers, type V2ModelMetadataMessage, type V2ModelRequestMessage, type V2ServerMetadataMessage } from '@infergraph/transport-grpc';
+import { V2GrpcServer, v2GrpcHandlers } from '@infergraph/transport-grpc';
 import { DrainGate } from './drain.gate';
 import { NodeServingService } from './node-serving.service';
 import { WORKER_CONFIG, type WorkerConfig } from './worker.config';
 
 /**
- * V2 gRPC on a worker: every graph node it holds is a model named "<graph>.<node>". Depending on
- * NodeServingService, it starts after the graphs are loaded and stops taking calls (letting those in
- * flight finish) before the Kafka consumers, sessions and registry close.
+ * V2 gRPC on a worker: the engine's NodeInferenceService (every graph node it holds is a model named
+ * "<graph>.<node>") on the one V2GrpcServer. Depending on NodeServingService, it starts after the graphs
+ * are loaded and stops taking calls (letting those in flight finish) before the Kafka consumers, sessions
+ * and registry close.
  */
 @Injectable()
-export class WorkerGrpcServer implements V2GrpcHandlers, OnApplicationBootstrap, BeforeApplicationShutdown {
+export class WorkerGrpcServer implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly server: V2GrpcServer;
 
   constructor(
-    private readonly serving: NodeServingService,
+    serving: NodeServingService,
     @Inject(WORKER_CONFIG) config: WorkerConfig,
     private readonly gate: DrainGate,
   ) {
-    this.server = new V2GrpcServer(this, {
+    const nodes = serving.inference;
+    const handlers = v2GrpcHandlers({
+      serverReadiness: () => nodes.serverReadiness(),
+      serverMetadata: () => nodes.serverMetadata(),
+      readiness: (model) => nodes.readiness(model),
+      metadata: (model) => nodes.metadata(model),
+      // A plain V2 client's call carries no deadline: the node's own limit applies.
+      infer: (model, _version, request, headers) => nodes.infer(model, request, headers),
+      streamInfer: (model, request, headers, deadline, end) => nodes.infer(model, request, headers, deadline, end),
+    });
+    this.server = new V2GrpcServer(handlers, {
       host: config.host,
       port: config.port,
       maxReceiveMessageLength: config.bodyLimitBytes,
@@ -48,33 +50,5 @@ export class WorkerGrpcServer implements V2GrpcHandlers, OnApplicationBootstrap,
   async beforeApplicationShutdown(): Promise<void> {
     await this.gate.wait();
     await this.server.close();
-  }
-
-  serverLive(): { live: boolean } {
-    return { live: true };
-  }
-
-  serverReady(): { ready: boolean } {
-    return { ready: this.serving.ready };
-  }
-
-  serverMetadata(): V2ServerMetadataMessage {
-    return { name: 'infergraph-worker', version: '0.1.0', extensions: [] };
-  }
-
-  modelReady(request: V2ModelRequestMessage): { ready: boolean } {
-    return { ready: this.serving.has(request.name) };
-  }
-
-  modelMetadata(request: V2ModelRequestMessage): V2ModelMetadataMessage {
-    return this.serving.metadata(request.name);
-  }
-
-  async modelInfer(request: ModelInferRequestMessage, headers: Record<string, string>): Promise<ModelInferResponseMessage> {
-    return encodeModelInferResponse(await this.serving.infer(request.model_name, decodeModelInferRequest(request), headers));
-  }
-
-  streamInfer(model: string, request: InferRequest, headers: Record<string, string>, deadline: number | undefined, end: RequestLifetime): Promise<InferResponse> {
-    return this.serving.infer(model, request, headers, deadline, end);
   }
 }

@@ -42,7 +42,7 @@ export class WorkerModule {
           provide: EngineMetrics,
           useFactory: (registry: GraphRegistry, serving: NodeServingService) => {
             const metrics = new EngineMetrics('worker').observe(registry.events);
-            metrics.gaugesFrom('infergraph_node_requests_in_flight', 'Node calls this worker is serving now.', ['graph', 'node'], () => serving.inFlightByNode());
+            metrics.gaugesFrom('infergraph_node_requests_in_flight', 'Node calls this worker is serving now.', ['graph', 'node'], () => serving.inference.inFlightByNode());
             metrics.consumerLagFrom(() => serving.kafkaLag());
             return metrics;
           },

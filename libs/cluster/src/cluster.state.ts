@@ -1,4 +1,5 @@
 import { formatBytes, placeReplicas, type PendingReplica, type ReplicaDemand, type WorkerCapacity } from '@infergraph/placement';
+import { NodeKey } from '@infergraph/spec';
 import type { ClusterStatus, HeldReplica, ReplanResult, ReplicaState, ReportResult, RoutingTable, WorkerAssignment, WorkerHello } from './cluster.types';
 
 export interface ClusterStateOptions {
@@ -146,7 +147,7 @@ export class ClusterState {
   /** Adds or replaces a desired graph; every demand key must be `"<name>.<node>"`. */
   setGraph(name: string, file: string, demands: readonly GraphDemand[], contentHash = ''): void {
     if (name === '' || name.includes('.')) throw new Error(`graph name "${name}" must be non-empty and contain no "."`);
-    const stray = demands.find((d) => !d.key.startsWith(`${name}.`));
+    const stray = demands.find((d) => NodeKey.graphOf(d.key) !== name);
     if (stray !== undefined) throw new Error(`graph "${name}" (${file}): demand key "${stray.key}" must start with "${name}."`);
     try {
       placeReplicas([], demands); // validates keys and amounts now, not at the next replan
@@ -341,7 +342,7 @@ export class ClusterState {
 
   /** Takes on a replica a worker says it holds: its slot if free, else a free replica index of its node. */
   private adopt(hello: WorkerHello, h: HeldReplica): void {
-    const name = h.key.slice(0, h.key.indexOf('.'));
+    const name = NodeKey.graphOf(h.key) ?? '';
     const graph = this.graphs.get(name);
     const demand = this.effectiveDemands().find((d) => d.key === h.key);
     if (graph === undefined || demand === undefined || hello.loadedGraphs?.[name] !== graph.contentHash) return;

@@ -1,4 +1,4 @@
 export { ClusterState, type ClusterStateOptions } from './cluster.state';
 export * from './cluster.types';
-export { PLACED_NODE_TYPES, demandsOf, nodeKey, type NodeDemand } from './node-demand';
+export { PLACED_NODE_TYPES, demandsOf, type NodeDemand } from './node-demand';
 export { Autoscaler, type AutoscalerOptions, type ScalePolicy } from './autoscaler';

@@ -1,5 +1,5 @@
 import { parseBytes, parseCpu, type ReplicaDemand } from '@infergraph/placement';
-import { GATEWAY_POOL, type GraphSpec, type NodeSpec, type NodeType } from '@infergraph/spec';
+import { GATEWAY_POOL, NodeKey, type GraphSpec, type NodeSpec, type NodeType } from '@infergraph/spec';
 
 /** Node types that run on workers; routers, combiners and drift detectors run in the gateway. */
 export const PLACED_NODE_TYPES: readonly NodeType[] = ['model', 'transformer', 'outlier'];
@@ -13,11 +13,6 @@ const UNKNOWN_MODEL_MEMORY = 256 * MI;
 /** A node's replica demand, and whether the graph declared its replica count (else the cluster default applies). */
 export interface NodeDemand extends ReplicaDemand {
   readonly declaredReplicas: boolean;
-}
-
-/** The placement key of a node: `"<graph>.<node>"`. */
-export function nodeKey(graph: string, node: string): string {
-  return `${graph}.${node}`;
 }
 
 /**
@@ -43,7 +38,7 @@ function demandOf(graph: string, file: string, node: NodeSpec, modelBytes: (node
     }
   };
   return {
-    key: nodeKey(graph, node.name),
+    key: NodeKey.format(graph, node.name),
     pool: resources?.pool ?? DEFAULT_POOL,
     cpu: parse('cpu', () => parseCpu(resources?.cpu ?? DEFAULT_CPU)),
     memory: parse('memory', () => (resources?.memory === undefined ? defaultMemory(node, modelBytes) : parseBytes(resources.memory))),

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { TensorSpec } from '@infergraph/protocol';
-import { GraphExecutor, InProcessTransport, compileGraphPlan, type ExecutorHooks, type NodeRuntime, type NodeTransport } from '@infergraph/executor';
+import { GraphExecutor, InProcessTransport, compileGraphPlan, type ExecutorHooks, type NodeBus, type NodeRuntime } from '@infergraph/executor';
 import type { BatchResult, BatchingStats, ModelLoader } from '@infergraph/nodes';
 import { GraphValidationError, diagnosticsWith, parseGraphSource, typeGraph, type GraphProblem, type GraphSpec } from '@infergraph/spec';
 import { checkModelFile } from './model-file.resolver';
@@ -32,10 +32,10 @@ export interface LoadedGraph {
 export interface GraphLoadHooks extends ExecutorHooks {
   readonly drift?: Partial<DriftHooks>;
   /**
-   * Where node work runs. Default: in this process. Distributed mode returns a transport that sends
-   * model, transformer and outlier nodes to workers (drift stays local, beside its window).
+   * Where node work runs. Default: in this process. A remote bus sends model, transformer and outlier
+   * nodes to workers (drift stays local, beside its window).
    */
-  readonly transport?: (graph: GraphSpec, local: NodeTransport) => NodeTransport;
+  readonly bus?: NodeBus;
   /** Every batch a batched model node ran (`model.batching`). */
   readonly onBatch?: (result: BatchResult) => void;
   /** Where models, modules and references may be (besides the graph's directory); default PathPolicy.defaults(). */
@@ -85,7 +85,7 @@ export async function loadGraphSource(text: string, file: string, loader: ModelL
   return {
     file,
     spec: graph,
-    executor: new GraphExecutor(plan, hooks.transport?.(graph, new InProcessTransport(runtimes)) ?? new InProcessTransport(runtimes), controls, hooks),
+    executor: new GraphExecutor(plan, hooks.bus?.forGraph(graph, new InProcessTransport(runtimes)) ?? new InProcessTransport(runtimes), controls, hooks),
     models: prepared.models,
     driftNodes,
     runtimes,

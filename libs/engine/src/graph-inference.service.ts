@@ -8,9 +8,11 @@ import {
   type Tensor,
   type TensorSpec,
 } from '@infergraph/protocol';
-import { RequestLifetime, createRequestContext, type GraphResult, type NodeTiming, type RequestContext } from '@infergraph/executor';
+import { RequestLifetime, type GraphResult, type NodeTiming } from '@infergraph/executor';
 import type { GraphEntry, GraphRegistry } from './graph.registry';
 import type { LoadedGraph } from './graph-file.loader';
+import { runRequest } from './request.runner';
+import { SERVER_VERSION, type ServerMetadata } from './server.metadata';
 
 export interface ModelMetadata {
   readonly name: string;
@@ -55,6 +57,10 @@ export class GraphInferenceService {
     private readonly registry: GraphRegistry,
     private readonly options: GraphInferenceOptions = {},
   ) {}
+
+  serverMetadata(): ServerMetadata {
+    return { name: 'infergraph', version: SERVER_VERSION };
+  }
 
   metadata(graph: string, version: string | undefined): ModelMetadata {
     const loaded = this.ready(graph, version);
@@ -142,47 +148,35 @@ export class GraphInferenceService {
         }
       }
     }
-    const lifetime = new RequestLifetime();
-    const ctx = createRequestContext({
-      requestId: call.request.id ?? call.requestId,
-      graph: plan.name,
-      headers: call.headers,
-      parameters: call.request.parameters,
-      timeoutMs: plan.timeoutMs,
-      signal: lifetime,
-    });
-    const started = performance.now();
     const events = this.registry.events;
-    events.emit('started', { graph: plan.name });
+    const tracer = this.registry.tracer;
     let result: GraphResult | undefined;
     let route: string | undefined;
-    let failure: unknown;
-    try {
-      const tracer = this.registry.tracer;
-      const run = (c: RequestContext): Promise<GraphResult> => loaded.executor.execute(call.request.inputs, c);
-      result = await (tracer === undefined ? run(ctx) : tracer.request(ctx, run));
-      route = formatRoutes(result.routes);
-      let parameters: Record<string, unknown> | undefined;
-      if (route !== undefined) (parameters ??= {})['route'] = route;
-      if (result.timings !== undefined) (parameters ??= {})['trace'] = traceOf(result.timings);
-      return { modelName: plan.name, modelVersion: plan.version, id: ctx.requestId, parameters, outputs: pick(result.outputs, call.request.outputs), route };
-    } catch (err) {
-      failure = err;
-      throw err;
-    } finally {
-      lifetime.end();
+    return await runRequest<GraphInferResponse>({
+      context: { requestId: call.request.id ?? call.requestId, graph: plan.name, headers: call.headers, parameters: call.request.parameters, timeoutMs: plan.timeoutMs, signal: new RequestLifetime() },
+      started: () => events.emit('started', { graph: plan.name }),
+      trace: tracer === undefined ? undefined : (ctx, run) => tracer.request(ctx, run),
+      work: async (ctx) => {
+        result = await loaded.executor.execute(call.request.inputs, ctx);
+        route = formatRoutes(result.routes);
+        let parameters: Record<string, unknown> | undefined;
+        if (route !== undefined) (parameters ??= {})['route'] = route;
+        if (result.timings !== undefined) (parameters ??= {})['trace'] = traceOf(result.timings);
+        return { modelName: plan.name, modelVersion: plan.version, id: ctx.requestId, parameters, outputs: pick(result.outputs, call.request.outputs), route };
+      },
       // One fixed shape (absent parts undefined, which every listener treats as absent): no spreads per request.
-      events.emit('request', {
-        graph: plan.name,
-        requestId: ctx.requestId,
-        code: failure === undefined ? 'OK' : failure instanceof InferenceError ? failure.code : 'INTERNAL',
-        error: failure === undefined ? undefined : failure instanceof Error ? failure.message : JSON.stringify(failure),
-        seconds: (performance.now() - started) / 1000,
-        route,
-        subject: call.headers[SUBJECT_HEADER],
-        payload: this.options.logPayloads === true ? { inputs: call.request.inputs.map(summarize), ...(result !== undefined ? { outputs: result.outputs.map(summarize) } : {}) } : undefined,
-      });
-    }
+      ended: (ctx, failure, seconds) =>
+        events.emit('request', {
+          graph: plan.name,
+          requestId: ctx.requestId,
+          code: failure === undefined ? 'OK' : failure instanceof InferenceError ? failure.code : 'INTERNAL',
+          error: failure === undefined ? undefined : failure instanceof Error ? failure.message : JSON.stringify(failure),
+          seconds,
+          route,
+          subject: call.headers[SUBJECT_HEADER],
+          payload: this.options.logPayloads === true ? { inputs: call.request.inputs.map(summarize), ...(result !== undefined ? { outputs: result.outputs.map(summarize) } : {}) } : undefined,
+        }),
+    });
   }
 }
 

@@ -82,8 +82,8 @@ export interface RequestResult {
 }
 
 export interface GraphRegistryOptions {
-  /** Where node work runs (default: in this process); see GraphLoadHooks.transport. */
-  readonly transport?: GraphLoadHooks['transport'];
+  /** Where node work runs (default: in this process); see GraphLoadHooks.bus. */
+  readonly bus?: GraphLoadHooks['bus'];
   /** Spans per node call; undefined when tracing is off. */
   readonly tracer?: GraphTracer;
   /**
@@ -189,7 +189,7 @@ export class GraphRegistry {
         onShadowResult,
         onNodeResult: (r) => this.events.emit('node', r),
         onBatch: (r) => this.events.emit('batch', r),
-        transport: this.options.transport,
+        bus: this.options.bus,
         paths: (this.options.paths ?? PathPolicy.defaults()).including(this.graphDirs),
         ...(this.options.tracer !== undefined ? { tracer: this.options.tracer } : {}),
         drift: {

@@ -1,4 +1,4 @@
-import type { GraphSpec } from '@infergraph/spec';
+import { NodeKey, type GraphSpec } from '@infergraph/spec';
 import type { EngineLogger, GraphLoadResult } from './graph.registry';
 import type { GraphNodeRuntimes, LoadedNodeRuntime } from './node-runtime.loader';
 
@@ -59,7 +59,7 @@ class ServedNode {
   }
 
   private close(): void {
-    this.loaded.close().catch((err: unknown) => this.logger.warn(`closing node "${this.loaded.graph}.${this.loaded.node}": ${messageOf(err)}`));
+    this.loaded.close().catch((err: unknown) => this.logger.warn(`closing node "${NodeKey.format(this.loaded.graph, this.loaded.node)}": ${messageOf(err)}`));
   }
 }
 
@@ -141,7 +141,8 @@ export class NodeRuntimeRegistry {
       this.report(slot.key, slot.state, slot.reason, slot.provider);
     };
     for (const key of wanted) {
-      const { graph, node } = splitNodeKey(key);
+      // A malformed key names no assigned graph: its slot fails below with that reason.
+      const { graph, node } = NodeKey.parse(key) ?? { graph: key, node: '' };
       const ref = refs.get(graph);
       let slot = this.slots.get(key);
       if (slot === undefined) {
@@ -337,12 +338,6 @@ export class NodeRuntimeRegistry {
     this.report(slot.key, 'FAILED', reason, '');
     return true;
   }
-}
-
-/** Splits a node key "<graph>.<node>" (graph names contain no "."). */
-export function splitNodeKey(key: string): { graph: string; node: string } {
-  const dot = key.indexOf('.');
-  return dot < 0 ? { graph: key, node: '' } : { graph: key.slice(0, dot), node: key.slice(dot + 1) };
 }
 
 function messageOf(err: unknown): string {

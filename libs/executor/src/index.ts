@@ -7,3 +7,5 @@ export * from './node-outcome';
 export * from './join';
 export * from './graph.executor';
 export * from './graph.tracer';
+export * from './split.transport';
+export * from './node.bus';

@@ -15,3 +15,5 @@ export { suggest } from './did-you-mean';
 export * from './graph-source.guard';
 export * from './graph-paths.rewriter';
 export * from './graph-path.fields';
+export * from './node.key';
+export * from './graph-deployment';

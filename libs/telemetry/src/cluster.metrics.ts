@@ -1,3 +1,4 @@
+import { NodeKey, type NodeRef } from '@infergraph/spec';
 import { ProcessMetrics } from './process.metrics';
 
 /** What the controller knows, read at scrape time. */
@@ -42,7 +43,7 @@ export class ClusterMetrics extends ProcessMetrics {
   }
 }
 
-function splitKey(key: string): { graph: string; node: string } {
-  const dot = key.indexOf('.');
-  return { graph: key.slice(0, dot), node: key.slice(dot + 1) };
+/** A node key's metric labels; a malformed key keeps its text as the graph label rather than vanish. */
+function splitKey(key: string): NodeRef {
+  return NodeKey.parse(key) ?? { graph: key, node: '' };
 }

@@ -1,5 +1,6 @@
 import { ROOT_CONTEXT, SpanKind, SpanStatusCode, propagation, trace, type Context, type Span, type Tracer } from '@opentelemetry/api';
 import { withHeaders, type GraphTracer, type NodeSpan, type RequestContext } from '@infergraph/executor';
+import { NodeKey } from '@infergraph/spec';
 
 /** Headers a span replaces when it becomes the parent of what follows. */
 const TRACE_HEADERS = ['traceparent', 'tracestate'];
@@ -18,7 +19,7 @@ export class OtelGraphTracer implements GraphTracer {
 
   node<T>(s: NodeSpan, ctx: RequestContext, work: (ctx: RequestContext) => Promise<T>): Promise<T> {
     const attributes = { 'infergraph.graph': s.graph, 'infergraph.node': s.node, 'infergraph.node.type': s.type, 'infergraph.request_id': ctx.requestId };
-    return this.span(`node ${s.graph}.${s.node}`, s.served ? SpanKind.SERVER : SpanKind.INTERNAL, attributes, ctx, work);
+    return this.span(`node ${NodeKey.format(s.graph, s.node)}`, s.served ? SpanKind.SERVER : SpanKind.INTERNAL, attributes, ctx, work);
   }
 
   private async span<T>(name: string, kind: SpanKind, attributes: Record<string, string>, ctx: RequestContext, work: (ctx: RequestContext) => Promise<T>): Promise<T> {

@@ -1,12 +1,8 @@
 import { status, type ServiceError } from '@grpc/grpc-js';
 import { InferenceError, decodeNodeOutputs, encodeNodeCall, type TensorMap } from '@infergraph/protocol';
 import type { NodeInvocation, NodeTransport } from '@infergraph/executor';
+import { NodeKey } from '@infergraph/spec';
 import { NodeStreamClient, type NodeStreamOptions } from './node-stream.client';
-
-/** The V2 model name a worker serves one graph node under (graph and node names have no dots). */
-export function nodeModelName(graph: string, node: string): string {
-  return `${graph}.${node}`;
-}
 
 interface Replica {
   readonly client: NodeStreamClient;
@@ -27,6 +23,7 @@ const RETRYABLE = new Set<number>([status.UNAVAILABLE, status.CANCELLED, status.
 export class GrpcNodeTransport implements NodeTransport {
   private readonly stubs = new Map<string, Replica>();
   private readonly resolve: ReplicaResolver;
+  private calls = 0;
 
   /** A fixed list of workers that all hold every node, or a resolver fed by the controller's routes. */
   constructor(
@@ -49,6 +46,7 @@ export class GrpcNodeTransport implements NodeTransport {
     if (replicas.length === 0) {
       throw new InferenceError('UNAVAILABLE', `node "${call.node}" of graph "${call.graph}" has no ready replica`);
     }
+    this.calls++;
     const tried = new Set<Replica>();
     let lastError: unknown;
     const attempts = call.idempotent === false ? 1 : Math.min(2, replicas.length);
@@ -70,6 +68,13 @@ export class GrpcNodeTransport implements NodeTransport {
     throw new InferenceError('UNAVAILABLE', `node "${call.node}": no worker replica answered (${describe(lastError)})`);
   }
 
+  /** Node calls made, and those waiting for a replica's answer now. */
+  stats(): { calls: number; pending: number } {
+    let pending = 0;
+    for (const r of this.stubs.values()) pending += r.outstanding;
+    return { calls: this.calls, pending };
+  }
+
   close(): void {
     for (const r of this.stubs.values()) r.client.close();
     this.stubs.clear();
@@ -85,7 +90,7 @@ export class GrpcNodeTransport implements NodeTransport {
   }
 
   private async callReplica(replica: Replica, call: NodeInvocation): Promise<TensorMap> {
-    const message = encodeNodeCall(nodeModelName(call.graph, call.node), call.ctx.requestId, call.ctx.parameters, call.inputs.values());
+    const message = encodeNodeCall(NodeKey.format(call.graph, call.node), call.ctx.requestId, call.ctx.parameters, call.inputs.values());
     const response = await replica.client.call(message, call.ctx.headers, call.ctx.deadline, call.ctx.end);
     return decodeNodeOutputs(response, `worker ${replica.client.address}`, true);
   }

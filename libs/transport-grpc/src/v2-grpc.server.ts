@@ -47,8 +47,11 @@ export interface V2GrpcHandlers {
   modelMetadata(request: V2ModelRequestMessage): Answer<V2ModelMetadataMessage>;
   /** `headers`: the call's metadata as lower-cased HTTP-style headers. */
   modelInfer(request: ModelInferRequestMessage, headers: Record<string, string>): Answer<ModelInferResponseMessage>;
-  /** One call of a ModelStreamInfer stream (the gateways' node calls), decoded; see `ModelStreamServing`. */
-  streamInfer: StreamInferHandler;
+  /**
+   * One call of a ModelStreamInfer stream (the gateways' node calls), decoded; see `ModelStreamServing`.
+   * Without it ModelStreamInfer answers UNIMPLEMENTED (a gateway serves graphs, not node calls).
+   */
+  streamInfer?: StreamInferHandler;
 }
 
 export interface V2GrpcServerOptions {
@@ -59,6 +62,8 @@ export interface V2GrpcServerOptions {
   readonly maxSendMessageLength: number;
   /** How long `close()` lets calls in flight finish before cancelling them; default 5000. */
   readonly shutdownTimeoutMs?: number;
+  /** TLS (e.g. `reloadingServerCredentials`); default plain text. */
+  readonly credentials?: ServerCredentials;
 }
 
 const DEFAULT_SHUTDOWN_TIMEOUT_MS = 5000;
@@ -69,7 +74,7 @@ const DEFAULT_SHUTDOWN_TIMEOUT_MS = 5000;
  */
 export class V2GrpcServer {
   private readonly server: Server;
-  private readonly streaming: ModelStreamServing;
+  private readonly streaming: ModelStreamServing | undefined;
   private boundPort: number | undefined;
 
   constructor(
@@ -87,9 +92,13 @@ export class V2GrpcServer {
       ModelReady: unary<V2ModelRequestMessage>((request) => handlers.modelReady(request)),
       ModelMetadata: unary<V2ModelRequestMessage>((request) => handlers.modelMetadata(request)),
       ModelInfer: unary<ModelInferRequestMessage>((request, metadata) => handlers.modelInfer(request, headersOf(metadata))),
-      ModelStreamInfer: (call: ServerDuplexStream<Buffer, Buffer>) => this.streaming.serve(call),
     };
-    this.streaming = new ModelStreamServing((model, request, headers, deadline, end) => handlers.streamInfer(model, request, headers, deadline, end));
+    const streamInfer = handlers.streamInfer;
+    if (streamInfer !== undefined) {
+      const streaming = new ModelStreamServing((model, request, headers, deadline, end) => streamInfer(model, request, headers, deadline, end));
+      impl['ModelStreamInfer'] = (call: ServerDuplexStream<Buffer, Buffer>) => streaming.serve(call);
+      this.streaming = streaming;
+    }
     // ModelStreamInfer carries bytes: its messages are encoded and decoded by oip-proto.codec, not proto-loader.
     this.server.addService({ ...v2GrpcService().service, ModelStreamInfer: MODEL_STREAM_INFER }, impl);
   }
@@ -103,7 +112,7 @@ export class V2GrpcServer {
   listen(): Promise<number> {
     const host = this.options.host.includes(':') && !this.options.host.startsWith('[') ? `[${this.options.host}]` : this.options.host;
     return new Promise((resolve, reject) =>
-      this.server.bindAsync(`${host}:${this.options.port}`, ServerCredentials.createInsecure(), (err, port) => {
+      this.server.bindAsync(`${host}:${this.options.port}`, this.options.credentials ?? ServerCredentials.createInsecure(), (err, port) => {
         if (err !== null) return reject(new Error(`cannot serve V2 gRPC on ${host}:${this.options.port}: ${err.message}`));
         this.boundPort = port;
         resolve(port);
@@ -116,7 +125,7 @@ export class V2GrpcServer {
    * timeout. Streams refuse new calls (the gateway retries them elsewhere) and end once idle.
    */
   close(): Promise<void> {
-    this.streaming.drain();
+    this.streaming?.drain();
     return new Promise((resolve) => {
       const force = setTimeout(() => {
         this.server.forceShutdown();

@@ -1,4 +1,5 @@
 import { InferenceError, decodeInferRequestProto, encodeInferResponseProto, encodeModelInferResponse, type InferRequest, type InferResponse } from '@infergraph/protocol';
+import { NodeKey } from '@infergraph/spec';
 import { textHeaders, type KafkaClient, type KafkaLogger } from './kafka.client';
 import { PipelinedConsumer, type ConsumedRecord, type PipelineStats } from './pipelined.consumer';
 import { HEADER, PROTOBUF, nodeGroupId, nodeTopicNames, passThroughHeaders } from './topics';
@@ -21,7 +22,7 @@ export interface NodeServerOptions {
   readonly sessionTimeoutMs: number;
 }
 
-const key = (n: KafkaServedNode): string => `${n.graph}.${n.node}`;
+const key = (n: KafkaServedNode): string => NodeKey.format(n.graph, n.node);
 
 /**
  * The worker side of Kafka-connected nodes: one consumer per served node in the node's group (replicas

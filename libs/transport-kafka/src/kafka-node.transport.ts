@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Consumer } from 'kafkajs';
 import type { NodeInvocation, NodeTransport } from '@infergraph/executor';
+import { NodeKey } from '@infergraph/spec';
 import { HTTP_STATUS_OF, InferenceError, decodeInferResponseProto, decodeNodeOutputs, encodeInferRequestProto, encodeNodeCall, isInferenceErrorCode, type TensorMap } from '@infergraph/protocol';
 import { textHeaders, type KafkaClient, type KafkaLogger } from './kafka.client';
 import { HEADER, PROTOBUF, nodeTopicNames, passThroughHeaders } from './topics';
@@ -115,7 +116,7 @@ export class KafkaNodeTransport implements NodeTransport {
     // The request may end (and reject the answer) while the record is still being published, before
     // anyone awaits the answer: mark it handled now so that rejection is not an unhandled one.
     answer.catch(() => undefined);
-    const message = encodeNodeCall(`${call.graph}.${call.node}`, call.ctx.requestId, call.ctx.parameters, call.inputs.values());
+    const message = encodeNodeCall(NodeKey.format(call.graph, call.node), call.ctx.requestId, call.ctx.parameters, call.inputs.values());
     try {
       await this.client.send(topics.inputs, {
         key: call.ctx.requestId,

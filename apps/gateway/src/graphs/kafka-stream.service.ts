@@ -1,15 +1,19 @@
 import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationShutdown } from '@nestjs/common';
-import { GraphInferenceService, GraphRegistry, kafkaSettingsOf } from '@infergraph/engine';
+import { GraphInferenceService, GraphRegistry } from '@infergraph/engine';
+import { kafkaSettingsOf } from '@infergraph/spec';
+import { KafkaClient, KafkaGraphStream, type NodeTransportStats, type PipelineStats } from '@infergraph/transport-kafka';
 import { withPrincipal } from '../auth/predict-authenticator';
-import { KafkaClient, KafkaGraphStream, KafkaNodeTransport, type NodeTransportStats, type PipelineStats } from '@infergraph/transport-kafka';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config/gateway.config';
+import type { GatewayNodeBuses } from './node-bus.factory';
 
 export const KAFKA_CLIENT = Symbol('KAFKA_CLIENT');
+/** The gateway's node buses (`createNodeBus`). */
+export const NODE_BUSES = Symbol('NODE_BUSES');
 
 /**
  * Kafka in the gateway: streams the graphs that declare spec.kafka through their topics, and owns the
- * client the Kafka node transport shares. Shutdown drains in order: the streams stop reading and finish
- * what they hold before the servers close; node calls and the producer end after them.
+ * client the Kafka node bus shares. Shutdown drains in order: the streams stop reading and finish what
+ * they hold before the servers close; the node buses (pending node calls) and the producer end after them.
  */
 @Injectable()
 export class KafkaStreamService implements BeforeApplicationShutdown, OnApplicationShutdown {
@@ -21,7 +25,7 @@ export class KafkaStreamService implements BeforeApplicationShutdown, OnApplicat
     private readonly inference: GraphInferenceService,
     @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
     @Inject(KAFKA_CLIENT) private readonly client: KafkaClient | null,
-    @Inject(KafkaNodeTransport) private readonly nodes: KafkaNodeTransport | null,
+    @Inject(NODE_BUSES) private readonly buses: GatewayNodeBuses,
   ) {}
 
   async start(): Promise<void> {
@@ -43,7 +47,7 @@ export class KafkaStreamService implements BeforeApplicationShutdown, OnApplicat
   }
 
   status(): { brokers: readonly string[]; stream: PipelineStats | null; nodeCalls: NodeTransportStats | null } {
-    return { brokers: this.config.kafka.brokers, stream: this.stream?.stats() ?? null, nodeCalls: this.nodes?.stats() ?? null };
+    return { brokers: this.config.kafka.brokers, stream: this.stream?.stats() ?? null, nodeCalls: this.buses.kafka?.topicStats() ?? null };
   }
 
   async beforeApplicationShutdown(): Promise<void> {
@@ -51,7 +55,7 @@ export class KafkaStreamService implements BeforeApplicationShutdown, OnApplicat
   }
 
   async onApplicationShutdown(): Promise<void> {
-    await this.nodes?.close();
+    await this.buses.graphs.close();
     await this.client?.close();
   }
 }

@@ -2,8 +2,6 @@ import { Controller, Get, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { GraphInferenceService } from '@infergraph/engine';
 
-export const SERVER_VERSION = '0.1.0';
-
 /** Server-level V2 endpoints and a read-only listing of graph load states. */
 @Controller()
 export class HealthController {
@@ -11,7 +9,7 @@ export class HealthController {
 
   @Get('v2')
   server(): unknown {
-    return { name: 'infergraph', version: SERVER_VERSION, extensions: ['binary_tensor_data'] };
+    return { ...this.inference.serverMetadata(), extensions: ['binary_tensor_data'] };
   }
 
   @Get('v2/health/live')

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { TensorMap } from '@infergraph/protocol';
-import type { NodeInvocation, NodeTransport } from '@infergraph/executor';
+import type { NodeInvocation, NodeTransport } from './node-transport';
 import { parseGraphSource } from '@infergraph/spec';
 import { SplitTransport } from './split.transport';
 

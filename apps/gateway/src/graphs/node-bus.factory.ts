@@ -1,0 +1,46 @@
+import { Logger } from '@nestjs/common';
+import { InProcessNodeBus, type NodeBus } from '@infergraph/executor';
+import { GraphNodeBus, chooseNodeBus, type NodeBusChoice } from '@infergraph/engine';
+import { GrpcNodeBus, RoutingTableWatcher, type ControlClientSecurity } from '@infergraph/transport-grpc';
+import { KafkaClient, KafkaNodeBus, KafkaNodeTransport } from '@infergraph/transport-kafka';
+import type { GatewayConfig } from '../config/gateway.config';
+
+/** The gateway's node buses: the one its graphs use, and the Kafka bus when there are brokers (for /v1/kafka). */
+export interface GatewayNodeBuses {
+  readonly graphs: NodeBus;
+  readonly kafka: KafkaNodeBus | null;
+}
+
+/** Builds the node bus the configuration chooses (`chooseNodeBus`). */
+export function createNodeBus(config: GatewayConfig, client: KafkaClient | null): GatewayNodeBuses {
+  const plan = chooseNodeBus({ nodeTransport: config.nodeTransport, workers: config.workers, controller: config.controller, kafkaBrokers: config.kafka.brokers });
+  const kafka =
+    plan.kafka && client !== null ? new KafkaNodeBus(new KafkaNodeTransport(client, `${config.kafka.groupId}.answers`, new Logger('kafka')), config.kafka.topicPrefix, new Logger('engine')) : null;
+  return { graphs: new GraphNodeBus(busFor(plan.graphs, kafka, config), kafka ?? undefined), kafka };
+}
+
+function busFor(choice: NodeBusChoice, kafka: KafkaNodeBus | null, config: GatewayConfig): NodeBus {
+  switch (choice.kind) {
+    case 'inprocess':
+      return new InProcessNodeBus();
+    case 'kafka':
+      // loadGatewayConfig refuses NODE_TRANSPORT=kafka without KAFKA_BROKERS.
+      if (kafka === null) throw new Error('NODE_TRANSPORT=kafka needs KAFKA_BROKERS');
+      return kafka;
+    case 'grpc':
+      return 'controller' in choice ? GrpcNodeBus.routedBy(routingTable(choice.controller, config.controlSecurity)) : GrpcNodeBus.toWorkers(choice.workers);
+  }
+}
+
+/** Node calls go where the controller's routing table says a replica is ready. */
+function routingTable(controller: string, security: ControlClientSecurity): RoutingTableWatcher {
+  const logger = new Logger('routes');
+  return new RoutingTableWatcher(
+    controller,
+    `gateway-${process.pid}`,
+    (version, routes, epoch) => logger.log(`routing table v${version} (controller epoch ${epoch.slice(0, 8)}): ${routes} node(s) with ready replicas`),
+    200,
+    security,
+    (details) => logger.error(`the controller at ${controller} refused this gateway: ${details}`),
+  );
+}

@@ -1,0 +1,42 @@
+import { SplitTransport, type NodeBus, type NodeBusStats, type NodeTransport } from '@infergraph/executor';
+import { NodeKey, type GraphSpec } from '@infergraph/spec';
+import { GrpcNodeTransport } from './grpc-node.transport';
+import type { RoutingTableWatcher } from './routing-table.watcher';
+
+/**
+ * Node calls over gRPC to worker replicas: every graph's worker nodes go to one `GrpcNodeTransport` (one
+ * stream client per worker, shared by all graphs), the rest stay in this process.
+ */
+export class GrpcNodeBus implements NodeBus {
+  readonly kind = 'grpc';
+
+  private constructor(
+    private readonly transport: GrpcNodeTransport,
+    private readonly routes: RoutingTableWatcher | undefined,
+  ) {}
+
+  /** Workers that each hold every node (WORKERS, without a controller). */
+  static toWorkers(workers: readonly string[]): GrpcNodeBus {
+    return new GrpcNodeBus(new GrpcNodeTransport(workers), undefined);
+  }
+
+  /** Workers the controller's routing table names for each node key; the bus starts and stops the watcher. */
+  static routedBy(routes: RoutingTableWatcher): GrpcNodeBus {
+    routes.start();
+    return new GrpcNodeBus(new GrpcNodeTransport((graph, node) => routes.addressesFor(NodeKey.format(graph, node))), routes);
+  }
+
+  forGraph(graph: GraphSpec, local: NodeTransport): NodeTransport {
+    return new SplitTransport(graph, this.transport, local);
+  }
+
+  stats(): NodeBusStats {
+    return { kind: this.kind, ...this.transport.stats() };
+  }
+
+  close(): Promise<void> {
+    this.routes?.stop();
+    this.transport.close();
+    return Promise.resolve();
+  }
+}
