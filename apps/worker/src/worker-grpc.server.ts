@@ -1,8 +1,11 @@
 import { Inject, Injectable, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
-import { V2GrpcServer, v2GrpcHandlers } from '@infergraph/transport-grpc';
+import { V2GrpcServer, reloadingServerCredentials, v2GrpcHandlers } from '@infergraph/transport-grpc';
 import { DrainGate } from './drain.gate';
 import { NodeServingService } from './node-serving.service';
 import { WORKER_CONFIG, type WorkerConfig } from './worker.config';
+
+/** How often a worker looks for renewed NODE_TLS_* files. */
+const NODE_TLS_RELOAD_MS = 10_000;
 
 /**
  * V2 gRPC on a worker: the engine's NodeInferenceService (every graph node it holds is a model named
@@ -34,6 +37,8 @@ export class WorkerGrpcServer implements OnApplicationBootstrap, BeforeApplicati
       port: config.port,
       maxReceiveMessageLength: config.bodyLimitBytes,
       maxSendMessageLength: config.bodyLimitBytes,
+      // NODE_TLS_*: only callers with a certificate of the cluster CA (gateways) reach the nodes; renewed files are read again.
+      ...(config.nodeTls === undefined ? {} : { credentials: reloadingServerCredentials(config.nodeTls.files, NODE_TLS_RELOAD_MS) }),
     });
   }
 

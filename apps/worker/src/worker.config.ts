@@ -1,7 +1,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
-import { controlClientSecurityFrom, type ControlClientSecurity } from '@infergraph/transport-grpc';
+import { controlClientSecurityFrom, tlsFilesFrom, type ControlClientSecurity, type TlsFileSet } from '@infergraph/transport-grpc';
 import { secretDigestOf, type SecretDigest } from '@infergraph/protocol';
 import { listOf, parseEnvironment } from '@infergraph/engine';
 import { telemetryEnvShape, telemetrySettingsOf, type TelemetrySettings } from '@infergraph/telemetry';
@@ -49,6 +49,8 @@ export interface WorkerConfig {
   readonly controller: string | undefined;
   /** What this process presents to the controller (CLUSTER_TOKEN or CLUSTER_TOKEN_FILE, CONTROL_TLS_*). */
   readonly controlSecurity: ControlClientSecurity;
+  /** NODE_TLS_CA/CERT/KEY: mutual TLS on node calls between gateways and workers; undefined: plain text. */
+  readonly nodeTls: TlsFileSet | undefined;
   /** OPS_TOKEN: the bearer token of GET /metrics on METRICS_PORT (undefined: open). */
   readonly opsToken: SecretDigest | undefined;
   readonly id: string;
@@ -77,6 +79,7 @@ export const WORKER_CONFIG = Symbol('WORKER_CONFIG');
 export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): WorkerConfig {
   const e = parseEnvironment(envSchema, env, 'worker');
   const control = controlClientSecurityFrom(env, cwd);
+  const nodeTls = tlsFilesFrom(env, cwd, 'NODE_TLS', control.problems);
   const opsValue = env['OPS_TOKEN']?.trim() ?? '';
   const ops = opsValue === '' ? undefined : secretDigestOf(opsValue, 'ops', 'OPS_TOKEN');
   if (ops !== undefined && 'problem' in ops) control.problems.push(ops.problem);
@@ -95,6 +98,7 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env, cwd = pro
     telemetry: telemetrySettingsOf(e),
     controller: e.CONTROLLER === '' ? undefined : e.CONTROLLER,
     controlSecurity: control.security,
+    nodeTls,
     opsToken: ops === undefined || 'problem' in ops ? undefined : ops,
     id: e.WORKER_ID === '' ? `${e.WORKER_POOL}-${os.hostname()}-${e.WORKER_PORT}` : e.WORKER_ID,
     pool: e.WORKER_POOL,

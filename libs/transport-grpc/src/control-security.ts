@@ -72,7 +72,11 @@ export function controlServerCredentials(security: ControlServerSecurity): Serve
 }
 
 export function controlChannelCredentials(security: ControlClientSecurity): ChannelCredentials {
-  const tls = security.tls;
+  return mutualTlsChannelCredentials(security.tls);
+}
+
+/** A client channel presenting `tls.cert` and trusting only `tls.ca`; plain text without `tls`. */
+export function mutualTlsChannelCredentials(tls: ControlTls | undefined): ChannelCredentials {
   return tls === undefined ? credentials.createInsecure() : credentials.createSsl(tls.ca, tls.key, tls.cert);
 }
 
@@ -127,21 +131,40 @@ export function controlClientSecurityFrom(env: NodeJS.ProcessEnv, cwd: string): 
 }
 
 function controlTlsFrom(env: NodeJS.ProcessEnv, cwd: string, problems: string[]): ControlTls | undefined {
-  const names = ['CONTROL_TLS_CA', 'CONTROL_TLS_CERT', 'CONTROL_TLS_KEY'] as const;
+  return tlsFilesFrom(env, cwd, 'CONTROL_TLS', problems)?.pem;
+}
+
+/** PEM files of mutual TLS, as paths (for reloading) and contents. */
+export interface TlsFileSet {
+  readonly files: { readonly caFile: string; readonly certFile: string; readonly keyFile: string };
+  readonly pem: ControlTls;
+}
+
+/**
+ * `<prefix>_CA`, `<prefix>_CERT` and `<prefix>_KEY` (all three or none), read and checked to be PEM; every
+ * problem is pushed to `problems`. Undefined when none is set.
+ */
+export function tlsFilesFrom(env: NodeJS.ProcessEnv, cwd: string, prefix: 'CONTROL_TLS' | 'NODE_TLS', problems: string[]): TlsFileSet | undefined {
+  const names = [`${prefix}_CA`, `${prefix}_CERT`, `${prefix}_KEY`] as const;
   const set = names.filter((n) => (env[n]?.trim() ?? '') !== '');
   if (set.length === 0) return undefined;
   if (set.length < names.length) {
-    problems.push(`${set.join(', ')} set without ${names.filter((n) => !set.includes(n)).join(', ')}: mutual TLS on the control plane needs all three`);
+    problems.push(`${set.join(', ')} set without ${names.filter((n) => !set.includes(n)).join(', ')}: mutual TLS needs all three`);
     return undefined;
   }
-  const [ca, cert, key] = names.map((n) => {
+  const paths = names.map((n) => path.resolve(cwd, env[n]?.trim() ?? ''));
+  const before = problems.length;
+  const [ca, cert, key] = names.map((n, i) => {
     const file = env[n]?.trim() ?? '';
-    const text = readText(file, cwd, `${n}=${JSON.stringify(file)}`, problems);
+    const text = readText(paths[i] as string, cwd, `${n}=${JSON.stringify(file)}`, problems);
     if (text !== undefined && !text.includes('-----BEGIN ')) problems.push(`${n}=${JSON.stringify(file)}: not a PEM file`);
     return Buffer.from(text ?? '', 'utf8');
   });
-  if (ca === undefined || cert === undefined || key === undefined) return undefined;
-  return Object.freeze({ ca, cert, key });
+  if (problems.length > before || ca === undefined || cert === undefined || key === undefined) return undefined;
+  return Object.freeze({
+    files: Object.freeze({ caFile: paths[0] as string, certFile: paths[1] as string, keyFile: paths[2] as string }),
+    pem: Object.freeze({ ca, cert, key }),
+  });
 }
 
 function readText(file: string, cwd: string, origin: string, problems: string[]): string | undefined {

@@ -1,6 +1,7 @@
 import { SplitTransport, type NodeBus, type NodeBusStats, type NodeTransport } from '@infergraph/executor';
 import { NodeKey, type GraphSpec } from '@infergraph/spec';
 import { GrpcNodeTransport } from './grpc-node.transport';
+import type { NodeStreamOptions } from './node-stream.client';
 import type { RoutingTableWatcher } from './routing-table.watcher';
 
 /**
@@ -16,14 +17,14 @@ export class GrpcNodeBus implements NodeBus {
   ) {}
 
   /** Workers that each hold every node (WORKERS, without a controller). */
-  static toWorkers(workers: readonly string[]): GrpcNodeBus {
-    return new GrpcNodeBus(new GrpcNodeTransport(workers), undefined);
+  static toWorkers(workers: readonly string[], options: NodeStreamOptions = {}): GrpcNodeBus {
+    return new GrpcNodeBus(new GrpcNodeTransport(workers, options), undefined);
   }
 
   /** Workers the controller's routing table names for each node key; the bus starts and stops the watcher. */
-  static routedBy(routes: RoutingTableWatcher): GrpcNodeBus {
+  static routedBy(routes: RoutingTableWatcher, options: NodeStreamOptions = {}): GrpcNodeBus {
     routes.start();
-    return new GrpcNodeBus(new GrpcNodeTransport((graph, node) => routes.addressesFor(NodeKey.format(graph, node))), routes);
+    return new GrpcNodeBus(new GrpcNodeTransport((graph, node) => routes.addressesFor(NodeKey.format(graph, node)), options), routes);
   }
 
   forGraph(graph: GraphSpec, local: NodeTransport): NodeTransport {

@@ -1,4 +1,4 @@
-import { credentials, makeGenericClientConstructor, status, type Client, type ClientDuplexStream, type ServiceError, type StatusObject } from '@grpc/grpc-js';
+import { credentials, makeGenericClientConstructor, status, type ChannelCredentials, type Client, type ClientDuplexStream, type ServiceError, type StatusObject } from '@grpc/grpc-js';
 import type { RequestEnd } from '@infergraph/executor';
 import { decodeStreamInferResponseProto, encodeInferRequestProto, type ModelInferRequestMessage, type ModelInferResponseMessage } from '@infergraph/protocol';
 import { FORWARDED_HEADER, MODEL_STREAM_INFER, RESERVED_PARAM_PREFIX, STREAM_PARAM, StreamCallError, errorOfAnswer, int64Param, numberParam } from './node-stream.framing';
@@ -8,6 +8,8 @@ export interface NodeStreamOptions {
   readonly maxStreams?: number;
   /** Calls in flight on one stream at most; beyond every stream's bound calls wait, in order. Default 64. */
   readonly maxInFlightPerStream?: number;
+  /** Channel credentials (mutual TLS to workers, see `nodeChannelCredentials`); default plain text. */
+  readonly credentials?: ChannelCredentials;
 }
 
 const DEFAULT_MAX_STREAMS = 2;
@@ -19,7 +21,7 @@ interface StreamStub extends Client {
 
 const StreamClient = makeGenericClientConstructor({ ModelStreamInfer: MODEL_STREAM_INFER }, 'GRPCInferenceService') as unknown as new (
   address: string,
-  creds: ReturnType<typeof credentials.createInsecure>,
+  creds: ChannelCredentials,
 ) => StreamStub;
 
 interface OpenStream {
@@ -62,7 +64,7 @@ export class NodeStreamClient {
     readonly address: string,
     options: NodeStreamOptions = {},
   ) {
-    this.stub = new StreamClient(address, credentials.createInsecure());
+    this.stub = new StreamClient(address, options.credentials ?? credentials.createInsecure());
     this.maxStreams = Math.max(1, options.maxStreams ?? DEFAULT_MAX_STREAMS);
     this.maxInFlightPerStream = Math.max(1, options.maxInFlightPerStream ?? DEFAULT_MAX_IN_FLIGHT_PER_STREAM);
   }

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { z } from 'zod';
-import { controlClientSecurityFrom, type ControlClientSecurity } from '@infergraph/transport-grpc';
+import { controlClientSecurityFrom, tlsFilesFrom, type ControlClientSecurity, type TlsFileSet } from '@infergraph/transport-grpc';
 import { opsTokenFrom, predictAuthFrom } from '../auth/predict-auth.config';
 import type { SecretDigest } from '@infergraph/protocol';
 import type { PredictAuthSettings } from '../auth/predict-authenticator';
@@ -82,6 +82,8 @@ export interface GatewayConfig {
   readonly controller: string | undefined;
   /** What this process presents to the controller (CLUSTER_TOKEN or CLUSTER_TOKEN_FILE, CONTROL_TLS_*). */
   readonly controlSecurity: ControlClientSecurity;
+  /** NODE_TLS_CA/CERT/KEY: mutual TLS on node calls between gateways and workers; undefined: plain text. */
+  readonly nodeTls: TlsFileSet | undefined;
   /**
    * Kafka: broker list (empty: no Kafka), topic prefix override, consumer group of the graph streams,
    * and how many streamed requests may be in flight before reading pauses.
@@ -95,6 +97,7 @@ export const GATEWAY_CONFIG = Symbol('GATEWAY_CONFIG');
 export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): GatewayConfig {
   const e = parseEnvironment(envSchema, env, 'gateway');
   const control = controlClientSecurityFrom(env, cwd);
+  const nodeTls = tlsFilesFrom(env, cwd, 'NODE_TLS', control.problems);
   const predictAuth = predictAuthFrom(env, cwd);
   control.problems.push(...predictAuth.problems);
   const ops = opsTokenFrom(env);
@@ -136,6 +139,7 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env, cwd = pr
     nodeTransport: e.CONTROLLER === '' || e.NODE_TRANSPORT === 'kafka' ? e.NODE_TRANSPORT : 'grpc',
     controller: e.CONTROLLER === '' ? undefined : e.CONTROLLER,
     controlSecurity: control.security,
+    nodeTls,
     kafka: Object.freeze({
       brokers: Object.freeze(listOf(e.KAFKA_BROKERS)),
       topicPrefix: e.KAFKA_TOPIC_PREFIX === '' ? undefined : e.KAFKA_TOPIC_PREFIX,

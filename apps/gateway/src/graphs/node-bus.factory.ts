@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { InProcessNodeBus, type NodeBus } from '@infergraph/executor';
 import { GraphNodeBus, chooseNodeBus, type NodeBusChoice } from '@infergraph/engine';
-import { GrpcNodeBus, RoutingTableWatcher, type ControlClientSecurity } from '@infergraph/transport-grpc';
+import { GrpcNodeBus, RoutingTableWatcher, mutualTlsChannelCredentials, type ControlClientSecurity } from '@infergraph/transport-grpc';
 import { KafkaClient, KafkaNodeBus, KafkaNodeTransport } from '@infergraph/transport-kafka';
 import type { GatewayConfig } from '../config/gateway.config';
 
@@ -27,8 +27,12 @@ function busFor(choice: NodeBusChoice, kafka: KafkaNodeBus | null, config: Gatew
       // loadGatewayConfig refuses NODE_TRANSPORT=kafka without KAFKA_BROKERS.
       if (kafka === null) throw new Error('NODE_TRANSPORT=kafka needs KAFKA_BROKERS');
       return kafka;
-    case 'grpc':
-      return 'controller' in choice ? GrpcNodeBus.routedBy(routingTable(choice.controller, config.controlSecurity)) : GrpcNodeBus.toWorkers(choice.workers);
+    case 'grpc': {
+      // Mutual TLS to workers when NODE_TLS_* is set: the worker checks this gateway's certificate, and this
+      // gateway the worker's against the same CA.
+      const streams = { credentials: mutualTlsChannelCredentials(config.nodeTls?.pem) };
+      return 'controller' in choice ? GrpcNodeBus.routedBy(routingTable(choice.controller, config.controlSecurity), streams) : GrpcNodeBus.toWorkers(choice.workers, streams);
+    }
   }
 }
 
