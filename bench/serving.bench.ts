@@ -296,6 +296,7 @@ async function main(): Promise<void> {
   const p = micro.requestPath;
   if (p !== undefined) {
     console.log(`| iris request path without HTTP, ${p.concurrency} in flight, CPU µs per request: infergraph (decode, infer, encode) / hand-written (parse, run, stringify) | ${num(p.infergraphUs, 1)} / ${num(p.handWrittenUs, 1)} (${num(p.infergraphUs - p.handWrittenUs, 1)} µs more) |`);
+    console.log(`| the same infergraph path through the four-node graph (transformer → router → model → transformer), CPU µs per request | ${num(p.fourNodeUs, 1)} (${num(p.fourNodeUs - p.infergraphUs, 1)} µs more than one node) |`);
   }
   const o = micro.nodeOverhead;
   if (o !== undefined) {
