@@ -93,6 +93,8 @@ const SECTIONS: readonly Section[] = [
       ...commonScenarios('iris'),
       { key: 'iris.infergraph-four-node', label: 'infergraph, four-node graph (transformer → router → model → transformer)', kind: 'infergraph', graph: 'iris-four-node', mode: 'inprocess' },
       { key: 'iris.infergraph-grpc', label: 'infergraph, one-node graph on a worker over gRPC', kind: 'infergraph', graph: 'iris-model', mode: 'grpc' },
+      // The router runs in the gateway whatever the transport (routing is the executor's); the other three nodes on the worker.
+      { key: 'iris.infergraph-four-node-grpc', label: 'infergraph, four-node graph, every node on a worker over gRPC', kind: 'infergraph', graph: 'iris-four-node', mode: 'grpc' },
       { key: 'iris.infergraph-kafka', label: 'infergraph, one-node graph Kafka-connected to a worker', kind: 'infergraph', graph: 'iris-kafka', mode: 'kafka' },
     ],
   },
@@ -104,6 +106,9 @@ const SECTIONS: readonly Section[] = [
     scenarios: commonScenarios('digits'),
   },
 ];
+
+/** Peak RSS (VmHWM, gateway + worker) of the gRPC row before node calls moved to streams (docs/performance.md, 2026-11-30). */
+const PRE_STREAM_GRPC_RSS_MIB = 461;
 
 const selected = (key: string): boolean => ONLY.length === 0 || ONLY.some((w) => (w.endsWith('*') ? key.startsWith(w.slice(0, -1)) : key === w));
 
@@ -245,6 +250,8 @@ function targets(rows: readonly Row[], micro: Micro): Target[] {
     const r = a / b;
     return { name, status: (atLeast ? r >= bound : r <= bound) ? 'PASS' : 'MISS', detail: `${r.toFixed(2)}× (${a.toFixed(field === 'p99Ms' ? 2 : 0)} vs ${b.toFixed(field === 'p99Ms' ? 2 : 0)})` };
   };
+  const peakRss = (name: string, value: number | undefined, max: number): Target =>
+    value === undefined ? { name, status: 'SKIP', detail: 'iris.infergraph-grpc not measured' } : { name, status: value <= max ? 'PASS' : 'MISS', detail: `${value.toFixed(0)} MiB (bound ${max.toFixed(0)} MiB)` };
   const bound = (name: string, value: number | undefined, max: number, unit: string): Target =>
     value === undefined ? { name, status: 'SKIP', detail: 'not measured' } : { name, status: value <= max ? 'PASS' : 'MISS', detail: `${value.toFixed(unit === 'µs' ? 1 : 3)} ${unit}` };
   return [
@@ -257,6 +264,12 @@ function targets(rows: readonly Row[], micro: Micro): Target[] {
     bound('in-process overhead per extra graph node ≤ 25 µs (chain)', micro.nodeOverhead?.perNodeUs, 25, 'µs'),
     bound('in-process overhead per extra graph node ≤ 25 µs (general scheduler)', micro.nodeOverhead?.schedulerPerNodeUs, 25, 'µs'),
     bound('gRPC hop p50 ≤ 0.3 ms', micro.grpcHop?.hopP50Ms, 0.3, 'ms'),
+    // Issue 15.
+    ratio('iris: four-node graph in-process throughput ≥ 0.8× one-node in-process', 'iris.infergraph-four-node', 'iris.infergraph', 'requestsPerS', 0.8, true),
+    ratio('iris: one-node graph on a worker over gRPC throughput ≥ 0.6× in-process', 'iris.infergraph-grpc', 'iris.infergraph', 'requestsPerS', 0.6, true),
+    ratio('iris: four-node graph, every node on a worker over gRPC, throughput ≥ 0.4× one-node in-process', 'iris.infergraph-four-node-grpc', 'iris.infergraph', 'requestsPerS', 0.4, true),
+    bound('gRPC hop p50 ≤ 0.25 ms', micro.grpcHop?.hopP50Ms, 0.25, 'ms'),
+    peakRss(`iris: gRPC row peak RSS, gateway + worker, ≤ 1.5× the pre-stream ${PRE_STREAM_GRPC_RSS_MIB} MiB`, find('iris.infergraph-grpc')?.peakRssMiB, 1.5 * PRE_STREAM_GRPC_RSS_MIB),
   ];
 }
 
@@ -309,6 +322,7 @@ async function main(): Promise<void> {
     console.log(`| same node on a worker over gRPC: p50 / p99 ms | ${num(h.grpcP50Ms, 3)} / ${num(h.grpcP99Ms, 3)} |`);
     console.log(`| gRPC hop (p50 difference) ms | ${num(h.hopP50Ms, 3)} |`);
     console.log(`| floor: same client, bare grpc-js server answering without inference: p50 / p99 ms | ${num(h.bareGrpcP50Ms, 3)} / ${num(h.bareGrpcP99Ms, 3)} |`);
+    console.log(`| floor by call kind, the same bare server: grpc-js unary ModelInfer / one message on an open ModelStreamInfer stream, p50 ms | ${num(h.bareUnaryP50Ms, 3)} / ${num(h.bareGrpcP50Ms, 3)} |`);
     console.log(`| the same bare server answering one event-loop turn later (setImmediate): p50 / p99 ms | ${num(h.deferredGrpcP50Ms, 3)} / ${num(h.deferredGrpcP99Ms, 3)} |`);
   }
   for (const n of micro.notes) console.log(`| ${n} | |`);
