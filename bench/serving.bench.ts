@@ -19,6 +19,7 @@ import { cpus, totalmem } from 'node:os';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { repoPath } from '../test/support/repo';
+import { measureGrpcCoalescing, type CoalescingCost, type CoalescingRun } from './support/grpc-coalescing.micro';
 import { measureGrpcHop, type HopLatency } from './support/grpc-hop.micro';
 import { measureRequestPath, type RequestPathCost } from './support/request-path.micro';
 import { runLoad } from './support/load.runner';
@@ -103,7 +104,12 @@ const SECTIONS: readonly Section[] = [
     title: 'digits MLP, 2 × 1024 hidden (1 row × 64 FP32)',
     modelPath: repoPath('models', 'digits-mlp', '1', 'model.onnx'),
     row: DIGITS_ROW,
-    scenarios: commonScenarios('digits'),
+    scenarios: [
+      ...commonScenarios('digits'),
+      { key: 'digits.infergraph-grpc', label: 'infergraph, one-node graph on a worker over gRPC', kind: 'infergraph', graph: 'digits-model', mode: 'grpc' },
+      // The worker's batcher fills from the gateway's stream messages, one message per request.
+      { key: 'digits.infergraph-batched-grpc', label: 'infergraph, one-node graph, dynamic batching, on a worker over gRPC', kind: 'infergraph', graph: 'digits-model-batched', mode: 'grpc' },
+    ],
   },
 ];
 
@@ -208,6 +214,7 @@ class Bench {
     let nodeOverhead: NodeOverhead | undefined;
     let grpcHop: HopLatency | undefined;
     let requestPath: RequestPathCost | undefined;
+    let coalescing: CoalescingCost | undefined;
     if (selected('micro.request-path')) {
       log(`micro.request-path: iris request path without HTTP, in-process, ${CONNECTIONS} in flight: infergraph vs the hand-written server's code…`);
       requestPath = await attempt('request path', () => measureRequestPath(CONNECTIONS));
@@ -220,7 +227,11 @@ class Bench {
       log('micro.grpc-hop: iris classifier node, in-process vs a worker process over gRPC, concurrency 1…');
       grpcHop = await attempt('gRPC hop', () => measureGrpcHop(this.group, CPU_PROF));
     }
-    return { nodeOverhead, grpcHop, requestPath, notes };
+    if (selected('micro.grpc-coalescing')) {
+      log(`micro.grpc-coalescing: batched digits node on a worker, ${CONNECTIONS} one-row calls in flight: one stream message per request vs stacked in the caller…`);
+      coalescing = await attempt('gRPC coalescing', () => measureGrpcCoalescing(this.group, CONNECTIONS, DURATION_S, CPU_PROF));
+    }
+    return { nodeOverhead, grpcHop, requestPath, coalescing, notes };
   }
 
   /** Stops every child; the broker, if this run started it, stops when the process exits. */
@@ -233,6 +244,7 @@ interface Micro {
   readonly nodeOverhead?: NodeOverhead | undefined;
   readonly grpcHop?: HopLatency | undefined;
   readonly requestPath?: RequestPathCost | undefined;
+  readonly coalescing?: CoalescingCost | undefined;
   readonly notes: string[];
 }
 
@@ -325,6 +337,12 @@ async function main(): Promise<void> {
     console.log(`| floor by call kind, the same bare server: grpc-js unary ModelInfer / one message on an open ModelStreamInfer stream, p50 ms | ${num(h.bareUnaryP50Ms, 3)} / ${num(h.bareGrpcP50Ms, 3)} |`);
     console.log(`| the same bare server answering one event-loop turn later (setImmediate): p50 / p99 ms | ${num(h.deferredGrpcP50Ms, 3)} / ${num(h.deferredGrpcP99Ms, 3)} |`);
   }
+  const c = micro.coalescing;
+  if (c !== undefined) {
+    const show = (r: CoalescingRun): string => `${num(r.requestsPerS, 0)} req/s, ${num(r.cpuMsPerRequest, 3)} CPU ms/req, p50 ${num(r.p50Ms, 2)} / p99 ${num(r.p99Ms, 2)} ms, ${num(r.messagesPerRequest, 3)} messages/req`;
+    console.log(`| batched digits node on a worker, ${c.concurrency} one-row calls in flight: one stream message per request (the worker's batcher fills from them) | ${show(c.perRequest)} |`);
+    console.log(`| the same, stacked in the caller first (one message per batch) | ${show(c.coalesced)} |`);
+  }
   for (const n of micro.notes) console.log(`| ${n} | |`);
   const checks = targets(rows, micro);
   console.log('\ntargets');
@@ -334,7 +352,7 @@ async function main(): Promise<void> {
   mkdirSync(out, { recursive: true });
   const cpu = cpus();
   const machine = { cpuModel: cpu[0]?.model ?? 'unknown', cpus: cpu.length, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version, platform: `${process.platform} ${process.arch}` };
-  const result = { date: new Date().toISOString(), machine, connections: CONNECTIONS, durationS: DURATION_S, warmupS: WARMUP_S, scenarios: ONLY, cpuProfiled: CPU_PROF !== undefined, rows, micro: { nodeOverhead: micro.nodeOverhead, grpcHop: micro.grpcHop, requestPath: micro.requestPath, notes: micro.notes }, targets: checks };
+  const result = { date: new Date().toISOString(), machine, connections: CONNECTIONS, durationS: DURATION_S, warmupS: WARMUP_S, scenarios: ONLY, cpuProfiled: CPU_PROF !== undefined, rows, micro: { nodeOverhead: micro.nodeOverhead, grpcHop: micro.grpcHop, requestPath: micro.requestPath, coalescing: micro.coalescing, notes: micro.notes }, targets: checks };
   // A filtered run never overwrites the figures of the last complete one.
   const file = path.join(out, ONLY.length === 0 ? 'serving.json' : 'serving-partial.json');
   writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
