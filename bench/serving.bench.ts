@@ -19,6 +19,7 @@ import { cpus, totalmem } from 'node:os';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { repoPath } from '../test/support/repo';
+import { measureGrpcCoalescing, type CoalescingCost, type CoalescingRun } from './support/grpc-coalescing.micro';
 import { measureGrpcHop, type HopLatency } from './support/grpc-hop.micro';
 import { measureRequestPath, type RequestPathCost } from './support/request-path.micro';
 import { runLoad } from './support/load.runner';
@@ -93,6 +94,8 @@ const SECTIONS: readonly Section[] = [
       ...commonScenarios('iris'),
       { key: 'iris.infergraph-four-node', label: 'infergraph, four-node graph (transformer → router → model → transformer)', kind: 'infergraph', graph: 'iris-four-node', mode: 'inprocess' },
       { key: 'iris.infergraph-grpc', label: 'infergraph, one-node graph on a worker over gRPC', kind: 'infergraph', graph: 'iris-model', mode: 'grpc' },
+      // The router runs in the gateway whatever the transport (routing is the executor's); the other three nodes on the worker.
+      { key: 'iris.infergraph-four-node-grpc', label: 'infergraph, four-node graph, every node on a worker over gRPC', kind: 'infergraph', graph: 'iris-four-node', mode: 'grpc' },
       { key: 'iris.infergraph-kafka', label: 'infergraph, one-node graph Kafka-connected to a worker', kind: 'infergraph', graph: 'iris-kafka', mode: 'kafka' },
     ],
   },
@@ -101,9 +104,17 @@ const SECTIONS: readonly Section[] = [
     title: 'digits MLP, 2 × 1024 hidden (1 row × 64 FP32)',
     modelPath: repoPath('models', 'digits-mlp', '1', 'model.onnx'),
     row: DIGITS_ROW,
-    scenarios: commonScenarios('digits'),
+    scenarios: [
+      ...commonScenarios('digits'),
+      { key: 'digits.infergraph-grpc', label: 'infergraph, one-node graph on a worker over gRPC', kind: 'infergraph', graph: 'digits-model', mode: 'grpc' },
+      // The worker's batcher fills from the gateway's stream messages, one message per request.
+      { key: 'digits.infergraph-batched-grpc', label: 'infergraph, one-node graph, dynamic batching, on a worker over gRPC', kind: 'infergraph', graph: 'digits-model-batched', mode: 'grpc' },
+    ],
   },
 ];
+
+/** Peak RSS (VmHWM, gateway + worker) of the gRPC row before node calls moved to streams (docs/performance.md, 2026-11-30). */
+const PRE_STREAM_GRPC_RSS_MIB = 461;
 
 const selected = (key: string): boolean => ONLY.length === 0 || ONLY.some((w) => (w.endsWith('*') ? key.startsWith(w.slice(0, -1)) : key === w));
 
@@ -203,6 +214,7 @@ class Bench {
     let nodeOverhead: NodeOverhead | undefined;
     let grpcHop: HopLatency | undefined;
     let requestPath: RequestPathCost | undefined;
+    let coalescing: CoalescingCost | undefined;
     if (selected('micro.request-path')) {
       log(`micro.request-path: iris request path without HTTP, in-process, ${CONNECTIONS} in flight: infergraph vs the hand-written server's code…`);
       requestPath = await attempt('request path', () => measureRequestPath(CONNECTIONS));
@@ -215,7 +227,11 @@ class Bench {
       log('micro.grpc-hop: iris classifier node, in-process vs a worker process over gRPC, concurrency 1…');
       grpcHop = await attempt('gRPC hop', () => measureGrpcHop(this.group, CPU_PROF));
     }
-    return { nodeOverhead, grpcHop, requestPath, notes };
+    if (selected('micro.grpc-coalescing')) {
+      log(`micro.grpc-coalescing: batched digits node on a worker, ${CONNECTIONS} one-row calls in flight: one stream message per request vs stacked in the caller…`);
+      coalescing = await attempt('gRPC coalescing', () => measureGrpcCoalescing(this.group, CONNECTIONS, DURATION_S, CPU_PROF));
+    }
+    return { nodeOverhead, grpcHop, requestPath, coalescing, notes };
   }
 
   /** Stops every child; the broker, if this run started it, stops when the process exits. */
@@ -228,6 +244,7 @@ interface Micro {
   readonly nodeOverhead?: NodeOverhead | undefined;
   readonly grpcHop?: HopLatency | undefined;
   readonly requestPath?: RequestPathCost | undefined;
+  readonly coalescing?: CoalescingCost | undefined;
   readonly notes: string[];
 }
 
@@ -245,6 +262,8 @@ function targets(rows: readonly Row[], micro: Micro): Target[] {
     const r = a / b;
     return { name, status: (atLeast ? r >= bound : r <= bound) ? 'PASS' : 'MISS', detail: `${r.toFixed(2)}× (${a.toFixed(field === 'p99Ms' ? 2 : 0)} vs ${b.toFixed(field === 'p99Ms' ? 2 : 0)})` };
   };
+  const peakRss = (name: string, value: number | undefined, max: number): Target =>
+    value === undefined ? { name, status: 'SKIP', detail: 'iris.infergraph-grpc not measured' } : { name, status: value <= max ? 'PASS' : 'MISS', detail: `${value.toFixed(0)} MiB (bound ${max.toFixed(0)} MiB)` };
   const bound = (name: string, value: number | undefined, max: number, unit: string): Target =>
     value === undefined ? { name, status: 'SKIP', detail: 'not measured' } : { name, status: value <= max ? 'PASS' : 'MISS', detail: `${value.toFixed(unit === 'µs' ? 1 : 3)} ${unit}` };
   return [
@@ -257,6 +276,12 @@ function targets(rows: readonly Row[], micro: Micro): Target[] {
     bound('in-process overhead per extra graph node ≤ 25 µs (chain)', micro.nodeOverhead?.perNodeUs, 25, 'µs'),
     bound('in-process overhead per extra graph node ≤ 25 µs (general scheduler)', micro.nodeOverhead?.schedulerPerNodeUs, 25, 'µs'),
     bound('gRPC hop p50 ≤ 0.3 ms', micro.grpcHop?.hopP50Ms, 0.3, 'ms'),
+    // Issue 15.
+    ratio('iris: four-node graph in-process throughput ≥ 0.8× one-node in-process', 'iris.infergraph-four-node', 'iris.infergraph', 'requestsPerS', 0.8, true),
+    ratio('iris: one-node graph on a worker over gRPC throughput ≥ 0.6× in-process', 'iris.infergraph-grpc', 'iris.infergraph', 'requestsPerS', 0.6, true),
+    ratio('iris: four-node graph, every node on a worker over gRPC, throughput ≥ 0.4× one-node in-process', 'iris.infergraph-four-node-grpc', 'iris.infergraph', 'requestsPerS', 0.4, true),
+    bound('gRPC hop p50 ≤ 0.25 ms', micro.grpcHop?.hopP50Ms, 0.25, 'ms'),
+    peakRss(`iris: gRPC row peak RSS, gateway + worker, ≤ 1.5× the pre-stream ${PRE_STREAM_GRPC_RSS_MIB} MiB`, find('iris.infergraph-grpc')?.peakRssMiB, 1.5 * PRE_STREAM_GRPC_RSS_MIB),
   ];
 }
 
@@ -296,6 +321,7 @@ async function main(): Promise<void> {
   const p = micro.requestPath;
   if (p !== undefined) {
     console.log(`| iris request path without HTTP, ${p.concurrency} in flight, CPU µs per request: infergraph (decode, infer, encode) / hand-written (parse, run, stringify) | ${num(p.infergraphUs, 1)} / ${num(p.handWrittenUs, 1)} (${num(p.infergraphUs - p.handWrittenUs, 1)} µs more) |`);
+    console.log(`| the same infergraph path through the four-node graph (transformer → router → model → transformer), CPU µs per request | ${num(p.fourNodeUs, 1)} (${num(p.fourNodeUs - p.infergraphUs, 1)} µs more than one node) |`);
   }
   const o = micro.nodeOverhead;
   if (o !== undefined) {
@@ -308,7 +334,14 @@ async function main(): Promise<void> {
     console.log(`| same node on a worker over gRPC: p50 / p99 ms | ${num(h.grpcP50Ms, 3)} / ${num(h.grpcP99Ms, 3)} |`);
     console.log(`| gRPC hop (p50 difference) ms | ${num(h.hopP50Ms, 3)} |`);
     console.log(`| floor: same client, bare grpc-js server answering without inference: p50 / p99 ms | ${num(h.bareGrpcP50Ms, 3)} / ${num(h.bareGrpcP99Ms, 3)} |`);
+    console.log(`| floor by call kind, the same bare server: grpc-js unary ModelInfer / one message on an open ModelStreamInfer stream, p50 ms | ${num(h.bareUnaryP50Ms, 3)} / ${num(h.bareGrpcP50Ms, 3)} |`);
     console.log(`| the same bare server answering one event-loop turn later (setImmediate): p50 / p99 ms | ${num(h.deferredGrpcP50Ms, 3)} / ${num(h.deferredGrpcP99Ms, 3)} |`);
+  }
+  const c = micro.coalescing;
+  if (c !== undefined) {
+    const show = (r: CoalescingRun): string => `${num(r.requestsPerS, 0)} req/s, ${num(r.cpuMsPerRequest, 3)} CPU ms/req, p50 ${num(r.p50Ms, 2)} / p99 ${num(r.p99Ms, 2)} ms, ${num(r.messagesPerRequest, 3)} messages/req`;
+    console.log(`| batched digits node on a worker, ${c.concurrency} one-row calls in flight: one stream message per request (the worker's batcher fills from them) | ${show(c.perRequest)} |`);
+    console.log(`| the same, stacked in the caller first (one message per batch) | ${show(c.coalesced)} |`);
   }
   for (const n of micro.notes) console.log(`| ${n} | |`);
   const checks = targets(rows, micro);
@@ -319,7 +352,7 @@ async function main(): Promise<void> {
   mkdirSync(out, { recursive: true });
   const cpu = cpus();
   const machine = { cpuModel: cpu[0]?.model ?? 'unknown', cpus: cpu.length, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version, platform: `${process.platform} ${process.arch}` };
-  const result = { date: new Date().toISOString(), machine, connections: CONNECTIONS, durationS: DURATION_S, warmupS: WARMUP_S, scenarios: ONLY, cpuProfiled: CPU_PROF !== undefined, rows, micro: { nodeOverhead: micro.nodeOverhead, grpcHop: micro.grpcHop, requestPath: micro.requestPath, notes: micro.notes }, targets: checks };
+  const result = { date: new Date().toISOString(), machine, connections: CONNECTIONS, durationS: DURATION_S, warmupS: WARMUP_S, scenarios: ONLY, cpuProfiled: CPU_PROF !== undefined, rows, micro: { nodeOverhead: micro.nodeOverhead, grpcHop: micro.grpcHop, requestPath: micro.requestPath, coalescing: micro.coalescing, notes: micro.notes }, targets: checks };
   // A filtered run never overwrites the figures of the last complete one.
   const file = path.join(out, ONLY.length === 0 ? 'serving.json' : 'serving-partial.json');
   writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);

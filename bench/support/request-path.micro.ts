@@ -11,6 +11,8 @@ export interface RequestPathCost {
   readonly infergraphUs: number;
   /** The hand-written server's JSON.parse → inferJson → JSON.stringify, the same model. */
   readonly handWrittenUs: number;
+  /** The same infergraph path through bench/graphs/iris-four-node (transformer → router → model → transformer). */
+  readonly fourNodeUs: number;
   readonly concurrency: number;
   readonly requests: number;
 }
@@ -43,25 +45,30 @@ export async function measureRequestPath(concurrency = 64, requests = 30_000, ro
   const registry = new GraphRegistry(loader, { log() {}, warn() {}, error() {} });
   new EngineMetrics('bench').observe(registry.events);
   logRequests(registry.events, new StructuredLogger({ component: 'bench', format: 'json', level: 'info' }));
-  await registry.loadDirectories([repoPath('bench', 'graphs', 'iris-model')]);
+  await registry.loadDirectories([repoPath('bench', 'graphs', 'iris-model'), repoPath('bench', 'graphs', 'iris-four-node')]);
   const service = new GraphInferenceService(registry);
   const session = await ort.InferenceSession.create(repoPath('models', 'iris-logreg', '1', 'model.onnx'), { extra: { session: { intra_op: { allow_spinning: '0' } } } });
-  const infergraph = async (): Promise<Buffer> => {
+  const throughGraph = (graph: string) => async (): Promise<Buffer> => {
     const request = decodeInferRequest(BODY, undefined);
-    const response = await service.infer({ graph: 'iris-model', version: undefined, request, requestId: undefined, headers: HEADERS });
+    const response = await service.infer({ graph, version: undefined, request, requestId: undefined, headers: HEADERS });
     return encodeInferResponse(response, request.outputs, request.binaryOutput).body;
   };
+  const infergraph = throughGraph('iris-model');
+  const fourNode = throughGraph('iris-four-node');
   const handWritten = async (): Promise<Buffer> => Buffer.from(JSON.stringify(await inferJson(session, 'iris-logreg', JSON.parse(BODY.toString('utf8')) as { inputs: V2Input[] })));
   try {
     await cpuPerRequest(infergraph, concurrency, requests / 3);
     await cpuPerRequest(handWritten, concurrency, requests / 3);
+    await cpuPerRequest(fourNode, concurrency, requests / 3);
     let infergraphUs = Infinity;
     let handWrittenUs = Infinity;
+    let fourNodeUs = Infinity;
     for (let r = 0; r < rounds; r++) {
       infergraphUs = Math.min(infergraphUs, await cpuPerRequest(infergraph, concurrency, requests));
       handWrittenUs = Math.min(handWrittenUs, await cpuPerRequest(handWritten, concurrency, requests));
+      fourNodeUs = Math.min(fourNodeUs, await cpuPerRequest(fourNode, concurrency, requests));
     }
-    return { infergraphUs, handWrittenUs, concurrency, requests };
+    return { infergraphUs, handWrittenUs, fourNodeUs, concurrency, requests };
   } finally {
     await Promise.all([registry.close(), session.release(), loader.close()]);
   }

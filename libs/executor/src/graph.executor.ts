@@ -1,5 +1,5 @@
 import { InferenceError, type Tensor, type TensorMap } from '@infergraph/protocol';
-import type { ControlRuntimes, ExecutorHooks } from './control-runtime';
+import type { ControlRuntimes, ExecutorHooks, RouteDecision } from './control-runtime';
 import { checkGraphInputs } from './graph-input.checker';
 import type { GraphPlan, PlanBinding, PlanNode } from './graph-plan';
 import { awaitJoin } from './join';
@@ -68,17 +68,20 @@ interface ChainRun {
 
 /**
  * True when no two nodes of the graph could ever run at once: every node after the first reads the node
- * just before it, and there are no routers, combiners, gates, shadows or detectors running beside it.
+ * just before it, and there are no combiners, shadows or detectors running beside it. Routers may be in the
+ * line when every node after the first reads only the node before it and is gated only by it: then a route
+ * not taken skips that node and every node after it, as the scheduler does, and a failure fails them all.
  */
 export function isChain(plan: GraphPlan): boolean {
-  return plan.nodes.every(
-    (node, i) =>
-      node.type !== 'router' &&
-      node.type !== 'combiner' &&
-      node.gate === undefined &&
-      !node.detached &&
-      (i === 0 || node.dependsOn.includes((plan.nodes[i - 1] as PlanNode).name)),
-  );
+  const routed = plan.nodes.some((node) => node.type === 'router');
+  return plan.nodes.every((node, i) => {
+    if (node.type === 'combiner' || node.detached || node.gate?.shadow === true) return false;
+    if (i === 0) return node.gate === undefined;
+    const previous = (plan.nodes[i - 1] as PlanNode).name;
+    if (!node.dependsOn.includes(previous)) return false;
+    if (!routed) return node.gate === undefined;
+    return node.bindings.every((b) => b.source === previous) && (node.gate === undefined || node.gate.router === previous);
+  });
 }
 
 /**
@@ -187,18 +190,34 @@ export class GraphExecutor {
   private async runChain(inputs: readonly Tensor[], run: ChainRun): Promise<GraphResult> {
     const requestInputs = new Map<string, Tensor>();
     for (const t of inputs) requestInputs.set(t.name, t);
+    // Nodes that ran; a skipped node (route not taken) is absent, and so is every node after it.
     const produced = new Map<string, TensorMap>();
+    const routes: Record<string, string> = {};
+    let decision: RouteDecision | undefined;
+    let skipping = false;
     const nodes = this.plan.nodes;
     for (let i = 0; i < nodes.length; i++) {
       const node = nodes[i] as PlanNode;
       const workStart = performance.now();
+      // Its router is the node before it (see isChain), so `decision` is that router's.
+      if (skipping || (node.gate !== undefined && decision?.route !== node.gate.route)) {
+        skipping = true;
+        this.reportNode(node, run, workStart, 'skipped', undefined);
+        continue;
+      }
       let tensors: TensorMap;
       try {
         // Nothing starts once the caller has its answer (the deadline passed), as with the scheduler.
         if (run.settled) throw new InferenceError('DEADLINE_EXCEEDED', `request ended before node "${node.name}" ran`);
         const gathered = gatherChain(node, requestInputs, produced);
-        run.waiting.push(node.name);
-        tensors = await withNodeTimeout(this.traced(node, run.ctx, (c) => this.transport.invoke({ graph: this.plan.name, node: node.name, inputs: gathered, ctx: c })), node);
+        if (node.type === 'router') {
+          decision = this.decide(node, gathered, run.ctx);
+          routes[node.name] = decision.route;
+          tensors = gathered;
+        } else {
+          run.waiting.push(node.name);
+          tensors = await withNodeTimeout(this.traced(node, run.ctx, (c) => this.transport.invoke({ graph: this.plan.name, node: node.name, inputs: gathered, ctx: c })), node);
+        }
       } catch (err) {
         // Like the scheduler: the failed node and every node after it (which then fails with it) report an error.
         const status = run.settled ? 'cancelled' : 'error';
@@ -207,17 +226,24 @@ export class GraphExecutor {
       } finally {
         run.waiting.length = 0;
       }
-      this.reportNode(node, run, workStart, 'ok', undefined);
+      this.reportNode(node, run, workStart, 'ok', node.type === 'router' ? decision?.route : undefined);
       produced.set(node.name, tensors);
     }
     const outputs: Tensor[] = [];
     for (const out of this.plan.outputBindings) {
-      const binding = out.bindings.find((b) => b.source === undefined || produced.has(b.source)) as PlanBinding;
+      const binding = out.bindings.find((b) => b.source === undefined || produced.has(b.source));
+      if (binding === undefined) throw noBranchProduced(out.bindings);
       for (const t of select(binding.source === undefined ? requestInputs : (produced.get(binding.source) as TensorMap), binding)) {
         outputs.push(out.name === undefined ? t : { ...t, name: out.name });
       }
     }
-    return { outputs, timings: run.timings, routes: {} };
+    return { outputs, timings: run.timings, routes };
+  }
+
+  private decide(node: PlanNode, inputs: TensorMap, ctx: RequestContext): RouteDecision {
+    const router = this.controls.routers.get(node.name);
+    if (router === undefined) throw new Error(`no router runtime for node "${node.name}"`);
+    return router.decide(inputs, ctx);
   }
 
   /** Names the node calls still outstanding at the deadline, with where the transport was waiting. */
@@ -236,7 +262,7 @@ export class GraphExecutor {
       if (outcome.status === 'failed') throw outcome.error;
       if (outcome.status === 'ok') return select(outcome.tensors, binding);
     }
-    throw new InferenceError('INTERNAL', `no branch produced ${alternatives.map(describeBinding).join(' or ')}`);
+    throw noBranchProduced(alternatives);
   }
 
   private outcomeOf(binding: PlanBinding, run: Run): Promise<NodeOutcome> | NodeOutcome {
@@ -293,9 +319,7 @@ export class GraphExecutor {
 
     run.workStarted.set(node.name, performance.now());
     if (node.type === 'router') {
-      const router = this.controls.routers.get(node.name);
-      if (router === undefined) throw new Error(`no router runtime for node "${node.name}"`);
-      run.decisions.set(node.name, router.decide(gathered, run.ctx));
+      run.decisions.set(node.name, this.decide(node, gathered, run.ctx));
       return ok(gathered);
     }
     // Detached nodes outlive the answer (up to the deadline); the rest end with the request.
@@ -396,6 +420,10 @@ function select(source: TensorMap, binding: PlanBinding): Iterable<Tensor> {
     throw new InferenceError('INTERNAL', `${describeBinding(binding)} was not produced (got: ${[...source.keys()].join(', ')})`);
   }
   return [t];
+}
+
+function noBranchProduced(alternatives: readonly PlanBinding[]): InferenceError {
+  return new InferenceError('INTERNAL', `no branch produced ${alternatives.map(describeBinding).join(' or ')}`);
 }
 
 function describeBinding(binding: PlanBinding): string {

@@ -102,6 +102,31 @@ describe('oip-proto codec', () => {
     assert.deepEqual(back.outputs, infer.outputs);
   });
 
+  it('writes and reads int64 and uint64 values as protobufjs reflection does, around the small-number fast path', () => {
+    const { request } = types();
+    const int64s = ['0', '1', '127', '128', '-1', '-4', String(2 ** 49 - 1), String(2 ** 49), String(2 ** 53 - 1), '9007199254740993', '-9223372036854775808', '9223372036854775807', '007', '-0'];
+    const uint64s = ['0', '127', '128', String(2 ** 49 - 1), String(2 ** 49), '18446744073709551615'];
+    for (const v of int64s) {
+      const message = { model_name: 'm', parameters: { p: { int64_param: v } }, inputs: [{ name: 'x', datatype: 'INT64', shape: [1], contents: { int64_contents: [v] } }] };
+      const mine = encodeInferRequestProto(message);
+      assert.deepEqual([...mine], [...request.encode(request.fromObject(message)).finish()], `int64 ${v} written`);
+      const back = decodeInferRequestMessage(mine);
+      const canonical = String(BigInt(v));
+      assert.equal(back.parameters?.['p']?.int64_param, canonical, `int64 parameter ${v} read`);
+      assert.deepEqual(back.inputs?.[0]?.contents?.int64_contents, [canonical], `int64 contents ${v} read`);
+    }
+    for (const v of uint64s) {
+      const message = { model_name: 'm', parameters: { p: { uint64_param: v } }, inputs: [{ name: 'x', datatype: 'UINT64', shape: [1], contents: { uint64_contents: [v] } }] };
+      const mine = encodeInferRequestProto(message);
+      assert.deepEqual([...mine], [...request.encode(request.fromObject(message)).finish()], `uint64 ${v} written`);
+      const back = decodeInferRequestMessage(mine);
+      assert.equal(back.parameters?.['p']?.uint64_param, v, `uint64 parameter ${v} read`);
+      assert.deepEqual(back.inputs?.[0]?.contents?.uint64_contents, [v], `uint64 contents ${v} read`);
+    }
+    const shaped = decodeInferRequestMessage(request.encode(request.fromObject({ model_name: 'm', inputs: [{ name: 'x', datatype: 'FP32', shape: ['-1', '127', '128', String(2 ** 49), '0'] }] })).finish());
+    assert.deepEqual(shaped.inputs?.[0]?.shape, [-1, 127, 128, 2 ** 49, 0]);
+  });
+
   it('reads typed contents (every contents field, packed) that V2 clients may send instead of raw bytes', () => {
     const { request } = types();
     const contents = (datatype: string, field: string, values: unknown[], shape = [values.length]): object => ({ name: field, datatype, shape, contents: { [field]: values } });

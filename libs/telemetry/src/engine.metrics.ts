@@ -30,7 +30,7 @@ export class EngineMetrics extends ProcessMetrics {
   private readonly batchComputeSeconds: Histogram<'graph' | 'node'>;
   private readonly nodeCalls: HotCounter;
   private readonly nodeSeconds: HotHistogram;
-  private readonly routes: Counter<'graph' | 'router' | 'route'>;
+  private readonly routes: HotCounter;
   private readonly driftPValue: Gauge<'graph' | 'node' | 'feature'>;
   private readonly isDrift: Gauge<'graph' | 'node'>;
   private readonly driftWindows: Counter<'graph' | 'node'>;
@@ -50,7 +50,7 @@ export class EngineMetrics extends ProcessMetrics {
     this.batchComputeSeconds = new Histogram({ name: 'infergraph_batch_compute_duration_seconds', help: 'Model run time of each batch, stacking and splitting included.', labelNames: ['graph', 'node'], buckets: LATENCY_BUCKETS, registers: r });
     this.nodeCalls = new HotCounter('infergraph_node_calls_total', 'Node executions by status (ok, skipped by routing, error; cancelled: failed after the request had its answer).', ['graph', 'node', 'type', 'status'], this.registry);
     this.nodeSeconds = new HotHistogram('infergraph_node_duration_seconds', "Node duration from the start of the node's own work (transport included).", ['graph', 'node', 'type'], LATENCY_BUCKETS, this.registry);
-    this.routes = new Counter({ name: 'infergraph_router_decisions_total', help: 'Router decisions by route taken.', labelNames: ['graph', 'router', 'route'], registers: r });
+    this.routes = new HotCounter('infergraph_router_decisions_total', 'Router decisions by route taken.', ['graph', 'router', 'route'], this.registry);
     this.driftPValue = new Gauge({ name: 'infergraph_drift_p_value', help: 'p-value of the latest drift test per feature.', labelNames: ['graph', 'node', 'feature'], registers: r });
     this.isDrift = new Gauge({ name: 'infergraph_drift_is_drift', help: '1 when the latest drift window was judged drifted.', labelNames: ['graph', 'node'], registers: r });
     this.driftWindows = new Counter({ name: 'infergraph_drift_windows_total', help: 'Drift windows tested.', labelNames: ['graph', 'node'], registers: r });
@@ -69,7 +69,8 @@ export class EngineMetrics extends ProcessMetrics {
       return c;
     };
     // graph -> node -> status: nested lookups, no key string built per node call.
-    type NodeChildren = { type: string; calls: HotCounterChild; seconds: HotHistogramChild };
+    // A router's children also count its decisions, by route.
+    type NodeChildren = { type: string; calls: HotCounterChild; seconds: HotHistogramChild; routes: Map<string, HotCounterChild> | undefined };
     const nodes = new Map<string, Map<string, Map<string, NodeChildren>>>();
     events.on('started', (e) => graphChildren(e.graph).inFlight.inc());
     events.on('request', (e) => {
@@ -87,10 +88,15 @@ export class EngineMetrics extends ProcessMetrics {
       if (ofNode === undefined) ofGraph.set(e.node, (ofNode = new Map<string, NodeChildren>()));
       // A node's type never changes within a graph version; a reload makes new children if it does.
       let c = ofNode.get(e.status);
-      if (c === undefined || c.type !== e.type) ofNode.set(e.status, (c = { type: e.type, calls: this.nodeCalls.child(e.graph, e.node, e.type, e.status), seconds: this.nodeSeconds.child(e.graph, e.node, e.type) }));
+      if (c === undefined || c.type !== e.type) ofNode.set(e.status, (c = { type: e.type, calls: this.nodeCalls.child(e.graph, e.node, e.type, e.status), seconds: this.nodeSeconds.child(e.graph, e.node, e.type), routes: undefined }));
       c.calls.inc();
       if (e.status !== 'skipped') c.seconds.observe(e.seconds);
-      if (e.route !== undefined) this.routes.inc({ graph: e.graph, router: e.node, route: e.route });
+      if (e.route !== undefined) {
+        const routes = (c.routes ??= new Map<string, HotCounterChild>());
+        let decisions = routes.get(e.route);
+        if (decisions === undefined) routes.set(e.route, (decisions = this.routes.child(e.graph, e.node, e.route)));
+        decisions.inc();
+      }
     });
     events.on('drift', (e) => {
       e.p_val.forEach((p, i) => this.driftPValue.set({ graph: e.graph, node: e.node, feature: String(i) }, p));

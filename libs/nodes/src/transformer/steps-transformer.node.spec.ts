@@ -32,4 +32,15 @@ describe('steps transformer node', () => {
       return true;
     });
   });
+
+  it('types its steps again when the inputs change shape or datatype, so what does not fit is still refused', async () => {
+    const node = new StepsTransformerNode('prep', steps({ op: 'standardize', tensor: 'x', mean: [1, 2], std: [1, 2] }));
+    const values = async (x: ReturnType<typeof f32>): Promise<unknown[]> => valuesOf((await node.infer(new Map([['x', x]]))).get('x') as ReturnType<typeof f32>);
+    assert.deepEqual(await values(f32('x', [1, 2], [2, 4])), [1, 1]);
+    assert.deepEqual(await values(f32('x', [2, 2], [2, 4, 3, 6])), [1, 1, 2, 2], 'another batch size');
+    await assert.rejects(node.infer(new Map([['x', f32('x', [1, 3], [1, 2, 3])]])), /step 0 \(standardize\): mean has 2 values, but the last dimension of tensor "x" \[1, 3\] is 3/);
+    await assert.rejects(node.infer(new Map([['x', tensor('x', 'INT32', [1, 2], Int32Array.from([1, 2]))]])), /tensor "x" is INT32, but standardize needs a float tensor/);
+    await assert.rejects(node.infer(new Map([['y', f32('y', [1, 2], [1, 2])]])), /no tensor "x" at this step/);
+    assert.deepEqual(await values(f32('x', [1, 2], [2, 4])), [1, 1], 'the first shape again');
+  });
 });

@@ -1,6 +1,7 @@
 import { InferenceError, type TensorMap } from '@infergraph/protocol';
 import type { NodeRuntime } from '@infergraph/executor';
 import type { TransformStep } from '@infergraph/spec';
+import { StepTypingMemo } from './step-typing.memo';
 import { applyTransformSteps } from './transform-steps';
 
 /**
@@ -8,6 +9,8 @@ import { applyTransformSteps } from './transform-steps';
  * inputs; tensors no step touches pass through unchanged.
  */
 export class StepsTransformerNode implements NodeRuntime {
+  private readonly typing = new StepTypingMemo();
+
   constructor(
     private readonly nodeName: string,
     private readonly steps: readonly TransformStep[],
@@ -15,7 +18,7 @@ export class StepsTransformerNode implements NodeRuntime {
 
   infer(inputs: TensorMap): Promise<TensorMap> {
     try {
-      return Promise.resolve(applyTransformSteps(this.steps, inputs));
+      return Promise.resolve(applyTransformSteps(this.steps, inputs, this.typing));
     } catch (err) {
       if (err instanceof InferenceError) {
         return Promise.reject(new InferenceError(err.code, `node "${this.nodeName}": ${err.message}`, { cause: err }));

@@ -1,6 +1,7 @@
 import { invalidArgument, type TensorMap, type TensorSpec } from '@infergraph/protocol';
 import type { TransformStep } from '@infergraph/spec';
 import { StepDataError, type OpProblem, type SpecSet } from './transform-op';
+import type { StepTypingMemo } from './step-typing.memo';
 import { transformOpOf } from './transform-ops.registry';
 
 /** What is wrong with step `step`; `field` names its config field at fault, when one is. */
@@ -33,16 +34,23 @@ export function typeTransformSteps(
 /**
  * Runtime: applies the steps in order. Each step is first typed against the concrete tensors, so a
  * tensor that does not fit (wrong datatype, shape, missing) or bad data throws INVALID_ARGUMENT
- * with a message starting `step <i> (<op>): `.
+ * with a message starting `step <i> (<op>): `. With a memo, inputs shaped like the last ones that typed
+ * cleanly reuse that typing (it depends only on names, datatypes and shapes).
  */
-export function applyTransformSteps(steps: readonly TransformStep[], inputs: TensorMap): TensorMap {
+export function applyTransformSteps(steps: readonly TransformStep[], inputs: TensorMap, memo?: StepTypingMemo): TensorMap {
+  const known = memo?.lookup(inputs);
+  const typings: SpecSet[] | undefined = known === undefined && memo !== undefined ? [] : undefined;
   let tensors = inputs;
   for (const [index, step] of steps.entries()) {
     const op = transformOpOf(step);
-    const problems: OpProblem[] = [];
-    const typed = op.type(step, specsOf(tensors), problems);
     const fail = (message: string): Error => invalidArgument(`step ${index} (${step.op}): ${message}`);
-    if (typed === undefined || problems.length > 0) throw fail(problems.map((p) => p.message).join('; '));
+    let typed = known?.[index];
+    if (typed === undefined) {
+      const problems: OpProblem[] = [];
+      typed = op.type(step, specsOf(tensors), problems);
+      if (typed === undefined || problems.length > 0) throw fail(problems.map((p) => p.message).join('; '));
+      typings?.push(typed);
+    }
     try {
       tensors = op.apply(step, tensors, typed);
     } catch (err) {
@@ -50,6 +58,7 @@ export function applyTransformSteps(steps: readonly TransformStep[], inputs: Ten
       throw err;
     }
   }
+  if (typings !== undefined) memo?.remember(inputs, typings);
   return tensors;
 }
 
