@@ -6,8 +6,8 @@
 // FastAPI + onnxruntime (Python), and infergraph gateways: one-node graph without and with dynamic
 // batching, a four-node graph, the one-node graph on a worker over gRPC, and Kafka-connected. Load comes
 // from wrk in its own process (bench/load/wrk.driver.ts; a C generator, cheap beside the server on a 2-core
-// machine), 64 keep-alive connections, the same one-row V2 JSON request for every HTTP row. Then two micro-measurements: in-process cost per extra graph node,
-// and the gateway -> worker gRPC hop. Prints the tables and target checks; writes bench/results/serving.json
+// machine), 64 keep-alive connections, the same one-row V2 JSON request for every HTTP row. Then
+// micro-measurements: in-process cost per extra graph node, and the gateway -> worker gRPC hop. Prints the tables and target checks; writes bench/results/serving.json
 // (serving-partial.json when BENCH_SCENARIOS filters the rows).
 //   npm run bench -- serving
 // Environment: BENCH_DURATION_S (10), BENCH_WARMUP_S (2), BENCH_CONNECTIONS (64), BENCH_WRK_THREADS (1; wrk
