@@ -5,12 +5,13 @@
 // Rows: a direct onnxruntime-node loop in this process (the ceiling), a hand-written node:http server,
 // FastAPI + onnxruntime (Python), and infergraph gateways: one-node graph without and with dynamic
 // batching, a four-node graph, the one-node graph on a worker over gRPC, and Kafka-connected. Load comes
-// from a separate autocannon process (bench/load/autocannon.driver.ts), 64 connections, the same one-row
-// V2 JSON request for every HTTP row. Then two micro-measurements: in-process cost per extra graph node,
-// and the gateway -> worker gRPC hop. Prints the tables and target checks; writes bench/results/serving.json
+// from wrk in its own process (bench/load/wrk.driver.ts; a C generator, cheap beside the server on a 2-core
+// machine), 64 keep-alive connections, the same one-row V2 JSON request for every HTTP row. Then
+// micro-measurements: in-process cost per extra graph node, and the gateway -> worker gRPC hop. Prints the tables and target checks; writes bench/results/serving.json
 // (serving-partial.json when BENCH_SCENARIOS filters the rows).
 //   npm run bench -- serving
-// Environment: BENCH_DURATION_S (10), BENCH_WARMUP_S (2), BENCH_CONNECTIONS (64), BENCH_SCENARIOS (only
+// Environment: BENCH_DURATION_S (10), BENCH_WARMUP_S (2), BENCH_CONNECTIONS (64), BENCH_WRK_THREADS (1; wrk
+// threads the connections are spread over, each a core at most), BENCH_SCENARIOS (only
 // these comma-separated row keys; a trailing * takes every key it begins, e.g. "iris.node-server,digits.*"),
 // BENCH_CPU_PROF (a directory: gateways, workers and the node server run with --cpu-prof and write their
 // profiles there; summarise one with node dist/bench/tools/cpu-profile.summary.js <file>),
@@ -19,10 +20,10 @@ import { cpus, totalmem } from 'node:os';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { repoPath } from '../test/support/repo';
+import { runLoad } from './load/wrk.driver';
 import { measureGrpcCoalescing, type CoalescingCost, type CoalescingRun } from './support/grpc-coalescing.micro';
 import { measureGrpcHop, type HopLatency } from './support/grpc-hop.micro';
 import { measureRequestPath, type RequestPathCost } from './support/request-path.micro';
-import { runLoad } from './support/load.runner';
 import { measureNodeOverhead, type NodeOverhead } from './support/node-overhead.micro';
 import { runOrtLoop } from './support/ort-loop.runner';
 import { peakRssMiB, ProcessGroup } from './support/process-group';
@@ -31,6 +32,7 @@ import { kafkaBrokers, probe, ScenarioSkipped, startFastApi, startInfergraph, st
 const DURATION_S = Number(process.env['BENCH_DURATION_S'] ?? 10);
 const WARMUP_S = Number(process.env['BENCH_WARMUP_S'] ?? 2);
 const CONNECTIONS = Number(process.env['BENCH_CONNECTIONS'] ?? 64);
+const WRK_THREADS = Number(process.env['BENCH_WRK_THREADS'] ?? 1);
 const ONLY = (process.env['BENCH_SCENARIOS'] ?? '').split(',').filter((s) => s !== '');
 const CPU_PROF = process.env['BENCH_CPU_PROF'];
 const log = (m: string): void => console.log(`[bench:serving] ${m}`);
@@ -61,6 +63,8 @@ interface Row {
   readonly errors?: number;
   readonly non2xx?: number;
   readonly timeouts?: number;
+  /** The load generator's (wrk's) CPU time per response of the measured run. */
+  readonly loadCpuMsPerRequest?: number;
   ratioVsNodeServer?: number;
   readonly note?: string;
 }
@@ -151,11 +155,13 @@ class Bench {
     const target = await this.start(section, s);
     try {
       await probe(target, body, s.kind === 'infergraph' && s.mode === 'kafka' ? 90_000 : 30_000);
-      log(`  load: ${CONNECTIONS} connections, ${WARMUP_S} s warm-up + ${DURATION_S} s (autocannon in its own process)…`);
+      log(`  load: wrk, ${CONNECTIONS} connections on ${WRK_THREADS} thread(s), ${WARMUP_S} s warm-up + ${DURATION_S} s…`);
       const cpuBefore = target.cpuSeconds();
-      const r = await runLoad(this.group, { url: target.inferUrl, body, connections: CONNECTIONS, durationS: DURATION_S, warmupS: WARMUP_S });
+      const r = await runLoad(this.group, { url: target.inferUrl, body, connections: CONNECTIONS, threads: WRK_THREADS, durationS: DURATION_S, warmupS: WARMUP_S });
       const cpuMsPerRequest = ((target.cpuSeconds() - cpuBefore) * 1000) / (r.ok + r.warmupOk);
       const bad = r.errors + r.non2xx + r.timeouts;
+      const codes = Object.entries(r.statuses).map(([code, n]) => `${n} × ${code}`).join(', ');
+      log(`  ${num(r.requestsPerS, 0)} req/s, p50 ${num(r.p50Ms, 2)} / p99 ${num(r.p99Ms, 2)} ms, server CPU ${num(cpuMsPerRequest, 3)} ms/req, wrk CPU ${num(r.loadCpuMsPerRequest, 3)} ms/req; responses: ${codes === '' ? 'none' : codes}`);
       return {
         status: bad === 0 ? 'ok' : 'flagged',
         requestsPerS: r.requestsPerS,
@@ -166,7 +172,8 @@ class Bench {
         errors: r.errors,
         non2xx: r.non2xx,
         timeouts: r.timeouts,
-        ...(bad === 0 ? {} : { note: `${r.errors} errors, ${r.non2xx} non-2xx, ${r.timeouts} timeouts` }),
+        loadCpuMsPerRequest: r.loadCpuMsPerRequest,
+        ...(bad === 0 ? {} : { note: `${r.errors} socket errors, ${r.non2xx} non-2xx (${codes}), ${r.timeouts} timeouts` }),
       };
     } finally {
       await target.stop();
@@ -288,7 +295,7 @@ function targets(rows: readonly Row[], micro: Micro): Target[] {
 const num = (v: number | undefined, digits: number): string => (v === undefined || Number.isNaN(v) ? '–' : v.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits }));
 
 function printRows(section: Section, rows: readonly Row[]): void {
-  console.log(`\n${section.title}: ${CONNECTIONS} connections, ${DURATION_S} s per row`);
+  console.log(`\n${section.title}: wrk, ${CONNECTIONS} connections on ${WRK_THREADS} thread(s), ${DURATION_S} s per row`);
   console.log('| scenario | req/s | p50 ms | p99 ms | peak RSS MiB | server CPU ms/req | ratio vs node server |');
   console.log('|---|---|---|---|---|---|---|');
   for (const r of rows) {
@@ -352,7 +359,7 @@ async function main(): Promise<void> {
   mkdirSync(out, { recursive: true });
   const cpu = cpus();
   const machine = { cpuModel: cpu[0]?.model ?? 'unknown', cpus: cpu.length, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version, platform: `${process.platform} ${process.arch}` };
-  const result = { date: new Date().toISOString(), machine, connections: CONNECTIONS, durationS: DURATION_S, warmupS: WARMUP_S, scenarios: ONLY, cpuProfiled: CPU_PROF !== undefined, rows, micro: { nodeOverhead: micro.nodeOverhead, grpcHop: micro.grpcHop, requestPath: micro.requestPath, coalescing: micro.coalescing, notes: micro.notes }, targets: checks };
+  const result = { date: new Date().toISOString(), machine, load: 'wrk', wrkThreads: WRK_THREADS, connections: CONNECTIONS, durationS: DURATION_S, warmupS: WARMUP_S, scenarios: ONLY, cpuProfiled: CPU_PROF !== undefined, rows, micro: { nodeOverhead: micro.nodeOverhead, grpcHop: micro.grpcHop, requestPath: micro.requestPath, coalescing: micro.coalescing, notes: micro.notes }, targets: checks };
   // A filtered run never overwrites the figures of the last complete one.
   const file = path.join(out, ONLY.length === 0 ? 'serving.json' : 'serving-partial.json');
   writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);

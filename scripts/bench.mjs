@@ -1,5 +1,7 @@
 // `npm run bench`: builds, then runs every compiled benchmark in dist/bench/ in its own process.
 // `npm run bench -- serving` runs only those whose file name starts with "serving".
+// Tools a benchmark needs are installed first (scripts/<tool>/ensure.mjs); a benchmark whose tool cannot be
+// installed does not run and counts as failed.
 import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
@@ -13,9 +15,22 @@ if (files.length === 0) {
   console.error(`[bench] no benchmark in dist/bench/ starts with "${only}"`);
   process.exit(1);
 }
+/** Per compiled benchmark, the tools it runs; each has scripts/<tool>/ensure.mjs. */
+const NEEDS = { 'serving.bench.js': ['wrk'] };
+const ensured = new Map();
+const ensure = (tool) => {
+  if (!ensured.has(tool)) ensured.set(tool, spawnSync(process.execPath, [path.join(root, 'scripts', tool, 'ensure.mjs')], { cwd: root, stdio: 'inherit' }).status === 0);
+  return ensured.get(tool);
+};
 let failed = 0;
 for (const f of files) {
   console.log(`[bench] ${f}`);
+  const missing = (NEEDS[f] ?? []).filter((tool) => !ensure(tool));
+  if (missing.length > 0) {
+    console.error(`[bench] ${f} not run: it needs ${missing.join(', ')} (scripts/${missing[0]}/ensure.mjs, above)`);
+    failed++;
+    continue;
+  }
   const r = spawnSync(process.execPath, [path.join(dir, f)], { cwd: root, stdio: 'inherit' });
   if (r.status !== 0) failed++;
 }
