@@ -10,6 +10,7 @@ import { ControlClient, GRPC_STATUS, OPEN_CONTROL_CLIENT, type ControlClientSecu
 import { startController, type RunningController } from '../support/controller.process';
 import { goldenRows } from '../support/examples';
 import { request, startGateway, type RunningGateway } from '../support/gateway.process';
+import { describeFailures, startLoad } from '../support/load-generator';
 import { repoPath } from '../support/repo';
 import { startWorker, type RunningWorker } from '../support/worker.process';
 
@@ -141,6 +142,26 @@ describe('control plane identity with join tokens', () => {
   it('lets the same credential join under a new id (ids are bound to identities, not tokens to one worker)', async () => {
     const joined = await joinAs(controller, { token: tokens.intruder, tls: undefined }, hello('w-intruder', '127.0.0.1:2', 'elsewhere'));
     assert.notEqual(joined.outcome, 'refused', joined.details);
+  });
+
+  it('loses no request when the controller is killed (-9) and restarted under load: the worker re-joins under its bound id', async () => {
+    const load = startLoad(`${gateway.baseUrl}/v2/models/iris-one/infer`, 100, 6000, body);
+    await new Promise((r) => setTimeout(r, 1000));
+    controller.process.kill('SIGKILL');
+    await new Promise((r) => setTimeout(r, 1500));
+    controller = await startController(controller.ports, { GRAPHS_DIR, SYNC_WINDOW_MS: '200', CLUSTER_TOKENS_FILE: path.join(dir, 'cluster-tokens') });
+    const summary = await load.done;
+    assert.equal(summary.failures.length, 0, describeFailures(summary));
+    await until('w-a re-joined the new controller', async () => (await cluster(controller)).workers.some((w) => w.id === 'w-a'));
+    await logged(() => controller.output(), /worker w-a joined/);
+    assert.doesNotMatch(controller.output(), /refused a hello/);
+  });
+
+  it('lets a worker killed (-9) and restarted with its own token take its id back, and serves again', async () => {
+    await worker.kill();
+    worker = await startWorker({ CONTROLLER: controller.control, CLUSTER_TOKEN: tokens.workers, WORKER_ID: 'w-a', WORKER_POOL: 'cpu', WORKER_CPU: '4', HEARTBEAT_MS: '200' });
+    await until('iris-one served again', async () => (await request(gateway, 'POST', '/v2/models/iris-one/infer', body)).status === 200);
+    assert.doesNotMatch(controller.output(), /refused a hello for worker w-a/);
   });
 
   it('keeps a worker without a token out and says why in its log', async () => {
