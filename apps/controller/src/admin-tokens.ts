@@ -1,5 +1,5 @@
 import { isIP } from 'node:net';
-import { MIN_SECRET_LENGTH, matchingSecrets, secretDigestOf } from '@infergraph/protocol';
+import { MIN_SECRET_LENGTH, matchingSecrets, parseSecretLines, secretDigestOf } from '@infergraph/protocol';
 
 export { bearerTokenOf } from '@infergraph/protocol';
 
@@ -30,23 +30,12 @@ export function adminTokenOf(token: string, scope: AdminScope, origin: string): 
  * admin); blank lines and `#` comments are skipped. Every bad line is reported, by number.
  */
 export function parseAdminTokensFile(text: string, origin = 'ADMIN_TOKENS_FILE'): { tokens: AdminTokenDigest[]; problems: string[] } {
-  const tokens: AdminTokenDigest[] = [];
-  const problems: string[] = [];
-  text.split(/\r?\n/).forEach((raw, i) => {
-    const line = raw.trim();
-    if (line === '' || line.startsWith('#')) return;
+  const { entries, problems } = parseSecretLines(text, origin, 'token', (line, where) => {
     const scoped = SCOPED.exec(line);
-    const where = `${origin} line ${i + 1}`;
-    if (scoped === null && /^[A-Za-z]+:/.test(line)) {
-      problems.push(`${where}: unknown scope "${line.slice(0, line.indexOf(':'))}" (expected admin: or read:)`);
-      return;
-    }
-    const token = adminTokenOf(scoped?.[2] ?? line, scoped?.[1] === 'read' ? 'read' : 'admin', where);
-    if ('problem' in token) problems.push(token.problem);
-    else tokens.push(token);
+    if (scoped === null && /^[A-Za-z]+:/.test(line)) return { problem: `${where}: unknown scope "${line.slice(0, line.indexOf(':'))}" (expected admin: or read:)` };
+    return adminTokenOf(scoped?.[2] ?? line, scoped?.[1] === 'read' ? 'read' : 'admin', where);
   });
-  if (tokens.length === 0 && problems.length === 0) problems.push(`${origin}: the file lists no token`);
-  return { tokens, problems };
+  return { tokens: entries, problems };
 }
 
 /**

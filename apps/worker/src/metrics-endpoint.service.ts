@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
-import { bearerTokenOf, matchingSecrets } from '@infergraph/protocol';
+import { bearerMatches } from '@infergraph/protocol';
 import { EngineMetrics, MetricsHttpServer } from '@infergraph/telemetry';
 import { WORKER_CONFIG, type WorkerConfig } from './worker.config';
 
@@ -14,11 +14,7 @@ export class MetricsEndpointService implements OnApplicationBootstrap, OnApplica
     @Inject(WORKER_CONFIG) private readonly config: WorkerConfig,
   ) {
     const token = config.opsToken;
-    this.server = new MetricsHttpServer(metrics, undefined, (authorization) => {
-      if (token === undefined) return true;
-      const presented = bearerTokenOf(authorization);
-      return presented !== undefined && matchingSecrets(presented, [token]).length > 0;
-    });
+    this.server = new MetricsHttpServer(metrics, undefined, (authorization) => token === undefined || bearerMatches(authorization, [token]));
   }
 
   async onApplicationBootstrap(): Promise<void> {

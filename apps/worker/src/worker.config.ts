@@ -2,7 +2,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import { controlClientSecurityFrom, tlsFilesFrom, type ControlClientSecurity, type TlsFileSet } from '@infergraph/transport-grpc';
-import { secretDigestOf, type SecretDigest } from '@infergraph/protocol';
+import { secretFromEnv, type SecretDigest } from '@infergraph/protocol';
 import { listOf, parseEnvironment } from '@infergraph/engine';
 import { telemetryEnvShape, telemetrySettingsOf, type TelemetrySettings } from '@infergraph/telemetry';
 import { probeGpus } from './gpu.probe';
@@ -80,9 +80,8 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env, cwd = pro
   const e = parseEnvironment(envSchema, env, 'worker');
   const control = controlClientSecurityFrom(env, cwd);
   const nodeTls = tlsFilesFrom(env, cwd, 'NODE_TLS', control.problems);
-  const opsValue = env['OPS_TOKEN']?.trim() ?? '';
-  const ops = opsValue === '' ? undefined : secretDigestOf(opsValue, 'ops', 'OPS_TOKEN');
-  if (ops !== undefined && 'problem' in ops) control.problems.push(ops.problem);
+  const ops = secretFromEnv(env, 'OPS_TOKEN', 'ops');
+  if ('problem' in ops) control.problems.push(ops.problem);
   if (control.problems.length > 0) throw new Error(`invalid worker configuration:\n${control.problems.map((p) => `  ${p}`).join('\n')}`);
   if (e.NODE_TRANSPORT === 'kafka' && listOf(e.KAFKA_BROKERS).length === 0) {
     throw new Error('invalid worker configuration:\n  KAFKA_BROKERS="": NODE_TRANSPORT=kafka needs the brokers (host:port, comma-separated) to consume node topics from');
@@ -99,7 +98,7 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env, cwd = pro
     controller: e.CONTROLLER === '' ? undefined : e.CONTROLLER,
     controlSecurity: control.security,
     nodeTls,
-    opsToken: ops === undefined || 'problem' in ops ? undefined : ops,
+    opsToken: 'problem' in ops ? undefined : ops.secret,
     id: e.WORKER_ID === '' ? `${e.WORKER_POOL}-${os.hostname()}-${e.WORKER_PORT}` : e.WORKER_ID,
     pool: e.WORKER_POOL,
     capacity: Object.freeze({

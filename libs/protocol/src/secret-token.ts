@@ -35,27 +35,51 @@ export function matchingSecrets<T extends { readonly digest: Buffer }>(presented
   return matches;
 }
 
-const NAMED = /^([A-Za-z0-9][A-Za-z0-9._-]*):(.*)$/;
-
 /**
- * A file of named secrets, one per line as `<name>:<secret>` (the name is the identity of whoever holds
- * it); a line without a name is named after its line number. Blank lines and `#` comments are skipped;
- * every bad line is reported by number, without its secret.
+ * The entries of a secrets file, one per line (`#` comments and blank lines skipped), each read by `parse`
+ * or reported by `origin line N`; a file with no entry at all is a problem too (`noun`: what it should list).
  */
-export function parseNamedSecrets(text: string, origin: string): { secrets: SecretDigest[]; problems: string[] } {
-  const secrets: SecretDigest[] = [];
+export function parseSecretLines<T>(text: string, origin: string, noun: string, parse: (line: string, where: string, index: number) => T | { problem: string }): { entries: T[]; problems: string[] } {
+  const entries: T[] = [];
   const problems: string[] = [];
   text.split(/\r?\n/).forEach((raw, i) => {
     const line = raw.trim();
     if (line === '' || line.startsWith('#')) return;
-    const where = `${origin} line ${i + 1}`;
-    const named = NAMED.exec(line);
-    const secret = secretDigestOf(named?.[2] ?? line, named?.[1] ?? `line-${i + 1}`, where);
-    if ('problem' in secret) problems.push(secret.problem);
-    else secrets.push(secret);
+    const entry = parse(line, `${origin} line ${i + 1}`, i);
+    if (typeof entry === 'object' && entry !== null && 'problem' in entry) problems.push(entry.problem);
+    else entries.push(entry);
   });
-  if (secrets.length === 0 && problems.length === 0) problems.push(`${origin}: the file lists no token`);
-  return { secrets, problems };
+  if (entries.length === 0 && problems.length === 0) problems.push(`${origin}: the file lists no ${noun}`);
+  return { entries, problems };
+}
+
+const NAMED = /^([A-Za-z0-9][A-Za-z0-9._-]*):(.*)$/;
+
+/**
+ * A file of named secrets, one per line as `<name>:<secret>` (the name is the identity of whoever holds
+ * it); a line without a name is named after its line number. Every bad line is reported by number,
+ * without its secret.
+ */
+export function parseNamedSecrets(text: string, origin: string): { secrets: SecretDigest[]; problems: string[] } {
+  const { entries, problems } = parseSecretLines(text, origin, 'token', (line, where, i) => {
+    const named = NAMED.exec(line);
+    return secretDigestOf(named?.[2] ?? line, named?.[1] ?? `line-${i + 1}`, where);
+  });
+  return { secrets: entries, problems };
+}
+
+/** One secret from an environment variable (trimmed; unset or empty: none), or the problem with it. */
+export function secretFromEnv(env: NodeJS.ProcessEnv, variable: string, name: string): { secret: SecretDigest | undefined } | { problem: string } {
+  const value = env[variable]?.trim() ?? '';
+  if (value === '') return { secret: undefined };
+  const secret = secretDigestOf(value, name, variable);
+  return 'problem' in secret ? secret : { secret };
+}
+
+/** Whether an `Authorization: Bearer <token>` header carries one of `secrets` (constant time). */
+export function bearerMatches(authorization: string | undefined, secrets: readonly { readonly digest: Buffer }[]): boolean {
+  const presented = bearerTokenOf(authorization);
+  return presented !== undefined && matchingSecrets(presented, secrets).length > 0;
 }
 
 /** The token of an `Authorization: Bearer <token>` header, or undefined. */

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Metadata, ServerCredentials, credentials, status, type ChannelCredentials } from '@grpc/grpc-js';
-import { bearerTokenOf, matchingSecrets, parseNamedSecrets, secretDigestOf, type SecretDigest } from '@infergraph/protocol';
+import { bearerTokenOf, matchingSecrets, parseNamedSecrets, secretDigestOf, secretFromEnv, type SecretDigest } from '@infergraph/protocol';
 
 /** PEM files of mutual TLS on the control plane: the cluster CA, and this component's certificate and key. */
 export interface ControlTls {
@@ -95,12 +95,9 @@ export function controlCallMetadata(security: ControlClientSecurity): Metadata {
 export function controlServerSecurityFrom(env: NodeJS.ProcessEnv, cwd: string): { security: ControlServerSecurity; problems: string[] } {
   const problems: string[] = [];
   const tokens: SecretDigest[] = [];
-  const single = env['CLUSTER_TOKEN']?.trim() ?? '';
-  if (single !== '') {
-    const token = secretDigestOf(single, 'cluster', 'CLUSTER_TOKEN');
-    if ('problem' in token) problems.push(token.problem);
-    else tokens.push(token);
-  }
+  const single = secretFromEnv(env, 'CLUSTER_TOKEN', 'cluster');
+  if ('problem' in single) problems.push(single.problem);
+  else if (single.secret !== undefined) tokens.push(single.secret);
   const file = env['CLUSTER_TOKENS_FILE']?.trim() ?? '';
   if (file !== '') {
     const origin = `CLUSTER_TOKENS_FILE=${JSON.stringify(file)}`;

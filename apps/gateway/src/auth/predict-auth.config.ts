@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import path from 'node:path';
-import { secretDigestOf, type SecretDigest } from '@infergraph/protocol';
+import { parseSecretLines } from '@infergraph/protocol';
 import type { ApiKeyEntry, JwtSettings, PredictAuthSettings } from './predict-authenticator';
 
 const KEY_LINE = /^([A-Za-z0-9][A-Za-z0-9._@-]*):sha256:([0-9a-f]{64})$/;
@@ -12,20 +12,12 @@ const KEY_LINE = /^([A-Za-z0-9][A-Za-z0-9._@-]*):sha256:([0-9a-f]{64})$/;
  * are never stored; every bad line is reported by number.
  */
 export function parseApiKeysFile(text: string, origin: string): { keys: ApiKeyEntry[]; problems: string[] } {
-  const keys: ApiKeyEntry[] = [];
-  const problems: string[] = [];
-  text.split(/\r?\n/).forEach((raw, i) => {
-    const line = raw.trim();
-    if (line === '' || line.startsWith('#')) return;
+  const { entries, problems } = parseSecretLines(text, origin, 'key', (line, where): ApiKeyEntry | { problem: string } => {
     const m = KEY_LINE.exec(line);
-    if (m === null) {
-      problems.push(`${origin} line ${i + 1}: expected <subject>:sha256:<64 lower-case hex digits> (the SHA-256 of the key, never the key itself)`);
-      return;
-    }
-    keys.push({ name: m[1] as string, digest: Buffer.from(m[2] as string, 'hex'), origin: `${origin} line ${i + 1}` });
+    if (m === null) return { problem: `${where}: expected <subject>:sha256:<64 lower-case hex digits> (the SHA-256 of the key, never the key itself)` };
+    return { name: m[1] as string, digest: Buffer.from(m[2] as string, 'hex'), origin: where };
   });
-  if (keys.length === 0 && problems.length === 0) problems.push(`${origin}: the file lists no key`);
-  return { keys, problems };
+  return { keys: entries, problems };
 }
 
 /** PREDICT_* variables: API keys, and a JWKS with the issuer and audience every JWT must carry. */
@@ -86,12 +78,4 @@ function jwksUrlProblem(url: string): string | undefined {
   const loopback = host === 'localhost' || host === '::1' || (isIP(host) === 4 && host.startsWith('127.'));
   if (parsed.protocol === 'https:' || (parsed.protocol === 'http:' && loopback)) return undefined;
   return 'must be https:// (plain http only on a loopback host)';
-}
-
-/** OPS_TOKEN: one bearer token for the operator endpoints, or the problem with it (never quoting it). */
-export function opsTokenFrom(env: NodeJS.ProcessEnv): { token: SecretDigest | undefined } | { problem: string } {
-  const value = env['OPS_TOKEN']?.trim() ?? '';
-  if (value === '') return { token: undefined };
-  const token = secretDigestOf(value, 'ops', 'OPS_TOKEN');
-  return 'problem' in token ? token : { token };
 }

@@ -1,8 +1,8 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { controlClientSecurityFrom, tlsFilesFrom, type ControlClientSecurity, type TlsFileSet } from '@infergraph/transport-grpc';
-import { opsTokenFrom, predictAuthFrom } from '../auth/predict-auth.config';
-import type { SecretDigest } from '@infergraph/protocol';
+import { predictAuthFrom } from '../auth/predict-auth.config';
+import { secretFromEnv, type SecretDigest } from '@infergraph/protocol';
 import type { PredictAuthSettings } from '../auth/predict-authenticator';
 import { listOf, parseEnvironment } from '@infergraph/engine';
 import { telemetryEnvShape, telemetrySettingsOf, type TelemetrySettings } from '@infergraph/telemetry';
@@ -100,7 +100,7 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env, cwd = pr
   const nodeTls = tlsFilesFrom(env, cwd, 'NODE_TLS', control.problems);
   const predictAuth = predictAuthFrom(env, cwd);
   control.problems.push(...predictAuth.problems);
-  const ops = opsTokenFrom(env);
+  const ops = secretFromEnv(env, 'OPS_TOKEN', 'ops');
   if ('problem' in ops) control.problems.push(ops.problem);
   if (control.problems.length > 0) throw new Error(`invalid gateway configuration:\n${control.problems.map((p) => `  ${p}`).join('\n')}`);
   const workers = listOf(e.WORKERS);
@@ -135,7 +135,7 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env, cwd = pr
     }),
     telemetry: telemetrySettingsOf(e),
     predictAuth: predictAuth.settings,
-    opsToken: 'problem' in ops ? undefined : ops.token,
+    opsToken: 'problem' in ops ? undefined : ops.secret,
     nodeTransport: e.CONTROLLER === '' || e.NODE_TRANSPORT === 'kafka' ? e.NODE_TRANSPORT : 'grpc',
     controller: e.CONTROLLER === '' ? undefined : e.CONTROLLER,
     controlSecurity: control.security,

@@ -2,6 +2,7 @@ import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerR
 import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import { InferenceError, checkRequestId, decodeInferRequest, encodeInferResponse, invalidArgument, requestIdProblem } from '@infergraph/protocol';
 import { GraphInferenceService } from '@infergraph/engine';
+import type { GraphSpec } from '@infergraph/spec';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config/gateway.config';
 import { InFlightLimiter } from '../in-flight.limiter';
 import { PredictAuthenticator, challengeOf, withPrincipal, type Principal } from '../auth/predict-authenticator';
@@ -40,7 +41,7 @@ export class InferRoute implements OnModuleInit {
     const target = inferTarget(req.url ?? '');
     if (target === undefined) return false;
     const requestId = headerValue(req.headers['x-request-id']);
-    let auth;
+    let auth: GraphSpec['spec']['auth'];
     try {
       auth = this.inference.ready(target.graph, target.version).spec.spec.auth; // 404 / 503 before reading the body
       checkRequestId(requestId, 'x-request-id header'); // it goes back in the response headers

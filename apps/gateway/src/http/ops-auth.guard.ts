@@ -1,6 +1,6 @@
 import { Inject, Injectable, UnauthorizedException, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { bearerTokenOf, matchingSecrets } from '@infergraph/protocol';
+import { bearerMatches, bearerTokenOf } from '@infergraph/protocol';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config/gateway.config';
 
 /**
@@ -16,9 +16,9 @@ export class OpsAuthGuard implements CanActivate {
     const token = this.config.opsToken;
     if (token === undefined || context.getType() !== 'http') return true;
     const http = context.switchToHttp();
-    const presented = bearerTokenOf(http.getRequest<FastifyRequest>().headers.authorization);
-    if (presented !== undefined && matchingSecrets(presented, [token]).length > 0) return true;
+    const authorization = http.getRequest<FastifyRequest>().headers.authorization;
+    if (bearerMatches(authorization, [token])) return true;
     void http.getResponse<FastifyReply>().header('www-authenticate', 'Bearer realm="infergraph-ops"');
-    throw new UnauthorizedException(presented === undefined ? 'this operator endpoint needs "Authorization: Bearer <OPS_TOKEN>"' : 'the bearer token is not OPS_TOKEN');
+    throw new UnauthorizedException(bearerTokenOf(authorization) === undefined ? 'this operator endpoint needs "Authorization: Bearer <OPS_TOKEN>"' : 'the bearer token is not OPS_TOKEN');
   }
 }
