@@ -13,8 +13,8 @@ export type NodeType = (typeof NODE_TYPES)[number];
 
 
 // Kubernetes-style quantities: cpu "500m" or 0.5; memory "512Mi", "4Gi", "1G" or bytes.
-const cpuQuantity = z.union([z.number().positive(), z.string().regex(/^\d+(\.\d+)?m?$/, 'must be cores (0.5) or millicores ("500m")')]);
-const byteQuantity = z.union([
+export const cpuQuantity = z.union([z.number().positive(), z.string().regex(/^\d+(\.\d+)?m?$/, 'must be cores (0.5) or millicores ("500m")')]);
+export const byteQuantity = z.union([
   z.number().int().min(0),
   z.string().regex(/^\d+(\.\d+)?(Ki|Mi|Gi|Ti|Pi|k|M|G|T|P)?$/, 'must be bytes, or a quantity such as "512Mi", "4Gi" or "1G"'),
 ]);

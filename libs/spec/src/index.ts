@@ -17,3 +17,4 @@ export * from './graph-paths.rewriter';
 export * from './graph-path.fields';
 export * from './node.key';
 export * from './graph-deployment';
+export * from './kubernetes.schema';
