@@ -51,6 +51,14 @@ const outputsOf = (res: HttpResult): string => {
   return JSON.stringify((res.body as { outputs: unknown }).outputs);
 };
 
+/** Node calls the worker answered for one node (its `infergraph_node_calls_total`, status ok). */
+async function workerNodeCalls(worker: RunningWorker, graph: string, node: string): Promise<number> {
+  assert.ok(worker.metricsUrl, 'the worker printed no metrics address');
+  const text = await (await fetch(`${worker.metricsUrl}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith('infergraph_node_calls_total{') && l.includes(`graph="${graph}"`) && l.includes(`node="${node}"`) && l.includes('status="ok"'));
+  return line === undefined ? 0 : Number(line.slice(line.lastIndexOf(' ') + 1));
+}
+
 function assertQueueFull(responses: readonly HttpResult[], node: string, limit: number): void {
   const statuses = responses.map((r) => r.status);
   assert.ok(statuses.includes(503), `expected some 503s, got ${statuses.join(',')}`);
@@ -126,11 +134,26 @@ describe('dynamic batching on a worker process (gateway calling it over V2 gRPC)
   it('answers concurrent requests through the batched node on the worker exactly as in-process', async () => {
     const [viaWorker, inProcess] = await Promise.all([burst(remote, 'iris-batched'), burst(local, 'iris-unbatched')]);
     viaWorker.forEach((res, k) => assert.equal(outputsOf(res), outputsOf(inProcess[k] as HttpResult), `request ${k}`));
-    // The gateway's own copy of the node never ran: the batching happened on the worker.
-    assert.equal((await listing(remote, 'iris-batched')).batching?.['classifier']?.requests, 0);
+    // The gateway stacked the requests' rows before the hop: each of its batches is one node call, so the
+    // worker served fewer calls than there were requests, as many as the gateway ran batches.
+    const stats = (await listing(remote, 'iris-batched')).batching?.['classifier'];
+    assert.ok(stats, "GET /v1/graphs shows no batching stats for classifier");
+    assert.equal(stats.requests, CONCURRENCY);
+    assert.ok(stats.batches < CONCURRENCY, `the gateway sent ${stats.batches} batches for ${CONCURRENCY} requests`);
+    assert.equal(await workerNodeCalls(worker, 'iris-batched', 'classifier'), stats.batches);
   });
 
-  it("refuses a burst beyond the worker's batch queue with 503s that name the node and the limit", async () => {
+  it('sends a request with parameters on its own, unstacked (parameters are per request)', async () => {
+    const before = await workerNodeCalls(worker, 'iris-batched', 'classifier');
+    const stacked = (await listing(remote, 'iris-batched')).batching?.['classifier']?.requests ?? 0;
+    const withParameters = { ...body(5), parameters: { tenant: 'a' } };
+    const res = await request(remote, 'POST', '/v2/models/iris-batched/infer', withParameters);
+    assert.equal(outputsOf(res), outputsOf(await infer(local, 'iris-unbatched', 5)));
+    assert.equal(await workerNodeCalls(worker, 'iris-batched', 'classifier'), before + 1);
+    assert.equal((await listing(remote, 'iris-batched')).batching?.['classifier']?.requests, stacked, 'the gateway batcher did not see it');
+  });
+
+  it('refuses a burst beyond the batch queue with 503s that name the node and the limit (the gateway queues before the hop)', async () => {
     assertQueueFull(await burst(remote, 'iris-tiny-queue'), 'classifier', 2);
     assert.equal(outputsOf(await infer(remote, 'iris-tiny-queue', 7)), outputsOf(await infer(local, 'iris-unbatched', 7)));
   });

@@ -11,7 +11,11 @@ import { startWorker, type RunningWorker } from '../support/worker.process';
 const GRAPHS_DIR = 'test/fixtures/graphs-hop-errors';
 const ROWS = goldenRows('iris-mlp');
 
-const body = (k: number): object => ({ inputs: [{ name: 'features', shape: [1, 4], datatype: 'FP32', data: [ROWS[k % ROWS.length]] }] });
+// Requests carry a parameter: the gateway stacks a batched remote node's requests before the hop (its own
+// queue and input checks come first), except requests with parameters, which go to the worker as they are —
+// so these reach the worker's batch queue and checks, and the errors tested are the worker's.
+const PARAMETERS = { probe: 'hop-errors' };
+const body = (k: number): object => ({ parameters: PARAMETERS, inputs: [{ name: 'features', shape: [1, 4], datatype: 'FP32', data: [ROWS[k % ROWS.length]] }] });
 
 describe('errors across the gateway → worker hop keep their status', () => {
   let workers: RunningWorker[] = [];
@@ -38,7 +42,7 @@ describe('errors across the gateway → worker hop keep their status', () => {
   });
 
   it('answers an invalid input found on the worker with 400', async () => {
-    const res = await request(gateway, 'POST', '/v2/models/iris-tiny-queue/infer', { inputs: [{ name: 'features', shape: [1, 4], datatype: 'FP32', data: [5.1, 'NaN', 1.4, 0.2] }] });
+    const res = await request(gateway, 'POST', '/v2/models/iris-tiny-queue/infer', { parameters: PARAMETERS, inputs: [{ name: 'features', shape: [1, 4], datatype: 'FP32', data: [5.1, 'NaN', 1.4, 0.2] }] });
     assert.equal(res.status, 400);
     assert.match((res.body as { error: string }).error, /node "classifier": input "input" element 1 is NaN/);
   });

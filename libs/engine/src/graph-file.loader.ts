@@ -1,12 +1,13 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { TensorSpec } from '@infergraph/protocol';
-import { GraphExecutor, InProcessTransport, compileGraphPlan, type ExecutorHooks, type NodeBus, type NodeRuntime } from '@infergraph/executor';
+import { GraphExecutor, InProcessTransport, compileGraphPlan, type ExecutorHooks, type NodeBus, type NodeRuntime, type NodeTransport } from '@infergraph/executor';
 import type { BatchResult, BatchingStats, ModelLoader } from '@infergraph/nodes';
 import { GraphValidationError, diagnosticsWith, parseGraphSource, typeGraph, type GraphProblem, type GraphSpec } from '@infergraph/spec';
 import { checkModelFile } from './model-file.resolver';
 import { PathPolicy } from './path.policy';
 import type { DriftNode } from '@infergraph/nodes';
+import { STACKED_BATCHES_IN_FLIGHT, StackedBatchTransport, isVerdictOnInputs, remoteBatchRun, stackedBatchNodes } from './stacked-batch.transport';
 import { buildRuntimes, nodeTyper, prepareNodes, type DriftHooks, type LoadedModel } from './graph-nodes.builder';
 import { WorkerDriftComputer } from './drift/worker-drift.computer';
 
@@ -80,12 +81,25 @@ export async function loadGraphSource(text: string, file: string, loader: ModelL
   problems.push(...types.problems);
   const graph = parsed.graph;
   if (graph === undefined || problems.length > 0) throw new GraphValidationError(file, diagnosticsWith(parsed, problems));
-  const { runtimes, controls, driftNodes, batchers } = buildRuntimes(graph, prepared, { ...DEFAULT_DRIFT, ...hooks.drift }, hooks.onBatch);
+  // Batched nodes on workers stack their batches here when the bus asks for it: one message per batch.
+  const stacked = hooks.bus?.stacksBatches?.(graph) === true ? stackedBatchNodes(graph) : new Set<string>();
+  // The batch runs call the bus's transport, which is made after the runtimes it wraps.
+  const wire: { transport?: NodeTransport } = {};
+  const batchRuns = {
+    runOf: (node: string) => (stacked.has(node) ? remoteBatchRun(graph.metadata.name, node, () => wire.transport as NodeTransport) : undefined),
+    retryAloneOn: isVerdictOnInputs,
+    concurrentRuns: STACKED_BATCHES_IN_FLIGHT,
+  };
+  const { runtimes, controls, driftNodes, batchers } = buildRuntimes(graph, prepared, { ...DEFAULT_DRIFT, ...hooks.drift }, hooks.onBatch, undefined, batchRuns);
+  const local = new InProcessTransport(runtimes);
+  const remote = hooks.bus?.forGraph(graph, local);
+  wire.transport = remote;
+  const transport = remote === undefined ? local : stacked.size > 0 ? new StackedBatchTransport(stacked, local, remote) : remote;
   const plan = compileGraphPlan(graph, parsed.order, types.outputs, parsed.routing);
   return {
     file,
     spec: graph,
-    executor: new GraphExecutor(plan, hooks.bus?.forGraph(graph, new InProcessTransport(runtimes)) ?? new InProcessTransport(runtimes), controls, hooks),
+    executor: new GraphExecutor(plan, transport, controls, hooks),
     models: prepared.models,
     driftNodes,
     runtimes,

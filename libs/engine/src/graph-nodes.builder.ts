@@ -27,6 +27,7 @@ import {
   type CustomCombine,
   type CustomTransform,
   type BatchResult,
+  type BatchRun,
   type ModelLoader,
   type ModelSession,
 } from '@infergraph/nodes';
@@ -248,6 +249,8 @@ export function buildRuntimes(
   drift: DriftHooks,
   onBatch: (result: BatchResult) => void = () => undefined,
   only?: ReadonlySet<string>,
+  /** Batched model nodes whose batches run elsewhere (stacked here, one node call on the wire per batch). */
+  batchRuns?: { readonly runOf: (node: string) => BatchRun | undefined; readonly retryAloneOn: (err: unknown) => boolean; readonly concurrentRuns: number },
 ): { runtimes: Map<string, NodeRuntime>; controls: ControlRuntimes; driftNodes: Map<string, DriftNode>; batchers: Map<string, DynamicBatcher> } {
   const driftNodes = new Map<string, DriftNode>();
   const batchers = new Map<string, DynamicBatcher>();
@@ -261,7 +264,13 @@ export function buildRuntimes(
       case 'model': {
         const session = prepared.sessions.get(node.name) as ModelSession;
         const batching = node.model.batching;
-        const batcher = batching === undefined ? undefined : new DynamicBatcher(graphName, node.name, batching, (feeds) => session.run(feeds), onBatch);
+        const remoteRun = batchRuns?.runOf(node.name);
+        const batcher =
+          batching === undefined
+            ? undefined
+            : remoteRun !== undefined
+              ? new DynamicBatcher(graphName, node.name, batching, remoteRun, onBatch, { retryAloneOn: batchRuns?.retryAloneOn, maxConcurrentRuns: batchRuns?.concurrentRuns })
+              : new DynamicBatcher(graphName, node.name, batching, (feeds) => session.run(feeds), onBatch);
         if (batcher !== undefined) batchers.set(node.name, batcher);
         runtimes.set(node.name, new ModelNode(node.name, session, { allowNonFinite: node.model.allowNonFinite, batcher }));
         break;

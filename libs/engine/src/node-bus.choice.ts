@@ -54,9 +54,17 @@ export class GraphNodeBus implements NodeBus {
   }
 
   forGraph(graph: GraphSpec, local: NodeTransport): NodeTransport {
-    if (graph.spec.transport !== 'kafka' || this.byDefault.kind === 'kafka') return this.byDefault.forGraph(graph, local);
+    return this.busOf(graph).forGraph(graph, local);
+  }
+
+  private busOf(graph: GraphSpec): NodeBus {
+    if (graph.spec.transport !== 'kafka' || this.byDefault.kind === 'kafka') return this.byDefault;
     if (this.kafka === undefined) throw new Error('spec.transport: kafka: this gateway has no KAFKA_BROKERS; set it to the brokers the node workers consume from');
-    return this.kafka.forGraph(graph, local);
+    return this.kafka;
+  }
+
+  stacksBatches(graph: GraphSpec): boolean {
+    return this.busOf(graph).stacksBatches?.(graph) === true;
   }
 
   /** The configured bus's counts, with the Kafka bus's added when it is another one. */

@@ -28,6 +28,11 @@ export interface NodeBus {
    * `local`. Throws when the graph cannot use this bus (e.g. a Kafka graph without brokers).
    */
   forGraph(graph: GraphSpec, local: NodeTransport): NodeTransport;
+  /**
+   * Whether this graph's batched model nodes on workers should gather their batches in this process and
+   * send each batch as one call (a wire whose cost is per message). Absent: false.
+   */
+  stacksBatches?(graph: GraphSpec): boolean;
   stats(): NodeBusStats;
   close(): Promise<void>;
 }

@@ -31,6 +31,11 @@ export class GrpcNodeBus implements NodeBus {
     return new SplitTransport(graph, this.transport, local);
   }
 
+  /** Yes: a stream message costs about as much as a model run of a small batch, so it is paid per batch. */
+  stacksBatches(): boolean {
+    return true;
+  }
+
   stats(): NodeBusStats {
     return { kind: this.kind, ...this.transport.stats() };
   }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { RequestLifetime, signalEnd } from '@infergraph/executor';
+import { RequestLifetime, createRequestContext, signalEnd, type RequestContext } from '@infergraph/executor';
 import { InferenceError, isBatchQueueFull, type Tensor, type TensorMap } from '@infergraph/protocol';
 import { DynamicBatcher, type BatchResult, type BatchingConfig } from './dynamic.batcher';
 
@@ -303,5 +303,70 @@ describe('dynamic batcher', () => {
       cancelled: 0,
       queued: 0,
     });
+  });
+});
+
+describe('DynamicBatcher runs that cross a hop', () => {
+  const ctxOf = (requestId: string): RequestContext =>
+    createRequestContext({ requestId, graph: 'demo', timeoutMs: 5000, signal: new RequestLifetime() });
+
+  it('hands the run the context of every request of the batch, in batch order', async () => {
+    const seen: (string | undefined)[][] = [];
+    const b = new DynamicBatcher('demo', 'clf', { ...CONFIG, maxBatchSize: 3 }, (feeds, contexts) => {
+      seen.push(contexts.map((c) => c?.requestId));
+      return Promise.resolve(answer(feeds));
+    });
+    await Promise.all(['a', 'b', 'c'].map((id, k) => b.submit(fp32([[k, k]]), undefined, undefined, ctxOf(id))));
+    assert.deepEqual(seen, [['a', 'b', 'c']]);
+  });
+
+  it('runs each request of a failed batch alone when retryAloneOn accepts the error, so only the bad one fails', async () => {
+    const runs: number[] = [];
+    // Fails any run that contains a negative value, as a worker refusing one request's row would.
+    const run = (feeds: TensorMap): Promise<TensorMap> => {
+      const x = feeds.get('x') as Tensor;
+      runs.push(x.shape[0] as number);
+      return (x.data as Float32Array).some((v) => v < 0) ? Promise.reject(new InferenceError('INVALID_ARGUMENT', 'negative value')) : Promise.resolve(answer(feeds));
+    };
+    const b = new DynamicBatcher('demo', 'clf', { ...CONFIG, maxBatchSize: 3 }, run, undefined, { retryAloneOn: (err) => err instanceof InferenceError && err.code === 'INVALID_ARGUMENT' });
+    const settled = await Promise.allSettled([b.submit(fp32([[1, 1]])), b.submit(fp32([[-1, 2]])), b.submit(fp32([[3, 3]]))]);
+    assert.deepEqual(runs, [3, 1, 1, 1]);
+    assert.deepEqual(
+      settled.map((s) => s.status),
+      ['fulfilled', 'rejected', 'fulfilled'],
+    );
+    assert.deepEqual([...((settled[2] as PromiseFulfilledResult<TensorMap>).value.get('x_out')?.data as Float32Array)], [6, 6]);
+  });
+
+  it('fails the whole batch at once when retryAloneOn refuses the error (e.g. the hop is down)', async () => {
+    let runs = 0;
+    const b = new DynamicBatcher('demo', 'clf', { ...CONFIG, maxBatchSize: 2 }, () => {
+      runs++;
+      return Promise.reject(new InferenceError('UNAVAILABLE', 'no replica'));
+    }, undefined, { retryAloneOn: (err) => err instanceof InferenceError && err.code === 'INVALID_ARGUMENT' });
+    const settled = await Promise.allSettled([b.submit(fp32([[1, 1]])), b.submit(fp32([[2, 2]]))]);
+    assert.equal(runs, 1);
+    assert.deepEqual(settled.map((s) => s.status), ['rejected', 'rejected']);
+  });
+
+  it('keeps up to maxConcurrentRuns batches in flight, the next one leaving without waiting for an answer', async () => {
+    const open: (() => void)[] = [];
+    let started = 0;
+    const b = new DynamicBatcher('demo', 'clf', { ...CONFIG, maxBatchSize: 2 }, (feeds) => {
+      started++;
+      return new Promise<TensorMap>((resolve) => open.push(() => resolve(answer(feeds))));
+    }, undefined, { maxConcurrentRuns: 2 });
+    const answers = [1, 2, 3, 4, 5, 6].map((v) => b.submit(fp32([[v, v]])));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.equal(started, 2, 'two full batches run at once; the third waits for a free run');
+    open.shift()?.();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.equal(started, 3);
+    while (open.length > 0) {
+      open.shift()?.();
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    const values = (await Promise.all(answers)).map((m) => [...(m.get('x_out')?.data as Float32Array)]);
+    assert.deepEqual(values, [[2, 2], [4, 4], [6, 6], [8, 8], [10, 10], [12, 12]]);
   });
 });

@@ -1,5 +1,5 @@
 import { InferenceError, batchQueueFull, formatShape, type Tensor, type TensorMap } from '@infergraph/protocol';
-import type { RequestEnd } from '@infergraph/executor';
+import type { RequestContext, RequestEnd } from '@infergraph/executor';
 import { batchRowsOf, sliceRows, stackTensors, stackable } from './tensor-batch';
 
 /** A model node's `batching` block, defaults applied. */
@@ -51,7 +51,27 @@ export interface BatchingStats {
   readonly queued: number;
 }
 
-export type BatchRun = (feeds: TensorMap) => Promise<TensorMap>;
+/**
+ * Runs one batch. `contexts` holds the context each request of the batch was submitted with, in batch order
+ * (undefined for a request submitted without one): a run that crosses a hop builds the call's deadline,
+ * trace parent and lifetime from them.
+ */
+export type BatchRun = (feeds: TensorMap, contexts: readonly (RequestContext | undefined)[]) => Promise<TensorMap>;
+
+export interface DynamicBatcherOptions {
+  /**
+   * When a batch of several requests fails with an error this accepts, each request is run again alone and
+   * gets its own answer: one request's bad input must not fail the requests it was stacked with (for runs
+   * whose inputs cannot all be checked before stacking, e.g. on the far side of a hop).
+   */
+  readonly retryAloneOn?: (err: unknown) => boolean;
+  /**
+   * Batches that may run at once; default 1 (a model session runs on the event loop, so more would not
+   * overlap). A run that is a call to another process waits on the wire instead, and the next batch
+   * should not wait for its answer.
+   */
+  readonly maxConcurrentRuns?: number;
+}
 
 interface Pending {
   readonly inputs: TensorMap;
@@ -61,6 +81,7 @@ interface Pending {
   readonly resolve: (outputs: TensorMap) => void;
   readonly reject: (err: unknown) => void;
   readonly end: RequestEnd | undefined;
+  readonly ctx: RequestContext | undefined;
   /** Epoch milliseconds past which the request is dropped instead of run. */
   readonly deadline: number;
   /** Stops following the request's end once the entry leaves the queue. */
@@ -74,14 +95,17 @@ interface Pending {
  * and every output is split back by each request's row count. Requests are never split; requests whose
  * other dimensions, datatypes or tensor names differ never share a batch. One batch runs at a time
  * (onnxruntime-node runs a session synchronously on the event loop, so more would not overlap): while
- * it runs, the next batch gathers.
+ * it runs, the next batch gathers. A run across a hop may have several batches in flight
+ * (`maxConcurrentRuns`).
  */
 export class DynamicBatcher {
   private queue: Pending[] = [];
   private readonly delayMs: number;
   private readonly preferred: ReadonlySet<number>;
   private readonly smallestTrigger: number;
-  private busy = false;
+  /** Batches running now; at most `maxConcurrentRuns`. */
+  private running = 0;
+  private readonly maxRuns: number;
   /** Rows of the requests waiting (requests that must run alone count 0). */
   private queuedRows = 0;
   private timer: NodeJS.Timeout | undefined;
@@ -94,28 +118,31 @@ export class DynamicBatcher {
     private readonly config: BatchingConfig,
     private readonly run: BatchRun,
     private readonly onBatch: (result: BatchResult) => void = () => undefined,
+    private readonly options: DynamicBatcherOptions = {},
   ) {
     this.delayMs = config.maxQueueDelayMicros / 1000;
     this.preferred = new Set(config.preferredBatchSizes);
     this.smallestTrigger = Math.min(config.maxBatchSize, ...config.preferredBatchSizes);
+    this.maxRuns = Math.max(1, Math.floor(options.maxConcurrentRuns ?? 1));
   }
 
   /**
    * Queues one request's inputs; resolves with its own slice of the batch's outputs. A request leaves
    * the queue, rejected, when its request ends (`end`) or `deadline` (epoch ms) passes before its batch runs.
+   * `ctx` is handed to the batch's run with the others of its batch.
    */
-  submit(inputs: TensorMap, end?: RequestEnd, deadline = Number.POSITIVE_INFINITY): Promise<TensorMap> {
+  submit(inputs: TensorMap, end?: RequestEnd, deadline = Number.POSITIVE_INFINITY, ctx?: RequestContext): Promise<TensorMap> {
     if (this.queue.length >= this.config.maxQueueSize) {
       this.counts.rejected++;
       return Promise.reject(batchQueueFull(this.graph, this.node, this.config.maxQueueSize));
     }
     if (end?.aborted === true) return Promise.reject(this.cancelledError(end, 0));
     return new Promise<TensorMap>((resolve, reject) => {
-      const entry: Pending = { inputs, rows: batchRowsOf(inputs), enqueuedMs: performance.now(), resolve, reject, end, deadline, unsubscribe: undefined };
+      const entry: Pending = { inputs, rows: batchRowsOf(inputs), enqueuedMs: performance.now(), resolve, reject, end, ctx, deadline, unsubscribe: undefined };
       if (end !== undefined) entry.unsubscribe = end.onEnd(() => this.cancel(entry));
       this.queue.push(entry);
       this.queuedRows += Math.max(0, entry.rows);
-      if (this.busy) return;
+      if (this.running >= this.maxRuns) return;
       if (entry.rows < 0 || this.queuedRows >= this.smallestTrigger) this.pump();
       else this.schedule(entry.enqueuedMs);
     });
@@ -136,7 +163,7 @@ export class DynamicBatcher {
   /** Runs the next batch if one is due, else wakes up when the oldest request's delay ends. */
   private readonly pump = (): void => {
     this.clearWake();
-    if (this.busy || this.queue.length === 0) return;
+    if (this.running >= this.maxRuns || this.queue.length === 0) return;
     this.dropExpired();
     if (this.queue.length === 0) return;
     const now = performance.now();
@@ -156,11 +183,13 @@ export class DynamicBatcher {
       } else rest.push(e);
     });
     this.queue = rest;
-    this.busy = true;
+    this.running++;
     void this.execute(batch, now).finally(() => {
-      this.busy = false;
+      this.running--;
       this.pump();
     });
+    // With runs to spare (a run across a hop), the rest of the queue may form its own batch now.
+    if (this.running < this.maxRuns && this.queue.length > 0) this.pump();
   };
 
   /**
@@ -217,13 +246,17 @@ export class DynamicBatcher {
     }
     try {
       if (batch.length === 1) {
-        head.resolve(await this.run(head.inputs));
+        head.resolve(await this.run(head.inputs, [head.ctx]));
       } else {
-        const outputs = await this.run(this.stack(batch));
+        const outputs = await this.run(
+          this.stack(batch),
+          batch.map((e) => e.ctx),
+        );
         this.split(outputs, batch, rows);
       }
     } catch (err) {
-      for (const e of batch) e.reject(err);
+      if (batch.length > 1 && this.options.retryAloneOn?.(err) === true) await this.runEachAlone(batch);
+      else for (const e of batch) e.reject(err);
     }
     const c = this.counts;
     c.batches++;
@@ -244,6 +277,18 @@ export class DynamicBatcher {
     } catch {
       // A failing observer must not stall the queue.
     }
+  }
+
+  /** Each request of a failed batch on its own, concurrently: every one settles with its own outcome. */
+  private async runEachAlone(batch: readonly Pending[]): Promise<void> {
+    await Promise.all(
+      batch.map((e) =>
+        this.run(e.inputs, [e.ctx]).then(
+          (outputs) => e.resolve(outputs),
+          (err: unknown) => e.reject(err),
+        ),
+      ),
+    );
   }
 
   private stack(batch: readonly Pending[]): TensorMap {
@@ -302,7 +347,7 @@ export class DynamicBatcher {
     this.queuedRows -= Math.max(0, entry.rows);
     this.counts.cancelled++;
     entry.reject(this.cancelledError(entry.end as RequestEnd, performance.now() - entry.enqueuedMs));
-    if (!this.busy && this.queue.length > 0) this.pump();
+    if (this.running < this.maxRuns && this.queue.length > 0) this.pump();
   }
 
   private cancelledError(end: RequestEnd, waitedMs: number): InferenceError {
