@@ -17,6 +17,24 @@ const ISSUER = 'https://kubernetes.default.svc';
 const PIDS_FILE = 'pids.json';
 const CONTROLLERS = ['garbagecollector', 'deployment', 'replicaset', 'serviceaccount-token', 'serviceaccount', 'namespace', 'root-ca-cert-publisher'];
 
+// Waits for the parent pid ($1) to die, then stops the groups in ./pgids as stop() would: etcd (the
+// first line) after the others, SIGTERM and SIGKILL after 5 s.
+const WATCHDOG = `
+while kill -0 "$1" 2>/dev/null; do sleep 1; done
+set -- $(cat pgids); etcd=$1; shift
+stop() {
+  for g; do kill -TERM "-$g" 2>/dev/null; done
+  n=0
+  while [ $n -lt 50 ]; do
+    alive=; for g; do kill -0 "-$g" 2>/dev/null && alive=1; done
+    [ -z "$alive" ] && return
+    sleep 0.1; n=$((n + 1))
+  done
+  for g; do kill -KILL "-$g" 2>/dev/null; done
+}
+stop "$@"; stop "$etcd"
+`;
+
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 function logTail(file, lines = 30) {
@@ -152,7 +170,10 @@ export async function stopControlPlaneDir(dir) {
   if (recorded.watchdog && readCmdline(recorded.watchdog).includes('pgids')) {
     try { process.kill(-recorded.watchdog, 'SIGKILL'); } catch { /* already gone */ }
   }
-  await killGroups(Object.values(recorded.components ?? {}), dir);
+  // Clients first, etcd last: an API server whose etcd is gone spends its whole grace period retrying.
+  const { etcd, ...clients } = recorded.components ?? {};
+  await killGroups(Object.values(clients), dir);
+  if (etcd) await killGroups([etcd], dir);
   rmSync(file, { force: true });
 }
 
@@ -212,7 +233,7 @@ export async function startControlPlane({ dir, controllerManager = true, watchPa
 
   if (watchParent) {
     // If the test process dies without stop(), this shell kills the recorded groups once it notices (within ~1 s).
-    const w = spawn('sh', ['-c', 'while kill -0 "$1" 2>/dev/null; do sleep 1; done; for g in $(cat pgids); do kill -TERM "-$g"; done; sleep 5; for g in $(cat pgids); do kill -KILL "-$g"; done', 'watchdog', String(process.pid)],
+    const w = spawn('sh', ['-c', WATCHDOG, 'watchdog', String(process.pid)],
       { cwd: dir, detached: true, stdio: 'ignore' });
     w.unref();
     watchdog = w.pid;

@@ -142,7 +142,8 @@ export async function writeKubeconformSchemas(controlPlane, outDir) {
       const apiVersion = group ? `${group}/${version}` : version;
       const file = `${kind.toLowerCase()}${kindSuffix(group, version)}.json`;
       for (const strict of [false, true]) {
-        const root = structuredClone(get(name, strict));
+        const shared = get(name, strict);
+        const root = { ...shared, ...(shared.properties ? { properties: { ...shared.properties } } : {}) };
         // Pin apiVersion and kind, so a schema shared by several kinds (e.g. DeleteOptions) names exactly one.
         if (root.properties?.apiVersion) root.properties.apiVersion = { type: 'string', enum: [apiVersion] };
         if (root.properties?.kind) root.properties.kind = { type: 'string', enum: [kind] };

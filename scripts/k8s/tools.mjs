@@ -194,10 +194,8 @@ export async function ensureK8sTools({ log = (line) => process.stderr.write(`[k8
           if (!prepared.has(b.wrapper)) {
             log(`${step}: resolving the ${b.wrapper} wrapper module in ${src} (${secs()})`);
             mkdirSync(src, { recursive: true });
-            for (const [name, text] of Object.entries(wrapperSources(b.wrapper))) {
-              const file = path.join(src, name);
-              if (!existsSync(file) || readFileSync(file, 'utf8') !== text || name !== 'go.mod') writeFileSync(file, text);
-            }
+            // Written fresh each time; `go mod tidy` then pins the dependencies in go.mod and go.sum.
+            for (const [name, text] of Object.entries(wrapperSources(b.wrapper))) writeFileSync(path.join(src, name), text);
             await run('go', ['mod', 'tidy'], { cwd: src, env, logFile });
             prepared.add(b.wrapper);
           }

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { after, before, describe, it } from 'node:test';
-import { k8sBin, startTestControlPlane, writeKubeconformSchemas, type TestControlPlane } from '../support/kube';
+import { k8sBin, startTestControlPlane, stopControlPlaneDir, writeKubeconformSchemas, type TestControlPlane } from '../support/kube';
 import { repoPath } from '../support/repo';
 
 // Real parts: etcd, kube-apiserver, kube-controller-manager and kubectl built from the Go module proxy
@@ -15,7 +15,7 @@ import { repoPath } from '../support/repo';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-async function eventually<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
+async function eventually<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, timeoutMs = 30_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await fn();
@@ -260,13 +260,12 @@ describe('control plane lifecycle', () => {
     child.stdout.on('data', (b: Buffer) => (out += b.toString()));
     child.stderr.on('data', (b: Buffer) => (out += b.toString()));
     try {
-      await eventually('the child to start a control plane', async () => (out.includes('ready') ? true : child.exitCode !== null ? assert.fail(out) : undefined), 120_000);
+      await eventually('the child to start a control plane', () => (out.includes('ready') ? true : child.exitCode !== null ? assert.fail(out) : undefined), 120_000);
       assert.ok(processesOf(dir).some((p) => p.includes('kube-apiserver')), 'the API server runs');
       child.kill('SIGKILL');
-      await eventually('the watchdog to stop the orphans', async () => (processesOf(dir).length === 0 ? true : undefined), 15_000);
+      await eventually('the watchdog to stop the orphans', () => (processesOf(dir).length === 0 ? true : undefined), 15_000);
     } finally {
       child.kill('SIGKILL');
-      const { stopControlPlaneDir } = (await import(pathToFileURL(repoPath('scripts', 'k8s', 'control-plane.mjs')).href)) as { stopControlPlaneDir(d: string): Promise<void> };
       await stopControlPlaneDir(dir);
       rmSync(dir, { recursive: true, force: true });
     }
