@@ -99,13 +99,8 @@ export interface TestControlPlane extends ControlPlane {
 /** A control plane in a fresh temporary directory. */
 export async function startTestControlPlane(options: { controllerManager?: boolean } = {}): Promise<TestControlPlane> {
   const dir = mkdtempSync(path.join(tmpdir(), 'infergraph-k8s-'));
-  let cp: ControlPlane;
-  try {
-    cp = await startControlPlane({ dir, ...options });
-  } catch (err) {
-    rmSync(dir, { recursive: true, force: true });
-    throw err;
-  }
+  // On a failed start the directory stays: the error points at the component logs in it.
+  const cp = await startControlPlane({ dir, ...options });
   return {
     ...cp,
     close: async () => {
