@@ -1,6 +1,6 @@
 // Runs the compiled test files with node's test runner.
-//   node scripts/run-tests.mjs [unit|integration|e2e]...   (default: all)
-// unit: dist/**/*.spec.js next to the code; integration and e2e: dist/test/<kind>/**/*.test.js.
+//   node scripts/run-tests.mjs [unit|integration|e2e|k8s]...   (default: all)
+// unit: dist/**/*.spec.js next to the code; integration, e2e and k8s: dist/test/<kind>/**/*.test.js.
 import { spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const dist = path.join(root, 'dist');
-const kinds = process.argv.slice(2).length > 0 ? process.argv.slice(2) : ['unit', 'integration', 'e2e'];
+const kinds = process.argv.slice(2).length > 0 ? process.argv.slice(2) : ['unit', 'integration', 'e2e', 'k8s'];
 
 function walk(dir) {
   let out = [];
@@ -53,10 +53,20 @@ if (kinds.includes('e2e') && !brokers) {
   brokers = started.stdout.split('\n').map((l) => l.trim()).filter((l) => /^[\w.-]+:\d+$/.test(l)).pop();
   startedBroker = true;
 }
+// Kubernetes tests run a real etcd, kube-apiserver and kube-controller-manager built from Go sources (cached).
+let k8sBin = process.env.INFERGRAPH_K8S_BIN;
+if (kinds.includes('k8s') && !k8sBin) {
+  const ensured = spawnSync(process.execPath, [path.join(root, 'scripts', 'k8s', 'tools.mjs'), 'ensure'], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  if (ensured.status !== 0) {
+    console.error('[test] the Kubernetes tools could not be built (node scripts/k8s/tools.mjs ensure; needs Go and the Go module proxy)');
+    process.exit(1);
+  }
+  k8sBin = ensured.stdout.trim().split('\n').pop();
+}
 const result = spawnSync(
   process.execPath,
   ['--enable-source-maps', '--test', '--test-reporter=spec', '--test-concurrency=1', ...files],
-  { cwd: root, stdio: 'inherit', env: { ...process.env, INFERGRAPH_ROOT: root, ...(brokers ? { KAFKA_BROKERS: brokers } : {}) } },
+  { cwd: root, stdio: 'inherit', env: { ...process.env, INFERGRAPH_ROOT: root, ...(brokers ? { KAFKA_BROKERS: brokers } : {}), ...(k8sBin ? { INFERGRAPH_K8S_BIN: k8sBin } : {}) } },
 );
 // Quietly: the test runner's summary must stay the last lines of the output.
 if (startedBroker) spawnSync(process.execPath, [path.join(root, 'scripts', 'kafka', 'broker.mjs'), 'stop'], { cwd: root, stdio: 'ignore' });
