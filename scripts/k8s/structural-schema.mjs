@@ -147,7 +147,7 @@ function mergeConverted(converted, path, context) {
   if (converted.length === 1) return converted[0];
   if (converted.some((c) => c.type === undefined && c['x-kubernetes-int-or-string'] !== true)) return anyValue(path, context, 'a union with an unchecked alternative: any value');
   // An int-or-string alternative is two alternatives.
-  const parts = converted.flatMap((c) => (c['x-kubernetes-int-or-string'] === true ? c.anyOf : [c]));
+  const parts = converted.flatMap((c) => (c['x-kubernetes-int-or-string'] === true ? splitIntOrString(c) : [c]));
   const types = new Set(parts.map((c) => c.type));
   if (types.size === 2 && types.has('integer') && types.has('number')) {
     context.losses.push({ path, loss: 'integer or number: any number passes' });
@@ -159,13 +159,50 @@ function mergeConverted(converted, path, context) {
     if (type === 'array') return mergeArrays(parts, path, context);
     return mergeScalars(parts, type);
   }
-  if (types.size === 2 && types.has('integer') && types.has('string')) {
-    // The one union the API server types: int-or-string, each alternative with its own checks.
-    const ints = mergeConverted(parts.filter((c) => c.type === 'integer'), path, context);
-    const strings = mergeConverted(parts.filter((c) => c.type === 'string'), path, context);
-    return { 'x-kubernetes-int-or-string': true, anyOf: [withoutAnnotations(ints), withoutAnnotations(strings)] };
-  }
+  if (types.size === 2 && types.has('integer') && types.has('string')) return intOrString(parts, path, context);
   return looseUnion(parts, path, context);
+}
+
+/**
+ * The one union the API server types: int-or-string, in the only form it allows (anyOf of the two bare
+ * types). Each alternative's checks sit beside it, where they apply to their own JSON type only (a pattern
+ * to strings, bounds to integers).
+ */
+function intOrString(parts, path, context) {
+  const out = { 'x-kubernetes-int-or-string': true, anyOf: [{ type: 'integer' }, { type: 'string' }] };
+  const dropped = copyTypeChecks(parts, out);
+  if (dropped.length > 0) context.losses.push({ path, loss: `integer or string: ${dropped.join('; ')}` });
+  return out;
+}
+
+/** An int-or-string node back into its two alternatives, each with the checks that apply to it. */
+function splitIntOrString(node) {
+  const pick = (keys) => Object.fromEntries(keys.filter((k) => node[k] !== undefined).map((k) => [k, node[k]]));
+  return [
+    { type: 'integer', ...pick(NUMBER_KEYS) },
+    { type: 'string', ...pick(STRING_KEYS) },
+  ];
+}
+
+/** Copies each JSON type's checks onto an untyped node; returns what could not be kept. */
+function copyTypeChecks(parts, out) {
+  const dropped = [];
+  const families = new Map();
+  for (const p of parts) {
+    const family = p.type === 'integer' ? 'number' : p.type;
+    families.set(family, [...(families.get(family) ?? []), p]);
+  }
+  for (const [family, members] of [...families].sort(([a], [b]) => a.localeCompare(b))) {
+    if (members.length > 1) {
+      dropped.push(`the ${family} alternatives' checks are not kept (more than one ${family} alternative)`);
+      continue;
+    }
+    const [member] = members;
+    for (const key of TYPE_KEYS[member.type] ?? []) if (member[key] !== undefined) out[key] = member[key];
+    if (family === 'string' && Array.isArray(member.enum)) out.pattern = `^(?:${member.enum.map(escapeRegex).join('|')})$`;
+    else if (Array.isArray(member.enum)) dropped.push(`the ${family} alternative's allowed values are not checked`);
+  }
+  return dropped;
 }
 
 /**

@@ -33,7 +33,11 @@ export function structuralViolations(schema: Schema, path = '', inJunctor = fals
   }
   for (const junctor of ['anyOf', 'oneOf', 'allOf']) {
     for (const [i, branch] of ((schema[junctor] as Schema[] | undefined) ?? []).entries()) {
-      if (intOrString && junctor === 'anyOf') continue;
+      if (intOrString && junctor === 'anyOf') {
+        // The one typed junctor allowed: exactly `anyOf: [{type: integer}, {type: string}]`.
+        if (JSON.stringify(branch) !== JSON.stringify({ type: ['integer', 'string'][i] })) problems.push(`${path}.anyOf[${i}]: not the bare int-or-string alternative`);
+        continue;
+      }
       problems.push(...structuralViolations(branch, `${path}.${junctor}[${i}]`, true, inJunctor ? outside : schema));
     }
   }
