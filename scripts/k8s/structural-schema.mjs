@@ -382,10 +382,6 @@ const KNOWN_KEYS = new Set([
   'description', 'nullable', 'uniqueItems', '$ref', '$defs', 'definitions', ...VALUE_KEYS,
 ]);
 
-function withoutAnnotations(schema) {
-  return withoutKeys(schema, ['description', 'nullable']);
-}
-
 function anyValue(path, context, what) {
   context.losses.push({ path, loss: `${what}: not checked` });
   return { 'x-kubernetes-preserve-unknown-fields': true };
