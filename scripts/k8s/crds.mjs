@@ -159,18 +159,16 @@ export function staleOutputs(generated, repoRoot = root) {
 }
 
 function write(generated) {
-  for (const dir of OUTPUT_DIRS) {
-    mkdirSync(path.join(root, dir), { recursive: true });
-    for (const [file, text] of Object.entries(generated)) {
-      const target = path.join(root, dir, file);
-      if (existsSync(target)) {
-        const current = readFileSync(target, 'utf8');
-        if (!current.startsWith(GENERATED_MARK)) throw new Error(`${path.join(dir, file)} exists and was not written by this script; move it away first`);
-        if (current === text) continue;
-      }
-      writeFileSync(target, text);
-      console.log(`wrote ${path.join(dir, file)}`);
-    }
+  const targets = OUTPUT_DIRS.flatMap((dir) => Object.entries(generated).map(([file, text]) => ({ file: path.join(dir, file), text })));
+  // Every target is checked before any is written: a refusal leaves the tree as it was.
+  const foreign = targets.filter((t) => existsSync(path.join(root, t.file)) && !readFileSync(path.join(root, t.file), 'utf8').startsWith(GENERATED_MARK));
+  if (foreign.length > 0) throw new Error(`${foreign.map((t) => t.file).join(', ')} exist and were not written by this script; move them away first`);
+  for (const { file, text } of targets) {
+    const target = path.join(root, file);
+    if (existsSync(target) && readFileSync(target, 'utf8') === text) continue;
+    mkdirSync(path.dirname(target), { recursive: true });
+    writeFileSync(target, text);
+    console.log(`wrote ${file}`);
   }
 }
 

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { before, describe, it } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import { parse } from 'yaml';
@@ -65,6 +67,42 @@ describe('CRDs generated from the zod schemas (scripts/k8s/crds.mjs)', () => {
       ['deploy/crds/workerpools.infergraph.dev.yaml', 'deploy/helm/infergraph/crds/workerpools.infergraph.dev.yaml'],
     );
     assert.match(stale[0]?.detail ?? '', /^line \d+: committed .*, generated .*priorityClassName/);
+  });
+
+  it('as a command: writes only its outputs, refuses to replace a file it did not write, and --check names stale files', () => {
+    // A scratch tree laid out like the repository: the scripts copied, the build and packages linked.
+    const root = mkdtempSync(path.join(tmpdir(), 'infergraph-crds-'));
+    try {
+      mkdirSync(path.join(root, 'scripts', 'k8s'), { recursive: true });
+      for (const f of ['crds.mjs', 'structural-schema.mjs']) cpSync(repoPath('scripts', 'k8s', f), path.join(root, 'scripts', 'k8s', f));
+      symlinkSync(repoPath('dist'), path.join(root, 'dist'), 'dir');
+      symlinkSync(repoPath('node_modules'), path.join(root, 'node_modules'), 'dir');
+      const crds = (...args: string[]) => spawnSync(process.execPath, [path.join(root, 'scripts', 'k8s', 'crds.mjs'), ...args], { encoding: 'utf8' });
+      const mine = path.join(root, 'deploy', 'helm', 'infergraph', 'crds', FILES[1] as string);
+      mkdirSync(path.dirname(mine), { recursive: true });
+      writeFileSync(mine, '# my own WorkerPool CRD\n');
+
+      const refused = crds();
+      assert.equal(refused.status, 1);
+      assert.match(refused.stderr, /deploy\/helm\/infergraph\/crds\/workerpools\.infergraph\.dev\.yaml exist and were not written by this script/);
+      assert.equal(readFileSync(mine, 'utf8'), '# my own WorkerPool CRD\n', 'the foreign file is untouched');
+      assert.deepEqual(readdirSync(path.join(root, 'deploy')).sort(), ['helm'], 'nothing written when one target is refused');
+
+      rmSync(mine);
+      const written = crds();
+      assert.equal(written.status, 0, written.stderr);
+      for (const dir of generator.OUTPUT_DIRS) assert.deepEqual(readdirSync(path.join(root, dir)).sort(), FILES);
+      assert.equal(readFileSync(path.join(root, 'deploy', 'crds', FILES[0] as string), 'utf8'), readFileSync(repoPath('deploy', 'crds', FILES[0] as string), 'utf8'));
+      assert.equal(crds('--check').status, 0);
+
+      writeFileSync(path.join(root, 'deploy', 'crds', FILES[0] as string), readFileSync(path.join(root, 'deploy', 'crds', FILES[0] as string), 'utf8').replace('shortNames:\n      - ig', 'shortNames:\n      - igx'));
+      const stale = crds('--check');
+      assert.equal(stale.status, 1);
+      assert.match(stale.stderr, /run `npm run crds` and commit:\n  deploy\/crds\/inferencegraphs\.infergraph\.dev\.yaml: line \d+: committed "      - igx", generated "      - ig"/);
+      assert.match(crds('--bogus').stderr, /unknown argument --bogus/);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 
   it('are the same bytes on every run', () => {
