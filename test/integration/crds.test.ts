@@ -98,7 +98,7 @@ describe('CRDs generated from the zod schemas (scripts/k8s/crds.mjs)', () => {
       writeFileSync(path.join(root, 'deploy', 'crds', FILES[0] as string), readFileSync(path.join(root, 'deploy', 'crds', FILES[0] as string), 'utf8').replace('shortNames:\n      - ig', 'shortNames:\n      - igx'));
       const stale = crds('--check');
       assert.equal(stale.status, 1);
-      assert.match(stale.stderr, /run `npm run crds` and commit:\n  deploy\/crds\/inferencegraphs\.infergraph\.dev\.yaml: line \d+: committed "      - igx", generated "      - ig"/);
+      assert.match(stale.stderr, /run `npm run crds` and commit:\n {2}deploy\/crds\/inferencegraphs\.infergraph\.dev\.yaml: line \d+: committed " {6}- igx", generated " {6}- ig"/);
       assert.match(crds('--bogus').stderr, /unknown argument --bogus/);
     } finally {
       rmSync(root, { recursive: true, force: true });
