@@ -173,8 +173,14 @@ describe('the Helm chart and the CRDs on a real API server', () => {
       [[`${FULLNAME}-cpu`, 'cpu']],
     );
     // No kubelet: the controller-manager made the ReplicaSets and Pods, which wait unscheduled.
-    const pods = await getJson<{ items: { metadata: { labels: Record<string, string> }; status: { phase: string } }[] }>(['-n', NAMESPACE, 'get', 'pods']);
-    assert.ok(pods.items.filter((p) => p.metadata.labels['app.kubernetes.io/name'] === 'infergraph-controller').length === 2);
+    type Pods = { items: { metadata: { labels: Record<string, string> }; status: { phase: string } }[] };
+    const controllerPods = (pods: Pods): number => pods.items.filter((p) => p.metadata.labels['app.kubernetes.io/name'] === 'infergraph-controller').length;
+    let pods = await getJson<Pods>(['-n', NAMESPACE, 'get', 'pods']);
+    for (const deadline = Date.now() + 30_000; controllerPods(pods) < 2 && Date.now() < deadline; ) {
+      await new Promise((r) => setTimeout(r, 250));
+      pods = await getJson<Pods>(['-n', NAMESPACE, 'get', 'pods']);
+    }
+    assert.equal(controllerPods(pods), 2);
     assert.ok(pods.items.every((p) => p.status.phase === 'Pending'));
   });
 
