@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { byteQuantity, cpuQuantity } from './graph-spec.schema';
+import { byteQuantity, cpuQuantity, graphHeaderSchema, nodeSchemas } from './graph-spec.schema';
 
 /**
  * Kubernetes mode: the two custom resources of the `infergraph.dev` API group besides the graph itself.
@@ -8,6 +8,18 @@ import { byteQuantity, cpuQuantity } from './graph-spec.schema';
  */
 export const API_GROUP = 'infergraph.dev';
 export const WORKER_POOL_KIND = 'WorkerPool';
+
+/**
+ * `InferenceGraph.spec` as one schema, nodes included (the parser checks node by node, for messages with
+ * a line and column; the CRD needs the whole shape).
+ */
+export const graphSpecSchema = graphHeaderSchema.shape.spec.extend({
+  nodes: z
+    .array(
+      z.discriminatedUnion('type', [nodeSchemas.model, nodeSchemas.transformer, nodeSchemas.router, nodeSchemas.combiner, nodeSchemas.outlier, nodeSchemas.drift]),
+    )
+    .min(1, 'must declare at least one node'),
+});
 
 const k8sName = z
   .string()
@@ -33,19 +45,36 @@ export const workerPoolSpecSchema = z
   .strictObject({
     /** The placement pool its workers report (graphs' `resources.pool`); default: the resource's name. */
     pool: k8sName.optional(),
-    replicas: z.strictObject({
-      min: z.int().min(0).max(1000).default(1),
-      max: z.int().min(0).max(1000).default(1),
-    }),
+    replicas: z
+      .strictObject({
+        min: z.int().min(0).max(1000).default(1),
+        max: z.int().min(0).max(1000).default(1),
+      })
+      // The superRefine below, as a CEL rule the API server runs (defaults spelled out: it applies none).
+      .meta({
+        'x-kubernetes-validations': [
+          { rule: '(has(self.max) ? self.max : 1) >= (has(self.min) ? self.min : 1)', message: 'must be >= replicas.min', fieldPath: '.max' },
+        ],
+      }),
     /** What each worker gets (the pod's requests and limits) and advertises for placement. */
-    resources: z.strictObject({
-      cpu: cpuQuantity,
-      memory: byteQuantity,
-      /** GPUs per worker: requested as `nvidia.com/gpu`. */
-      gpu: z.int().min(0).max(16).default(0),
-      /** GPU memory per worker, summed over its GPUs: what placement counts `gpuMemory` against. */
-      gpuMemory: byteQuantity.optional(),
-    }),
+    resources: z
+      .strictObject({
+        cpu: cpuQuantity,
+        memory: byteQuantity,
+        /** GPUs per worker: requested as `nvidia.com/gpu`. */
+        gpu: z.int().min(0).max(16).default(0),
+        /** GPU memory per worker, summed over its GPUs: what placement counts `gpuMemory` against. */
+        gpuMemory: byteQuantity.optional(),
+      })
+      .meta({
+        'x-kubernetes-validations': [
+          {
+            rule: '!has(self.gpu) || self.gpu == 0 || has(self.gpuMemory)',
+            message: 'is required when resources.gpu > 0 (placement counts models against it)',
+            fieldPath: '.gpuMemory',
+          },
+        ],
+      }),
     nodeSelector: z.record(z.string(), z.string()).optional(),
     tolerations: z.array(tolerationSchema).optional(),
     /** The worker image; default: the operator's own (`WORKER_IMAGE`). */
@@ -86,6 +115,11 @@ export const inferenceGraphStatusSchema = z.strictObject({
   observedGeneration: z.int().min(0).optional(),
   conditions: z.array(conditionSchema).optional(),
   nodes: z.array(nodeStatusSchema).optional(),
+  /** Nodes with all their wanted replicas ready, of all placed nodes ("2/3"): the READY printer column. */
+  nodesReady: z
+    .string()
+    .regex(/^\d+\/\d+$/, 'must be "<ready>/<total>"')
+    .optional(),
   /** Where the graph answers: V2 REST and gRPC through the gateway Service. */
   endpoints: z
     .strictObject({
