@@ -61,6 +61,7 @@ describe('graphStatusOf', () => {
     assert.match(condition(s, 'Degraded')?.message ?? '', /iris\.classifier replica 0: needs cpu 64/);
     assert.doesNotMatch(condition(s, 'Degraded')?.message ?? '', /not ours/);
     assert.deepEqual(s.nodes, [{ name: 'classifier', wantedReplicas: 1, readyReplicas: 0, pending: 'replica 0: needs cpu 64, largest free is 2 on worker w0' }]);
+    assert.equal(s.nodesReady, '0/1');
   });
 
   it('names the invalid field and says a previous version keeps serving', () => {

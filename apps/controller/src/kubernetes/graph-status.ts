@@ -18,6 +18,12 @@ export interface GraphStatusInput {
   readonly now: Date;
 }
 
+/**
+ * The status written: the schema's, with `nodesReady` ("2/3", the CRD's printer column; declared in the
+ * schema by the CRD work).
+ */
+export type GraphStatus = InferenceGraphStatus & { readonly nodesReady?: string };
+
 /** Longest message written into a condition; placement can list many replicas. */
 const MAX_MESSAGE = 4000;
 
@@ -27,7 +33,7 @@ const MAX_MESSAGE = 4000;
  * Progressing (replicas still loading or being placed) and Degraded (InvalidSpec with the validator's
  * message, or Unplaceable with placement's reason); the gateway endpoints.
  */
-export function graphStatusOf(input: GraphStatusInput): InferenceGraphStatus {
+export function graphStatusOf(input: GraphStatusInput): GraphStatus {
   const name = input.name;
   const pending = input.pending.filter((p) => NodeKey.graphOf(p.key) === name);
   const nodes = (input.placed?.nodes ?? []).map((n) => {
@@ -79,7 +85,7 @@ export function graphStatusOf(input: GraphStatusInput): InferenceGraphStatus {
     );
   }
   const at = input.now.toISOString().replace(/\.\d+Z$/, 'Z');
-  const status: InferenceGraphStatus = {
+  const status: GraphStatus = {
     ...(input.generation !== undefined ? { observedGeneration: input.generation } : {}),
     conditions: conditions.map((c) => {
       const before = input.previous?.find((p) => p.type === c.type);
@@ -87,6 +93,7 @@ export function graphStatusOf(input: GraphStatusInput): InferenceGraphStatus {
       return { ...c, lastTransitionTime: kept, ...(input.generation !== undefined ? { observedGeneration: input.generation } : {}) };
     }),
     nodes,
+    nodesReady: `${nodes.filter((n) => n.readyReplicas >= n.wantedReplicas).length}/${nodes.length}`,
     endpoints: {
       ...(input.endpoints.rest !== '' ? { rest: `${input.endpoints.rest.replace(/\/$/, '')}/v2/models/${name}` } : {}),
       ...(input.endpoints.grpc !== '' ? { grpc: input.endpoints.grpc } : {}),

@@ -10,7 +10,7 @@ describe('graphSourceOf', () => {
     metadata: { name: 'echo', namespace: 'ml', generation: 4, resourceVersion: '812', labels: { team: 'a' } },
     spec: {
       inputs: [{ name: 'x', datatype: 'FP32', shape: [-1, 2] }],
-      nodes: [{ name: 'pass', type: 'transformer', inputs: ['graph.inputs.x'], transformer: { steps: [{ op: 'scale', tensor: 'x', factor: 2 }] } }],
+      nodes: [{ name: 'pass', type: 'transformer', inputs: ['graph.inputs.x'], transformer: { steps: [{ op: 'log1p', tensor: 'x' }] } }],
       outputs: ['pass.outputs.x'],
     },
     status: { observedGeneration: 3 },
