@@ -3,6 +3,9 @@ import { KubeApiError } from './kube-api.error';
 import { decideLease, leaseWrite, observeLease, type LeaseObservation } from './lease.decision';
 import type { LeaseRecord } from './kube.types';
 
+/** What the elector needs of the API: a KubeClient, or a fake in unit specs. */
+export type LeaseStore = Pick<KubeClient, 'readLease' | 'createLease' | 'replaceLease'>;
+
 export interface LeaseElectorOptions {
   readonly namespace: string;
   readonly name: string;
@@ -43,7 +46,7 @@ export class LeaseElector {
   private readonly deadlineMs: number;
 
   constructor(
-    private readonly client: KubeClient,
+    private readonly client: LeaseStore,
     private readonly options: LeaseElectorOptions,
   ) {
     this.durationMs = options.leaseDurationMs ?? 10_000;

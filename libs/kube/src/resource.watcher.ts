@@ -2,6 +2,9 @@ import type { KubeClient, OpenWatch, WatchEvent } from './kube.client';
 import { type KubeApiError } from './kube-api.error';
 import type { KubeObject, WatchedResource } from './kube.types';
 
+/** What the watcher needs of the API: a KubeClient, or a fake in unit specs. */
+export type ResourceSource = Pick<KubeClient, 'list' | 'watch'>;
+
 /** A change to one object: its new state, or its last state when deleted. */
 export type ResourceChange = { readonly type: 'upsert'; readonly object: KubeObject } | { readonly type: 'delete'; readonly object: KubeObject };
 
@@ -31,7 +34,7 @@ export class ResourceWatcher {
   private readonly syncWaiters: (() => void)[] = [];
 
   constructor(
-    private readonly client: KubeClient,
+    private readonly client: ResourceSource,
     readonly resource: WatchedResource,
     private readonly namespace: string,
     private readonly options: ResourceWatcherOptions = {},

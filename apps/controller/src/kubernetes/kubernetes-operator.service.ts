@@ -137,7 +137,13 @@ export class KubernetesOperatorService implements OnApplicationBootstrap, OnAppl
     const generation = object.metadata.generation;
     const record = this.graphRecords.get(name);
     if (record !== undefined && generation !== undefined && record.generation === generation) return;
-    const { error } = this.catalogue.putKubernetesGraph(name, graphSourceOf(object), `InferenceGraph ${this.kube.namespace}/${name}`);
+    let error: string | undefined;
+    try {
+      error = this.catalogue.putKubernetesGraph(name, graphSourceOf(object), `InferenceGraph ${this.kube.namespace}/${name}`).error;
+    } catch (err) {
+      // Never thrown into the watch loop: the object is reported, the others keep flowing.
+      error = `InferenceGraph ${this.kube.namespace}/${name}: ${err instanceof Error ? err.message : String(err)}`;
+    }
     if (error !== undefined) this.logger.warn(`InferenceGraph ${name} (generation ${generation ?? '?'}) is invalid:\n${error}`);
     this.graphRecords.set(name, { generation, invalid: error });
   }
