@@ -118,6 +118,11 @@ describe('operator: InferenceGraphs and WorkerPools on a real API server', () =>
     const r = await cp.kubectl(['get', 'deployment', name, '-n', NS, '-o', 'json']);
     return r.code === 0 ? (JSON.parse(r.stdout) as DeploymentObject) : undefined;
   };
+  /** The Events recorded about an object, as `type reason`. */
+  const eventsAbout = async (kind: string, name: string): Promise<string[]> => {
+    const list = JSON.parse(await kubectl(['get', 'events', '--field-selector', `involvedObject.kind=${kind},involvedObject.name=${name}`, '-o', 'json'])) as { items: { type: string; reason: string }[] };
+    return list.items.map((e) => `${e.type} ${e.reason}`);
+  };
   /** Names of the Pods the ReplicaSet controller made for a pool (Pending: nothing runs them). */
   const podsOf = async (pool: string): Promise<string[]> => {
     const list = JSON.parse(await kubectl(['get', 'pods', '-l', `infergraph.dev/worker-pool=${pool}`, '-o', 'json'])) as { items: { metadata: { name: string; deletionTimestamp?: string } }[] };
@@ -190,6 +195,10 @@ describe('operator: InferenceGraphs and WorkerPools on a real API server', () =>
     assert.equal(await ready(b), false);
     const holder = await kubectl(['get', 'lease', 'infergraph-controller', '-o', 'jsonpath={.spec.holderIdentity}']);
     assert.equal(holder, 'controller-a');
+    // The API server is the only source of graphs: the admin API refuses to change them.
+    const put = await fetch(`${a.base}/v1/graphs/posted`, { method: 'PUT', headers: { 'content-type': 'application/yaml' }, body: 'apiVersion: infergraph.dev/v1alpha1' });
+    assert.equal(put.status, 403);
+    assert.match(await put.text(), /InferenceGraph objects with kubectl/);
   });
 
   it('turns an applied InferenceGraph Ready within seconds and serves it through the gateway, answering as the model does', async () => {
@@ -231,6 +240,7 @@ describe('operator: InferenceGraphs and WorkerPools on a real API server', () =>
     assert.match(condition(g, 'Degraded')?.message ?? '', /too-big\.log replica 0: .*needs cpu 64, largest free is/);
     assert.equal(condition(g, 'Ready')?.status, 'False');
     assert.match(g.status?.nodes?.[0]?.pending ?? '', /needs cpu 64/);
+    assert.ok((await eventsAbout('InferenceGraph', 'too-big')).includes('Warning Unplaceable'));
     // No worker of the pool could ever hold it: the pool does not grow for it.
     await sleep(2000);
     assert.equal((await getDeployment('cpu-workers'))?.spec.replicas, 2);
@@ -244,10 +254,14 @@ describe('operator: InferenceGraphs and WorkerPools on a real API server', () =>
         if (classifier !== undefined) classifier.model = { uri: 'no-such-model/model.onnx' };
       }),
     );
+    const appliedAt = Date.now();
     const g = await eventually('broken Degraded', async () => {
       const obj = await getGraph('broken');
       return condition(obj, 'Degraded')?.status === 'True' ? obj : undefined;
     });
+    const statusMs = Date.now() - appliedAt;
+    console.log(`[operator] InvalidSpec in the status ${statusMs} ms after kubectl apply returned`);
+    assert.ok(statusMs <= 1000, `the status took ${statusMs} ms`);
     assert.equal(condition(g, 'Degraded')?.reason, 'InvalidSpec');
     assert.match(condition(g, 'Degraded')?.message ?? '', /spec\.nodes\[1\]\.model\.uri/);
     assert.equal(g.status?.observedGeneration, g.metadata.generation);
@@ -285,6 +299,7 @@ describe('operator: InferenceGraphs and WorkerPools on a real API server', () =>
       return now?.spec.replicas === 1 ? now : undefined;
     });
     assert.equal(grown.spec.replicas, 1);
+    await eventually('a ScaledUp event on the pool', async () => ((await eventsAbout('WorkerPool', 'gpu')).includes('Normal ScaledUp') ? true : undefined), 5000);
     await eventually('a Pod of the gpu pool', async () => ((await podsOf('gpu')).length === 1 ? true : undefined));
     await startPoolWorkers('gpu', { WORKER_CPU: '4', WORKER_MEMORY: String(8 * 1024 ** 3), WORKER_GPUS: '1', WORKER_GPU_MEMORY: String(16 * 1024 ** 3) });
     await eventually('on-gpu Ready on the new worker', async () => (condition(await getGraph('on-gpu'), 'Ready')?.status === 'True' ? true : undefined));
@@ -366,6 +381,34 @@ describe('operator: InferenceGraphs and WorkerPools on a real API server', () =>
     const summary = await load.done;
     console.log(`[operator] kill -9 leader: controller-b led after ${takeoverMs} ms; ${summary.sent} sent at ${summary.rate}/s, ${describeFailures(summary)}`);
     assert.ok(takeoverMs <= 15_000, `takeover took ${takeoverMs} ms`);
+    assert.equal(summary.failures.length, 0, describeFailures(summary));
+  });
+
+  it('hands over at once when the leader is stopped (SIGTERM): it closes its control plane and releases the Lease, losing no request', async () => {
+    const b = controllers[1] as RunningController;
+    // A new standby where controller-a was (in a cluster: a new pod behind the same Service).
+    const c = await startController((controllers[0] as RunningController).ports, controllerEnv('controller-c'));
+    controllers[0] = c;
+    await sleep(500);
+    assert.equal(await ready(c), false, 'a standby is not ready');
+    const load = startLoad(`${gateway.baseUrl}/v2/models/iris/infer`, 100, 15_000, irisBody);
+    await sleep(2000);
+    const stoppedAt = Date.now();
+    // NestJS re-raises the signal once its shutdown hooks are done: a clean stop ends by SIGTERM, not a code.
+    const exited = new Promise<string>((resolve) => b.process.once('exit', (code, signal) => resolve(signal ?? `code ${String(code)}`)));
+    b.process.kill('SIGTERM');
+    await eventually('controller-c leads', async () => ((await ready(c)) ? true : undefined), 10_000);
+    const handoverMs = Date.now() - stoppedAt;
+    assert.equal(await kubectl(['get', 'lease', 'infergraph-controller', '-o', 'jsonpath={.spec.holderIdentity}']), 'controller-c');
+    const code = await Promise.race([exited, sleep(10_000).then(() => 'still running')]);
+    await eventually('every worker re-joined controller-c', async () => {
+      const s = (await (await fetch(`${c.base}/v1/cluster`)).json()) as { synced: boolean; workers: { id: string }[] };
+      return s.synced && s.workers.length === workers.size ? true : undefined;
+    }, 15_000);
+    const summary = await load.done;
+    console.log(`[operator] SIGTERM leader: controller-c led after ${handoverMs} ms; controller-b ended by ${code}; ${describeFailures(summary)}`);
+    assert.equal(code, 'SIGTERM', 'the stopped leader finishes its shutdown and exits');
+    assert.ok(handoverMs < 6000, `hand-over took ${handoverMs} ms: the lease was not released (its duration is 10 s)`);
     assert.equal(summary.failures.length, 0, describeFailures(summary));
   });
 });

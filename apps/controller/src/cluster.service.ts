@@ -42,6 +42,8 @@ export class ClusterService implements OnApplicationBootstrap, OnApplicationShut
   private syncTimer: NodeJS.Timeout | undefined;
   private lastPublished = '';
   private listening = false;
+  /** Closed for good (Kubernetes mode, leadership over): a grpc-js server cannot listen again. */
+  private stopped = false;
 
   constructor(
     @Inject(CONTROLLER_CONFIG) private readonly config: ControllerConfig,
@@ -94,7 +96,7 @@ export class ClusterService implements OnApplicationBootstrap, OnApplicationShut
    * controller places and publishes. Called once.
    */
   async startServing(): Promise<void> {
-    if (this.listening) return;
+    if (this.listening || this.stopped) return;
     this.listening = true;
     const port = await this.server.listen(`${this.config.host}:${this.config.controlPort}`);
     this.logger.log(`control plane listening on grpc://${this.config.host}:${port} (epoch ${this.epoch}; syncing for ${this.config.syncWindowMs} ms)`);
@@ -106,7 +108,24 @@ export class ClusterService implements OnApplicationBootstrap, OnApplicationShut
     this.scaling.unref();
   }
 
+  /**
+   * Kubernetes mode, when leadership ends: closes the control plane at once, so workers and gateways move
+   * to the new leader instead of keeping their streams to this one.
+   */
+  stopServing(): void {
+    if (!this.listening) return;
+    this.listening = false;
+    this.stopped = true;
+    clearTimeout(this.syncTimer);
+    clearInterval(this.expiry);
+    clearInterval(this.scaling);
+    this.server.forceClose();
+    this.logger.log('control plane closed');
+  }
+
   async onApplicationShutdown(): Promise<void> {
+    // A leader handing over must not wait for its workers' streams to end: they move to the next leader.
+    if (this.config.kubernetes !== undefined) this.stopServing();
     clearTimeout(this.syncTimer);
     clearInterval(this.expiry);
     clearInterval(this.scaling);

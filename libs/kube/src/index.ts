@@ -1,4 +1,4 @@
-export { KubeClient, type ObjectList, type OpenWatch, type WatchEvent } from './kube.client';
+export { KubeClient, type EventSubject, type ObjectList, type OpenWatch, type WatchEvent } from './kube.client';
 export { KubeApiError, isKubeStatus } from './kube-api.error';
 export { ResourceWatcher, type ResourceChange, type ResourceSource, type ResourceWatcherOptions } from './resource.watcher';
 export { LeaseElector, type LeaseElectorOptions, type LeaseStore } from './lease.elector';

@@ -8,6 +8,7 @@ import {
   PatchStrategy,
   Watch,
   setHeaderOptions,
+  type CoreV1Event,
   type V1Deployment,
   type V1Lease,
 } from '@kubernetes/client-node';
@@ -20,6 +21,14 @@ import type { KubeObject, LeaseRecord, WatchedResource } from './kube.types';
 const SERVICE_ACCOUNT_NAMESPACE_FILE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
 
 const [GROUP, VERSION] = API_VERSION.split('/') as [string, string];
+
+/** The object an Event is about. */
+export interface EventSubject {
+  readonly apiVersion: string;
+  readonly kind: string;
+  readonly name: string;
+  readonly uid: string | undefined;
+}
 
 /** A list answer: the objects and the resourceVersion to watch from. */
 export interface ObjectList {
@@ -151,6 +160,28 @@ export class KubeClient {
 
   async deleteDeployment(namespace: string, name: string): Promise<void> {
     await call(`delete deployment ${name}`, () => this.apps.deleteNamespacedDeployment({ namespace, name }));
+  }
+
+  /**
+   * Records a core/v1 Event about one of our objects (what `kubectl describe` shows): `Normal` for progress,
+   * `Warning` for what a person should look at.
+   */
+  async recordEvent(namespace: string, about: EventSubject, type: 'Normal' | 'Warning', reason: string, message: string, component: string): Promise<void> {
+    const now = new Date();
+    const body: CoreV1Event = {
+      metadata: { generateName: `${about.name}.`, namespace },
+      involvedObject: { apiVersion: about.apiVersion, kind: about.kind, name: about.name, namespace, uid: about.uid },
+      type,
+      reason,
+      message: message.length > 1024 ? `${message.slice(0, 1023)}…` : message,
+      source: { component },
+      reportingComponent: component,
+      reportingInstance: component,
+      firstTimestamp: now,
+      lastTimestamp: now,
+      count: 1,
+    };
+    await call(`record event ${reason} on ${about.kind} ${about.name}`, () => this.core.createNamespacedEvent({ namespace, body }));
   }
 
   /** The Lease, or undefined when there is none. */

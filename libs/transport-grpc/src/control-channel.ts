@@ -165,6 +165,11 @@ export class ControlServer {
   close(): Promise<void> {
     return new Promise((resolve) => this.server.tryShutdown(() => resolve()));
   }
+
+  /** Ends every open stream at once (clients see UNAVAILABLE or CANCELLED and go elsewhere) and stops listening. */
+  forceClose(): void {
+    this.server.forceShutdown();
+  }
 }
 
 /** Calls `listener` once when a server stream ends for any reason. */

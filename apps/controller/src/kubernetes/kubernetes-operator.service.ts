@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { KubeClient, LeaseElector, ResourceWatcher, type KubeObject, type ResourceChange } from '@infergraph/kube';
 import { parseBytes, parseCpu, type ReplicaDemand } from '@infergraph/placement';
-import { workerPoolSpecSchema, type InferenceGraphStatus, type WorkerPoolStatus } from '@infergraph/spec';
+import { API_VERSION, WORKER_POOL_KIND, workerPoolSpecSchema, type InferenceGraphStatus, type WorkerPoolStatus } from '@infergraph/spec';
 import { ClusterService } from '../cluster.service';
 import { CONTROLLER_CONFIG, type ControllerConfig, type KubernetesSettings } from '../controller.config';
 import { GraphCatalogueService } from '../graph-catalogue.service';
@@ -43,6 +43,7 @@ export class KubernetesOperatorService implements OnApplicationBootstrap, OnAppl
   private deployments: ResourceWatcher | undefined;
   private elector: LeaseElector | undefined;
   private leading = false;
+  private shuttingDown = false;
   private timer: NodeJS.Timeout | undefined;
   private reconciling = false;
   private readonly graphRecords = new Map<string, GraphRecord>();
@@ -52,6 +53,8 @@ export class KubernetesOperatorService implements OnApplicationBootstrap, OnAppl
   /** Per Deployment, the resourceVersion it had when we last wrote it: a cache still showing it is stale. */
   private readonly staleVersions = new Map<string, string>();
   private readonly problems = new Map<string, string>();
+  /** The reason of the last Event recorded per object, so a status rewrite does not repeat it. */
+  private readonly lastEvent = new Map<string, string>();
 
   constructor(
     @Inject(CONTROLLER_CONFIG) private readonly config: ControllerConfig,
@@ -91,8 +94,15 @@ export class KubernetesOperatorService implements OnApplicationBootstrap, OnAppl
     this.elector.start();
   }
 
+  /**
+   * SIGTERM: a leader closes its control plane first (its workers and gateways look for the next leader),
+   * then releases the Lease so a standby takes it at once instead of after the lease duration.
+   */
   async onApplicationShutdown(): Promise<void> {
+    this.shuttingDown = true;
     clearInterval(this.timer);
+    if (this.leading) this.cluster.stopServing();
+    this.leading = false;
     for (const w of [this.graphs, this.pools, this.deployments]) w?.stop();
     await this.elector?.stop();
   }
@@ -111,11 +121,12 @@ export class KubernetesOperatorService implements OnApplicationBootstrap, OnAppl
   }
 
   private stepDown(reason: string): void {
-    if (!this.leading && this.timer === undefined) return;
+    if (this.shuttingDown || (!this.leading && this.timer === undefined)) return;
     // Another controller leads now (or may at any moment): act no more, and come back as a standby.
     this.logger.error(`lost leadership (${reason}); exiting so this pod restarts as a standby`);
     clearInterval(this.timer);
     this.leading = false;
+    this.cluster.stopServing();
     process.exit(1);
   }
 
@@ -180,6 +191,27 @@ export class KubernetesOperatorService implements OnApplicationBootstrap, OnAppl
         now,
       });
       await this.writeStatus('inferencegraphs', `graph/${name}`, name, status, current);
+      await this.recordReadyChange(object, current, status);
+    }
+  }
+
+  /** An Event when a graph's Ready reason changes (AllReplicasReady, Unplaceable, InvalidSpec, ...). */
+  private async recordReadyChange(object: KubeObject, before: InferenceGraphStatus | undefined, after: InferenceGraphStatus): Promise<void> {
+    const was = before?.conditions?.find((c) => c.type === 'Ready');
+    const now = after.conditions?.find((c) => c.type === 'Ready');
+    if (now === undefined || (was?.reason === now.reason && was.status === now.status)) return;
+    const key = `graph/${object.metadata.name}`;
+    if (this.lastEvent.get(key) === now.reason) return;
+    this.lastEvent.set(key, now.reason);
+    const warning = now.reason === 'Unplaceable' || now.reason === 'InvalidSpec' || now.reason === 'ReplicaFailed';
+    await this.event(object, 'InferenceGraph', warning ? 'Warning' : 'Normal', now.reason, now.message);
+  }
+
+  private async event(object: KubeObject, kind: string, type: 'Normal' | 'Warning', reason: string, message: string): Promise<void> {
+    try {
+      await (this.client as KubeClient).recordEvent(this.kube.namespace, { apiVersion: API_VERSION, kind, name: object.metadata.name, uid: object.metadata.uid }, type, reason, message, 'infergraph-controller');
+    } catch (err) {
+      this.logger.warn(`cannot record event ${reason} on ${kind} ${object.metadata.name}: ${err instanceof Error ? err.message : String(err)}`);
     }
   }
 
@@ -259,6 +291,7 @@ export class KubernetesOperatorService implements OnApplicationBootstrap, OnAppl
   /** Creates or updates the pool's Deployment when its spec or replica count differs from what it should be. */
   private async applyDeployment(pool: WorkerPoolObject, deployment: KubeObject | undefined, replicas: number, reason: string): Promise<void> {
     const client = this.client as KubeClient;
+    const poolObject: KubeObject = { metadata: { name: pool.name, uid: pool.uid } };
     const name = deploymentNameOf(pool.name);
     let manifest: KubeObject;
     try {
@@ -291,6 +324,10 @@ export class KubernetesOperatorService implements OnApplicationBootstrap, OnAppl
         await client.replaceDeployment(this.kube.namespace, { ...wanted, metadata: { ...wanted.metadata, resourceVersion: version } });
         this.staleVersions.set(name, version);
         this.logger.log(`updated Deployment ${name}: ${replicas} worker(s)${currentReplicas !== replicas && reason !== '' ? ` (${reason})` : ''}`);
+        if (currentReplicas !== undefined && currentReplicas !== replicas) {
+          const scaled = `Deployment ${name} scaled from ${currentReplicas} to ${replicas} worker(s)${reason === '' ? '' : `: ${reason}`}`;
+          await this.event(poolObject, WORKER_POOL_KIND, 'Normal', replicas > currentReplicas ? 'ScaledUp' : 'ScaledDown', scaled);
+        }
       }
       this.problems.delete(pool.name);
     } catch (err) {
