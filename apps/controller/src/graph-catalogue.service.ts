@@ -144,6 +144,30 @@ export class GraphCatalogueService implements OnModuleInit {
     this.emit(name, undefined);
   }
 
+  /**
+   * Kubernetes mode, at takeover: removes the stored files of graphs that are no longer InferenceGraphs
+   * (deleted while no controller led), once every current one has been applied.
+   */
+  pruneKubernetesGraphs(): void {
+    let files: string[];
+    try {
+      files = this.kubeStore.files();
+    } catch (err) {
+      this.logger.warn(`cannot list ${this.kubeStore.dir}: ${err instanceof Error ? err.message : String(err)}`);
+      return;
+    }
+    for (const file of files) {
+      const name = path.basename(file, '.yaml');
+      if (this.graphs.has(name)) continue;
+      try {
+        this.kubeStore.remove(name);
+        this.logger.log(`removed ${file}: no InferenceGraph "${name}" anymore`);
+      } catch (err) {
+        this.logger.warn(err instanceof Error ? err.message : String(err));
+      }
+    }
+  }
+
   private kubeSettings(): NonNullable<ControllerConfig['kubernetes']> {
     const kube = this.config.kubernetes;
     if (kube === undefined) throw new Error('InferenceGraph objects are only read in CONTROLLER_MODE=kubernetes');

@@ -52,6 +52,7 @@ export class KubernetesOperatorService implements OnApplicationBootstrap, OnAppl
   private readonly written = new Map<string, string>();
   /** Per Deployment, the resourceVersion it had when we last wrote it: a cache still showing it is stale. */
   private readonly staleVersions = new Map<string, string>();
+  /** Per WorkerPool, why its Deployment could not be written (reported as DeploymentFailed). */
   private readonly problems = new Map<string, string>();
   /** The reason of the last Event recorded per object, so a status rewrite does not repeat it. */
   private readonly lastEvent = new Map<string, string>();
@@ -114,6 +115,7 @@ export class KubernetesOperatorService implements OnApplicationBootstrap, OnAppl
     if (!this.elector?.isLeader) return;
     this.leading = true;
     for (const object of graphs.list()) this.applyGraph(object);
+    this.catalogue.pruneKubernetesGraphs();
     await this.cluster.startServing();
     this.logger.log(`leading: ${graphs.list().length} InferenceGraph(s) in ${this.kube.namespace}; control plane open`);
     this.timer = setInterval(() => void this.reconcile(), RECONCILE_MS);
@@ -239,7 +241,7 @@ export class KubernetesOperatorService implements OnApplicationBootstrap, OnAppl
       const parsed = workerPoolSpecSchema.safeParse(object.spec);
       const currentStatus = object.status as WorkerPoolStatus | undefined;
       if (!parsed.success) {
-        const problem = `WorkerPool ${name}: ${parsed.error.issues.map((i) => `spec.${i.path.join('.')}: ${i.message}`).join('; ')}`;
+        const problem = { reason: 'InvalidSpec' as const, message: `WorkerPool ${name}: ${parsed.error.issues.map((i) => `spec.${i.path.join('.')}: ${i.message}`).join('; ')}` };
         await this.writeStatus('workerpools', `pool/${name}`, name, workerPoolStatusOf({ generation: object.metadata.generation, replicas: 0, joined: 0, pendingForCapacity: false, atMax: false, problem, previous: currentStatus?.conditions, now: new Date(nowMs) }), currentStatus);
         continue;
       }
@@ -278,7 +280,7 @@ export class KubernetesOperatorService implements OnApplicationBootstrap, OnAppl
         joined: workers.length,
         pendingForCapacity,
         atMax: decision.replicas >= pool.spec.replicas.max,
-        problem: this.problems.get(name),
+        problem: this.problems.has(name) ? { reason: 'DeploymentFailed', message: this.problems.get(name) ?? '' } : undefined,
         previous: currentStatus?.conditions,
         now: new Date(nowMs),
       });

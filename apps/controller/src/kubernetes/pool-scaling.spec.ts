@@ -51,4 +51,10 @@ describe('workerPoolStatusOf', () => {
     );
     assert.equal(full.joinedWorkers, 2);
   });
+
+  it('says why the pool is stuck: an invalid spec, or a Deployment it cannot write', () => {
+    const now = new Date('2026-12-04T17:00:00Z');
+    const s = workerPoolStatusOf({ generation: 2, replicas: 0, joined: 0, pendingForCapacity: false, atMax: false, problem: { reason: 'DeploymentFailed', message: 'Deployment cpu-workers: 409 already exists' }, previous: undefined, now });
+    assert.deepEqual(s.conditions?.find((c) => c.type === 'Degraded'), { type: 'Degraded', status: 'True', reason: 'DeploymentFailed', message: 'Deployment cpu-workers: 409 already exists', lastTransitionTime: '2026-12-04T17:00:00Z' });
+  });
 });

@@ -61,16 +61,17 @@ export function workerPoolStatusOf(input: {
   readonly joined: number;
   readonly pendingForCapacity: boolean;
   readonly atMax: boolean;
-  readonly problem: string | undefined;
+  /** What stops the pool: an invalid spec, or a Deployment it cannot write (reason, message). */
+  readonly problem: { readonly reason: 'InvalidSpec' | 'DeploymentFailed'; readonly message: string } | undefined;
   readonly previous: readonly GraphCondition[] | undefined;
   readonly now: Date;
 }): WorkerPoolStatus {
   const conditions: Omit<GraphCondition, 'lastTransitionTime'>[] = [];
   if (input.problem !== undefined) {
     conditions.push(
-      { type: 'Ready', status: 'False', reason: 'InvalidSpec', message: input.problem },
-      { type: 'Progressing', status: 'False', reason: 'InvalidSpec', message: input.problem },
-      { type: 'Degraded', status: 'True', reason: 'InvalidSpec', message: input.problem },
+      { type: 'Ready', status: 'False', ...input.problem },
+      { type: 'Progressing', status: 'False', ...input.problem },
+      { type: 'Degraded', status: 'True', ...input.problem },
     );
   } else {
     const ready = input.joined >= input.replicas;
