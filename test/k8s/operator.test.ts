@@ -269,7 +269,7 @@ describe('operator: InferenceGraphs and WorkerPools on a real API server', () =>
     await kubectl(['delete', 'inferencegraph', 'broken']);
   });
 
-  it('makes a GPU pool’s Deployment with nvidia.com/gpu, its node selector and tolerations, and scales it up within max for a pending graph', async () => {
+  it('makes a GPU pool’s Deployment with nvidia.com/gpu, its node selector and tolerations, and scales it up within max for a pending graph, and owns it (re-created when deleted, gone with its pool)', async () => {
     await apply({
       apiVersion: 'infergraph.dev/v1alpha1',
       kind: 'WorkerPool',
@@ -319,6 +319,17 @@ describe('operator: InferenceGraphs and WorkerPools on a real API server', () =>
     await sleep(2000);
     assert.equal((await getDeployment('cpu-workers'))?.spec.replicas, 3, 'the pool stays within max');
     await kubectl(['delete', 'inferencegraph', 'on-gpu', 'wide']);
+
+    // The operator owns the Deployment: deleted by hand, it comes back; with its WorkerPool deleted, it goes.
+    const uid = (d: DeploymentObject | undefined): string | undefined => (d?.metadata as { uid?: string } | undefined)?.uid;
+    const firstUid = uid(await getDeployment('gpu-workers'));
+    await kubectl(['delete', 'deployment', 'gpu-workers']);
+    await eventually('gpu-workers re-created', async () => {
+      const d = await getDeployment('gpu-workers');
+      return d !== undefined && uid(d) !== firstUid ? true : undefined;
+    }, 10_000);
+    await kubectl(['delete', 'workerpool', 'gpu']);
+    await eventually('gpu-workers removed with its WorkerPool', async () => ((await getDeployment('gpu-workers')) === undefined ? true : undefined), 20_000);
   });
 
   it('replaces an edited graph under constant load: new outputs, no failed request', async () => {

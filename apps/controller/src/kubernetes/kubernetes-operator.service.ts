@@ -48,7 +48,10 @@ export class KubernetesOperatorService implements OnApplicationBootstrap, OnAppl
   private reconciling = false;
   private readonly graphRecords = new Map<string, GraphRecord>();
   private readonly poolRecords = new Map<string, PoolRecord>();
-  /** The status JSON last written per object (`kind/name`): a write is skipped while it would not change it. */
+  /**
+   * The status JSON last written per object (`kind/uid`: a re-created object is another one): a write is
+   * skipped while it would not change it.
+   */
   private readonly written = new Map<string, string>();
   /** Per Deployment, the resourceVersion it had when we last wrote it: a cache still showing it is stale. */
   private readonly staleVersions = new Map<string, string>();
@@ -77,6 +80,11 @@ export class KubernetesOperatorService implements OnApplicationBootstrap, OnAppl
     this.pools = new ResourceWatcher(client, 'workerpools', kube.namespace, { onError });
     this.deployments = new ResourceWatcher(client, 'deployments', kube.namespace, { labelSelector: MANAGED_SELECTOR, onError });
     this.graphs.onChange((change) => this.onGraphChange(change));
+    // A create or delete we made is settled once the watch shows it (or someone else undid it).
+    this.deployments.onChange((change) => {
+      const marker = this.staleVersions.get(change.object.metadata.name);
+      if ((change.type === 'upsert' && marker === 'created') || (change.type === 'delete' && marker !== undefined)) this.staleVersions.delete(change.object.metadata.name);
+    });
     // Standbys keep their caches warm too: a takeover starts from what they already know.
     for (const w of [this.graphs, this.pools, this.deployments]) w.start();
     this.elector = new LeaseElector(client, {
@@ -137,7 +145,7 @@ export class KubernetesOperatorService implements OnApplicationBootstrap, OnAppl
     const name = change.object.metadata.name;
     if (change.type === 'delete') {
       this.graphRecords.delete(name);
-      this.written.delete(`graph/${name}`);
+      this.written.delete(`graph/${change.object.metadata.uid ?? name}`);
       this.catalogue.removeKubernetesGraph(name);
       return;
     }
@@ -192,7 +200,7 @@ export class KubernetesOperatorService implements OnApplicationBootstrap, OnAppl
         previous: current?.conditions,
         now,
       });
-      await this.writeStatus('inferencegraphs', `graph/${name}`, name, status, current);
+      await this.writeStatus('inferencegraphs', `graph/${object.metadata.uid ?? name}`, name, status, current);
       await this.recordReadyChange(object, current, status);
     }
   }
@@ -202,7 +210,7 @@ export class KubernetesOperatorService implements OnApplicationBootstrap, OnAppl
     const was = before?.conditions?.find((c) => c.type === 'Ready');
     const now = after.conditions?.find((c) => c.type === 'Ready');
     if (now === undefined || (was?.reason === now.reason && was.status === now.status)) return;
-    const key = `graph/${object.metadata.name}`;
+    const key = `graph/${object.metadata.uid ?? object.metadata.name}`;
     if (this.lastEvent.get(key) === now.reason) return;
     this.lastEvent.set(key, now.reason);
     const warning = now.reason === 'Unplaceable' || now.reason === 'InvalidSpec' || now.reason === 'ReplicaFailed';
@@ -242,7 +250,7 @@ export class KubernetesOperatorService implements OnApplicationBootstrap, OnAppl
       const currentStatus = object.status as WorkerPoolStatus | undefined;
       if (!parsed.success) {
         const problem = { reason: 'InvalidSpec' as const, message: `WorkerPool ${name}: ${parsed.error.issues.map((i) => `spec.${i.path.join('.')}: ${i.message}`).join('; ')}` };
-        await this.writeStatus('workerpools', `pool/${name}`, name, workerPoolStatusOf({ generation: object.metadata.generation, replicas: 0, joined: 0, pendingForCapacity: false, atMax: false, problem, previous: currentStatus?.conditions, now: new Date(nowMs) }), currentStatus);
+        await this.writeStatus('workerpools', `pool/${object.metadata.uid ?? name}`, name, workerPoolStatusOf({ generation: object.metadata.generation, replicas: 0, joined: 0, pendingForCapacity: false, atMax: false, problem, previous: currentStatus?.conditions, now: new Date(nowMs) }), currentStatus);
         continue;
       }
       const pool: WorkerPoolObject = { name, uid: object.metadata.uid ?? '', spec: parsed.data };
@@ -284,7 +292,7 @@ export class KubernetesOperatorService implements OnApplicationBootstrap, OnAppl
         previous: currentStatus?.conditions,
         now: new Date(nowMs),
       });
-      await this.writeStatus('workerpools', `pool/${name}`, name, status, currentStatus);
+      await this.writeStatus('workerpools', `pool/${object.metadata.uid ?? name}`, name, status, currentStatus);
     }
     for (const name of [...this.poolRecords.keys()]) if (!seen.has(name)) this.poolRecords.delete(name);
     await this.removeOrphans(seen);
