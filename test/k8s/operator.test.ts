@@ -301,6 +301,16 @@ describe('operator: InferenceGraphs and WorkerPools on a real API server', () =>
     assert.equal(grown.spec.replicas, 1);
     await eventually('a ScaledUp event on the pool', async () => ((await eventsAbout('WorkerPool', 'gpu')).includes('Normal ScaledUp') ? true : undefined), 5000);
     await eventually('a Pod of the gpu pool', async () => ((await podsOf('gpu')).length === 1 ? true : undefined));
+    // What the scheduler writes when no node has a free GPU (there is no scheduler here; the test writes it).
+    const [gpuPod] = await podsOf('gpu');
+    const unschedulable = { status: { conditions: [{ type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message: '0/3 nodes are available: 3 Insufficient nvidia.com/gpu.' }] } };
+    await kubectl(['patch', 'pod', gpuPod as string, '--subresource=status', '--type=merge', '-p', JSON.stringify(unschedulable)]);
+    const degradedPool = await eventually('the gpu pool Degraded/Unschedulable', async () => {
+      const p = JSON.parse(await kubectl(['get', 'workerpool', 'gpu', '-o', 'json'])) as { status?: { conditions?: Condition[] } };
+      const c = p.status?.conditions?.find((x) => x.type === 'Degraded');
+      return c?.reason === 'Unschedulable' ? c : undefined;
+    }, 5000);
+    assert.match(degradedPool.message, /1 pod\(s\) cannot be scheduled: 0\/3 nodes are available: 3 Insufficient nvidia\.com\/gpu\./);
     await startPoolWorkers('gpu', { WORKER_CPU: '4', WORKER_MEMORY: String(8 * 1024 ** 3), WORKER_GPUS: '1', WORKER_GPU_MEMORY: String(16 * 1024 ** 3) });
     await eventually('on-gpu Ready on the new worker', async () => (condition(await getGraph('on-gpu'), 'Ready')?.status === 'True' ? true : undefined));
     const pool = JSON.parse(await kubectl(['get', 'workerpool', 'gpu', '-o', 'json'])) as { status?: { replicas?: number; joinedWorkers?: number } };

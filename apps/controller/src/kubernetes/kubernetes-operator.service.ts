@@ -41,6 +41,7 @@ export class KubernetesOperatorService implements OnApplicationBootstrap, OnAppl
   private graphs: ResourceWatcher | undefined;
   private pools: ResourceWatcher | undefined;
   private deployments: ResourceWatcher | undefined;
+  private pods: ResourceWatcher | undefined;
   private elector: LeaseElector | undefined;
   private leading = false;
   private shuttingDown = false;
@@ -79,6 +80,7 @@ export class KubernetesOperatorService implements OnApplicationBootstrap, OnAppl
     this.graphs = new ResourceWatcher(client, 'inferencegraphs', kube.namespace, { onError });
     this.pools = new ResourceWatcher(client, 'workerpools', kube.namespace, { onError });
     this.deployments = new ResourceWatcher(client, 'deployments', kube.namespace, { labelSelector: MANAGED_SELECTOR, onError });
+    this.pods = new ResourceWatcher(client, 'pods', kube.namespace, { labelSelector: MANAGED_SELECTOR, onError });
     this.graphs.onChange((change) => this.onGraphChange(change));
     // A create or delete we made is settled once the watch shows it (or someone else undid it).
     this.deployments.onChange((change) => {
@@ -86,7 +88,7 @@ export class KubernetesOperatorService implements OnApplicationBootstrap, OnAppl
       if ((change.type === 'upsert' && marker === 'created') || (change.type === 'delete' && marker !== undefined)) this.staleVersions.delete(change.object.metadata.name);
     });
     // Standbys keep their caches warm too: a takeover starts from what they already know.
-    for (const w of [this.graphs, this.pools, this.deployments]) w.start();
+    for (const w of [this.graphs, this.pools, this.deployments, this.pods]) w.start();
     this.elector = new LeaseElector(client, {
       namespace: kube.namespace,
       name: kube.leaseName,
@@ -112,14 +114,14 @@ export class KubernetesOperatorService implements OnApplicationBootstrap, OnAppl
     clearInterval(this.timer);
     if (this.leading) this.cluster.stopServing();
     this.leading = false;
-    for (const w of [this.graphs, this.pools, this.deployments]) w?.stop();
+    for (const w of [this.graphs, this.pools, this.deployments, this.pods]) w?.stop();
     await this.elector?.stop();
   }
 
   /** Leadership: graphs into the catalogue first (gateways read it as soon as they connect), then the control plane. */
   private async lead(): Promise<void> {
     const graphs = this.graphs as ResourceWatcher;
-    await Promise.all([graphs.synced(), this.pools?.synced(), this.deployments?.synced()]);
+    await Promise.all([graphs.synced(), this.pools?.synced(), this.deployments?.synced(), this.pods?.synced()]);
     if (!this.elector?.isLeader) return;
     this.leading = true;
     for (const object of graphs.list()) this.applyGraph(object);
@@ -250,7 +252,8 @@ export class KubernetesOperatorService implements OnApplicationBootstrap, OnAppl
       const currentStatus = object.status as WorkerPoolStatus | undefined;
       if (!parsed.success) {
         const problem = { reason: 'InvalidSpec' as const, message: `WorkerPool ${name}: ${parsed.error.issues.map((i) => `spec.${i.path.join('.')}: ${i.message}`).join('; ')}` };
-        await this.writeStatus('workerpools', `pool/${object.metadata.uid ?? name}`, name, workerPoolStatusOf({ generation: object.metadata.generation, replicas: 0, joined: 0, pendingForCapacity: false, atMax: false, problem, previous: currentStatus?.conditions, now: new Date(nowMs) }), currentStatus);
+        const status = workerPoolStatusOf({ generation: object.metadata.generation, replicas: 0, joined: 0, pendingForCapacity: false, atMax: false, pods: this.podsOf(name), problem, previous: currentStatus?.conditions, now: new Date(nowMs) });
+        await this.writeStatus('workerpools', `pool/${object.metadata.uid ?? name}`, name, status, currentStatus);
         continue;
       }
       const pool: WorkerPoolObject = { name, uid: object.metadata.uid ?? '', spec: parsed.data };
@@ -288,6 +291,7 @@ export class KubernetesOperatorService implements OnApplicationBootstrap, OnAppl
         joined: workers.length,
         pendingForCapacity,
         atMax: decision.replicas >= pool.spec.replicas.max,
+        pods: this.podsOf(name),
         problem: this.problems.has(name) ? { reason: 'DeploymentFailed', message: this.problems.get(name) ?? '' } : undefined,
         previous: currentStatus?.conditions,
         now: new Date(nowMs),
@@ -296,6 +300,17 @@ export class KubernetesOperatorService implements OnApplicationBootstrap, OnAppl
     }
     for (const name of [...this.poolRecords.keys()]) if (!seen.has(name)) this.poolRecords.delete(name);
     await this.removeOrphans(seen);
+  }
+
+  /** The pool's Pods (not being deleted), and what the scheduler says about those it cannot place. */
+  private podsOf(pool: string): { total: number; unschedulable: number; schedulerMessage: string | undefined } {
+    const pods = (this.pods as ResourceWatcher).list().filter((p) => p.metadata.labels?.[POOL_LABEL] === pool && p.metadata.deletionTimestamp === undefined);
+    const reasons = pods.flatMap((p) => {
+      const conditions = (p.status as { conditions?: { type: string; status: string; reason?: string; message?: string }[] } | undefined)?.conditions ?? [];
+      const scheduled = conditions.find((c) => c.type === 'PodScheduled');
+      return scheduled?.status === 'False' && scheduled.reason === 'Unschedulable' ? [scheduled.message ?? ''] : [];
+    });
+    return { total: pods.length, unschedulable: reasons.length, schedulerMessage: reasons.find((r) => r !== '') };
   }
 
   /** Creates or updates the pool's Deployment when its spec or replica count differs from what it should be. */

@@ -36,11 +36,12 @@ describe('fitsFreshWorker', () => {
 });
 
 describe('workerPoolStatusOf', () => {
+  const noPods = { total: 2, unschedulable: 0, schedulerMessage: undefined };
   it('is Ready once every wanted worker joined, and Degraded when capacity is pending at max', () => {
     const now = new Date('2026-12-04T17:00:00Z');
-    const waiting = workerPoolStatusOf({ generation: 1, replicas: 2, joined: 1, pendingForCapacity: false, atMax: false, problem: undefined, previous: undefined, now });
+    const waiting = workerPoolStatusOf({ generation: 1, replicas: 2, joined: 1, pendingForCapacity: false, atMax: false, pods: noPods, problem: undefined, previous: undefined, now });
     assert.equal(waiting.conditions?.find((c) => c.type === 'Ready')?.status, 'False');
-    const full = workerPoolStatusOf({ generation: 1, replicas: 2, joined: 2, pendingForCapacity: true, atMax: true, problem: undefined, previous: undefined, now });
+    const full = workerPoolStatusOf({ generation: 1, replicas: 2, joined: 2, pendingForCapacity: true, atMax: true, pods: noPods, problem: undefined, previous: undefined, now });
     assert.deepEqual(
       full.conditions?.map((c) => [c.type, c.status, c.reason]),
       [
@@ -54,7 +55,24 @@ describe('workerPoolStatusOf', () => {
 
   it('says why the pool is stuck: an invalid spec, or a Deployment it cannot write', () => {
     const now = new Date('2026-12-04T17:00:00Z');
-    const s = workerPoolStatusOf({ generation: 2, replicas: 0, joined: 0, pendingForCapacity: false, atMax: false, problem: { reason: 'DeploymentFailed', message: 'Deployment cpu-workers: 409 already exists' }, previous: undefined, now });
+    const s = workerPoolStatusOf({ generation: 2, replicas: 0, joined: 0, pendingForCapacity: false, atMax: false, pods: noPods, problem: { reason: 'DeploymentFailed', message: 'Deployment cpu-workers: 409 already exists' }, previous: undefined, now });
     assert.deepEqual(s.conditions?.find((c) => c.type === 'Degraded'), { type: 'Degraded', status: 'True', reason: 'DeploymentFailed', message: 'Deployment cpu-workers: 409 already exists', lastTransitionTime: '2026-12-04T17:00:00Z' });
+  });
+
+  it('is Degraded with the scheduler’s message when pods cannot be scheduled', () => {
+    const s = workerPoolStatusOf({
+      generation: 1,
+      replicas: 1,
+      joined: 0,
+      pendingForCapacity: false,
+      atMax: false,
+      pods: { total: 1, unschedulable: 1, schedulerMessage: '0/3 nodes are available: 3 Insufficient nvidia.com/gpu.' },
+      problem: undefined,
+      previous: undefined,
+      now: new Date('2026-12-04T17:00:00Z'),
+    });
+    const degraded = s.conditions?.find((c) => c.type === 'Degraded');
+    assert.deepEqual([degraded?.status, degraded?.reason], ['True', 'Unschedulable']);
+    assert.match(degraded?.message ?? '', /1 pod\(s\) cannot be scheduled: 0\/3 nodes are available: 3 Insufficient nvidia\.com\/gpu\./);
   });
 });

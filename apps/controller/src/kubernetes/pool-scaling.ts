@@ -61,6 +61,8 @@ export function workerPoolStatusOf(input: {
   readonly joined: number;
   readonly pendingForCapacity: boolean;
   readonly atMax: boolean;
+  /** The pool's Pods, and the scheduler's message for those it cannot place (undefined: none). */
+  readonly pods: { readonly total: number; readonly unschedulable: number; readonly schedulerMessage: string | undefined };
   /** What stops the pool: an invalid spec, or a Deployment it cannot write (reason, message). */
   readonly problem: { readonly reason: 'InvalidSpec' | 'DeploymentFailed'; readonly message: string } | undefined;
   readonly previous: readonly GraphCondition[] | undefined;
@@ -75,15 +77,20 @@ export function workerPoolStatusOf(input: {
     );
   } else {
     const ready = input.joined >= input.replicas;
-    const joined = `${input.joined} of ${input.replicas} worker(s) joined`;
+    const joined = `${input.joined} of ${input.replicas} worker(s) joined, ${input.pods.total} pod(s)`;
     conditions.push({ type: 'Ready', status: ready ? 'True' : 'False', reason: ready ? 'WorkersJoined' : 'WaitingForWorkers', message: joined });
     conditions.push({ type: 'Progressing', status: ready ? 'False' : 'True', reason: ready ? 'WorkersJoined' : 'WaitingForWorkers', message: joined });
     const full = input.pendingForCapacity && input.atMax;
+    const unschedulable = input.pods.unschedulable > 0;
     conditions.push({
       type: 'Degraded',
-      status: full ? 'True' : 'False',
-      reason: full ? 'AtMaxReplicas' : 'WithinLimits',
-      message: full ? 'replicas are pending for capacity and the pool is at replicas.max' : joined,
+      status: full || unschedulable ? 'True' : 'False',
+      reason: unschedulable ? 'Unschedulable' : full ? 'AtMaxReplicas' : 'WithinLimits',
+      message: unschedulable
+        ? `${input.pods.unschedulable} pod(s) cannot be scheduled: ${input.pods.schedulerMessage ?? 'no reason given'}`
+        : full
+          ? 'replicas are pending for capacity and the pool is at replicas.max'
+          : joined,
     });
   }
   const at = input.now.toISOString().replace(/\.\d+Z$/, 'Z');
