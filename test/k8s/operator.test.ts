@@ -90,6 +90,34 @@ function scaleGraph(name: string, node: Record<string, unknown>): Record<string,
   };
 }
 
+/** The operator's namespaced Role, exactly the rules the chart grants it (no Secrets). */
+const OPERATOR_RBAC = {
+  apiVersion: 'v1',
+  kind: 'List',
+  items: [
+    {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'Role',
+      metadata: { name: 'infergraph-controller' },
+      rules: [
+        { apiGroups: ['infergraph.dev'], resources: ['inferencegraphs', 'workerpools'], verbs: ['get', 'list', 'watch'] },
+        { apiGroups: ['infergraph.dev'], resources: ['inferencegraphs/status', 'workerpools/status'], verbs: ['get', 'update', 'patch'] },
+        { apiGroups: ['apps'], resources: ['deployments'], verbs: ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'] },
+        { apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch'] },
+        { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'list', 'watch', 'create', 'update', 'patch'] },
+        { apiGroups: [''], resources: ['events'], verbs: ['create', 'patch'] },
+      ],
+    },
+    {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'RoleBinding',
+      metadata: { name: 'infergraph-controller' },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'infergraph-controller' },
+      subjects: [{ kind: 'ServiceAccount', name: 'infergraph-controller', namespace: NS }],
+    },
+  ],
+};
+
 describe('operator: InferenceGraphs and WorkerPools on a real API server', () => {
   let cp: TestControlPlane;
   const controllers: RunningController[] = [];
@@ -143,9 +171,10 @@ describe('operator: InferenceGraphs and WorkerPools on a real API server', () =>
     return started;
   };
   const ready = async (c: RunningController): Promise<boolean> => (await fetch(`${c.base}/healthz/ready`).catch(() => undefined))?.status === 200;
+  let operatorKubeconfig: string;
   const controllerEnv = (id: string): Record<string, string> => ({
     CONTROLLER_MODE: 'kubernetes',
-    KUBECONFIG: cp.kubeconfig,
+    KUBECONFIG: operatorKubeconfig,
     KUBE_NAMESPACE: NS,
     POD_NAME: id,
     STATE_DIR: stateDir,
@@ -164,10 +193,13 @@ describe('operator: InferenceGraphs and WorkerPools on a real API server', () =>
     cp = await startTestControlPlane();
     stateDir = mkdtempSync(path.join(tmpdir(), 'infergraph-operator-state-'));
     emptyGraphs = mkdtempSync(path.join(tmpdir(), 'infergraph-operator-graphs-'));
-    await cp.kubectl(['create', 'namespace', NS]);
     const crds = await cp.kubectl(['apply', '-f', repoPath('deploy', 'crds')]);
     assert.equal(crds.code, 0, crds.stderr);
     await cp.kubectl(['wait', '--for=condition=Established', '--timeout=30s', 'crd/inferencegraphs.infergraph.dev', 'crd/workerpools.infergraph.dev']);
+    // The controllers run as a ServiceAccount with only the operator's Role (the chart's rules), not as admin.
+    operatorKubeconfig = await cp.serviceAccountKubeconfig(NS, 'infergraph-controller'); // creates the namespace too
+    const role = await cp.kubectl(['apply', '-n', NS, '-f', '-'], { input: JSON.stringify(OPERATOR_RBAC) });
+    assert.equal(role.code, 0, role.stderr);
     // Two controllers of one "Deployment": the first leads, the second stands by.
     const first = await startController(undefined, controllerEnv('controller-a'));
     controllers.push(first);
@@ -195,6 +227,10 @@ describe('operator: InferenceGraphs and WorkerPools on a real API server', () =>
     assert.equal(await ready(b), false);
     const holder = await kubectl(['get', 'lease', 'infergraph-controller', '-o', 'jsonpath={.spec.holderIdentity}']);
     assert.equal(holder, 'controller-a');
+    // The controllers act with the operator's Role only: no Secrets.
+    const secrets = await cp.kubectl(['get', 'secrets', '-n', NS], { kubeconfig: operatorKubeconfig });
+    assert.notEqual(secrets.code, 0);
+    assert.match(secrets.stderr, /forbidden/);
     // The API server is the only source of graphs: the admin API refuses to change them.
     const put = await fetch(`${a.base}/v1/graphs/posted`, { method: 'PUT', headers: { 'content-type': 'application/yaml' }, body: 'apiVersion: infergraph.dev/v1alpha1' });
     assert.equal(put.status, 403);
@@ -431,5 +467,7 @@ describe('operator: InferenceGraphs and WorkerPools on a real API server', () =>
     assert.equal(code, 'SIGTERM', 'the stopped leader finishes its shutdown and exits');
     assert.ok(handoverMs < 6000, `hand-over took ${handoverMs} ms: the lease was not released (its duration is 10 s)`);
     assert.equal(summary.failures.length, 0, describeFailures(summary));
+    // Everything the operator did, it did within its Role.
+    for (const controller of [b, c]) assert.doesNotMatch(controller.output(), /forbidden/i);
   });
 });
