@@ -23,9 +23,11 @@ export const LAYERS = {
   'libs/transport-kafka': { layer: 'adapter', libs: ['protocol', 'spec', 'executor'], packages: ['kafkajs'] },
   // Fed only by engine events: it knows their types, never calls the engine.
   'libs/telemetry': { layer: 'adapter', libs: ['spec', 'executor'], typeLibs: ['engine'], packages: ['prom-client', '@opentelemetry/*', 'zod'] },
+  // The only code that calls the Kubernetes API.
+  'libs/kube': { layer: 'adapter', libs: ['spec'], packages: ['@kubernetes/client-node'] },
   'apps/controller': {
     layer: 'app',
-    libs: ['protocol', 'spec', 'placement', 'cluster', 'engine', 'telemetry', 'transport-grpc'],
+    libs: ['protocol', 'spec', 'placement', 'cluster', 'engine', 'telemetry', 'transport-grpc', 'kube'],
     packages: ['@nestjs/common', '@nestjs/core', '@nestjs/platform-fastify', 'fastify', 'reflect-metadata', 'zod'],
   },
   'apps/gateway': {

@@ -53,7 +53,7 @@ export function matchAdminToken(presented: string, tokens: readonly AdminTokenDi
  * anything. `route` is the matched route pattern, not the raw URL.
  */
 export function requiredAdminScope(method: string, route: string): AdminScope | undefined {
-  if (route === '/healthz') return undefined;
+  if (route === '/healthz' || route === '/healthz/ready') return undefined;
   return method === 'GET' || method === 'HEAD' ? 'read' : 'admin';
 }
 

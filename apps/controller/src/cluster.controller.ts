@@ -27,6 +27,17 @@ export class ClusterController {
     return { live: true };
   }
 
+  /**
+   * Readiness: 200 while this controller serves the control plane (always in files mode; only the leader in
+   * Kubernetes mode, so the controller Service sends workers and gateways to it), else 503.
+   */
+  @Get('healthz/ready')
+  ready(@Res({ passthrough: true }) reply: FastifyReply): unknown {
+    const serving = this.cluster.serving;
+    void reply.status(serving ? 200 : 503);
+    return { ready: serving, leader: serving };
+  }
+
   @Get('v1/cluster')
   status(): unknown {
     return this.cluster.status();

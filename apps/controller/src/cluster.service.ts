@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import { Autoscaler, ClusterState } from '@infergraph/cluster';
+import { Autoscaler, ClusterState, type ClusterStatus } from '@infergraph/cluster';
 import type { CatalogueMessage, RoutingTableMessage, WorkerMessage } from '@infergraph/protocol';
 import { ControlServer, GRPC_STATUS, type WorkerSession } from '@infergraph/transport-grpc';
 import type { ClusterView } from '@infergraph/telemetry';
@@ -41,6 +41,9 @@ export class ClusterService implements OnApplicationBootstrap, OnApplicationShut
   private scaling: NodeJS.Timeout | undefined;
   private syncTimer: NodeJS.Timeout | undefined;
   private lastPublished = '';
+  private listening = false;
+  /** Closed for good (Kubernetes mode, leadership over): a grpc-js server cannot listen again. */
+  private stopped = false;
 
   constructor(
     @Inject(CONTROLLER_CONFIG) private readonly config: ControllerConfig,
@@ -66,8 +69,35 @@ export class ClusterService implements OnApplicationBootstrap, OnApplicationShut
     this.catalogue.onChange((name, graph) => this.onCatalogueChange(name, graph));
   }
 
+  /** Files mode serves at once; in Kubernetes mode the operator calls `startServing` once it leads. */
   async onApplicationBootstrap(): Promise<void> {
+    if (this.config.kubernetes !== undefined) return;
     this.catalogue.loadFiles();
+    await this.startServing();
+  }
+
+  /** Whether the control plane listens (always in files mode; only on the leader in Kubernetes mode). */
+  get serving(): boolean {
+    return this.listening;
+  }
+
+  /** Whether the start-up sync is over (placement and routes are published). */
+  get isSynced(): boolean {
+    return this.synced;
+  }
+
+  /** The cluster as placement sees it now: for the operator's status writes and pool scaling. */
+  clusterStatus(): ClusterStatus {
+    return this.state.status(Date.now());
+  }
+
+  /**
+   * Opens the control plane and starts the sync window: workers re-join and are adopted, then the
+   * controller places and publishes. Called once.
+   */
+  async startServing(): Promise<void> {
+    if (this.listening || this.stopped) return;
+    this.listening = true;
     const port = await this.server.listen(`${this.config.host}:${this.config.controlPort}`);
     this.logger.log(`control plane listening on grpc://${this.config.host}:${port} (epoch ${this.epoch}; syncing for ${this.config.syncWindowMs} ms)`);
     this.syncTimer = setTimeout(() => this.finishSync(), this.config.syncWindowMs);
@@ -78,7 +108,24 @@ export class ClusterService implements OnApplicationBootstrap, OnApplicationShut
     this.scaling.unref();
   }
 
+  /**
+   * Kubernetes mode, when leadership ends: closes the control plane at once, so workers and gateways move
+   * to the new leader instead of keeping their streams to this one.
+   */
+  stopServing(): void {
+    if (!this.listening) return;
+    this.listening = false;
+    this.stopped = true;
+    clearTimeout(this.syncTimer);
+    clearInterval(this.expiry);
+    clearInterval(this.scaling);
+    this.server.forceClose();
+    this.logger.log('control plane closed');
+  }
+
   async onApplicationShutdown(): Promise<void> {
+    // A leader handing over must not wait for its workers' streams to end: they move to the next leader.
+    if (this.config.kubernetes !== undefined) this.stopServing();
     clearTimeout(this.syncTimer);
     clearInterval(this.expiry);
     clearInterval(this.scaling);

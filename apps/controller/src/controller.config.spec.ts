@@ -26,4 +26,25 @@ describe('controller configuration', () => {
       (err: Error) => /CLUSTER_TOKEN: a token must be at least 16 characters/.test(err.message) && !err.message.includes('tiny'),
     );
   });
+
+  it('stays in files mode unless CONTROLLER_MODE=kubernetes', () => {
+    assert.equal(loadControllerConfig({}).kubernetes, undefined);
+  });
+
+  it('reads the operator settings in Kubernetes mode, defaulting the namespace to the service account’s', () => {
+    const config = loadControllerConfig({ CONTROLLER_MODE: 'kubernetes', POD_NAME: 'controller-0', MODEL_ROOTS: '/models,/extra' }, '/app', () => 'ml');
+    assert.equal(config.kubernetes?.namespace, 'ml');
+    assert.equal(config.kubernetes?.identity, 'controller-0');
+    assert.equal(config.kubernetes?.leaseName, 'infergraph-controller');
+    assert.equal(config.kubernetes?.modelsDir, '/models');
+    assert.deepEqual(config.kubernetes?.workerCommand, ['node', 'dist/apps/worker/src/main.js']);
+    assert.equal(loadControllerConfig({ CONTROLLER_MODE: 'kubernetes' }, '/app', () => undefined).kubernetes?.namespace, 'default');
+  });
+
+  it('lists bad operator settings by name', () => {
+    assert.throws(
+      () => loadControllerConfig({ CONTROLLER_MODE: 'kubernetes', WORKER_COMMAND: 'node main.js', GATEWAY_REST_URL: 'not a url' }),
+      (err: Error) => /WORKER_COMMAND="node main\.js": must be a JSON array/.test(err.message) && /GATEWAY_REST_URL="not a url": must be a URL/.test(err.message),
+    );
+  });
 });

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import { listOf, parseEnvironment } from '@infergraph/engine';
@@ -24,6 +25,25 @@ const envSchema = z.object({
   MODEL_ROOTS: z.string().default('.'),
   /** Let graphs posted through the admin API load custom modules (code run on workers and gateways). */
   ALLOW_POSTED_MODULES: z.enum(['true', 'false', '1', '0', '']).default('false'),
+  /** `files`: graphs from GRAPHS_DIR and the admin API; `kubernetes`: an operator of InferenceGraphs and WorkerPools. */
+  CONTROLLER_MODE: z.enum(['files', 'kubernetes']).default('files'),
+  KUBE_NAMESPACE: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be a namespace name (a DNS label)').optional(),
+  KUBECONFIG: z.string().default(''),
+  POD_NAME: z.string().default(''),
+  LEASE_NAME: z.string().regex(/^[a-z0-9]([-.a-z0-9]*[a-z0-9])?$/, 'must be a Lease name (DNS subdomain)').default('infergraph-controller'),
+  LEASE_DURATION_MS: z.coerce.number().int().min(1000).max(120_000).default(10_000),
+  LEASE_RENEW_MS: z.coerce.number().int().min(100).max(60_000).default(2000),
+  WORKER_IMAGE: z.string().default(''),
+  /** The worker command in pool Deployments (JSON array of strings). */
+  WORKER_COMMAND: z.string().default('["node","dist/apps/worker/src/main.js"]'),
+  /** host:port workers of pool Deployments join (the controller Service). */
+  CONTROLLER_SERVICE: z.string().default(''),
+  /** A PersistentVolumeClaim with the models (and STATE_DIR), mounted into pool workers at the first MODEL_ROOTS entry. */
+  MODELS_PVC: z.string().default(''),
+  /** A Secret whose key `token` pool workers get as CLUSTER_TOKEN (the operator references it, never reads it). */
+  WORKER_TOKEN_SECRET: z.string().default(''),
+  GATEWAY_REST_URL: z.string().default(''),
+  GATEWAY_GRPC_URL: z.string().default(''),
 });
 
 export interface ControllerConfig {
@@ -66,12 +86,44 @@ export interface ControllerConfig {
    * callers) only on a loopback HOST.
    */
   readonly controlSecurity: ControlServerSecurity;
+  /** CONTROLLER_MODE=kubernetes: where the operator's objects are and who it is; undefined in files mode. */
+  readonly kubernetes: KubernetesSettings | undefined;
+}
+
+/** The operator's settings (CONTROLLER_MODE=kubernetes). */
+export interface KubernetesSettings {
+  /** KUBE_NAMESPACE, else the service account's namespace, else `default`. */
+  readonly namespace: string;
+  /** KUBECONFIG; undefined: in-cluster (the pod's service account). */
+  readonly kubeconfig: string | undefined;
+  /** POD_NAME: this candidate in the leader Lease (default: the host name and process id). */
+  readonly identity: string;
+  readonly leaseName: string;
+  readonly leaseDurationMs: number;
+  readonly leaseRenewMs: number;
+  /** WORKER_IMAGE: the image of pools that name none. */
+  readonly workerImage: string;
+  readonly workerCommand: readonly string[];
+  /** CONTROLLER_SERVICE: what workers of pool Deployments get as CONTROLLER. */
+  readonly controllerService: string;
+  /** Written into each InferenceGraph's status.endpoints. */
+  readonly gatewayRestUrl: string;
+  readonly gatewayGrpcUrl: string;
+  /**
+   * Where an InferenceGraph's relative paths (model.uri, modules, references) point: the first MODEL_ROOTS
+   * entry, since such a graph has no file of its own.
+   */
+  readonly modelsDir: string;
+  /** MODELS_PVC: mounted read-only into pool workers at `modelsDir`. */
+  readonly modelsClaim: string | undefined;
+  /** WORKER_TOKEN_SECRET: pool workers' CLUSTER_TOKEN comes from its key `token`. */
+  readonly workerTokenSecret: string | undefined;
 }
 
 export const CONTROLLER_CONFIG = Symbol('CONTROLLER_CONFIG');
 
 /** Parses the environment once; lists every bad variable at start-up. */
-export function loadControllerConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): ControllerConfig {
+export function loadControllerConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd(), podNamespace: () => string | undefined = () => undefined): ControllerConfig {
   const admin = adminTokensIn(env, cwd);
   const control = controlServerSecurityFrom(env, cwd);
   admin.problems.push(...control.problems);
@@ -82,6 +134,7 @@ export function loadControllerConfig(env: NodeJS.ProcessEnv = process.env, cwd =
     if (admin.problems.length === 0) throw err;
     throw new Error(`${err instanceof Error ? err.message : String(err)}\n${admin.problems.map((p) => `  ${p}`).join('\n')}`, { cause: err });
   }
+  const kubernetes = e.CONTROLLER_MODE === 'kubernetes' ? kubernetesSettingsOf(e, cwd, admin.problems, podNamespace) : undefined;
   if (admin.problems.length > 0) throw new Error(`invalid controller configuration:\n${admin.problems.map((p) => `  ${p}`).join('\n')}`);
   const adminTokens = admin.tokens;
   if (adminTokens.length === 0 && !isLoopbackHost(e.HOST)) {
@@ -112,6 +165,38 @@ export function loadControllerConfig(env: NodeJS.ProcessEnv = process.env, cwd =
     allowPostedModules: e.ALLOW_POSTED_MODULES === 'true' || e.ALLOW_POSTED_MODULES === '1',
     adminTokens: Object.freeze(adminTokens.map((t) => Object.freeze(t))),
     controlSecurity: control.security,
+    kubernetes,
+  });
+}
+
+function kubernetesSettingsOf(e: z.infer<typeof envSchema>, cwd: string, problems: string[], podNamespace: () => string | undefined): KubernetesSettings {
+  let workerCommand: string[] = [];
+  try {
+    const parsed = JSON.parse(e.WORKER_COMMAND) as unknown;
+    if (!Array.isArray(parsed) || parsed.length === 0 || !parsed.every((x) => typeof x === 'string' && x !== '')) throw new Error('not a non-empty array of strings');
+    workerCommand = parsed as string[];
+  } catch (err) {
+    problems.push(`WORKER_COMMAND=${JSON.stringify(e.WORKER_COMMAND)}: must be a JSON array of strings, e.g. ["node","dist/apps/worker/src/main.js"] (${err instanceof Error ? err.message : String(err)})`);
+  }
+  for (const [name, value] of [['GATEWAY_REST_URL', e.GATEWAY_REST_URL], ['GATEWAY_GRPC_URL', e.GATEWAY_GRPC_URL]] as const) {
+    if (value !== '' && !URL.canParse(value)) problems.push(`${name}=${JSON.stringify(value)}: must be a URL, e.g. http://infergraph-gateway.ml.svc:8080`);
+  }
+  const firstRoot = listOf(e.MODEL_ROOTS)[0] ?? '.';
+  return Object.freeze({
+    namespace: e.KUBE_NAMESPACE ?? podNamespace() ?? 'default',
+    kubeconfig: e.KUBECONFIG === '' ? undefined : path.resolve(cwd, e.KUBECONFIG),
+    identity: e.POD_NAME !== '' ? e.POD_NAME : `${hostname()}-${process.pid}`,
+    leaseName: e.LEASE_NAME,
+    leaseDurationMs: e.LEASE_DURATION_MS,
+    leaseRenewMs: Math.min(e.LEASE_RENEW_MS, Math.floor(e.LEASE_DURATION_MS / 3)),
+    workerImage: e.WORKER_IMAGE,
+    workerCommand: Object.freeze(workerCommand),
+    controllerService: e.CONTROLLER_SERVICE,
+    gatewayRestUrl: e.GATEWAY_REST_URL,
+    gatewayGrpcUrl: e.GATEWAY_GRPC_URL,
+    modelsDir: path.resolve(cwd, firstRoot),
+    modelsClaim: e.MODELS_PVC === '' ? undefined : e.MODELS_PVC,
+    workerTokenSecret: e.WORKER_TOKEN_SECRET === '' ? undefined : e.WORKER_TOKEN_SECRET,
   });
 }
 

@@ -7,6 +7,7 @@ import { CONTROLLER_CONFIG, type ControllerConfig } from './controller.config';
 import { ControllerErrorFilter } from './error.filter';
 import { GraphCatalogueService } from './graph-catalogue.service';
 import { ClusterMetrics } from '@infergraph/telemetry';
+import { KubernetesOperatorService } from './kubernetes/kubernetes-operator.service';
 
 @Module({})
 export class ControllerModule {
@@ -18,6 +19,7 @@ export class ControllerModule {
         { provide: CONTROLLER_CONFIG, useValue: config },
         GraphCatalogueService,
         ClusterService,
+        KubernetesOperatorService,
         { provide: ClusterMetrics, useFactory: (cluster: ClusterService) => new ClusterMetrics(() => cluster.metricsView()), inject: [ClusterService] },
         { provide: APP_FILTER, useClass: ControllerErrorFilter },
         { provide: APP_GUARD, useClass: AdminAuthGuard },

@@ -9,13 +9,16 @@ import { GraphConflictError } from './graph-conflict.error';
 import { absolutizeGraphPaths, customModuleFields, dnsLabel, screenGraphSource } from '@infergraph/spec';
 import { PostedGraphStore } from './posted-graph.store';
 
-/** Where a desired graph comes from: a file of GRAPHS_DIR (read-only to the API), or the admin API. */
-export type GraphSource = 'file' | 'api';
+/**
+ * Where a desired graph comes from: a file of GRAPHS_DIR (read-only to the API), the admin API, or an
+ * InferenceGraph object (CONTROLLER_MODE=kubernetes, where the API server is the only source).
+ */
+export type GraphSource = 'file' | 'api' | 'kubernetes';
 
 /** One desired graph as the rest of the controller sees it: where it is and what it needs. */
 export interface CatalogueGraph extends CatalogEntry {
   readonly source: GraphSource;
-  /** What the API shows as its file: the path relative to its GRAPHS_DIR entry, or `api`. */
+  /** What the API shows as its file: the path relative to its GRAPHS_DIR entry, `api`, or `kubernetes`. */
   readonly shownFile: string;
 }
 
@@ -44,21 +47,26 @@ export class GraphCatalogueService implements OnModuleInit {
   private readonly graphs = new Map<string, CatalogueGraph>();
   private readonly listeners: CatalogueChange[] = [];
   private readonly store: PostedGraphStore;
+  /** Kubernetes mode: InferenceGraphs as files workers and gateways load (STATE_DIR/kubernetes/graphs). */
+  private readonly kubeStore: PostedGraphStore;
   /** Where graphs may point: every GRAPHS_DIR entry (posted graphs' paths resolve against the first) and MODEL_ROOTS. */
   private readonly paths: PathPolicy;
 
   constructor(@Inject(CONTROLLER_CONFIG) private readonly config: ControllerConfig) {
     this.store = new PostedGraphStore(config.stateDir);
+    this.kubeStore = new PostedGraphStore(path.join(config.stateDir, 'kubernetes'));
     this.paths = new PathPolicy([...config.graphDirs, ...config.modelRoots]);
   }
 
   /** A STATE_DIR that cannot be created or written stops the start-up here, before any port opens. */
   onModuleInit(): void {
-    this.store.open();
+    if (this.config.kubernetes === undefined) this.store.open();
+    else this.kubeStore.open();
   }
 
   /** Reads GRAPHS_DIR, then the stored posted graphs; call once, before listeners need the graphs. Never throws. */
   loadFiles(): void {
+    if (this.config.kubernetes !== undefined) return;
     const { files, problems } = graphFilesIn(this.config.graphDirs);
     for (const problem of problems) this.logger.error(problem);
     for (const { file, dir } of files) {
@@ -91,8 +99,93 @@ export class GraphCatalogueService implements OnModuleInit {
     return { graphs: this.list().map(describeGraph) };
   }
 
+  /**
+   * Kubernetes mode: the graph of an InferenceGraph object (`text`: its document, `label`: how problems name
+   * it). Relative paths resolve against the models directory (the first MODEL_ROOTS entry). A valid spec is
+   * stored and published (a changed one replaces the old, which keeps serving until the new one is ready);
+   * an invalid one is not, and a previous valid version of the graph keeps serving. Returns the problems.
+   */
+  putKubernetesGraph(name: string, text: string, label: string): { error: string | undefined } {
+    const kube = this.kubeSettings();
+    const absolute = absolutizeGraphPaths(text, kube.modelsDir);
+    const bytes = Buffer.from(absolute.text, 'utf8');
+    const checked = readGraphSource(bytes, this.kubeStore.fileOf(name), label, this.paths);
+    const error = checked.error ?? (checked.name === name ? undefined : `${label}: metadata.name "${checked.name}" differs from the object's name "${name}"`);
+    const existing = this.graphs.get(name);
+    if (error !== undefined) {
+      if (existing !== undefined && existing.error === undefined) return { error };
+      const failed: CatalogueGraph = { ...checked, name, demands: [], scaling: [], error, source: 'kubernetes', shownFile: 'kubernetes' };
+      this.graphs.set(name, failed);
+      this.emit(name, failed);
+      return { error };
+    }
+    if (existing?.error === undefined && existing?.contentHash === checked.contentHash) return { error: undefined };
+    try {
+      this.kubeStore.save(name, bytes);
+    } catch (err) {
+      return { error: `${label}: ${err instanceof Error ? err.message : String(err)}` };
+    }
+    const entry: CatalogueGraph = { ...checked, source: 'kubernetes', shownFile: 'kubernetes' };
+    this.graphs.set(name, entry);
+    this.logger.log(`graph "${name}" ${existing === undefined ? 'added' : 'replaced'} from ${label} (sha256 ${entry.contentHash.slice(0, 12)}): ${entry.demands.length} placeable node(s)`);
+    this.emit(name, entry);
+    return { error: undefined };
+  }
+
+  /** Kubernetes mode: the InferenceGraph was deleted; its replicas are unloaded and gateways drop it. */
+  removeKubernetesGraph(name: string): void {
+    if (!this.graphs.delete(name)) return;
+    try {
+      this.kubeStore.remove(name);
+    } catch (err) {
+      this.logger.warn(err instanceof Error ? err.message : String(err));
+    }
+    this.logger.log(`graph "${name}" removed: its InferenceGraph was deleted`);
+    this.emit(name, undefined);
+  }
+
+  /**
+   * Kubernetes mode, at takeover: removes the stored files of graphs that are no longer InferenceGraphs
+   * (deleted while no controller led), once every current one has been applied.
+   */
+  pruneKubernetesGraphs(): void {
+    let files: string[];
+    try {
+      files = this.kubeStore.files();
+    } catch (err) {
+      this.logger.warn(`cannot list ${this.kubeStore.dir}: ${err instanceof Error ? err.message : String(err)}`);
+      return;
+    }
+    for (const file of files) {
+      const name = path.basename(file, '.yaml');
+      if (this.graphs.has(name)) continue;
+      try {
+        this.kubeStore.remove(name);
+        this.logger.log(`removed ${file}: no InferenceGraph "${name}" anymore`);
+      } catch (err) {
+        this.logger.warn(err instanceof Error ? err.message : String(err));
+      }
+    }
+  }
+
+  private kubeSettings(): NonNullable<ControllerConfig['kubernetes']> {
+    const kube = this.config.kubernetes;
+    if (kube === undefined) throw new Error('InferenceGraph objects are only read in CONTROLLER_MODE=kubernetes');
+    return kube;
+  }
+
+  /** In Kubernetes mode the API server is the only source of graphs: the admin API only reads. */
+  private refuseInKubernetesMode(): void {
+    if (this.config.kubernetes === undefined) return;
+    throw new InferenceError(
+      'PERMISSION_DENIED',
+      'graphs cannot be changed through the admin API in CONTROLLER_MODE=kubernetes; apply, edit or delete InferenceGraph objects with kubectl instead',
+    );
+  }
+
   /** `POST /v1/graphs`: adds a graph under a name no graph has yet. */
   add(body: Uint8Array): GraphDescription {
+    this.refuseInKubernetesMode();
     const posted = this.prepare(body);
     const existing = posted.name === undefined ? undefined : this.graphs.get(posted.name);
     if (existing !== undefined) throw alreadyExists(existing);
@@ -101,6 +194,7 @@ export class GraphCatalogueService implements OnModuleInit {
 
   /** `PUT /v1/graphs/{name}`: creates or replaces a posted graph; a GRAPHS_DIR graph cannot be replaced. */
   put(name: string, body: Uint8Array): { created: boolean; graph: GraphDescription } {
+    this.refuseInKubernetesMode();
     if (!dnsLabel.safeParse(name).success) throw new InferenceError('INVALID_ARGUMENT', `"${name}" is not a graph name (a DNS-1123 label)`);
     const posted = this.prepare(body);
     if (posted.name !== undefined && posted.name !== name) {
@@ -113,6 +207,7 @@ export class GraphCatalogueService implements OnModuleInit {
 
   /** `DELETE /v1/graphs/{name}`: removes a posted graph and its stored copy. */
   remove(name: string): GraphDescription {
+    this.refuseInKubernetesMode();
     const entry = this.graphs.get(name);
     if (entry === undefined) throw new InferenceError('NOT_FOUND', `unknown graph "${name}"`);
     if (entry.source === 'file') throw readOnly(entry, 'deleted');

@@ -6,10 +6,11 @@ import { StructuredLogger } from '@infergraph/telemetry';
 import { ControllerModule } from './controller.module';
 import { loadControllerConfig } from './controller.config';
 import { MAX_GRAPH_BYTES } from '@infergraph/spec';
+import { KubeClient } from '@infergraph/kube';
 
 /** The controller process: places node replicas on workers and publishes the routing table. */
 async function bootstrap(): Promise<void> {
-  const config = loadControllerConfig();
+  const config = loadControllerConfig(process.env, process.cwd(), () => KubeClient.podNamespace());
   const logger = new StructuredLogger({ component: 'controller', format: config.telemetry.logFormat, level: config.telemetry.logLevel });
   // Bodies are graph documents: larger than a graph may be is refused with 413 before it is read.
   const adapter = new FastifyAdapter({ bodyLimit: MAX_GRAPH_BYTES });

@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplica
 import type { ClientDuplexStream } from '@grpc/grpc-js';
 import { randomUUID } from 'node:crypto';
 import type { ControllerMessage, GraphRefMessage, ReplicaStateMessage, WorkerMessage } from '@infergraph/protocol';
-import { ControlClient } from '@infergraph/transport-grpc';
+import { ControlClient, ControllerAddresses } from '@infergraph/transport-grpc';
 import { DrainGate } from './drain.gate';
 import { NodeServingService } from './node-serving.service';
 import { WORKER_CONFIG, type WorkerConfig } from './worker.config';
@@ -41,6 +41,8 @@ export class ControllerLinkService implements OnApplicationBootstrap, OnApplicat
   /** Set while the controller is lost: retries are quiet until a stream answers again. */
   private away = false;
   private releasedBy: (() => void) | undefined;
+  /** CONTROLLER: one address, or several tried in turn after a lost stream. */
+  private addresses: ControllerAddresses | undefined;
 
   constructor(
     private readonly serving: NodeServingService,
@@ -51,7 +53,9 @@ export class ControllerLinkService implements OnApplicationBootstrap, OnApplicat
   }
 
   onApplicationBootstrap(): void {
-    if (this.config.controller !== undefined) this.join();
+    if (this.config.controller === undefined) return;
+    this.addresses = new ControllerAddresses(this.config.controller);
+    this.join();
   }
 
   onApplicationShutdown(): void {
@@ -86,7 +90,7 @@ export class ControllerLinkService implements OnApplicationBootstrap, OnApplicat
   }
 
   private join(): void {
-    const controller = this.config.controller as string;
+    const controller = (this.addresses as ControllerAddresses).current;
     this.client?.close();
     const client = new ControlClient(controller, this.config.controlSecurity);
     this.client = client;
@@ -131,8 +135,10 @@ export class ControllerLinkService implements OnApplicationBootstrap, OnApplicat
       if (this.stopped || lostOnce || this.stream !== stream) return;
       lostOnce = true;
       clearInterval(this.heartbeat);
-      if (!this.away) this.logger.warn(`lost the controller at ${controller} (${why}); re-joining every ${REJOIN_MS} ms`);
+      if (!this.away) this.logger.warn(`lost the controller at ${controller} (${why}); re-joining every ${REJOIN_MS} ms${(this.addresses?.all.length ?? 1) > 1 ? ', trying each listed controller in turn' : ''}`);
       this.away = true;
+      // With several controllers listed, the next one may be the leader now.
+      this.addresses?.advance();
       this.rejoin = setTimeout(() => this.join(), REJOIN_MS);
       this.rejoin.unref();
     };

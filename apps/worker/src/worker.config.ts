@@ -45,7 +45,7 @@ export interface WorkerConfig {
   readonly bodyLimitBytes: number;
   /** Logs (LOG_LEVEL, LOG_FORMAT, LOG_PAYLOADS) and tracing (OTEL_*). */
   readonly telemetry: TelemetrySettings;
-  /** Controller mode: join it and serve what it assigns; otherwise serve every node of GRAPHS_DIR. */
+  /** Controller mode (host:port; several, comma-separated, are tried in turn): join it and serve what it assigns; otherwise serve every node of GRAPHS_DIR. */
   readonly controller: string | undefined;
   /** What this process presents to the controller (CLUSTER_TOKEN or CLUSTER_TOKEN_FILE, CONTROL_TLS_*). */
   readonly controlSecurity: ControlClientSecurity;

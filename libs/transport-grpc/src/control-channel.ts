@@ -165,6 +165,11 @@ export class ControlServer {
   close(): Promise<void> {
     return new Promise((resolve) => this.server.tryShutdown(() => resolve()));
   }
+
+  /** Ends every open stream at once (clients see UNAVAILABLE or CANCELLED and go elsewhere) and stops listening. */
+  forceClose(): void {
+    this.server.forceShutdown();
+  }
 }
 
 /** Calls `listener` once when a server stream ends for any reason. */
@@ -209,3 +214,31 @@ export class ControlClient {
 }
 
 export const GRPC_STATUS = status;
+
+/**
+ * CONTROLLER as workers and gateways read it: one host:port (a Service in front of the leader) or a
+ * comma-separated list of controllers, tried in turn: after a lost or refused stream the next one is
+ * tried, so a client finds whichever controller leads (a standby does not listen on the control plane).
+ */
+export class ControllerAddresses {
+  readonly all: readonly string[];
+  private index = 0;
+
+  constructor(list: string) {
+    this.all = list
+      .split(',')
+      .map((a) => a.trim())
+      .filter((a) => a !== '');
+    if (this.all.length === 0) throw new Error(`CONTROLLER=${JSON.stringify(list)}: expected host:port, or several separated by commas`);
+  }
+
+  get current(): string {
+    return this.all[this.index] as string;
+  }
+
+  /** Moves to the next controller of the list (the same one when there is only one) and returns it. */
+  advance(): string {
+    this.index = (this.index + 1) % this.all.length;
+    return this.current;
+  }
+}

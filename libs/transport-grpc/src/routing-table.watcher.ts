@@ -1,6 +1,6 @@
 import { status, type ClientReadableStream } from '@grpc/grpc-js';
 import type { CatalogueMessage, RoutingTableMessage } from '@infergraph/protocol';
-import { ControlClient } from './control-channel';
+import { ControlClient, ControllerAddresses } from './control-channel';
 import { OPEN_CONTROL_CLIENT, type ControlClientSecurity } from './control-security';
 
 /**
@@ -96,7 +96,8 @@ export class CatalogueWatcher {
 
 /**
  * Keeps one server stream of the control plane open: on data, `onData`; when it breaks or ends, a fresh
- * client re-opens it after `retryMs` (the client's channel reconnects fast, see ControlClient).
+ * client re-opens it after `retryMs` (the client's channel reconnects fast, see ControlClient), at the next
+ * controller when `controller` lists several (ControllerAddresses).
  */
 function followControlStream<T>(
   controller: string,
@@ -111,10 +112,13 @@ function followControlStream<T>(
   let client: ControlClient | undefined;
   let retry: NodeJS.Timeout | undefined;
   let stopped = false;
+  const addresses = new ControllerAddresses(controller);
+  let first = true;
   const subscribe = (): void => {
     if (stopped) return;
     client?.close();
-    const current = new ControlClient(controller, security);
+    const current = new ControlClient(first ? addresses.current : addresses.advance(), security);
+    first = false;
     client = current;
     const stream = open(current);
     stream.on('data', onData);

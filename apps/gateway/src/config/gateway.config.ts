@@ -78,7 +78,7 @@ export interface GatewayConfig {
    */
   readonly nodeTransport: 'inprocess' | 'grpc' | 'kafka';
   readonly workers: readonly string[];
-  /** host:port of the controller's control plane; nodes then run where it places them. */
+  /** host:port of the controller's control plane (several, comma-separated: tried in turn); nodes then run where it places them. */
   readonly controller: string | undefined;
   /** What this process presents to the controller (CLUSTER_TOKEN or CLUSTER_TOKEN_FILE, CONTROL_TLS_*). */
   readonly controlSecurity: ControlClientSecurity;

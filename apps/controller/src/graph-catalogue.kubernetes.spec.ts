@@ -1,0 +1,85 @@
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { loadControllerConfig } from './controller.config';
+import { GraphCatalogueService, type CatalogueGraph } from './graph-catalogue.service';
+
+// Unit test of the catalogue in Kubernetes mode against the real filesystem (a temp STATE_DIR, the
+// repository's models); the graph documents are what the operator makes of InferenceGraph objects.
+
+const repo = path.resolve(__dirname, '..', '..', '..', '..');
+
+const irisDocument = (modelUri: string, mean = 5.88): string =>
+  JSON.stringify({
+    apiVersion: 'infergraph.dev/v1alpha1',
+    kind: 'InferenceGraph',
+    metadata: { name: 'iris' },
+    spec: {
+      inputs: [{ name: 'features', datatype: 'FP32', shape: [-1, 4] }],
+      nodes: [
+        { name: 'standardize', type: 'transformer', inputs: ['graph.inputs.features'], transformer: { steps: [{ op: 'standardize', tensor: 'features', mean: [mean, 3.07, 3.76, 1.19], std: [0.85, 0.44, 1.78, 0.77] }] } },
+        { name: 'classifier', type: 'model', inputs: ['standardize.outputs.features'], tensorMap: { features: 'input' }, model: { uri: modelUri } },
+      ],
+      outputs: ['classifier.outputs.label'],
+    },
+  });
+
+describe('GraphCatalogueService in CONTROLLER_MODE=kubernetes', () => {
+  let stateDir: string;
+  let catalogue: GraphCatalogueService;
+  const changes: [string, CatalogueGraph | undefined][] = [];
+  before(() => {
+    stateDir = mkdtempSync(path.join(tmpdir(), 'infergraph-kube-catalogue-'));
+    const config = loadControllerConfig({ CONTROLLER_MODE: 'kubernetes', KUBE_NAMESPACE: 'ml', STATE_DIR: stateDir, MODEL_ROOTS: path.join(repo, 'models') }, repo);
+    catalogue = new GraphCatalogueService(config);
+    catalogue.onModuleInit();
+    catalogue.onChange((name, graph) => changes.push([name, graph]));
+  });
+  after(() => rmSync(stateDir, { recursive: true, force: true }));
+
+  it('resolves a relative model.uri under the first MODEL_ROOTS entry and stores the graph where workers load it', () => {
+    const result = catalogue.putKubernetesGraph('iris', irisDocument('iris-logreg-core/1/model.onnx'), 'InferenceGraph ml/iris');
+    assert.equal(result.error, undefined);
+    const entry = catalogue.get('iris');
+    assert.equal(entry?.source, 'kubernetes');
+    assert.equal(entry?.file, path.join(stateDir, 'kubernetes', 'graphs', 'iris.yaml'));
+    assert.ok(readFileSync(entry.file, 'utf8').includes(path.join(repo, 'models', 'iris-logreg-core', '1', 'model.onnx')));
+    assert.deepEqual(entry.demands.map((d) => d.key), ['iris.standardize', 'iris.classifier']);
+    assert.equal(changes.at(-1)?.[0], 'iris');
+  });
+
+  it('keeps the last valid version serving when an edit is invalid, and names the field', () => {
+    const before = catalogue.get('iris');
+    const count = changes.length;
+    const result = catalogue.putKubernetesGraph('iris', irisDocument('missing/model.onnx'), 'InferenceGraph ml/iris');
+    assert.match(result.error ?? '', /InferenceGraph ml\/iris:\d+:\d+ spec\.nodes\[1\]\.model\.uri/);
+    assert.equal(catalogue.get('iris')?.contentHash, before?.contentHash);
+    assert.equal(changes.length, count, 'nothing was published');
+  });
+
+  it('publishes an edit as a new content hash, and nothing for the same spec again', () => {
+    const before = catalogue.get('iris')?.contentHash;
+    assert.equal(catalogue.putKubernetesGraph('iris', irisDocument('iris-logreg-core/1/model.onnx', 4.0), 'InferenceGraph ml/iris').error, undefined);
+    assert.notEqual(catalogue.get('iris')?.contentHash, before);
+    const count = changes.length;
+    catalogue.putKubernetesGraph('iris', irisDocument('iris-logreg-core/1/model.onnx', 4.0), 'InferenceGraph ml/iris');
+    assert.equal(changes.length, count);
+  });
+
+  it('lists a graph that was never valid as failed, and forgets a deleted one and its file', () => {
+    const result = catalogue.putKubernetesGraph('other', irisDocument('../../etc/passwd').replace('"iris"', '"other"'), 'InferenceGraph ml/other');
+    assert.notEqual(result.error, undefined);
+    assert.equal(catalogue.describe().graphs.find((g) => g.name === 'other')?.state, 'failed');
+    const file = catalogue.get('iris')?.file as string;
+    catalogue.removeKubernetesGraph('iris');
+    assert.deepEqual(changes.at(-1), ['iris', undefined]);
+    assert.equal(existsSync(file), false);
+  });
+
+  it('refuses graph changes through the admin API, pointing at kubectl', () => {
+    assert.throws(() => catalogue.add(Buffer.from(irisDocument('x'))), (err: Error & { code?: string }) => err.code === 'PERMISSION_DENIED' && /kubectl/.test(err.message));
+    assert.throws(() => catalogue.remove('other'), (err: Error & { code?: string }) => err.code === 'PERMISSION_DENIED');
+  });
+});

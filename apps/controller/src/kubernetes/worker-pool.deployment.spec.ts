@@ -1,0 +1,94 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { workerPoolSpecSchema } from '@infergraph/spec';
+import { poolDeployment, type PoolDeploymentSettings } from './worker-pool.deployment';
+
+const settings: PoolDeploymentSettings = {
+  namespace: 'ml',
+  workerImage: 'infergraph:1',
+  workerCommand: ['node', 'dist/apps/worker/src/main.js'],
+  controllerService: 'infergraph-controller.ml.svc:9000',
+  modelsDir: '/models',
+  modelsClaim: 'models',
+  workerTokenSecret: 'worker-token',
+};
+
+interface Container {
+  image: string;
+  env: { name: string; value?: string; valueFrom?: unknown }[];
+  resources: { requests: Record<string, string>; limits: Record<string, string> };
+  securityContext: Record<string, unknown>;
+}
+interface PodSpec {
+  containers: Container[];
+  nodeSelector?: Record<string, string>;
+  tolerations?: unknown[];
+  securityContext: Record<string, unknown>;
+}
+const podOf = (d: ReturnType<typeof poolDeployment>): PodSpec => (d.spec as { template: { spec: PodSpec } }).template.spec;
+const envOf = (c: Container): Record<string, unknown> => Object.fromEntries(c.env.map((e) => [e.name, e.value ?? e.valueFrom]));
+
+describe('poolDeployment', () => {
+  const gpuPool = {
+    name: 'gpu',
+    uid: 'uid-1',
+    spec: workerPoolSpecSchema.parse({
+      replicas: { min: 1, max: 3 },
+      resources: { cpu: '2', memory: '8Gi', gpu: 1, gpuMemory: '16Gi' },
+      nodeSelector: { 'nvidia.com/gpu.present': 'true' },
+      tolerations: [{ key: 'nvidia.com/gpu', operator: 'Exists', effect: 'NoSchedule' }],
+      env: [{ name: 'LOG_LEVEL', value: 'debug' }, { name: 'WORKER_ID', value: 'spoofed' }],
+    }),
+  };
+
+  it('requests nvidia.com/gpu for a GPU pool and schedules with its node selector and tolerations', () => {
+    const pod = podOf(poolDeployment(gpuPool, 2, settings));
+    const c = pod.containers[0] as Container;
+    assert.deepEqual(c.resources.limits, { cpu: '2', memory: '8Gi', 'nvidia.com/gpu': '1' });
+    assert.deepEqual(c.resources.requests, c.resources.limits);
+    assert.deepEqual(pod.nodeSelector, { 'nvidia.com/gpu.present': 'true' });
+    assert.deepEqual(pod.tolerations, [{ key: 'nvidia.com/gpu', operator: 'Exists', effect: 'NoSchedule' }]);
+  });
+
+  it('identifies each worker by its pod name and advertises the pool’s capacity in the worker’s variables', () => {
+    const env = envOf(podOf(poolDeployment(gpuPool, 2, settings)).containers[0] as Container);
+    assert.deepEqual(env['WORKER_ID'], { fieldRef: { fieldPath: 'metadata.name' } });
+    assert.deepEqual(env['HOST'], { fieldRef: { fieldPath: 'status.podIP' } });
+    assert.equal(env['WORKER_POOL'], 'gpu');
+    assert.equal(env['CONTROLLER'], 'infergraph-controller.ml.svc:9000');
+    assert.equal(env['WORKER_CPU'], '2');
+    assert.equal(env['WORKER_MEMORY'], String(8 * 1024 ** 3));
+    assert.equal(env['WORKER_GPUS'], '1');
+    assert.equal(env['WORKER_GPU_MEMORY'], String(16 * 1024 ** 3));
+    assert.equal(env['LOG_LEVEL'], 'debug');
+    assert.deepEqual(env['CLUSTER_TOKEN'], { secretKeyRef: { name: 'worker-token', key: 'token' } });
+  });
+
+  it('owns the Deployment through the WorkerPool and labels it as managed by infergraph', () => {
+    const d = poolDeployment(gpuPool, 2, settings);
+    assert.equal(d.metadata.name, 'gpu-workers');
+    assert.equal(d.metadata.labels?.['app.kubernetes.io/managed-by'], 'infergraph');
+    assert.deepEqual(d.metadata.ownerReferences, [{ apiVersion: 'infergraph.dev/v1alpha1', kind: 'WorkerPool', name: 'gpu', uid: 'uid-1', controller: true, blockOwnerDeletion: true }]);
+    assert.equal((d.spec as { replicas: number }).replicas, 2);
+  });
+
+  it('runs non-root on a read-only root filesystem without privilege escalation', () => {
+    const pod = podOf(poolDeployment(gpuPool, 1, settings));
+    assert.equal(pod.securityContext['runAsNonRoot'], true);
+    assert.deepEqual((pod.containers[0] as Container).securityContext, { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } });
+  });
+
+  it('gives a CPU pool no GPU request, and uses the pool’s own name as its pool by default', () => {
+    const cpu = { name: 'cpu-small', uid: 'u', spec: workerPoolSpecSchema.parse({ replicas: { min: 1, max: 2 }, resources: { cpu: '500m', memory: '1Gi' }, image: 'mine:2' }) };
+    const c = podOf(poolDeployment(cpu, 1, settings)).containers[0] as Container;
+    assert.deepEqual(c.resources.limits, { cpu: '500m', memory: '1Gi' });
+    assert.equal(c.image, 'mine:2');
+    assert.equal(envOf(c)['WORKER_CPU'], '0.5');
+    assert.equal(envOf(c)['WORKER_POOL'], 'cpu-small');
+  });
+
+  it('refuses a pool without an image when the operator has none either, naming the field', () => {
+    const pool = { name: 'p', uid: 'u', spec: workerPoolSpecSchema.parse({ replicas: { min: 1, max: 1 }, resources: { cpu: 1, memory: '1Gi' } }) };
+    assert.throws(() => poolDeployment(pool, 1, { ...settings, workerImage: '' }), /WorkerPool "p": spec\.image is not set/);
+  });
+});
