@@ -9,7 +9,8 @@ import { untilStreaming } from '../support/kafka-topics';
 
 // Real parts: gateway and worker processes with the OpenTelemetry SDK exporting over OTLP/HTTP to a
 // real receiver on loopback; node calls over real gRPC and through a real Kafka broker. Asserts the
-// span tree links the caller, the gateway's request and node spans, and the worker's spans.
+// span tree links the caller, the gateway's request and node spans (or its whole-graph call span, for a
+// chain graph run whole on the worker), and the worker's spans.
 
 const ROW = { name: 'features', shape: [1, 4], datatype: 'FP32', data: [5.1, 3.5, 1.4, 0.2] };
 const NODES = ['standardize', 'classifier', 'species'];
@@ -21,18 +22,23 @@ function newTrace(): { traceId: string; callerSpan: string; traceparent: string 
   return { traceId, callerSpan, traceparent: `00-${traceId}-${callerSpan}-01` };
 }
 
-/** Every node of the graph: gateway span under the request span, worker span under the gateway's. */
-function complete(graph: string): (spans: ReceivedSpan[]) => boolean {
-  return (spans) => spans.some((s) => s.name === `infer ${graph}`) && NODES.every((n) => spans.filter((s) => s.name === `node ${graph}.${n}`).length === 2);
+/** Every node of `nodes`: gateway span under the request span, worker span under the gateway's. */
+function complete(graph: string, nodes: readonly string[] = NODES): (spans: ReceivedSpan[]) => boolean {
+  return (spans) => spans.some((s) => s.name === `infer ${graph}`) && nodes.every((n) => spans.filter((s) => s.name === `node ${graph}.${n}`).length === 2);
 }
 
-function assertTree(graph: string, spans: ReceivedSpan[], callerSpan: string): void {
+function requestSpan(graph: string, spans: ReceivedSpan[], callerSpan: string): ReceivedSpan {
   const root = spans.find((s) => s.name === `infer ${graph}`);
   assert.ok(root);
   assert.equal(root.service, 'infergraph-gateway');
   assert.equal(root.kind, 2, 'request span is a server span');
   assert.equal(root.parentSpanId, callerSpan, "request span's parent is the caller's span");
-  for (const node of NODES) {
+  return root;
+}
+
+function assertTree(graph: string, spans: ReceivedSpan[], callerSpan: string, nodes: readonly string[] = NODES): void {
+  const root = requestSpan(graph, spans, callerSpan);
+  for (const node of nodes) {
     const gw = spans.find((s) => s.name === `node ${graph}.${node}` && s.service === 'infergraph-gateway');
     const wk = spans.find((s) => s.name === `node ${graph}.${node}` && s.service === 'infergraph-worker');
     assert.ok(gw && wk, `${node}: spans ${JSON.stringify(spans.map((s) => `${s.service}:${s.name}`))}`);
@@ -40,6 +46,31 @@ function assertTree(graph: string, spans: ReceivedSpan[], callerSpan: string): v
     assert.equal(wk.parentSpanId, gw.spanId, `${node}: worker span under the gateway's node span`);
     assert.equal(wk.kind, 2, `${node}: the worker serves the call (server span)`);
     assert.equal(wk.attributes['infergraph.node'], node);
+  }
+}
+
+/** A chain graph run whole on the worker: one call span each side, then the worker's span of every node. */
+function completeWhole(graph: string): (spans: ReceivedSpan[]) => boolean {
+  return (spans) =>
+    spans.some((s) => s.name === `infer ${graph}`) &&
+    spans.filter((s) => s.name === `node ${graph}.*`).length === 2 &&
+    NODES.every((n) => spans.some((s) => s.name === `node ${graph}.${n}` && s.service === 'infergraph-worker'));
+}
+
+function assertWholeTree(graph: string, spans: ReceivedSpan[], callerSpan: string): void {
+  const root = requestSpan(graph, spans, callerSpan);
+  const gw = spans.find((s) => s.name === `node ${graph}.*` && s.service === 'infergraph-gateway');
+  const wk = spans.find((s) => s.name === `node ${graph}.*` && s.service === 'infergraph-worker');
+  assert.ok(gw && wk, `whole-graph call spans ${JSON.stringify(spans.map((s) => `${s.service}:${s.name}`))}`);
+  assert.equal(gw.parentSpanId, root.spanId, 'the gateway call span is under the request span');
+  assert.equal(wk.parentSpanId, gw.spanId, "the worker's span is under the gateway's call span");
+  assert.equal(wk.kind, 2, 'the worker serves the call (server span)');
+  for (const node of NODES) {
+    const span = spans.find((s) => s.name === `node ${graph}.${node}` && s.service === 'infergraph-worker');
+    assert.ok(span, `${node}: no worker span`);
+    assert.equal(span.parentSpanId, wk.spanId, `${node}: under the worker's whole-graph span`);
+    assert.equal(span.attributes['infergraph.node'], node);
+    assert.equal(spans.filter((s) => s.name === `node ${graph}.${node}` && s.service === 'infergraph-gateway').length, 0, `${node}: no gateway call of its own`);
   }
 }
 
@@ -63,11 +94,19 @@ describe('tracing across processes over gRPC', () => {
     await receiver?.close();
   });
 
-  it('links caller → gateway request → gateway node call → worker node span through gRPC metadata', async () => {
+  it('links caller → gateway request → whole-graph call → worker spans of every node for a chain graph', async () => {
     const t = newTrace();
     const res = await request(gateway, 'POST', '/v2/models/iris/infer', { inputs: [ROW] }, { traceparent: t.traceparent });
     assert.equal(res.status, 200, JSON.stringify(res.body));
-    assertTree('iris', await receiver.trace(t.traceId, complete('iris')), t.callerSpan);
+    assertWholeTree('iris', await receiver.trace(t.traceId, completeWhole('iris')), t.callerSpan);
+  });
+
+  it('links caller → gateway request → gateway node call → worker node span through gRPC metadata', async () => {
+    // A conditional router reads the request, so this graph's nodes are called one by one.
+    const t = newTrace();
+    const res = await request(gateway, 'POST', '/v2/models/iris-conditional/infer', { inputs: [ROW] }, { traceparent: t.traceparent });
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    assertTree('iris-conditional', await receiver.trace(t.traceId, complete('iris-conditional', ['logreg'])), t.callerSpan, ['logreg']);
   });
 
   it('exports nothing when OTEL_SDK_DISABLED=true, even with an endpoint set', async () => {
@@ -76,7 +115,7 @@ describe('tracing across processes over gRPC', () => {
     // The traced gateway's spans for a later request arrive; the untraced one's never do.
     const probe = newTrace();
     assert.equal((await request(gateway, 'POST', '/v2/models/iris/infer', { inputs: [ROW] }, { traceparent: probe.traceparent })).status, 200);
-    await receiver.trace(probe.traceId, complete('iris'));
+    await receiver.trace(probe.traceId, completeWhole('iris'));
     assert.deepEqual(receiver.spans.filter((s) => s.traceId === t.traceId), []);
   });
 });

@@ -57,8 +57,11 @@ export class AppModule {
         KafkaStreamService,
         {
           provide: EngineMetrics,
-          useFactory: (registry: GraphRegistry, kafka: KafkaStreamService) => {
+          useFactory: (registry: GraphRegistry, kafka: KafkaStreamService, buses: GatewayNodeBuses) => {
             const metrics = new EngineMetrics('gateway').observe(registry.events);
+            // One whole-graph call counts once: calls per request show how often the graph crossed to workers.
+            metrics.counterFrom('infergraph_node_bus_calls_total', 'Calls sent to workers over the node bus (node calls, and whole-graph calls of chain graphs).', () => buses.graphs.stats().calls);
+            metrics.gaugeFrom('infergraph_node_bus_calls_pending', 'Calls over the node bus waiting for their answer.', () => buses.graphs.stats().pending);
             metrics.gaugeFrom('infergraph_kafka_stream_in_flight', 'Streamed Kafka requests being handled.', () => kafka.status().stream?.inFlight ?? 0);
             metrics.counterFrom('infergraph_kafka_stream_pauses_total', 'Times reading the graph topics paused at the in-flight limit.', () => kafka.status().stream?.pauses ?? 0);
             metrics.consumerLagFrom(() => {
@@ -68,7 +71,7 @@ export class AppModule {
             metrics.gaugeFrom('infergraph_kafka_node_calls_pending', 'Node calls over Kafka waiting for their answer.', () => kafka.status().nodeCalls?.pending ?? 0);
             return metrics;
           },
-          inject: [GraphRegistry, KafkaStreamService],
+          inject: [GraphRegistry, KafkaStreamService, NODE_BUSES],
         },
         GraphLoadingService,
         CatalogueFollowerService,

@@ -1,6 +1,7 @@
-import { InferenceError, type InferRequest, type InferResponse, type Tensor, type TensorSpec } from '@infergraph/protocol';
-import { RequestLifetime, type NodeRuntime } from '@infergraph/executor';
-import { NodeKey, type NodeRef } from '@infergraph/spec';
+import { InferenceError, type InferRequest, type InferResponse, type Tensor, type TensorMap, type TensorSpec } from '@infergraph/protocol';
+import { GraphExecutor, RequestLifetime, encodeGraphAnswer, isChain, type GraphPlan, type NodeRuntime, type RequestContext, type RouterRuntime } from '@infergraph/executor';
+import { RouterNodeRuntime } from '@infergraph/nodes';
+import { NodeKey, type GraphSpec, type NodeRef } from '@infergraph/spec';
 import type { GraphRegistry } from './graph.registry';
 import type { ModelMetadata } from './graph-inference.service';
 import type { NodeRuntimeRegistry } from './node-runtime.registry';
@@ -9,6 +10,9 @@ import { SERVER_VERSION, type ServerMetadata } from './server.metadata';
 
 /** How long a node call may run when its caller sent no deadline (a plain V2 client). */
 const NODE_TIMEOUT_MS = 30_000;
+
+/** The end of a model name that asks for the whole graph (`NodeKey.WHOLE_GRAPH`). */
+const WHOLE_GRAPH_SUFFIX = `.${NodeKey.WHOLE_GRAPH}`;
 
 /** What serves one node model now. */
 interface NodeTarget {
@@ -30,6 +34,8 @@ export class NodeInferenceService {
   private readonly inFlight = new Map<string, number>();
   private readonly peak = new Map<string, number>();
   private serving = false;
+  /** Executors of graphs run whole here (`"<graph>.*"` calls), one per graph version, made on first use. */
+  private readonly wholeGraphs = new WeakMap<GraphPlan, GraphExecutor>();
 
   constructor(
     private readonly registry: GraphRegistry,
@@ -74,6 +80,7 @@ export class NodeInferenceService {
 
   /** One node call; `lifetime`, when given, is the caller's (ended when it cancels the call). */
   async infer(model: string, request: InferRequest, headers: Readonly<Record<string, string>>, deadline?: number, lifetime = new RequestLifetime()): Promise<InferResponse> {
+    if (model.endsWith(WHOLE_GRAPH_SUFFIX)) return this.inferWholeGraph(model, request, headers, deadline, lifetime);
     const { graph, node, type, call } = this.targetOf(model);
     const events = this.registry.events;
     const tracer = this.registry.tracer;
@@ -102,6 +109,105 @@ export class NodeInferenceService {
         events.emit('node', { graph, node, requestId: ctx.requestId, type, status: failure === undefined ? 'ok' : 'error', seconds });
       },
     });
+  }
+
+  /**
+   * A whole graph in one call (`"<graph>.*"`, see NodeTransport.invokeGraph): its nodes run here one after
+   * another, each counted in flight under its own key as a node call would be, and the answer carries the
+   * graph's outputs with each node's timing and the routes taken. Declined (NOT_FOUND, nothing run) unless
+   * this worker serves every node of the graph and the graph is a chain.
+   */
+  private async inferWholeGraph(model: string, request: InferRequest, headers: Readonly<Record<string, string>>, deadline: number | undefined, lifetime: RequestLifetime): Promise<InferResponse> {
+    const graph = model.slice(0, -WHOLE_GRAPH_SUFFIX.length);
+    const executor = this.wholeGraphExecutor(graph);
+    const tracer = this.registry.tracer;
+    return await runRequest<InferResponse>({
+      context: {
+        requestId: request.id,
+        graph,
+        headers,
+        parameters: request.parameters,
+        timeoutMs: deadline === undefined ? NODE_TIMEOUT_MS : Math.max(1, Math.min(NODE_TIMEOUT_MS, deadline - Date.now())),
+        signal: lifetime,
+      },
+      trace: tracer === undefined ? undefined : (ctx, run) => tracer.node({ graph, node: NodeKey.WHOLE_GRAPH, type: 'graph', served: true }, ctx, run),
+      work: async (ctx) => {
+        const result = await executor.execute(request.inputs, ctx, { timings: true });
+        return { modelName: model, modelVersion: '1', id: ctx.requestId, parameters: encodeGraphAnswer(result.timings ?? [], result.routes), outputs: result.outputs };
+      },
+      ended: () => undefined,
+    });
+  }
+
+  private wholeGraphExecutor(graph: string): GraphExecutor {
+    const parts = this.wholeGraphParts(graph);
+    if (typeof parts === 'string') {
+      throw new InferenceError('NOT_FOUND', `this worker cannot run graph "${graph}" whole: ${parts}`, { details: { wholeGraph: 'declined' } });
+    }
+    let executor = this.wholeGraphs.get(parts.plan);
+    if (executor === undefined) {
+      const routers = new Map<string, RouterRuntime>();
+      for (const n of parts.spec.spec.nodes) if (n.type === 'router') routers.set(n.name, new RouterNodeRuntime(n.router));
+      const events = this.registry.events;
+      executor = new GraphExecutor(
+        parts.plan,
+        { invoke: (call) => this.countedCall(NodeKey.format(graph, call.node), () => parts.call(call.node, call.inputs, call.ctx)) },
+        { routers, combiners: new Map() },
+        {
+          tracer: this.registry.tracer,
+          onNodeResult: (r) => {
+            if (r.type !== 'router' && r.status !== 'skipped') events.emit('node', { ...r, status: r.status === 'ok' ? 'ok' : 'error' });
+          },
+        },
+      );
+      this.wholeGraphs.set(parts.plan, executor);
+    }
+    return executor;
+  }
+
+  /** What running `graph` whole here needs, or why it cannot run here. */
+  private wholeGraphParts(graph: string): { plan: GraphPlan; spec: GraphSpec; call: (node: string, inputs: TensorMap, ctx: RequestContext) => Promise<TensorMap> } | string {
+    let plan: GraphPlan;
+    let spec: GraphSpec;
+    let call: (node: string, inputs: TensorMap, ctx: RequestContext) => Promise<TensorMap>;
+    if (this.nodes !== undefined) {
+      const nodes = this.nodes;
+      const first = nodes.served().find((s) => s.loaded.graph === graph);
+      if (first === undefined) return 'it holds none of its nodes';
+      plan = first.loaded.plan;
+      spec = first.spec;
+      for (const n of plan.nodes) {
+        if (n.type === 'router') continue;
+        const serving = nodes.serving(NodeKey.format(graph, n.name));
+        if (serving === undefined) return `it holds no ready replica of node "${n.name}"`;
+        if (serving.loaded.plan !== plan) return `its nodes come from different versions of the graph`;
+      }
+      call = (node, inputs, ctx) =>
+        nodes.call(NodeKey.format(graph, node), (loaded) => loaded.runtime.infer(inputs, ctx)) ?? Promise.reject(new InferenceError('UNAVAILABLE', `node "${NodeKey.format(graph, node)}" stopped serving`));
+    } else {
+      const loaded = this.registry.get(graph)?.graph;
+      if (loaded === undefined) return 'it serves no such graph';
+      plan = loaded.executor.plan;
+      spec = loaded.spec;
+      const runtimes = loaded.runtimes;
+      call = (node, inputs, ctx) => (runtimes.get(node) as NodeRuntime).infer(inputs, ctx);
+    }
+    if (!isChain(plan)) return 'it is not a chain of nodes';
+    const other = spec.spec.nodes.find((n) => n.type === 'router' && (n.router.strategy !== 'weighted' || (n.router.shadow ?? []).length > 0));
+    if (other !== undefined) return `router "${other.name}" reads the request`;
+    return { plan, spec, call };
+  }
+
+  /** A node call of a whole-graph run, counted in flight under the node's key as a node call would be. */
+  private async countedCall(key: string, run: () => Promise<TensorMap>): Promise<TensorMap> {
+    const now = (this.inFlight.get(key) ?? 0) + 1;
+    this.inFlight.set(key, now);
+    this.peak.set(key, Math.max(this.peak.get(key) ?? 0, now));
+    try {
+      return await run();
+    } finally {
+      this.inFlight.set(key, (this.inFlight.get(key) ?? 1) - 1);
+    }
   }
 
   /** Node calls being served now, all nodes together (what a drain waits for). */

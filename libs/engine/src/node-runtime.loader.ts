@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { TensorSpec } from '@infergraph/protocol';
-import type { NodeRuntime } from '@infergraph/executor';
+import { compileGraphPlan, type GraphPlan, type NodeRuntime } from '@infergraph/executor';
 import type { BatchResult, ModelLoader, ModelSession } from '@infergraph/nodes';
 import { GraphValidationError, diagnosticsWith, parseGraphSource, typeGraph, type GraphProblem, type GraphSpec, type NodeType, type TypedBranch } from '@infergraph/spec';
 import { DEFAULT_DRIFT } from './graph-file.loader';
@@ -30,6 +30,11 @@ export interface LoadedNodeRuntime {
   readonly provider: string;
   readonly providerNote: string | undefined;
   readonly loadSeconds: number;
+  /**
+   * The plan of the graph file version it came from (shared by the nodes loaded from that version; its
+   * output types are not known here): what running the whole graph on this worker executes.
+   */
+  readonly plan: GraphPlan;
   /** Stops its background work (drift) and gives its model session back to the loader. */
   close(): Promise<void>;
 }
@@ -77,6 +82,7 @@ export async function loadNodeRuntimes(file: string, nodes: ReadonlySet<string>,
   const name = graph.metadata.name;
   const drift = { ...DEFAULT_DRIFT, ...hooks.drift };
   const paths = hooks.paths ?? PathPolicy.defaults();
+  const plan = compileGraphPlan(graph, parsed.order, [], parsed.routing);
 
   // What each node receives, as far as typing gets without opening any model or reference file.
   const received = new Map<string, { incoming: readonly TensorSpec[]; branches: readonly TypedBranch[] }>();
@@ -148,6 +154,7 @@ export async function loadNodeRuntimes(file: string, nodes: ReadonlySet<string>,
       provider: model?.provider ?? 'cpu',
       providerNote: model?.providerNote,
       loadSeconds: (performance.now() - started) / 1000,
+      plan,
       close: async () => {
         await Promise.all([...driftNodes.values()].map((d) => d.close()));
         await release();

@@ -1,10 +1,11 @@
 import { InferenceError, type Tensor, type TensorMap } from '@infergraph/protocol';
+import { NodeKey } from '@infergraph/spec';
 import type { ControlRuntimes, ExecutorHooks, RouteDecision } from './control-runtime';
 import { checkGraphInputs } from './graph-input.checker';
 import type { GraphPlan, PlanBinding, PlanNode } from './graph-plan';
 import { awaitJoin } from './join';
 import { SKIPPED, ok, type NodeOutcome } from './node-outcome';
-import type { NodeTransport } from './node-transport';
+import type { GraphAnswer, NodeTransport } from './node-transport';
 import { detachedContext, type RequestContext } from './request-context';
 
 export interface NodeTiming {
@@ -28,6 +29,9 @@ export interface GraphResult {
   readonly routes: Readonly<Record<string, string>>;
 }
 
+/** The node part of a whole-graph call's name (`NodeKey.WHOLE_GRAPH`). */
+const NodeKeyWholeGraph = NodeKey.WHOLE_GRAPH;
+
 const NO_CONTROLS: ControlRuntimes = { routers: new Map(), combiners: new Map() };
 
 export interface ExecutorOptions {
@@ -36,6 +40,12 @@ export interface ExecutorOptions {
    * scheduler; `scheduler` always uses the scheduler (the tests compare the two).
    */
   readonly schedule?: 'auto' | 'scheduler';
+}
+
+/** How one request runs (see GraphExecutor.execute). */
+export interface ExecuteOptions {
+  /** Per-node timings even when the request did not ask for a trace (a worker running a whole graph reports them). */
+  readonly timings?: boolean;
 }
 
 /** State of one request as it moves through the graph. */
@@ -92,6 +102,8 @@ export function isChain(plan: GraphPlan): boolean {
 export class GraphExecutor {
   /** Set when each node waits for the one before it (see `isChain`): those graphs run node after node. */
   private readonly chain: boolean;
+  /** The plan's node names, made on the first whole-graph call. */
+  private names: readonly string[] | undefined;
 
   constructor(
     readonly plan: GraphPlan,
@@ -114,14 +126,54 @@ export class GraphExecutor {
     return why;
   }
 
-  execute(inputs: readonly Tensor[], ctx: RequestContext): Promise<GraphResult> {
+  execute(inputs: readonly Tensor[], ctx: RequestContext, options?: ExecuteOptions): Promise<GraphResult> {
     // Not an async function: every layer of promise is paid per request. Errors still reject.
     try {
       checkGraphInputs(this.plan.name, this.plan.inputs, inputs);
     } catch (err) {
       return Promise.reject(err instanceof Error ? err : new Error(String(err)));
     }
-    return this.chain ? this.executeChain(inputs, ctx) : this.schedule(inputs, ctx);
+    if (!this.chain) return this.schedule(inputs, ctx);
+    return (this.transport.wholeGraph === undefined ? undefined : this.delegate(inputs, ctx)) ?? this.executeChain(inputs, ctx, options?.timings === true);
+  }
+
+  /**
+   * A chain graph whose nodes one replica holds runs there in one call (see NodeTransport.invokeGraph): the
+   * answer brings the graph's outputs, the routes and each node's timing, reported here as node events as if
+   * the nodes had run one by one. Undefined when the transport cannot; a replica that declines without
+   * running anything sends the request node by node.
+   */
+  private delegate(inputs: readonly Tensor[], ctx: RequestContext): Promise<GraphResult> | undefined {
+    const run = this.transport.wholeGraph?.(this.plan.name, this.nodeNames);
+    if (run === undefined) return undefined;
+    const started = performance.now();
+    const graph = this.plan.name;
+    const tracer = this.hooks.tracer;
+    const call = tracer === undefined ? run({ graph, inputs, ctx }) : tracer.node({ graph, node: NodeKeyWholeGraph, type: 'graph', served: false }, ctx, (c) => run({ graph, inputs, ctx: c }));
+    const where = this.transport.describeWait?.(graph, NodeKeyWholeGraph);
+    const answered = withTimeout(
+      call,
+      ctx.deadline - Date.now(),
+      () => `graph "${graph}" did not finish within its deadline (${Math.round(performance.now() - started)} ms elapsed); still waiting for the whole graph${where === undefined ? '' : ` (${where})`}`,
+    );
+    return answered.then((answer) => (answer === undefined ? this.executeChain(inputs, ctx, false) : this.reportAnswer(answer, ctx, started)));
+  }
+
+  private get nodeNames(): readonly string[] {
+    return (this.names ??= this.plan.nodes.map((n) => n.name));
+  }
+
+  private reportAnswer(answer: GraphAnswer, ctx: RequestContext, started: number): GraphResult {
+    const hooks = this.hooks;
+    if (hooks.onNodeResult !== undefined) {
+      for (const t of answer.timings) {
+        hooks.onNodeResult({ graph: this.plan.name, node: t.node, requestId: ctx.requestId, type: t.type, status: t.status, seconds: t.durationMs / 1000, route: answer.routes[t.node] });
+      }
+    }
+    // Timings on the replica count from its own start; the request here started a hop earlier.
+    const offset = round(performance.now() - started - lastEnd(answer.timings));
+    const timings = ctx.trace ? answer.timings.map((t) => ({ ...t, startMs: round(t.startMs + Math.max(0, offset)) })) : undefined;
+    return { outputs: answer.outputs, timings, routes: answer.routes };
   }
 
   private async schedule(inputs: readonly Tensor[], ctx: RequestContext): Promise<GraphResult> {
@@ -177,8 +229,8 @@ export class GraphExecutor {
    * so it runs them in order in one async function: the same outcomes, errors, node events and timings as
    * the scheduler above, without a promise per node and per dependency.
    */
-  private executeChain(inputs: readonly Tensor[], ctx: RequestContext): Promise<GraphResult> {
-    const run: ChainRun = { ctx, started: performance.now(), timings: ctx.trace ? [] : undefined, waiting: [], settled: false };
+  private executeChain(inputs: readonly Tensor[], ctx: RequestContext, timings: boolean): Promise<GraphResult> {
+    const run: ChainRun = { ctx, started: performance.now(), timings: ctx.trace || timings ? [] : undefined, waiting: [], settled: false };
     return withTimeout(
       this.runChain(inputs, run),
       ctx.deadline - Date.now(),
@@ -455,6 +507,13 @@ function withTimeout<T>(work: Promise<T>, ms: number, message: () => string, set
       },
     );
   });
+}
+
+/** When the last of a run's nodes ended, in ms from the run's start (0 without timings). */
+function lastEnd(timings: readonly NodeTiming[]): number {
+  let end = 0;
+  for (const t of timings) end = Math.max(end, t.startMs + t.durationMs);
+  return end;
 }
 
 function withNodeTimeout<T>(work: Promise<T>, node: PlanNode): Promise<T> {

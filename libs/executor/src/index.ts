@@ -9,3 +9,4 @@ export * from './graph.executor';
 export * from './graph.tracer';
 export * from './split.transport';
 export * from './node.bus';
+export * from './graph-answer.codec';

@@ -1,4 +1,5 @@
-import type { TensorMap } from '@infergraph/protocol';
+import type { Tensor, TensorMap } from '@infergraph/protocol';
+import type { NodeTiming } from './graph.executor';
 import type { RequestContext } from './request-context';
 
 /** One call of one graph node, as the executor hands it to a transport. */
@@ -9,6 +10,22 @@ export interface NodeInvocation {
   readonly ctx: RequestContext;
   /** False when the node must not run twice for one request (no retry on another replica). */
   readonly idempotent?: boolean;
+}
+
+/** A whole chain graph as one call to one replica that holds its nodes (see `NodeTransport.wholeGraph`). */
+export interface GraphInvocation {
+  readonly graph: string;
+  readonly inputs: readonly Tensor[];
+  readonly ctx: RequestContext;
+  /** False when some node must not run twice for one request (no retry on another replica). */
+  readonly idempotent?: boolean;
+}
+
+/** What the replica that ran a whole graph answers: the graph's outputs, each node's timing and the routes taken. */
+export interface GraphAnswer {
+  readonly outputs: readonly Tensor[];
+  readonly timings: readonly NodeTiming[];
+  readonly routes: Readonly<Record<string, string>>;
 }
 
 /**
@@ -24,7 +41,16 @@ export interface NodeTransport {
    * undefined when it can; readiness endpoints report it. Transports that are always able to try omit it.
    */
   unavailable?(graph: string, node: string): string | undefined;
+  /**
+   * How to run a whole chain graph in one call on a replica that holds all of `nodes` (for wires whose cost
+   * is per message), or undefined when no replica can now. The call resolves undefined when the replica
+   * declined without running anything. Either way the executor then runs the graph node by node.
+   */
+  wholeGraph?(graph: string, nodes: readonly string[]): WholeGraphCall | undefined;
 }
+
+/** One whole-graph call (see NodeTransport.wholeGraph). */
+export type WholeGraphCall = (call: GraphInvocation) => Promise<GraphAnswer | undefined>;
 
 /** The computation of one node in this process (a model session, a transformer...). */
 export interface NodeRuntime {

@@ -1,5 +1,5 @@
 import { remoteNodesOf, type GraphSpec } from '@infergraph/spec';
-import type { NodeInvocation, NodeTransport } from './node-transport';
+import type { NodeInvocation, NodeTransport, WholeGraphCall } from './node-transport';
 
 /**
  * Sends remote node types to one transport and the rest (drift, and nodes in the "gateway" pool) to
@@ -8,6 +8,8 @@ import type { NodeInvocation, NodeTransport } from './node-transport';
 export class SplitTransport implements NodeTransport {
   private readonly remoteNodes: ReadonlySet<string>;
   private readonly notIdempotent: ReadonlySet<string>;
+  /** Set when the whole graph may run as one remote call (see `wholeGraphRemote`). */
+  private readonly whole: readonly string[] | undefined;
 
   constructor(
     graph: GraphSpec,
@@ -16,6 +18,14 @@ export class SplitTransport implements NodeTransport {
   ) {
     this.remoteNodes = new Set(remoteNodesOf(graph));
     this.notIdempotent = new Set(graph.spec.nodes.filter((n) => !n.idempotent).map((n) => n.name));
+    this.whole = wholeGraphRemote(graph, this.remoteNodes) ? [...this.remoteNodes] : undefined;
+  }
+
+  wholeGraph(graph: string): WholeGraphCall | undefined {
+    if (this.whole === undefined) return undefined;
+    const run = this.remote.wholeGraph?.(graph, this.whole);
+    if (run === undefined || this.notIdempotent.size === 0) return run;
+    return (call) => run({ ...call, idempotent: false });
   }
 
   describeWait(graph: string, node: string): string | undefined {
@@ -30,4 +40,18 @@ export class SplitTransport implements NodeTransport {
     if (!this.remoteNodes.has(call.node)) return this.local.invoke(call);
     return this.remote.invoke(this.notIdempotent.has(call.node) ? { ...call, idempotent: false } : call);
   }
+}
+
+/**
+ * Whether a graph of several nodes may run whole on one replica: every node runs there (the remote types) or is a router
+ * whose decision does not read the request (weighted: sticky keys and conditions read headers and
+ * parameters, and only some of those travel with a node call). The executor asks only for chain graphs.
+ */
+export function wholeGraphRemote(graph: GraphSpec, remoteNodes: ReadonlySet<string>): boolean {
+  // One node alone gains nothing: it is one call either way, and a node call is the leaner message.
+  return (
+    graph.spec.nodes.length > 1 &&
+    remoteNodes.size > 0 &&
+    graph.spec.nodes.every((n) => remoteNodes.has(n.name) || (n.type === 'router' && n.router.strategy === 'weighted' && (n.router.shadow ?? []).length === 0))
+  );
 }

@@ -7,6 +7,12 @@ export type NodeRef = { readonly graph: string; readonly node: string };
  * node names are DNS-1123 labels (`dnsLabel`), so neither contains a "." and the key has exactly one.
  */
 export const NodeKey = {
+  /**
+   * The node part of a key that names a whole graph run as one call on a worker (`"<graph>.*"`; no node
+   * is named "*").
+   */
+  WHOLE_GRAPH: '*',
+
   format(graph: string, node: string): string {
     return `${graph}.${node}`;
   },

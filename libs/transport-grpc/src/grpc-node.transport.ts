@@ -1,6 +1,6 @@
 import { status, type ServiceError } from '@grpc/grpc-js';
-import { InferenceError, decodeNodeOutputs, encodeNodeCall, type TensorMap } from '@infergraph/protocol';
-import type { NodeInvocation, NodeTransport } from '@infergraph/executor';
+import { InferenceError, decodeNodeOutputs, encodeNodeCall, parametersOf, type TensorMap } from '@infergraph/protocol';
+import { decodeGraphAnswer, type GraphAnswer, type NodeInvocation, type NodeTransport, type RequestContext, type WholeGraphCall } from '@infergraph/executor';
 import { NodeKey } from '@infergraph/spec';
 import { NodeStreamClient, type NodeStreamOptions } from './node-stream.client';
 
@@ -41,31 +41,75 @@ export class GrpcNodeTransport implements NodeTransport {
     return this.resolve(graph, node).length > 0 ? undefined : `node "${node}" has no READY replica in the routing table`;
   }
 
-  async invoke(call: NodeInvocation): Promise<TensorMap> {
+  invoke(call: NodeInvocation): Promise<TensorMap> {
     const replicas = this.resolve(call.graph, call.node).map((a) => this.replicaAt(a));
     if (replicas.length === 0) {
-      throw new InferenceError('UNAVAILABLE', `node "${call.node}" of graph "${call.graph}" has no ready replica`);
+      return Promise.reject(new InferenceError('UNAVAILABLE', `node "${call.node}" of graph "${call.graph}" has no ready replica`));
     }
+    const key = NodeKey.format(call.graph, call.node);
+    return this.attempt(replicas, call.ctx, call.idempotent, `node "${call.node}"`, async (replica) => {
+      const message = encodeNodeCall(key, call.ctx.requestId, call.ctx.parameters, call.inputs.values());
+      const response = await replica.client.call(message, call.ctx.headers, call.ctx.deadline, call.ctx.end);
+      return decodeNodeOutputs(response, `worker ${replica.client.address}`, true);
+    });
+  }
+
+  /**
+   * The whole graph as one call (`"<graph>.*"`) to a worker that holds every one of `nodes`; undefined when
+   * no worker holds them all. A worker that declines (it no longer holds one of them) resolves undefined.
+   */
+  wholeGraph(graph: string, nodes: readonly string[]): WholeGraphCall | undefined {
+    const holders = this.commonReplicas(graph, nodes);
+    if (holders.length === 0) return undefined;
+    const key = NodeKey.format(graph, NodeKey.WHOLE_GRAPH);
+    return (call) => {
+      const ran = this.attempt(holders.map((a) => this.replicaAt(a)), call.ctx, call.idempotent, `graph "${graph}"`, async (replica): Promise<GraphAnswer> => {
+        const where = `worker ${replica.client.address}`;
+        const message = encodeNodeCall(key, call.ctx.requestId, call.ctx.parameters, call.inputs);
+        const response = await replica.client.call(message, call.ctx.headers, call.ctx.deadline, call.ctx.end);
+        const outputs = decodeNodeOutputs(response, where, true);
+        return { outputs: [...outputs.values()], ...decodeGraphAnswer(parametersOf(response.parameters), where) };
+      });
+      return ran.catch((err: unknown) => (isDeclined(err) ? undefined : Promise.reject(err instanceof Error ? err : new Error(String(err)))));
+    };
+  }
+
+  /** Addresses that hold a ready replica of every one of `nodes`, in the first node's order. */
+  private commonReplicas(graph: string, nodes: readonly string[]): readonly string[] {
+    let common: readonly string[] | undefined;
+    for (const node of nodes) {
+      const here = this.resolve(graph, node);
+      common = common === undefined ? here : common.filter((a) => here.includes(a));
+      if (common.length === 0) return common;
+    }
+    return common ?? [];
+  }
+
+  /**
+   * One call on the least busy replica, and once more on another when it failed for a transport reason
+   * (never for an error the node answered, nor when the request has ended or the call must not run twice).
+   */
+  private async attempt<T>(replicas: readonly Replica[], ctx: RequestContext, idempotent: boolean | undefined, what: string, send: (replica: Replica) => Promise<T>): Promise<T> {
     this.calls++;
     const tried = new Set<Replica>();
     let lastError: unknown;
-    const attempts = call.idempotent === false ? 1 : Math.min(2, replicas.length);
+    const attempts = idempotent === false ? 1 : Math.min(2, replicas.length);
     for (let attempt = 0; attempt < attempts; attempt++) {
       const replica = pick(replicas, tried);
       tried.add(replica);
       replica.outstanding++;
       try {
-        return await this.callReplica(replica, call);
+        return await send(replica);
       } catch (err) {
         lastError = err;
         const code = (err as ServiceError).code;
         // A call cut short because the request ended is not retried: nobody waits for its answer.
-        if (code === undefined || !RETRYABLE.has(code) || call.ctx.end.aborted) throw toInferenceError(err, call, replica);
+        if (code === undefined || !RETRYABLE.has(code) || ctx.end.aborted) throw toInferenceError(err, what, replica);
       } finally {
         replica.outstanding--;
       }
     }
-    throw new InferenceError('UNAVAILABLE', `node "${call.node}": no worker replica answered (${describe(lastError)})`);
+    throw new InferenceError('UNAVAILABLE', `${what}: no worker replica answered (${describe(lastError)})`);
   }
 
   /** Node calls made, and those waiting for a replica's answer now. */
@@ -88,12 +132,6 @@ export class GrpcNodeTransport implements NodeTransport {
     }
     return replica;
   }
-
-  private async callReplica(replica: Replica, call: NodeInvocation): Promise<TensorMap> {
-    const message = encodeNodeCall(NodeKey.format(call.graph, call.node), call.ctx.requestId, call.ctx.parameters, call.inputs.values());
-    const response = await replica.client.call(message, call.ctx.headers, call.ctx.deadline, call.ctx.end);
-    return decodeNodeOutputs(response, `worker ${replica.client.address}`, true);
-  }
 }
 
 /** Least outstanding requests first (ties: list order), skipping replicas already tried. */
@@ -112,13 +150,18 @@ const CODE_OF: Readonly<Record<number, InferenceError['code']>> = {
   [status.RESOURCE_EXHAUSTED]: 'PAYLOAD_TOO_LARGE',
 };
 
-function toInferenceError(err: unknown, call: NodeInvocation, replica: Replica): InferenceError {
+/** A worker's refusal of a whole-graph call it cannot run (it does not hold every node): nothing ran. */
+function isDeclined(err: unknown): boolean {
+  return err instanceof InferenceError && err.code === 'NOT_FOUND' && err.details?.['wholeGraph'] === 'declined';
+}
+
+function toInferenceError(err: unknown, what: string, replica: Replica): InferenceError {
   if (err instanceof InferenceError) return err;
   const e = err as ServiceError;
   const code = CODE_OF[e.code] ?? 'INTERNAL';
   // The worker already names the node; keep its message, add where it ran for server faults.
   const message = code === 'INTERNAL' ? `${e.details} (worker ${replica.client.address})` : e.details;
-  return new InferenceError(code, message || `node "${call.node}" failed on worker ${replica.client.address}`, { cause: err });
+  return new InferenceError(code, message || `${what} failed on worker ${replica.client.address}`, { cause: err });
 }
 
 function describe(err: unknown): string {
