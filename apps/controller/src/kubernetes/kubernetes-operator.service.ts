@@ -125,7 +125,6 @@ export class KubernetesOperatorService implements OnApplicationBootstrap, OnAppl
     if (!this.elector?.isLeader) return;
     this.leading = true;
     for (const object of graphs.list()) this.applyGraph(object);
-    this.catalogue.pruneKubernetesGraphs();
     await this.cluster.startServing();
     this.logger.log(`leading: ${graphs.list().length} InferenceGraph(s) in ${this.kube.namespace}; control plane open`);
     this.timer = setInterval(() => void this.reconcile(), RECONCILE_MS);
