@@ -104,8 +104,8 @@ const loader = new HoldingLoader(onnx);
 const closed: string[] = [];
 
 /** Loads as a worker does, recording when each loaded node version is closed. */
-async function open(file: string, nodes: ReadonlySet<string>): Promise<GraphNodeRuntimes> {
-  const graph = await loadNodeRuntimes(file, nodes, loader);
+async function open(assigned: AssignedGraph, nodes: ReadonlySet<string>): Promise<GraphNodeRuntimes> {
+  const graph = await loadNodeRuntimes(assigned.file, nodes, loader);
   const recording = (loading: Promise<LoadedNodeRuntime>): Promise<LoadedNodeRuntime> => {
     const wrapped = loading.then((n) => ({
       ...n,

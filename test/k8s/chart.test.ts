@@ -28,6 +28,7 @@ models:
   persistentVolumeClaim: infergraph-models
 kafka: {brokers: "kafka-0.kafka:9092,kafka-1.kafka:9092", topicPrefix: prod}
 clusterToken: {existingSecret: join-token}
+controlTls: {existingSecret: control-tls}
 controller: {adminToken: {existingSecret: admin-token}}
 gateway:
   tls: {existingSecret: gateway-tls}
@@ -134,6 +135,15 @@ describe('the Helm chart and the CRDs on a real API server', () => {
 
     const controller = await getJson<K8sObject>(['-n', NAMESPACE, 'get', 'deployment', `${FULLNAME}-controller`]);
     assert.equal((controller.spec as { replicas: number }).replicas, 2);
+    // The standby is Ready too: one pod at a time, never none (and a PodDisruptionBudget keeps one).
+    assert.deepEqual((controller.spec as { strategy: unknown }).strategy, { type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } });
+    const controllerPdb = await getJson<K8sObject>(['-n', NAMESPACE, 'get', 'poddisruptionbudget', `${FULLNAME}-controller`]);
+    assert.equal(controllerPdb.spec?.['minAvailable'], 1);
+    assert.deepEqual((controllerPdb.spec?.['selector'] as { matchLabels: unknown }).matchLabels, (controller.spec as { selector: { matchLabels: unknown } }).selector.matchLabels);
+    // Pool workers: the worker ServiceAccount, the join token Secret mounted; graphs need no shared volume.
+    assert.equal(envOf(controller, 'WORKER_SERVICE_ACCOUNT'), `${FULLNAME}-worker`);
+    assert.equal(envOf(controller, 'WORKER_TOKEN_SECRET'), `${FULLNAME}-cluster-token`);
+    assert.equal(envOf(controller, 'STATE_DIR'), undefined);
     assert.equal(envOf(controller, 'CONTROLLER_MODE'), 'kubernetes');
     assert.equal(envOf(controller, 'LEASE_NAME'), `${FULLNAME}-controller`);
     assert.deepEqual(containerOf(controller).env.find((e) => e.name === 'POD_NAME')?.valueFrom, { fieldRef: { apiVersion: 'v1', fieldPath: 'metadata.name' } });
@@ -163,6 +173,14 @@ describe('the Helm chart and the CRDs on a real API server', () => {
     const ports = (name: string): number[] => ((services.items.find((s) => s.metadata.name === name)?.spec as { ports: { port: number }[] } | undefined)?.ports ?? []).map((p) => p.port);
     assert.deepEqual(ports(`${FULLNAME}-gateway`), [8080, 8081]);
     assert.deepEqual(ports(`${FULLNAME}-controller`), [9000, 8090]);
+    // Headless: the name resolves to every controller pod; clients connect to the one listening, the leader.
+    const controllerService = services.items.find((s) => s.metadata.name === `${FULLNAME}-controller`);
+    assert.equal(controllerService?.spec?.['clusterIP'], 'None');
+    assert.deepEqual(controllerService?.spec?.['selector'], (controller.spec as { selector: { matchLabels: unknown } }).selector.matchLabels, 'the Service selects both controller pods');
+    const workerAccount = await getJson<{ automountServiceAccountToken?: boolean }>(['-n', NAMESPACE, 'get', 'serviceaccount', `${FULLNAME}-worker`]);
+    assert.equal(workerAccount.automountServiceAccountToken, false);
+    const workerCan = await cp.kubectl(['auth', 'can-i', '--list', '-n', NAMESPACE, `--as=system:serviceaccount:${NAMESPACE}:${FULLNAME}-worker`]);
+    assert.doesNotMatch(workerCan.stdout, /infergraph\.dev|deployments|secrets|pods/, 'the worker ServiceAccount has no permissions of its own');
     await kubectlOk(['-n', NAMESPACE, 'get', `horizontalpodautoscaler/${FULLNAME}-gateway`, `poddisruptionbudget/${FULLNAME}-gateway`, `role/${FULLNAME}-controller`, `rolebinding/${FULLNAME}-controller`]);
     const accounts = (await getJson<{ items: K8sObject[] }>(['-n', NAMESPACE, 'get', 'serviceaccounts'])).items.map((s) => s.metadata.name);
     for (const component of ['controller', 'gateway', 'worker']) assert.ok(accounts.includes(`${FULLNAME}-${component}`), `ServiceAccount for the ${component}`);
@@ -218,6 +236,17 @@ describe('the Helm chart and the CRDs on a real API server', () => {
         const controller = objects.find((o) => o.kind === 'Deployment' && o.metadata.name === `${FULLNAME}-controller`) as K8sObject;
         assert.equal(envOf(controller, 'MODELS_PVC'), 'infergraph-models');
         assert.equal(envOf(controller, 'WORKER_TOKEN_SECRET'), 'join-token');
+        assert.equal(envOf(controller, 'WORKER_CONTROL_TLS_SECRET'), 'control-tls');
+        // The models volume is read-only everywhere (graphs are not files on it), and the control-plane
+        // certificates are mounted where CONTROL_TLS_* point, in the controller and the gateway.
+        for (const d of [controller, gateway]) {
+          const pod = (d.spec as { template: { spec: { volumes: { name: string; persistentVolumeClaim?: { readOnly?: boolean }; secret?: { secretName: string } }[]; containers: { volumeMounts: { name: string; mountPath: string; readOnly?: boolean }[] }[] } } }).template.spec;
+          assert.equal(pod.volumes.find((v) => v.name === 'models')?.persistentVolumeClaim?.readOnly, true, d.metadata.name);
+          assert.equal(pod.containers[0]?.volumeMounts.find((m) => m.name === 'models')?.readOnly, true, d.metadata.name);
+          assert.equal(pod.volumes.find((v) => v.name === 'control-tls')?.secret?.secretName, 'control-tls', d.metadata.name);
+          assert.deepEqual(pod.containers[0]?.volumeMounts.find((m) => m.name === 'control-tls'), { name: 'control-tls', mountPath: '/etc/infergraph/control-tls', readOnly: true });
+          assert.deepEqual(['CONTROL_TLS_CA', 'CONTROL_TLS_CERT', 'CONTROL_TLS_KEY'].map((n) => envOf(d, n)), ['ca.crt', 'tls.crt', 'tls.key'].map((f) => `/etc/infergraph/control-tls/${f}`));
+        }
       }
     }
   });

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { parse } from 'yaml';
 import { startController, type RunningController } from '../support/controller.process';
@@ -17,6 +18,8 @@ import { startWorker, type RunningWorker } from '../support/worker.process';
 // kubectl, two controller processes campaigning for one Lease, worker processes named after the Pods the
 // ReplicaSet controller created for a pool's Deployment (there is no kubelet, so the Pods stay Pending and
 // the test runs one local worker per Pod), a real gateway, and constant load from a separate process.
+// The controllers' STATE_DIR cannot be created (it lies under a regular file): graphs reach workers and the
+// gateway only as documents in control messages, never as files.
 
 const NS = 'infergraph-test';
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -123,6 +126,7 @@ describe('operator: InferenceGraphs and WorkerPools on a real API server', () =>
   const controllers: RunningController[] = [];
   const workers = new Map<string, RunningWorker>();
   let gateway: RunningGateway;
+  let scratch: string;
   let stateDir: string;
   let emptyGraphs: string;
   const rows = goldenRows('iris-logreg-core');
@@ -171,7 +175,24 @@ describe('operator: InferenceGraphs and WorkerPools on a real API server', () =>
     return started;
   };
   const ready = async (c: RunningController): Promise<boolean> => (await fetch(`${c.base}/healthz/ready`).catch(() => undefined))?.status === 200;
+  /** Ready as the leader (a standby is Ready too, as `role: standby`). */
+  const leads = async (c: RunningController): Promise<boolean> => {
+    const res = await fetch(`${c.base}/healthz/ready`).catch(() => undefined);
+    return res?.status === 200 && ((await res.json()) as { role?: string }).role === 'leader';
+  };
+  /** Whether anything accepts a TCP connection on the controller's control port. */
+  const listens = (c: RunningController): Promise<boolean> =>
+    new Promise((resolve) => {
+      const [host, port] = [c.control.slice(0, c.control.lastIndexOf(':')), Number(c.control.slice(c.control.lastIndexOf(':') + 1))];
+      const socket = connect({ host, port });
+      socket.once('connect', () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.once('error', () => resolve(false));
+    });
   let operatorKubeconfig: string;
+  let workerKubeconfig: string;
   const controllerEnv = (id: string): Record<string, string> => ({
     CONTROLLER_MODE: 'kubernetes',
     KUBECONFIG: operatorKubeconfig,
@@ -180,18 +201,24 @@ describe('operator: InferenceGraphs and WorkerPools on a real API server', () =>
     STATE_DIR: stateDir,
     MODEL_ROOTS: repoPath('models'),
     WORKER_IMAGE: 'registry.example/infergraph:test',
+    WORKER_SERVICE_ACCOUNT: 'infergraph-worker',
+    WORKER_TOKEN_SECRET: 'infergraph-cluster-token',
+    WORKER_CONTROL_TLS_SECRET: 'infergraph-control-tls',
     CONTROLLER_SERVICE: 'infergraph-controller.infergraph-test.svc:9000',
     GATEWAY_REST_URL: 'http://infergraph-gateway.infergraph-test.svc:8080',
     GATEWAY_GRPC_URL: 'infergraph-gateway.infergraph-test.svc:8081',
     SYNC_WINDOW_MS: '1500',
     HEARTBEAT_TIMEOUT_MS: '2000',
     AUTOSCALE_UP_AFTER_MS: '1000',
+    AUTOSCALE_IDLE_MS: '3000',
   });
   const cpuWorker = { WORKER_CPU: '2', WORKER_MEMORY: String(2 * 1024 ** 3) };
 
   before(async () => {
     cp = await startTestControlPlane();
-    stateDir = mkdtempSync(path.join(tmpdir(), 'infergraph-operator-state-'));
+    scratch = mkdtempSync(path.join(tmpdir(), 'infergraph-operator-state-'));
+    writeFileSync(path.join(scratch, 'not-a-directory'), '');
+    stateDir = path.join(scratch, 'not-a-directory', 'state');
     emptyGraphs = mkdtempSync(path.join(tmpdir(), 'infergraph-operator-graphs-'));
     const crds = await cp.kubectl(['apply', '-f', repoPath('deploy', 'crds')]);
     assert.equal(crds.code, 0, crds.stderr);
@@ -200,10 +227,12 @@ describe('operator: InferenceGraphs and WorkerPools on a real API server', () =>
     operatorKubeconfig = await cp.serviceAccountKubeconfig(NS, 'infergraph-controller'); // creates the namespace too
     const role = await cp.kubectl(['apply', '-n', NS, '-f', '-'], { input: JSON.stringify(OPERATOR_RBAC) });
     assert.equal(role.code, 0, role.stderr);
+    // The pool pods' ServiceAccount (the chart's <fullname>-worker, bound to no Role): Pods naming a missing one are refused.
+    workerKubeconfig = await cp.serviceAccountKubeconfig(NS, 'infergraph-worker');
     // Two controllers of one "Deployment": the first leads, the second stands by.
     const first = await startController(undefined, controllerEnv('controller-a'));
     controllers.push(first);
-    await eventually('controller-a leads', async () => ((await ready(first)) ? true : undefined));
+    await eventually('controller-a leads', async () => ((await leads(first)) ? true : undefined));
     controllers.push(await startController(undefined, controllerEnv('controller-b')));
     await apply({ apiVersion: 'infergraph.dev/v1alpha1', kind: 'WorkerPool', metadata: { name: 'cpu', namespace: NS }, spec: { replicas: { min: 2, max: 3 }, resources: { cpu: '2', memory: '2Gi' } } });
     const pods = await eventually('two Pods of the cpu pool', async () => ((await podsOf('cpu')).length === 2 ? true : undefined));
@@ -218,13 +247,18 @@ describe('operator: InferenceGraphs and WorkerPools on a real API server', () =>
     await Promise.all([...workers.values()].map((w) => w.kill()));
     for (const c of controllers) c.process.kill('SIGKILL');
     await cp?.close();
-    for (const dir of [stateDir, emptyGraphs]) if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+    for (const dir of [scratch, emptyGraphs]) if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
   });
 
-  it('the standby does not serve the control plane while the leader does', async () => {
+  it('the standby is Ready but does not serve the control plane while the leader does', async () => {
     const [a, b] = controllers as [RunningController, RunningController];
-    assert.equal(await ready(a), true);
-    assert.equal(await ready(b), false);
+    assert.equal(await leads(a), true);
+    // Ready (its caches are warm: it can take over), so a rolling update and helm --wait can go on ...
+    await eventually('controller-b Ready as a standby', async () => ((await ready(b)) ? true : undefined));
+    const body = (await (await fetch(`${b.base}/healthz/ready`)).json()) as { role: string; leader: boolean };
+    assert.deepEqual([body.role, body.leader], ['standby', false]);
+    // ... while workers and gateways, which try every controller address, can only connect to the leader.
+    assert.deepEqual([await listens(a), await listens(b)], [true, false]);
     const holder = await kubectl(['get', 'lease', 'infergraph-controller', '-o', 'jsonpath={.spec.holderIdentity}']);
     assert.equal(holder, 'controller-a');
     // The controllers act with the operator's Role only: no Secrets.
@@ -264,6 +298,59 @@ describe('operator: InferenceGraphs and WorkerPools on a real API server', () =>
     const labels = (res.body as { outputs: { name: string; data: number[] }[] }).outputs.find((o) => o.name === 'label')?.data;
     const golden = JSON.parse(readFileSync(repoPath('models', 'iris-logreg-core', '1', 'golden.json'), 'utf8')) as { labels: number[] };
     assert.deepEqual(labels, golden.labels);
+  });
+
+  it('makes worker pods secure by default: the worker ServiceAccount without a token, credentials from Secret volumes, non-root on a read-only root filesystem', async () => {
+    const d = (await getDeployment('cpu-workers')) as unknown as {
+      spec: {
+        template: {
+          spec: {
+            serviceAccountName?: string;
+            automountServiceAccountToken?: boolean;
+            securityContext: { runAsNonRoot?: boolean; runAsUser?: number };
+            volumes: { name: string; secret?: { secretName: string; defaultMode?: number; items?: { key: string }[] } }[];
+            containers: { env: { name: string; value?: string; valueFrom?: { secretKeyRef?: unknown } }[]; volumeMounts: { name: string; mountPath: string; readOnly?: boolean }[]; securityContext: Record<string, unknown> }[];
+          };
+        };
+      };
+    };
+    const pod = d.spec.template.spec;
+    const container = pod.containers[0];
+    assert.ok(container !== undefined);
+    assert.equal(pod.serviceAccountName, 'infergraph-worker');
+    assert.equal(pod.automountServiceAccountToken, false);
+    assert.equal(pod.securityContext.runAsNonRoot, true);
+    assert.ok((pod.securityContext.runAsUser ?? 0) > 0);
+    assert.deepEqual([container.securityContext['readOnlyRootFilesystem'], container.securityContext['allowPrivilegeEscalation']], [true, false]);
+    const secrets = Object.fromEntries(pod.volumes.flatMap((v) => (v.secret === undefined ? [] : [[v.name, [v.secret.secretName, v.secret.defaultMode, v.secret.items?.map((i) => i.key)]]])));
+    assert.deepEqual(secrets, {
+      'cluster-token': ['infergraph-cluster-token', 0o440, ['token']],
+      'control-tls': ['infergraph-control-tls', 0o440, ['ca.crt', 'tls.crt', 'tls.key']],
+    });
+    const mounts = Object.fromEntries(container.volumeMounts.map((m) => [m.name, [m.mountPath, m.readOnly === true]]));
+    assert.deepEqual([mounts['cluster-token'], mounts['control-tls']], [['/etc/infergraph/cluster-token', true], ['/etc/infergraph/control-tls', true]]);
+    const env = Object.fromEntries(container.env.map((e) => [e.name, e.value]));
+    assert.equal(env['CLUSTER_TOKEN_FILE'], '/etc/infergraph/cluster-token/token');
+    assert.deepEqual([env['CONTROL_TLS_CA'], env['CONTROL_TLS_CERT'], env['CONTROL_TLS_KEY']], ['/etc/infergraph/control-tls/ca.crt', '/etc/infergraph/control-tls/tls.crt', '/etc/infergraph/control-tls/tls.key']);
+    assert.ok(!container.env.some((e) => e.valueFrom?.secretKeyRef !== undefined), 'no secret in a variable');
+    // The ServiceAccount the pods run as may do nothing with the API.
+    for (const what of [['get', 'pods'], ['get', 'secrets'], ['get', 'inferencegraphs']]) {
+      const r = await cp.kubectl([...what, '-n', NS], { kubeconfig: workerKubeconfig });
+      assert.notEqual(r.code, 0, `the worker ServiceAccount could ${what.join(' ')}`);
+      assert.match(r.stderr, /forbidden/);
+    }
+  });
+
+  it('sends graphs to workers and the gateway over the control plane: no graph file is written or read', async () => {
+    // The controllers run with a STATE_DIR that cannot exist, and the file the control messages name (a
+    // name in the models directory, where the graph's relative paths pointed) is not there either.
+    assert.equal(existsSync(stateDir), false);
+    assert.equal(existsSync(repoPath('models', 'iris.yaml')), false);
+    const leader = controllers[0] as RunningController;
+    const graphs = (await (await fetch(`${leader.base}/v1/graphs`)).json()) as { graphs: { name: string; source: string; state: string }[] };
+    assert.deepEqual(graphs.graphs.find((g) => g.name === 'iris'), { ...graphs.graphs.find((g) => g.name === 'iris'), source: 'kubernetes', state: 'valid' });
+    assert.equal((await request(gateway, 'POST', '/v2/models/iris/infer', irisBody)).status, 200);
+    for (const [pod, worker] of workers) assert.doesNotMatch(worker.output(), /refused|no graph document/, pod);
   });
 
   it('reports an unplaceable graph as Degraded with placement’s reason', async () => {
@@ -378,6 +465,38 @@ describe('operator: InferenceGraphs and WorkerPools on a real API server', () =>
     await eventually('gpu-workers removed with its WorkerPool', async () => ((await getDeployment('gpu-workers')) === undefined ? true : undefined), 20_000);
   });
 
+  it('scales an idle pool down to its min once its workers hold nothing, and never below it', async () => {
+    await apply({ apiVersion: 'infergraph.dev/v1alpha1', kind: 'WorkerPool', metadata: { name: 'burst', namespace: NS }, spec: { replicas: { min: 1, max: 2 }, resources: { cpu: '1', memory: '1Gi' } } });
+    await eventually('burst-workers with its min (1)', async () => ((await getDeployment('burst-workers'))?.spec.replicas === 1 ? true : undefined));
+    await eventually('a Pod of the burst pool', async () => ((await podsOf('burst')).length === 1 ? true : undefined));
+    const burstWorker = { WORKER_CPU: '1', WORKER_MEMORY: String(1024 ** 3) };
+    const started = await startPoolWorkers('burst', burstWorker);
+    // Two replicas of one core each: one more worker (pending for capacity, as in the scale-up test).
+    await apply(scaleGraph('bursty', { resources: { pool: 'burst', cpu: 1 }, replicas: 2 }));
+    await eventually('burst-workers scaled to 2', async () => ((await getDeployment('burst-workers'))?.spec.replicas === 2 ? true : undefined));
+    await eventually('two Pods of the burst pool', async () => ((await podsOf('burst')).length === 2 ? true : undefined));
+    started.push(...(await startPoolWorkers('burst', burstWorker)));
+    await eventually('bursty Ready on both workers', async () => (condition(await getGraph('bursty'), 'Ready')?.status === 'True' ? true : undefined));
+    // Nothing left for the pool: both workers idle, nothing pending; after AUTOSCALE_IDLE_MS it shrinks to min.
+    await kubectl(['delete', 'inferencegraph', 'bursty']);
+    await eventually('burst-workers scaled down to 1', async () => ((await getDeployment('burst-workers'))?.spec.replicas === 1 ? true : undefined), 20_000);
+    await eventually('a ScaledDown event on the pool', async () => ((await eventsAbout('WorkerPool', 'burst')).includes('Normal ScaledDown') ? true : undefined), 5000);
+    // Never below min: the two local workers stay joined and idle (there is no kubelet to stop the removed
+    // Pod's process), a surplus that lasts longer than AUTOSCALE_IDLE_MS, and the pool stays at 1.
+    await sleep(4500);
+    assert.equal((await getDeployment('burst-workers'))?.spec.replicas, 1);
+    const leader = controllers[0] as RunningController;
+    const joined = ((await (await fetch(`${leader.base}/v1/cluster`)).json()) as { workers: { pool: string; replicas: number }[] }).workers.filter((w) => w.pool === 'burst');
+    assert.deepEqual(joined.map((w) => w.replicas), [0, 0], 'two idle workers joined');
+    const pool = JSON.parse(await kubectl(['get', 'workerpool', 'burst', '-o', 'json'])) as { status?: { replicas?: number } };
+    assert.equal(pool.status?.replicas, 1);
+    for (const pod of started) {
+      await workers.get(pod)?.kill();
+      workers.delete(pod);
+    }
+    await kubectl(['delete', 'workerpool', 'burst']);
+  });
+
   it('replaces an edited graph under constant load: new outputs, no failed request', async () => {
     const withMean = (mean: number[]) =>
       exampleGraph('iris.yaml', 'iris-edit', (spec) => {
@@ -424,7 +543,7 @@ describe('operator: InferenceGraphs and WorkerPools on a real API server', () =>
     await sleep(2000);
     const killedAt = Date.now();
     a.process.kill('SIGKILL');
-    await eventually('controller-b leads', async () => ((await ready(b)) ? true : undefined), 15_000);
+    await eventually('controller-b leads', async () => ((await leads(b)) ? true : undefined), 15_000);
     const takeoverMs = Date.now() - killedAt;
     const holder = await kubectl(['get', 'lease', 'infergraph-controller', '-o', 'jsonpath={.spec.holderIdentity}']);
     assert.equal(holder, 'controller-b');
@@ -446,15 +565,16 @@ describe('operator: InferenceGraphs and WorkerPools on a real API server', () =>
     // A new standby where controller-a was (in a cluster: a new pod behind the same Service).
     const c = await startController((controllers[0] as RunningController).ports, controllerEnv('controller-c'));
     controllers[0] = c;
-    await sleep(500);
-    assert.equal(await ready(c), false, 'a standby is not ready');
+    await eventually('controller-c Ready as a standby', async () => ((await ready(c)) ? true : undefined));
+    assert.equal(await leads(c), false);
+    assert.equal(await listens(c), false, 'a standby does not listen on the control port');
     const load = startLoad(`${gateway.baseUrl}/v2/models/iris/infer`, 100, 15_000, irisBody);
     await sleep(2000);
     const stoppedAt = Date.now();
     // NestJS re-raises the signal once its shutdown hooks are done: a clean stop ends by SIGTERM, not a code.
     const exited = new Promise<string>((resolve) => b.process.once('exit', (code, signal) => resolve(signal ?? `code ${String(code)}`)));
     b.process.kill('SIGTERM');
-    await eventually('controller-c leads', async () => ((await ready(c)) ? true : undefined), 10_000);
+    await eventually('controller-c leads', async () => ((await leads(c)) ? true : undefined), 10_000);
     const handoverMs = Date.now() - stoppedAt;
     assert.equal(await kubectl(['get', 'lease', 'infergraph-controller', '-o', 'jsonpath={.spec.holderIdentity}']), 'controller-c');
     const code = await Promise.race([exited, sleep(10_000).then(() => 'still running')]);

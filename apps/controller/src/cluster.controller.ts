@@ -4,6 +4,7 @@ import { invalidArgument } from '@infergraph/protocol';
 import { ClusterMetrics } from '@infergraph/telemetry';
 import { ClusterService } from './cluster.service';
 import { GraphCatalogueService } from './graph-catalogue.service';
+import { KubernetesOperatorService } from './kubernetes/kubernetes-operator.service';
 
 /** Admin REST API of the controller. */
 @Controller()
@@ -12,6 +13,7 @@ export class ClusterController {
     private readonly cluster: ClusterService,
     private readonly catalogue: GraphCatalogueService,
     private readonly metrics: ClusterMetrics,
+    private readonly operator: KubernetesOperatorService,
   ) {}
 
   /** Prometheus scrape endpoint (text exposition format). */
@@ -28,14 +30,14 @@ export class ClusterController {
   }
 
   /**
-   * Readiness: 200 while this controller serves the control plane (always in files mode; only the leader in
-   * Kubernetes mode, so the controller Service sends workers and gateways to it), else 503.
+   * Readiness: 200 while this controller serves the control plane (files mode), or in Kubernetes mode while
+   * it leads or stands by able to take over (`role` says which); else 503.
    */
   @Get('healthz/ready')
   ready(@Res({ passthrough: true }) reply: FastifyReply): unknown {
-    const serving = this.cluster.serving;
-    void reply.status(serving ? 200 : 503);
-    return { ready: serving, leader: serving };
+    const { ready, role } = this.operator.readiness() ?? { ready: this.cluster.serving, role: 'leader' };
+    void reply.status(ready ? 200 : 503);
+    return { ready, leader: role === 'leader' && this.cluster.serving, role };
   }
 
   @Get('v1/cluster')

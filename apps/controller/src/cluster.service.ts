@@ -292,12 +292,24 @@ export class ClusterService implements OnApplicationBootstrap, OnApplicationShut
       const a = this.state.assignmentFor(workerId);
       this.sessions.get(workerId)?.send({
         assignment: {
-          graphs: a.graphs.map((g) => ({ name: g.name, file: g.file, content_hash: g.contentHash })),
+          // The documents travel with the assignment: workers share no volume with the controller.
+          graphs: a.graphs.map((g) => ({ name: g.name, file: g.file, content_hash: g.contentHash, source: this.documentOf(g.name, g.contentHash) })),
           replicas: [...a.replicas],
           epoch: this.epoch,
         },
       });
     }
+  }
+
+  /**
+   * The document of a placed graph. The cluster state and the catalogue change together, so the hash always
+   * matches; an empty document (refused by the worker, naming it) would mean they did not.
+   */
+  private documentOf(name: string, contentHash: string): string {
+    const entry = this.catalogue.get(name);
+    if (entry?.contentHash === contentHash) return entry.document;
+    this.logger.error(`graph "${name}": no document with sha256 ${contentHash} in the catalogue`);
+    return '';
   }
 
   /** Tells each draining worker that holds nothing anymore (every replica replaced) to leave. */
@@ -330,7 +342,7 @@ export class ClusterService implements OnApplicationBootstrap, OnApplicationShut
       graphs: this.catalogue
         .list()
         .filter((g) => g.error === undefined)
-        .map((g) => ({ name: g.name, file: g.file, content_hash: g.contentHash })),
+        .map((g) => ({ name: g.name, file: g.file, content_hash: g.contentHash, source: g.document })),
     };
   }
 }

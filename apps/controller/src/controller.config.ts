@@ -38,10 +38,14 @@ const envSchema = z.object({
   WORKER_COMMAND: z.string().default('["node","dist/apps/worker/src/main.js"]'),
   /** host:port workers of pool Deployments join (the controller Service). */
   CONTROLLER_SERVICE: z.string().default(''),
-  /** A PersistentVolumeClaim with the models (and STATE_DIR), mounted into pool workers at the first MODEL_ROOTS entry. */
+  /** A PersistentVolumeClaim with the models, mounted read-only into pool workers at the first MODEL_ROOTS entry. */
   MODELS_PVC: z.string().default(''),
-  /** A Secret whose key `token` pool workers get as CLUSTER_TOKEN (the operator references it, never reads it). */
+  /** A Secret whose key `token` pool workers get as CLUSTER_TOKEN_FILE (the operator references it, never reads it). */
   WORKER_TOKEN_SECRET: z.string().default(''),
+  /** A Secret with ca.crt, tls.crt and tls.key: pool workers' CONTROL_TLS_CA/CERT/KEY (mutual TLS to the controller). */
+  WORKER_CONTROL_TLS_SECRET: z.string().default(''),
+  /** The ServiceAccount of pool workers' pods (the chart's has no permissions); empty: the namespace's default. */
+  WORKER_SERVICE_ACCOUNT: z.string().default(''),
   GATEWAY_REST_URL: z.string().default(''),
   GATEWAY_GRPC_URL: z.string().default(''),
 });
@@ -116,8 +120,12 @@ export interface KubernetesSettings {
   readonly modelsDir: string;
   /** MODELS_PVC: mounted read-only into pool workers at `modelsDir`. */
   readonly modelsClaim: string | undefined;
-  /** WORKER_TOKEN_SECRET: pool workers' CLUSTER_TOKEN comes from its key `token`. */
+  /** WORKER_TOKEN_SECRET: pool workers' CLUSTER_TOKEN_FILE is its key `token`, mounted. */
   readonly workerTokenSecret: string | undefined;
+  /** WORKER_CONTROL_TLS_SECRET: pool workers' CONTROL_TLS_* files, mounted. */
+  readonly workerControlTlsSecret: string | undefined;
+  /** WORKER_SERVICE_ACCOUNT: pool workers' ServiceAccount. */
+  readonly workerServiceAccount: string | undefined;
 }
 
 export const CONTROLLER_CONFIG = Symbol('CONTROLLER_CONFIG');
@@ -197,6 +205,8 @@ function kubernetesSettingsOf(e: z.infer<typeof envSchema>, cwd: string, problem
     modelsDir: path.resolve(cwd, firstRoot),
     modelsClaim: e.MODELS_PVC === '' ? undefined : e.MODELS_PVC,
     workerTokenSecret: e.WORKER_TOKEN_SECRET === '' ? undefined : e.WORKER_TOKEN_SECRET,
+    workerControlTlsSecret: e.WORKER_CONTROL_TLS_SECRET === '' ? undefined : e.WORKER_CONTROL_TLS_SECRET,
+    workerServiceAccount: e.WORKER_SERVICE_ACCOUNT === '' ? undefined : e.WORKER_SERVICE_ACCOUNT,
   });
 }
 

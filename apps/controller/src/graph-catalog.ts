@@ -8,8 +8,13 @@ import { MAX_GRAPH_BYTES, NodeKey, diagnosticsWith, formatDiagnostic, parseGraph
 
 export interface CatalogEntry {
   readonly name: string;
-  /** Absolute path of the graph file: what workers load. */
+  /**
+   * Absolute path of the graph file (an InferenceGraph's: a name under the models directory, where its
+   * relative paths resolve). Workers and gateways get it as a label and a base, never to read.
+   */
   readonly file: string;
+  /** The graph document checked (UTF-8 text of its bytes): what workers and gateways load. Empty when it failed. */
+  readonly document: string;
   readonly demands: readonly ReplicaDemand[];
   /** Nodes with `replicas: {min, max, targetInFlight}`. */
   readonly scaling: readonly ScalePolicy[];
@@ -70,7 +75,8 @@ export function readGraphSource(bytes: Uint8Array, file: string, label: string, 
         ? [{ key: NodeKey.format(graph.metadata.name, n.name), min: n.replicas.min, max: n.replicas.max, targetInFlight: n.replicas.targetInFlight }]
         : [],
     );
-    return { name: graph.metadata.name, file, demands: demandsOf(graph, label, (node) => sizes.get(node)), scaling, error: undefined, contentHash };
+    const document = Buffer.from(bytes).toString('utf8'); // lossless: the screen accepted only UTF-8, and a BOM stays
+    return { name: graph.metadata.name, file, document, demands: demandsOf(graph, label, (node) => sizes.get(node)), scaling, error: undefined, contentHash };
   } catch (err) {
     // The parser and the demand estimate are not meant to throw; one that does must not stop the controller.
     return failed(fallback, file, contentHash, `${label}: cannot check the graph: ${messageOf(err)}`);
@@ -102,7 +108,7 @@ function nameOfFile(file: string): string {
 }
 
 function failed(name: string, file: string, contentHash: string, error: string): CatalogEntry {
-  return { name, file, demands: [], scaling: [], error, contentHash };
+  return { name, file, document: '', demands: [], scaling: [], error, contentHash };
 }
 
 function listProblems(lines: readonly string[]): string {

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -39,13 +40,15 @@ describe('GraphCatalogueService in CONTROLLER_MODE=kubernetes', () => {
   });
   after(() => rmSync(stateDir, { recursive: true, force: true }));
 
-  it('resolves a relative model.uri under the first MODEL_ROOTS entry and stores the graph where workers load it', () => {
+  it('resolves a relative model.uri under the first MODEL_ROOTS entry and keeps the document to send, writing no file', () => {
     const result = catalogue.putKubernetesGraph('iris', irisDocument('iris-logreg-core/1/model.onnx'), 'InferenceGraph ml/iris');
     assert.equal(result.error, undefined);
     const entry = catalogue.get('iris');
     assert.equal(entry?.source, 'kubernetes');
-    assert.equal(entry?.file, path.join(stateDir, 'kubernetes', 'graphs', 'iris.yaml'));
-    assert.ok(readFileSync(entry.file, 'utf8').includes(path.join(repo, 'models', 'iris-logreg-core', '1', 'model.onnx')));
+    assert.equal(entry?.file, path.join(repo, 'models', 'iris.yaml'));
+    assert.ok(entry.document.includes(path.join(repo, 'models', 'iris-logreg-core', '1', 'model.onnx')));
+    assert.equal(createHash('sha256').update(entry.document, 'utf8').digest('hex'), entry.contentHash);
+    assert.deepEqual(readdirSync(stateDir), [], 'STATE_DIR is not written in Kubernetes mode');
     assert.deepEqual(entry.demands.map((d) => d.key), ['iris.standardize', 'iris.classifier']);
     assert.equal(changes.at(-1)?.[0], 'iris');
   });
@@ -68,14 +71,13 @@ describe('GraphCatalogueService in CONTROLLER_MODE=kubernetes', () => {
     assert.equal(changes.length, count);
   });
 
-  it('lists a graph that was never valid as failed, and forgets a deleted one and its file', () => {
+  it('lists a graph that was never valid as failed, and forgets a deleted one', () => {
     const result = catalogue.putKubernetesGraph('other', irisDocument('../../etc/passwd').replace('"iris"', '"other"'), 'InferenceGraph ml/other');
     assert.notEqual(result.error, undefined);
     assert.equal(catalogue.describe().graphs.find((g) => g.name === 'other')?.state, 'failed');
-    const file = catalogue.get('iris')?.file as string;
     catalogue.removeKubernetesGraph('iris');
     assert.deepEqual(changes.at(-1), ['iris', undefined]);
-    assert.equal(existsSync(file), false);
+    assert.equal(catalogue.get('iris'), undefined);
   });
 
   it('refuses graph changes through the admin API, pointing at kubectl', () => {

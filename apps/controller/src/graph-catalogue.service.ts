@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { PathPolicy } from '@infergraph/engine';
-import { InferenceError } from '@infergraph/protocol';
+import { CONTROL_MAX_MESSAGE_BYTES, InferenceError } from '@infergraph/protocol';
 import { CONTROLLER_CONFIG, type ControllerConfig } from './controller.config';
 import { graphFilesIn, readGraphFile, readGraphSource, type CatalogEntry } from './graph-catalog';
 import { GraphConflictError } from './graph-conflict.error';
@@ -33,13 +33,20 @@ export interface GraphDescription {
   readonly error?: string;
 }
 
+/**
+ * The graph documents the catalogue may hold together: the catalogue goes to gateways in one control
+ * message (CONTROL_MAX_MESSAGE_BYTES), with room for the rest of the message.
+ */
+export const MAX_CATALOGUE_DOCUMENT_BYTES = CONTROL_MAX_MESSAGE_BYTES - 4 * 1024 * 1024;
+
 /** What changed in the catalogue: the graph's name, and its new entry (undefined: removed). */
 export type CatalogueChange = (name: string, graph: CatalogueGraph | undefined) => void;
 
 /**
  * The desired graphs: files of GRAPHS_DIR, which it only reads, and graphs added through the admin API,
- * kept in STATE_DIR so they survive restarts. A file that cannot be read or parsed is listed as failed,
- * never thrown. The cluster side only listens to changes.
+ * kept in STATE_DIR so they survive restarts (in Kubernetes mode: InferenceGraph objects, kept in memory
+ * only). A file that cannot be read or parsed is listed as failed, never thrown. Workers and gateways get
+ * each graph's document over the control plane. The cluster side only listens to changes.
  */
 @Injectable()
 export class GraphCatalogueService implements OnModuleInit {
@@ -47,21 +54,20 @@ export class GraphCatalogueService implements OnModuleInit {
   private readonly graphs = new Map<string, CatalogueGraph>();
   private readonly listeners: CatalogueChange[] = [];
   private readonly store: PostedGraphStore;
-  /** Kubernetes mode: InferenceGraphs as files workers and gateways load (STATE_DIR/kubernetes/graphs). */
-  private readonly kubeStore: PostedGraphStore;
   /** Where graphs may point: every GRAPHS_DIR entry (posted graphs' paths resolve against the first) and MODEL_ROOTS. */
   private readonly paths: PathPolicy;
 
   constructor(@Inject(CONTROLLER_CONFIG) private readonly config: ControllerConfig) {
     this.store = new PostedGraphStore(config.stateDir);
-    this.kubeStore = new PostedGraphStore(path.join(config.stateDir, 'kubernetes'));
     this.paths = new PathPolicy([...config.graphDirs, ...config.modelRoots]);
   }
 
-  /** A STATE_DIR that cannot be created or written stops the start-up here, before any port opens. */
+  /**
+   * A STATE_DIR that cannot be created or written stops the start-up here, before any port opens. Kubernetes
+   * mode writes nothing: the API server keeps the graphs.
+   */
   onModuleInit(): void {
     if (this.config.kubernetes === undefined) this.store.open();
-    else this.kubeStore.open();
   }
 
   /** Reads GRAPHS_DIR, then the stored posted graphs; call once, before listeners need the graphs. Never throws. */
@@ -102,15 +108,19 @@ export class GraphCatalogueService implements OnModuleInit {
   /**
    * Kubernetes mode: the graph of an InferenceGraph object (`text`: its document, `label`: how problems name
    * it). Relative paths resolve against the models directory (the first MODEL_ROOTS entry). A valid spec is
-   * stored and published (a changed one replaces the old, which keeps serving until the new one is ready);
-   * an invalid one is not, and a previous valid version of the graph keeps serving. Returns the problems.
+   * published (a changed one replaces the old, which keeps serving until the new one is ready); an invalid
+   * one is not, and a previous valid version of the graph keeps serving. Returns the problems.
    */
   putKubernetesGraph(name: string, text: string, label: string): { error: string | undefined } {
     const kube = this.kubeSettings();
     const absolute = absolutizeGraphPaths(text, kube.modelsDir);
     const bytes = Buffer.from(absolute.text, 'utf8');
-    const checked = readGraphSource(bytes, this.kubeStore.fileOf(name), label, this.paths);
-    const error = checked.error ?? (checked.name === name ? undefined : `${label}: metadata.name "${checked.name}" differs from the object's name "${name}"`);
+    // No file: a name in the models directory, where the graph's relative paths pointed.
+    const checked = readGraphSource(bytes, path.join(kube.modelsDir, `${name}.yaml`), label, this.paths);
+    const error =
+      checked.error ??
+      (checked.name === name ? undefined : `${label}: metadata.name "${checked.name}" differs from the object's name "${name}"`) ??
+      this.overBudget(name, checked.document, label);
     const existing = this.graphs.get(name);
     if (error !== undefined) {
       if (existing !== undefined && existing.error === undefined) return { error };
@@ -120,11 +130,6 @@ export class GraphCatalogueService implements OnModuleInit {
       return { error };
     }
     if (existing?.error === undefined && existing?.contentHash === checked.contentHash) return { error: undefined };
-    try {
-      this.kubeStore.save(name, bytes);
-    } catch (err) {
-      return { error: `${label}: ${err instanceof Error ? err.message : String(err)}` };
-    }
     const entry: CatalogueGraph = { ...checked, source: 'kubernetes', shownFile: 'kubernetes' };
     this.graphs.set(name, entry);
     this.logger.log(`graph "${name}" ${existing === undefined ? 'added' : 'replaced'} from ${label} (sha256 ${entry.contentHash.slice(0, 12)}): ${entry.demands.length} placeable node(s)`);
@@ -135,37 +140,8 @@ export class GraphCatalogueService implements OnModuleInit {
   /** Kubernetes mode: the InferenceGraph was deleted; its replicas are unloaded and gateways drop it. */
   removeKubernetesGraph(name: string): void {
     if (!this.graphs.delete(name)) return;
-    try {
-      this.kubeStore.remove(name);
-    } catch (err) {
-      this.logger.warn(err instanceof Error ? err.message : String(err));
-    }
     this.logger.log(`graph "${name}" removed: its InferenceGraph was deleted`);
     this.emit(name, undefined);
-  }
-
-  /**
-   * Kubernetes mode, at takeover: removes the stored files of graphs that are no longer InferenceGraphs
-   * (deleted while no controller led), once every current one has been applied.
-   */
-  pruneKubernetesGraphs(): void {
-    let files: string[];
-    try {
-      files = this.kubeStore.files();
-    } catch (err) {
-      this.logger.warn(`cannot list ${this.kubeStore.dir}: ${err instanceof Error ? err.message : String(err)}`);
-      return;
-    }
-    for (const file of files) {
-      const name = path.basename(file, '.yaml');
-      if (this.graphs.has(name)) continue;
-      try {
-        this.kubeStore.remove(name);
-        this.logger.log(`removed ${file}: no InferenceGraph "${name}" anymore`);
-      } catch (err) {
-        this.logger.warn(err instanceof Error ? err.message : String(err));
-      }
-    }
   }
 
   private kubeSettings(): NonNullable<ControllerConfig['kubernetes']> {
@@ -244,6 +220,8 @@ export class GraphCatalogueService implements OnModuleInit {
     const file = valid ? this.store.fileOf(name) : path.join(this.store.dir, label);
     const checked = readGraphSource(bytes, file, label, this.paths);
     if (checked.error !== undefined) throw new InferenceError('INVALID_ARGUMENT', checked.error);
+    const over = this.overBudget(checked.name, checked.document, label);
+    if (over !== undefined) throw new InferenceError('PAYLOAD_TOO_LARGE', over);
     const existing = this.graphs.get(checked.name);
     if (existing?.source === 'file') throw readOnly(existing, 'replaced');
     try {
@@ -285,7 +263,9 @@ export class GraphCatalogueService implements OnModuleInit {
   }
 
   /** Start-up: the first of a name wins (files before posted graphs), so a later one never hides a user's file. */
-  private load(entry: CatalogueGraph): void {
+  private load(read: CatalogueGraph): void {
+    const over = read.error === undefined ? this.overBudget(read.name, read.document, read.file) : undefined;
+    const entry: CatalogueGraph = over === undefined ? read : { ...read, demands: [], scaling: [], error: over };
     const taken = this.graphs.get(entry.name);
     if (taken !== undefined) {
       const fix = entry.source === 'api' ? `remove the stored copy ${entry.file}` : 'rename one of them';
@@ -296,6 +276,14 @@ export class GraphCatalogueService implements OnModuleInit {
     if (entry.error !== undefined) this.logger.error(`graph ${entry.file} is invalid and will not be placed:\n${entry.error}`);
     else this.logger.log(`graph "${entry.name}" (${entry.source === 'file' ? entry.shownFile : 'posted through the API'}): ${entry.demands.length} placeable node(s)`);
     this.emit(entry.name, entry);
+  }
+
+  /** Why `document` would not fit beside the other served graphs in one catalogue message; undefined when it fits. */
+  private overBudget(name: string, document: string, label: string): string | undefined {
+    let total = Buffer.byteLength(document, 'utf8');
+    for (const g of this.graphs.values()) if (g.name !== name && g.error === undefined) total += Buffer.byteLength(g.document, 'utf8');
+    if (total <= MAX_CATALOGUE_DOCUMENT_BYTES) return undefined;
+    return `${label}: the served graphs' documents would take ${total} bytes; they travel to gateways in one control message, so together they may take at most ${MAX_CATALOGUE_DOCUMENT_BYTES} bytes (remove graphs, or split them over several infergraph installations)`;
   }
 
   private emit(name: string, graph: CatalogueGraph | undefined): void {

@@ -3,6 +3,7 @@ import type { ClientDuplexStream } from '@grpc/grpc-js';
 import { randomUUID } from 'node:crypto';
 import type { ControllerMessage, GraphRefMessage, ReplicaStateMessage, WorkerMessage } from '@infergraph/protocol';
 import { ControlClient, ControllerAddresses } from '@infergraph/transport-grpc';
+import { checkSentGraphs, type AssignedGraph } from '@infergraph/engine';
 import { DrainGate } from './drain.gate';
 import { NodeServingService } from './node-serving.service';
 import { WORKER_CONFIG, type WorkerConfig } from './worker.config';
@@ -33,7 +34,7 @@ export class ControllerLinkService implements OnApplicationBootstrap, OnApplicat
   private stopped = false;
   /** The latest state reported per replica (`key#replica`): what a hello says this worker holds. */
   private readonly states = new Map<string, ReplicaStateMessage>();
-  /** Graphs of the current assignment, as loaded (name → ref with content hash). */
+  /** Graphs of the current assignment, as loaded (name, file and content hash; no document: hellos stay small). */
   private graphs: readonly GraphRefMessage[] = [];
   /** Assignments are applied one after another, in the order they came. */
   private applying: Promise<void> = Promise.resolve();
@@ -158,8 +159,15 @@ export class ControllerLinkService implements OnApplicationBootstrap, OnApplicat
         stream.write({ replica: message });
       }
     };
-    this.graphs = graphs;
-    await this.serving.assign(graphs, [...new Set(replicas.map((r) => r.key))], report);
+    // Each graph document is checked here (size, hash, fields); the nodes of a refused one fail with the reason.
+    const checked = checkSentGraphs(graphs);
+    for (const r of checked.refused) this.logger.error(r.problem);
+    const assigned: AssignedGraph[] = [
+      ...checked.graphs,
+      ...checked.refused.flatMap((r) => (r.name === undefined ? [] : [{ name: r.name, file: '', contentHash: '', problem: r.problem }])),
+    ];
+    this.graphs = checked.graphs.map((g) => ({ name: g.name, file: g.file, content_hash: g.contentHash }));
+    await this.serving.assign(assigned, [...new Set(replicas.map((r) => r.key))], report);
     this.logger.log(`assigned ${replicas.length} replica(s): ${replicas.map((r) => `${r.key}#${r.replica}`).join(', ') || 'none'}`);
   }
 }

@@ -1,8 +1,7 @@
 import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
-import { GraphRegistry, NodeInferenceService, NodeRuntimeRegistry, PathPolicy, loadNodeRuntimes, type ReplicaStateReport } from '@infergraph/engine';
+import { GraphRegistry, NodeInferenceService, NodeRuntimeRegistry, PathPolicy, loadNodeRuntimesFromSource, type AssignedGraph, type ReplicaStateReport } from '@infergraph/engine';
 import { NodeKey, kafkaSettingsOf, remoteNodesOf } from '@infergraph/spec';
 import { KafkaClient, KafkaNodeServer, lagSamples, type KafkaServedNode } from '@infergraph/transport-kafka';
-import type { GraphRefMessage } from '@infergraph/protocol';
 import { OnnxModelLoader } from '@infergraph/runtime-onnx';
 import { DrainGate } from './drain.gate';
 import { WORKER_CONFIG, type WorkerConfig } from './worker.config';
@@ -32,10 +31,12 @@ export class NodeServingService implements OnApplicationBootstrap, BeforeApplica
     private readonly gate: DrainGate,
   ) {
     const gpu = config.capacity.gpuCount > 0;
+    // Graphs come in the controller's assignments; models, modules and references only from this worker's roots.
+    const paths = new PathPolicy([...config.graphDirs, ...config.modelRoots]).forSentGraphs();
     this.nodes = new NodeRuntimeRegistry(
-      (file, nodes) =>
-        loadNodeRuntimes(file, nodes, loader, {
-          paths: new PathPolicy([...config.graphDirs, ...config.modelRoots]),
+      (graph, nodes) =>
+        loadNodeRuntimesFromSource(graph.source ?? '', graph.file, nodes, loader, {
+          paths,
           // CUDA only for nodes that ask for GPU memory, and only where there is a GPU.
           modelLoaderFor: (device) => loader.preferring(gpu && device === 'gpu'),
           onBatch: (r) => registry.events.emit('batch', r),
@@ -86,12 +87,8 @@ export class NodeServingService implements OnApplicationBootstrap, BeforeApplica
    * Resolves once the loads are started, not finished, so the next assignment is never held up. Node
    * topics follow as nodes become READY or are dropped.
    */
-  assign(graphs: readonly GraphRefMessage[], keys: readonly string[], report: ReplicaStateReport): Promise<void> {
-    this.nodes.assign(
-      graphs.map((g) => ({ name: g.name, file: g.file, contentHash: g.content_hash })),
-      keys,
-      report,
-    );
+  assign(graphs: readonly AssignedGraph[], keys: readonly string[], report: ReplicaStateReport): Promise<void> {
+    this.nodes.assign(graphs, keys, report);
     return Promise.resolve();
   }
 

@@ -6,7 +6,7 @@ import type { GraphTracer, NodeResult, ShadowResult } from '@infergraph/executor
 import { InferenceError } from '@infergraph/protocol';
 import type { BatchResult, DriftResult, DriftStatus, ModelLoader } from '@infergraph/nodes';
 import { GraphValidationError } from '@infergraph/spec';
-import { loadGraphFile, type GraphLoadHooks, type LoadedGraph, type OutlierResult } from './graph-file.loader';
+import { loadGraphFile, loadGraphSource, type GraphLoadHooks, type LoadedGraph, type OutlierResult } from './graph-file.loader';
 import { PathPolicy } from './path.policy';
 
 export type GraphState = 'loading' | 'ready' | 'failed';
@@ -155,6 +155,15 @@ export class GraphRegistry {
     return load;
   }
 
+  /**
+   * Loads (or reloads) a graph document the controller sent, as loadFile does a file: `file` is where the
+   * graph is at the controller (its relative paths resolve beside it; nothing reads it), and only the
+   * configured roots count, not that file's directory.
+   */
+  loadSource(file: string, source: string): Promise<GraphEntry> {
+    return this.load(file, source);
+  }
+
   /** Stops serving a graph: new requests get 404; it is closed after its in-flight requests had time to finish. */
   remove(name: string): boolean {
     const entry = this.entries.get(name);
@@ -165,15 +174,18 @@ export class GraphRegistry {
     return true;
   }
 
-  private async load(file: string): Promise<GraphEntry> {
+  private async load(file: string, source?: string): Promise<GraphEntry> {
     const provisional = path.basename(file).replace(/\.ya?ml$/, '');
     this.pending++;
     const started = performance.now();
     this.logger.log(`loading graph ${file}`);
-    const contentHash = await readFile(file).then(
-      (bytes) => createHash('sha256').update(bytes).digest('hex'),
-      () => '',
-    );
+    const contentHash =
+      source !== undefined
+        ? createHash('sha256').update(source, 'utf8').digest('hex')
+        : await readFile(file).then(
+            (bytes) => createHash('sha256').update(bytes).digest('hex'),
+            () => '',
+          );
     const shadow: ShadowStats = { ok: 0, failed: 0, lastError: undefined };
     const onShadowResult = (r: ShadowResult): void => {
       if (r.status === 'ok') {
@@ -185,12 +197,13 @@ export class GraphRegistry {
       this.logger.warn(`graph "${r.graph}" shadow node "${r.node}" failed for request ${r.requestId}: ${r.error ?? 'unknown error'}`);
     };
     try {
-      const graph = await loadGraphFile(file, this.loader, {
+      const paths = (this.options.paths ?? PathPolicy.defaults()).including(this.graphDirs);
+      const hooks: GraphLoadHooks = {
         onShadowResult,
         onNodeResult: (r) => this.events.emit('node', r),
         onBatch: (r) => this.events.emit('batch', r),
         bus: this.options.bus,
-        paths: (this.options.paths ?? PathPolicy.defaults()).including(this.graphDirs),
+        paths: source === undefined ? paths : paths.forSentGraphs(),
         ...(this.options.tracer !== undefined ? { tracer: this.options.tracer } : {}),
         drift: {
           onResult: (r) => {
@@ -203,7 +216,8 @@ export class GraphRegistry {
           onError: (graphName, node, message) => this.logger.warn(`drift graph="${graphName}" node="${node}" failed: ${message}`),
           onOutliers: (r) => this.events.emit('outlier', r),
         },
-      });
+      };
+      const graph = source === undefined ? await loadGraphFile(file, this.loader, hooks) : await loadGraphSource(source, file, this.loader, hooks);
       const name = graph.spec.metadata.name;
       const existing = this.entries.get(name);
       if (existing !== undefined && existing.file !== file) {

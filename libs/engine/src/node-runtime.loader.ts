@@ -74,7 +74,19 @@ export interface NodeLoadHooks {
  * what is wrong with that node.
  */
 export async function loadNodeRuntimes(file: string, nodes: ReadonlySet<string>, loader: ModelLoader, hooks: NodeLoadHooks = {}): Promise<GraphNodeRuntimes> {
-  const bytes = await readFile(file);
+  return nodeRuntimesOf(await readFile(file), file, nodes, loader, hooks);
+}
+
+/**
+ * loadNodeRuntimes for a graph document already in hand (sent by the controller): `file` is only where its
+ * relative paths resolve and how problems name it; nothing reads it.
+ */
+export function loadNodeRuntimesFromSource(source: string, file: string, nodes: ReadonlySet<string>, loader: ModelLoader, hooks: NodeLoadHooks = {}): Promise<GraphNodeRuntimes> {
+  // A broken document rejects, as a broken file does.
+  return new Promise((resolve) => resolve(nodeRuntimesOf(Buffer.from(source, 'utf8'), file, nodes, loader, hooks)));
+}
+
+function nodeRuntimesOf(bytes: Buffer, file: string, nodes: ReadonlySet<string>, loader: ModelLoader, hooks: NodeLoadHooks): GraphNodeRuntimes {
   const contentHash = createHash('sha256').update(bytes).digest('hex');
   const parsed = parseGraphSource(bytes.toString('utf8'), file);
   const graph = parsed.graph;

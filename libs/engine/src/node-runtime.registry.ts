@@ -7,15 +7,20 @@ export type ReplicaState = 'LOADING' | 'READY' | 'FAILED';
 /** Tells the placing side how one assigned node ("<graph>.<node>") is doing. */
 export type ReplicaStateReport = (key: string, state: ReplicaState, reason: string, provider: string) => void;
 
-/** A graph file an assignment refers to, with the sha256 of its bytes as the placing side read them. */
+/** A graph an assignment refers to, with the sha256 of its bytes as the placing side read them. */
 export interface AssignedGraph {
   readonly name: string;
+  /** The graph's file: where its relative paths resolve (read only when `source` is undefined). */
   readonly file: string;
   readonly contentHash: string;
+  /** The graph document as the placing side sent it. */
+  readonly source?: string;
+  /** Why the graph as sent cannot be used: its nodes fail with this reason. */
+  readonly problem?: string;
 }
 
-/** Reads a graph file and starts loading the named nodes (loadNodeRuntimes with the process's loaders). */
-export type NodeRuntimeOpener = (file: string, nodes: ReadonlySet<string>) => Promise<GraphNodeRuntimes>;
+/** Starts loading the named nodes of an assigned graph (loadNodeRuntimes or loadNodeRuntimesFromSource with the process's loaders). */
+export type NodeRuntimeOpener = (graph: AssignedGraph, nodes: ReadonlySet<string>) => Promise<GraphNodeRuntimes>;
 
 export interface NodeRuntimeRegistryOptions {
   /** A node started or stopped being served (to re-subscribe node topics, for instance). */
@@ -148,10 +153,10 @@ export class NodeRuntimeRegistry {
       if (slot === undefined) {
         slot = { key, graph, node, state: 'LOADING', reason: '', provider: '', failedAt: 0, serving: undefined, file: '', hashes: [], generation: 0 };
         this.slots.set(key, slot);
-        if (ref !== undefined) say(slot);
+        if (ref !== undefined && ref.problem === undefined) say(slot);
       }
-      if (ref === undefined) {
-        if (this.fail(slot, `the assignment names no graph file for "${key}"`)) reported.add(key);
+      if (ref === undefined || ref.problem !== undefined) {
+        if (this.fail(slot, ref?.problem ?? `the assignment names no graph file for "${key}"`)) reported.add(key);
         continue;
       }
       const unchanged = slot.file === ref.file && slot.hashes.includes(ref.contentHash);
@@ -320,7 +325,7 @@ export class NodeRuntimeRegistry {
   private sourceFor(ref: AssignedGraph, nodes: ReadonlySet<string>): Source {
     const cached = this.sources.get(ref.name);
     if (cached !== undefined && cached.file === ref.file && cached.assignedHash === ref.contentHash) return cached;
-    const source: Source = { file: ref.file, assignedHash: ref.contentHash, opened: this.open(ref.file, nodes), unclaimed: new Set(nodes) };
+    const source: Source = { file: ref.file, assignedHash: ref.contentHash, opened: this.open(ref, nodes), unclaimed: new Set(nodes) };
     source.opened.catch(() => undefined); // awaited by every load of this version
     this.sources.set(ref.name, source);
     return source;

@@ -111,3 +111,16 @@ spec:
     ]);
   });
 });
+
+describe('PathPolicy.forSentGraphs', () => {
+  it("does not count the sent graph's directory as a root: a file the controller names is only a base", () => {
+    const sent = new PathPolicy(ROOTS).forSentGraphs();
+    // A controller could name any file; beside it is not a root on the receiving side.
+    const claimed = path.join(outside, 'g.yaml');
+    assert.deepEqual(sent.confine(claimed, 'secret.onnx', 'model.uri'), { error: outsideRootsMessage('model.uri', 'secret.onnx') });
+    assert.deepEqual(new PathPolicy(ROOTS).confine(claimed, 'secret.onnx', 'model.uri'), { path: path.join(outside, 'secret.onnx') }, 'a local file: its directory counts');
+    // Relative paths still resolve beside the named file, into the receiver's roots.
+    assert.deepEqual(sent.confine(GRAPH, '../models/m.onnx', 'model.uri'), { path: path.join(models, 'm.onnx') });
+    assert.deepEqual(sent.including([graphs]).confine(GRAPH, 'local.onnx', 'model.uri'), { path: path.join(graphs, 'local.onnx') }, 'a configured root still counts');
+  });
+});

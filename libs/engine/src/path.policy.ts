@@ -35,11 +35,11 @@ export function requestedPath(graphFile: string, requested: string, field: strin
  * whether anything exists there or not, so it cannot be used to probe the file system. A path inside that
  * does not exist (yet) comes back resolved: the caller says it is missing.
  */
-export function confinePath(graphFile: string, requested: string, roots: readonly string[], field: string): ConfinedPath {
+export function confinePath(graphFile: string, requested: string, roots: readonly string[], field: string, graphDirIsRoot = true): ConfinedPath {
   const asked = requestedPath(graphFile, requested, field);
   if ('error' in asked) return asked;
   const target = realLocation(asked.path);
-  const allowed = [path.dirname(path.resolve(graphFile)), ...roots].map((r) => realLocation(path.resolve(r)));
+  const allowed = [...(graphDirIsRoot ? [path.dirname(path.resolve(graphFile))] : []), ...roots].map((r) => realLocation(path.resolve(r)));
   return allowed.some((root) => isInside(root, target)) ? { path: target } : { error: outsideRootsMessage(field, requested) };
 }
 
@@ -50,7 +50,14 @@ export function confinePath(graphFile: string, requested: string, roots: readonl
 export class PathPolicy {
   readonly roots: readonly string[];
 
-  constructor(roots: readonly string[]) {
+  /**
+   * `graphDirIsRoot: false` for a graph another process sent (a worker's or gateway's copy of the
+   * controller's): its file is only where relative paths resolve, and only the roots count.
+   */
+  constructor(
+    roots: readonly string[],
+    readonly graphDirIsRoot = true,
+  ) {
     this.roots = Object.freeze([...new Set(roots.map((r) => path.resolve(r)))]);
   }
 
@@ -61,11 +68,16 @@ export class PathPolicy {
 
   /** This policy with more roots (e.g. the GRAPHS_DIR entries a registry loads). */
   including(roots: readonly string[]): PathPolicy {
-    return new PathPolicy([...this.roots, ...roots]);
+    return new PathPolicy([...this.roots, ...roots], this.graphDirIsRoot);
+  }
+
+  /** This policy for graphs sent by the controller: the graph's own directory is not a root. */
+  forSentGraphs(): PathPolicy {
+    return new PathPolicy(this.roots, false);
   }
 
   confine(graphFile: string, requested: string, field: string): ConfinedPath {
-    return confinePath(graphFile, requested, this.roots, field);
+    return confinePath(graphFile, requested, this.roots, field, this.graphDirIsRoot);
   }
 
   /**

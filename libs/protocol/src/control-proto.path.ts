@@ -20,10 +20,19 @@ export interface WorkerHelloMessage {
 
 export interface GraphRefMessage {
   name: string;
+  /** Where the graph is at the controller; its relative paths resolve beside it. Never read by the receiver. */
   file: string;
-  /** sha256 (hex) of the graph file's bytes. */
+  /** sha256 (hex) of the graph document's UTF-8 bytes. */
   content_hash: string;
+  /** The graph document (assignments and catalogues); empty in a worker's hello. */
+  source?: string;
 }
+
+/**
+ * The most bytes one control-plane message may have (grpc-js refuses larger ones on receipt): assignments
+ * and catalogues carry graph documents, each at most MAX_GRAPH_BYTES (256 KiB), so this holds 200 of them.
+ */
+export const CONTROL_MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
 
 export interface ReplicaStateMessage {
   key: string;

@@ -13,6 +13,7 @@ import {
 } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import {
+  CONTROL_MAX_MESSAGE_BYTES,
   CONTROL_PROTO_PATH,
   V2_PROTO_LOADER_OPTIONS,
   type CatalogueMessage,
@@ -46,12 +47,14 @@ interface ControlStub {
  * Reconnect quickly after the controller comes back: grpc-js backs off up to 120 s by default, so a
  * client would otherwise find a restarted controller long after it listens.
  */
-const FAST_RECONNECT: Record<string, number> = {
+const CLIENT_OPTIONS: Record<string, number> = {
   'grpc.initial_reconnect_backoff_ms': 100,
   'grpc.min_reconnect_backoff_ms': 100,
   'grpc.max_reconnect_backoff_ms': 500,
   'grpc.keepalive_time_ms': 10_000,
   'grpc.keepalive_timeout_ms': 5_000,
+  // Assignments and catalogues carry graph documents: more than grpc-js's 4 MiB default.
+  'grpc.max_receive_message_length': CONTROL_MAX_MESSAGE_BYTES,
 };
 
 let ctor: ControlCtor | undefined;
@@ -193,7 +196,7 @@ export class ControlClient {
     address: string,
     private readonly security: ControlClientSecurity = OPEN_CONTROL_CLIENT,
   ) {
-    this.stub = new (control())(address, controlChannelCredentials(security), FAST_RECONNECT);
+    this.stub = new (control())(address, controlChannelCredentials(security), CLIENT_OPTIONS);
   }
 
   join(): ClientDuplexStream<WorkerMessage, ControllerMessage> {

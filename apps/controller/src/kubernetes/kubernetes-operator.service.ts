@@ -45,6 +45,8 @@ export class KubernetesOperatorService implements OnApplicationBootstrap, OnAppl
   private elector: LeaseElector | undefined;
   private leading = false;
   private shuttingDown = false;
+  /** Every watch cache has had its first list: this replica could lead at once. */
+  private cachesSynced = false;
   private timer: NodeJS.Timeout | undefined;
   private reconciling = false;
   private readonly graphRecords = new Map<string, GraphRecord>();
@@ -89,6 +91,9 @@ export class KubernetesOperatorService implements OnApplicationBootstrap, OnAppl
     });
     // Standbys keep their caches warm too: a takeover starts from what they already know.
     for (const w of [this.graphs, this.pools, this.deployments, this.pods]) w.start();
+    void Promise.all([this.graphs, this.pools, this.deployments, this.pods].map((w) => w.synced())).then(() => {
+      this.cachesSynced = true;
+    });
     this.elector = new LeaseElector(client, {
       namespace: kube.namespace,
       name: kube.leaseName,
@@ -103,6 +108,18 @@ export class KubernetesOperatorService implements OnApplicationBootstrap, OnAppl
     });
     this.logger.log(`operator for namespace ${kube.namespace} on ${client.server}: campaigning for lease ${kube.leaseName} as ${kube.identity}`);
     this.elector.start();
+  }
+
+  /**
+   * Readiness in Kubernetes mode (undefined in files mode): the leader once its control plane is open, and
+   * a standby once its caches are warm, since it can take over then. Both being Ready lets a rolling update
+   * proceed pod by pod; workers and gateways still reach only the leader, the one that listens on the
+   * control port (docs/decisions.md).
+   */
+  readiness(): { ready: boolean; role: 'leader' | 'standby' } | undefined {
+    if (this.config.kubernetes === undefined) return undefined;
+    if (this.leading) return { ready: this.cluster.serving, role: 'leader' };
+    return { ready: this.cachesSynced && !this.shuttingDown, role: 'standby' };
   }
 
   /**
@@ -125,7 +142,6 @@ export class KubernetesOperatorService implements OnApplicationBootstrap, OnAppl
     if (!this.elector?.isLeader) return;
     this.leading = true;
     for (const object of graphs.list()) this.applyGraph(object);
-    this.catalogue.pruneKubernetesGraphs();
     await this.cluster.startServing();
     this.logger.log(`leading: ${graphs.list().length} InferenceGraph(s) in ${this.kube.namespace}; control plane open`);
     this.timer = setInterval(() => void this.reconcile(), RECONCILE_MS);
@@ -390,6 +406,8 @@ export class KubernetesOperatorService implements OnApplicationBootstrap, OnAppl
       modelsDir: k.modelsDir,
       modelsClaim: k.modelsClaim,
       workerTokenSecret: k.workerTokenSecret,
+      workerControlTlsSecret: k.workerControlTlsSecret,
+      workerServiceAccount: k.workerServiceAccount,
     };
   }
 }

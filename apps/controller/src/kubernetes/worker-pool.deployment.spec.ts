@@ -11,6 +11,8 @@ const settings: PoolDeploymentSettings = {
   modelsDir: '/models',
   modelsClaim: 'models',
   workerTokenSecret: 'worker-token',
+  workerControlTlsSecret: 'worker-control-tls',
+  workerServiceAccount: 'infergraph-worker',
 };
 
 interface Container {
@@ -61,7 +63,39 @@ describe('poolDeployment', () => {
     assert.equal(env['WORKER_GPUS'], '1');
     assert.equal(env['WORKER_GPU_MEMORY'], String(16 * 1024 ** 3));
     assert.equal(env['LOG_LEVEL'], 'debug');
-    assert.deepEqual(env['CLUSTER_TOKEN'], { secretKeyRef: { name: 'worker-token', key: 'token' } });
+    assert.equal(env['CLUSTER_TOKEN_FILE'], '/etc/infergraph/cluster-token/token');
+    assert.equal(env['CLUSTER_TOKEN'], undefined);
+  });
+
+  it('runs as the worker ServiceAccount without its token, with the join token and control-plane certificates from Secret volumes', () => {
+    const pod = podOf(poolDeployment(gpuPool, 1, settings)) as PodSpec & { serviceAccountName?: string; automountServiceAccountToken?: boolean; volumes: { name: string; secret?: unknown }[] };
+    assert.equal(pod.serviceAccountName, 'infergraph-worker');
+    assert.equal(pod.automountServiceAccountToken, false);
+    const c = pod.containers[0] as Container & { volumeMounts: { name: string; mountPath: string; readOnly?: boolean }[] };
+    const env = envOf(c);
+    assert.deepEqual(
+      ['CONTROL_TLS_CA', 'CONTROL_TLS_CERT', 'CONTROL_TLS_KEY'].map((n) => env[n]),
+      ['/etc/infergraph/control-tls/ca.crt', '/etc/infergraph/control-tls/tls.crt', '/etc/infergraph/control-tls/tls.key'],
+    );
+    assert.deepEqual(
+      pod.volumes.filter((v) => v.secret !== undefined),
+      [
+        { name: 'cluster-token', secret: { secretName: 'worker-token', defaultMode: 0o440, items: [{ key: 'token', path: 'token' }] } },
+        { name: 'control-tls', secret: { secretName: 'worker-control-tls', defaultMode: 0o440, items: ['ca.crt', 'tls.crt', 'tls.key'].map((key) => ({ key, path: key })) } },
+      ],
+    );
+    assert.deepEqual(
+      c.volumeMounts.filter((m) => m.name === 'cluster-token' || m.name === 'control-tls'),
+      [
+        { name: 'cluster-token', mountPath: '/etc/infergraph/cluster-token', readOnly: true },
+        { name: 'control-tls', mountPath: '/etc/infergraph/control-tls', readOnly: true },
+      ],
+    );
+    // Without the settings: no ServiceAccount named, no credentials mounted, still no token.
+    const bare = podOf(poolDeployment(gpuPool, 1, { ...settings, workerTokenSecret: undefined, workerControlTlsSecret: undefined, workerServiceAccount: undefined })) as PodSpec & Record<string, unknown>;
+    assert.equal(bare['serviceAccountName'], undefined);
+    assert.equal(bare['automountServiceAccountToken'], false);
+    assert.deepEqual((bare['volumes'] as { name: string }[]).map((v) => v.name), ['tmp', 'models']);
   });
 
   it('owns the Deployment through the WorkerPool and labels it as managed by infergraph', () => {
@@ -75,7 +109,7 @@ describe('poolDeployment', () => {
   it('runs non-root on a read-only root filesystem without privilege escalation', () => {
     const pod = podOf(poolDeployment(gpuPool, 1, settings));
     assert.equal(pod.securityContext['runAsNonRoot'], true);
-    assert.deepEqual((pod.containers[0] as Container).securityContext, { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } });
+    assert.deepEqual((pod.containers[0] as Container).securityContext, { runAsNonRoot: true, allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } });
   });
 
   it('gives a CPU pool no GPU request, and uses the pool’s own name as its pool by default', () => {

@@ -11,6 +11,9 @@ const WORKER_PORT = 9001;
 const METRICS_PORT = 9101;
 /** The worker drains (DRAIN_TIMEOUT_MS, 20 s by default) before it stops; the pod gets that and a margin. */
 const TERMINATION_GRACE_SECONDS = 30;
+/** Where pool workers find the join token and the control-plane certificates (Secret volumes, read-only). */
+export const WORKER_TOKEN_DIR = '/etc/infergraph/cluster-token';
+export const WORKER_CONTROL_TLS_DIR = '/etc/infergraph/control-tls';
 
 /** A WorkerPool as the operator reads it. */
 export interface WorkerPoolObject {
@@ -27,12 +30,19 @@ export interface PoolDeploymentSettings {
   readonly workerCommand: readonly string[];
   /** CONTROLLER of the workers: the controller Service (host:port). */
   readonly controllerService: string;
-  /** MODEL_ROOTS of the workers: where graphs' models are (and the graphs the operator stores, under STATE_DIR). */
+  /** MODEL_ROOTS of the workers: where graphs' models are. */
   readonly modelsDir: string;
   /** MODELS_PVC: a PersistentVolumeClaim mounted read-only at `modelsDir`; undefined: the image holds the models. */
   readonly modelsClaim: string | undefined;
-  /** WORKER_TOKEN_SECRET: a Secret whose key `token` becomes the workers' CLUSTER_TOKEN (referenced, never read). */
+  /** WORKER_TOKEN_SECRET: a Secret whose key `token` is mounted as the workers' CLUSTER_TOKEN_FILE (referenced, never read). */
   readonly workerTokenSecret: string | undefined;
+  /**
+   * WORKER_CONTROL_TLS_SECRET: a Secret with `ca.crt`, `tls.crt` and `tls.key`, mounted as the workers'
+   * CONTROL_TLS_CA/CERT/KEY (mutual TLS to the controller); undefined: none.
+   */
+  readonly workerControlTlsSecret: string | undefined;
+  /** WORKER_SERVICE_ACCOUNT: the pods' ServiceAccount (one without API permissions); its token is never mounted. */
+  readonly workerServiceAccount: string | undefined;
 }
 
 /** The pool name workers report (graphs' `resources.pool`): `spec.pool`, else the resource's name. */
@@ -48,7 +58,9 @@ export function deploymentNameOf(poolResource: string): string {
  * The Deployment of one WorkerPool: `replicas` workers of its image, each identified by its pod name
  * (WORKER_ID), advertising its pod IP and the pool's resources (WORKER_CPU/MEMORY/GPUS/GPU_MEMORY, the same
  * as the pod's requests and limits, `nvidia.com/gpu` for GPU pools), scheduled by the pool's nodeSelector
- * and tolerations, non-root on a read-only root filesystem, owned by the WorkerPool (deleted with it).
+ * and tolerations, non-root on a read-only root filesystem, as a ServiceAccount without API access and no
+ * token mounted, with the control-plane credentials from Secret volumes, owned by the WorkerPool (deleted
+ * with it).
  * Pure: the same pool and settings always give the same manifest.
  */
 export function poolDeployment(pool: WorkerPoolObject, replicas: number, settings: PoolDeploymentSettings): KubeObject {
@@ -61,7 +73,12 @@ export function poolDeployment(pool: WorkerPoolObject, replicas: number, setting
   const memory = String(spec.resources.memory);
   const gpus = spec.resources.gpu;
   const limits: Record<string, string> = { cpu, memory, ...(gpus > 0 ? { 'nvidia.com/gpu': String(gpus) } : {}) };
-  const own = new Set(['WORKER_ID', 'WORKER_POOL', 'CONTROLLER', 'HOST', 'WORKER_PORT', 'METRICS_PORT', 'WORKER_CPU', 'WORKER_MEMORY', 'WORKER_GPUS', 'WORKER_GPU_MEMORY', 'MODEL_ROOTS', 'CLUSTER_TOKEN']);
+  const own = new Set([
+    ...['WORKER_ID', 'WORKER_POOL', 'CONTROLLER', 'HOST', 'WORKER_PORT', 'METRICS_PORT', 'WORKER_CPU', 'WORKER_MEMORY', 'WORKER_GPUS', 'WORKER_GPU_MEMORY', 'MODEL_ROOTS'],
+    ...['CLUSTER_TOKEN', 'CLUSTER_TOKEN_FILE', 'CONTROL_TLS_CA', 'CONTROL_TLS_CERT', 'CONTROL_TLS_KEY'],
+  ]);
+  const tokenSecret = settings.workerTokenSecret;
+  const tlsSecret = settings.workerControlTlsSecret;
   const env = [
     { name: 'WORKER_ID', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
     // The address the worker binds and advertises to the controller: the pod's own IP.
@@ -75,7 +92,15 @@ export function poolDeployment(pool: WorkerPoolObject, replicas: number, setting
     { name: 'WORKER_GPUS', value: String(gpus) },
     { name: 'WORKER_GPU_MEMORY', value: String(spec.resources.gpuMemory === undefined ? 0 : parseBytes(spec.resources.gpuMemory)) },
     { name: 'MODEL_ROOTS', value: settings.modelsDir },
-    ...(settings.workerTokenSecret !== undefined ? [{ name: 'CLUSTER_TOKEN', valueFrom: { secretKeyRef: { name: settings.workerTokenSecret, key: 'token' } } }] : []),
+    // Credentials as files from Secret volumes, not variables (which every child process and /proc/<pid>/environ see).
+    ...(tokenSecret !== undefined ? [{ name: 'CLUSTER_TOKEN_FILE', value: `${WORKER_TOKEN_DIR}/token` }] : []),
+    ...(tlsSecret !== undefined
+      ? [
+          { name: 'CONTROL_TLS_CA', value: `${WORKER_CONTROL_TLS_DIR}/ca.crt` },
+          { name: 'CONTROL_TLS_CERT', value: `${WORKER_CONTROL_TLS_DIR}/tls.crt` },
+          { name: 'CONTROL_TLS_KEY', value: `${WORKER_CONTROL_TLS_DIR}/tls.key` },
+        ]
+      : []),
     // The pool's own variables come last but cannot replace what identifies the worker.
     ...(spec.env ?? []).filter((e) => !own.has(e.name)).map((e) => ({ name: e.name, value: e.value })),
   ];
@@ -98,6 +123,8 @@ export function poolDeployment(pool: WorkerPoolObject, replicas: number, setting
         metadata: { labels },
         spec: {
           terminationGracePeriodSeconds: TERMINATION_GRACE_SECONDS,
+          // Workers never call the API server: a ServiceAccount without permissions, and no token in the pod.
+          ...(settings.workerServiceAccount !== undefined ? { serviceAccountName: settings.workerServiceAccount } : {}),
           automountServiceAccountToken: false,
           securityContext: { runAsNonRoot: true, runAsUser: 10001, runAsGroup: 10001, fsGroup: 10001, seccompProfile: { type: 'RuntimeDefault' } },
           ...(spec.nodeSelector !== undefined ? { nodeSelector: { ...spec.nodeSelector } } : {}),
@@ -115,16 +142,23 @@ export function poolDeployment(pool: WorkerPoolObject, replicas: number, setting
               resources: { requests: { ...limits }, limits },
               readinessProbe: probe('/healthz'),
               livenessProbe: { ...probe('/healthz'), initialDelaySeconds: 10 },
-              securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } },
+              securityContext: { runAsNonRoot: true, allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } },
               volumeMounts: [
                 { name: 'tmp', mountPath: '/tmp' },
                 ...(settings.modelsClaim !== undefined ? [{ name: 'models', mountPath: settings.modelsDir, readOnly: true }] : []),
+                ...(tokenSecret !== undefined ? [{ name: 'cluster-token', mountPath: WORKER_TOKEN_DIR, readOnly: true }] : []),
+                ...(tlsSecret !== undefined ? [{ name: 'control-tls', mountPath: WORKER_CONTROL_TLS_DIR, readOnly: true }] : []),
               ],
             },
           ],
           volumes: [
             { name: 'tmp', emptyDir: {} },
             ...(settings.modelsClaim !== undefined ? [{ name: 'models', persistentVolumeClaim: { claimName: settings.modelsClaim, readOnly: true } }] : []),
+            // Readable by the worker's group only (fsGroup), and only the keys it needs.
+            ...(tokenSecret !== undefined ? [{ name: 'cluster-token', secret: { secretName: tokenSecret, defaultMode: 0o440, items: [{ key: 'token', path: 'token' }] } }] : []),
+            ...(tlsSecret !== undefined
+              ? [{ name: 'control-tls', secret: { secretName: tlsSecret, defaultMode: 0o440, items: ['ca.crt', 'tls.crt', 'tls.key'].map((key) => ({ key, path: key })) } }]
+              : []),
           ],
         },
       },

@@ -1,13 +1,15 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
-import { GraphRegistry } from '@infergraph/engine';
+import { GraphRegistry, checkSentGraphs } from '@infergraph/engine';
 import type { CatalogueMessage } from '@infergraph/protocol';
 import { CatalogueWatcher } from '@infergraph/transport-grpc';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config/gateway.config';
 
 /**
- * Cluster mode: serves the controller's graph catalogue. A graph added at the controller is loaded here, a
- * changed one (content hash) is reloaded (the old version keeps its in-flight requests), a deleted one is
- * removed. Until the first catalogue arrives the gateway serves its own GRAPHS_DIR.
+ * Cluster mode: serves the controller's graph catalogue. The catalogue carries each graph's document (checked
+ * here: fields, size, content hash), so the gateway shares no volume with the controller; models and modules
+ * still come from its own roots. A graph added at the controller is loaded here, a changed one (content
+ * hash) is reloaded (the old version keeps its in-flight requests), a deleted one is removed. Until the
+ * first catalogue arrives the gateway serves its own GRAPHS_DIR.
  */
 @Injectable()
 export class CatalogueFollowerService implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -42,17 +44,21 @@ export class CatalogueFollowerService implements OnApplicationBootstrap, OnAppli
   }
 
   private async apply(catalogue: CatalogueMessage): Promise<void> {
-    const wanted = new Map(catalogue.graphs.map((g) => [g.name, g]));
+    const checked = checkSentGraphs(catalogue.graphs);
+    for (const r of checked.refused) this.logger.error(r.problem);
+    const wanted = new Map(checked.graphs.map((g) => [g.name, g]));
+    // A refused graph keeps its served version, if any: it is still in the catalogue.
+    const kept = new Set(checked.refused.flatMap((r) => (r.name === undefined ? [] : [r.name])));
     for (const entry of this.registry.list()) {
       // Entries named "<name>@<file>" are name clashes of local files: not the catalogue's business.
-      if (!wanted.has(entry.name) && !entry.name.includes('@')) this.registry.remove(entry.name);
+      if (!wanted.has(entry.name) && !kept.has(entry.name) && !entry.name.includes('@')) this.registry.remove(entry.name);
     }
     const loads: Promise<unknown>[] = [];
     for (const g of wanted.values()) {
       const entry = this.registry.get(g.name);
-      if (entry !== undefined && entry.file === g.file && entry.contentHash === g.content_hash && entry.state === 'ready') continue;
-      this.logger.log(`${entry === undefined ? 'adding' : 'reloading'} graph "${g.name}" from the controller's catalogue (${g.file})`);
-      loads.push(this.registry.loadFile(g.file));
+      if (entry !== undefined && entry.file === g.file && entry.contentHash === g.contentHash && entry.state === 'ready') continue;
+      this.logger.log(`${entry === undefined ? 'adding' : 'reloading'} graph "${g.name}" from the controller's catalogue (${g.file}, sha256 ${g.contentHash.slice(0, 12)})`);
+      loads.push(this.registry.loadSource(g.file, g.source));
     }
     await Promise.all(loads);
   }

@@ -46,6 +46,24 @@ app.kubernetes.io/instance: {{ .ctx.Release.Name }}
 {{- if .Values.models.persistentVolumeClaim -}}/models{{- else -}}/app/models{{- end -}}
 {{- end -}}
 
+{{/* CONTROL_TLS_* of a component, from the controlTls Secret mounted at /etc/infergraph/control-tls. */}}
+{{- define "infergraph.controlTlsEnv" -}}
+- {name: CONTROL_TLS_CA, value: /etc/infergraph/control-tls/ca.crt}
+- {name: CONTROL_TLS_CERT, value: /etc/infergraph/control-tls/tls.crt}
+- {name: CONTROL_TLS_KEY, value: /etc/infergraph/control-tls/tls.key}
+{{- end -}}
+
+{{- define "infergraph.controlTlsVolume" -}}
+- name: control-tls
+  secret:
+    secretName: {{ .Values.controlTls.existingSecret }}
+    defaultMode: 0440
+    items:
+      - {key: ca.crt, path: ca.crt}
+      - {key: tls.crt, path: tls.crt}
+      - {key: tls.key, path: tls.key}
+{{- end -}}
+
 {{/* Non-root, read-only root filesystem, no privilege escalation, no capabilities (restricted Pod Security). */}}
 {{- define "infergraph.podSecurityContext" -}}
 runAsNonRoot: true
