@@ -11,7 +11,8 @@ import { startWorker, type RunningWorker } from '../support/worker.process';
 
 // End to end: node calls between a real gateway and a real worker process under mutual TLS (NODE_TLS_*,
 // certificates from `npm run certs`): served with certificates of the cluster CA; a gateway without a
-// certificate, or with one of another CA, reaches no node.
+// certificate, or with one of another CA, reaches no node; workers sharing one certificate of a name that
+// is not their address (pods) are reached when the gateway checks that name (NODE_TLS_SERVER_NAME).
 
 describe('mutual TLS on node calls between gateway and worker', () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'infergraph-node-tls-'));
@@ -57,5 +58,25 @@ describe('mutual TLS on node calls between gateway and worker', () => {
       assert.match((res.body as { error: string }).error, /no worker replica answered/);
     }
     assert.equal(worker.process.exitCode, null, 'the worker keeps serving');
+  });
+
+  it('reaches a worker whose certificate names a shared name, not its address, when the gateway checks that name', async () => {
+    // The same CA; the worker's certificate carries only DNS:infergraph-worker (as pods of a pool share one).
+    execFileSync(process.execPath, [repoPath('scripts', 'certs.mjs'), '--out', dir, '--hosts', 'infergraph-worker', 'pod-worker'], { encoding: 'utf8' });
+    const pod = await startWorker({ GRAPHS_DIR, ...tlsEnv('pod-worker') });
+    try {
+      const at = (env: Record<string, string>): Promise<RunningGateway> =>
+        startGateway({ GRAPHS_DIR, NODE_TRANSPORT: 'grpc', WORKERS: pod.address, ...tlsEnv('gateway'), ...env }).then((g) => (gateways.push(g), g));
+      const named = await at({ NODE_TLS_SERVER_NAME: 'infergraph-worker' });
+      assert.equal((await request(named, 'POST', '/v2/models/iris-one/infer', body)).status, 200);
+      // Checked against the address (127.0.0.1), the same certificate does not pass.
+      const byAddress = await at({});
+      const refused = await request(byAddress, 'POST', '/v2/models/iris-one/infer', body);
+      assert.equal(refused.status, 503, JSON.stringify(refused.body));
+      const otherName = await at({ NODE_TLS_SERVER_NAME: 'someone-else' });
+      assert.equal((await request(otherName, 'POST', '/v2/models/iris-one/infer', body)).status, 503);
+    } finally {
+      await pod.kill();
+    }
   });
 });

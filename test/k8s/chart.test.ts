@@ -29,6 +29,7 @@ models:
 kafka: {brokers: "kafka-0.kafka:9092,kafka-1.kafka:9092", topicPrefix: prod}
 clusterToken: {existingSecret: join-token}
 controlTls: {existingSecret: control-tls}
+nodeTls: {existingSecret: node-tls, serverName: workers.infergraph}
 controller: {adminToken: {existingSecret: admin-token}}
 gateway:
   tls: {existingSecret: gateway-tls}
@@ -217,6 +218,15 @@ describe('the Helm chart and the CRDs on a real API server', () => {
       assert.equal(summary.skipped, objects.filter((o) => o.kind === 'ServiceMonitor').length);
       const kinds = objects.map((o) => o.kind);
       assert.ok(kinds.includes('WorkerPool') && kinds.includes('HorizontalPodAutoscaler') && kinds.includes('PodDisruptionBudget'));
+      // Worker pods take node calls only from this release's gateways; the control port only from gateways and workers.
+      const policies = objects.filter((o) => o.kind === 'NetworkPolicy');
+      const workersPolicy = policies.find((p) => p.metadata.name === `${FULLNAME}-workers`)?.spec as
+        | { podSelector: { matchLabels: Record<string, string> }; ingress: { from?: { podSelector: { matchLabels: Record<string, string> } }[]; ports: { port: number }[] }[] }
+        | undefined;
+      assert.deepEqual(workersPolicy?.podSelector.matchLabels, { 'app.kubernetes.io/name': 'infergraph-worker' });
+      const nodePort = workersPolicy?.ingress.find((r) => r.ports.some((p) => p.port === 9001));
+      assert.deepEqual(nodePort?.from?.map((f) => f.podSelector.matchLabels), [{ 'app.kubernetes.io/name': 'infergraph-gateway', 'app.kubernetes.io/instance': RELEASE }]);
+      assert.ok(policies.some((p) => p.metadata.name === `${FULLNAME}-controller`));
       if (extra.length > 0) {
         const gpu = objects.find((o) => o.kind === 'WorkerPool' && o.metadata.name === `${FULLNAME}-gpu`);
         assert.deepEqual((gpu?.spec as { resources: unknown }).resources, { cpu: '4', memory: '16Gi', gpu: 1, gpuMemory: '16Gi' });
@@ -237,6 +247,10 @@ describe('the Helm chart and the CRDs on a real API server', () => {
         assert.equal(envOf(controller, 'MODELS_PVC'), 'infergraph-models');
         assert.equal(envOf(controller, 'WORKER_TOKEN_SECRET'), 'join-token');
         assert.equal(envOf(controller, 'WORKER_CONTROL_TLS_SECRET'), 'control-tls');
+        // Node calls under mutual TLS: pool workers get the Secret through the operator, gateways mount it and
+        // check the workers' shared certificate name instead of pod IPs.
+        assert.equal(envOf(controller, 'WORKER_NODE_TLS_SECRET'), 'node-tls');
+        assert.deepEqual(['NODE_TLS_CA', 'NODE_TLS_CERT', 'NODE_TLS_KEY', 'NODE_TLS_SERVER_NAME'].map((n) => envOf(gateway, n)), [...['ca.crt', 'tls.crt', 'tls.key'].map((f) => `/etc/infergraph/node-tls/${f}`), 'workers.infergraph']);
         // The models volume is read-only everywhere (graphs are not files on it), and the control-plane
         // certificates are mounted where CONTROL_TLS_* point, in the controller and the gateway.
         for (const d of [controller, gateway]) {

@@ -44,6 +44,8 @@ const envSchema = z.object({
   WORKER_TOKEN_SECRET: z.string().default(''),
   /** A Secret with ca.crt, tls.crt and tls.key: pool workers' CONTROL_TLS_CA/CERT/KEY (mutual TLS to the controller). */
   WORKER_CONTROL_TLS_SECRET: z.string().default(''),
+  /** A Secret with ca.crt, tls.crt and tls.key: pool workers' NODE_TLS_CA/CERT/KEY (mutual TLS on node calls). */
+  WORKER_NODE_TLS_SECRET: z.string().default(''),
   /** The ServiceAccount of pool workers' pods (the chart's has no permissions); empty: the namespace's default. */
   WORKER_SERVICE_ACCOUNT: z.string().default(''),
   GATEWAY_REST_URL: z.string().default(''),
@@ -124,6 +126,8 @@ export interface KubernetesSettings {
   readonly workerTokenSecret: string | undefined;
   /** WORKER_CONTROL_TLS_SECRET: pool workers' CONTROL_TLS_* files, mounted. */
   readonly workerControlTlsSecret: string | undefined;
+  /** WORKER_NODE_TLS_SECRET: pool workers' NODE_TLS_* files, mounted. */
+  readonly workerNodeTlsSecret: string | undefined;
   /** WORKER_SERVICE_ACCOUNT: pool workers' ServiceAccount. */
   readonly workerServiceAccount: string | undefined;
 }
@@ -206,6 +210,7 @@ function kubernetesSettingsOf(e: z.infer<typeof envSchema>, cwd: string, problem
     modelsClaim: e.MODELS_PVC === '' ? undefined : e.MODELS_PVC,
     workerTokenSecret: e.WORKER_TOKEN_SECRET === '' ? undefined : e.WORKER_TOKEN_SECRET,
     workerControlTlsSecret: e.WORKER_CONTROL_TLS_SECRET === '' ? undefined : e.WORKER_CONTROL_TLS_SECRET,
+    workerNodeTlsSecret: e.WORKER_NODE_TLS_SECRET === '' ? undefined : e.WORKER_NODE_TLS_SECRET,
     workerServiceAccount: e.WORKER_SERVICE_ACCOUNT === '' ? undefined : e.WORKER_SERVICE_ACCOUNT,
   });
 }

@@ -10,6 +10,11 @@ export interface NodeStreamOptions {
   readonly maxInFlightPerStream?: number;
   /** Channel credentials (mutual TLS to workers, see `nodeChannelCredentials`); default plain text. */
   readonly credentials?: ChannelCredentials;
+  /**
+   * The name every worker's certificate carries, checked instead of the address called (NODE_TLS_SERVER_NAME:
+   * workers whose addresses change, such as pods, share one certificate). Default: the address.
+   */
+  readonly serverName?: string;
 }
 
 const DEFAULT_MAX_STREAMS = 2;
@@ -22,6 +27,7 @@ interface StreamStub extends Client {
 const StreamClient = makeGenericClientConstructor({ ModelStreamInfer: MODEL_STREAM_INFER }, 'GRPCInferenceService') as unknown as new (
   address: string,
   creds: ChannelCredentials,
+  options?: Record<string, string>,
 ) => StreamStub;
 
 interface OpenStream {
@@ -64,7 +70,12 @@ export class NodeStreamClient {
     readonly address: string,
     options: NodeStreamOptions = {},
   ) {
-    this.stub = new StreamClient(address, options.credentials ?? credentials.createInsecure());
+    const name = options.serverName;
+    this.stub = new StreamClient(
+      address,
+      options.credentials ?? credentials.createInsecure(),
+      name === undefined ? {} : { 'grpc.ssl_target_name_override': name, 'grpc.default_authority': name },
+    );
     this.maxStreams = Math.max(1, options.maxStreams ?? DEFAULT_MAX_STREAMS);
     this.maxInFlightPerStream = Math.max(1, options.maxInFlightPerStream ?? DEFAULT_MAX_IN_FLIGHT_PER_STREAM);
   }

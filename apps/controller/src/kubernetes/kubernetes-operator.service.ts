@@ -407,6 +407,7 @@ export class KubernetesOperatorService implements OnApplicationBootstrap, OnAppl
       modelsClaim: k.modelsClaim,
       workerTokenSecret: k.workerTokenSecret,
       workerControlTlsSecret: k.workerControlTlsSecret,
+      workerNodeTlsSecret: k.workerNodeTlsSecret,
       workerServiceAccount: k.workerServiceAccount,
     };
   }

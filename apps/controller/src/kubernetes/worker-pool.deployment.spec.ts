@@ -12,6 +12,7 @@ const settings: PoolDeploymentSettings = {
   modelsClaim: 'models',
   workerTokenSecret: 'worker-token',
   workerControlTlsSecret: 'worker-control-tls',
+  workerNodeTlsSecret: 'worker-node-tls',
   workerServiceAccount: 'infergraph-worker',
 };
 
@@ -77,22 +78,29 @@ describe('poolDeployment', () => {
       ['CONTROL_TLS_CA', 'CONTROL_TLS_CERT', 'CONTROL_TLS_KEY'].map((n) => env[n]),
       ['/etc/infergraph/control-tls/ca.crt', '/etc/infergraph/control-tls/tls.crt', '/etc/infergraph/control-tls/tls.key'],
     );
+    // Node calls from gateways under mutual TLS too: the workers' NODE_TLS_* from their own Secret.
+    assert.deepEqual(
+      ['NODE_TLS_CA', 'NODE_TLS_CERT', 'NODE_TLS_KEY'].map((n) => env[n]),
+      ['/etc/infergraph/node-tls/ca.crt', '/etc/infergraph/node-tls/tls.crt', '/etc/infergraph/node-tls/tls.key'],
+    );
     assert.deepEqual(
       pod.volumes.filter((v) => v.secret !== undefined),
       [
         { name: 'cluster-token', secret: { secretName: 'worker-token', defaultMode: 0o440, items: [{ key: 'token', path: 'token' }] } },
         { name: 'control-tls', secret: { secretName: 'worker-control-tls', defaultMode: 0o440, items: ['ca.crt', 'tls.crt', 'tls.key'].map((key) => ({ key, path: key })) } },
+        { name: 'node-tls', secret: { secretName: 'worker-node-tls', defaultMode: 0o440, items: ['ca.crt', 'tls.crt', 'tls.key'].map((key) => ({ key, path: key })) } },
       ],
     );
     assert.deepEqual(
-      c.volumeMounts.filter((m) => m.name === 'cluster-token' || m.name === 'control-tls'),
+      c.volumeMounts.filter((m) => m.name === 'cluster-token' || m.name.endsWith('-tls')),
       [
         { name: 'cluster-token', mountPath: '/etc/infergraph/cluster-token', readOnly: true },
         { name: 'control-tls', mountPath: '/etc/infergraph/control-tls', readOnly: true },
+        { name: 'node-tls', mountPath: '/etc/infergraph/node-tls', readOnly: true },
       ],
     );
     // Without the settings: no ServiceAccount named, no credentials mounted, still no token.
-    const bare = podOf(poolDeployment(gpuPool, 1, { ...settings, workerTokenSecret: undefined, workerControlTlsSecret: undefined, workerServiceAccount: undefined })) as PodSpec & Record<string, unknown>;
+    const bare = podOf(poolDeployment(gpuPool, 1, { ...settings, workerTokenSecret: undefined, workerControlTlsSecret: undefined, workerNodeTlsSecret: undefined, workerServiceAccount: undefined })) as PodSpec & Record<string, unknown>;
     assert.equal(bare['serviceAccountName'], undefined);
     assert.equal(bare['automountServiceAccountToken'], false);
     assert.deepEqual((bare['volumes'] as { name: string }[]).map((v) => v.name), ['tmp', 'models']);

@@ -14,6 +14,7 @@ const TERMINATION_GRACE_SECONDS = 30;
 /** Where pool workers find the join token and the control-plane certificates (Secret volumes, read-only). */
 export const WORKER_TOKEN_DIR = '/etc/infergraph/cluster-token';
 export const WORKER_CONTROL_TLS_DIR = '/etc/infergraph/control-tls';
+export const WORKER_NODE_TLS_DIR = '/etc/infergraph/node-tls';
 
 /** A WorkerPool as the operator reads it. */
 export interface WorkerPoolObject {
@@ -41,6 +42,11 @@ export interface PoolDeploymentSettings {
    * CONTROL_TLS_CA/CERT/KEY (mutual TLS to the controller); undefined: none.
    */
   readonly workerControlTlsSecret: string | undefined;
+  /**
+   * WORKER_NODE_TLS_SECRET: a Secret with `ca.crt`, `tls.crt` and `tls.key`, mounted as the workers'
+   * NODE_TLS_CA/CERT/KEY (mutual TLS on node calls from gateways); undefined: node calls in plain text.
+   */
+  readonly workerNodeTlsSecret: string | undefined;
   /** WORKER_SERVICE_ACCOUNT: the pods' ServiceAccount (one without API permissions); its token is never mounted. */
   readonly workerServiceAccount: string | undefined;
 }
@@ -75,10 +81,21 @@ export function poolDeployment(pool: WorkerPoolObject, replicas: number, setting
   const limits: Record<string, string> = { cpu, memory, ...(gpus > 0 ? { 'nvidia.com/gpu': String(gpus) } : {}) };
   const own = new Set([
     ...['WORKER_ID', 'WORKER_POOL', 'CONTROLLER', 'HOST', 'WORKER_PORT', 'METRICS_PORT', 'WORKER_CPU', 'WORKER_MEMORY', 'WORKER_GPUS', 'WORKER_GPU_MEMORY', 'MODEL_ROOTS'],
-    ...['CLUSTER_TOKEN', 'CLUSTER_TOKEN_FILE', 'CONTROL_TLS_CA', 'CONTROL_TLS_CERT', 'CONTROL_TLS_KEY'],
+    ...['CLUSTER_TOKEN', 'CLUSTER_TOKEN_FILE', 'CONTROL_TLS_CA', 'CONTROL_TLS_CERT', 'CONTROL_TLS_KEY', 'NODE_TLS_CA', 'NODE_TLS_CERT', 'NODE_TLS_KEY'],
   ]);
   const tokenSecret = settings.workerTokenSecret;
   const tlsSecret = settings.workerControlTlsSecret;
+  const nodeTlsSecret = settings.workerNodeTlsSecret;
+  const certificateFiles = (name: string, dir: string): { name: string; value: string }[] =>
+    [
+      ['CA', 'ca.crt'],
+      ['CERT', 'tls.crt'],
+      ['KEY', 'tls.key'],
+    ].map(([suffix, file]) => ({ name: `${name}_${suffix as string}`, value: `${dir}/${file as string}` }));
+  const certificateVolume = (name: string, secretName: string): object => ({
+    name,
+    secret: { secretName, defaultMode: 0o440, items: ['ca.crt', 'tls.crt', 'tls.key'].map((key) => ({ key, path: key })) },
+  });
   const env = [
     { name: 'WORKER_ID', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
     // The address the worker binds and advertises to the controller: the pod's own IP.
@@ -94,13 +111,8 @@ export function poolDeployment(pool: WorkerPoolObject, replicas: number, setting
     { name: 'MODEL_ROOTS', value: settings.modelsDir },
     // Credentials as files from Secret volumes, not variables (which every child process and /proc/<pid>/environ see).
     ...(tokenSecret !== undefined ? [{ name: 'CLUSTER_TOKEN_FILE', value: `${WORKER_TOKEN_DIR}/token` }] : []),
-    ...(tlsSecret !== undefined
-      ? [
-          { name: 'CONTROL_TLS_CA', value: `${WORKER_CONTROL_TLS_DIR}/ca.crt` },
-          { name: 'CONTROL_TLS_CERT', value: `${WORKER_CONTROL_TLS_DIR}/tls.crt` },
-          { name: 'CONTROL_TLS_KEY', value: `${WORKER_CONTROL_TLS_DIR}/tls.key` },
-        ]
-      : []),
+    ...(tlsSecret !== undefined ? certificateFiles('CONTROL_TLS', WORKER_CONTROL_TLS_DIR) : []),
+    ...(nodeTlsSecret !== undefined ? certificateFiles('NODE_TLS', WORKER_NODE_TLS_DIR) : []),
     // The pool's own variables come last but cannot replace what identifies the worker.
     ...(spec.env ?? []).filter((e) => !own.has(e.name)).map((e) => ({ name: e.name, value: e.value })),
   ];
@@ -148,6 +160,7 @@ export function poolDeployment(pool: WorkerPoolObject, replicas: number, setting
                 ...(settings.modelsClaim !== undefined ? [{ name: 'models', mountPath: settings.modelsDir, readOnly: true }] : []),
                 ...(tokenSecret !== undefined ? [{ name: 'cluster-token', mountPath: WORKER_TOKEN_DIR, readOnly: true }] : []),
                 ...(tlsSecret !== undefined ? [{ name: 'control-tls', mountPath: WORKER_CONTROL_TLS_DIR, readOnly: true }] : []),
+                ...(nodeTlsSecret !== undefined ? [{ name: 'node-tls', mountPath: WORKER_NODE_TLS_DIR, readOnly: true }] : []),
               ],
             },
           ],
@@ -156,9 +169,8 @@ export function poolDeployment(pool: WorkerPoolObject, replicas: number, setting
             ...(settings.modelsClaim !== undefined ? [{ name: 'models', persistentVolumeClaim: { claimName: settings.modelsClaim, readOnly: true } }] : []),
             // Readable by the worker's group only (fsGroup), and only the keys it needs.
             ...(tokenSecret !== undefined ? [{ name: 'cluster-token', secret: { secretName: tokenSecret, defaultMode: 0o440, items: [{ key: 'token', path: 'token' }] } }] : []),
-            ...(tlsSecret !== undefined
-              ? [{ name: 'control-tls', secret: { secretName: tlsSecret, defaultMode: 0o440, items: ['ca.crt', 'tls.crt', 'tls.key'].map((key) => ({ key, path: key })) } }]
-              : []),
+            ...(tlsSecret !== undefined ? [certificateVolume('control-tls', tlsSecret)] : []),
+            ...(nodeTlsSecret !== undefined ? [certificateVolume('node-tls', nodeTlsSecret)] : []),
           ],
         },
       },

@@ -32,6 +32,10 @@ const envSchema = z.object({
   NODE_TRANSPORT: z.enum(['inprocess', 'grpc', 'kafka']).default('inprocess'),
   WORKERS: z.string().default(''),
   CONTROLLER: z.string().default(''),
+  NODE_TLS_SERVER_NAME: z
+    .string()
+    .regex(/^([a-z0-9]([-a-z0-9]*[a-z0-9])?)(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$|^$/, 'must be a DNS name (lowercase letters, digits, "-", ".")')
+    .default(''),
   KAFKA_BROKERS: z.string().default(''),
   KAFKA_TOPIC_PREFIX: z.string().regex(/^[A-Za-z0-9._-]*$/).default(''),
   KAFKA_GROUP_ID: z.string().min(1).default('infergraph-gateway'),
@@ -84,6 +88,8 @@ export interface GatewayConfig {
   readonly controlSecurity: ControlClientSecurity;
   /** NODE_TLS_CA/CERT/KEY: mutual TLS on node calls between gateways and workers; undefined: plain text. */
   readonly nodeTls: TlsFileSet | undefined;
+  /** NODE_TLS_SERVER_NAME: the name workers' certificates carry, checked instead of their addresses. */
+  readonly nodeTlsServerName: string | undefined;
   /**
    * Kafka: broker list (empty: no Kafka), topic prefix override, consumer group of the graph streams,
    * and how many streamed requests may be in flight before reading pauses.
@@ -109,6 +115,9 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env, cwd = pr
   }
   if ((e.TLS_CERT === '') !== (e.TLS_KEY === '')) {
     throw new Error(`invalid gateway configuration:\n  ${e.TLS_CERT === '' ? 'TLS_KEY' : 'TLS_CERT'} is set without ${e.TLS_CERT === '' ? 'TLS_CERT' : 'TLS_KEY'}: TLS needs both files`);
+  }
+  if (e.NODE_TLS_SERVER_NAME !== '' && nodeTls === undefined) {
+    throw new Error('invalid gateway configuration:\n  NODE_TLS_SERVER_NAME is set without NODE_TLS_CA/CERT/KEY: the name is checked on TLS node calls only');
   }
   if (e.NODE_TRANSPORT === 'kafka' && listOf(e.KAFKA_BROKERS).length === 0) {
     throw new Error('invalid gateway configuration:\n  KAFKA_BROKERS=": NODE_TRANSPORT=kafka needs the brokers (host:port, comma-separated) the node workers consume from');
@@ -140,6 +149,7 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env, cwd = pr
     controller: e.CONTROLLER === '' ? undefined : e.CONTROLLER,
     controlSecurity: control.security,
     nodeTls,
+    nodeTlsServerName: e.NODE_TLS_SERVER_NAME === '' ? undefined : e.NODE_TLS_SERVER_NAME,
     kafka: Object.freeze({
       brokers: Object.freeze(listOf(e.KAFKA_BROKERS)),
       topicPrefix: e.KAFKA_TOPIC_PREFIX === '' ? undefined : e.KAFKA_TOPIC_PREFIX,

@@ -30,7 +30,8 @@ function busFor(choice: NodeBusChoice, kafka: KafkaNodeBus | null, config: Gatew
     case 'grpc': {
       // Mutual TLS to workers when NODE_TLS_* is set: the worker checks this gateway's certificate, and this
       // gateway the worker's against the same CA.
-      const streams = { credentials: mutualTlsChannelCredentials(config.nodeTls?.pem) };
+      // NODE_TLS_SERVER_NAME: workers with changing addresses (pods) share one certificate of that name.
+      const streams = { credentials: mutualTlsChannelCredentials(config.nodeTls?.pem), ...(config.nodeTlsServerName === undefined ? {} : { serverName: config.nodeTlsServerName }) };
       return 'controller' in choice ? GrpcNodeBus.routedBy(routingTable(choice.controller, config.controlSecurity), streams) : GrpcNodeBus.toWorkers(choice.workers, streams);
     }
   }

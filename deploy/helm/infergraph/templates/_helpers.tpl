@@ -53,6 +53,25 @@ app.kubernetes.io/instance: {{ .ctx.Release.Name }}
 - {name: CONTROL_TLS_KEY, value: /etc/infergraph/control-tls/tls.key}
 {{- end -}}
 
+{{/* NODE_TLS_* of a gateway, from the nodeTls Secret mounted at /etc/infergraph/node-tls. */}}
+{{- define "infergraph.nodeTlsEnv" -}}
+- {name: NODE_TLS_CA, value: /etc/infergraph/node-tls/ca.crt}
+- {name: NODE_TLS_CERT, value: /etc/infergraph/node-tls/tls.crt}
+- {name: NODE_TLS_KEY, value: /etc/infergraph/node-tls/tls.key}
+- {name: NODE_TLS_SERVER_NAME, value: {{ .Values.nodeTls.serverName | quote }}}
+{{- end -}}
+
+{{- define "infergraph.nodeTlsVolume" -}}
+- name: node-tls
+  secret:
+    secretName: {{ .Values.nodeTls.existingSecret }}
+    defaultMode: 0440
+    items:
+      - {key: ca.crt, path: ca.crt}
+      - {key: tls.crt, path: tls.crt}
+      - {key: tls.key, path: tls.key}
+{{- end -}}
+
 {{- define "infergraph.controlTlsVolume" -}}
 - name: control-tls
   secret:

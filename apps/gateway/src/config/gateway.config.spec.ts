@@ -1,0 +1,30 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, describe, it } from 'node:test';
+import { loadGatewayConfig } from './gateway.config';
+
+// Unit test of configuration parsing: NODE_TLS_SERVER_NAME, the name workers' shared certificate carries.
+
+describe('gateway configuration: NODE_TLS_SERVER_NAME', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'infergraph-gw-config-'));
+  // The project's own certificate script (tests run from the repository root).
+  execFileSync(process.execPath, [path.resolve(process.env['INFERGRAPH_ROOT'] ?? '.', 'scripts', 'certs.mjs'), '--out', dir, 'gateway'], { encoding: 'utf8' });
+  const tls = { NODE_TLS_CA: path.join(dir, 'ca.crt'), NODE_TLS_CERT: path.join(dir, 'gateway.crt'), NODE_TLS_KEY: path.join(dir, 'gateway.key') };
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('is kept with NODE_TLS_* and absent by default', () => {
+    assert.equal(loadGatewayConfig({ ...tls, NODE_TLS_SERVER_NAME: 'infergraph-worker' }, dir).nodeTlsServerName, 'infergraph-worker');
+    assert.equal(loadGatewayConfig({ ...tls }, dir).nodeTlsServerName, undefined);
+  });
+
+  it('is refused without NODE_TLS_* (it is checked on TLS node calls only), naming the variables', () => {
+    assert.throws(() => loadGatewayConfig({ NODE_TLS_SERVER_NAME: 'infergraph-worker' }, dir), /NODE_TLS_SERVER_NAME is set without NODE_TLS_CA\/CERT\/KEY/);
+  });
+
+  it('is refused when it is not a DNS name, naming the variable', () => {
+    assert.throws(() => loadGatewayConfig({ ...tls, NODE_TLS_SERVER_NAME: 'Not A Name' }, dir), /NODE_TLS_SERVER_NAME/);
+  });
+});
