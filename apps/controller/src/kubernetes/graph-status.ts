@@ -18,12 +18,6 @@ export interface GraphStatusInput {
   readonly now: Date;
 }
 
-/**
- * The status written: the schema's, with `nodesReady` ("2/3", the CRD's printer column; declared in the
- * schema by the CRD work).
- */
-export type GraphStatus = InferenceGraphStatus & { readonly nodesReady?: string };
-
 /** Longest message written into a condition; placement can list many replicas. */
 const MAX_MESSAGE = 4000;
 
@@ -33,7 +27,7 @@ const MAX_MESSAGE = 4000;
  * Progressing (replicas still loading or being placed) and Degraded (InvalidSpec with the validator's
  * message, or Unplaceable with placement's reason); the gateway endpoints.
  */
-export function graphStatusOf(input: GraphStatusInput): GraphStatus {
+export function graphStatusOf(input: GraphStatusInput): InferenceGraphStatus {
   const name = input.name;
   const pending = input.pending.filter((p) => NodeKey.graphOf(p.key) === name);
   const nodes = (input.placed?.nodes ?? []).map((n) => {
@@ -85,7 +79,7 @@ export function graphStatusOf(input: GraphStatusInput): GraphStatus {
     );
   }
   const at = input.now.toISOString().replace(/\.\d+Z$/, 'Z');
-  const status: GraphStatus = {
+  const status: InferenceGraphStatus = {
     ...(input.generation !== undefined ? { observedGeneration: input.generation } : {}),
     conditions: conditions.map((c) => {
       const before = input.previous?.find((p) => p.type === c.type);

@@ -396,19 +396,8 @@ export class KubernetesOperatorService implements OnApplicationBootstrap, OnAppl
     }
   }
 
+  /** The operator's Kubernetes settings carry every field a pool Deployment takes, under the same names. */
   private deploymentSettings(): PoolDeploymentSettings {
-    const k = this.kube;
-    return {
-      namespace: k.namespace,
-      workerImage: k.workerImage,
-      workerCommand: k.workerCommand,
-      controllerService: k.controllerService,
-      modelsDir: k.modelsDir,
-      modelsClaim: k.modelsClaim,
-      workerTokenSecret: k.workerTokenSecret,
-      workerControlTlsSecret: k.workerControlTlsSecret,
-      workerNodeTlsSecret: k.workerNodeTlsSecret,
-      workerServiceAccount: k.workerServiceAccount,
-    };
+    return this.kube;
   }
 }
