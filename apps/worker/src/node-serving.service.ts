@@ -4,6 +4,7 @@ import { NodeKey, kafkaSettingsOf, remoteNodesOf } from '@infergraph/spec';
 import { KafkaClient, KafkaNodeServer, lagSamples, type KafkaServedNode } from '@infergraph/transport-kafka';
 import type { GraphRefMessage } from '@infergraph/protocol';
 import { OnnxModelLoader } from '@infergraph/runtime-onnx';
+import { ModelStore } from '@infergraph/model-store';
 import { DrainGate } from './drain.gate';
 import { WORKER_CONFIG, type WorkerConfig } from './worker.config';
 
@@ -30,12 +31,14 @@ export class NodeServingService implements OnApplicationBootstrap, BeforeApplica
     @Inject(WORKER_CONFIG) private readonly config: WorkerConfig,
     @Inject(KAFKA_CLIENT) private readonly kafkaClient: KafkaClient | null,
     private readonly gate: DrainGate,
+    models: ModelStore,
   ) {
     const gpu = config.capacity.gpuCount > 0;
     this.nodes = new NodeRuntimeRegistry(
       (file, nodes) =>
         loadNodeRuntimes(file, nodes, loader, {
           paths: new PathPolicy([...config.graphDirs, ...config.modelRoots]),
+          models,
           // CUDA only for nodes that ask for GPU memory, and only where there is a GPU.
           modelLoaderFor: (device) => loader.preferring(gpu && device === 'gpu'),
           onBatch: (r) => registry.events.emit('batch', r),
