@@ -1,16 +1,15 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import type { Tensor } from '@infergraph/protocol';
 import { createRequestContext } from '@infergraph/executor';
-import { loadGraphFile, type LoadedGraph } from '@infergraph/engine';
+import { GraphRegistry, loadGraphFile, type LoadedGraph } from '@infergraph/engine';
 import { ModelStore, type ModelStoreSettings } from '@infergraph/model-store';
 import { OnnxModelLoader } from '@infergraph/runtime-onnx';
 import { GraphValidationError } from '@infergraph/spec';
@@ -146,7 +145,7 @@ const ROWS = new Float32Array([5.1, 3.5, 1.4, 0.2, 6.7, 3.0, 5.2, 2.3, 5.9, 3.0,
 
 async function answer(graph: LoadedGraph): Promise<{ name: string; data: number[] }[]> {
   const ctx = createRequestContext({ graph: graph.spec.metadata.name, timeoutMs: 5000, signal: new AbortController().signal });
-  const result = await graph.executor.execute([{ name: 'x', datatype: 'FP32', shape: [3, 4], data: ROWS } as Tensor], ctx);
+  const result = await graph.executor.execute([{ name: 'x', datatype: 'FP32', shape: [3, 4], data: ROWS }], ctx);
   return result.outputs.map((t) => ({ name: t.name, data: Array.from(t.data as ArrayLike<number | bigint>, Number) }));
 }
 
@@ -216,6 +215,36 @@ describe('models from s3:// and https://', () => {
     store.close();
   });
 
+  it('continues a partial S3 download left by a stopped process with a ranged GetObject', async () => {
+    const store = storeOf('s3-resume');
+    const uri = 's3://models/iris/1/model.onnx';
+    // What a process killed halfway leaves: the first bytes under the download's key, and the ETag they came with.
+    const partial = path.join(store.cacheDir, 'partial');
+    mkdirSync(partial, { recursive: true });
+    writeFileSync(path.join(partial, `${IRIS_SHA}.part`), IRIS_BYTES.subarray(0, 600));
+    writeFileSync(path.join(partial, `${IRIS_SHA}.json`), JSON.stringify({ uri, validator: `"${createHash('md5').update(IRIS_BYTES).digest('hex')}"` }));
+    const model = await store.fetch(uri, { sha256: IRIS_SHA, label: 'test' });
+    assert.deepEqual({ downloads: store.stats.downloads, resumed: store.stats.resumed }, { downloads: 1, resumed: 1 });
+    assert.ok(readFileSync(model.path).equals(IRIS_BYTES));
+    assert.deepEqual(readdirSync(partial), []);
+    model.release();
+    store.close();
+  });
+
+  it('starts over instead of continuing bytes of another version of the S3 object', async () => {
+    const store = storeOf('s3-changed');
+    const uri = 's3://models/iris/1/model.onnx';
+    const partial = path.join(store.cacheDir, 'partial');
+    mkdirSync(partial, { recursive: true });
+    writeFileSync(path.join(partial, `${IRIS_SHA}.part`), Buffer.alloc(600, 7));
+    writeFileSync(path.join(partial, `${IRIS_SHA}.json`), JSON.stringify({ uri, validator: '"0123456789abcdef0123456789abcdef"' }));
+    const model = await store.fetch(uri, { sha256: IRIS_SHA, label: 'test' });
+    assert.equal(store.stats.resumed, 0);
+    assert.ok(readFileSync(model.path).equals(IRIS_BYTES));
+    model.release();
+    store.close();
+  });
+
   it('fails the load of a missing s3:// object, naming the node, the uri and the reason', async () => {
     const problems = await problemsOf(irisGraph('iris-s3-missing', 's3://models/iris/9/model.onnx', undefined), storeOf('s3-missing'));
     assert.equal(problems.length, 1);
@@ -248,6 +277,14 @@ describe('models from s3:// and https://', () => {
     assert.equal(existsSync(store.pathOf(wrong)), false);
   });
 
+  it('refuses a download over MODEL_DOWNLOAD_MAX_BYTES and keeps nothing of it', async () => {
+    const store = storeOf('too-big', { downloadMaxBytes: IRIS_BYTES.length - 1 });
+    const problems = await problemsOf(irisGraph('iris-too-big', web.url('/iris.onnx'), IRIS_SHA), store);
+    assert.match(problems[0] ?? '', new RegExp(`cannot fetch .*: the object is ${IRIS_BYTES.length} bytes, over MODEL_DOWNLOAD_MAX_BYTES \\(${IRIS_BYTES.length - 1}\\)`));
+    assert.deepEqual(readdirSync(path.join(store.cacheDir, 'sha256')), []);
+    assert.deepEqual(readdirSync(path.join(store.cacheDir, 'partial')).filter((f) => f.endsWith('.part') && readFileSync(path.join(store.cacheDir, 'partial', f)).length > 0), []);
+  });
+
   it('refuses a plain http:// model unless configuration allows it, and then only on loopback', async () => {
     assert.match(storeOf('http').check('http://127.0.0.1:1/m.onnx') ?? '', /plain http:\/\/ models are refused \(MODEL_ALLOW_HTTP=true/);
     const allowed = storeOf('http-allowed', { allowHttp: true });
@@ -271,6 +308,26 @@ describe('models from s3:// and https://', () => {
     assert.equal(graph.models[0]?.sha256, IRIS_SHA);
     assert.deepEqual(await answer(graph), await answer(await loadGraphFile(irisGraph('iris-resume-file', IRIS, IRIS_SHA), loader)));
     await graph.close();
+  });
+
+  it('keeps the served version when the download of its replacement fails, and says why', async () => {
+    const store = storeOf('replace');
+    const errors: string[] = [];
+    const registry = new GraphRegistry(loader, { log: () => undefined, warn: () => undefined, error: (m) => errors.push(m) }, { models: store });
+    const file = irisGraph('iris-served', 's3://models/iris/1/model.onnx', IRIS_SHA);
+    const served = await registry.loadFile(file);
+    assert.equal(served.state, 'ready');
+    // An edit pointing at a model whose bytes do not match: loaded beside the served one, which stays.
+    const wrong = 'b'.repeat(64);
+    irisGraph('iris-served', web.url('/iris.onnx'), wrong);
+    const after = await registry.loadFile(file);
+    assert.equal(after.graph, served.graph);
+    assert.equal(registry.get('iris-served')?.state, 'ready');
+    assert.equal(errors.length, 1);
+    assert.ok((errors[0] ?? '').includes(`node "clf": cannot fetch ${web.url('/iris.onnx')}: sha256 mismatch: expected ${wrong}, got ${IRIS_SHA}`), errors[0]);
+    assert.equal((await answer(after.graph as LoadedGraph)).length, 2);
+    await registry.close();
+    store.close();
   });
 
   it('downloads a uri once for two graphs loading it at the same time', async () => {

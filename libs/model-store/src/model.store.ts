@@ -220,6 +220,7 @@ export class ModelStore implements ModelFetcher {
         lastError = asError(err);
         if (lastError instanceof DownloadLimitError) {
           await rm(part, { force: true });
+          await rm(meta, { force: true });
           throw lastError;
         }
         log.warn(`model ${source.uri} for ${label}: interrupted (${lastError.message}); ${attempt < attempts ? 'resuming' : 'giving up'} (try ${attempt}/${attempts})`);
@@ -295,6 +296,8 @@ export class ModelStore implements ModelFetcher {
       ...(s3.region !== undefined ? { region: s3.region } : s3.endpoint !== undefined ? { region: 'us-east-1' } : {}),
       ...(s3.endpoint !== undefined ? { endpoint: s3.endpoint } : {}),
       forcePathStyle: s3.forcePathStyle,
+      // Checksums only where asked for (whole objects, see S3ObjectSource): some stores send the whole object's on a range.
+      responseChecksumValidation: 'WHEN_REQUIRED',
       ...(extraCa === undefined ? {} : { requestHandler: { httpsAgent: new https.Agent({ ca: [...rootCertificates, extraCa] }) } }),
     });
     return this.s3;

@@ -18,7 +18,8 @@ export class S3ObjectSource implements ObjectSource {
         new GetObjectCommand({
           Bucket: this.bucket,
           Key: this.key,
-          ...(ranged ? { Range: `bytes=${offset}-`, ...(validator === undefined ? {} : { IfMatch: validator }) } : {}),
+          // A whole object is checked against the checksum the store keeps; a range cannot be (the header is the object's).
+          ...(ranged ? { Range: `bytes=${offset}-`, ...(validator === undefined ? {} : { IfMatch: validator }) } : { ChecksumMode: 'ENABLED' }),
         }),
         { abortSignal: signal },
       );
