@@ -4,11 +4,10 @@ import { chmod, mkdir, open, readFile, readdir, rename, rm, stat, utimes, writeF
 import https from 'node:https';
 import path from 'node:path';
 import { rootCertificates } from 'node:tls';
-import { S3Client } from '@aws-sdk/client-s3';
 import type { FetchedModel, ModelFetcher } from '@infergraph/engine';
 import { parseModelUri, type RemoteModelUri } from '@infergraph/spec';
 import { HttpsObjectSource } from './https-object.source';
-import { S3ObjectSource } from './s3-object.source';
+import { S3ObjectSource, type S3Connection } from './s3-object.source';
 import { ObjectSourceError, type ObjectSource } from './object-source.port';
 import { ProgressSchedule, chooseEvictions, downloadKeyOf, mebibytes, uriRecordKeyOf } from './model-cache.policy';
 import { isLoopbackHost, type ModelStoreSettings } from './model-store.config';
@@ -63,7 +62,7 @@ export class ModelStore implements ModelFetcher {
   private readonly holds = new Map<string, number>();
   /** Downloaded, not yet held by the fetch that asked: protected from a concurrent eviction. */
   private readonly fresh = new Set<string>();
-  private s3: S3Client | undefined;
+  private s3: Promise<S3Connection> | undefined;
   private readonly dirs: { blobs: string; partial: string; locks: string; uris: string };
 
   constructor(private readonly options: ModelStoreOptions) {
@@ -156,7 +155,7 @@ export class ModelStore implements ModelFetcher {
     const sha256 = await withFileLock(path.join(this.dirs.locks, `${key}.lock`), async () => {
       // Another process may have finished it while this one waited for the lock.
       if (pinned !== undefined && (await isFile(this.pathOf(pinned)))) return pinned;
-      const source = this.sourceOf(uri, parsed);
+      const source = await this.sourceOf(uri, parsed);
       const recordFile = path.join(this.dirs.uris, `${uriRecordKeyOf(uri)}.json`);
       if (pinned === undefined && source.describe !== undefined) {
         const record = await readJson<UriRecord>(recordFile);
@@ -273,8 +272,8 @@ export class ModelStore implements ModelFetcher {
     }
   }
 
-  private sourceOf(uri: string, parsed: RemoteModelUri): ObjectSource {
-    if (parsed.scheme === 's3') return new S3ObjectSource(uri, this.s3Client(), parsed.bucket, parsed.key);
+  private async sourceOf(uri: string, parsed: RemoteModelUri): Promise<ObjectSource> {
+    if (parsed.scheme === 's3') return new S3ObjectSource(uri, await this.s3Connection(), parsed.bucket, parsed.key);
     return new HttpsObjectSource(uri, {
       extraCa: this.options.settings.extraCa,
       refuse: (url) => (url.protocol === 'https:' ? undefined : url.protocol === 'http:' ? this.refuseHttp(url) : `redirect to ${url.protocol} refused`),
@@ -288,18 +287,21 @@ export class ModelStore implements ModelFetcher {
     return undefined;
   }
 
-  private s3Client(): S3Client {
+  private s3Connection(): Promise<S3Connection> {
     const s3 = this.options.settings.s3;
     const extraCa = this.options.settings.extraCa;
-    this.s3 ??= new S3Client({
-      // An S3-compatible store ignores the region, but the SDK needs one to sign.
-      ...(s3.region !== undefined ? { region: s3.region } : s3.endpoint !== undefined ? { region: 'us-east-1' } : {}),
-      ...(s3.endpoint !== undefined ? { endpoint: s3.endpoint } : {}),
-      forcePathStyle: s3.forcePathStyle,
-      // Checksums only where asked for (whole objects, see S3ObjectSource): some stores send the whole object's on a range.
-      responseChecksumValidation: 'WHEN_REQUIRED',
-      ...(extraCa === undefined ? {} : { requestHandler: { httpsAgent: new https.Agent({ ca: [...rootCertificates, extraCa] }) } }),
-    });
+    this.s3 ??= import('@aws-sdk/client-s3').then((sdk) => ({
+      sdk,
+      client: new sdk.S3Client({
+        // An S3-compatible store ignores the region, but the SDK needs one to sign.
+        ...(s3.region !== undefined ? { region: s3.region } : s3.endpoint !== undefined ? { region: 'us-east-1' } : {}),
+        ...(s3.endpoint !== undefined ? { endpoint: s3.endpoint } : {}),
+        forcePathStyle: s3.forcePathStyle,
+        // Checksums only where asked for (whole objects, see S3ObjectSource): some stores send the whole object's on a range.
+        responseChecksumValidation: 'WHEN_REQUIRED',
+        ...(extraCa === undefined ? {} : { requestHandler: { httpsAgent: new https.Agent({ ca: [...rootCertificates, extraCa] }) } }),
+      }),
+    }));
     return this.s3;
   }
 
@@ -309,7 +311,7 @@ export class ModelStore implements ModelFetcher {
 
   /** Closes the S3 client's sockets. */
   close(): void {
-    this.s3?.destroy();
+    void this.s3?.then((s3) => s3.client.destroy());
   }
 }
 

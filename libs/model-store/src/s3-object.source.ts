@@ -1,12 +1,22 @@
 import type { Readable } from 'node:stream';
-import { GetObjectCommand, HeadObjectCommand, S3ServiceException, type S3Client } from '@aws-sdk/client-s3';
+import type * as S3Module from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { ObjectSourceError, type ObjectSource, type OpenedObject } from './object-source.port';
+
+/** The AWS SDK's S3 module, imported when the first s3:// model is fetched (about 100 ms and its memory otherwise). */
+export type S3Sdk = typeof S3Module;
+
+/** A client and the module it came from (its command and error classes). */
+export interface S3Connection {
+  readonly sdk: S3Sdk;
+  readonly client: S3Client;
+}
 
 /** An S3 object, ranged reads pinned to its ETag (If-Match) when resuming. */
 export class S3ObjectSource implements ObjectSource {
   constructor(
     readonly uri: string,
-    private readonly client: S3Client,
+    private readonly s3: S3Connection,
     private readonly bucket: string,
     private readonly key: string,
   ) {}
@@ -14,8 +24,8 @@ export class S3ObjectSource implements ObjectSource {
   async open(offset: number, validator: string | undefined, signal: AbortSignal): Promise<OpenedObject> {
     const ranged = offset > 0;
     try {
-      const out = await this.client.send(
-        new GetObjectCommand({
+      const out = await this.s3.client.send(
+        new this.s3.sdk.GetObjectCommand({
           Bucket: this.bucket,
           Key: this.key,
           // A whole object is checked against the checksum the store keeps; a range cannot be (the header is the object's).
@@ -46,7 +56,7 @@ export class S3ObjectSource implements ObjectSource {
 
   async describe(signal: AbortSignal): Promise<{ validator: string | undefined; sizeBytes: number | undefined }> {
     try {
-      const out = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.key }), { abortSignal: signal });
+      const out = await this.s3.client.send(new this.s3.sdk.HeadObjectCommand({ Bucket: this.bucket, Key: this.key }), { abortSignal: signal });
       return { validator: out.ETag, sizeBytes: out.ContentLength };
     } catch (err) {
       throw this.explain(err);
@@ -55,7 +65,7 @@ export class S3ObjectSource implements ObjectSource {
 
   private explain(err: unknown): Error {
     if (err instanceof ObjectSourceError) return err;
-    if (err instanceof S3ServiceException) {
+    if (err instanceof this.s3.sdk.S3ServiceException) {
       const status = err.$metadata.httpStatusCode ?? 0;
       // 412: the object changed under a resumed read; the caller starts over (not permanent).
       const permanent = status === 403 || status === 404 || status === 400 || status === 301;
