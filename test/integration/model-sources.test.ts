@@ -69,7 +69,8 @@ class ModelHttpsServer {
       res.writeHead(200, { 'content-length': body.length, etag, 'accept-ranges': 'bytes' });
       if (this.cutNext) {
         this.cutNext = false;
-        res.write(body.subarray(0, Math.floor(body.length / 2)), () => setTimeout(() => res.destroy(), 50));
+        // A clean close (FIN after the bytes sent), not a reset: the client gets exactly the first half.
+        res.write(body.subarray(0, Math.floor(body.length / 2)), () => res.socket?.end());
         return;
       }
       res.end(body);
@@ -300,9 +301,9 @@ describe('models from s3:// and https://', () => {
     const before = web.seen.length;
     const graph = await loadGraphFile(irisGraph('iris-resume', web.url('/iris-again.onnx'), IRIS_SHA), loader, { models: store });
     const gets = web.seen.slice(before);
-    assert.equal(gets.length, 2);
+    assert.equal(gets.length, 2, JSON.stringify(gets));
     assert.equal(gets[0]?.range, undefined);
-    assert.equal(gets[1]?.range, `bytes=${Math.floor(IRIS_BYTES.length / 2)}-`);
+    assert.equal(gets[1]?.range, `bytes=${Math.floor(IRIS_BYTES.length / 2)}-`, logs.join('\n'));
     assert.equal(gets[1]?.ifRange, `"${IRIS_SHA.slice(0, 16)}"`);
     assert.equal(store.stats.resumed, 1);
     assert.equal(graph.models[0]?.sha256, IRIS_SHA);

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
-import { chmod, mkdir, open, readFile, readdir, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import type { Readable } from 'node:stream';
+import { chmod, mkdir, open, readFile, readdir, rename, rm, stat, utimes, writeFile, type FileHandle } from 'node:fs/promises';
 import https from 'node:https';
 import path from 'node:path';
 import { rootCertificates } from 'node:tls';
@@ -91,24 +92,40 @@ export class ModelStore implements ModelFetcher {
     if (problem !== undefined) throw new Error(problem);
     const parsed = parseModelUri(uri) as RemoteModelUri;
     const pinned = options.sha256;
-    if (pinned !== undefined && (await isFile(this.pathOf(pinned)))) {
-      this.stats.hits++;
-      return this.hold(pinned);
+    if (pinned !== undefined) {
+      const cached = await this.holdIfCached(pinned);
+      if (cached !== undefined) {
+        this.stats.hits++;
+        return cached;
+      }
     }
-    const key = downloadKeyOf(uri, pinned);
-    let shared = this.downloading.get(key);
-    if (shared === undefined) {
-      shared = this.obtain(uri, parsed, pinned, options.label).finally(() => this.downloading.delete(key));
-      this.downloading.set(key, shared);
+    // Twice at most: a file evicted between its download (or record check) and this hold is fetched again.
+    for (let round = 1; ; round++) {
+      const key = downloadKeyOf(uri, pinned);
+      let shared = this.downloading.get(key);
+      if (shared === undefined) {
+        shared = this.obtain(uri, parsed, pinned, options.label).finally(() => this.downloading.delete(key));
+        this.downloading.set(key, shared);
+      }
+      const sha256 = await shared;
+      const held = await this.holdIfCached(sha256);
+      this.fresh.delete(sha256);
+      if (held !== undefined) return held;
+      if (round === 2) throw new Error(`the cached file ${this.pathOf(sha256)} disappeared twice while loading`);
     }
-    const sha256 = await shared;
-    const held = await this.hold(sha256);
-    this.fresh.delete(sha256);
-    return held;
   }
 
   /** Deletes least recently used entries no graph holds until the cache is within MODEL_CACHE_MAX_BYTES. */
-  async evict(): Promise<string[]> {
+  evict(): Promise<string[]> {
+    // One eviction at a time: a hold taken while one runs waits for it, then finds its file or not.
+    const run = this.evicting.then(() => this.evictNow());
+    this.evicting = run.catch(() => undefined);
+    return run;
+  }
+
+  private evicting: Promise<unknown> = Promise.resolve();
+
+  private async evictNow(): Promise<string[]> {
     const names = await readdir(this.dirs.blobs).catch(() => [] as string[]);
     const entries = [];
     for (const name of names) {
@@ -129,24 +146,28 @@ export class ModelStore implements ModelFetcher {
     return victims;
   }
 
-  private async hold(sha256: string): Promise<FetchedModel> {
+  /** Holds the cached file of `sha256` when it is there; undefined (and nothing held) when not. */
+  private async holdIfCached(sha256: string): Promise<FetchedModel | undefined> {
     const file = this.pathOf(sha256);
+    // Held before looking, so that no eviction deciding from now on can take it.
     this.holds.set(sha256, (this.holds.get(sha256) ?? 0) + 1);
+    let released = false;
+    const release = (): void => {
+      if (released) return;
+      released = true;
+      const left = (this.holds.get(sha256) ?? 1) - 1;
+      if (left > 0) this.holds.set(sha256, left);
+      else this.holds.delete(sha256);
+    };
+    await this.evicting;
+    if (!(await isFile(file))) {
+      release();
+      return undefined;
+    }
     // Least recently used is by mtime, so that the order survives restarts.
     const now = new Date();
     await utimes(file, now, now).catch(() => undefined);
-    let released = false;
-    return {
-      path: file,
-      sha256,
-      release: () => {
-        if (released) return;
-        released = true;
-        const left = (this.holds.get(sha256) ?? 1) - 1;
-        if (left > 0) this.holds.set(sha256, left);
-        else this.holds.delete(sha256);
-      },
-    };
+    return { path: file, sha256, release };
   }
 
   private async obtain(uri: string, parsed: RemoteModelUri, pinned: string | undefined, label: string): Promise<string> {
@@ -190,11 +211,14 @@ export class ModelStore implements ModelFetcher {
       const saved = held > 0 ? await readJson<{ uri: string; validator?: string }>(meta) : undefined;
       // Bytes of unknown origin are not continued.
       const offset = saved?.uri === source.uri ? held : 0;
-      const controller = new AbortController();
+      // The file is open before the request: the body is read from the moment it arrives (a connection that
+      // drops discards what its stream still buffers, so nothing waits between the answer and the reading).
+      const handle = await open(part, held > 0 ? 'r+' : 'w');
       let opened;
       try {
-        opened = await source.open(offset, saved?.validator, controller.signal);
+        opened = await source.open(offset, saved?.validator, new AbortController().signal);
       } catch (err) {
+        await handle.close();
         if (err instanceof ObjectSourceError && err.permanent) throw err;
         lastError = asError(err);
         if (offset > 0) await rm(part, { force: true });
@@ -202,19 +226,22 @@ export class ModelStore implements ModelFetcher {
         continue;
       }
       const start = opened.resumed ? offset : 0;
-      if (opened.resumed) {
-        this.stats.resumed++;
-        log.log(`model ${source.uri} for ${label}: resuming at ${mebibytes(start)} (range request)`);
-      } else if (attempt === 1) {
+      if (attempt === 1 && !opened.resumed) {
         log.log(`model ${source.uri} for ${label}: downloading${opened.totalBytes === undefined ? '' : ` ${mebibytes(opened.totalBytes)}`} into ${this.cacheDir}`);
       }
-      if (opened.totalBytes !== undefined && opened.totalBytes > max) {
+      const tooLarge = opened.totalBytes !== undefined && opened.totalBytes > max;
+      const first = async (): Promise<void> => {
+        if (start === 0 && held > 0) await handle.truncate(0);
+        await writeFile(meta, JSON.stringify({ uri: source.uri, ...(opened.validator === undefined ? {} : { validator: opened.validator }) }));
+      };
+      if (tooLarge) {
         opened.body.destroy();
+        await handle.close();
+        await rm(part, { force: true });
         throw new Error(`the object is ${opened.totalBytes} bytes, over MODEL_DOWNLOAD_MAX_BYTES (${max})`);
       }
-      await writeFile(meta, JSON.stringify({ uri: source.uri, ...(opened.validator === undefined ? {} : { validator: opened.validator }) }));
       try {
-        await this.receive(opened.body, part, start, opened.totalBytes, max, `model ${source.uri} for ${label}`);
+        await this.receive(opened.body, handle, first, start, opened.totalBytes, max, `model ${source.uri} for ${label}`);
       } catch (err) {
         lastError = asError(err);
         if (lastError instanceof DownloadLimitError) {
@@ -224,6 +251,10 @@ export class ModelStore implements ModelFetcher {
         }
         log.warn(`model ${source.uri} for ${label}: interrupted (${lastError.message}); ${attempt < attempts ? 'resuming' : 'giving up'} (try ${attempt}/${attempts})`);
         continue;
+      }
+      if (opened.resumed) {
+        this.stats.resumed++;
+        log.log(`model ${source.uri} for ${label}: resumed at ${mebibytes(start)} (range request)`);
       }
       const sizeBytes = (await stat(part)).size;
       if (opened.totalBytes !== undefined && sizeBytes !== opened.totalBytes) {
@@ -251,24 +282,42 @@ export class ModelStore implements ModelFetcher {
     throw new Error(`download failed after ${attempts} tries: ${lastError?.message ?? 'unknown error'}`);
   }
 
-  private async receive(body: NodeJS.ReadableStream & AsyncIterable<Uint8Array>, part: string, start: number, total: number | undefined, max: number, what: string): Promise<void> {
-    const handle = await open(part, start > 0 ? 'r+' : 'w');
-    await handle.truncate(start);
-    const out = createWriteStream('', { fd: handle, start, autoClose: true });
+  private async receive(
+    body: Readable,
+    handle: FileHandle,
+    first: () => Promise<void>,
+    start: number,
+    total: number | undefined,
+    max: number,
+    what: string,
+  ): Promise<void> {
+    // Chunks are taken as they come and written in order at their offsets (after `first`); reading waits
+    // only while 8 MiB are not on disk yet. What arrived before a failure stays for the next try.
     const schedule = new ProgressSchedule(total, Date.now(), this.options.progressMinBytes ?? 32 * 1024 ** 2, this.options.progressEveryMs ?? 5000);
     let received = start;
+    let written: Promise<void> = first();
+    let unwrittenBytes = 0;
     try {
-      for await (const chunk of body) {
+      for await (const chunk of body as AsyncIterable<Buffer>) {
+        if (received + chunk.length > max) throw new DownloadLimitError(`stopped at ${received + chunk.length} bytes: over MODEL_DOWNLOAD_MAX_BYTES (${max})`);
+        const position = received;
         received += chunk.length;
-        if (received > max) throw new DownloadLimitError(`stopped at ${received} bytes: over MODEL_DOWNLOAD_MAX_BYTES (${max})`);
-        if (!out.write(chunk)) await new Promise<void>((resolve) => out.once('drain', resolve));
+        unwrittenBytes += chunk.length;
+        written = written.then(async () => {
+          await handle.write(chunk, 0, chunk.length, position);
+          unwrittenBytes -= chunk.length;
+        });
+        if (unwrittenBytes > WRITE_AHEAD_BYTES) await written;
         const now = Date.now();
         if (schedule.due(received, now)) this.options.logger.log(`${what}: ${schedule.describe(received, now)}`);
       }
     } finally {
-      // What arrived stays on disk for the next try to continue from.
-      await new Promise<void>((resolve) => out.end(resolve));
-      if ('destroy' in body && typeof body.destroy === 'function') (body.destroy as () => void)();
+      body.destroy();
+      try {
+        await written;
+      } finally {
+        await handle.close();
+      }
     }
   }
 
@@ -299,7 +348,11 @@ export class ModelStore implements ModelFetcher {
         forcePathStyle: s3.forcePathStyle,
         // Checksums only where asked for (whole objects, see S3ObjectSource): some stores send the whole object's on a range.
         responseChecksumValidation: 'WHEN_REQUIRED',
-        ...(extraCa === undefined ? {} : { requestHandler: { httpsAgent: new https.Agent({ ca: [...rootCertificates, extraCa] }) } }),
+        requestHandler: {
+          connectionTimeout: this.idleTimeoutMs,
+          requestTimeout: this.idleTimeoutMs,
+          ...(extraCa === undefined ? {} : { httpsAgent: new https.Agent({ ca: [...rootCertificates, extraCa] }) }),
+        },
       }),
     }));
     return this.s3;
@@ -316,6 +369,9 @@ export class ModelStore implements ModelFetcher {
 }
 
 class DownloadLimitError extends Error {}
+
+/** Bytes read ahead of the disk before reading waits. */
+const WRITE_AHEAD_BYTES = 8 * 1024 ** 2;
 
 async function isFile(file: string): Promise<boolean> {
   return (await stat(file).catch(() => undefined))?.isFile() === true;
