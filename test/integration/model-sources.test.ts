@@ -344,6 +344,17 @@ describe('models from s3:// and https://', () => {
     await Promise.all([a.close(), b.close()]);
   });
 
+  it('downloads once for two stores sharing a cache directory, as two processes would (the lock file)', async () => {
+    const [first, second] = [storeOf('shared-dir'), storeOf('shared-dir')];
+    const before = web.gets('/add.onnx').length;
+    const [a, b] = await Promise.all([first, second].map((s) => s.fetch(web.url('/add.onnx'), { sha256: sha256(ADD_BYTES), label: 'test' })));
+    assert.equal(web.gets('/add.onnx').length - before, 1);
+    assert.equal(first.stats.downloads + second.stats.downloads, 1);
+    assert.equal(a?.path, b?.path);
+    a?.release();
+    b?.release();
+  });
+
   it('evicts the least recently used entries past the limit, never one a loaded graph holds', async () => {
     const limit = IRIS_BYTES.length + Math.max(ADD_BYTES.length, DTYPES_BYTES.length) + 100;
     const store = storeOf('evict', { cacheMaxBytes: limit });
