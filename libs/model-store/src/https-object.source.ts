@@ -1,8 +1,8 @@
 import http from 'node:http';
 import https from 'node:https';
-import { rootCertificates } from 'node:tls';
 import type { Readable } from 'node:stream';
 import { ObjectSourceError, type ObjectSource, type OpenedObject } from './object-source.port';
+import { trustedCertificates } from './trusted-ca';
 
 const MAX_REDIRECTS = 5;
 
@@ -24,7 +24,8 @@ export class HttpsObjectSource implements ObjectSource {
     private readonly options: HttpsSourceOptions,
   ) {
     // keepAlive off: one download, then the socket goes.
-    this.agent = new https.Agent(options.extraCa === undefined ? {} : { ca: [...rootCertificates, options.extraCa] });
+    const ca = trustedCertificates(options.extraCa);
+    this.agent = new https.Agent(ca === undefined ? {} : { ca });
   }
 
   async open(offset: number, validator: string | undefined, signal: AbortSignal): Promise<OpenedObject> {

@@ -4,7 +4,6 @@ import type { Readable } from 'node:stream';
 import { chmod, mkdir, open, readFile, readdir, rename, rm, stat, utimes, writeFile, type FileHandle } from 'node:fs/promises';
 import https from 'node:https';
 import path from 'node:path';
-import { rootCertificates } from 'node:tls';
 import type { FetchedModel, ModelFetcher } from '@infergraph/engine';
 import { parseModelUri, type RemoteModelUri } from '@infergraph/spec';
 import { HttpsObjectSource } from './https-object.source';
@@ -13,6 +12,7 @@ import { ObjectSourceError, type ObjectSource } from './object-source.port';
 import { ProgressSchedule, chooseEvictions, downloadKeyOf, mebibytes, uriRecordKeyOf } from './model-cache.policy';
 import { isLoopbackHost, type ModelStoreSettings } from './model-store.config';
 import { withFileLock } from './file.lock';
+import { trustedCertificates } from './trusted-ca';
 
 export interface ModelStoreLogger {
   log(message: string): void;
@@ -338,7 +338,7 @@ export class ModelStore implements ModelFetcher {
 
   private s3Connection(): Promise<S3Connection> {
     const s3 = this.options.settings.s3;
-    const extraCa = this.options.settings.extraCa;
+    const ca = trustedCertificates(this.options.settings.extraCa);
     this.s3 ??= import('@aws-sdk/client-s3').then((sdk) => ({
       sdk,
       client: new sdk.S3Client({
@@ -351,7 +351,7 @@ export class ModelStore implements ModelFetcher {
         requestHandler: {
           connectionTimeout: this.idleTimeoutMs,
           requestTimeout: this.idleTimeoutMs,
-          ...(extraCa === undefined ? {} : { httpsAgent: new https.Agent({ ca: [...rootCertificates, extraCa] }) }),
+          ...(ca === undefined ? {} : { httpsAgent: new https.Agent({ ca }) }),
         },
       }),
     }));
