@@ -1,15 +1,13 @@
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import type { Readable } from 'node:stream';
-import { chmod, mkdir, open, readFile, readdir, rename, rm, stat, utimes, writeFile, type FileHandle } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import https from 'node:https';
 import path from 'node:path';
 import type { FetchedModel, ModelFetcher } from '@infergraph/engine';
 import { parseModelUri, type RemoteModelUri } from '@infergraph/spec';
 import { HttpsObjectSource } from './https-object.source';
 import { S3ObjectSource, type S3Connection } from './s3-object.source';
-import { ObjectSourceError, type ObjectSource } from './object-source.port';
-import { ProgressSchedule, chooseEvictions, downloadKeyOf, mebibytes, uriRecordKeyOf } from './model-cache.policy';
+import type { ObjectSource } from './object-source.port';
+import { downloadObject } from './object.downloader';
+import { chooseEvictions, downloadKeyOf, mebibytes, uriRecordKeyOf } from './model-cache.policy';
 import { isLoopbackHost, type ModelStoreSettings } from './model-store.config';
 import { withFileLock } from './file.lock';
 import { trustedCertificates } from './trusted-ca';
@@ -188,137 +186,25 @@ export class ModelStore implements ModelFetcher {
           }
         }
       }
-      const done = await this.download(source, key, pinned, label);
+      const done = await downloadObject(source, {
+        part: path.join(this.dirs.partial, `${key}.part`),
+        meta: path.join(this.dirs.partial, `${key}.json`),
+        finalPath: (sha256) => this.pathOf(sha256),
+        pinned,
+        label,
+        maxBytes: this.options.settings.downloadMaxBytes,
+        attempts: this.options.attempts ?? 4,
+        progressMinBytes: this.options.progressMinBytes ?? 32 * 1024 ** 2,
+        progressEveryMs: this.options.progressEveryMs ?? 5000,
+        logger: this.options.logger,
+        stats: this.stats,
+      });
       if (pinned === undefined) await writeFile(recordFile, JSON.stringify({ uri, sha256: done.sha256, validator: done.validator, sizeBytes: done.sizeBytes } satisfies UriRecord));
       return done.sha256;
     });
     this.fresh.add(sha256);
     await this.evict();
     return sha256;
-  }
-
-  private async download(source: ObjectSource, key: string, pinned: string | undefined, label: string): Promise<{ sha256: string; validator: string | undefined; sizeBytes: number }> {
-    const part = path.join(this.dirs.partial, `${key}.part`);
-    const meta = path.join(this.dirs.partial, `${key}.json`);
-    const max = this.options.settings.downloadMaxBytes;
-    const attempts = this.options.attempts ?? 4;
-    const log = this.options.logger;
-    this.stats.downloads++;
-    let restartedAfterMismatch = false;
-    let lastError: Error | undefined;
-    for (let attempt = 1; attempt <= attempts; attempt++) {
-      const held = (await stat(part).catch(() => undefined))?.size ?? 0;
-      const saved = held > 0 ? await readJson<{ uri: string; validator?: string }>(meta) : undefined;
-      // Bytes of unknown origin are not continued.
-      const offset = saved?.uri === source.uri ? held : 0;
-      // The file is open before the request: the body is read from the moment it arrives (a connection that
-      // drops discards what its stream still buffers, so nothing waits between the answer and the reading).
-      const handle = await open(part, held > 0 ? 'r+' : 'w');
-      let opened;
-      try {
-        opened = await source.open(offset, saved?.validator, new AbortController().signal);
-      } catch (err) {
-        await handle.close();
-        if (err instanceof ObjectSourceError && err.permanent) throw err;
-        lastError = asError(err);
-        if (offset > 0) await rm(part, { force: true });
-        log.warn(`model ${source.uri} for ${label}: try ${attempt}/${attempts} failed: ${lastError.message}`);
-        continue;
-      }
-      const start = opened.resumed ? offset : 0;
-      if (attempt === 1 && !opened.resumed) {
-        log.log(`model ${source.uri} for ${label}: downloading${opened.totalBytes === undefined ? '' : ` ${mebibytes(opened.totalBytes)}`} into ${this.cacheDir}`);
-      }
-      const tooLarge = opened.totalBytes !== undefined && opened.totalBytes > max;
-      const first = async (): Promise<void> => {
-        if (start === 0 && held > 0) await handle.truncate(0);
-        await writeFile(meta, JSON.stringify({ uri: source.uri, ...(opened.validator === undefined ? {} : { validator: opened.validator }) }));
-      };
-      if (tooLarge) {
-        opened.body.destroy();
-        await handle.close();
-        await rm(part, { force: true });
-        throw new Error(`the object is ${opened.totalBytes} bytes, over MODEL_DOWNLOAD_MAX_BYTES (${max})`);
-      }
-      try {
-        await this.receive(opened.body, handle, first, start, opened.totalBytes, max, `model ${source.uri} for ${label}`);
-      } catch (err) {
-        lastError = asError(err);
-        if (lastError instanceof DownloadLimitError) {
-          await rm(part, { force: true });
-          await rm(meta, { force: true });
-          throw lastError;
-        }
-        log.warn(`model ${source.uri} for ${label}: interrupted (${lastError.message}); ${attempt < attempts ? 'resuming' : 'giving up'} (try ${attempt}/${attempts})`);
-        continue;
-      }
-      if (opened.resumed) {
-        this.stats.resumed++;
-        log.log(`model ${source.uri} for ${label}: resumed at ${mebibytes(start)} (range request)`);
-      }
-      const sizeBytes = (await stat(part)).size;
-      if (opened.totalBytes !== undefined && sizeBytes !== opened.totalBytes) {
-        lastError = new Error(`received ${sizeBytes} of ${opened.totalBytes} bytes`);
-        continue;
-      }
-      const sha256 = await sha256Of(part);
-      if (pinned !== undefined && sha256 !== pinned) {
-        await rm(part, { force: true });
-        await rm(meta, { force: true });
-        // A resumed file may join two versions of the object: once, start over before blaming the source.
-        if (opened.resumed && !restartedAfterMismatch) {
-          restartedAfterMismatch = true;
-          log.warn(`model ${source.uri} for ${label}: sha256 mismatch after a resumed download; downloading it whole once more`);
-          continue;
-        }
-        throw new Error(`sha256 mismatch: expected ${pinned}, got ${sha256} (${sizeBytes} bytes)`);
-      }
-      await chmod(part, 0o444);
-      await rename(part, this.pathOf(sha256));
-      await rm(meta, { force: true });
-      log.log(`model ${source.uri} for ${label}: verified sha256 ${sha256} (${mebibytes(sizeBytes)})`);
-      return { sha256, validator: opened.validator, sizeBytes };
-    }
-    throw new Error(`download failed after ${attempts} tries: ${lastError?.message ?? 'unknown error'}`);
-  }
-
-  private async receive(
-    body: Readable,
-    handle: FileHandle,
-    first: () => Promise<void>,
-    start: number,
-    total: number | undefined,
-    max: number,
-    what: string,
-  ): Promise<void> {
-    // Chunks are taken as they come and written in order at their offsets (after `first`); reading waits
-    // only while 8 MiB are not on disk yet. What arrived before a failure stays for the next try.
-    const schedule = new ProgressSchedule(total, Date.now(), this.options.progressMinBytes ?? 32 * 1024 ** 2, this.options.progressEveryMs ?? 5000);
-    let received = start;
-    let written: Promise<void> = first();
-    let unwrittenBytes = 0;
-    try {
-      for await (const chunk of body as AsyncIterable<Buffer>) {
-        if (received + chunk.length > max) throw new DownloadLimitError(`stopped at ${received + chunk.length} bytes: over MODEL_DOWNLOAD_MAX_BYTES (${max})`);
-        const position = received;
-        received += chunk.length;
-        unwrittenBytes += chunk.length;
-        written = written.then(async () => {
-          await handle.write(chunk, 0, chunk.length, position);
-          unwrittenBytes -= chunk.length;
-        });
-        if (unwrittenBytes > WRITE_AHEAD_BYTES) await written;
-        const now = Date.now();
-        if (schedule.due(received, now)) this.options.logger.log(`${what}: ${schedule.describe(received, now)}`);
-      }
-    } finally {
-      body.destroy();
-      try {
-        await written;
-      } finally {
-        await handle.close();
-      }
-    }
   }
 
   private async sourceOf(uri: string, parsed: RemoteModelUri): Promise<ObjectSource> {
@@ -368,11 +254,6 @@ export class ModelStore implements ModelFetcher {
   }
 }
 
-class DownloadLimitError extends Error {}
-
-/** Bytes read ahead of the disk before reading waits. */
-const WRITE_AHEAD_BYTES = 8 * 1024 ** 2;
-
 async function isFile(file: string): Promise<boolean> {
   return (await stat(file).catch(() => undefined))?.isFile() === true;
 }
@@ -383,14 +264,4 @@ async function readJson<T>(file: string): Promise<T | undefined> {
   } catch {
     return undefined;
   }
-}
-
-async function sha256Of(file: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
-  return hash.digest('hex');
-}
-
-function asError(err: unknown): Error {
-  return err instanceof Error ? err : new Error(String(err));
 }
