@@ -25,6 +25,8 @@ export const LAYERS = {
   'libs/telemetry': { layer: 'adapter', libs: ['spec', 'executor'], typeLibs: ['engine'], packages: ['prom-client', '@opentelemetry/*', 'zod'] },
   // The only code that calls the Kubernetes API.
   'libs/kube': { layer: 'adapter', libs: ['spec'], packages: ['@kubernetes/client-node'] },
+  // The only code that downloads models (https, S3); implements the engine's ModelFetcher port.
+  'libs/model-store': { layer: 'adapter', libs: ['spec'], typeLibs: ['engine'], packages: ['@aws-sdk/client-s3', 'zod'] },
   'apps/controller': {
     layer: 'app',
     libs: ['protocol', 'spec', 'placement', 'cluster', 'engine', 'telemetry', 'transport-grpc', 'kube'],
@@ -32,13 +34,13 @@ export const LAYERS = {
   },
   'apps/gateway': {
     layer: 'app',
-    libs: ['protocol', 'spec', 'executor', 'runtime-onnx', 'engine', 'telemetry', 'transport-grpc', 'transport-kafka'],
+    libs: ['protocol', 'spec', 'executor', 'runtime-onnx', 'engine', 'telemetry', 'transport-grpc', 'transport-kafka', 'model-store'],
     packages: ['@nestjs/common', '@nestjs/core', '@nestjs/microservices', '@nestjs/platform-fastify', 'fastify', 'reflect-metadata', 'zod', 'jose'],
   },
   // A NestJS application context, not a microservice: no @nestjs/microservices.
   'apps/worker': {
     layer: 'app',
-    libs: ['protocol', 'spec', 'executor', 'runtime-onnx', 'engine', 'telemetry', 'transport-grpc', 'transport-kafka'],
+    libs: ['protocol', 'spec', 'executor', 'runtime-onnx', 'engine', 'telemetry', 'transport-grpc', 'transport-kafka', 'model-store'],
     packages: ['@nestjs/common', '@nestjs/core', 'reflect-metadata', 'zod'],
     typePackages: ['@grpc/grpc-js'],
   },

@@ -63,10 +63,20 @@ if (kinds.includes('k8s') && !k8sBin) {
   }
   k8sBin = ensured.stdout.trim().split('\n').pop();
 }
+// Model-source tests fetch from a real S3-compatible server (gofakes3, built from the Go module proxy; cached).
+let s3Bin = process.env.INFERGRAPH_S3_BIN;
+if ((kinds.includes('integration') || kinds.includes('e2e')) && !s3Bin) {
+  const ensured = spawnSync(process.execPath, [path.join(root, 'scripts', 's3', 'server.mjs'), 'ensure'], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  if (ensured.status !== 0) {
+    console.error('[test] the S3 test server could not be built (node scripts/s3/server.mjs ensure; needs Go and the Go module proxy)');
+    process.exit(1);
+  }
+  s3Bin = ensured.stdout.trim().split('\n').pop();
+}
 const result = spawnSync(
   process.execPath,
   ['--enable-source-maps', '--test', '--test-reporter=spec', '--test-concurrency=1', ...files],
-  { cwd: root, stdio: 'inherit', env: { ...process.env, INFERGRAPH_ROOT: root, ...(brokers ? { KAFKA_BROKERS: brokers } : {}), ...(k8sBin ? { INFERGRAPH_K8S_BIN: k8sBin } : {}) } },
+  { cwd: root, stdio: 'inherit', env: { ...process.env, INFERGRAPH_ROOT: root, ...(brokers ? { KAFKA_BROKERS: brokers } : {}), ...(k8sBin ? { INFERGRAPH_K8S_BIN: k8sBin } : {}), ...(s3Bin ? { INFERGRAPH_S3_BIN: s3Bin } : {}) } },
 );
 // Quietly: the test runner's summary must stay the last lines of the output.
 if (startedBroker) spawnSync(process.execPath, [path.join(root, 'scripts', 'kafka', 'broker.mjs'), 'stop'], { cwd: root, stdio: 'ignore' });

@@ -159,13 +159,23 @@ nodes: [{name: m, type: model, inputs: [graph.inputs], model: {uri: "file://${IR
 outputs: [m.outputs.label]`,
     );
     assert.equal((await loadGraphFile(url, loader)).models[0]?.path, IRIS);
-    const http = graphFile(
-      'http',
+    const other = graphFile(
+      'other-scheme',
       `inputs: [{name: input, datatype: FP32, shape: [-1, 4]}]
-nodes: [{name: m, type: model, inputs: [graph.inputs], model: {uri: "https://example.com/m.onnx"}}]
+nodes: [{name: m, type: model, inputs: [graph.inputs], model: {uri: "gs://bucket/m.onnx"}}]
 outputs: [m.outputs.label]`,
     );
-    assert.match((await problemsOf(http))[0] ?? '', /unsupported URI scheme/);
+    assert.match((await problemsOf(other))[0] ?? '', /spec\.nodes\[0\]\.model\.uri: unsupported URI scheme "gs:\/\/"/);
+    // https:// needs a sha256 (docs/graph-reference.md) and a model store to fetch it (test/integration/model-sources.test.ts).
+    const https = (sha: string): string =>
+      graphFile(
+        'https',
+        `inputs: [{name: input, datatype: FP32, shape: [-1, 4]}]
+nodes: [{name: m, type: model, inputs: [graph.inputs], model: {uri: "https://example.com/m.onnx"${sha}}}]
+outputs: [m.outputs.label]`,
+      );
+    assert.match((await problemsOf(https('')))[0] ?? '', /spec\.nodes\[0\]\.model\.sha256: required for an https:\/\/ model\.uri/);
+    assert.match((await problemsOf(https(`, sha256: ${IRIS_SHA}`)))[0] ?? '', /node "m": no model store in this process to fetch https:\/\/example\.com\/m\.onnx/);
   });
 
   it('names graph and node when a custom module is missing, lacks its export or does not compile', async () => {

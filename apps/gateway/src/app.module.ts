@@ -3,6 +3,7 @@ import { APP_FILTER } from '@nestjs/core';
 import { GraphInferenceService, GraphRegistry, PathPolicy } from '@infergraph/engine';
 import { KafkaClient, lagSamples } from '@infergraph/transport-kafka';
 import { OnnxModelLoader } from '@infergraph/runtime-onnx';
+import { ModelStore } from '@infergraph/model-store';
 import { GATEWAY_CONFIG, type GatewayConfig } from './config/gateway.config';
 import { CatalogueFollowerService } from './graphs/catalogue-follower.service';
 import { GraphLoadingService } from './graphs/graph-loading.service';
@@ -31,6 +32,7 @@ export class AppModule {
         { provide: GATEWAY_CONFIG, useValue: config },
         { provide: RawHttpRoutes, useValue: rawRoutes },
         { provide: OnnxModelLoader, useFactory: () => new OnnxModelLoader() },
+        { provide: ModelStore, useFactory: () => new ModelStore({ settings: config.modelStore, logger: new Logger('models') }) },
         {
           provide: KAFKA_CLIENT,
           useFactory: () => (config.kafka.brokers.length === 0 ? null : new KafkaClient(config.kafka.brokers, `infergraph-gateway-${process.pid}`, new Logger('kafka'))),
@@ -42,12 +44,12 @@ export class AppModule {
         },
         {
           provide: GraphRegistry,
-          useFactory: (loader: OnnxModelLoader, buses: GatewayNodeBuses) => {
-            const registry = new GraphRegistry(loader, engineLogger, { bus: buses.graphs, paths: new PathPolicy(config.modelRoots), ...(tracing === undefined ? {} : { tracer: new OtelGraphTracer() }) });
+          useFactory: (loader: OnnxModelLoader, buses: GatewayNodeBuses, models: ModelStore) => {
+            const registry = new GraphRegistry(loader, engineLogger, { bus: buses.graphs, paths: new PathPolicy(config.modelRoots), models, ...(tracing === undefined ? {} : { tracer: new OtelGraphTracer() }) });
             logRequests(registry.events, logger);
             return registry;
           },
-          inject: [OnnxModelLoader, NODE_BUSES],
+          inject: [OnnxModelLoader, NODE_BUSES, ModelStore],
         },
         {
           provide: GraphInferenceService,

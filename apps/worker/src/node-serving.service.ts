@@ -3,6 +3,7 @@ import { GraphRegistry, NodeInferenceService, NodeRuntimeRegistry, PathPolicy, l
 import { NodeKey, kafkaSettingsOf, remoteNodesOf } from '@infergraph/spec';
 import { KafkaClient, KafkaNodeServer, lagSamples, type KafkaServedNode } from '@infergraph/transport-kafka';
 import { OnnxModelLoader } from '@infergraph/runtime-onnx';
+import { ModelStore } from '@infergraph/model-store';
 import { DrainGate } from './drain.gate';
 import { WORKER_CONFIG, type WorkerConfig } from './worker.config';
 
@@ -29,6 +30,7 @@ export class NodeServingService implements OnApplicationBootstrap, BeforeApplica
     @Inject(WORKER_CONFIG) private readonly config: WorkerConfig,
     @Inject(KAFKA_CLIENT) private readonly kafkaClient: KafkaClient | null,
     private readonly gate: DrainGate,
+    models: ModelStore,
   ) {
     const gpu = config.capacity.gpuCount > 0;
     // Graphs come in the controller's assignments; models, modules and references only from this worker's roots.
@@ -37,6 +39,7 @@ export class NodeServingService implements OnApplicationBootstrap, BeforeApplica
       (graph, nodes) =>
         loadNodeRuntimesFromSource(graph.source ?? '', graph.file, nodes, loader, {
           paths,
+          models,
           // CUDA only for nodes that ask for GPU memory, and only where there is a GPU.
           modelLoaderFor: (device) => loader.preferring(gpu && device === 'gpu'),
           onBatch: (r) => registry.events.emit('batch', r),

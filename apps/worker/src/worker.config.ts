@@ -5,6 +5,7 @@ import { controlClientSecurityFrom, tlsFilesFrom, type ControlClientSecurity, ty
 import { secretFromEnv, type SecretDigest } from '@infergraph/protocol';
 import { listOf, parseEnvironment } from '@infergraph/engine';
 import { telemetryEnvShape, telemetrySettingsOf, type TelemetrySettings } from '@infergraph/telemetry';
+import { modelStoreEnvShape, modelStoreSettingsOf, type ModelStoreSettings } from '@infergraph/model-store';
 import { probeGpus } from './gpu.probe';
 
 const envSchema = z.object({
@@ -17,6 +18,7 @@ const envSchema = z.object({
   MODEL_ROOTS: z.string().default('.'),
   BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).default(16 * 1024 * 1024),
   ...telemetryEnvShape,
+  ...modelStoreEnvShape,
   CONTROLLER: z.string().default(''),
   WORKER_ID: z.string().default(''),
   WORKER_POOL: z.string().min(1).default('cpu'),
@@ -71,6 +73,8 @@ export interface WorkerConfig {
     readonly maxInFlight: number;
     readonly sessionTimeoutMs: number;
   };
+  /** https:// and s3:// models: cache (MODEL_CACHE_*), trust (MODEL_CA_FILE, MODEL_ALLOW_HTTP) and S3_* endpoint. */
+  readonly modelStore: ModelStoreSettings;
 }
 
 export const WORKER_CONFIG = Symbol('WORKER_CONFIG');
@@ -82,6 +86,8 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env, cwd = pro
   const nodeTls = tlsFilesFrom(env, cwd, 'NODE_TLS', control.problems);
   const ops = secretFromEnv(env, 'OPS_TOKEN', 'ops');
   if ('problem' in ops) control.problems.push(ops.problem);
+  const modelStore = modelStoreSettingsOf(e, cwd);
+  control.problems.push(...modelStore.problems);
   if (control.problems.length > 0) throw new Error(`invalid worker configuration:\n${control.problems.map((p) => `  ${p}`).join('\n')}`);
   if (e.NODE_TRANSPORT === 'kafka' && listOf(e.KAFKA_BROKERS).length === 0) {
     throw new Error('invalid worker configuration:\n  KAFKA_BROKERS="": NODE_TRANSPORT=kafka needs the brokers (host:port, comma-separated) to consume node topics from');
@@ -116,5 +122,6 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env, cwd = pro
       maxInFlight: e.KAFKA_MAX_IN_FLIGHT,
       sessionTimeoutMs: e.KAFKA_SESSION_TIMEOUT_MS,
     }),
+    modelStore: modelStore.settings,
   });
 }

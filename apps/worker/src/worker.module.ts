@@ -1,6 +1,7 @@
 import { Logger, Module, type DynamicModule } from '@nestjs/common';
 import { GraphRegistry, PathPolicy } from '@infergraph/engine';
 import { OnnxModelLoader } from '@infergraph/runtime-onnx';
+import { ModelStore } from '@infergraph/model-store';
 import { KafkaClient } from '@infergraph/transport-kafka';
 import { EngineMetrics, OtelGraphTracer, logRequests, type StructuredLogger, type TracingSdk } from '@infergraph/telemetry';
 import { ControllerLinkService } from './controller-link.service';
@@ -21,14 +22,16 @@ export class WorkerModule {
         // The default applies to whole graphs (no controller): every model tries CUDA on a GPU worker. Assigned
         // nodes choose per node instead: CUDA only for a model node with resources.gpuMemory (NodeServingService).
         { provide: OnnxModelLoader, useFactory: () => new OnnxModelLoader({ preferGpu: config.controller === undefined && config.capacity.gpuCount > 0 }) },
+        // Each worker fetches its own https:// and s3:// models (a shared MODEL_CACHE_DIR downloads once).
+        { provide: ModelStore, useFactory: () => new ModelStore({ settings: config.modelStore, logger: new Logger('models') }) },
         {
           provide: GraphRegistry,
-          useFactory: (loader: OnnxModelLoader) => {
-            const registry = new GraphRegistry(loader, engineLogger, { paths: new PathPolicy(config.modelRoots), ...(tracing === undefined ? {} : { tracer: new OtelGraphTracer() }) });
+          useFactory: (loader: OnnxModelLoader, models: ModelStore) => {
+            const registry = new GraphRegistry(loader, engineLogger, { paths: new PathPolicy(config.modelRoots), models, ...(tracing === undefined ? {} : { tracer: new OtelGraphTracer() }) });
             logRequests(registry.events, logger);
             return registry;
           },
-          inject: [OnnxModelLoader],
+          inject: [OnnxModelLoader, ModelStore],
         },
         {
           provide: KAFKA_CLIENT,

@@ -5,6 +5,7 @@ import { GraphExecutor, InProcessTransport, compileGraphPlan, type ExecutorHooks
 import type { BatchResult, BatchingStats, ModelLoader } from '@infergraph/nodes';
 import { GraphValidationError, diagnosticsWith, parseGraphSource, typeGraph, type GraphProblem, type GraphSpec } from '@infergraph/spec';
 import { checkModelFile } from './model-file.resolver';
+import type { ModelFetcher } from './model-fetcher.port';
 import { PathPolicy } from './path.policy';
 import type { DriftNode } from '@infergraph/nodes';
 import { STACKED_BATCHES_IN_FLIGHT, StackedBatchTransport, isVerdictOnInputs, remoteBatchRun, stackedBatchNodes } from './stacked-batch.transport';
@@ -41,6 +42,8 @@ export interface GraphLoadHooks extends ExecutorHooks {
   readonly onBatch?: (result: BatchResult) => void;
   /** Where models, modules and references may be (besides the graph's directory); default PathPolicy.defaults(). */
   readonly paths?: PathPolicy;
+  /** Fetches https:// and s3:// models into a verified local cache; without it such a graph fails to load. */
+  readonly models?: ModelFetcher;
 }
 
 /** Drift tests in worker threads; results and errors dropped unless the caller listens. */
@@ -63,14 +66,15 @@ export async function loadGraphFile(file: string, loader: ModelLoader, hooks: Gr
 
 export async function loadGraphSource(text: string, file: string, loader: ModelLoader, hooks: GraphLoadHooks = {}): Promise<LoadedGraph> {
   const paths = hooks.paths ?? PathPolicy.defaults();
-  const parsed = parseGraphSource(text, file, { checkModelUri: (uri) => checkModelFile(file, uri, paths) });
+  const parsed = parseGraphSource(text, file, { checkModelUri: (uri) => checkModelFile(file, uri, paths, hooks.models) });
   if (parsed.locator === undefined) throw new GraphValidationError(file, parsed.diagnostics);
   // Healthy parts are prepared and typed even when others are broken, so one report holds every problem.
   const partial = parsed.partial;
   // Nothing outside the roots is opened: a node pointing there is reported and left out.
   const confined = paths.confineNodes(file, partial.nodes);
   const problems: GraphProblem[] = [...confined.problems];
-  const prepared = await prepareNodes(partial.name ?? path.basename(file).replace(/\.ya?ml$/, ''), confined.nodes, file, loader, problems);
+  const prepared = await prepareNodes(partial.name ?? path.basename(file).replace(/\.ya?ml$/, ''), confined.nodes, file, loader, problems, hooks.models);
+  const releaseFetched = (): void => prepared.fetched.forEach((m) => m.release());
   const typer = nodeTyper(partial.nodes, prepared);
   const nodeSignatures = new Map<string, { inputs: readonly TensorSpec[]; outputs: readonly TensorSpec[] }>();
   const types = typeGraph(partial, (node, incoming, branches) => {
@@ -80,7 +84,10 @@ export async function loadGraphSource(text: string, file: string, loader: ModelL
   });
   problems.push(...types.problems);
   const graph = parsed.graph;
-  if (graph === undefined || problems.length > 0) throw new GraphValidationError(file, diagnosticsWith(parsed, problems));
+  if (graph === undefined || problems.length > 0) {
+    releaseFetched();
+    throw new GraphValidationError(file, diagnosticsWith(parsed, problems));
+  }
   // Batched nodes on workers stack their batches here when the bus asks for it: one message per batch.
   const stacked = hooks.bus?.stacksBatches?.(graph) === true ? stackedBatchNodes(graph) : new Set<string>();
   // The batch runs call the bus's transport, which is made after the runtimes it wraps.
@@ -107,6 +114,7 @@ export async function loadGraphSource(text: string, file: string, loader: ModelL
     batchingStats: () => Object.fromEntries([...batchers].map(([node, b]) => [node, b.stats()])),
     close: async () => {
       await Promise.all([...driftNodes.values()].map((d) => d.close()));
+      releaseFetched();
     },
   };
 }

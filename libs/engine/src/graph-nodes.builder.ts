@@ -31,9 +31,10 @@ import {
   type ModelLoader,
   type ModelSession,
 } from '@infergraph/nodes';
-import type { DriftConfig, GraphProblem, GraphSpec, NodeSpec, NodeTyper } from '@infergraph/spec';
+import { isRemoteModelUri, type DriftConfig, type GraphProblem, type GraphSpec, type NodeSpec, type NodeTyper } from '@infergraph/spec';
 import { loadReferenceData, type ReferenceData } from './reference-data.loader';
 import { resolveModelPath } from './model-file.resolver';
+import type { FetchedModel, ModelFetcher } from './model-fetcher.port';
 import { loadUserFunction } from './user-module.loader';
 
 export interface LoadedModel {
@@ -57,6 +58,8 @@ export interface PreparedNodes {
   readonly outliers: ReadonlyMap<string, { detector: OutlierDetector; threshold: number }>;
   /** The tensor each detector watches, settled while typing. */
   readonly detectorTensors: Map<string, string>;
+  /** Remote models held in the fetcher's cache while these nodes live (release them with the nodes). */
+  readonly fetched: readonly FetchedModel[];
 }
 
 /**
@@ -69,7 +72,9 @@ export async function prepareNodes(
   file: string,
   loader: ModelLoader,
   problems: GraphProblem[],
+  fetcher?: ModelFetcher,
 ): Promise<PreparedNodes> {
+  const fetched: FetchedModel[] = [];
   const sessions = new Map<string, ModelSession>();
   const transforms = new Map<string, CustomTransform>();
   const combines = new Map<string, CustomCombine>();
@@ -81,7 +86,25 @@ export async function prepareNodes(
       if (node === undefined) return;
       const base = ['spec', 'nodes', index];
       if (node.type === 'model') {
-        const modelPath = resolveModelPath(file, node.model.uri) as string;
+        let modelPath: string;
+        if (isRemoteModelUri(node.model.uri)) {
+          // Fetched (or found in the cache) and verified before anything opens it; a failure is this node's problem.
+          const label = `graph "${graphName}" node "${node.name}"`;
+          if (fetcher === undefined) {
+            problems.push({ path: [...base, 'model', 'uri'], message: `node "${node.name}": no model store in this process to fetch ${node.model.uri}` });
+            return;
+          }
+          try {
+            const model = await fetcher.fetch(node.model.uri, { sha256: node.model.sha256, label });
+            fetched.push(model);
+            modelPath = model.path;
+          } catch (err) {
+            problems.push({ path: [...base, 'model', 'uri'], message: `node "${node.name}": cannot fetch ${node.model.uri}: ${messageOf(err)}` });
+            return;
+          }
+        } else {
+          modelPath = resolveModelPath(file, node.model.uri) as string;
+        }
         const bytes = await readFile(modelPath);
         const sha256 = createHash('sha256').update(bytes).digest('hex');
         if (node.model.sha256 !== undefined && node.model.sha256 !== sha256) {
@@ -155,7 +178,7 @@ export async function prepareNodes(
     }),
   );
   models.sort((a, b) => a.node.localeCompare(b.node));
-  return { sessions, transforms, combines, models, references, outliers, detectorTensors: new Map() };
+  return { sessions, transforms, combines, models, references, outliers, detectorTensors: new Map(), fetched };
 }
 
 /** Static typing of each node type, with problems located in the node's YAML (nodes at their declared indexes). */

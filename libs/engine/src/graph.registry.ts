@@ -91,6 +91,8 @@ export interface GraphRegistryOptions {
    * loadDirectories is added, and each graph's own directory always counts.
    */
   readonly paths?: PathPolicy;
+  /** Fetches https:// and s3:// models (libs/model-store); see GraphLoadHooks.models. */
+  readonly models?: GraphLoadHooks['models'];
 }
 
 /** The set of graphs this process serves, with each one's load state. */
@@ -204,6 +206,7 @@ export class GraphRegistry {
         onBatch: (r) => this.events.emit('batch', r),
         bus: this.options.bus,
         paths: source === undefined ? paths : paths.forSentGraphs(),
+        ...(this.options.models !== undefined ? { models: this.options.models } : {}),
         ...(this.options.tracer !== undefined ? { tracer: this.options.tracer } : {}),
         drift: {
           onResult: (r) => {

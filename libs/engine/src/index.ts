@@ -12,3 +12,4 @@ export * from './node-inference.service';
 export * from './request.runner';
 export * from './server.metadata';
 export * from './sent-graph.schema';
+export * from './model-fetcher.port';

@@ -7,6 +7,7 @@ import { GraphValidationError, diagnosticsWith, parseGraphSource, typeGraph, typ
 import { DEFAULT_DRIFT } from './graph-file.loader';
 import { buildRuntimes, nodeTyper, prepareNodes, type DriftHooks, type LoadedModel, type PreparedNodes } from './graph-nodes.builder';
 import { checkModelFile } from './model-file.resolver';
+import type { ModelFetcher } from './model-fetcher.port';
 import { modelDeviceOf, type ModelDevice } from './model-device.policy';
 import { PathPolicy } from './path.policy';
 
@@ -64,6 +65,8 @@ export interface NodeLoadHooks {
   readonly onBatch?: (result: BatchResult) => void;
   /** Where models, modules and references may be (besides the graph's directory); default PathPolicy.defaults(). */
   readonly paths?: PathPolicy;
+  /** Fetches https:// and s3:// models into a verified local cache (each worker fetches its own). */
+  readonly models?: ModelFetcher;
 }
 
 /**
@@ -115,7 +118,7 @@ function nodeRuntimesOf(bytes: Buffer, file: string, nodes: ReadonlySet<string>,
       throw new Error(`graph "${name}" node "${nodeName}" is a ${spec.type}: it runs beside the graph executor, not alone`);
     }
     if (spec.type === 'model') {
-      const missing = checkModelFile(file, spec.model.uri, paths);
+      const missing = checkModelFile(file, spec.model.uri, paths, hooks.models);
       if (missing !== undefined) throw new Error(`graph "${name}" node "${nodeName}": ${missing}`);
     }
     const nodeLoader = hooks.modelLoaderFor?.(modelDeviceOf(spec)) ?? loader;
@@ -125,8 +128,9 @@ function nodeRuntimesOf(bytes: Buffer, file: string, nodes: ReadonlySet<string>,
       graph.spec.nodes.map((n, i) => (i === index ? n : undefined)),
     );
     const problems: GraphProblem[] = [...confined.problems];
-    const prepared = await prepareNodes(name, confined.nodes, file, nodeLoader, problems);
+    const prepared = await prepareNodes(name, confined.nodes, file, nodeLoader, problems, hooks.models);
     const release = async (): Promise<void> => {
+      prepared.fetched.forEach((m) => m.release());
       if (!isReleasing(nodeLoader)) return;
       await Promise.all([...prepared.sessions.values()].map((s) => nodeLoader.release(s)));
     };
@@ -184,7 +188,7 @@ function nodeRuntimesOf(bytes: Buffer, file: string, nodes: ReadonlySet<string>,
 }
 
 function emptyPrepared(): PreparedNodes {
-  return { sessions: new Map(), transforms: new Map(), combines: new Map(), models: [], references: new Map(), outliers: new Map(), detectorTensors: new Map() };
+  return { sessions: new Map(), transforms: new Map(), combines: new Map(), models: [], references: new Map(), outliers: new Map(), detectorTensors: new Map(), fetched: [] };
 }
 
 function isReleasing(loader: ModelLoader): loader is ReleasingModelLoader {

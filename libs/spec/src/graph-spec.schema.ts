@@ -4,6 +4,7 @@ import { transformStepSchema } from './transformer-steps.schema';
 import { routerConfigSchema } from './router-config.schema';
 import { combinerConfigSchema } from './combiner-config.schema';
 import { driftConfigSchema, outlierConfigSchema } from './detector-config.schema';
+import { parseModelUri } from './model-uri';
 
 export const API_VERSION = 'infergraph.dev/v1alpha1';
 export const KIND = 'InferenceGraph';
@@ -68,15 +69,32 @@ export const batchingConfigSchema = z
 
 export type BatchingSpec = z.infer<typeof batchingConfigSchema>;
 
-export const modelConfigSchema = z.strictObject({
-  uri: z.string().min(1, 'must be a path relative to the graph file, or a file:// URL'),
-  sha256: sha256.optional(),
-  /** Accept NaN and ±Infinity in floating-point inputs (rejected by default). */
-  allowNonFinite: z.boolean().default(false),
-  intraOpThreads: z.int().min(1).optional(),
-  /** Stack concurrent requests into one run; the model's first dimension must be dynamic. */
-  batching: batchingConfigSchema.optional(),
-});
+export const modelConfigSchema = z
+  .strictObject({
+    /** A path relative to the graph file, file://, https:// (sha256 required) or s3://<bucket>/<key>. */
+    uri: z.string().min(1, 'must be a path relative to the graph file, a file:// URL, an https:// URL or s3://<bucket>/<key>'),
+    /** sha256 of the model's bytes: checked on load; required for http(s) URIs (nothing else vouches for them). */
+    sha256: sha256.optional(),
+    /** Accept NaN and ±Infinity in floating-point inputs (rejected by default). */
+    allowNonFinite: z.boolean().default(false),
+    intraOpThreads: z.int().min(1).optional(),
+    /** Stack concurrent requests into one run; the model's first dimension must be dynamic. */
+    batching: batchingConfigSchema.optional(),
+  })
+  .superRefine((m, ctx) => {
+    const parsed = parseModelUri(m.uri);
+    if ('error' in parsed) {
+      ctx.addIssue({ code: 'custom', path: ['uri'], message: parsed.error });
+      return;
+    }
+    if ((parsed.scheme === 'https' || parsed.scheme === 'http') && m.sha256 === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['sha256'],
+        message: `required for an ${parsed.scheme}:// model.uri (64 lowercase hex digits: the sha256 of the model file, e.g. from sha256sum)`,
+      });
+    }
+  });
 
 export const transformerConfigSchema = z
   .strictObject({

@@ -6,6 +6,7 @@ import { secretFromEnv, type SecretDigest } from '@infergraph/protocol';
 import type { PredictAuthSettings } from '../auth/predict-authenticator';
 import { listOf, parseEnvironment } from '@infergraph/engine';
 import { telemetryEnvShape, telemetrySettingsOf, type TelemetrySettings } from '@infergraph/telemetry';
+import { modelStoreEnvShape, modelStoreSettingsOf, type ModelStoreSettings } from '@infergraph/model-store';
 
 const envSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(8080),
@@ -29,6 +30,7 @@ const envSchema = z.object({
   REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).default(120_000),
   KEEP_ALIVE_TIMEOUT_MS: z.coerce.number().int().min(100).default(72_000),
   ...telemetryEnvShape,
+  ...modelStoreEnvShape,
   NODE_TRANSPORT: z.enum(['inprocess', 'grpc', 'kafka']).default('inprocess'),
   WORKERS: z.string().default(''),
   CONTROLLER: z.string().default(''),
@@ -95,6 +97,8 @@ export interface GatewayConfig {
    * and how many streamed requests may be in flight before reading pauses.
    */
   readonly kafka: { readonly brokers: readonly string[]; readonly topicPrefix: string | undefined; readonly groupId: string; readonly maxInFlight: number };
+  /** https:// and s3:// models: cache (MODEL_CACHE_*), trust (MODEL_CA_FILE, MODEL_ALLOW_HTTP) and S3_* endpoint. */
+  readonly modelStore: ModelStoreSettings;
 }
 
 export const GATEWAY_CONFIG = Symbol('GATEWAY_CONFIG');
@@ -108,6 +112,8 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env, cwd = pr
   control.problems.push(...predictAuth.problems);
   const ops = secretFromEnv(env, 'OPS_TOKEN', 'ops');
   if ('problem' in ops) control.problems.push(ops.problem);
+  const modelStore = modelStoreSettingsOf(e, cwd);
+  control.problems.push(...modelStore.problems);
   if (control.problems.length > 0) throw new Error(`invalid gateway configuration:\n${control.problems.map((p) => `  ${p}`).join('\n')}`);
   const workers = listOf(e.WORKERS);
   if (e.NODE_TRANSPORT === 'grpc' && workers.length === 0 && e.CONTROLLER === '') {
@@ -157,5 +163,6 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env, cwd = pr
       maxInFlight: e.KAFKA_MAX_IN_FLIGHT,
     }),
     workers: Object.freeze(workers),
+    modelStore: modelStore.settings,
   });
 }
