@@ -66,6 +66,8 @@ describe('poolDeployment', () => {
     assert.equal(env['LOG_LEVEL'], 'debug');
     assert.equal(env['CLUSTER_TOKEN_FILE'], '/etc/infergraph/cluster-token/token');
     assert.equal(env['CLUSTER_TOKEN'], undefined);
+    // Fetched models go to the writable scratch volume: the root filesystem is read-only.
+    assert.equal(env['MODEL_CACHE_DIR'], '/tmp/infergraph-models');
   });
 
   it('runs as the worker ServiceAccount without its token, with the join token and control-plane certificates from Secret volumes', () => {

@@ -15,6 +15,8 @@ const TERMINATION_GRACE_SECONDS = 30;
 export const WORKER_TOKEN_DIR = '/etc/infergraph/cluster-token';
 export const WORKER_CONTROL_TLS_DIR = '/etc/infergraph/control-tls';
 export const WORKER_NODE_TLS_DIR = '/etc/infergraph/node-tls';
+/** Where pool workers cache fetched models: on the `tmp` emptyDir, the only writable place in the pod. */
+export const WORKER_MODEL_CACHE_DIR = '/tmp/infergraph-models';
 
 /** A WorkerPool as the operator reads it. */
 export interface WorkerPoolObject {
@@ -80,7 +82,7 @@ export function poolDeployment(pool: WorkerPoolObject, replicas: number, setting
   const gpus = spec.resources.gpu;
   const limits: Record<string, string> = { cpu, memory, ...(gpus > 0 ? { 'nvidia.com/gpu': String(gpus) } : {}) };
   const own = new Set([
-    ...['WORKER_ID', 'WORKER_POOL', 'CONTROLLER', 'HOST', 'WORKER_PORT', 'METRICS_PORT', 'WORKER_CPU', 'WORKER_MEMORY', 'WORKER_GPUS', 'WORKER_GPU_MEMORY', 'MODEL_ROOTS'],
+    ...['WORKER_ID', 'WORKER_POOL', 'CONTROLLER', 'HOST', 'WORKER_PORT', 'METRICS_PORT', 'WORKER_CPU', 'WORKER_MEMORY', 'WORKER_GPUS', 'WORKER_GPU_MEMORY', 'MODEL_ROOTS', 'MODEL_CACHE_DIR'],
     ...['CLUSTER_TOKEN', 'CLUSTER_TOKEN_FILE', 'CONTROL_TLS_CA', 'CONTROL_TLS_CERT', 'CONTROL_TLS_KEY', 'NODE_TLS_CA', 'NODE_TLS_CERT', 'NODE_TLS_KEY'],
   ]);
   const tokenSecret = settings.workerTokenSecret;
@@ -109,6 +111,8 @@ export function poolDeployment(pool: WorkerPoolObject, replicas: number, setting
     { name: 'WORKER_GPUS', value: String(gpus) },
     { name: 'WORKER_GPU_MEMORY', value: String(spec.resources.gpuMemory === undefined ? 0 : parseBytes(spec.resources.gpuMemory)) },
     { name: 'MODEL_ROOTS', value: settings.modelsDir },
+    // https:// and s3:// models are cached on the pod's writable scratch volume (the root filesystem is read-only).
+    { name: 'MODEL_CACHE_DIR', value: WORKER_MODEL_CACHE_DIR },
     // Credentials as files from Secret volumes, not variables (which every child process and /proc/<pid>/environ see).
     ...(tokenSecret !== undefined ? [{ name: 'CLUSTER_TOKEN_FILE', value: `${WORKER_TOKEN_DIR}/token` }] : []),
     ...(tlsSecret !== undefined ? certificateFiles('CONTROL_TLS', WORKER_CONTROL_TLS_DIR) : []),
