@@ -35,10 +35,34 @@ export const tolerationSchema = z.strictObject({
   tolerationSeconds: z.int().optional(),
 });
 
-export const envVarSchema = z.strictObject({
-  name: z.string().min(1).regex(/^[-._a-zA-Z][-._a-zA-Z0-9]*$/, 'must be an environment variable name'),
-  value: z.string(),
-});
+/**
+ * One variable of a pool's workers: a `value`, or a key of a Secret in the pool's namespace (`valueFrom`, e.g.
+ * S3 credentials): the pods reference it, the operator never reads it.
+ */
+export const envVarSchema = z
+  .strictObject({
+    name: z.string().min(1).regex(/^[-._a-zA-Z][-._a-zA-Z0-9]*$/, 'must be an environment variable name'),
+    value: z.string().optional(),
+    valueFrom: z
+      .strictObject({
+        secretKeyRef: z.strictObject({
+          name: z
+            .string()
+            .min(1)
+            .max(253)
+            .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/, 'must be a Secret name (DNS subdomain)'),
+          key: z
+            .string()
+            .min(1)
+            .max(253)
+            .regex(/^[-._a-zA-Z0-9]+$/, 'must be a Secret key (letters, digits, "-", "_", ".")'),
+        }),
+      })
+      .optional(),
+  })
+  .refine((e) => (e.value === undefined) !== (e.valueFrom === undefined), { message: 'give exactly one of value or valueFrom' })
+  // The refine above, as a CEL rule the API server runs.
+  .meta({ 'x-kubernetes-validations': [{ rule: 'has(self.value) != has(self.valueFrom)', message: 'give exactly one of value or valueFrom' }] });
 
 /** A pool of identical worker processes: one Deployment, scaled by the operator between `min` and `max`. */
 export const workerPoolSpecSchema = z

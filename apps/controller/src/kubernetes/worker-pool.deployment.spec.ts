@@ -40,7 +40,11 @@ describe('poolDeployment', () => {
       resources: { cpu: '2', memory: '8Gi', gpu: 1, gpuMemory: '16Gi' },
       nodeSelector: { 'nvidia.com/gpu.present': 'true' },
       tolerations: [{ key: 'nvidia.com/gpu', operator: 'Exists', effect: 'NoSchedule' }],
-      env: [{ name: 'LOG_LEVEL', value: 'debug' }, { name: 'WORKER_ID', value: 'spoofed' }],
+      env: [
+        { name: 'LOG_LEVEL', value: 'debug' },
+        { name: 'WORKER_ID', value: 'spoofed' },
+        { name: 'AWS_SECRET_ACCESS_KEY', valueFrom: { secretKeyRef: { name: 's3-credentials', key: 'secret' } } },
+      ],
     }),
   };
 
@@ -64,6 +68,8 @@ describe('poolDeployment', () => {
     assert.equal(env['WORKER_GPUS'], '1');
     assert.equal(env['WORKER_GPU_MEMORY'], String(16 * 1024 ** 3));
     assert.equal(env['LOG_LEVEL'], 'debug');
+    // A Secret's key (S3 credentials, say) is referenced by the pod, never copied into the Deployment.
+    assert.deepEqual(env['AWS_SECRET_ACCESS_KEY'], { secretKeyRef: { name: 's3-credentials', key: 'secret' } });
     assert.equal(env['CLUSTER_TOKEN_FILE'], '/etc/infergraph/cluster-token/token');
     assert.equal(env['CLUSTER_TOKEN'], undefined);
     // Fetched models go to the writable scratch volume: the root filesystem is read-only.
@@ -134,5 +140,13 @@ describe('poolDeployment', () => {
   it('refuses a pool without an image when the operator has none either, naming the field', () => {
     const pool = { name: 'p', uid: 'u', spec: workerPoolSpecSchema.parse({ replicas: { min: 1, max: 1 }, resources: { cpu: 1, memory: '1Gi' } }) };
     assert.throws(() => poolDeployment(pool, 1, { ...settings, workerImage: '' }), /WorkerPool "p": spec\.image is not set/);
+  });
+
+  it('refuses a pool variable with both a value and a Secret reference, or neither, naming the rule', () => {
+    for (const env of [[{ name: 'A', value: 'x', valueFrom: { secretKeyRef: { name: 's', key: 'k' } } }], [{ name: 'A' }]]) {
+      const parsed = workerPoolSpecSchema.safeParse({ replicas: { min: 1, max: 1 }, resources: { cpu: '1', memory: '1Gi' }, env });
+      assert.equal(parsed.success, false);
+      assert.match(JSON.stringify(parsed.error?.issues), /give exactly one of value or valueFrom/);
+    }
   });
 });

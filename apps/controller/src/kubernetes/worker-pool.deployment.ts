@@ -118,7 +118,9 @@ export function poolDeployment(pool: WorkerPoolObject, replicas: number, setting
     ...(tlsSecret !== undefined ? certificateFiles('CONTROL_TLS', WORKER_CONTROL_TLS_DIR) : []),
     ...(nodeTlsSecret !== undefined ? certificateFiles('NODE_TLS', WORKER_NODE_TLS_DIR) : []),
     // The pool's own variables come last but cannot replace what identifies the worker.
-    ...(spec.env ?? []).filter((e) => !own.has(e.name)).map((e) => ({ name: e.name, value: e.value })),
+    ...(spec.env ?? [])
+      .filter((e) => !own.has(e.name))
+      .map((e) => (e.valueFrom !== undefined ? { name: e.name, valueFrom: { secretKeyRef: { ...e.valueFrom.secretKeyRef } } } : { name: e.name, value: e.value ?? '' })),
   ];
   const probe = (path: string): object => ({ httpGet: { path, port: 'metrics' }, periodSeconds: 5, failureThreshold: 3 });
   return {
