@@ -80,7 +80,14 @@ export async function loadGraphSource(text: string, file: string, loader: ModelL
   });
   problems.push(...types.problems);
   const graph = parsed.graph;
-  if (graph === undefined || problems.length > 0) throw new GraphValidationError(file, diagnosticsWith(parsed, problems));
+  // Sessions opened for a graph that is not served are given back (a broken edit must not pin them).
+  const releaseSessions = async (): Promise<void> => {
+    await Promise.all([...prepared.sessions.values()].map((s) => loader.release?.(s)));
+  };
+  if (graph === undefined || problems.length > 0) {
+    await releaseSessions();
+    throw new GraphValidationError(file, diagnosticsWith(parsed, problems));
+  }
   // Batched nodes on workers stack their batches here when the bus asks for it: one message per batch.
   const stacked = hooks.bus?.stacksBatches?.(graph) === true ? stackedBatchNodes(graph) : new Set<string>();
   // The batch runs call the bus's transport, which is made after the runtimes it wraps.
@@ -107,6 +114,7 @@ export async function loadGraphSource(text: string, file: string, loader: ModelL
     batchingStats: () => Object.fromEntries([...batchers].map(([node, b]) => [node, b.stats()])),
     close: async () => {
       await Promise.all([...driftNodes.values()].map((d) => d.close()));
+      await releaseSessions();
     },
   };
 }

@@ -65,13 +65,14 @@ export class GraphInferenceService {
   metadata(graph: string, version: string | undefined): ModelMetadata {
     const loaded = this.ready(graph, version);
     const plan = loaded.executor.plan;
-    return { name: plan.name, versions: [plan.version], platform: 'infergraph', inputs: plan.inputs, outputs: plan.outputs };
+    // The unversioned path lists every version that can serve; a versioned one describes that version.
+    const versions = version === undefined ? this.registry.versionsOf(graph).flatMap((e) => (e.graph === undefined || e.version === undefined ? [] : [e.version])) : [plan.version];
+    return { name: plan.name, versions, platform: 'infergraph', inputs: plan.inputs, outputs: plan.outputs };
   }
 
   /** Throws NOT_FOUND for unknown graphs/versions and UNAVAILABLE while loading or after a failed load. */
   ready(graph: string, version: string | undefined): LoadedGraph {
-    const entry = this.entry(graph);
-    checkVersion(entry, version);
+    const entry = this.entry(graph, version);
     if (entry.state === 'loading' || entry.graph === undefined) {
       const why = entry.state === 'failed' ? `failed to load: ${entry.error ?? 'unknown error'}` : 'is still loading';
       throw new InferenceError('UNAVAILABLE', `graph "${graph}" ${why}`);
@@ -84,8 +85,7 @@ export class GraphInferenceService {
    * end answers them as it answers metadata and infer (404, gRPC NOT_FOUND), not as "not ready".
    */
   readiness(graph: string, version: string | undefined): { readonly name: string; readonly ready: boolean; readonly error?: string } {
-    const entry = this.entry(graph);
-    checkVersion(entry, version);
+    const entry = this.entry(graph, version);
     let loaded: LoadedGraph;
     try {
       loaded = this.ready(graph, version);
@@ -111,19 +111,29 @@ export class GraphInferenceService {
     for (const e of entries) {
       if (e.graph === undefined) continue;
       const why = e.graph.executor.unavailableNodes();
-      if (why.length > 0) missing.push(`graph "${e.name}": ${why.join('; ')}`);
+      if (why.length > 0) missing.push(`graph "${e.name}" version ${e.version ?? '?'}: ${why.join('; ')}`);
       else serving++;
     }
     return { ready: serving > 0, missing };
   }
 
-  entry(graph: string): GraphEntry {
+  /**
+   * A graph's entry: the version asked for, or the one the unversioned path serves now (the default, or
+   * the version a running rollout picks for this request when `headers` are given).
+   */
+  entry(graph: string, version?: string): GraphEntry {
     const entry = this.registry.get(graph);
     if (entry === undefined) {
-      const known = this.registry.list().map((e) => e.name);
+      const known = [...new Set(this.registry.list().map((e) => e.name))];
       throw new InferenceError('NOT_FOUND', `unknown graph "${graph}" (served: ${known.join(', ') || 'none'})`);
     }
-    return entry;
+    if (version === undefined) return entry;
+    const exact = this.registry.get(graph, version);
+    if (exact !== undefined) return exact;
+    // A graph still loading (or failed before its spec was read) has no known version yet: it answers by state.
+    if (entry.version === undefined) return entry;
+    const versions = this.registry.versionsOf(graph).flatMap((e) => (e.version === undefined ? [] : [e.version]));
+    throw new InferenceError('NOT_FOUND', `graph "${graph}" has no version "${echoText(version)}" (available: ${versions.join(', ')})`);
   }
 
   async infer(call: InferCall): Promise<GraphInferResponse> {
@@ -148,6 +158,17 @@ export class GraphInferenceService {
         }
       }
     }
+    // Counted until it ends: a replaced version closes once its last request is done.
+    const leave = this.registry.enter(loaded);
+    try {
+      return await this.run(call, loaded);
+    } finally {
+      leave();
+    }
+  }
+
+  private async run(call: InferCall, loaded: LoadedGraph): Promise<GraphInferResponse> {
+    const plan = loaded.executor.plan;
     const events = this.registry.events;
     const tracer = this.registry.tracer;
     let result: GraphResult | undefined;
@@ -168,6 +189,7 @@ export class GraphInferenceService {
       ended: (ctx, failure, seconds) =>
         events.emit('request', {
           graph: plan.name,
+          version: plan.version,
           requestId: ctx.requestId,
           code: failure === undefined ? 'OK' : failure instanceof InferenceError ? failure.code : 'INTERNAL',
           error: failure === undefined ? undefined : failure instanceof Error ? failure.message : JSON.stringify(failure),
@@ -178,16 +200,6 @@ export class GraphInferenceService {
         }),
     });
   }
-}
-
-/**
- * NOT_FOUND for a version the graph does not have. A graph still loading (or failed before its spec was
- * read) has no known version yet: those answer by state instead.
- */
-function checkVersion(entry: GraphEntry, version: string | undefined): void {
-  const have = entry.graph?.spec.spec.version;
-  if (version === undefined || have === undefined || version === have) return;
-  throw new InferenceError('NOT_FOUND', `graph "${entry.name}" has no version "${version}" (available: ${have})`);
 }
 
 /** A tensor for a payload log line: name, type, shape and its first values. */

@@ -11,3 +11,4 @@ export * from './node-bus.choice';
 export * from './node-inference.service';
 export * from './request.runner';
 export * from './server.metadata';
+export * from './graph-version.policy';
