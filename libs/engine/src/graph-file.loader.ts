@@ -82,7 +82,8 @@ export async function loadGraphSource(text: string, file: string, loader: ModelL
   const graph = parsed.graph;
   // Sessions opened for a graph that is not served are given back (a broken edit must not pin them).
   const releaseSessions = async (): Promise<void> => {
-    await Promise.all([...prepared.sessions.values()].map((s) => loader.release?.(s)));
+    const release = loader.release?.bind(loader);
+    if (release !== undefined) await Promise.all([...prepared.sessions.values()].map((s) => release(s)));
   };
   if (graph === undefined || problems.length > 0) {
     await releaseSessions();

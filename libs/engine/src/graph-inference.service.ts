@@ -12,6 +12,7 @@ import { RequestLifetime, type GraphResult, type NodeTiming } from '@infergraph/
 import type { GraphEntry, GraphRegistry } from './graph.registry';
 import type { LoadedGraph } from './graph-file.loader';
 import { runRequest } from './request.runner';
+import type { RolloutManager } from './rollout.manager';
 import { SERVER_VERSION, type ServerMetadata } from './server.metadata';
 
 export interface ModelMetadata {
@@ -44,6 +45,8 @@ export interface GraphInferenceOptions {
    * a bound on what one request can make the process allocate. Default DEFAULT_MAX_ROWS.
    */
   readonly maxRows?: number;
+  /** Canary rollouts: picks the version of unversioned requests while one runs, and runs shadow copies. */
+  readonly rollouts?: RolloutManager;
 }
 
 export const DEFAULT_MAX_ROWS = 8192;
@@ -137,7 +140,10 @@ export class GraphInferenceService {
   }
 
   async infer(call: InferCall): Promise<GraphInferResponse> {
-    const loaded = this.ready(call.graph, call.version);
+    const rollouts = this.options.rollouts;
+    // A running canary picks the version of an unversioned request (sticky callers keep theirs).
+    const version = call.version ?? rollouts?.versionFor(call.graph, call.headers);
+    const loaded = this.ready(call.graph, version);
     const plan = loaded.executor.plan;
     const maxRows = loaded.spec.spec.maxRows ?? this.options.maxRows ?? DEFAULT_MAX_ROWS;
     for (const [i, t] of call.request.inputs.entries()) {
@@ -160,11 +166,30 @@ export class GraphInferenceService {
     }
     // Counted until it ends: a replaced version closes once its last request is done.
     const leave = this.registry.enter(loaded);
+    let response: GraphInferResponse;
     try {
-      return await this.run(call, loaded);
+      response = await this.run(call, loaded);
     } finally {
       leave();
     }
+    const shadow = call.version === undefined ? rollouts?.shadowOf(call.graph) : undefined;
+    if (shadow !== undefined && rollouts !== undefined && shadow !== plan.version) this.shadow(call, shadow, response, rollouts);
+    return response;
+  }
+
+  /** Runs a copy of an answered request on a rollout's new version; its answer is only compared, never sent. */
+  private shadow(call: InferCall, version: string, served: GraphInferResponse, rollouts: RolloutManager): void {
+    let loaded: LoadedGraph;
+    try {
+      loaded = this.ready(call.graph, version);
+    } catch {
+      return; // unloaded meanwhile: the rollout aborts on its own
+    }
+    const leave = this.registry.enter(loaded);
+    this.run({ ...call, version, request: { ...call.request, outputs: undefined } }, loaded).then(
+      (copy) => rollouts.recordAgreement(call.graph, version, pick(served.outputs, undefined), pick(copy.outputs, call.request.outputs)),
+      () => undefined, // counted as the new version's error by its request event
+    ).finally(leave);
   }
 
   private async run(call: InferCall, loaded: LoadedGraph): Promise<GraphInferResponse> {

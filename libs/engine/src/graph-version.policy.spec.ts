@@ -20,7 +20,7 @@ describe('compareVersions', () => {
 });
 
 describe('defaultVersionOf', () => {
-  const v = (version: string, servable = true): { version: string; servable: boolean } => ({ version, servable });
+  const v = (version: string, servable = true, held = false): { version: string; servable: boolean; held: boolean } => ({ version, servable, held });
   const cases: [string, ReturnType<typeof v>[], string | undefined, string | undefined][] = [
     ['the latest servable version', [v('1'), v('2'), v('10')], undefined, '10'],
     ['a pinned servable version', [v('1'), v('2')], '1', '1'],
@@ -29,6 +29,8 @@ describe('defaultVersionOf', () => {
     ['a servable version over a newer failed one', [v('1'), v('2', false)], undefined, '1'],
     ['the latest known when none can serve', [v('1', false), v('3', false)], undefined, '3'],
     ['nothing without versions', [], undefined, undefined],
+    ['the current version over a newer one held by its rollout', [v('1'), v('2', true, true)], undefined, '1'],
+    ['a held version when it is the only servable one', [v('1', false), v('2', true, true)], undefined, '2'],
   ];
   for (const [what, versions, pinned, want] of cases) it(`serves ${what}`, () => assert.equal(defaultVersionOf(versions, pinned), want));
 });

@@ -20,11 +20,16 @@ export function compareVersions(a: string, b: string): number {
 
 /**
  * The version the unversioned path serves: the pinned one when it is among the servable versions,
- * otherwise the latest servable one (compareVersions), otherwise the latest known one.
+ * otherwise the latest servable one not held back (a version with a rollout that has not promoted it),
+ * otherwise the latest servable one, otherwise the latest known one.
  */
-export function defaultVersionOf(versions: readonly { readonly version: string; readonly servable: boolean }[], pinned: string | undefined): string | undefined {
-  const servable = versions.filter((v) => v.servable).map((v) => v.version);
-  if (pinned !== undefined && servable.includes(pinned)) return pinned;
-  const pool = servable.length > 0 ? servable : versions.map((v) => v.version);
+export function defaultVersionOf(
+  versions: readonly { readonly version: string; readonly servable: boolean; readonly held?: boolean }[],
+  pinned: string | undefined,
+): string | undefined {
+  const servable = versions.filter((v) => v.servable);
+  if (pinned !== undefined && servable.some((v) => v.version === pinned)) return pinned;
+  const free = servable.filter((v) => v.held !== true).map((v) => v.version);
+  const pool = free.length > 0 ? free : servable.length > 0 ? servable.map((v) => v.version) : versions.map((v) => v.version);
   return [...pool].sort(compareVersions).pop();
 }

@@ -129,8 +129,10 @@ const keyOf = (name: string, version: string | undefined): string => `${name}\u0
 export class GraphRegistry {
   /** Every version of every graph, by keyOf(name, version). */
   private readonly entries = new Map<string, GraphEntry>();
-  /** Default versions set at run time (a rollout's stable or promoted version), over options.defaultVersions. */
+  /** Default versions set at run time (a promoted version of a graph pinned in configuration). */
   private readonly pins = new Map<string, string>();
+  /** Versions whose rollout promoted them (keyOf): no longer held back from being the default. */
+  private readonly promoted = new Set<string>();
   private pending = 0;
   /** Loads in progress by file: a second load of the same file while one runs shares it. */
   private readonly loading = new Map<string, Promise<GraphEntry>>();
@@ -165,14 +167,22 @@ export class GraphRegistry {
 
   /** The version the unversioned path of a graph serves now. */
   defaultVersion(name: string): string | undefined {
-    const versions = this.versionsOf(name).map((e) => ({ version: e.version ?? '', servable: e.graph !== undefined }));
+    const versions = this.versionsOf(name).map((e) => ({
+      version: e.version ?? '',
+      servable: e.graph !== undefined,
+      held: e.graph?.spec.spec.rollout !== undefined && !this.promoted.has(keyOf(name, e.version)),
+    }));
     return defaultVersionOf(versions, this.pins.get(name) ?? this.options.defaultVersions?.[name]);
   }
 
-  /** Makes `version` the default of a graph (undefined: back to the configured policy). */
-  pin(name: string, version: string | undefined): void {
-    if (version === undefined) this.pins.delete(name);
-    else this.pins.set(name, version);
+  isPromoted(name: string, version: string): boolean {
+    return this.promoted.has(keyOf(name, version));
+  }
+
+  /** A rollout passed: the version may be the default (and is, over a configured pin). */
+  promote(name: string, version: string): void {
+    this.promoted.add(keyOf(name, version));
+    if (this.options.defaultVersions?.[name] !== undefined) this.pins.set(name, version);
     this.events.emit('versions', { graph: name });
   }
 

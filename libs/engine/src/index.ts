@@ -12,3 +12,5 @@ export * from './node-inference.service';
 export * from './request.runner';
 export * from './server.metadata';
 export * from './graph-version.policy';
+export * from './graph-dir.watcher';
+export * from './rollout.manager';

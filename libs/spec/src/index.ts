@@ -18,3 +18,4 @@ export * from './graph-path.fields';
 export * from './node.key';
 export * from './graph-deployment';
 export * from './kubernetes.schema';
+export * from './rollout-config.schema';

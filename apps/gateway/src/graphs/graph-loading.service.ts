@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
-import { GraphRegistry } from '@infergraph/engine';
+import { GraphDirWatcher, GraphRegistry } from '@infergraph/engine';
 import { OnnxModelLoader } from '@infergraph/runtime-onnx';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config/gateway.config';
 import { KafkaStreamService } from './kafka-stream.service';
@@ -8,6 +8,12 @@ import { KafkaStreamService } from './kafka-stream.service';
 @Injectable()
 export class GraphLoadingService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger('graphs');
+  private watcher: GraphDirWatcher | undefined;
+  /** SIGHUP: look at every graph file now, as the watcher does on a change. */
+  private readonly onHangup = (): void => {
+    this.logger.log('SIGHUP: rescanning the graph files');
+    void this.watcher?.scan();
+  };
 
   constructor(
     private readonly registry: GraphRegistry,
@@ -25,12 +31,28 @@ export class GraphLoadingService implements OnApplicationBootstrap, OnApplicatio
         const failed = entries.filter((e) => e.state === 'failed').map((e) => e.name);
         this.logger.log(`serving ${ready.length} graph(s): ${ready.join(', ') || 'none'}${failed.length ? `; failed: ${failed.join(', ')}` : ''}`);
         this.kafka.start().catch((err: unknown) => this.logger.error(`kafka streaming failed to start: ${err instanceof Error ? err.message : String(err)}`));
+        this.startWatching();
       },
       (err: unknown) => this.logger.error(err instanceof Error ? err.message : String(err)),
     );
   }
 
+  private startWatching(): void {
+    const watch = this.config.watch;
+    if (watch === undefined) return;
+    this.watcher = new GraphDirWatcher(this.registry, this.config.graphDirs, this.logger, { scanMs: watch.scanMs, debounceMs: 200 });
+    this.watcher.start().then(
+      () => {
+        process.on('SIGHUP', this.onHangup);
+        this.logger.log(`hot reload: watching ${this.config.graphDirs.join(', ')} (scan every ${watch.scanMs} ms; SIGHUP rescans)`);
+      },
+      (err: unknown) => this.logger.error(`hot reload could not start: ${err instanceof Error ? err.message : String(err)}`),
+    );
+  }
+
   async onApplicationShutdown(): Promise<void> {
+    process.off('SIGHUP', this.onHangup);
+    this.watcher?.stop();
     await this.registry.close();
     await this.loader.close();
   }
