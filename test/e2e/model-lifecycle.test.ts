@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { request, startGateway, type RunningGateway } from '../support/gateway.process';
 import { describeFailures, startLoad } from '../support/load-generator';
+import { V2GrpcClient } from '../support/grpc-client';
 
 // Real parts: the gateway process (dist/apps/gateway/src/main.js) serving graphs from a temporary GRAPHS_DIR
 // over loopback HTTP, a separate load generator process, real file edits picked up by hot reload, and a
@@ -110,6 +111,22 @@ describe('graph versions side by side', () => {
       { name: 'shift', version: '1', state: 'ready', default: false },
       { name: 'shift', version: '2', state: 'ready', default: true },
     ]);
+  });
+
+  it('reaches a version through gRPC model_version, and the default without one', async () => {
+    const client = new V2GrpcClient(gw.grpcAddress);
+    try {
+      const call = (version: string): Promise<{ model_version: string; outputs: { contents?: { fp32_contents?: number[] } }[]; raw_output_contents: Uint8Array[] }> =>
+        client.call('ModelInfer', { model_name: 'shift', model_version: version, inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 1], contents: { fp32_contents: [5] } }] });
+      const value = (r: Awaited<ReturnType<typeof call>>): number => Buffer.from(r.raw_output_contents[0] as Uint8Array).readFloatLE(0);
+      const v1 = await call('1');
+      assert.deepEqual([v1.model_version, value(v1)], ['1', 5]);
+      const latest = await call('');
+      assert.deepEqual([latest.model_version, value(latest)], ['2', -5]);
+      assert.deepEqual((await client.call<{ versions: string[] }>('ModelMetadata', { name: 'shift', version: '' })).versions, ['1', '2']);
+    } finally {
+      client.close();
+    }
   });
 
   it('serves the version pinned by GRAPH_DEFAULT_VERSIONS on the unversioned path', async () => {
