@@ -146,7 +146,7 @@ describe('hot reload of GRAPHS_DIR', () => {
     dir = mkdtempSync(path.join(tmpdir(), 'infergraph-reload-'));
     writeFileSync(path.join(dir, 'shift.yaml'), shiftGraph('1', 0));
     gw = await startGateway({ GRAPHS_DIR: dir, GRAPHS_SCAN_MS: '500' });
-    await until('hot reload to start', async () => (gw.output().includes('hot reload: watching') ? true : undefined), gw);
+    await until('hot reload to start', () => Promise.resolve(gw.output().includes('hot reload: watching') ? true : undefined), gw);
   });
   after(async () => {
     await gw.stop();
@@ -203,7 +203,7 @@ describe('canary rollouts', () => {
     writeFileSync(path.join(dir, 'shift-1.yaml'), shiftGraph('1', 0));
     writeFileSync(path.join(dir, 'flaky.ts'), FLAKY_MODULE);
     gw = await startGateway({ GRAPHS_DIR: dir, GRAPHS_SCAN_MS: '300', OPS_TOKEN: 'ops-secret-token-0123456789' });
-    await until('hot reload to start', async () => (gw.output().includes('hot reload: watching') ? true : undefined), gw);
+    await until('hot reload to start', () => Promise.resolve(gw.output().includes('hot reload: watching') ? true : undefined), gw);
   });
   after(async () => {
     await gw.stop();
