@@ -33,7 +33,7 @@ export const rolloutConfigSchema = z.strictObject({
       /** Shadow phase: share of requests whose outputs the two versions agree on. */
       minAgreement: z.number().min(0).max(1).optional(),
       /** Requests of the new version a phase needs before it is judged (and before errors roll back early). */
-      minRequests: z.int().min(1).default(20),
+      minRequests: z.int().min(1).max(1_000_000).default(20),
     })
     .default({ maxErrorRatio: 0.01, minRequests: 20 }),
   /** Keeps each caller on one version for the whole rollout: the request header naming the caller. */
