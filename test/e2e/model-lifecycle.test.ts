@@ -191,7 +191,7 @@ describe('hot reload of GRAPHS_DIR', () => {
 interface RolloutStatusBody {
   phase: string;
   step: number;
-  measurements: { candidate: { requests: number; errors: number; errorRatio: number } };
+  measurements: { candidate: { requests: number; errors: number; errorRatio: number }; agreement: { compared: number; agreed: number } };
   history: { phase: string; reason: string }[];
 }
 
@@ -274,5 +274,27 @@ describe('canary rollouts', () => {
     assert.match(status.history.at(-1)?.reason ?? '', /check failed: error ratio/);
     assert.deepEqual(await infer(gw), { status: 200, value: -5, version: '2' });
     assert.match(gw.output(), /rollout graph=\\?"shift\\?" 2 -> 3 phase=rolled-back/);
+  });
+
+  it('rolls back in the shadow phase a version whose outputs disagree, every caller answered by the current version', async () => {
+    writeFileSync(
+      path.join(dir, 'shift-4.yaml'),
+      shiftGraph('4', 7, `  rollout:
+    shadow: {requests: 1000}
+    steps: [{weightPercent: 100, requests: 10}]
+    checks: {minAgreement: 0.9, minRequests: 10}
+`),
+    );
+    await until('the rollout of version 4 to start', async () => {
+      const body = (await request(gw, 'GET', '/v1/rollouts/shift', undefined, ops)).body as { to?: string };
+      return body.to === '4' ? true : undefined;
+    }, gw);
+    const { status, failed, seen } = await driveRollout();
+    assert.equal(status.phase, 'rolled-back', JSON.stringify(status));
+    assert.deepEqual(status.history.map((h) => h.phase), ['shadow', 'rolled-back']);
+    assert.equal(failed, 0);
+    assert.ok(status.measurements.agreement.compared > 0 && status.measurements.agreement.agreed === 0, JSON.stringify(status.measurements));
+    assert.match(status.history.at(-1)?.reason ?? '', /check failed: agreement 0 < 0.9/);
+    assert.deepEqual([...new Set([...seen.values()].flat())], ['2']);
   });
 });

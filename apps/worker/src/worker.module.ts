@@ -24,7 +24,7 @@ export class WorkerModule {
         {
           provide: GraphRegistry,
           useFactory: (loader: OnnxModelLoader) => {
-            const registry = new GraphRegistry(loader, engineLogger, { paths: new PathPolicy(config.modelRoots), ...(tracing === undefined ? {} : { tracer: new OtelGraphTracer() }) });
+            const registry = new GraphRegistry(loader, engineLogger, { paths: new PathPolicy(config.modelRoots), singleVersion: true, ...(tracing === undefined ? {} : { tracer: new OtelGraphTracer() }) });
             logRequests(registry.events, logger);
             return registry;
           },

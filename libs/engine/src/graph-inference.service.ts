@@ -114,7 +114,7 @@ export class GraphInferenceService {
     for (const e of entries) {
       if (e.graph === undefined) continue;
       const why = e.graph.executor.unavailableNodes();
-      if (why.length > 0) missing.push(`graph "${e.name}" version ${e.version ?? '?'}: ${why.join('; ')}`);
+      if (why.length > 0) missing.push(`graph "${e.name}"${this.registry.versionsOf(e.name).length > 1 ? ` version ${e.version ?? '?'}` : ''}: ${why.join('; ')}`);
       else serving++;
     }
     return { ready: serving > 0, missing };

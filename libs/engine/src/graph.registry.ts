@@ -117,6 +117,8 @@ export interface GraphRegistryOptions {
   readonly paths?: PathPolicy;
   /** The version each named graph's unversioned path serves (default: its latest version). */
   readonly defaultVersions?: Readonly<Record<string, string>>;
+  /** Refuse a second version of a graph: this process serves nodes by "<graph>.<node>" (a worker). */
+  readonly singleVersion?: boolean;
 }
 
 /** Map key of one version of a graph. */
@@ -348,9 +350,9 @@ export class GraphRegistry {
     const same = this.entries.get(keyOf(name, version));
     if (same !== undefined && same.file !== file) return `graph name "${name}" version ${version} is already served from ${same.file}`;
     const others = this.versionsOf(name).filter((e) => e.file !== file && e.graph !== undefined);
-    const remote = (this.options.bus?.kind ?? 'inprocess') !== 'inprocess' || graph.spec.spec.transport === 'kafka' || others.some((e) => e.graph?.spec.spec.transport === 'kafka');
+    const remote = this.options.singleVersion === true || (this.options.bus?.kind ?? 'inprocess') !== 'inprocess' || graph.spec.spec.transport === 'kafka' || others.some((e) => e.graph?.spec.spec.transport === 'kafka');
     if (others.length > 0 && remote) {
-      return `graph "${name}" version ${version}: another version (${others.map((e) => e.version ?? '?').join(', ')}, from ${others.map((e) => e.file).join(', ')}) is served, and versions side by side need in-process nodes (NODE_TRANSPORT=inprocess, no spec.transport: kafka); workers key node calls by "<graph>.<node>" without a version`;
+      return `graph "${name}" version ${version}: another version (${others.map((e) => e.version ?? '?').join(', ')}, from ${others.map((e) => e.file).join(', ')}) is served, and versions side by side need in-process nodes in a gateway (NODE_TRANSPORT=inprocess, no spec.transport: kafka); workers key node calls by "<graph>.<node>" without a version`;
     }
     return undefined;
   }

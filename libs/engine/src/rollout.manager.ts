@@ -165,6 +165,12 @@ export class RolloutManager {
       this.logger.warn(`rollout graph="${graph}" version=${version}: not started, a rollout's version must order after the current default ${from}; it is served only by its version path`);
       return;
     }
+    // Callers are authenticated before the version is picked: both versions must ask the same of them.
+    const authOf = (v: string): string => JSON.stringify(this.registry.get(graph, v)?.graph?.spec.spec.auth ?? null);
+    if (authOf(version) !== authOf(from)) {
+      this.logger.warn(`rollout graph="${graph}" version=${version}: not started, its spec.auth differs from version ${from}'s; it is served only by its version path`);
+      return;
+    }
     const r: Rollout = {
       id: `${graph}:${version}`,
       graph,
