@@ -188,6 +188,29 @@ describe('hot reload of GRAPHS_DIR', () => {
   });
 });
 
+describe('reload on SIGHUP', () => {
+  let dir: string;
+  let gw: RunningGateway;
+  before(async () => {
+    dir = mkdtempSync(path.join(tmpdir(), 'infergraph-hangup-'));
+    writeFileSync(path.join(dir, 'shift.yaml'), shiftGraph('1', 0));
+    gw = await startGateway({ GRAPHS_DIR: dir, GRAPHS_WATCH: 'false' });
+    await until('SIGHUP handling to start', () => Promise.resolve(gw.output().includes('hot reload: off') ? true : undefined), gw);
+  });
+  after(async () => {
+    await gw.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('loads an edited file when told to by SIGHUP, with hot reload off', async () => {
+    writeFileSync(path.join(dir, 'shift.yaml'), shiftGraph('1', 2));
+    assert.equal((await infer(gw)).value, 5);
+    gw.process.kill('SIGHUP');
+    await until('the edit to serve after SIGHUP', async () => ((await infer(gw)).value === 3 ? true : undefined), gw);
+    assert.equal(gw.process.exitCode, null);
+  });
+});
+
 interface RolloutStatusBody {
   phase: string;
   step: number;

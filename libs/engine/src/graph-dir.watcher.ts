@@ -33,9 +33,13 @@ export class GraphDirWatcher {
     private readonly options: GraphDirWatchOptions,
   ) {}
 
-  /** Takes the current files as the baseline (call after the first load) and starts watching. */
-  async start(): Promise<void> {
+  /**
+   * Takes the current files as the baseline (call after the first load) and, unless `watch` is false
+   * (then only `scan` looks, e.g. on SIGHUP), starts watching.
+   */
+  async start(watch = true): Promise<void> {
     for (const file of await graphFilesIn(this.dirs)) this.seen.set(file, { graph: await this.graphHash(file), models: await this.modelStats(file) });
+    if (!watch) return;
     for (const dir of [...this.dirs.map((d) => path.resolve(d)), ...this.modelDirs()]) this.watchDir(dir);
     this.timer = setInterval(() => void this.scan(), this.options.scanMs);
     this.timer.unref();

@@ -97,7 +97,10 @@ export interface GatewayConfig {
    * and how many streamed requests may be in flight before reading pauses.
    */
   readonly kafka: { readonly brokers: readonly string[]; readonly topicPrefix: string | undefined; readonly groupId: string; readonly maxInFlight: number };
-  /** Hot reload of GRAPHS_DIR (GRAPHS_WATCH, GRAPHS_SCAN_MS); undefined: off. Never with CONTROLLER (the catalogue decides). */
+  /**
+   * Hot reload of GRAPHS_DIR (GRAPHS_WATCH, GRAPHS_SCAN_MS); undefined: only on SIGHUP. Never with CONTROLLER
+   * (the catalogue decides).
+   */
   readonly watch: { readonly scanMs: number } | undefined;
   /** GRAPH_DEFAULT_VERSIONS: the version each listed graph's unversioned path serves. */
   readonly defaultVersions: Readonly<Record<string, string>>;

@@ -11,8 +11,9 @@ export class GraphLoadingService implements OnApplicationBootstrap, OnApplicatio
   private watcher: GraphDirWatcher | undefined;
   /** SIGHUP: look at every graph file now, as the watcher does on a change. */
   private readonly onHangup = (): void => {
+    if (this.watcher === undefined) return this.logger.log('SIGHUP ignored: graphs come from the controller (CONTROLLER) or are still loading');
     this.logger.log('SIGHUP: rescanning the graph files');
-    void this.watcher?.scan();
+    void this.watcher.scan();
   };
 
   constructor(
@@ -23,6 +24,7 @@ export class GraphLoadingService implements OnApplicationBootstrap, OnApplicatio
   ) {}
 
   onApplicationBootstrap(): void {
+    process.on('SIGHUP', this.onHangup);
     // Not awaited: the HTTP server answers health and 503s while models load.
     void this.registry.loadDirectories(this.config.graphDirs).then(
       () => {
@@ -37,14 +39,18 @@ export class GraphLoadingService implements OnApplicationBootstrap, OnApplicatio
     );
   }
 
+  /** Standalone gateways: hot reload of GRAPHS_DIR (unless GRAPHS_WATCH=false), and SIGHUP in any case. */
   private startWatching(): void {
+    if (this.config.controller !== undefined) return;
     const watch = this.config.watch;
-    if (watch === undefined) return;
-    this.watcher = new GraphDirWatcher(this.registry, this.config.graphDirs, this.logger, { scanMs: watch.scanMs, debounceMs: 200 });
-    this.watcher.start().then(
+    this.watcher = new GraphDirWatcher(this.registry, this.config.graphDirs, this.logger, { scanMs: watch?.scanMs ?? 2000, debounceMs: 200 });
+    this.watcher.start(watch !== undefined).then(
       () => {
-        process.on('SIGHUP', this.onHangup);
-        this.logger.log(`hot reload: watching ${this.config.graphDirs.join(', ')} (scan every ${watch.scanMs} ms; SIGHUP rescans)`);
+        this.logger.log(
+          watch === undefined
+            ? `hot reload: off (GRAPHS_WATCH=false); SIGHUP rescans ${this.config.graphDirs.join(', ')}`
+            : `hot reload: watching ${this.config.graphDirs.join(', ')} (scan every ${watch.scanMs} ms; SIGHUP rescans)`,
+        );
       },
       (err: unknown) => this.logger.error(`hot reload could not start: ${err instanceof Error ? err.message : String(err)}`),
     );
