@@ -17,8 +17,9 @@ export const LAYERS = {
   'libs/nodes': { layer: 'pure', libs: ['protocol', 'spec', 'executor', 'detectors'], packages: ['zod'] },
   'libs/placement': { layer: 'pure', libs: [], packages: [] },
   'libs/cluster': { layer: 'pure', libs: ['placement', 'spec'], packages: [] },
+  'libs/rollout': { layer: 'pure', libs: ['spec'], packages: [] },
   'libs/runtime-onnx': { layer: 'adapter', libs: ['protocol', 'nodes'], packages: ['onnxruntime-node'] },
-  'libs/engine': { layer: 'composition', libs: ['protocol', 'spec', 'executor', 'nodes', 'detectors'], packages: ['typescript', 'zod'] },
+  'libs/engine': { layer: 'composition', libs: ['protocol', 'spec', 'executor', 'nodes', 'detectors', 'rollout'], packages: ['typescript', 'zod'] },
   'libs/transport-grpc': { layer: 'adapter', libs: ['protocol', 'spec', 'executor'], packages: ['@grpc/grpc-js', '@grpc/proto-loader'] },
   'libs/transport-kafka': { layer: 'adapter', libs: ['protocol', 'spec', 'executor'], packages: ['kafkajs'] },
   // Fed only by engine events: it knows their types, never calls the engine.

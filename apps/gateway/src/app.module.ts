@@ -1,6 +1,6 @@
 import { Logger, Module, type DynamicModule } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
-import { GraphInferenceService, GraphRegistry, PathPolicy } from '@infergraph/engine';
+import { GraphInferenceService, GraphRegistry, PathPolicy, RolloutManager } from '@infergraph/engine';
 import { KafkaClient, lagSamples } from '@infergraph/transport-kafka';
 import { OnnxModelLoader } from '@infergraph/runtime-onnx';
 import { ModelStore } from '@infergraph/model-store';
@@ -13,6 +13,7 @@ import { KafkaController } from './http/kafka.controller';
 import { MetricsController } from './http/metrics.controller';
 import { EngineMetrics, OtelGraphTracer, logRequests, type StructuredLogger, type TracingSdk } from '@infergraph/telemetry';
 import { GraphsController } from './http/graphs.controller';
+import { RolloutsController } from './http/rollouts.controller';
 import { HealthController } from './http/health.controller';
 import { OipErrorFilter } from './http/oip-error.filter';
 import { V2InferenceController } from './http/v2-inference.controller';
@@ -27,7 +28,7 @@ export class AppModule {
     const engineLogger = new Logger('engine');
     return {
       module: AppModule,
-      controllers: [HealthController, GraphsController, KafkaController, MetricsController, V2InferenceController],
+      controllers: [HealthController, GraphsController, RolloutsController, KafkaController, MetricsController, V2InferenceController],
       providers: [
         { provide: GATEWAY_CONFIG, useValue: config },
         { provide: RawHttpRoutes, useValue: rawRoutes },
@@ -45,16 +46,23 @@ export class AppModule {
         {
           provide: GraphRegistry,
           useFactory: (loader: OnnxModelLoader, buses: GatewayNodeBuses, models: ModelStore) => {
-            const registry = new GraphRegistry(loader, engineLogger, { bus: buses.graphs, paths: new PathPolicy(config.modelRoots), models, ...(tracing === undefined ? {} : { tracer: new OtelGraphTracer() }) });
+            const registry = new GraphRegistry(loader, engineLogger, {
+              bus: buses.graphs,
+              paths: new PathPolicy(config.modelRoots),
+              models,
+              defaultVersions: config.defaultVersions,
+              ...(tracing === undefined ? {} : { tracer: new OtelGraphTracer() }),
+            });
             logRequests(registry.events, logger);
             return registry;
           },
           inject: [OnnxModelLoader, NODE_BUSES, ModelStore],
         },
+        { provide: RolloutManager, useFactory: (registry: GraphRegistry) => new RolloutManager(registry, new Logger('rollout')), inject: [GraphRegistry] },
         {
           provide: GraphInferenceService,
-          useFactory: (registry: GraphRegistry) => new GraphInferenceService(registry, { logPayloads: config.telemetry.logPayloads, maxRows: config.maxRows }),
-          inject: [GraphRegistry],
+          useFactory: (registry: GraphRegistry, rollouts: RolloutManager) => new GraphInferenceService(registry, { logPayloads: config.telemetry.logPayloads, maxRows: config.maxRows, rollouts }),
+          inject: [GraphRegistry, RolloutManager],
         },
         KafkaStreamService,
         {

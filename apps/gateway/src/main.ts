@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createTlsServer } from 'node:https';
 import type { Socket } from 'node:net';
-import { Logger } from '@nestjs/common';
+import { Logger, ShutdownSignal } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { MicroserviceOptions } from '@nestjs/microservices';
@@ -77,7 +77,8 @@ async function bootstrap(): Promise<void> {
       ...(tls === undefined ? {} : { credentials: reloadingServerCredentials(tls.files, tls.files.reloadMs) }),
     }),
   });
-  app.enableShutdownHooks();
+  // Every shutdown signal but SIGHUP, which rescans GRAPHS_DIR (GraphLoadingService).
+  app.enableShutdownHooks(Object.values(ShutdownSignal).filter((s) => s !== ShutdownSignal.SIGHUP));
   await app.startAllMicroservices();
   await app.listen(config.port, config.host);
   const address = fastify.server.address();

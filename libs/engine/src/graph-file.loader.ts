@@ -84,8 +84,14 @@ export async function loadGraphSource(text: string, file: string, loader: ModelL
   });
   problems.push(...types.problems);
   const graph = parsed.graph;
+  // Sessions opened for a graph that is not served are given back (a broken edit must not pin them).
+  const releaseSessions = async (): Promise<void> => {
+    const release = loader.release?.bind(loader);
+    if (release !== undefined) await Promise.all([...prepared.sessions.values()].map((s) => release(s)));
+  };
   if (graph === undefined || problems.length > 0) {
     releaseFetched();
+    await releaseSessions();
     throw new GraphValidationError(file, diagnosticsWith(parsed, problems));
   }
   // Batched nodes on workers stack their batches here when the bus asks for it: one message per batch.
@@ -115,6 +121,7 @@ export async function loadGraphSource(text: string, file: string, loader: ModelL
     close: async () => {
       await Promise.all([...driftNodes.values()].map((d) => d.close()));
       releaseFetched();
+      await releaseSessions();
     },
   };
 }

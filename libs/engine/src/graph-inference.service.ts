@@ -12,6 +12,7 @@ import { RequestLifetime, type GraphResult, type NodeTiming } from '@infergraph/
 import type { GraphEntry, GraphRegistry } from './graph.registry';
 import type { LoadedGraph } from './graph-file.loader';
 import { runRequest } from './request.runner';
+import type { RolloutManager } from './rollout.manager';
 import { SERVER_VERSION, type ServerMetadata } from './server.metadata';
 
 export interface ModelMetadata {
@@ -44,6 +45,8 @@ export interface GraphInferenceOptions {
    * a bound on what one request can make the process allocate. Default DEFAULT_MAX_ROWS.
    */
   readonly maxRows?: number;
+  /** Canary rollouts: picks the version of unversioned requests while one runs, and runs shadow copies. */
+  readonly rollouts?: RolloutManager;
 }
 
 export const DEFAULT_MAX_ROWS = 8192;
@@ -65,13 +68,14 @@ export class GraphInferenceService {
   metadata(graph: string, version: string | undefined): ModelMetadata {
     const loaded = this.ready(graph, version);
     const plan = loaded.executor.plan;
-    return { name: plan.name, versions: [plan.version], platform: 'infergraph', inputs: plan.inputs, outputs: plan.outputs };
+    // The unversioned path lists every version that can serve; a versioned one describes that version.
+    const versions = version === undefined ? this.registry.versionsOf(graph).flatMap((e) => (e.graph === undefined || e.version === undefined ? [] : [e.version])) : [plan.version];
+    return { name: plan.name, versions, platform: 'infergraph', inputs: plan.inputs, outputs: plan.outputs };
   }
 
   /** Throws NOT_FOUND for unknown graphs/versions and UNAVAILABLE while loading or after a failed load. */
   ready(graph: string, version: string | undefined): LoadedGraph {
-    const entry = this.entry(graph);
-    checkVersion(entry, version);
+    const entry = this.entry(graph, version);
     if (entry.state === 'loading' || entry.graph === undefined) {
       const why = entry.state === 'failed' ? `failed to load: ${entry.error ?? 'unknown error'}` : 'is still loading';
       throw new InferenceError('UNAVAILABLE', `graph "${graph}" ${why}`);
@@ -84,8 +88,7 @@ export class GraphInferenceService {
    * end answers them as it answers metadata and infer (404, gRPC NOT_FOUND), not as "not ready".
    */
   readiness(graph: string, version: string | undefined): { readonly name: string; readonly ready: boolean; readonly error?: string } {
-    const entry = this.entry(graph);
-    checkVersion(entry, version);
+    const entry = this.entry(graph, version);
     let loaded: LoadedGraph;
     try {
       loaded = this.ready(graph, version);
@@ -111,23 +114,36 @@ export class GraphInferenceService {
     for (const e of entries) {
       if (e.graph === undefined) continue;
       const why = e.graph.executor.unavailableNodes();
-      if (why.length > 0) missing.push(`graph "${e.name}": ${why.join('; ')}`);
+      if (why.length > 0) missing.push(`graph "${e.name}"${this.registry.versionsOf(e.name).length > 1 ? ` version ${e.version ?? '?'}` : ''}: ${why.join('; ')}`);
       else serving++;
     }
     return { ready: serving > 0, missing };
   }
 
-  entry(graph: string): GraphEntry {
+  /**
+   * A graph's entry: the version asked for, or the one the unversioned path serves now (the default, or
+   * the version a running rollout picks for this request when `headers` are given).
+   */
+  entry(graph: string, version?: string): GraphEntry {
     const entry = this.registry.get(graph);
     if (entry === undefined) {
-      const known = this.registry.list().map((e) => e.name);
+      const known = [...new Set(this.registry.list().map((e) => e.name))];
       throw new InferenceError('NOT_FOUND', `unknown graph "${graph}" (served: ${known.join(', ') || 'none'})`);
     }
-    return entry;
+    if (version === undefined) return entry;
+    const exact = this.registry.get(graph, version);
+    if (exact !== undefined) return exact;
+    // A graph still loading (or failed before its spec was read) has no known version yet: it answers by state.
+    if (entry.version === undefined) return entry;
+    const versions = this.registry.versionsOf(graph).flatMap((e) => (e.version === undefined ? [] : [e.version]));
+    throw new InferenceError('NOT_FOUND', `graph "${graph}" has no version "${echoText(version)}" (available: ${versions.join(', ')})`);
   }
 
   async infer(call: InferCall): Promise<GraphInferResponse> {
-    const loaded = this.ready(call.graph, call.version);
+    const rollouts = this.options.rollouts;
+    // A running canary picks the version of an unversioned request (sticky callers keep theirs).
+    const version = call.version ?? rollouts?.versionFor(call.graph, call.headers);
+    const loaded = this.ready(call.graph, version);
     const plan = loaded.executor.plan;
     const maxRows = loaded.spec.spec.maxRows ?? this.options.maxRows ?? DEFAULT_MAX_ROWS;
     for (const [i, t] of call.request.inputs.entries()) {
@@ -148,6 +164,36 @@ export class GraphInferenceService {
         }
       }
     }
+    // Counted until it ends: a replaced version closes once its last request is done.
+    const leave = this.registry.enter(loaded);
+    let response: GraphInferResponse;
+    try {
+      response = await this.run(call, loaded);
+    } finally {
+      leave();
+    }
+    const shadow = call.version === undefined ? rollouts?.shadowOf(call.graph) : undefined;
+    if (shadow !== undefined && rollouts !== undefined && shadow !== plan.version) this.shadow(call, shadow, response, rollouts);
+    return response;
+  }
+
+  /** Runs a copy of an answered request on a rollout's new version; its answer is only compared, never sent. */
+  private shadow(call: InferCall, version: string, served: GraphInferResponse, rollouts: RolloutManager): void {
+    let loaded: LoadedGraph;
+    try {
+      loaded = this.ready(call.graph, version);
+    } catch {
+      return; // unloaded meanwhile: the rollout aborts on its own
+    }
+    const leave = this.registry.enter(loaded);
+    this.run({ ...call, version, request: { ...call.request, outputs: undefined } }, loaded).then(
+      (copy) => rollouts.recordAgreement(call.graph, version, pick(served.outputs, undefined), pick(copy.outputs, call.request.outputs)),
+      () => undefined, // counted as the new version's error by its request event
+    ).finally(leave);
+  }
+
+  private async run(call: InferCall, loaded: LoadedGraph): Promise<GraphInferResponse> {
+    const plan = loaded.executor.plan;
     const events = this.registry.events;
     const tracer = this.registry.tracer;
     let result: GraphResult | undefined;
@@ -168,6 +214,7 @@ export class GraphInferenceService {
       ended: (ctx, failure, seconds) =>
         events.emit('request', {
           graph: plan.name,
+          version: plan.version,
           requestId: ctx.requestId,
           code: failure === undefined ? 'OK' : failure instanceof InferenceError ? failure.code : 'INTERNAL',
           error: failure === undefined ? undefined : failure instanceof Error ? failure.message : JSON.stringify(failure),
@@ -178,16 +225,6 @@ export class GraphInferenceService {
         }),
     });
   }
-}
-
-/**
- * NOT_FOUND for a version the graph does not have. A graph still loading (or failed before its spec was
- * read) has no known version yet: those answer by state instead.
- */
-function checkVersion(entry: GraphEntry, version: string | undefined): void {
-  const have = entry.graph?.spec.spec.version;
-  if (version === undefined || have === undefined || version === have) return;
-  throw new InferenceError('NOT_FOUND', `graph "${entry.name}" has no version "${version}" (available: ${have})`);
 }
 
 /** A tensor for a payload log line: name, type, shape and its first values. */

@@ -8,11 +8,14 @@ import type { BatchResult, DriftResult, DriftStatus, ModelLoader } from '@inferg
 import { GraphValidationError } from '@infergraph/spec';
 import { loadGraphFile, loadGraphSource, type GraphLoadHooks, type LoadedGraph, type OutlierResult } from './graph-file.loader';
 import { PathPolicy } from './path.policy';
+import { compareVersions, defaultVersionOf } from './graph-version.policy';
 
 export type GraphState = 'loading' | 'ready' | 'failed';
 
 export interface GraphEntry {
   readonly name: string;
+  /** `spec.version`; undefined when the file failed before its version was known. */
+  readonly version: string | undefined;
   readonly file: string;
   readonly state: GraphState;
   readonly graph: LoadedGraph | undefined;
@@ -23,6 +26,8 @@ export interface GraphEntry {
   readonly shadow: ShadowStats;
   /** sha256 (hex) of the graph file's bytes as loaded; empty when it could not be read. */
   readonly contentHash: string;
+  /** Why the latest reload of this file failed (or that the file is gone) while this version kept serving. */
+  readonly reloadError: string | undefined;
 }
 
 export interface ShadowStats {
@@ -52,10 +57,27 @@ export interface EngineEvents {
   loaded: [GraphLoadResult];
   /** Every batch a batched model node (`model.batching`) ran, successful or not. */
   batch: [BatchResult];
+  /** The served versions of a graph changed (a version loaded, replaced or removed, or the default moved). */
+  versions: [{ graph: string }];
+  /** A rollout moved (started, stepped, paused, resumed, promoted, rolled back, aborted). */
+  rollout: [RolloutTransition];
+}
+
+export interface RolloutTransition {
+  readonly graph: string;
+  readonly from: string;
+  readonly to: string;
+  /** The rollout's phase after the transition. */
+  readonly phase: string;
+  /** Share of unpinned traffic the new version gets now, in percent. */
+  readonly weightPercent: number;
+  readonly reason: string;
 }
 
 export interface GraphLoadResult {
   readonly graph: string;
+  /** The version loaded (undefined when the file failed before its version was known). */
+  readonly version?: string;
   readonly state: 'ready' | 'failed';
   readonly seconds: number;
   /** Time each model node's session took to open (ready graphs). */
@@ -66,6 +88,8 @@ export type { BatchResult } from '@infergraph/nodes';
 
 export interface RequestResult {
   readonly graph: string;
+  /** The graph version that served the request. */
+  readonly version?: string;
   /** For logs only: never a metric label. */
   readonly requestId: string;
   /** "OK" or the InferenceError code. */
@@ -93,14 +117,32 @@ export interface GraphRegistryOptions {
   readonly paths?: PathPolicy;
   /** Fetches https:// and s3:// models (libs/model-store); see GraphLoadHooks.models. */
   readonly models?: GraphLoadHooks['models'];
+  /** The version each named graph's unversioned path serves (default: its latest version). */
+  readonly defaultVersions?: Readonly<Record<string, string>>;
+  /** Refuse a second version of a graph: this process serves nodes by "<graph>.<node>" (a worker). */
+  readonly singleVersion?: boolean;
 }
 
-/** The set of graphs this process serves, with each one's load state. */
+/** Map key of one version of a graph. */
+const keyOf = (name: string, version: string | undefined): string => `${name}\u0000${version ?? ''}`;
+
+/**
+ * The set of graphs this process serves, with each one's load state. A graph may be served in several
+ * versions at once (one file each); its unversioned path serves the default version (defaultVersionOf).
+ */
 export class GraphRegistry {
+  /** Every version of every graph, by keyOf(name, version). */
   private readonly entries = new Map<string, GraphEntry>();
+  /** Default versions set at run time (a promoted version of a graph pinned in configuration). */
+  private readonly pins = new Map<string, string>();
+  /** Versions whose rollout promoted them (keyOf): no longer held back from being the default. */
+  private readonly promoted = new Set<string>();
   private pending = 0;
   /** Loads in progress by file: a second load of the same file while one runs shares it. */
   private readonly loading = new Map<string, Promise<GraphEntry>>();
+  /** Requests running on each graph version, and what to do once a retired one has none left. */
+  private readonly inFlight = new Map<LoadedGraph, number>();
+  private readonly onDrained = new Map<LoadedGraph, () => void>();
   /** `drift`: every completed drift window's result. */
   readonly events = new EventEmitter<EngineEvents>();
 
@@ -114,12 +156,42 @@ export class GraphRegistry {
     return this.options.tracer;
   }
 
-  get(name: string): GraphEntry | undefined {
-    return this.entries.get(name);
+  /** A graph's given version, or its default version when `version` is undefined. */
+  get(name: string, version?: string): GraphEntry | undefined {
+    if (version !== undefined) return this.entries.get(keyOf(name, version));
+    const versions = this.versionsOf(name);
+    const chosen = this.defaultVersion(name);
+    return versions.find((e) => (e.version ?? '') === chosen);
+  }
+
+  /** Every version of a graph, oldest first (compareVersions). */
+  versionsOf(name: string): GraphEntry[] {
+    return [...this.entries.values()].filter((e) => e.name === name).sort((a, b) => compareVersions(a.version ?? '', b.version ?? ''));
+  }
+
+  /** The version the unversioned path of a graph serves now. */
+  defaultVersion(name: string): string | undefined {
+    const versions = this.versionsOf(name).map((e) => ({
+      version: e.version ?? '',
+      servable: e.graph !== undefined,
+      held: e.graph?.spec.spec.rollout !== undefined && !this.promoted.has(keyOf(name, e.version)),
+    }));
+    return defaultVersionOf(versions, this.pins.get(name) ?? this.options.defaultVersions?.[name]);
+  }
+
+  isPromoted(name: string, version: string): boolean {
+    return this.promoted.has(keyOf(name, version));
+  }
+
+  /** A rollout passed: the version may be the default (and is, over a configured pin). */
+  promote(name: string, version: string): void {
+    this.promoted.add(keyOf(name, version));
+    if (this.options.defaultVersions?.[name] !== undefined) this.pins.set(name, version);
+    this.events.emit('versions', { graph: name });
   }
 
   list(): GraphEntry[] {
-    return [...this.entries.values()].sort((a, b) => a.name.localeCompare(b.name));
+    return [...this.entries.values()].sort((a, b) => a.name.localeCompare(b.name) || compareVersions(a.version ?? '', b.version ?? ''));
   }
 
   /** True once every graph has finished loading, successfully or not. */
@@ -133,21 +205,15 @@ export class GraphRegistry {
   /** Loads every *.yaml / *.yml file of the directories; resolves when all have settled. */
   async loadDirectories(dirs: readonly string[]): Promise<void> {
     this.graphDirs = [...this.graphDirs, ...dirs];
-    const files: string[] = [];
-    for (const dir of dirs) {
-      const names = await readdir(dir).catch((err: unknown) => {
-        throw new Error(`cannot read graphs directory ${dir}: ${err instanceof Error ? err.message : String(err)}`);
-      });
-      for (const n of names.sort()) if (/\.ya?ml$/.test(n)) files.push(path.resolve(dir, n));
-    }
+    const files = await graphFilesIn(dirs);
     if (files.length === 0) this.logger.warn(`no graph files (*.yaml) found in ${dirs.join(', ')}`);
     await Promise.all(files.map((f) => this.loadFile(f)));
   }
 
   /**
-   * Loads (or reloads) one graph file. A reload replaces the served graph atomically once the new one is
-   * ready (a broken edit leaves the old one serving); the old one is closed after its requests had time to
-   * finish (its graph deadline).
+   * Loads (or reloads) one graph file. A reload is validated and loaded beside the served version, then
+   * replaces it atomically (a broken edit leaves the old one serving, with `reloadError` saying why); the
+   * old one is closed once its in-flight requests finished (at the latest after its graph deadline).
    */
   loadFile(file: string): Promise<GraphEntry> {
     const running = this.loading.get(file);
@@ -166,14 +232,51 @@ export class GraphRegistry {
     return this.load(file, source);
   }
 
-  /** Stops serving a graph: new requests get 404; it is closed after its in-flight requests had time to finish. */
-  remove(name: string): boolean {
-    const entry = this.entries.get(name);
-    if (entry === undefined) return false;
-    this.entries.delete(name);
-    this.retire(entry.graph);
-    this.logger.log(`graph "${name}" removed`);
-    return true;
+  /** The files every version of a graph was loaded from (failed loads named after their file included). */
+  filesOf(name: string): string[] {
+    return [...new Set(this.versionsOf(name).map((e) => e.file))];
+  }
+
+  /**
+   * Stops serving a graph (every version, or one): new requests get 404; each version is closed once its
+   * in-flight requests finished.
+   */
+  remove(name: string, version?: string): boolean {
+    const gone = version === undefined ? this.versionsOf(name) : [this.entries.get(keyOf(name, version))].filter((e) => e !== undefined);
+    for (const entry of gone) {
+      this.entries.delete(keyOf(entry.name, entry.version));
+      this.retire(entry.graph);
+      this.logger.log(`graph "${name}"${entry.version === undefined ? '' : ` version ${entry.version}`} removed`);
+    }
+    if (gone.length > 0) this.events.emit('versions', { graph: name });
+    return gone.length > 0;
+  }
+
+  /** Records a problem with a served file (e.g. it was deleted) without touching what it serves. */
+  noteFileProblem(file: string, problem: string): void {
+    for (const [key, e] of this.entries) if (e.file === file && e.reloadError !== problem) this.entries.set(key, { ...e, reloadError: problem });
+  }
+
+  /**
+   * Counts a request on a graph version until the returned function is called: a replaced version is
+   * closed once none of its requests is left.
+   */
+  enter(graph: LoadedGraph): () => void {
+    this.inFlight.set(graph, (this.inFlight.get(graph) ?? 0) + 1);
+    let left = false;
+    return () => {
+      if (left) return;
+      left = true;
+      const n = (this.inFlight.get(graph) ?? 1) - 1;
+      if (n > 0) return void this.inFlight.set(graph, n);
+      this.inFlight.delete(graph);
+      this.onDrained.get(graph)?.();
+    };
+  }
+
+  /** Requests running on a graph version now. */
+  inFlightOf(graph: LoadedGraph): number {
+    return this.inFlight.get(graph) ?? 0;
   }
 
   private async load(file: string, source?: string): Promise<GraphEntry> {
@@ -198,6 +301,8 @@ export class GraphRegistry {
       shadow.lastError = r.error;
       this.logger.warn(`graph "${r.graph}" shadow node "${r.node}" failed for request ${r.requestId}: ${r.error ?? 'unknown error'}`);
     };
+    const failed = (name: string, error: string): GraphEntry =>
+      this.record({ name, version: undefined, file, state: 'failed', graph: undefined, error, loadMs: undefined, shadow, contentHash, reloadError: undefined });
     try {
       const paths = (this.options.paths ?? PathPolicy.defaults()).including(this.graphDirs);
       const hooks: GraphLoadHooks = {
@@ -222,40 +327,56 @@ export class GraphRegistry {
       };
       const graph = source === undefined ? await loadGraphFile(file, this.loader, hooks) : await loadGraphSource(source, file, this.loader, hooks);
       const name = graph.spec.metadata.name;
-      const existing = this.entries.get(name);
-      if (existing !== undefined && existing.file !== file) {
-        return this.record({
-          name: `${name}@${provisional}`,
-          file,
-          state: 'failed',
-          graph: undefined,
-          error: `graph name "${name}" is already served from ${existing.file}`,
-          loadMs: undefined,
-          shadow,
-          contentHash,
-        });
+      const version = graph.spec.spec.version;
+      const clash = this.clashOf(graph, file);
+      if (clash !== undefined) {
+        await graph.close();
+        return failed(`${name}@${provisional}`, clash);
       }
       const loadMs = Math.round(performance.now() - started);
       const models = graph.models.map((m) => `${m.node}=${path.basename(path.dirname(path.dirname(m.path)))}(${m.provider})`);
-      this.events.emit('loaded', { graph: name, state: 'ready', seconds: loadMs / 1000, models: graph.models.map((m) => ({ node: m.node, seconds: m.loadSeconds })) });
-      this.logger.log(`graph "${name}" ready in ${loadMs} ms (version ${graph.spec.spec.version}; models: ${models.join(', ') || 'none'})`);
-      return this.record({ name, file, state: 'ready', graph, error: undefined, loadMs, shadow, contentHash });
+      this.logger.log(`graph "${name}" ready in ${loadMs} ms (version ${version}; models: ${models.join(', ') || 'none'})`);
+      const entry = this.record({ name, version, file, state: 'ready', graph, error: undefined, loadMs, shadow, contentHash, reloadError: undefined });
+      this.events.emit('loaded', { graph: name, version, state: 'ready', seconds: loadMs / 1000, models: graph.models.map((m) => ({ node: m.node, seconds: m.loadSeconds })) });
+      return entry;
     } catch (err) {
       const error = err instanceof GraphValidationError ? err.message : `graph ${file}: ${err instanceof Error ? err.message : String(err)}`;
       this.logger.error(error);
       this.events.emit('loaded', { graph: provisional, state: 'failed', seconds: (performance.now() - started) / 1000, models: [] });
-      // A broken edit of a served graph leaves the served version in place; the failure is logged above.
-      const served = [...this.entries.values()].find((e) => e.file === file && e.graph !== undefined);
-      if (served !== undefined) return served;
-      return this.record({ name: provisional, file, state: 'failed', graph: undefined, error, loadMs: undefined, shadow, contentHash });
+      // A broken edit of a served graph leaves the served version in place, with the reason beside it.
+      const served = [...this.entries.entries()].find(([, e]) => e.file === file && e.graph !== undefined);
+      if (served !== undefined) {
+        const [key, entry] = served;
+        const kept: GraphEntry = { ...entry, reloadError: `reload failed, version ${entry.version ?? '?'} keeps serving: ${error}` };
+        this.entries.set(key, kept);
+        return kept;
+      }
+      return failed(provisional, error);
     } finally {
       this.pending--;
     }
   }
 
-  /** The state of a drift node: latest result and bounded history. */
+  /**
+   * Why a loaded graph cannot be served beside the others: its name and version come from another file,
+   * or it is a second version where node calls leave this process (they are keyed "<graph>.<node>").
+   */
+  private clashOf(graph: LoadedGraph, file: string): string | undefined {
+    const name = graph.spec.metadata.name;
+    const version = graph.spec.spec.version;
+    const same = this.entries.get(keyOf(name, version));
+    if (same !== undefined && same.file !== file) return `graph name "${name}" version ${version} is already served from ${same.file}`;
+    const others = this.versionsOf(name).filter((e) => e.file !== file && e.graph !== undefined);
+    const remote = this.options.singleVersion === true || (this.options.bus?.kind ?? 'inprocess') !== 'inprocess' || graph.spec.spec.transport === 'kafka' || others.some((e) => e.graph?.spec.spec.transport === 'kafka');
+    if (others.length > 0 && remote) {
+      return `graph "${name}" version ${version}: another version (${others.map((e) => e.version ?? '?').join(', ')}, from ${others.map((e) => e.file).join(', ')}) is served, and versions side by side need in-process nodes in a gateway (NODE_TRANSPORT=inprocess, no spec.transport: kafka); workers key node calls by "<graph>.<node>" without a version`;
+    }
+    return undefined;
+  }
+
+  /** The state of a drift node of a graph's default version: latest result and bounded history. */
   driftStatus(graph: string, node: string): DriftStatus {
-    const entry = this.entries.get(graph);
+    const entry = this.get(graph);
     if (entry === undefined) throw new InferenceError('NOT_FOUND', `unknown graph "${graph}"`);
     if (entry.graph === undefined) throw new InferenceError('UNAVAILABLE', `graph "${graph}" is ${entry.state}`);
     const drift = entry.graph.driftNodes.get(node);
@@ -266,24 +387,58 @@ export class GraphRegistry {
     return drift.status();
   }
 
-  /** Stops every graph's background work (drift timers and workers). */
+  /** Stops every graph's background work (drift timers and workers) and gives back its model sessions. */
   async close(): Promise<void> {
     await Promise.all([...this.entries.values()].flatMap((e) => (e.graph === undefined ? [] : [e.graph.close()])));
   }
 
+  /** Sets an entry; the file's earlier entry (under any name or version) is replaced and retired. */
   private record(entry: GraphEntry): GraphEntry {
-    const previous = this.entries.get(entry.name);
-    this.entries.set(entry.name, entry);
+    const key = keyOf(entry.name, entry.version);
+    const touched = new Set([entry.name]);
+    for (const [k, e] of this.entries) {
+      if (k === key || e.file !== entry.file) continue;
+      this.entries.delete(k);
+      touched.add(e.name);
+      if (e.graph !== entry.graph) this.retire(e.graph);
+    }
+    const previous = this.entries.get(key);
+    this.entries.set(key, entry);
     if (previous?.graph !== entry.graph) this.retire(previous?.graph);
+    for (const name of touched) this.events.emit('versions', { graph: name });
     return entry;
   }
 
-  /** Closes a graph no longer served once requests that started on it have passed their deadline. */
+  /**
+   * Closes a graph version no longer served once its in-flight requests finished, or once they had time to
+   * (its graph deadline) should one never end.
+   */
   private retire(graph: LoadedGraph | undefined): void {
-    if (graph === undefined) return;
-    const timer = setTimeout(() => {
-      graph.close().catch((err: unknown) => this.logger.warn(`closing a replaced graph: ${err instanceof Error ? err.message : String(err)}`));
-    }, graph.executor.plan.timeoutMs + 1000);
+    if (graph === undefined || this.onDrained.has(graph)) return;
+    const name = `graph "${graph.spec.metadata.name}" version ${graph.spec.spec.version}`;
+    const close = (): void => {
+      clearTimeout(timer);
+      this.onDrained.delete(graph);
+      graph.close().then(
+        () => this.logger.log(`${name} drained and closed (${path.basename(graph.file)})`),
+        (err: unknown) => this.logger.warn(`closing the replaced ${name}: ${err instanceof Error ? err.message : String(err)}`),
+      );
+    };
+    const timer = setTimeout(close, graph.executor.plan.timeoutMs + 1000);
     timer.unref();
+    if (this.inFlightOf(graph) === 0) return close();
+    this.onDrained.set(graph, close);
   }
+}
+
+/** Every *.yaml / *.yml file directly in the directories, sorted per directory. */
+export async function graphFilesIn(dirs: readonly string[]): Promise<string[]> {
+  const files: string[] = [];
+  for (const dir of dirs) {
+    const names = await readdir(dir).catch((err: unknown) => {
+      throw new Error(`cannot read graphs directory ${dir}: ${err instanceof Error ? err.message : String(err)}`);
+    });
+    for (const n of names.sort()) if (/\.ya?ml$/.test(n)) files.push(path.resolve(dir, n));
+  }
+  return files;
 }

@@ -13,3 +13,6 @@ export * from './request.runner';
 export * from './server.metadata';
 export * from './sent-graph.schema';
 export * from './model-fetcher.port';
+export * from './graph-version.policy';
+export * from './graph-dir.watcher';
+export * from './rollout.manager';

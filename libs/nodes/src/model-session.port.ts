@@ -19,4 +19,6 @@ export interface ModelLoadOptions {
 /** Creates sessions from model bytes; implementations cache and reuse them. */
 export interface ModelLoader {
   load(key: string, bytes: Uint8Array, options: ModelLoadOptions): Promise<ModelSession>;
+  /** Gives one `load` back; a session no load holds any more is closed. Absent: sessions live as long as the loader. */
+  release?(session: ModelSession): Promise<void>;
 }

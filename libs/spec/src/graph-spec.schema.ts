@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { rolloutConfigSchema } from './rollout-config.schema';
 import { dnsLabel, tensorName, tensorSpecSchema } from './tensor-spec.schema';
 import { transformStepSchema } from './transformer-steps.schema';
 import { routerConfigSchema } from './router-config.schema';
@@ -192,6 +193,8 @@ export const graphHeaderSchema = z.strictObject({
         subjects: z.array(z.string().min(1, 'must not be empty')).min(1, 'must list at least one subject when given').optional(),
       })
       .optional(),
+    /** A canary rollout of this version against the one serving the graph when it loads (rollout-config.schema.ts). */
+    rollout: rolloutConfigSchema.optional(),
     /** Streaming: consume <prefix>.<graph>.inputs, produce .outputs, and bad records to .errors. */
     kafka: z
       .strictObject({

@@ -19,3 +19,4 @@ export * from './node.key';
 export * from './graph-deployment';
 export * from './kubernetes.schema';
 export * from './model-uri';
+export * from './rollout-config.schema';

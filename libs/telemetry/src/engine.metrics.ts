@@ -36,12 +36,16 @@ export class EngineMetrics extends ProcessMetrics {
   private readonly driftWindows: Counter<'graph' | 'node'>;
   private readonly loadSeconds: Gauge<'graph'>;
   private readonly graphReady: Gauge<'graph'>;
+  private readonly rolloutTransitions: Counter<'graph' | 'version' | 'phase'>;
+  private readonly rolloutWeight: Gauge<'graph' | 'version'>;
 
   constructor(component: string) {
     super(component);
     const r = [this.registry];
     this.requests = new HotCounter('infergraph_graph_requests_total', 'Graph requests by outcome ("OK" or the error class).', ['graph', 'code'], this.registry);
     this.requestSeconds = new HotHistogram('infergraph_graph_request_duration_seconds', 'Graph request duration, from validated request to response.', ['graph'], LATENCY_BUCKETS, this.registry);
+    this.rolloutTransitions = new Counter({ name: 'infergraph_rollout_transitions_total', help: 'Rollout transitions, by the new version and the phase entered (shadow, canary, promoted, rolled-back, aborted).', labelNames: ['graph', 'version', 'phase'], registers: r });
+    this.rolloutWeight = new Gauge({ name: 'infergraph_rollout_weight_percent', help: "Share (percent) of the graph's unversioned requests a rollout gives its new version now.", labelNames: ['graph', 'version'], registers: r });
     this.inFlight = new HotGauge('infergraph_graph_requests_in_flight', 'Graph requests being handled.', ['graph'], this.registry);
     this.outlierRows = new Counter({ name: 'infergraph_outlier_rows_total', help: 'Rows scored by outlier nodes, by outcome (outlier or normal).', labelNames: ['graph', 'node', 'outcome'], registers: r });
     this.modelLoadSeconds = new Gauge({ name: 'infergraph_model_load_duration_seconds', help: "Time the latest load of a model node's session took.", labelNames: ['graph', 'node'], registers: r });
@@ -117,6 +121,10 @@ export class EngineMetrics extends ProcessMetrics {
       this.graphReady.set({ graph: e.graph }, e.state === 'ready' ? 1 : 0);
       this.loadSeconds.set({ graph: e.graph }, e.seconds);
       for (const m of e.models) this.modelLoadSeconds.set({ graph: e.graph, node: m.node }, m.seconds);
+    });
+    events.on('rollout', (e) => {
+      this.rolloutTransitions.inc({ graph: e.graph, version: e.to, phase: e.phase });
+      this.rolloutWeight.set({ graph: e.graph, version: e.to }, e.weightPercent);
     });
     return this;
   }

@@ -42,6 +42,14 @@ const envSchema = z.object({
   KAFKA_TOPIC_PREFIX: z.string().regex(/^[A-Za-z0-9._-]*$/).default(''),
   KAFKA_GROUP_ID: z.string().min(1).default('infergraph-gateway'),
   KAFKA_MAX_IN_FLIGHT: z.coerce.number().int().min(1).max(100_000).default(256),
+  /** Hot reload of GRAPHS_DIR (standalone gateways): fs.watch plus a scan every GRAPHS_SCAN_MS. */
+  GRAPHS_WATCH: z.enum(['true', 'false']).default('true'),
+  GRAPHS_SCAN_MS: z.coerce.number().int().min(100).max(3_600_000).default(2000),
+  /** The version a graph's unversioned path serves, per graph: "iris=1,other=2" (default: the latest). */
+  GRAPH_DEFAULT_VERSIONS: z
+    .string()
+    .regex(/^([a-z0-9-]+=[A-Za-z0-9._-]+(,[a-z0-9-]+=[A-Za-z0-9._-]+)*)?$/, 'must be graph=version pairs, comma-separated')
+    .default(''),
 });
 
 export interface GatewayConfig {
@@ -99,6 +107,13 @@ export interface GatewayConfig {
   readonly kafka: { readonly brokers: readonly string[]; readonly topicPrefix: string | undefined; readonly groupId: string; readonly maxInFlight: number };
   /** https:// and s3:// models: cache (MODEL_CACHE_*), trust (MODEL_CA_FILE, MODEL_ALLOW_HTTP) and S3_* endpoint. */
   readonly modelStore: ModelStoreSettings;
+  /**
+   * Hot reload of GRAPHS_DIR (GRAPHS_WATCH, GRAPHS_SCAN_MS); undefined: only on SIGHUP. Never with CONTROLLER
+   * (the catalogue decides).
+   */
+  readonly watch: { readonly scanMs: number } | undefined;
+  /** GRAPH_DEFAULT_VERSIONS: the version each listed graph's unversioned path serves. */
+  readonly defaultVersions: Readonly<Record<string, string>>;
 }
 
 export const GATEWAY_CONFIG = Symbol('GATEWAY_CONFIG');
@@ -164,5 +179,7 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env, cwd = pr
     }),
     workers: Object.freeze(workers),
     modelStore: modelStore.settings,
+    watch: e.GRAPHS_WATCH === 'true' && e.CONTROLLER === '' ? Object.freeze({ scanMs: e.GRAPHS_SCAN_MS }) : undefined,
+    defaultVersions: Object.freeze(Object.fromEntries(listOf(e.GRAPH_DEFAULT_VERSIONS).map((pair) => pair.split('=') as [string, string]))),
   });
 }

@@ -30,8 +30,11 @@ export class KafkaStreamService implements BeforeApplicationShutdown, OnApplicat
 
   async start(): Promise<void> {
     if (this.client === null) return;
-    const graphs = this.registry.list().flatMap((e) => {
-      if (e.graph === undefined) return [];
+    // One stream per graph, set by its default version (the topics carry unversioned requests).
+    const names = [...new Set(this.registry.list().map((e) => e.name))];
+    const graphs = names.flatMap((name) => {
+      const e = this.registry.get(name);
+      if (e?.graph === undefined) return [];
       const k = kafkaSettingsOf(e.graph.spec, this.config.kafka.topicPrefix);
       return k.streaming ? [{ name: e.name, prefix: k.prefix, partitions: k.partitions }] : [];
     });

@@ -1,4 +1,4 @@
-import { Controller, Get, Inject, Param, UseGuards } from '@nestjs/common';
+import { Controller, Delete, Get, HttpCode, Inject, NotFoundException, Param, Post, UseGuards } from '@nestjs/common';
 import { OpsAuthGuard } from './ops-auth.guard';
 import path from 'node:path';
 import { GraphRegistry, type GraphEntry, type LoadedGraph } from '@infergraph/engine';
@@ -13,21 +13,44 @@ export class GraphsController {
     @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
   ) {}
 
+  /** One row per graph version; `default` marks the version the unversioned path serves. */
   @Get()
   graphs(): unknown {
+    return { graphs: this.registry.list().map((e) => this.row(e)) };
+  }
+
+  /** Reloads every file of a graph now (as a file change would): validated, switched, old version drained. */
+  @Post(':graph/reload')
+  @HttpCode(200)
+  async reload(@Param('graph') graph: string): Promise<unknown> {
+    const files = this.registry.filesOf(graph);
+    if (files.length === 0) throw new NotFoundException(`unknown graph "${graph}"`);
+    await Promise.all(files.map((f) => this.registry.loadFile(f)));
+    return { graphs: this.registry.versionsOf(graph).map((e) => this.row(e)) };
+  }
+
+  /** Stops serving one version (e.g. after its file was deleted); it closes once its requests finished. */
+  @Delete(':graph/versions/:version')
+  unload(@Param('graph') graph: string, @Param('version') version: string): unknown {
+    if (!this.registry.remove(graph, version)) throw new NotFoundException(`graph "${graph}" has no version "${version}"`);
+    return { graphs: this.registry.versionsOf(graph).map((e) => this.row(e)) };
+  }
+
+  private row(e: GraphEntry): unknown {
     return {
-      graphs: this.registry.list().map((e) => ({
-        name: e.name,
-        file: shownFileOf(e.file, this.config.graphDirs),
-        state: e.state,
-        version: e.graph?.spec.spec.version,
-        loadMs: e.loadMs,
-        models: e.graph?.models,
-        driftNodes: e.graph === undefined ? undefined : [...e.graph.driftNodes.keys()],
-        error: shownError(e, this.config.graphDirs),
-        shadow: e.shadow,
-        ...batchingOf(e.graph?.batchingStats()),
-      })),
+      name: e.name,
+      file: shownFileOf(e.file, this.config.graphDirs),
+      state: e.state,
+      version: e.version,
+      default: e.version !== undefined && this.registry.defaultVersion(e.name) === e.version,
+      inFlight: e.graph === undefined ? 0 : this.registry.inFlightOf(e.graph),
+      reloadError: e.reloadError?.split(e.file).join(shownFileOf(e.file, this.config.graphDirs)),
+      loadMs: e.loadMs,
+      models: e.graph?.models,
+      driftNodes: e.graph === undefined ? undefined : [...e.graph.driftNodes.keys()],
+      error: shownError(e, this.config.graphDirs),
+      shadow: e.shadow,
+      ...batchingOf(e.graph?.batchingStats()),
     };
   }
 

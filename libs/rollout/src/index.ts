@@ -1,0 +1,2 @@
+export * from './rollout.judge';
+export * from './rollout.plan';

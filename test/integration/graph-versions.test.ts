@@ -1,0 +1,63 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { GraphRegistry } from '@infergraph/engine';
+import { OnnxModelLoader } from '@infergraph/runtime-onnx';
+import { GrpcNodeBus } from '@infergraph/transport-grpc';
+
+// Real parts: the engine's GraphRegistry with the real ONNX loader and a real gRPC node bus (its workers
+// are never called: loading alone decides), on graph files in a temporary directory.
+
+function graph(version: string): string {
+  return `apiVersion: infergraph.dev/v1alpha1
+kind: InferenceGraph
+metadata: {name: pair}
+spec:
+  version: "${version}"
+  inputs: [{name: x, datatype: FP32, shape: [-1, 1]}]
+  nodes:
+    - {name: shift, type: transformer, inputs: [graph.inputs.x], transformer: {steps: [{op: standardize, tensor: x, mean: [${version}], std: [1]}]}}
+  outputs: [shift.outputs.x]
+`;
+}
+
+const quiet = { log: () => undefined, warn: () => undefined, error: () => undefined };
+
+describe('graph versions and node transports', () => {
+  let dir: string;
+  before(() => {
+    dir = mkdtempSync(path.join(tmpdir(), 'infergraph-pair-'));
+    writeFileSync(path.join(dir, 'pair-1.yaml'), graph('1'));
+    writeFileSync(path.join(dir, 'pair-2.yaml'), graph('2'));
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('serves two versions side by side with in-process nodes', async () => {
+    const registry = new GraphRegistry(new OnnxModelLoader(), quiet);
+    await registry.loadDirectories([dir]);
+    assert.deepEqual(
+      registry.list().map((e) => [e.name, e.version, e.state]),
+      [
+        ['pair', '1', 'ready'],
+        ['pair', '2', 'ready'],
+      ],
+    );
+    assert.equal(registry.defaultVersion('pair'), '2');
+    await registry.close();
+  });
+
+  it('refuses a second version, naming why, when node calls go to workers', async () => {
+    const bus = GrpcNodeBus.toWorkers(['127.0.0.1:9'], {});
+    const registry = new GraphRegistry(new OnnxModelLoader(), quiet, { bus });
+    await registry.loadFile(path.join(dir, 'pair-1.yaml'));
+    const second = await registry.loadFile(path.join(dir, 'pair-2.yaml'));
+    assert.equal(second.state, 'failed');
+    assert.equal(second.name, 'pair@pair-2');
+    assert.match(second.error ?? '', /graph "pair" version 2: another version \(1, .*\) is served, and versions side by side need in-process nodes/);
+    assert.equal(registry.get('pair')?.version, '1');
+    await registry.close();
+    await bus.close();
+  });
+});
