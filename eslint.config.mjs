@@ -35,6 +35,12 @@ export const LAYERS = {
     libs: ['protocol', 'spec', 'executor', 'runtime-onnx', 'engine', 'telemetry', 'transport-grpc', 'transport-kafka'],
     packages: ['@nestjs/common', '@nestjs/core', '@nestjs/microservices', '@nestjs/platform-fastify', 'fastify', 'reflect-metadata', 'zod', 'jose'],
   },
+  // A plain Node program (no NestJS): commands over the libs, the gateway as a child process, HTTP/gRPC clients.
+  'apps/cli': {
+    layer: 'app',
+    libs: ['protocol', 'spec', 'runtime-onnx', 'engine', 'transport-grpc'],
+    packages: ['zod', 'yaml', '@grpc/grpc-js'],
+  },
   // A NestJS application context, not a microservice: no @nestjs/microservices.
   'apps/worker': {
     layer: 'app',
