@@ -12,7 +12,7 @@ import { repoPath } from '../support/repo';
 // The `infergraph` binary run as a real subprocess (bin/infergraph.mjs → dist/apps/cli), against a real gateway
 // process on loopback with the example graphs and ONNX models; temporary graph directories are made here.
 
-const COMMANDS = ['validate', 'serve', 'predict', 'apply', 'delete', 'get', 'status'];
+const COMMANDS = ['validate', 'serve', 'predict', 'apply', 'delete', 'get', 'status', 'import', 'bench'];
 const SETOSA = [5.1, 3.5, 1.4, 0.2];
 const VIRGINICA = [6.7, 3.0, 5.2, 2.3];
 const ESC = '\u001b[';
@@ -189,6 +189,31 @@ describe('infergraph predict against a running gateway', () => {
     const down = await runInfergraph(['predict', 'iris', '-u', `http://127.0.0.1:${port}`, '-d', '{"inputs":[]}']);
     assert.equal(down.code, 1);
     assert.match(down.stderr, /cannot reach the gateway/);
+  });
+});
+
+describe('infergraph bench against a running gateway', () => {
+  let gateway: RunningGateway;
+  before(async () => {
+    gateway = await startGateway({ GRAPHS_DIR: 'graphs' });
+  });
+  after(() => gateway.stop());
+
+  it('runs a closed loop and reports requests, req/s and latency percentiles, exit 0 when none failed', async () => {
+    const r = await runInfergraph(['bench', 'iris', '-u', gateway.baseUrl, '-c', '2', '--duration', '1', '--json', '-d', JSON.stringify({ features: [SETOSA] })]);
+    assert.equal(r.code, 0, r.stderr);
+    const report = JSON.parse(r.stdout) as { requests: number; errors: number; requestsPerSecond: number; latencyMs: { p50: number; p99: number; max: number } };
+    assert.equal(report.errors, 0);
+    assert.ok(report.requests > 0 && report.requestsPerSecond > 0, r.stdout);
+    assert.ok(report.latencyMs.p50 <= report.latencyMs.p99 && report.latencyMs.p99 <= report.latencyMs.max, r.stdout);
+  });
+
+  it('counts refused requests by status and exits 1', async () => {
+    const bad = JSON.stringify({ inputs: [{ name: 'features', datatype: 'FP32', shape: [1, 3], data: [1, 2, 3] }] });
+    const r = await runInfergraph(['bench', 'iris', '-u', gateway.baseUrl, '-c', '1', '--duration', '1', '-d', bad]);
+    assert.equal(r.code, 1);
+    assert.match(r.stdout, /^iris: (\d+) requests in [\d.]+ s over 1 connections, \1 failed$/m);
+    assert.match(r.stderr, /× 400 .*dimension 1 must be 4/);
   });
 });
 

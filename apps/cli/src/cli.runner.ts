@@ -2,12 +2,13 @@ import { CommandError, EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, UsageError, commandHe
 import { loadCliSettings } from './cli.config';
 import { paint, type CliIo } from './cli.io';
 import { applyCommand, deleteCommand, getCommand, statusCommand } from './controller.commands';
+import { benchCommand } from './bench.command';
 import { importCommand } from './import.command';
 import { predictCommand } from './predict.command';
 import { serveCommand } from './serve.command';
 import { validateCommand } from './validate.command';
 
-export const COMMANDS: readonly CliCommand[] = [validateCommand, serveCommand, predictCommand, applyCommand, deleteCommand, getCommand, statusCommand, importCommand];
+export const COMMANDS: readonly CliCommand[] = [validateCommand, serveCommand, predictCommand, applyCommand, deleteCommand, getCommand, statusCommand, importCommand, benchCommand];
 
 function mainHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

@@ -2,7 +2,6 @@ import { readFileSync } from 'node:fs';
 import { CommandError, EXIT_OK, UsageError, stringOption, type CliCommand, type CommandContext, type OptionValues } from './cli.command';
 import { formatTable, paint, readAll, type CliIo } from './cli.io';
 import { requestOf, type InputSignature, type JsonTensor, type PredictResult, type V2Request } from './predict-request';
-import { predictOverGrpc } from './predict.grpc';
 
 interface NodeTiming {
   readonly node: string;
@@ -45,7 +44,8 @@ export const predictCommand: CliCommand = {
     const data = parseData(await dataText(ctx, dataArg));
     const request = await requestOf(data, () => (grpc ? Promise.reject(new UsageError('the short --data form needs REST metadata; with --grpc send a V2 request {"inputs": [...]}')) : signatureOf(base, graph, headers)));
     const traced: V2Request = values['trace'] === true ? { ...request, parameters: { ...request.parameters, trace: true } } : request;
-    const result = grpc ? await predictOverGrpc(base, graph, version, traced, headers) : await predictOverRest(base, graph, version, traced, headers);
+    // grpc-js loads only when asked for.
+    const result = grpc ? await (await import('./predict.grpc.js')).predictOverGrpc(base, graph, version, traced, headers) : await predictOverRest(base, graph, version, traced, headers);
     printResult(ctx.io, result, values['json'] === true, values['trace'] === true);
     return EXIT_OK;
   },
@@ -62,7 +62,7 @@ function headersOf(values: OptionValues): Record<string, string> {
   return out;
 }
 
-async function dataText({ io }: CommandContext, arg: string): Promise<string> {
+export async function dataText({ io }: CommandContext, arg: string): Promise<string> {
   if (arg === '-') return readAll(io.stdin);
   if (arg.startsWith('@')) {
     try {
@@ -74,7 +74,7 @@ async function dataText({ io }: CommandContext, arg: string): Promise<string> {
   return arg;
 }
 
-function parseData(text: string): unknown {
+export function parseData(text: string): unknown {
   try {
     return JSON.parse(text);
   } catch (err) {
@@ -86,7 +86,7 @@ function modelPath(base: string, graph: string, version: string | undefined): st
   return `${base}/v2/models/${encodeURIComponent(graph)}${version === undefined ? '' : `/versions/${encodeURIComponent(version)}`}`;
 }
 
-async function signatureOf(base: string, graph: string, headers: Record<string, string>): Promise<InputSignature> {
+export async function signatureOf(base: string, graph: string, headers: Record<string, string>): Promise<InputSignature> {
   const meta = (await getJson(`${base}/v2/models/${encodeURIComponent(graph)}`, { headers })) as { inputs?: InputSignature };
   return meta.inputs ?? [];
 }

@@ -1,18 +1,7 @@
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { PathPolicy, checkModelFile, loadGraphSource } from '@infergraph/engine';
-import { OnnxModelLoader } from '@infergraph/runtime-onnx';
-import { GraphValidationError, parseGraphSource, type GraphDiagnostic } from '@infergraph/spec';
 import { EXIT_OK, EXIT_PROBLEMS, UsageError, stringOption, type CliCommand } from './cli.command';
 import { paint } from './cli.io';
 import { findGraphFiles } from './graph-files.finder';
-
-interface FileResult {
-  readonly file: string;
-  readonly name: string | undefined;
-  readonly valid: boolean;
-  readonly diagnostics: readonly GraphDiagnostic[];
-}
 
 export const validateCommand: CliCommand = {
   name: 'validate',
@@ -33,12 +22,13 @@ export const validateCommand: CliCommand = {
     const files = findGraphFiles(positionals);
     if (files.length === 0) throw new UsageError(`no *.yaml or *.yml files in ${positionals.join(', ')}`);
     const roots = (stringOption(values, 'model-roots') ?? '.').split(',').filter((r) => r !== '');
-    // As the gateway: the given directories are roots too, beside the model roots.
-    const paths = new PathPolicy([...roots, ...positionals.map((p) => path.resolve(p))]);
     const strict = values['strict'] === true;
-    const loader = strict ? new OnnxModelLoader() : undefined;
-    const results: FileResult[] = [];
-    for (const file of files) results.push(await validateFile(file, paths, loader));
+    // Loaded here, not at start-up: the engine and onnxruntime take most of a second to load.
+    const { GraphFileValidator } = await import('./graph-file.validator.js');
+    // As the gateway: the given directories are roots too, beside the model roots.
+    const validator = new GraphFileValidator([...roots, ...positionals.map((p) => path.resolve(p))], strict);
+    const results = [];
+    for (const file of files) results.push(await validator.validate(file));
     const problems = results.reduce((n, r) => n + r.diagnostics.filter((d) => d.severity !== 'note').length, 0);
     if (values['json'] === true) {
       io.out(JSON.stringify({ files: results, problems }, null, 2));
@@ -57,28 +47,3 @@ export const validateCommand: CliCommand = {
     return problems === 0 ? EXIT_OK : EXIT_PROBLEMS;
   },
 };
-
-async function validateFile(file: string, paths: PathPolicy, loader: OnnxModelLoader | undefined): Promise<FileResult> {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    return { file, name: undefined, valid: false, diagnostics: [{ file, line: 1, column: 1, path: '(file)', message: `cannot read: ${(err as Error).message}` }] };
-  }
-  if (loader === undefined) {
-    const parsed = parseGraphSource(text, file, { checkModelUri: (uri) => checkModelFile(file, uri, paths) });
-    const problems = parsed.diagnostics.filter((d) => d.severity !== 'note');
-    return { file, name: parsed.graph?.metadata.name ?? parsed.partial.name, valid: problems.length === 0, diagnostics: parsed.diagnostics };
-  }
-  try {
-    const loaded = await loadGraphSource(text, file, loader, { paths });
-    await loaded.close();
-    return { file, name: loaded.spec.metadata.name, valid: true, diagnostics: [] };
-  } catch (err) {
-    if (err instanceof GraphValidationError) {
-      const problems = err.diagnostics.filter((d) => d.severity !== 'note');
-      return { file, name: undefined, valid: problems.length === 0, diagnostics: err.diagnostics };
-    }
-    return { file, name: undefined, valid: false, diagnostics: [{ file, line: 1, column: 1, path: '(graph)', message: err instanceof Error ? err.message : String(err) }] };
-  }
-}
