@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -69,16 +70,30 @@ describe('infergraph controller commands', () => {
     assert.deepEqual(graphs.map((g) => [g.name, g.state, g.source]), [['cli-one', 'valid', 'api']]);
   });
 
-  it('status --wait waits until a worker has every replica READY, then exits 0', async () => {
+  it('status --wait prints progress while no worker holds the replica, and exits 0 once a worker has it READY', async () => {
     const auth = { ...env, INFERGRAPH_TOKEN: ADMIN_TOKEN };
     const before = await runInfergraph(['status', 'cli-one', '--json'], { env: auth });
     assert.equal(before.code, 0, before.stderr);
     assert.equal((JSON.parse(before.stdout) as { ready: boolean }).ready, false, 'no worker yet: not ready');
+    const waiting = spawn(process.execPath, [repoPath('bin', 'infergraph.mjs'), 'status', 'cli-one', '--wait', '--timeout', '60'], {
+      cwd: repoPath(),
+      env: { ...process.env, INFERGRAPH_CONFIG: '', XDG_CONFIG_HOME: '/nonexistent', ...auth },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    waiting.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
+    waiting.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+    const exited = new Promise<number | null>((resolve) => waiting.once('exit', (code) => resolve(code)));
+    // The worker starts only once the command has said it is waiting: the progress line is certain.
+    while (!stderr.includes('waiting for cli-one: 0/1 replicas ready')) {
+      if (waiting.exitCode !== null) assert.fail(`status --wait exited early: ${stdout}${stderr}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
     worker = await startWorker({ CONTROLLER: controller.control, WORKER_ID: 'cli-a', HEARTBEAT_MS: '200', MODEL_ROOTS: repoPath() });
-    const waited = await runInfergraph(['status', 'cli-one', '--wait', '--timeout', '60'], { env: auth });
-    assert.equal(waited.code, 0, waited.stderr);
-    assert.match(waited.stdout, /^graph cli-one: valid/m);
-    assert.match(waited.stdout, /^cli-one\.clf +1\/1 +0@cli-a:READY/m);
+    assert.equal(await exited, 0, stderr);
+    assert.match(stdout, /^graph cli-one: valid/m);
+    assert.match(stdout, /^cli-one\.clf +1\/1 +0@cli-a:READY/m);
     const cluster = await runInfergraph(['get', 'cluster'], { env: auth });
     assert.equal(cluster.code, 0, cluster.stderr);
     assert.match(cluster.stdout, /^cli-a /m);

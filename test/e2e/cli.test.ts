@@ -63,6 +63,13 @@ describe('infergraph: usage, help and exit codes', () => {
   });
 });
 
+function runScript(command: string, env: Record<string, string>): Promise<string> {
+  const child = spawn('script', ['-qec', command, '/dev/null'], { cwd: repoPath(), env: { ...process.env, NO_COLOR: '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (b: Buffer) => (out += b.toString()));
+  return new Promise((resolve) => child.once('close', () => resolve(out)));
+}
+
 describe('infergraph validate', () => {
   let dir: string;
 
@@ -111,6 +118,16 @@ describe('infergraph validate', () => {
     assert.equal(strict.code, 1, strict.stdout);
     assert.match(strict.stdout, new RegExp(`${path.join(dir, 'garbage.yaml').replace(/[.]/g, '\\.')}:\\d+:\\d+ error spec\\.nodes\\[0\\]\\.model`));
     assert.match(strict.stdout, /^ok +.*good\.yaml \(graph good\)$/m);
+  });
+
+  it('colours only on a terminal, and never with NO_COLOR', async () => {
+    // script(1) runs the binary on a real pseudo-terminal.
+    const command = `${JSON.stringify(process.execPath)} ${JSON.stringify(repoPath('bin', 'infergraph.mjs'))} validate test/fixtures/graphs-broken/broken.yaml`;
+    const tty = await runScript(command, {});
+    assert.ok(tty.includes(`${ESC}31merror${ESC}0m`), JSON.stringify(tty));
+    const noColor = await runScript(command, { NO_COLOR: '1' });
+    assert.ok(noColor.includes('broken.yaml:13:20 error spec.nodes[0].model.uri'), noColor);
+    assert.ok(!noColor.includes(ESC), JSON.stringify(noColor));
   });
 
   it('exits 2 for a path that does not exist', async () => {
