@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -120,7 +120,7 @@ describe('infergraph validate', () => {
     assert.match(strict.stdout, /^ok +.*good\.yaml \(graph good\)$/m);
   });
 
-  it('colours only on a terminal, and never with NO_COLOR', async () => {
+  it('colours only on a terminal, and never with NO_COLOR', { skip: existsSync('/usr/bin/script') ? false : 'needs script(1) from util-linux for a pseudo-terminal' }, async () => {
     // script(1) runs the binary on a real pseudo-terminal.
     const command = `${JSON.stringify(process.execPath)} ${JSON.stringify(repoPath('bin', 'infergraph.mjs'))} validate test/fixtures/graphs-broken/broken.yaml`;
     const tty = await runScript(command, {});
