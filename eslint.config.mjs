@@ -16,6 +16,8 @@ export const LAYERS = {
   'libs/detectors': { layer: 'pure', libs: ['spec'], packages: [] },
   'libs/nodes': { layer: 'pure', libs: ['protocol', 'spec', 'executor', 'detectors'], packages: ['zod'] },
   'libs/placement': { layer: 'pure', libs: [], packages: [] },
+  // Seldon Core v2 and KServe documents → graph documents: plain objects in and out, no I/O.
+  'libs/importers': { layer: 'pure', libs: [], packages: [] },
   'libs/cluster': { layer: 'pure', libs: ['placement', 'spec'], packages: [] },
   'libs/rollout': { layer: 'pure', libs: ['spec'], packages: [] },
   'libs/runtime-onnx': { layer: 'adapter', libs: ['protocol', 'nodes'], packages: ['onnxruntime-node'] },
@@ -37,6 +39,12 @@ export const LAYERS = {
     layer: 'app',
     libs: ['protocol', 'spec', 'executor', 'runtime-onnx', 'engine', 'telemetry', 'transport-grpc', 'transport-kafka', 'model-store'],
     packages: ['@nestjs/common', '@nestjs/core', '@nestjs/microservices', '@nestjs/platform-fastify', 'fastify', 'reflect-metadata', 'zod', 'jose'],
+  },
+  // A plain Node program (no NestJS): commands over the libs, the gateway as a child process, HTTP/gRPC clients.
+  'apps/cli': {
+    layer: 'app',
+    libs: ['protocol', 'spec', 'runtime-onnx', 'engine', 'transport-grpc', 'importers'],
+    packages: ['zod', 'yaml', '@grpc/grpc-js'],
   },
   // A NestJS application context, not a microservice: no @nestjs/microservices.
   'apps/worker': {
