@@ -20,8 +20,8 @@ const log = (m: string): void => console.log(`[bench:kafka] ${m}`);
 function brokerList(): { brokers: string[]; started: boolean } {
   const given = (process.env['KAFKA_BROKERS'] ?? '').split(',').filter((b) => b !== '');
   if (given.length > 0) return { brokers: given, started: false };
-  log('starting the project broker (scripts/kafka/broker.mjs start)…');
-  const r = spawnSync(process.execPath, [repoPath('scripts', 'kafka', 'broker.mjs'), 'start'], { cwd: repoPath(), encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  log('starting a broker on free ports (scripts/kafka/broker.mjs start --free-port)…');
+  const r = spawnSync(process.execPath, [repoPath('scripts', 'kafka', 'broker.mjs'), 'start', '--free-port'], { cwd: repoPath(), encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
   const address = r.stdout.split('\n').map((l) => l.trim()).filter((l) => /^[\w.-]+:\d+$/.test(l)).pop();
   if (r.status !== 0 || address === undefined) throw new Error('could not start the Kafka broker');
   return { brokers: [address], started: true };
@@ -124,7 +124,7 @@ async function main(): Promise<void> {
       results.push({ round, ceiling, infergraph });
     }
   } finally {
-    if (started) spawnSync(process.execPath, [repoPath('scripts', 'kafka', 'broker.mjs'), 'stop'], { cwd: repoPath(), stdio: 'ignore' });
+    if (started) spawnSync(process.execPath, [repoPath('scripts', 'kafka', 'broker.mjs'), 'stop', '--port', brokers[0]?.split(':')[1] ?? ''], { cwd: repoPath(), stdio: 'ignore' });
   }
   const best = (k: 'ceiling' | 'infergraph'): number => Math.max(...results.map((r) => r[k]));
   console.log('');
