@@ -11,7 +11,9 @@
 // PASS/MISS lines for issue 19's targets: graph-topic streaming >= 0.6x and Kafka-connected >= 0.25x the ceiling.
 // Env: KAFKA_BROKERS (else a broker on free ports is started and stopped), BENCH_KAFKA_RECORDS (5000),
 // BENCH_KAFKA_ROUNDS (1; best of), BENCH_KAFKA_PARTITIONS ("1,3"), BENCH_KAFKA_SCENARIOS (all; comma list of
-// bare,one-node,iris,pipeline), BENCH_CPU_PROF (a directory: gateways and workers write CPU profiles there).
+// bare,one-node,iris,pipeline), BENCH_CPU_PROF (a directory: gateways and workers write CPU profiles there),
+// BENCH_KAFKA_BACKLOG (records; off by default): one more row, the gateway started on a backlog of that many
+// iris requests already in the inputs topic (3 partitions), its RSS sampled while it works through them.
 // Writes bench/results/kafka-pipeline.json.
 import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -46,6 +48,7 @@ const SCENARIOS: readonly Scenario[] = [
   { name: 'pipeline', label: 'Kafka-connected 3-node graph (graphs/kafka)', graph: { file: 'graphs/kafka/iris-pipeline.yaml', name: 'iris-pipeline', input: 'features', worker: true }, target: 0.25 },
 ];
 const ONLY = (process.env['BENCH_KAFKA_SCENARIOS'] ?? '').split(',').filter((s) => s !== '');
+const BACKLOG = Number(process.env['BENCH_KAFKA_BACKLOG'] ?? 0);
 
 interface Row {
   scenario: ScenarioName;
@@ -185,6 +188,64 @@ async function runScenario(group: ProcessGroup, kafka: Kafka, brokers: string[],
   }
 }
 
+/** VmRSS of a live process in MiB. */
+function rssMiB(pid: number | undefined): number {
+  try {
+    const m = /^VmRSS:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${pid ?? 0}/status`, 'utf8'));
+    return m?.[1] === undefined ? Number.NaN : Number(m[1]) / 1024;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+interface BacklogRow {
+  records: number;
+  recordsPerS: number;
+  /** Gateway RSS when a quarter, half, three quarters and all of the backlog were answered. */
+  rssAtQuartersMiB: number[];
+  peakRssMiB: number;
+  peakInFlight: number;
+  maxInFlight: number;
+  pauses: number;
+}
+
+/** item 5: memory stays bounded while the gateway works through a backlog (reading pauses at the in-flight limit). */
+async function backlog(group: ProcessGroup, kafka: Kafka, brokers: string[], records: number): Promise<BacklogRow> {
+  const run = `bench${randomUUID().slice(0, 6)}`;
+  const dir = graphCopy('graphs/iris.yaml', 'backlog-p3', 3);
+  const [inputs, outputs] = [`${run}.iris.inputs`, `${run}.iris.outputs`];
+  await createTopics(kafka, [inputs, outputs, `${run}.iris.errors`], 3);
+  const producer = kafka.producer();
+  await producer.connect();
+  const one = payloads('features');
+  log(`backlog: producing ${records} records before the gateway starts…`);
+  for (let i = 0; i < records; i += 1000) {
+    await producer.send({ topic: inputs, acks: -1, messages: Array.from({ length: Math.min(1000, records - i) }, (_, k) => one[(i + k) % one.length] ?? { key: 'k', value: '' }).map((m) => ({ key: m.key, value: m.value })) });
+  }
+  await producer.disconnect();
+  const admin = kafka.admin();
+  await admin.connect();
+  const answered = async (): Promise<number> => (await admin.fetchTopicOffsets(outputs)).reduce((n, o) => n + Number(o.high), 0);
+  const gw = await startGatewayProcess(group, { GRAPHS_DIR: dir, KAFKA_BROKERS: brokers.join(','), KAFKA_TOPIC_PREFIX: run, KAFKA_GROUP_ID: `${run}.gw`, LOG_LEVEL: 'info' });
+  const pid = gw.process.child.pid;
+  const quarters: number[] = [];
+  const started = performance.now();
+  try {
+    for (;;) {
+      const n = await answered();
+      while (quarters.length < 4 && n >= (records * (quarters.length + 1)) / 4) quarters.push(rssMiB(pid));
+      if (n >= records) break;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    const seconds = (performance.now() - started) / 1000;
+    const status = (await (await fetch(`${gw.baseUrl}/v1/kafka`)).json()) as { stream: { peakInFlight: number; maxInFlight: number; pauses: number } };
+    return { records, recordsPerS: records / seconds, rssAtQuartersMiB: quarters, peakRssMiB: peakRssMiB(pid), ...status.stream };
+  } finally {
+    await admin.disconnect();
+    await group.stop(gw.process.child);
+  }
+}
+
 const fmt = (n: number, digits = 0): string => (Number.isFinite(n) ? n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }) : '–');
 
 async function main(): Promise<void> {
@@ -193,6 +254,7 @@ async function main(): Promise<void> {
   const group = new ProcessGroup();
   const scenarios = SCENARIOS.filter((s) => ONLY.length === 0 || ONLY.includes(s.name) || s.name === 'bare');
   const rows: Row[] = [];
+  let backlogRow: BacklogRow | undefined;
   const load = { before: loadavg()[0] ?? Number.NaN, after: Number.NaN };
   try {
     for (const partitions of PARTITIONS) {
@@ -206,6 +268,7 @@ async function main(): Promise<void> {
         if (best !== undefined) rows.push(best);
       }
     }
+    if (BACKLOG > 0) backlogRow = await backlog(group, kafka, brokers, BACKLOG);
   } finally {
     await group.stopAll();
     if (started) spawnSync(process.execPath, [repoPath('scripts', 'kafka', 'broker.mjs'), 'stop', '--port', brokers[0]?.split(':')[1] ?? ''], { cwd: repoPath(), stdio: 'ignore' });
@@ -227,10 +290,17 @@ async function main(): Promise<void> {
     const ratio = r.recordsPerS / ceiling(r.partitions);
     return [{ scenario: r.scenario, partitions: r.partitions, ratio, target, pass: ratio >= target }];
   });
+  if (backlogRow !== undefined) {
+    const b = backlogRow;
+    console.log(
+      `backlog of ${fmt(b.records)} iris records (3 partitions): ${fmt(b.recordsPerS)} records/s; gateway RSS at 25/50/75/100 % answered ${b.rssAtQuartersMiB.map((r) => fmt(r)).join(' / ')} MiB, peak ${fmt(b.peakRssMiB)} MiB; ` +
+        `in flight at most ${b.peakInFlight}/${b.maxInFlight}, reading paused ${fmt(b.pauses)} times`,
+    );
+  }
   for (const c of checks) console.log(`${c.pass ? 'PASS' : 'MISS'} ${c.scenario} at ${c.partitions} partition(s): ${c.ratio.toFixed(2)}× the bare pass-through (target ≥ ${c.target}×)`);
   const out = repoPath('bench', 'results');
   mkdirSync(out, { recursive: true });
-  writeFileSync(path.join(out, 'kafka-pipeline.json'), `${JSON.stringify({ date: new Date().toISOString(), records: RECORDS, rounds: ROUNDS, load, rows, checks }, null, 2)}\n`);
+  writeFileSync(path.join(out, 'kafka-pipeline.json'), `${JSON.stringify({ date: new Date().toISOString(), records: RECORDS, rounds: ROUNDS, load, rows, checks, backlog: backlogRow }, null, 2)}\n`);
 }
 
 main().then(
