@@ -1,33 +1,78 @@
-// Kafka benchmark: records per second through the three-node Kafka-connected graph
-// graphs/kafka/iris-pipeline.yaml (gateway process streaming the graph topics, one worker process
-// consuming the node topics), side by side with the ceiling on the same broker: a bare kafkajs
-// consume -> produce pass-through of the same records (one hop, no inference).
-// Uses KAFKA_BROKERS, or starts the project's broker (scripts/kafka/broker.mjs) and stops it after.
-// Run by `npm run bench` (scripts/bench.mjs); prints a table and writes bench/results/kafka-pipeline.json.
+// Kafka benchmark (`npm run bench -- kafka`): side by side in one run, at 1 and 3 partitions, on one broker:
+//   - the ceiling: a bare kafkajs consume -> produce pass-through (bench/support/kafka-relay.runner.ts, a
+//     process of its own, one hop, no inference);
+//   - graph-topic streaming of a one-node graph (bench/graphs/iris-model) and of graphs/iris.yaml (gateway
+//     process consuming <prefix>.<graph>.inputs, producing .outputs);
+//   - the Kafka-connected three-node graph graphs/kafka/iris-pipeline.yaml (gateway + one worker process,
+//     every node call through its own topics: 8 topic hops per request).
+// Per row: records/s, end-to-end latency p50/p99 per record (the input record's timestamp, set when it is
+// produced, to the output record's timestamp), CPU per record of the relay/gateway and of the worker, peak RSS.
+// Records are produced as fast as the broker takes them, so the latency includes the backlog's queueing.
+// PASS/MISS lines for issue 19's targets: graph-topic streaming >= 0.6x and Kafka-connected >= 0.25x the ceiling.
+// Env: KAFKA_BROKERS (else a broker on free ports is started and stopped), BENCH_KAFKA_RECORDS (5000),
+// BENCH_KAFKA_ROUNDS (1; best of), BENCH_KAFKA_PARTITIONS ("1,3"), BENCH_KAFKA_SCENARIOS (all; comma list of
+// bare,one-node,iris,pipeline), BENCH_CPU_PROF (a directory: gateways and workers write CPU profiles there),
+// BENCH_KAFKA_BACKLOG (records; off by default): one more row, the gateway started on a backlog of that many
+// iris requests already in the inputs topic (3 partitions), its RSS sampled while it works through them.
+// Writes bench/results/kafka-pipeline.json.
 import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import path from 'node:path';
 import { Kafka, logLevel, type Consumer } from 'kafkajs';
-import { startGateway } from '../test/support/gateway.process';
 import { repoPath } from '../test/support/repo';
-import { startWorker } from '../test/support/worker.process';
+import { percentile } from './support/percentile';
+import { ProcessGroup, cpuSeconds, peakRssMiB, type TrackedProcess } from './support/process-group';
+import { cpuProfileArgs, startGatewayProcess, startWorkerProcess } from './support/servers.launcher';
 
 const RECORDS = Number(process.env['BENCH_KAFKA_RECORDS'] ?? 5000);
-const ROUNDS = Number(process.env['BENCH_KAFKA_ROUNDS'] ?? 2);
+const ROUNDS = Number(process.env['BENCH_KAFKA_ROUNDS'] ?? 1);
+const PARTITIONS = (process.env['BENCH_KAFKA_PARTITIONS'] ?? '1,3').split(',').map(Number);
+const CPU_PROF = process.env['BENCH_CPU_PROF'];
 const log = (m: string): void => console.log(`[bench:kafka] ${m}`);
+
+type ScenarioName = 'bare' | 'one-node' | 'iris' | 'pipeline';
+interface Scenario {
+  readonly name: ScenarioName;
+  readonly label: string;
+  /** The graph file (repository-relative) and its name; none for the bare pass-through. */
+  readonly graph?: { readonly file: string; readonly name: string; readonly input: string; readonly worker: boolean };
+  /** The share of the ceiling issue 19 asks for. */
+  readonly target?: number;
+}
+const SCENARIOS: readonly Scenario[] = [
+  { name: 'bare', label: 'bare kafkajs pass-through (ceiling)' },
+  { name: 'one-node', label: 'graph topics, one-node graph (iris-model)', graph: { file: 'bench/graphs/iris-model/iris-model.yaml', name: 'iris-model', input: 'input', worker: false }, target: 0.6 },
+  { name: 'iris', label: 'graph topics, graphs/iris.yaml (3 nodes in-process)', graph: { file: 'graphs/iris.yaml', name: 'iris', input: 'features', worker: false }, target: 0.6 },
+  { name: 'pipeline', label: 'Kafka-connected 3-node graph (graphs/kafka)', graph: { file: 'graphs/kafka/iris-pipeline.yaml', name: 'iris-pipeline', input: 'features', worker: true }, target: 0.25 },
+];
+const ONLY = (process.env['BENCH_KAFKA_SCENARIOS'] ?? '').split(',').filter((s) => s !== '');
+const BACKLOG = Number(process.env['BENCH_KAFKA_BACKLOG'] ?? 0);
+
+interface Row {
+  scenario: ScenarioName;
+  partitions: number;
+  recordsPerS: number;
+  p50Ms: number;
+  p99Ms: number;
+  /** CPU per record of the relay or gateway, and of the worker (NaN without one), in microseconds. */
+  serverCpuUsPerRecord: number;
+  workerCpuUsPerRecord: number;
+  peakRssMiB: number;
+}
 
 function brokerList(): { brokers: string[]; started: boolean } {
   const given = (process.env['KAFKA_BROKERS'] ?? '').split(',').filter((b) => b !== '');
   if (given.length > 0) return { brokers: given, started: false };
-  log('starting the project broker (scripts/kafka/broker.mjs start)…');
-  const r = spawnSync(process.execPath, [repoPath('scripts', 'kafka', 'broker.mjs'), 'start'], { cwd: repoPath(), encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  log('starting a broker on free ports (scripts/kafka/broker.mjs start --free-port)…');
+  const r = spawnSync(process.execPath, [repoPath('scripts', 'kafka', 'broker.mjs'), 'start', '--free-port'], { cwd: repoPath(), encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
   const address = r.stdout.split('\n').map((l) => l.trim()).filter((l) => /^[\w.-]+:\d+$/.test(l)).pop();
   if (r.status !== 0 || address === undefined) throw new Error('could not start the Kafka broker');
   return { brokers: [address], started: true };
 }
 
-function payloads(): { key: string; value: string }[] {
+function payloads(input: string): { key: string; value: string; id: string }[] {
   const rows = [
     [5.1, 3.5, 1.4, 0.2],
     [6.2, 2.9, 4.3, 1.3],
@@ -35,106 +80,227 @@ function payloads(): { key: string; value: string }[] {
   ];
   return Array.from({ length: RECORDS }, (_, i) => ({
     key: `user-${i % 97}`,
-    value: JSON.stringify({ id: `b-${i}`, inputs: [{ name: 'features', shape: [1, 4], datatype: 'FP32', data: rows[i % rows.length] }] }),
+    id: `b-${i}`,
+    value: JSON.stringify({ id: `b-${i}`, inputs: [{ name: input, shape: [1, 4], datatype: 'FP32', data: rows[i % rows.length] }] }),
   }));
 }
 
-/** Produces the records in batches of 500 and resolves when `count` records reached `sink`; records/s. */
-async function timeThrough(kafka: Kafka, input: string, sink: string, group: string): Promise<number> {
+/**
+ * A copy of a graph file with `spec.kafka` set to this run's partitions, written where relative model URIs
+ * still resolve (bench/results/kafka-graphs/<dir>/, the depth of bench/graphs/<dir>/).
+ */
+function graphCopy(file: string, dir: string, partitions: number): string {
+  const target = repoPath('bench', 'results', 'kafka-graphs', dir);
+  rmSync(target, { recursive: true, force: true });
+  mkdirSync(target, { recursive: true });
+  const from = path.dirname(repoPath(file));
+  let text = readFileSync(repoPath(file), 'utf8').replace(/uri: (\.\.\/\S+?)([,}\s])/g, (_, uri: string, end: string) => `uri: ${path.relative(target, path.resolve(from, uri))}${end}`);
+  const kafka = `kafka: {prefix: infergraph, partitions: ${partitions}}`;
+  text = /^ {2}kafka: .*$/m.test(text) ? text.replace(/^ {2}kafka: .*$/m, `  ${kafka}`) : text.replace(/^spec:\n/m, `spec:\n  ${kafka}\n`);
+  writeFileSync(path.join(target, path.basename(file)), text);
+  return path.relative(repoPath(), target);
+}
+
+/** Produces the records (batches of 500, acks=all), waits until all reached `sink`; measures the watched processes. */
+async function timeThrough(kafka: Kafka, input: string, inputName: string, sink: string, group: string, watched: { server?: number; worker?: number }): Promise<Omit<Row, 'scenario' | 'partitions'>> {
   const consumer: Consumer = kafka.consumer({ groupId: group, maxWaitTimeInMs: 50 });
   await consumer.connect();
   await consumer.subscribe({ topics: [sink], fromBeginning: true });
-  let received = 0;
+  const sentAt = new Map<string, number>();
+  const latencies: number[] = [];
   let done: () => void = () => undefined;
   const all = new Promise<void>((r) => (done = r));
   await consumer.run({
     eachBatch: async ({ batch }) => {
-      received += batch.messages.length;
-      if (received >= RECORDS) done();
+      for (const m of batch.messages) {
+        const id = m.headers?.['x-request-id']?.toString();
+        const at = id === undefined ? undefined : sentAt.get(id);
+        if (at !== undefined) latencies.push(Number(m.timestamp) - at);
+      }
+      if (latencies.length >= RECORDS) done();
       await Promise.resolve();
     },
   });
   await new Promise((r) => setTimeout(r, 2000)); // let the sink join before the clock starts
   const producer = kafka.producer();
   await producer.connect();
-  const messages = payloads();
+  const messages = payloads(inputName);
+  const cpu0 = { server: cpuSeconds(watched.server), worker: cpuSeconds(watched.worker) };
   const started = performance.now();
-  for (let i = 0; i < messages.length; i += 500) await producer.send({ topic: input, acks: -1, messages: messages.slice(i, i + 500) });
+  for (let i = 0; i < messages.length; i += 500) {
+    const now = Date.now();
+    const chunk = messages.slice(i, i + 500).map((m) => {
+      sentAt.set(m.id, now);
+      return { key: m.key, value: m.value, timestamp: String(now), headers: { 'x-request-id': m.id } };
+    });
+    await producer.send({ topic: input, acks: -1, messages: chunk });
+  }
   await all;
   const seconds = (performance.now() - started) / 1000;
+  const perRecordUs = (pid: number | undefined, before: number): number => ((cpuSeconds(pid) - before) * 1e6) / RECORDS;
+  const result = {
+    recordsPerS: RECORDS / seconds,
+    p50Ms: percentile([...latencies].sort((a, b) => a - b), 50),
+    p99Ms: percentile([...latencies].sort((a, b) => a - b), 99),
+    serverCpuUsPerRecord: perRecordUs(watched.server, cpu0.server),
+    workerCpuUsPerRecord: perRecordUs(watched.worker, cpu0.worker),
+    peakRssMiB: peakRssMiB(watched.server) + (watched.worker === undefined ? 0 : peakRssMiB(watched.worker)),
+  };
   await producer.disconnect();
   await consumer.disconnect();
-  return RECORDS / seconds;
+  return result;
 }
 
-/** The ceiling: consume each batch and produce it on, acknowledged by the broker, with kafkajs alone. */
-async function passThrough(kafka: Kafka, run: string): Promise<number> {
-  const [a, b] = [`${run}.raw.in`, `${run}.raw.out`];
+async function createTopics(kafka: Kafka, topics: string[], partitions: number): Promise<void> {
   const admin = kafka.admin();
   await admin.connect();
-  await admin.createTopics({ topics: [a, b].map((topic) => ({ topic, numPartitions: 3, replicationFactor: 1 })), waitForLeaders: true });
+  await admin.createTopics({ topics: topics.map((topic) => ({ topic, numPartitions: partitions, replicationFactor: 1 })), waitForLeaders: true });
   await admin.disconnect();
-  const relay = kafka.consumer({ groupId: `${run}.relay`, maxWaitTimeInMs: 50 });
-  const out = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
-  await Promise.all([relay.connect(), out.connect()]);
-  await relay.subscribe({ topics: [a], fromBeginning: true });
-  await relay.run({
-    partitionsConsumedConcurrently: 3,
-    eachBatch: async ({ batch }) => {
-      await out.send({ topic: b, acks: -1, messages: batch.messages.map((m) => ({ key: m.key, value: m.value, headers: m.headers })) });
-    },
-  });
+}
+
+async function runScenario(group: ProcessGroup, kafka: Kafka, brokers: string[], s: Scenario, partitions: number): Promise<Omit<Row, 'scenario' | 'partitions'>> {
+  const run = `bench${randomUUID().slice(0, 6)}`;
+  const children: TrackedProcess[] = [];
   try {
-    return await timeThrough(kafka, a, b, `${run}.sink`);
+    if (s.graph === undefined) {
+      const [a, b] = [`${run}.raw.in`, `${run}.raw.out`];
+      await createTopics(kafka, [a, b], partitions);
+      const relay = group.spawn('relay', process.execPath, [path.join(__dirname, 'support', 'kafka-relay.runner.js'), brokers.join(','), a, b, `${run}.relay`, String(partitions)], { cwd: repoPath() });
+      children.push(relay);
+      await relay.waitFor(/relaying/, 60_000);
+      return await timeThrough(kafka, a, 'features', b, `${run}.sink`, { server: relay.child.pid });
+    }
+    const dir = graphCopy(s.graph.file, `${s.name}-p${partitions}`, partitions);
+    const env = { GRAPHS_DIR: dir, KAFKA_BROKERS: brokers.join(','), KAFKA_TOPIC_PREFIX: run, KAFKA_GROUP_ID: `${run}.gw`, LOG_LEVEL: 'info' };
+    let worker: TrackedProcess | undefined;
+    if (s.graph.worker) {
+      worker = (await startWorkerProcess(group, env, cpuProfileArgs(CPU_PROF, `kafka.${s.name}.p${partitions}.worker`))).process;
+      children.push(worker);
+    }
+    const gw = (await startGatewayProcess(group, env, cpuProfileArgs(CPU_PROF, `kafka.${s.name}.p${partitions}.gateway`))).process;
+    children.push(gw);
+    const inputs = `${run}.${s.graph.name}.inputs`;
+    await gw.waitFor(new RegExp(`streaming ${inputs.replace(/\./g, '\\.')}`), 60_000);
+    if (s.graph.worker) await gw.waitFor(/awaiting node outputs on/, 60_000);
+    return await timeThrough(kafka, inputs, s.graph.input, `${run}.${s.graph.name}.outputs`, `${run}.sink`, { server: gw.child.pid, worker: worker?.child.pid });
   } finally {
-    await relay.disconnect();
-    await out.disconnect();
+    for (const c of children.reverse()) await group.stop(c.child);
   }
 }
 
-/** infergraph: the three-node Kafka-connected graph (8 topic hops per request, 3 inferences). */
-async function pipeline(kafka: Kafka, brokers: string[], run: string): Promise<number> {
-  const env = { GRAPHS_DIR: 'graphs/kafka', KAFKA_BROKERS: brokers.join(','), KAFKA_TOPIC_PREFIX: run, LOG_LEVEL: 'warn' };
-  const worker = await startWorker(env);
-  const gw = await startGateway({ ...env, KAFKA_GROUP_ID: `${run}.gw`, LOG_LEVEL: 'info' });
+/** VmRSS of a live process in MiB. */
+function rssMiB(pid: number | undefined): number {
   try {
-    const deadline = Date.now() + 60_000;
-    while (!gw.output().includes(`streaming ${run}.iris-pipeline.inputs`)) {
-      if (Date.now() > deadline) throw new Error(`gateway did not start streaming:\n${gw.output()}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    return await timeThrough(kafka, `${run}.iris-pipeline.inputs`, `${run}.iris-pipeline.outputs`, `${run}.sink`);
-  } finally {
-    await gw.stop();
-    await worker.kill();
+    const m = /^VmRSS:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${pid ?? 0}/status`, 'utf8'));
+    return m?.[1] === undefined ? Number.NaN : Number(m[1]) / 1024;
+  } catch {
+    return Number.NaN;
   }
 }
+
+interface BacklogRow {
+  records: number;
+  recordsPerS: number;
+  /** Gateway RSS when a quarter, half, three quarters and all of the backlog were answered. */
+  rssAtQuartersMiB: number[];
+  peakRssMiB: number;
+  peakInFlight: number;
+  maxInFlight: number;
+  pauses: number;
+}
+
+/** item 5: memory stays bounded while the gateway works through a backlog (reading pauses at the in-flight limit). */
+async function backlog(group: ProcessGroup, kafka: Kafka, brokers: string[], records: number): Promise<BacklogRow> {
+  const run = `bench${randomUUID().slice(0, 6)}`;
+  const dir = graphCopy('graphs/iris.yaml', 'backlog-p3', 3);
+  const [inputs, outputs] = [`${run}.iris.inputs`, `${run}.iris.outputs`];
+  await createTopics(kafka, [inputs, outputs, `${run}.iris.errors`], 3);
+  const producer = kafka.producer();
+  await producer.connect();
+  const one = payloads('features');
+  log(`backlog: producing ${records} records before the gateway starts…`);
+  for (let i = 0; i < records; i += 1000) {
+    await producer.send({ topic: inputs, acks: -1, messages: Array.from({ length: Math.min(1000, records - i) }, (_, k) => one[(i + k) % one.length] ?? { key: 'k', value: '' }).map((m) => ({ key: m.key, value: m.value })) });
+  }
+  await producer.disconnect();
+  const admin = kafka.admin();
+  await admin.connect();
+  const answered = async (): Promise<number> => (await admin.fetchTopicOffsets(outputs)).reduce((n, o) => n + Number(o.high), 0);
+  const gw = await startGatewayProcess(group, { GRAPHS_DIR: dir, KAFKA_BROKERS: brokers.join(','), KAFKA_TOPIC_PREFIX: run, KAFKA_GROUP_ID: `${run}.gw`, LOG_LEVEL: 'info' });
+  const pid = gw.process.child.pid;
+  const quarters: number[] = [];
+  const started = performance.now();
+  try {
+    for (;;) {
+      const n = await answered();
+      while (quarters.length < 4 && n >= (records * (quarters.length + 1)) / 4) quarters.push(rssMiB(pid));
+      if (n >= records) break;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    const seconds = (performance.now() - started) / 1000;
+    const status = (await (await fetch(`${gw.baseUrl}/v1/kafka`)).json()) as { stream: { peakInFlight: number; maxInFlight: number; pauses: number } };
+    return { records, recordsPerS: records / seconds, rssAtQuartersMiB: quarters, peakRssMiB: peakRssMiB(pid), ...status.stream };
+  } finally {
+    await admin.disconnect();
+    await group.stop(gw.process.child);
+  }
+}
+
+const fmt = (n: number, digits = 0): string => (Number.isFinite(n) ? n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }) : '–');
 
 async function main(): Promise<void> {
   const { brokers, started } = brokerList();
   const kafka = new Kafka({ clientId: 'infergraph-bench', brokers, logLevel: logLevel.NOTHING });
-  const results: { round: number; ceiling: number; infergraph: number }[] = [];
+  const group = new ProcessGroup();
+  const scenarios = SCENARIOS.filter((s) => ONLY.length === 0 || ONLY.includes(s.name) || s.name === 'bare');
+  const rows: Row[] = [];
+  let backlogRow: BacklogRow | undefined;
+  const load = { before: loadavg()[0] ?? Number.NaN, after: Number.NaN };
   try {
-    for (let round = 1; round <= ROUNDS; round++) {
-      const run = `bench${randomUUID().slice(0, 6)}`;
-      log(`round ${round}/${ROUNDS}: ${RECORDS} records, bare kafkajs pass-through…`);
-      const ceiling = await passThrough(kafka, run);
-      log(`round ${round}/${ROUNDS}: ${RECORDS} records through graphs/kafka/iris-pipeline.yaml…`);
-      const infergraph = await pipeline(kafka, brokers, run);
-      results.push({ round, ceiling, infergraph });
+    for (const partitions of PARTITIONS) {
+      for (const s of scenarios) {
+        let best: Row | undefined;
+        for (let round = 1; round <= ROUNDS; round++) {
+          log(`${partitions} partition(s), ${s.label}: ${RECORDS} records (round ${round}/${ROUNDS})…`);
+          const r = { scenario: s.name, partitions, ...(await runScenario(group, kafka, brokers, s, partitions)) };
+          if (best === undefined || r.recordsPerS > best.recordsPerS) best = r;
+        }
+        if (best !== undefined) rows.push(best);
+      }
     }
+    if (BACKLOG > 0) backlogRow = await backlog(group, kafka, brokers, BACKLOG);
   } finally {
-    if (started) spawnSync(process.execPath, [repoPath('scripts', 'kafka', 'broker.mjs'), 'stop'], { cwd: repoPath(), stdio: 'ignore' });
+    await group.stopAll();
+    if (started) spawnSync(process.execPath, [repoPath('scripts', 'kafka', 'broker.mjs'), 'stop', '--port', brokers[0]?.split(':')[1] ?? ''], { cwd: repoPath(), stdio: 'ignore' });
   }
-  const best = (k: 'ceiling' | 'infergraph'): number => Math.max(...results.map((r) => r[k]));
+  load.after = loadavg()[0] ?? Number.NaN;
+  const ceiling = (p: number): number => rows.find((r) => r.scenario === 'bare' && r.partitions === p)?.recordsPerS ?? Number.NaN;
   console.log('');
-  console.log(`| ${RECORDS} records, 3 partitions | records/s (best of ${ROUNDS}) | ratio to the ceiling |`);
-  console.log('|---|---|---|');
-  console.log(`| bare kafkajs consume -> produce pass-through (the ceiling) | ${best('ceiling').toFixed(0)} | 1.00 |`);
-  console.log(`| infergraph, 3-node Kafka-connected graph (8 topic hops, 3 inferences) | ${best('infergraph').toFixed(0)} | ${(best('infergraph') / best('ceiling')).toFixed(2)} |`);
-  const out = path.join(repoPath('bench', 'results'));
+  console.log(`${RECORDS} records per row (best of ${ROUNDS}); load average (1 min) ${fmt(load.before, 2)} before, ${fmt(load.after, 2)} after`);
+  console.log('| scenario | partitions | records/s | × ceiling | p50 ms | p99 ms | gateway/relay CPU µs/record | worker CPU µs/record | peak RSS MiB |');
+  console.log('|---|---|---|---|---|---|---|---|---|');
+  for (const r of rows) {
+    const s = SCENARIOS.find((x) => x.name === r.scenario);
+    console.log(`| ${s?.label ?? r.scenario} | ${r.partitions} | ${fmt(r.recordsPerS)} | ${fmt(r.recordsPerS / ceiling(r.partitions), 2)} | ${fmt(r.p50Ms)} | ${fmt(r.p99Ms)} | ${fmt(r.serverCpuUsPerRecord)} | ${fmt(r.workerCpuUsPerRecord)} | ${fmt(r.peakRssMiB)} |`);
+  }
+  console.log('');
+  const checks = rows.flatMap((r) => {
+    const target = SCENARIOS.find((x) => x.name === r.scenario)?.target;
+    if (target === undefined) return [];
+    const ratio = r.recordsPerS / ceiling(r.partitions);
+    return [{ scenario: r.scenario, partitions: r.partitions, ratio, target, pass: ratio >= target }];
+  });
+  if (backlogRow !== undefined) {
+    const b = backlogRow;
+    console.log(
+      `backlog of ${fmt(b.records)} iris records (3 partitions): ${fmt(b.recordsPerS)} records/s; gateway RSS at 25/50/75/100 % answered ${b.rssAtQuartersMiB.map((r) => fmt(r)).join(' / ')} MiB, peak ${fmt(b.peakRssMiB)} MiB; ` +
+        `in flight at most ${b.peakInFlight}/${b.maxInFlight}, reading paused ${fmt(b.pauses)} times`,
+    );
+  }
+  for (const c of checks) console.log(`${c.pass ? 'PASS' : 'MISS'} ${c.scenario} at ${c.partitions} partition(s): ${c.ratio.toFixed(2)}× the bare pass-through (target ≥ ${c.target}×)`);
+  const out = repoPath('bench', 'results');
   mkdirSync(out, { recursive: true });
-  writeFileSync(path.join(out, 'kafka-pipeline.json'), `${JSON.stringify({ records: RECORDS, rounds: results, ratio: best('infergraph') / best('ceiling') }, null, 2)}\n`);
+  writeFileSync(path.join(out, 'kafka-pipeline.json'), `${JSON.stringify({ date: new Date().toISOString(), records: RECORDS, rounds: ROUNDS, load, rows, checks, backlog: backlogRow }, null, 2)}\n`);
 }
 
 main().then(

@@ -41,11 +41,12 @@ if (kinds.includes('e2e')) {
   }
 }
 
-// End-to-end tests stream through a real Kafka broker: KAFKA_BROKERS, or one started here and stopped after.
+// End-to-end tests stream through a real Kafka broker: KAFKA_BROKERS, or one started here on ports the OS picks
+// (never a developer's broker on 19092, which `npm run kafka:start` owns) and stopped after.
 let brokers = process.env.KAFKA_BROKERS;
 let startedBroker = false;
 if (kinds.includes('e2e') && !brokers) {
-  const started = spawnSync(process.execPath, [path.join(root, 'scripts', 'kafka', 'broker.mjs'), 'start'], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  const started = spawnSync(process.execPath, [path.join(root, 'scripts', 'kafka', 'broker.mjs'), 'start', '--free-port'], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
   if (started.status !== 0) {
     console.error('[test] could not start the Kafka broker (scripts/kafka/broker.mjs start)');
     process.exit(1);
@@ -79,5 +80,8 @@ const result = spawnSync(
   { cwd: root, stdio: 'inherit', env: { ...process.env, INFERGRAPH_ROOT: root, ...(brokers ? { KAFKA_BROKERS: brokers } : {}), ...(k8sBin ? { INFERGRAPH_K8S_BIN: k8sBin } : {}), ...(s3Bin ? { INFERGRAPH_S3_BIN: s3Bin } : {}) } },
 );
 // Quietly: the test runner's summary must stay the last lines of the output.
-if (startedBroker) spawnSync(process.execPath, [path.join(root, 'scripts', 'kafka', 'broker.mjs'), 'stop'], { cwd: root, stdio: 'ignore' });
+if (startedBroker) {
+  const port = brokers.split(':').pop();
+  spawnSync(process.execPath, [path.join(root, 'scripts', 'kafka', 'broker.mjs'), 'stop', '--port', port], { cwd: root, stdio: 'ignore' });
+}
 process.exit(result.status ?? 1);

@@ -90,7 +90,7 @@ export async function startWorkerProcess(group: ProcessGroup, env: Readonly<Reco
 }
 
 /** A gateway process (dist/apps/gateway) on free loopback ports; resolves once its graphs settled. */
-async function startGatewayProcess(group: ProcessGroup, env: Readonly<Record<string, string>>, nodeArgs: readonly string[] = []): Promise<{ baseUrl: string; process: TrackedProcess }> {
+export async function startGatewayProcess(group: ProcessGroup, env: Readonly<Record<string, string>>, nodeArgs: readonly string[] = []): Promise<{ baseUrl: string; process: TrackedProcess }> {
   const grpcPort = await freePort();
   const gateway = group.spawn('gateway', process.execPath, [...nodeArgs, repoPath('dist', 'apps', 'gateway', 'src', 'main.js')], {
     cwd: repoPath(),

@@ -1,7 +1,11 @@
 // A real single-node Apache Kafka broker (KRaft) for development and tests, no Docker:
-//   node scripts/kafka/broker.mjs start   fetch Kafka from Maven Central (once), format, start, wait
-//   node scripts/kafka/broker.mjs stop    stop the broker this script started
-// Prints the bootstrap address. Everything lives in .cache/kafka (git-ignored).
+//   node scripts/kafka/broker.mjs start               fetch Kafka from Maven Central (once), format, start on
+//                                                      KAFKA_PORT (default 19092), wait; reuses one already there
+//   node scripts/kafka/broker.mjs start --free-port   the same on two ports the OS picks (tests: never collides
+//                                                      with a developer's broker on 19092)
+//   node scripts/kafka/broker.mjs stop [--port N]    stop the broker this script started on N (default KAFKA_PORT)
+// Prints the bootstrap address. Everything lives in .cache/kafka (git-ignored): the jars once, and per broker its
+// own state directory (the default port keeps the top-level one, as before), so brokers run side by side.
 import { execFileSync, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -13,12 +17,30 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..', '..');
 const cache = path.join(root, '.cache', 'kafka');
 const libs = path.join(cache, 'libs');
-const data = path.join(cache, 'data');
-const pidFile = path.join(cache, 'broker.pid');
-const port = Number(process.env.KAFKA_PORT ?? 19092);
-const controllerPort = port + 1;
-const address = `127.0.0.1:${port}`;
+const DEFAULT_PORT = 19092;
 const log = (m) => console.error(`[kafka] ${m}`);
+
+/** Where one broker keeps its config, data, log and pid: the default port keeps the layout of earlier versions. */
+function stateDir(port) {
+  return port === DEFAULT_PORT ? cache : path.join(cache, 'brokers', String(port));
+}
+
+function option(name) {
+  const i = process.argv.indexOf(name);
+  return i < 0 ? undefined : process.argv[i + 1];
+}
+
+/** A port nobody listens on now, picked by the OS on loopback. */
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
 
 function fetchKafka() {
   if (existsSync(libs) && readdirSync(libs).some((f) => f.startsWith('kafka_2.13-'))) return;
@@ -27,13 +49,13 @@ function fetchKafka() {
   execFileSync('mvn', ['-q', '-B', '-Dstyle.color=never', '-f', path.join(here, 'pom.xml'), 'dependency:copy-dependencies', `-DoutputDirectory=${libs}`], { stdio: ['ignore', 2, 2] });
 }
 
-function properties() {
+function properties(port, controllerPort, data) {
   return [
     'process.roles=broker,controller',
     'node.id=1',
     `controller.quorum.voters=1@127.0.0.1:${controllerPort}`,
     `listeners=PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}`,
-    `advertised.listeners=PLAINTEXT://${address}`,
+    `advertised.listeners=PLAINTEXT://127.0.0.1:${port}`,
     'controller.listener.names=CONTROLLER',
     'listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT',
     `log.dirs=${data}`,
@@ -47,7 +69,7 @@ function properties() {
   ].join('\n');
 }
 
-function reachable() {
+function reachable(port) {
   return new Promise((resolve) => {
     const socket = net.connect(port, '127.0.0.1');
     socket.once('connect', () => {
@@ -58,53 +80,78 @@ function reachable() {
   });
 }
 
-async function start() {
-  if (await reachable()) {
+async function start(freePortWanted) {
+  let port = Number(process.env.KAFKA_PORT ?? DEFAULT_PORT);
+  let controllerPort = port + 1;
+  if (freePortWanted) {
+    port = await freePort();
+    do controllerPort = await freePort();
+    while (controllerPort === port);
+  }
+  const address = `127.0.0.1:${port}`;
+  if (await reachable(port)) {
     log(`a broker already listens on ${address}`);
     console.log(address);
     return;
   }
   fetchKafka();
-  const config = path.join(cache, 'server.properties');
-  writeFileSync(config, properties());
+  const dir = stateDir(port);
+  const data = path.join(dir, 'data');
+  mkdirSync(dir, { recursive: true });
+  const config = path.join(dir, 'server.properties');
+  writeFileSync(config, properties(port, controllerPort, data));
   rmSync(data, { recursive: true, force: true });
   const classpath = `${libs}/*`;
   execFileSync('java', ['-cp', classpath, 'kafka.tools.StorageTool', 'format', '-t', randomUUID().replace(/-/g, '').slice(0, 22), '-c', config, '--ignore-formatted'], {
     stdio: ['ignore', 'ignore', 'inherit'],
   });
-  const out = openSync(path.join(cache, 'broker.log'), 'w');
+  const out = openSync(path.join(dir, 'broker.log'), 'w');
   const child = spawn('java', ['-Xmx512m', '-cp', classpath, `-Dlog4j.configuration=file:${path.join(here, 'log4j.properties')}`, 'kafka.Kafka', config], {
     detached: true,
     stdio: ['ignore', out, out],
   });
   child.unref();
-  writeFileSync(pidFile, String(child.pid));
+  writeFileSync(path.join(dir, 'broker.pid'), String(child.pid));
   log(`starting broker (pid ${child.pid}) on ${address}…`);
   const deadline = Date.now() + 60_000;
-  while (!(await reachable())) {
-    if (Date.now() > deadline) throw new Error(`broker did not listen on ${address} within 60 s; see ${path.join(cache, 'broker.log')}`);
+  while (!(await reachable(port))) {
+    if (Date.now() > deadline) throw new Error(`broker did not listen on ${address} within 60 s; see ${path.join(dir, 'broker.log')}`);
     await new Promise((r) => setTimeout(r, 200));
   }
   log('broker ready');
   console.log(address);
 }
 
-function stop() {
-  if (!existsSync(pidFile)) return log('no broker started by this script');
+async function stop(port) {
+  const dir = stateDir(port);
+  const pidFile = path.join(dir, 'broker.pid');
+  if (!existsSync(pidFile)) return log(`no broker started by this script on port ${port}`);
   const pid = Number(readFileSync(pidFile, 'utf8'));
   try {
     process.kill(pid, 'SIGTERM');
-    log(`stopped broker (pid ${pid})`);
+    log(`stopped broker (pid ${pid}) on port ${port}`);
   } catch {
     log(`broker (pid ${pid}) was not running`);
   }
   rmSync(pidFile, { force: true });
+  if (port === DEFAULT_PORT) return;
+  // A broker on a picked port is throwaway: wait for it to let go of its files, then remove its state.
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    try {
+      process.kill(pid, 0);
+    } catch {
+      break;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  rmSync(dir, { recursive: true, force: true });
 }
 
 const command = process.argv[2];
-if (command === 'start') await start();
-else if (command === 'stop') stop();
+if (command === 'start') await start(process.argv.includes('--free-port'));
+else if (command === 'stop') await stop(Number(option('--port') ?? process.env.KAFKA_PORT ?? DEFAULT_PORT));
 else {
-  console.error('usage: node scripts/kafka/broker.mjs start|stop');
+  console.error('usage: node scripts/kafka/broker.mjs start [--free-port] | stop [--port N]');
   process.exit(2);
 }

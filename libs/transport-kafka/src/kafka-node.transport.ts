@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Consumer } from 'kafkajs';
+import type { Consumer, KafkaMessage } from 'kafkajs';
 import type { NodeInvocation, NodeTransport } from '@infergraph/executor';
 import { NodeKey } from '@infergraph/spec';
 import { HTTP_STATUS_OF, InferenceError, decodeInferResponseProto, decodeNodeOutputs, encodeInferRequestProto, encodeNodeCall, isInferenceErrorCode, type TensorMap } from '@infergraph/protocol';
@@ -137,6 +137,33 @@ export class KafkaNodeTransport implements NodeTransport {
     return answer;
   }
 
+  /** Completes the pending call an output record answers; counts answers for calls that already ended. */
+  private answer(message: KafkaMessage): void {
+    const headers = textHeaders(message.headers);
+    const id = headers[HEADER.call];
+    const call = id === undefined ? undefined : this.pending.get(id);
+    if (call === undefined) {
+      if (headers[HEADER.replyTo] === this.instance) this.lateOrDuplicate++;
+      return;
+    }
+    this.pending.delete(id as string);
+    try {
+      const error = headers[HEADER.error];
+      if (error !== undefined) {
+        const code = headers[HEADER.errorCode];
+        const details = parseDetails(headers[HEADER.errorDetails]);
+        call.reject(new InferenceError(isInferenceErrorCode(code) ? code : codeOfStatus(headers[HEADER.errorStatus]), error, details === undefined ? undefined : { details }));
+      } else {
+        // Views over the record's bytes (no copy): kafkajs hands each fetched record out once and keeps no reference.
+        call.resolve(decodeNodeOutputs(decodeInferResponseProto(message.value ?? Buffer.alloc(0)), `${call.where} (Kafka)`, true));
+      }
+    } catch (err) {
+      // An answer that is no ModelInferResponse is the worker's fault, not the caller's: a 500, as decodeNodeOutputs says for the rest.
+      const malformed = err instanceof InferenceError && err.code === 'INVALID_ARGUMENT';
+      call.reject(malformed ? new InferenceError('INTERNAL', `${call.where} (Kafka) returned ${err.message}`, { cause: err }) : err);
+    }
+  }
+
   describeWait(graph: string, node: string): string | undefined {
     const g = this.graphs.get(graph);
     if (g === undefined) return undefined;
@@ -215,32 +242,15 @@ export class KafkaNodeTransport implements NodeTransport {
         });
       });
     });
+    // No group offsets: this instance keeps its own positions (above), so a commit would be a wasted round
+    // trip per fetch; one pass over each fetched batch, no per-message heartbeat.
     await consumer.run({
+      autoCommit: false,
       partitionsConsumedConcurrently: Math.max(1, wanted.size),
-      eachMessage: ({ topic, partition, message }) => {
-        this.positions.set(`${topic}:${partition}`, String(Number(message.offset) + 1));
-        const headers = textHeaders(message.headers);
-        const id = headers[HEADER.call];
-        const call = id === undefined ? undefined : this.pending.get(id);
-        if (call === undefined) {
-          if (headers[HEADER.replyTo] === this.instance) this.lateOrDuplicate++;
-          return Promise.resolve();
-        }
-        this.pending.delete(id as string);
-        try {
-          const error = headers[HEADER.error];
-          if (error !== undefined) {
-            const code = headers[HEADER.errorCode];
-            const details = parseDetails(headers[HEADER.errorDetails]);
-            call.reject(new InferenceError(isInferenceErrorCode(code) ? code : codeOfStatus(headers[HEADER.errorStatus]), error, details === undefined ? undefined : { details }));
-          } else {
-            call.resolve(decodeNodeOutputs(decodeInferResponseProto(message.value ?? Buffer.alloc(0)), `${call.where} (Kafka)`));
-          }
-        } catch (err) {
-          // An answer that is no ModelInferResponse is the worker's fault, not the caller's: a 500, as decodeNodeOutputs says for the rest.
-          const malformed = err instanceof InferenceError && err.code === 'INVALID_ARGUMENT';
-          call.reject(malformed ? new InferenceError('INTERNAL', `${call.where} (Kafka) returned ${err.message}`, { cause: err }) : err);
-        }
+      eachBatch: ({ batch }) => {
+        for (const message of batch.messages) this.answer(message);
+        const last = batch.messages[batch.messages.length - 1];
+        if (last !== undefined) this.positions.set(`${batch.topic}:${batch.partition}`, String(Number(last.offset) + 1));
         return Promise.resolve();
       },
     });

@@ -160,7 +160,7 @@ export class KafkaClient {
         for (const q of batch) {
           let list = byTopic.get(q.topic);
           if (list === undefined) byTopic.set(q.topic, (list = []));
-          list.push({ key: q.record.key, value: q.record.value, headers: { ...q.record.headers } });
+          list.push({ key: q.record.key, value: q.record.value, headers: q.record.headers });
         }
         await producer.sendBatch({ acks: -1, topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })) });
         for (const q of batch) q.resolve();

@@ -60,6 +60,7 @@ export interface PartitionLag {
 }
 
 const HEARTBEAT_MS = 1000;
+const COMMIT_INTERVAL_MS = 1000;
 
 /**
  * A consumer group member that handles many records at once while keeping Kafka's guarantees: per-key
@@ -77,7 +78,8 @@ export class PipelinedConsumer {
   private waiters: (() => void)[] = [];
   private lastPauseLog = 0;
   /** Per "topic:partition": the high watermark of the latest fetch and the next offset to commit. */
-  private readonly positions = new Map<string, { topic: string; partition: number; high: number; next: number }>();
+  private readonly positions = new Map<string, { topic: string; partition: number; high: number; next: number; committed: number }>();
+  private committer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly client: KafkaClient,
@@ -103,9 +105,12 @@ export class PipelinedConsumer {
     consumer.on(consumer.events.GROUP_JOIN, () => this.positions.clear());
     await consumer.connect();
     await consumer.subscribe({ topics: [...o.topics], fromBeginning: o.fromBeginning });
+    clearInterval(this.committer);
+    this.committer = setInterval(() => void this.commitPositions(consumer), COMMIT_INTERVAL_MS);
+    // Offsets are committed by this class: once a second when some advanced (kafkajs' autoCommit commits after
+    // every batch, one more broker round trip per fetch), on a heartbeat error (rebalance) and when stopping.
     await consumer.run({
-      autoCommit: true,
-      autoCommitInterval: 1000,
+      autoCommit: false,
       eachBatchAutoResolve: false,
       partitionsConsumedConcurrently: Math.max(1, o.partitions),
       eachBatch: async (payload) => {
@@ -122,9 +127,10 @@ export class PipelinedConsumer {
             position.next = Number(offset) + 1;
           }
         };
+        const commitResolved = (): Promise<void> => payload.commitOffsetsIfNecessary(payload.uncommittedOffsets()).catch(() => undefined);
         const beat = setInterval(() => {
-          payload.heartbeat().catch(() => undefined);
-          payload.commitOffsetsIfNecessary().catch(() => undefined);
+          // A heartbeat refused during a rebalance: commit what is answered before the partition moves.
+          payload.heartbeat().catch(commitResolved);
         }, HEARTBEAT_MS);
         const chains = new Map<string, Promise<void>>();
         const tasks: Promise<void>[] = [];
@@ -155,6 +161,7 @@ export class PipelinedConsumer {
           await Promise.all(tasks);
         } finally {
           clearInterval(beat);
+          if (failure !== undefined || !payload.isRunning() || payload.isStale()) await commitResolved();
         }
         if (failure !== undefined) {
           this.retried += messages.length - next;
@@ -168,7 +175,23 @@ export class PipelinedConsumer {
   async stop(): Promise<void> {
     const consumer = this.consumer;
     this.consumer = undefined;
+    clearInterval(this.committer);
+    // What is answered now; records still in flight commit at the end of their batch.
+    if (consumer !== undefined) await this.commitPositions(consumer);
     await consumer?.disconnect();
+  }
+
+  /** Commits each partition's next offset to answer, where it advanced since the last commit. */
+  private async commitPositions(consumer: Consumer): Promise<void> {
+    const advanced = [...this.positions.values()].filter((p) => p.next > p.committed);
+    if (advanced.length === 0) return;
+    const offsets = advanced.map((p) => ({ topic: p.topic, partition: p.partition, offset: String(p.next) }));
+    try {
+      await consumer.commitOffsets(offsets);
+      for (const [i, p] of advanced.entries()) p.committed = Math.max(p.committed, Number(offsets[i]?.offset));
+    } catch {
+      // Not running, or a rebalance moved the partition: its new owner replays from the last commit.
+    }
   }
 
   stats(): PipelineStats {
@@ -192,7 +215,8 @@ export class PipelinedConsumer {
     const key = `${topic}:${partition}`;
     let p = this.positions.get(key);
     if (p === undefined) {
-      p = { topic, partition, high, next: firstOffset === undefined ? high : Number(firstOffset) };
+      const next = firstOffset === undefined ? high : Number(firstOffset);
+      p = { topic, partition, high, next, committed: next };
       this.positions.set(key, p);
     }
     p.high = high;
