@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -231,6 +231,47 @@ describe('infergraph bench against a running gateway', () => {
     assert.equal(r.code, 1);
     assert.match(r.stdout, /^iris: (\d+) requests in [\d.]+ s over 1 connections, \1 failed$/m);
     assert.match(r.stderr, /× 400 .*dimension 1 must be 4/);
+  });
+});
+
+describe('infergraph get rollouts against a running gateway', () => {
+  let gateway: RunningGateway;
+  let guarded: RunningGateway;
+  const dir = mkdtempSync(path.join(tmpdir(), 'infergraph-cli-rollouts-'));
+  before(async () => {
+    // iris version 1, and version 2 with a rollout whose first step holds for far more requests than the test sends.
+    const iris = readFileSync(repoPath('graphs', 'iris.yaml'), 'utf8').replace('../models/', `${repoPath('models')}/`);
+    writeFileSync(path.join(dir, 'iris.yaml'), iris);
+    writeFileSync(path.join(dir, 'iris-v2.yaml'), iris.replace(/^spec:\n/m, 'spec:\n  version: "2"\n  rollout:\n    steps: [{weightPercent: 10, requests: 100000}]\n'));
+    [gateway, guarded] = await Promise.all([
+      startGateway({ GRAPHS_DIR: dir, MODEL_ROOTS: repoPath('models'), KAFKA_BROKERS: '' }),
+      startGateway({ GRAPHS_DIR: dir, MODEL_ROOTS: repoPath('models'), KAFKA_BROKERS: '', OPS_TOKEN: 'ops-token-for-the-cli-test' }),
+    ]);
+  });
+  after(async () => {
+    await Promise.all([gateway?.stop(), guarded?.stop()]);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('lists the rollout with its versions, phase, step and weight, as a table or --json', async () => {
+    const json = await runInfergraph(['get', 'rollouts', '--gateway', gateway.baseUrl, '--json']);
+    assert.equal(json.code, 0, json.stderr);
+    const rollouts = (JSON.parse(json.stdout) as { rollouts: { graph: string; from: string; to: string; phase: string; step: number; steps: number; weightPercent: number }[] }).rollouts;
+    assert.deepEqual(
+      rollouts.map((r) => [r.graph, r.from, r.to, r.step, r.steps, r.weightPercent]),
+      [['iris', '1', '2', 1, 1, 10]],
+    );
+    const table = await runInfergraph(['get', 'rollouts', '--gateway', gateway.baseUrl]);
+    assert.equal(table.code, 0, table.stderr);
+    assert.match(table.stdout, /^iris +1 +2 +\S+ +1\/1 +10 /m);
+  });
+
+  it("needs the gateway's OPS_TOKEN when it has one: exit 1 naming --ops-token without it, 0 with it", async () => {
+    const refused = await runInfergraph(['get', 'rollouts', '--gateway', guarded.baseUrl]);
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /401: give the gateway's OPS_TOKEN with --ops-token or INFERGRAPH_OPS_TOKEN/);
+    const allowed = await runInfergraph(['get', 'rollouts', '--gateway', guarded.baseUrl, '--json'], { env: { INFERGRAPH_OPS_TOKEN: 'ops-token-for-the-cli-test' } });
+    assert.equal(allowed.code, 0, allowed.stderr);
   });
 });
 

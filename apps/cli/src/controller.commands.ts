@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { parseDocument } from 'yaml';
-import { CommandError, EXIT_OK, EXIT_PROBLEMS, UsageError, intOption, type CliCommand } from './cli.command';
+import { CommandError, EXIT_OK, EXIT_PROBLEMS, UsageError, intOption, stringOption, type CliCommand } from './cli.command';
 import { formatTable, paint, type CliIo } from './cli.io';
 import { CONTROLLER_OPTIONS, ControllerClient, type ClusterStatusJson, type DescribedGraph } from './controller.client';
 import { findGraphFiles } from './graph-files.finder';
@@ -60,11 +60,25 @@ export const deleteCommand: CliCommand = {
 
 export const getCommand: CliCommand = {
   name: 'get',
-  summary: 'List a controller\'s graphs (get graphs) or its workers, replicas and pending placements (get cluster).',
-  usage: 'get [options] graphs|cluster',
-  options: { ...CONTROLLER_OPTIONS, ...JSON_OPTION },
+  summary: "List a controller's graphs (get graphs), its workers, replicas and pending placements (get cluster), or a gateway's canary rollouts (get rollouts).",
+  usage: 'get [options] graphs|cluster|rollouts',
+  details:
+    'rollouts are a gateway\'s (each gateway judges its own traffic): --gateway <url> (INFERGRAPH_GATEWAY, config file "gateway")\n' +
+    'and --ops-token <token> (INFERGRAPH_OPS_TOKEN), the gateway\'s OPS_TOKEN when it has one.',
+  options: {
+    ...CONTROLLER_OPTIONS,
+    ...JSON_OPTION,
+    gateway: { type: 'string', short: 'g', help: '<url> gateway REST base URL, for rollouts (INFERGRAPH_GATEWAY, default http://127.0.0.1:8080)' },
+    'ops-token': { type: 'string', help: "<token> the gateway's OPS_TOKEN, for rollouts (INFERGRAPH_OPS_TOKEN)" },
+  },
   async run(ctx, values, positionals) {
-    const what = singleName(positionals, 'what to get (graphs or cluster)');
+    const what = singleName(positionals, 'what to get (graphs, cluster or rollouts)');
+    if (what === 'rollouts') {
+      const rollouts = await gatewayRollouts(ctx.settings.gatewayUrl, stringOption(values, 'gateway'), stringOption(values, 'ops-token') ?? ctx.settings.env['INFERGRAPH_OPS_TOKEN']);
+      if (values['json'] === true) ctx.io.out(JSON.stringify({ rollouts }, null, 2));
+      else printRollouts(ctx.io, rollouts);
+      return EXIT_OK;
+    }
     const client = new ControllerClient(ctx, values);
     if (what === 'graphs') {
       const { graphs } = await client.graphs();
@@ -78,9 +92,68 @@ export const getCommand: CliCommand = {
       else printCluster(ctx.io, status);
       return EXIT_OK;
     }
-    throw new UsageError(`cannot get ${JSON.stringify(what)}: expected graphs or cluster`);
+    throw new UsageError(`cannot get ${JSON.stringify(what)}: expected graphs, cluster or rollouts`);
   },
 };
+
+/** A rollout as a gateway's `GET /v1/rollouts` lists it (libs/engine RolloutStatus; the fields shown here). */
+interface RolloutJson {
+  readonly graph: string;
+  readonly from: string;
+  readonly to: string;
+  readonly phase: string;
+  readonly step: number;
+  readonly steps: number;
+  readonly paused: boolean;
+  readonly weightPercent: number;
+  readonly measurements?: { readonly candidate?: { readonly requests?: number; readonly errorRatio?: number } };
+  readonly lastJudgement?: { readonly reason?: string } | undefined;
+}
+
+async function gatewayRollouts(configured: string, flag: string | undefined, token: string | undefined): Promise<RolloutJson[]> {
+  const url = `${(flag ?? configured).replace(/\/+$/, '')}/v1/rollouts`;
+  let res: Response;
+  try {
+    res = await fetch(url, { headers: token === undefined || token === '' ? {} : { authorization: `Bearer ${token}` } });
+  } catch (err) {
+    throw new CommandError(`cannot reach the gateway at ${url}: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  const text = await res.text();
+  if (res.status === 401) throw new CommandError(`GET ${url}: 401: give the gateway's OPS_TOKEN with --ops-token or INFERGRAPH_OPS_TOKEN`);
+  if (!res.ok) throw new CommandError(`GET ${url}: ${res.status} ${text.slice(0, 500)}`);
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    throw new CommandError(`GET ${url}: the answer is not JSON`);
+  }
+  const rollouts = (body as { rollouts?: unknown }).rollouts;
+  if (!Array.isArray(rollouts)) throw new CommandError(`GET ${url}: the answer has no "rollouts" list`);
+  return rollouts as RolloutJson[];
+}
+
+function printRollouts(io: CliIo, rollouts: readonly RolloutJson[]): void {
+  if (rollouts.length === 0) {
+    io.out('no rollouts');
+    return;
+  }
+  io.out(
+    formatTable(
+      ['graph', 'from', 'to', 'phase', 'step', 'weight %', 'requests (new)', 'error ratio (new)'],
+      rollouts.map((r) => [
+        r.graph,
+        r.from,
+        r.to,
+        r.paused ? `${r.phase} (paused)` : r.phase === 'rolled-back' ? paint(io.color, 'red', r.phase) : r.phase,
+        `${r.step}/${r.steps}`,
+        String(r.weightPercent),
+        String(r.measurements?.candidate?.requests ?? 0),
+        (r.measurements?.candidate?.errorRatio ?? 0).toFixed(3),
+      ]),
+    ),
+  );
+  for (const r of rollouts) if (r.lastJudgement?.reason !== undefined) io.out(`${r.graph}: ${r.lastJudgement.reason}`);
+}
 
 export const statusCommand: CliCommand = {
   name: 'status',

@@ -77,17 +77,21 @@ function modelOf(doc: SourceDocument, mapping: ImportMapping, sink: IssueSink): 
   return { doc, name, fields };
 }
 
-/** storageUri → a local .onnx path; remote stores are named as unsupported. */
+/**
+ * storageUri → a model.uri: a local path, or an `s3://` object (infergraph fetches those itself); other
+ * remote stores are named as unsupported.
+ */
 function localModelUri(doc: SourceDocument, storageUri: unknown, name: string, sink: IssueSink): string | undefined {
   if (typeof storageUri !== 'string' || storageUri === '') {
     sink.unsupported(doc, 'spec.storageUri', `missing: give the model file as models.${name}.uri in the mapping file`);
     return undefined;
   }
-  if (/^[a-z][a-z0-9+.-]*:\/\//.test(storageUri) && !storageUri.startsWith('file://')) {
-    sink.unsupported(doc, 'spec.storageUri', `${storageUri}: infergraph reads model files from local paths; copy the model and give models.${name}.uri in the mapping file`);
+  const s3 = storageUri.startsWith('s3://');
+  if (/^[a-z][a-z0-9+.-]*:\/\//.test(storageUri) && !storageUri.startsWith('file://') && !s3) {
+    sink.unsupported(doc, 'spec.storageUri', `${storageUri}: infergraph reads model files from local paths and s3:// (https:// needs a sha256); copy the model and give models.${name}.uri in the mapping file`);
     return undefined;
   }
-  const local = storageUri.replace(/^file:\/\//, '');
+  const local = s3 ? storageUri : storageUri.replace(/^file:\/\//, '');
   if (local.endsWith('.onnx')) return local;
   sink.note(doc, 'spec.storageUri', `${storageUri} is a model directory: the graph reads ${local.replace(/\/+$/, '')}/model.onnx`);
   return `${local.replace(/\/+$/, '')}/model.onnx`;
