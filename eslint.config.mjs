@@ -146,4 +146,12 @@ export default tseslint.config(
       globals: { console: 'readonly', process: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly', URL: 'readonly', module: 'readonly', exports: 'writable', require: 'readonly' },
     },
   },
+  {
+    // The dashboards' browser modules (apps/<app>/ui): browser globals instead of Node's.
+    files: ['apps/*/ui/**/*.js'],
+    languageOptions: {
+      sourceType: 'module',
+      globals: { document: 'readonly', window: 'readonly', fetch: 'readonly', EventSource: 'readonly', CSS: 'readonly', console: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly', setInterval: 'readonly', URL: 'readonly', URLSearchParams: 'readonly' },
+    },
+  },
 );
