@@ -25,14 +25,15 @@ export const LAYERS = {
   'libs/telemetry': { layer: 'adapter', libs: ['spec', 'executor'], typeLibs: ['engine'], packages: ['prom-client', '@opentelemetry/*', 'zod'] },
   // The only code that calls the Kubernetes API.
   'libs/kube': { layer: 'adapter', libs: ['spec'], packages: ['@kubernetes/client-node'] },
+  'libs/dashboard': { layer: 'adapter', libs: [], packages: [] },
   'apps/controller': {
     layer: 'app',
-    libs: ['protocol', 'spec', 'placement', 'cluster', 'engine', 'telemetry', 'transport-grpc', 'kube'],
+    libs: ['protocol', 'spec', 'placement', 'cluster', 'engine', 'telemetry', 'transport-grpc', 'kube', 'dashboard'],
     packages: ['@nestjs/common', '@nestjs/core', '@nestjs/platform-fastify', 'fastify', 'reflect-metadata', 'zod'],
   },
   'apps/gateway': {
     layer: 'app',
-    libs: ['protocol', 'spec', 'executor', 'runtime-onnx', 'engine', 'telemetry', 'transport-grpc', 'transport-kafka'],
+    libs: ['protocol', 'spec', 'executor', 'runtime-onnx', 'engine', 'telemetry', 'transport-grpc', 'transport-kafka', 'dashboard'],
     packages: ['@nestjs/common', '@nestjs/core', '@nestjs/microservices', '@nestjs/platform-fastify', 'fastify', 'reflect-metadata', 'zod', 'jose'],
   },
   // A NestJS application context, not a microservice: no @nestjs/microservices.
@@ -148,7 +149,7 @@ export default tseslint.config(
   },
   {
     // The dashboards' browser modules (apps/<app>/ui): browser globals instead of Node's.
-    files: ['apps/*/ui/**/*.js'],
+    files: ['apps/*/ui/**/*.js', 'libs/dashboard/ui/**/*.js'],
     languageOptions: {
       sourceType: 'module',
       globals: { document: 'readonly', window: 'readonly', fetch: 'readonly', EventSource: 'readonly', CSS: 'readonly', console: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly', setInterval: 'readonly', URL: 'readonly', URLSearchParams: 'readonly' },

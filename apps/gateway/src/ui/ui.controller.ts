@@ -3,8 +3,8 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import path from 'node:path';
 import { bearerMatches } from '@infergraph/protocol';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config/gateway.config';
-import { hasUiSession, uiSessionClearCookie, uiSessionSetCookie } from './ui-session';
-import { UI_SECURITY_HEADERS, UiAssets, loginPage } from './ui-assets';
+import { browserSessionClearCookie, DASHBOARD_SECURITY_HEADERS, DashboardAssets, signInPage } from '@infergraph/dashboard';
+import { UI_SESSION_COOKIE, hasUiSession, uiSessionSetCookie } from './ui-session';
 
 /** Files a browser may fetch before signing in (the sign-in page's stylesheet). */
 const PUBLIC_ASSETS = new Set(['app.css']);
@@ -16,7 +16,7 @@ const PUBLIC_ASSETS = new Set(['app.css']);
  */
 @Controller('ui')
 export class UiController {
-  private readonly assets = new UiAssets(path.resolve(__dirname, '..', '..', 'ui'));
+  private readonly assets = new DashboardAssets(path.resolve(__dirname, '..', '..', 'ui'));
 
   constructor(@Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig) {}
 
@@ -29,7 +29,7 @@ export class UiController {
   @Get('login')
   async login(@Res() reply: FastifyReply): Promise<void> {
     if (this.config.opsToken === undefined) return void (await secure(reply).redirect('/ui', 303));
-    await secure(reply).type('text/html; charset=utf-8').send(loginPage('infergraph gateway', 'Operator token (OPS_TOKEN)', undefined));
+    await secure(reply).type('text/html; charset=utf-8').send(signInPage('infergraph gateway', 'Operator token (OPS_TOKEN)', undefined));
   }
 
   @Post('login')
@@ -38,7 +38,7 @@ export class UiController {
     if (token === undefined) return void (await secure(reply).redirect('/ui', 303));
     const presented = Buffer.isBuffer(body) ? new URLSearchParams(body.toString('utf8')).get('token') ?? '' : '';
     if (!bearerMatches(`Bearer ${presented}`, [token])) {
-      await secure(reply).status(401).type('text/html; charset=utf-8').send(loginPage('infergraph gateway', 'Operator token (OPS_TOKEN)', 'That is not the operator token (OPS_TOKEN).'));
+      await secure(reply).status(401).type('text/html; charset=utf-8').send(signInPage('infergraph gateway', 'Operator token (OPS_TOKEN)', 'That is not the operator token (OPS_TOKEN).'));
       return;
     }
     await secure(reply).header('set-cookie', uiSessionSetCookie(token, this.config.tls !== undefined)).redirect('/ui', 303);
@@ -46,7 +46,7 @@ export class UiController {
 
   @Post('logout')
   async signOut(@Res() reply: FastifyReply): Promise<void> {
-    await secure(reply).header('set-cookie', uiSessionClearCookie(this.config.tls !== undefined)).redirect('/ui/login', 303);
+    await secure(reply).header('set-cookie', browserSessionClearCookie(UI_SESSION_COOKIE, this.config.tls !== undefined)).redirect('/ui/login', 303);
   }
 
   @Get('assets/:file')
@@ -71,5 +71,5 @@ export class UiController {
 }
 
 function secure(reply: FastifyReply): FastifyReply {
-  return reply.headers(UI_SECURITY_HEADERS);
+  return reply.headers(DASHBOARD_SECURITY_HEADERS);
 }

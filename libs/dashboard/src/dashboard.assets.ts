@@ -2,10 +2,10 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 
 /**
- * The dashboard's static files, as the build copied them next to the compiled app (dist/apps/<app>/ui):
+ * A dashboard's static files, as the build copied them next to the compiled app (dist/apps/<app>/ui):
  * only names listed when the process started can be served, so no request path reaches the file system.
  */
-export class UiAssets {
+export class DashboardAssets {
   private readonly files = new Map<string, { readonly file: string; readonly type: string }>();
 
   constructor(readonly dir: string) {
@@ -46,7 +46,7 @@ const CONTENT_TYPES: Record<string, string> = {
  * Headers of every dashboard response: scripts and styles only from this origin (no inline script, no
  * eval), no framing, no MIME sniffing, no referrer leaving the page.
  */
-export const UI_SECURITY_HEADERS: Readonly<Record<string, string>> = {
+export const DASHBOARD_SECURITY_HEADERS: Readonly<Record<string, string>> = {
   'content-security-policy':
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
   'x-content-type-options': 'nosniff',
@@ -56,8 +56,8 @@ export const UI_SECURITY_HEADERS: Readonly<Record<string, string>> = {
   'cache-control': 'no-store',
 };
 
-/** The sign-in page (no script): a form posting the token; `failed` adds the reason. */
-export function loginPage(title: string, tokenName: string, failed: string | undefined): string {
+/** The sign-in page (no script): a form posting the token to /ui/login; `failed` adds the reason. */
+export function signInPage(title: string, tokenName: string, failed: string | undefined): string {
   const message = failed === undefined ? '' : `<p class="error" role="alert">${escapeHtml(failed)}</p>`;
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
