@@ -149,6 +149,7 @@ describe('web dashboards in headless Chromium', () => {
     const shadow = await text(page, '#graph-list tr[data-graph="iris-ab"] [data-field="shadow"]');
     assert.ok(Number(shadow.split('/')[0]) >= sent, `shadow outcomes counted (${shadow})`);
     await page.screenshot({ path: `${ARTIFACTS}/graphs.png` });
+    await (await page.$('[data-card="iris-ab"]'))?.screenshot({ path: `${ARTIFACTS}/iris-ab.png` });
     assert.deepEqual(await seriousViolations(page), []);
     assert.deepEqual(problems, []);
     await page.close();

@@ -28,6 +28,20 @@ describe('LiveStatsAggregator', () => {
     assert.deepEqual([later?.ratePerSecond, later?.p50Ms, later?.calls], [0, undefined, 100]);
   });
 
+  it('keeps measuring the rate of a node busier than its sample ring holds', () => {
+    let now = 0;
+    const events = new EventEmitter<EngineEvents>();
+    const live = new LiveStatsAggregator(events, 10_000, () => now);
+    // 1000 calls a second for 10 s: 10 000 calls, more than the ring keeps.
+    for (let i = 0; i < 10_000; i++) {
+      now = i;
+      events.emit('node', node('busy', 1));
+    }
+    const busy = live.snapshot().nodes.find((n) => n.node === 'busy');
+    assert.ok(busy !== undefined && Math.abs(busy.ratePerSecond - 1000) < 5, `rate ${busy?.ratePerSecond}`);
+    assert.equal(busy?.calls, 10_000);
+  });
+
   it('starts a reloaded graph afresh and stops listening when closed', () => {
     const events = new EventEmitter<EngineEvents>();
     const live = new LiveStatsAggregator(events);

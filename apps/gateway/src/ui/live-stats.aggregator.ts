@@ -31,8 +31,12 @@ interface NodeTally {
   readonly graph: string;
   readonly node: string;
   type: string;
-  /** Recent (time, ms) samples, oldest first, trimmed to the window. */
-  samples: { at: number; ms: number }[];
+  /** The newest MAX_SAMPLES calls as a ring: when each ended (epoch ms) and how long it took (ms). */
+  readonly at: Float64Array;
+  readonly ms: Float64Array;
+  /** Next slot to write; samples written so far (at most MAX_SAMPLES count). */
+  next: number;
+  written: number;
   calls: number;
   errors: number;
   skipped: number;
@@ -47,7 +51,7 @@ const MAX_SAMPLES = 4096;
 /**
  * Per-node live figures for the dashboard, fed only by the engine's events (as the metrics are). The node
  * listener runs inside every request (see ARCHITECTURE, "Telemetry on the request path"), so it only
- * appends; sorting for percentiles happens once per snapshot, off the request path.
+ * writes two numbers into a ring; sorting for percentiles happens once per snapshot, off the request path.
  */
 export class LiveStatsAggregator {
   private readonly tallies = new Map<string, NodeTally>();
@@ -66,8 +70,10 @@ export class LiveStatsAggregator {
       }
       t.calls++;
       if (r.status === 'error') t.errors++;
-      t.samples.push({ at: this.now(), ms: r.seconds * 1000 });
-      if (t.samples.length > MAX_SAMPLES) t.samples.splice(0, t.samples.length - MAX_SAMPLES);
+      t.at[t.next] = this.now();
+      t.ms[t.next] = r.seconds * 1000;
+      t.next = (t.next + 1) % MAX_SAMPLES;
+      t.written++;
       if (r.route !== undefined) {
         const routes = (t.routes ??= new Map());
         routes.set(r.route, (routes.get(r.route) ?? 0) + 1);
@@ -105,14 +111,17 @@ export class LiveStatsAggregator {
     const since = now - this.windowMs;
     const nodes: LiveNodeStats[] = [];
     for (const t of this.tallies.values()) {
-      const first = t.samples.findIndex((s) => s.at >= since);
-      t.samples = first < 0 ? [] : t.samples.slice(first);
-      const sorted = t.samples.map((s) => s.ms).sort((a, b) => a - b);
+      const recent: number[] = [];
+      for (let i = 0; i < Math.min(t.written, MAX_SAMPLES); i++) if ((t.at[i] as number) >= since) recent.push(t.ms[i] as number);
+      const sorted = recent.sort((a, b) => a - b);
+      // A busy node fills the ring within the window: then the ring's own span gives the rate.
+      const full = t.written >= MAX_SAMPLES && recent.length === MAX_SAMPLES;
+      const spanSeconds = full ? Math.max(1e-3, (now - (t.at[t.next] as number)) / 1000) : this.windowMs / 1000;
       nodes.push({
         graph: t.graph,
         node: t.node,
         type: t.type,
-        ratePerSecond: sorted.length / (this.windowMs / 1000),
+        ratePerSecond: sorted.length / spanSeconds,
         p50Ms: quantile(sorted, 0.5),
         p99Ms: quantile(sorted, 0.99),
         calls: t.calls,
@@ -134,7 +143,7 @@ export class LiveStatsAggregator {
     const key = `${graph}\u0000${node}`;
     let t = this.tallies.get(key);
     if (t === undefined) {
-      t = { graph, node, type, samples: [], calls: 0, errors: 0, skipped: 0 };
+      t = { graph, node, type, at: new Float64Array(MAX_SAMPLES), ms: new Float64Array(MAX_SAMPLES), next: 0, written: 0, calls: 0, errors: 0, skipped: 0 };
       this.tallies.set(key, t);
     }
     return t;

@@ -1,4 +1,4 @@
-import { Injectable, type OnApplicationShutdown } from '@nestjs/common';
+import { Injectable, type BeforeApplicationShutdown } from '@nestjs/common';
 import type { ServerResponse } from 'node:http';
 import { GraphRegistry } from '@infergraph/engine';
 import { LiveStatsAggregator } from './live-stats.aggregator';
@@ -9,10 +9,10 @@ export const LIVE_PERIOD_MS = 1000;
 /**
  * The dashboard's live feed: one aggregator over the engine's events, and the open Server-Sent Events
  * streams it writes to (a snapshot every LIVE_PERIOD_MS, each finished drift window as it comes). Streams
- * end at shutdown, or the HTTP server would wait for them.
+ * end before the HTTP server closes, which would otherwise wait for them.
  */
 @Injectable()
-export class LiveStatsService implements OnApplicationShutdown {
+export class LiveStatsService implements BeforeApplicationShutdown {
   private readonly aggregator: LiveStatsAggregator;
   private readonly streams = new Set<ServerResponse>();
   private timer: NodeJS.Timeout | undefined;
@@ -40,7 +40,7 @@ export class LiveStatsService implements OnApplicationShutdown {
     return { ...this.aggregator.snapshot(), graphs };
   }
 
-  onApplicationShutdown(): void {
+  beforeApplicationShutdown(): void {
     this.stopTimer();
     for (const res of this.streams) res.end();
     this.streams.clear();
