@@ -1,10 +1,13 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
+import { Kafka, logLevel } from 'kafkajs';
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
 import { startController, type RunningController } from '../support/controller.process';
 import { startGateway, type RunningGateway } from '../support/gateway.process';
+import { untilStreaming } from '../support/kafka-topics';
 import { repoPath } from '../support/repo';
 import { startWorker, type RunningWorker } from '../support/worker.process';
 
@@ -39,6 +42,8 @@ const attrs = (page: Page, selector: string, name: string): Promise<string[]> =>
 const OPS_TOKEN = 'ui-test-ops-token-0123456789';
 const ADMIN_TOKEN = 'ui-test-admin-token-0123456789';
 const ARTIFACTS = repoPath('test-artifacts', 'ui');
+const brokers = (process.env['KAFKA_BROKERS'] ?? '').split(',').filter((b) => b !== '');
+const prefix = `ui${randomUUID().slice(0, 8)}`;
 
 function chromiumPath(): string {
   const found = spawnSync('sh', ['-c', 'command -v chromium || command -v chromium-browser'], { encoding: 'utf8' }).stdout.trim();
@@ -95,7 +100,10 @@ describe('web dashboards in headless Chromium', () => {
   before(async () => {
     mkdirSync(ARTIFACTS, { recursive: true });
     const executablePath = chromiumPath();
-    gateway = await startGateway({ GRAPHS_DIR: 'graphs', OPS_TOKEN });
+    // With a broker, graphs/iris.yaml also streams from its Kafka topics (the dashboard shows their lag).
+    const kafka: Record<string, string> = brokers.length === 0 ? {} : { KAFKA_BROKERS: brokers.join(','), KAFKA_TOPIC_PREFIX: prefix, KAFKA_GROUP_ID: `${prefix}-gateway` };
+    gateway = await startGateway({ GRAPHS_DIR: 'graphs', OPS_TOKEN, ...kafka });
+    if (brokers.length > 0) await untilStreaming(gateway, `${prefix}.iris.inputs`);
     // Chromium's sandbox needs user namespaces that root in a container does not get.
     const asRoot = typeof process.getuid === 'function' && process.getuid() === 0;
     browser = await puppeteer.launch({ executablePath, headless: true, args: asRoot ? ['--no-sandbox'] : [] });
@@ -155,6 +163,23 @@ describe('web dashboards in headless Chromium', () => {
     await page.close();
   });
 
+  it('shows the consumer lag of each partition of a streamed graph\'s inputs topic', { skip: brokers.length === 0 ? 'KAFKA_BROKERS is not set' : false }, async () => {
+    const { page, problems } = await watchedPage(browser);
+    await signIn(page, gateway.baseUrl, OPS_TOKEN);
+    // Lag is known per partition once the stream fetched from it: one record into each.
+    const producer = new Kafka({ clientId: 'infergraph-ui-test', brokers, logLevel: logLevel.ERROR }).producer();
+    await producer.connect();
+    const value = JSON.stringify({ inputs: [{ name: 'features', datatype: 'FP32', shape: [1, 4], data: [5.1, 3.5, 1.4, 0.2] }] });
+    await producer.send({ topic: `${prefix}.iris.inputs`, messages: [0, 1, 2].map((partition) => ({ partition, key: `k${partition}`, value })) });
+    await producer.disconnect();
+    const rows = `[data-field="kafka-lag"] tr[data-topic="${prefix}.iris.inputs"]`;
+    await page.waitForFunction((selector) => document.querySelectorAll(selector).length === 3, { timeout: 20_000 }, rows);
+    // graphs/iris.yaml streams from 3 partitions.
+    assert.deepEqual((await attrs(page, rows, 'data-partition')).sort(), ['0', '1', '2']);
+    assert.deepEqual(problems, []);
+    await page.close();
+  });
+
   it('sends a request from "Try it", reached by keyboard, and shows the outputs and the per-node trace', async () => {
     const { page, problems } = await watchedPage(browser);
     await signIn(page, gateway.baseUrl, OPS_TOKEN);
@@ -162,6 +187,7 @@ describe('web dashboards in headless Chromium', () => {
     await tabTo(page, '.tab[data-tab="try"]');
     await page.keyboard.press('Enter');
     assert.equal(await page.evaluate(() => document.querySelector('#try')?.hidden), false);
+    await page.waitForSelector('#try-graph option[value="iris-ab"]');
     await tabTo(page, '#try-graph');
     await page.select('#try-graph', 'iris-ab');
     await page.waitForFunction(() => document.querySelector('#try-body')?.value?.includes('"features"') === true);

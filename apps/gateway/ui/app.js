@@ -3,6 +3,7 @@
 import { drawDag } from './dag-view.js';
 import { el, fetchJson, fmt } from './dom.js';
 import { driftCard, outlierTable } from './drift-plot.js';
+import { watchKafka } from './kafka-view.js';
 import { setUpTryIt } from './try-it.js';
 
 const updaters = new Map();
@@ -38,6 +39,7 @@ async function loadGraphs() {
       ),
     ),
   );
+  setUpTryIt(graphs.filter((x) => x.state === 'ready').map((x) => x.name));
   const dags = document.getElementById('dags');
   dags.replaceChildren();
   for (const g of graphs.filter((x) => x.state === 'ready')) {
@@ -47,7 +49,6 @@ async function loadGraphs() {
     updaters.set(g.name, await drawDag(card, topology));
     if (g.batching !== undefined) card.append(el('p', { class: 'muted' }, `Batching: ${Object.entries(g.batching).map(([node, b]) => `${node} up to ${b.maxBatchSize} rows, ${b.maxQueueDelayMicros} µs`).join('; ')}`));
   }
-  setUpTryIt(graphs.filter((x) => x.state === 'ready').map((x) => x.name));
   if (lastStats !== undefined) applyStats(lastStats);
 }
 
@@ -88,4 +89,5 @@ function connectLive() {
 
 setUpTabs();
 connectLive();
+watchKafka(document.getElementById('kafka'));
 loadGraphs().catch((err) => document.getElementById('dags').replaceChildren(el('p', { class: 'error', role: 'alert' }, `Could not load the graphs: ${err.message}`)));
