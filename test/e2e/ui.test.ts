@@ -225,6 +225,9 @@ describe('web dashboards in headless Chromium', () => {
     assert.equal(features, 4, 'one line per feature');
     assert.ok(await page.$('[data-drift="iris-monitored.drift"] line[data-threshold]'), 'the threshold line');
     assert.equal(await text(page, '[data-drift="iris-monitored.drift"] [data-field="is_drift"]'), 'drift');
+    // The outlier node scored the same 50 rows: its rate over time gets its first interval.
+    await page.waitForSelector('[data-field="outliers"] tr[data-node="iris-monitored.outliers"] svg[data-plot="outliers"]', { timeout: 10_000 });
+    assert.deepEqual((await texts(page, '[data-field="outliers"] tr[data-node="iris-monitored.outliers"] td')).slice(2, 3), ['50']);
     await page.screenshot({ path: `${ARTIFACTS}/detectors.png`, fullPage: true });
     assert.deepEqual(await seriousViolations(page), []);
     assert.deepEqual(problems, []);

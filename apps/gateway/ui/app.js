@@ -9,6 +9,9 @@ import { setUpTryIt } from './try-it.js';
 const updaters = new Map();
 let graphs = [];
 let lastStats;
+/** Outlier counts per graph.node as each snapshot carried them (the last 120). */
+const outlierHistory = new Map();
+let snapshots = 0;
 
 function setUpTabs() {
   const tabs = [...document.querySelectorAll('.tab')];
@@ -54,13 +57,22 @@ async function loadGraphs() {
 
 function applyStats(stats) {
   lastStats = stats;
+  for (const n of stats.nodes) {
+    if (n.outliers === undefined) continue;
+    const key = `${n.graph}.${n.node}`;
+    // A node absent from an earlier snapshot of this page had scored nothing then.
+    const points = outlierHistory.get(key) ?? outlierHistory.set(key, snapshots > 0 ? [{ rows: 0, flagged: 0 }] : []).get(key);
+    points.push({ rows: n.outliers.rows, flagged: n.outliers.flagged });
+    if (points.length > 120) points.shift();
+  }
+  snapshots++;
   for (const [graph, update] of updaters) update(stats.nodes.filter((n) => n.graph === graph));
   for (const g of stats.graphs) {
     const cell = document.querySelector(`#graph-list tr[data-graph="${CSS.escape(g.name)}"] [data-field="shadow"]`);
     if (cell !== null) cell.textContent = `${g.shadow.ok} / ${g.shadow.failed}`;
   }
   document.getElementById('live-status').textContent = `live · ${new Date(stats.at).toLocaleTimeString()}`;
-  if (!document.getElementById('detectors').hidden) document.getElementById('outliers').replaceChildren(outlierTable(stats.nodes));
+  if (!document.getElementById('detectors').hidden) document.getElementById('outliers').replaceChildren(outlierTable(stats.nodes, outlierHistory));
 }
 
 async function refreshDetectors() {
@@ -75,7 +87,7 @@ async function refreshDetectors() {
     }
   }
   document.getElementById('drift').replaceChildren(...(cards.length > 0 ? cards : [el('p', { class: 'muted' }, 'No graph has a drift node.')]));
-  document.getElementById('outliers').replaceChildren(outlierTable(lastStats?.nodes ?? []));
+  document.getElementById('outliers').replaceChildren(outlierTable(lastStats?.nodes ?? [], outlierHistory));
 }
 
 function connectLive() {

@@ -33,9 +33,9 @@ function plot(status) {
     svg('text', { x: 4, y: y(0.5) + 4 }, 'p'),
     svg('line', { class: 'threshold', x1: PAD.left, y1: y(threshold), x2: W - PAD.right, y2: y(threshold), 'data-threshold': threshold }),
     svg('text', { x: W - PAD.right - 110, y: y(threshold) - 4 }, `threshold ${threshold}`),
-    svg('text', { x: PAD.left, y: H - 8 }, `window ${history[0].window.end}`),
-    svg('text', { x: W - PAD.right - 90, y: H - 8 }, `window ${history[history.length - 1].window.end}`),
+    svg('text', { x: PAD.left, y: H - 8 }, `rows to ${history[0].window.end}`),
   );
+  if (history.length > 1) root.append(svg('text', { x: W - PAD.right - 90, y: H - 8 }, `rows to ${history[history.length - 1].window.end}`));
   status.features.forEach((feature, f) => {
     const points = history.map((h, i) => `${x(i)},${y(Math.min(1, Math.max(0, h.p_val[f] ?? 0)))}`).join(' ');
     const color = COLORS[f % COLORS.length];
@@ -46,13 +46,33 @@ function plot(status) {
   return el('div', {}, root, legend);
 }
 
-/** Outlier rates: flagged share of scored rows per outlier node, from the live feed. */
-export function outlierTable(nodeStats) {
+/**
+ * Outlier rates: flagged share of scored rows per outlier node since load, and over time (the share of each
+ * interval's new rows, from the counts the live feed carried; `history` maps graph.node to them).
+ */
+export function outlierTable(nodeStats, history) {
   const rows = nodeStats.filter((s) => s.outliers !== undefined);
   if (rows.length === 0) return el('p', { class: 'muted' }, 'No outlier node has scored rows yet.');
-  return el('table', { class: 'figures' },
-    el('caption', {}, 'Outlier nodes (since load)'),
-    el('thead', {}, el('tr', {}, ...['Graph', 'Node', 'Rows', 'Flagged', 'Rate'].map((h) => el('th', { scope: 'col' }, h)))),
-    el('tbody', {}, ...rows.map((s) => el('tr', {}, el('td', {}, s.graph), el('td', {}, s.node), el('td', { class: 'num' }, String(s.outliers.rows)), el('td', { class: 'num' }, String(s.outliers.flagged)), el('td', { class: 'num' }, `${fmt((100 * s.outliers.flagged) / Math.max(1, s.outliers.rows))} %`)))),
+  return el('table', { class: 'figures', 'data-field': 'outliers' },
+    el('caption', {}, 'Outlier nodes'),
+    el('thead', {}, el('tr', {}, ...['Graph', 'Node', 'Rows', 'Flagged', 'Rate since load', 'Rate over time'].map((h) => el('th', { scope: 'col' }, h)))),
+    el('tbody', {}, ...rows.map((s) => el('tr', { 'data-node': `${s.graph}.${s.node}` }, el('td', {}, s.graph), el('td', {}, s.node), el('td', { class: 'num' }, String(s.outliers.rows)), el('td', { class: 'num' }, String(s.outliers.flagged)), el('td', { class: 'num' }, `${fmt((100 * s.outliers.flagged) / Math.max(1, s.outliers.rows))} %`), el('td', {}, sparkline(history.get(`${s.graph}.${s.node}`) ?? [], `${s.graph}.${s.node}`))))),
+  );
+}
+
+function sparkline(points, name) {
+  const rates = [];
+  for (let i = 1; i < points.length; i++) {
+    const rows = points[i].rows - points[i - 1].rows;
+    if (rows > 0) rates.push((points[i].flagged - points[i - 1].flagged) / rows);
+  }
+  if (rates.length === 0) return el('span', { class: 'muted' }, 'no new rows yet');
+  const w = 160;
+  const h = 28;
+  const x = (i) => (rates.length === 1 ? w / 2 : (i * w) / (rates.length - 1));
+  const line = rates.map((r, i) => `${x(i)},${h - 2 - r * (h - 4)}`).join(' ');
+  return svg('svg', { width: w, height: h, role: 'img', 'aria-label': `outlier share of new rows of ${name} over the last ${rates.length} intervals: latest ${fmt(100 * rates[rates.length - 1])} %`, 'data-plot': 'outliers' },
+    svg('polyline', { points: line, fill: 'none', stroke: '#6a3d9a', 'stroke-width': 1.5 }),
+    ...(rates.length === 1 ? [svg('circle', { cx: x(0), cy: h - 2 - rates[0] * (h - 4), r: 2.5, fill: '#6a3d9a' })] : []),
   );
 }
