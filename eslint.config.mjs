@@ -30,14 +30,15 @@ export const LAYERS = {
   'libs/kube': { layer: 'adapter', libs: ['spec'], packages: ['@kubernetes/client-node'] },
   // The only code that downloads models (https, S3); implements the engine's ModelFetcher port.
   'libs/model-store': { layer: 'adapter', libs: ['spec'], typeLibs: ['engine'], packages: ['@aws-sdk/client-s3', 'zod'] },
+  'libs/dashboard': { layer: 'adapter', libs: [], packages: [] },
   'apps/controller': {
     layer: 'app',
-    libs: ['protocol', 'spec', 'placement', 'cluster', 'engine', 'telemetry', 'transport-grpc', 'kube'],
+    libs: ['protocol', 'spec', 'placement', 'cluster', 'engine', 'telemetry', 'transport-grpc', 'kube', 'dashboard'],
     packages: ['@nestjs/common', '@nestjs/core', '@nestjs/platform-fastify', 'fastify', 'reflect-metadata', 'zod'],
   },
   'apps/gateway': {
     layer: 'app',
-    libs: ['protocol', 'spec', 'executor', 'runtime-onnx', 'engine', 'telemetry', 'transport-grpc', 'transport-kafka', 'model-store'],
+    libs: ['protocol', 'spec', 'executor', 'runtime-onnx', 'engine', 'telemetry', 'transport-grpc', 'transport-kafka', 'model-store', 'dashboard'],
     packages: ['@nestjs/common', '@nestjs/core', '@nestjs/microservices', '@nestjs/platform-fastify', 'fastify', 'reflect-metadata', 'zod', 'jose'],
   },
   // A plain Node program (no NestJS): commands over the libs, the gateway as a child process, HTTP/gRPC clients.
@@ -155,6 +156,14 @@ export default tseslint.config(
     extends: [tseslint.configs.disableTypeChecked],
     languageOptions: {
       globals: { console: 'readonly', process: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly', URL: 'readonly', module: 'readonly', exports: 'writable', require: 'readonly' },
+    },
+  },
+  {
+    // The dashboards' browser modules (apps/<app>/ui): browser globals instead of Node's.
+    files: ['apps/*/ui/**/*.js', 'libs/dashboard/ui/**/*.js'],
+    languageOptions: {
+      sourceType: 'module',
+      globals: { document: 'readonly', window: 'readonly', fetch: 'readonly', EventSource: 'readonly', CSS: 'readonly', console: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly', setInterval: 'readonly', URL: 'readonly', URLSearchParams: 'readonly' },
     },
   },
 );

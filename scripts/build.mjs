@@ -42,3 +42,14 @@ for (const lib of readdirSync(path.join(root, 'libs'))) {
   const proto = path.join(root, 'libs', lib, 'proto');
   if (existsSync(proto)) cpSync(proto, path.join(root, 'dist', 'libs', lib, 'proto'), { recursive: true });
 }
+
+// The web dashboards' static files (apps/<app>/ui) go next to the compiled apps that serve them, with the
+// browser build of elkjs (the gateway draws graphs with it; nothing is fetched from the network at run time).
+// libs/dashboard/ui holds what both dashboards use (stylesheet, DOM helpers).
+for (const app of readdirSync(path.join(root, 'apps'))) {
+  const ui = path.join(root, 'apps', app, 'ui');
+  if (!existsSync(ui)) continue;
+  cpSync(path.join(root, 'libs', 'dashboard', 'ui'), path.join(root, 'dist', 'apps', app, 'ui'), { recursive: true });
+  cpSync(ui, path.join(root, 'dist', 'apps', app, 'ui'), { recursive: true });
+}
+cpSync(path.join(root, 'node_modules', 'elkjs', 'lib', 'elk.bundled.js'), path.join(root, 'dist', 'apps', 'gateway', 'ui', 'elk.bundled.js'));

@@ -41,6 +41,15 @@ if (kinds.includes('e2e')) {
   }
 }
 
+// The dashboards' end-to-end tests drive Debian's Chromium (puppeteer-core downloads no browser).
+if (kinds.includes('e2e')) {
+  const ensured = spawnSync(process.execPath, [path.join(root, 'scripts', 'chromium', 'ensure.mjs')], { cwd: root, stdio: 'inherit' });
+  if (ensured.status !== 0) {
+    console.error('[test] Chromium is needed by the e2e tests of the dashboards (scripts/chromium/ensure.mjs)');
+    process.exit(1);
+  }
+}
+
 // End-to-end tests stream through a real Kafka broker: KAFKA_BROKERS, or one started here on ports the OS picks
 // (never a developer's broker on 19092, which `npm run kafka:start` owns) and stopped after.
 let brokers = process.env.KAFKA_BROKERS;

@@ -76,6 +76,7 @@ console.log(
   `[cluster] REST http://127.0.0.1:${process.env.PORT ?? '8080'}, gRPC 127.0.0.1:${process.env.GRPC_PORT ?? '8081'}, ` +
     `cluster status http://127.0.0.1:${adminPort}/v1/cluster (admin API: Authorization: Bearer $(cat ${path.relative(process.cwd(), creds.adminTokenFile)}); join tokens in ${path.relative(process.cwd(), creds.tokensFile)})`,
 );
+console.log(`[cluster] dashboards: graphs http://127.0.0.1:${process.env.PORT ?? '8080'}/ui, cluster http://127.0.0.1:${adminPort}/ui (sign in with the admin token)`);
 const stop = () => {
   for (const c of children) c.kill('SIGTERM');
   setTimeout(() => process.exit(0), 1500).unref();

@@ -2,12 +2,13 @@ import { ForbiddenException, Inject, Injectable, Logger, UnauthorizedException, 
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { CONTROLLER_CONFIG, type ControllerConfig } from './controller.config';
 import { allows, bearerTokenOf, matchAdminToken, requiredAdminScope } from './admin-tokens';
+import { sessionScopeOf } from './ui/cluster-session';
 
 export const ADMIN_AUTH_REALM = 'infergraph-controller';
 
 /**
  * Bearer-token authentication of the admin API, for every route: `/healthz` is open, GET and HEAD need the
- * `read` scope, anything else `admin`. Without configured tokens (allowed on a loopback HOST only, see
+ * `read` scope, anything else `admin`; a dashboard session cookie (ui/cluster-session.ts) grants `read`. Without configured tokens (allowed on a loopback HOST only, see
  * controller.config.ts) every request passes and a warning is logged once.
  */
 @Injectable()
@@ -25,7 +26,8 @@ export class AdminAuthGuard implements CanActivate {
     const needed = requiredAdminScope(request.method, request.routeOptions.url ?? request.url);
     if (needed === undefined) return true;
     const presented = bearerTokenOf(request.headers.authorization);
-    const granted = presented === undefined ? undefined : matchAdminToken(presented, this.config.adminTokens);
+    // A browser signed in at /ui/login carries a session cookie instead, good for reads only.
+    const granted = presented === undefined ? sessionScopeOf(request.headers.cookie, this.config.adminTokens) : matchAdminToken(presented, this.config.adminTokens);
     if (granted === undefined) {
       void http.getResponse<FastifyReply>().header('www-authenticate', `Bearer realm="${ADMIN_AUTH_REALM}"`);
       throw new UnauthorizedException(

@@ -54,6 +54,8 @@ export function matchAdminToken(presented: string, tokens: readonly AdminTokenDi
  */
 export function requiredAdminScope(method: string, route: string): AdminScope | undefined {
   if (route === '/healthz' || route === '/healthz/ready') return undefined;
+  // The cluster dashboard's pages and sign-in check for themselves (a page redirects to /ui/login instead of a 401).
+  if (route === '/ui' || route.startsWith('/ui/')) return undefined;
   return method === 'GET' || method === 'HEAD' ? 'read' : 'admin';
 }
 

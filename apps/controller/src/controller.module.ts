@@ -2,6 +2,7 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import { AdminAuthGuard } from './admin-auth.guard';
 import { ClusterController } from './cluster.controller';
+import { ClusterUiController } from './ui/cluster-ui.controller';
 import { ClusterService } from './cluster.service';
 import { CONTROLLER_CONFIG, type ControllerConfig } from './controller.config';
 import { ControllerErrorFilter } from './error.filter';
@@ -14,7 +15,7 @@ export class ControllerModule {
   static forConfig(config: ControllerConfig): DynamicModule {
     return {
       module: ControllerModule,
-      controllers: [ClusterController],
+      controllers: [ClusterController, ClusterUiController],
       providers: [
         { provide: CONTROLLER_CONFIG, useValue: config },
         GraphCatalogueService,

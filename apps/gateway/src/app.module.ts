@@ -21,6 +21,9 @@ import { InferRoute } from './http/infer.route';
 import { InFlightLimiter } from './in-flight.limiter';
 import { PredictAuthenticator } from './auth/predict-authenticator';
 import { RawHttpRoutes } from './http/raw-routes';
+import { LiveController } from './ui/live.controller';
+import { LiveStatsService } from './ui/live-stats.service';
+import { UiController } from './ui/ui.controller';
 
 @Module({})
 export class AppModule {
@@ -28,7 +31,7 @@ export class AppModule {
     const engineLogger = new Logger('engine');
     return {
       module: AppModule,
-      controllers: [HealthController, GraphsController, RolloutsController, KafkaController, MetricsController, V2InferenceController],
+      controllers: [HealthController, GraphsController, RolloutsController, KafkaController, MetricsController, V2InferenceController, LiveController, UiController],
       providers: [
         { provide: GATEWAY_CONFIG, useValue: config },
         { provide: RawHttpRoutes, useValue: rawRoutes },
@@ -84,6 +87,7 @@ export class AppModule {
           inject: [GraphRegistry, KafkaStreamService, NODE_BUSES],
         },
         GraphLoadingService,
+        LiveStatsService,
         CatalogueFollowerService,
         InferRoute,
         InFlightLimiter,

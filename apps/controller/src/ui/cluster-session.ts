@@ -1,0 +1,19 @@
+import { browserSessionMatches, browserSessionSetCookie, browserSessionValue } from '@infergraph/dashboard';
+import { matchAdminToken, type AdminTokenDigest } from '../admin-tokens';
+
+/** The cluster dashboard's session cookie (named apart from the gateway's: cookies ignore ports). */
+export const CLUSTER_SESSION_COOKIE = 'infergraph_controller_session';
+/** A browser session only ever reads, whatever the token's scope: a cookie rides along with every request. */
+const LABEL = 'controller-read';
+
+/** The scope a request's session cookie grants (`read`), or undefined. */
+export function sessionScopeOf(cookieHeader: string | undefined, tokens: readonly AdminTokenDigest[]): 'read' | undefined {
+  return browserSessionMatches(cookieHeader, CLUSTER_SESSION_COOKIE, tokens, LABEL).length > 0 ? 'read' : undefined;
+}
+
+/** `Set-Cookie` for a presented admin token of either scope, or undefined when it is none of them. */
+export function sessionCookieFor(presented: string, tokens: readonly AdminTokenDigest[], secure: boolean): string | undefined {
+  if (matchAdminToken(presented, tokens) === undefined) return undefined;
+  const token = tokens.find((t) => matchAdminToken(presented, [t]) !== undefined);
+  return token === undefined ? undefined : browserSessionSetCookie(CLUSTER_SESSION_COOKIE, browserSessionValue(token, LABEL), secure);
+}

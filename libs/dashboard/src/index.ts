@@ -1,0 +1,2 @@
+export * from './browser-session';
+export * from './dashboard.assets';
