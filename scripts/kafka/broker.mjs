@@ -81,13 +81,42 @@ function reachable(port) {
 }
 
 async function start(freePortWanted) {
-  let port = Number(process.env.KAFKA_PORT ?? DEFAULT_PORT);
-  let controllerPort = port + 1;
-  if (freePortWanted) {
-    port = await freePort();
+  if (!freePortWanted) {
+    const port = Number(process.env.KAFKA_PORT ?? DEFAULT_PORT);
+    await launch(port, port + 1);
+    return;
+  }
+  // Ports the OS picked can be taken by another process before the broker binds them (tests start many
+  // servers at once): a broker that fails to bind is stopped, its state removed, and started again on new ports.
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort();
+    let controllerPort;
     do controllerPort = await freePort();
     while (controllerPort === port);
+    try {
+      await launch(port, controllerPort);
+      return;
+    } catch (err) {
+      if (!(err instanceof PortTaken) || attempt === 4) throw err;
+      log(`${err.message}; trying other ports`);
+      rmSync(stateDir(port), { recursive: true, force: true });
+    }
   }
+}
+
+/** The broker could not bind one of its ports: someone else took it first. */
+class PortTaken extends Error {}
+
+function alive(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function launch(port, controllerPort) {
   const address = `127.0.0.1:${port}`;
   if (await reachable(port)) {
     log(`a broker already listens on ${address}`);
@@ -105,7 +134,8 @@ async function start(freePortWanted) {
   execFileSync('java', ['-cp', classpath, 'kafka.tools.StorageTool', 'format', '-t', randomUUID().replace(/-/g, '').slice(0, 22), '-c', config, '--ignore-formatted'], {
     stdio: ['ignore', 'ignore', 'inherit'],
   });
-  const out = openSync(path.join(dir, 'broker.log'), 'w');
+  const logFile = path.join(dir, 'broker.log');
+  const out = openSync(logFile, 'w');
   const child = spawn('java', ['-Xmx512m', '-cp', classpath, `-Dlog4j.configuration=file:${path.join(here, 'log4j.properties')}`, 'kafka.Kafka', config], {
     detached: true,
     stdio: ['ignore', out, out],
@@ -115,7 +145,13 @@ async function start(freePortWanted) {
   log(`starting broker (pid ${child.pid}) on ${address}…`);
   const deadline = Date.now() + 60_000;
   while (!(await reachable(port))) {
-    if (Date.now() > deadline) throw new Error(`broker did not listen on ${address} within 60 s; see ${path.join(dir, 'broker.log')}`);
+    const text = existsSync(logFile) ? readFileSync(logFile, 'utf8') : '';
+    if (/Address already in use/.test(text)) {
+      if (alive(child.pid)) process.kill(child.pid, 'SIGKILL');
+      throw new PortTaken(`broker on ${address} (controller port ${controllerPort}) could not bind: a port was taken`);
+    }
+    if (!alive(child.pid)) throw new Error(`broker (pid ${child.pid}) exited before listening on ${address}; see ${logFile}`);
+    if (Date.now() > deadline) throw new Error(`broker did not listen on ${address} within 60 s; see ${logFile}`);
     await new Promise((r) => setTimeout(r, 200));
   }
   log('broker ready');
