@@ -225,6 +225,23 @@ describe('web dashboards in headless Chromium', () => {
     assert.equal(features, 4, 'one line per feature');
     assert.ok(await page.$('[data-drift="iris-monitored.drift"] line[data-threshold]'), 'the threshold line');
     assert.equal(await text(page, '[data-drift="iris-monitored.drift"] [data-field="is_drift"]'), 'drift');
+    // A feature's button draws the reference sample against the latest window on shared bins.
+    const first = (await attrs(page, '[data-drift="iris-monitored.drift"] button[data-histogram]', 'data-histogram'))[0];
+    assert.ok(first !== undefined, 'a histogram button per feature');
+    await page.click(`[data-drift="iris-monitored.drift"] button[data-histogram="${first}"]`);
+    await page.waitForSelector(`[data-drift="iris-monitored.drift"] svg[data-plot="histogram"][data-feature="${first}"]`, { timeout: 10_000 });
+    const series = await attrs(page, '[data-drift="iris-monitored.drift"] svg[data-plot="histogram"] rect[data-series]', 'data-series');
+    assert.deepEqual([series.filter((x) => x === 'reference').length, series.filter((x) => x === 'recent').length], [20, 20]);
+    const auth = { authorization: `Bearer ${OPS_TOKEN}` };
+    const hist = (await (await fetch(`${gateway.baseUrl}/v1/graphs/iris-monitored/nodes/drift/drift/histogram?feature=${encodeURIComponent(first)}&bins=5`, { headers: auth })).json()) as { edges: number[]; reference: number[]; recent: number[]; recentSize: number };
+    assert.equal(hist.edges.length, 6);
+    assert.equal(hist.recentSize, 50, 'the latest window holds the 50 rows sent');
+    assert.ok(Math.abs(hist.reference.reduce((a, b) => a + b, 0) - 1) < 1e-9 && Math.abs(hist.recent.reduce((a, b) => a + b, 0) - 1) < 1e-9, 'shares of each sample');
+    const bad = await fetch(`${gateway.baseUrl}/v1/graphs/iris-monitored/nodes/drift/drift/histogram?feature=${encodeURIComponent(first)}&bins=0`, { headers: auth });
+    assert.equal(bad.status, 400);
+    assert.match(await bad.text(), /bins: must be an integer from 1 to 100/);
+    const unknown = await fetch(`${gateway.baseUrl}/v1/graphs/iris-monitored/nodes/drift/drift/histogram?feature=colour`, { headers: auth });
+    assert.equal(unknown.status, 404);
     // The outlier node scored the same 50 rows: its rate over time gets its first interval.
     await page.waitForSelector('[data-field="outliers"] tr[data-node="iris-monitored.outliers"] svg[data-plot="outliers"]', { timeout: 10_000 });
     assert.deepEqual((await texts(page, '[data-field="outliers"] tr[data-node="iris-monitored.outliers"] td')).slice(2, 3), ['50']);

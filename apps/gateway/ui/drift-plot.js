@@ -1,5 +1,6 @@
-// Drift p-values per feature over the completed windows, as an SVG line plot with the threshold.
-import { el, fmt, svg } from './dom.js';
+// Drift p-values per feature over the completed windows, as an SVG line plot with the threshold; a feature's
+// button draws its reference sample against the latest tested window as a histogram.
+import { el, fetchJson, fmt, svg } from './dom.js';
 
 const COLORS = ['#0b5cad', '#c1440e', '#1b6e20', '#6a3d9a', '#8c6d1f', '#00727a', '#b0306a', '#3d3d3d'];
 const W = 560;
@@ -42,8 +43,48 @@ function plot(status) {
     root.append(svg('polyline', { class: 'series', points, stroke: color, 'data-feature': feature }));
     for (const [i, h] of history.entries()) root.append(svg('circle', { cx: x(i), cy: y(Math.min(1, Math.max(0, h.p_val[f] ?? 0))), r: 2.5, fill: color }));
   });
-  const legend = el('ul', { class: 'muted' }, ...status.features.map((feature, f) => el('li', {}, `${feature}: latest p = ${fmt(history[history.length - 1].p_val[f], 4)} (${COLORS[f % COLORS.length]})`)));
-  return el('div', {}, root, legend);
+  const histogram = el('div', { 'data-field': 'histogram', 'aria-live': 'polite' });
+  const legend = el('ul', { class: 'muted' }, ...status.features.map((feature, f) => {
+    const button = el('button', { type: 'button', class: 'feature-button', 'data-histogram': feature }, `${feature}: latest p = ${fmt(history[history.length - 1].p_val[f], 4)} (${COLORS[f % COLORS.length]}) — histogram`);
+    button.addEventListener('click', () => void showHistogram(status, feature, histogram));
+    return el('li', {}, button);
+  }));
+  return el('div', {}, root, legend, histogram);
+}
+
+async function showHistogram(status, feature, target) {
+  const url = `/v1/graphs/${encodeURIComponent(status.graph)}/nodes/${encodeURIComponent(status.node)}/drift/histogram?feature=${encodeURIComponent(feature)}`;
+  try {
+    target.replaceChildren(histogramPlot(await fetchJson(url)));
+  } catch (err) {
+    target.replaceChildren(el('p', { class: 'error' }, `histogram of ${feature}: ${err.message}`));
+  }
+}
+
+/** Reference sample and latest window of one feature, as shares per bin, side by side. */
+function histogramPlot(h) {
+  const bins = h.reference.length;
+  const top = Math.max(...h.reference, ...(h.recent ?? []), 0.01);
+  const slot = (W - PAD.left - PAD.right) / bins;
+  const y = (share) => PAD.top + (1 - share / top) * (H - PAD.top - PAD.bottom);
+  const titleId = `histogram-${h.feature}`;
+  const root = svg('svg', { width: W, height: H, class: 'plot', role: 'img', 'aria-labelledby': titleId, 'data-plot': 'histogram', 'data-feature': h.feature },
+    svg('title', { id: titleId }, `${h.feature}: reference sample (${h.referenceSize} values) against the latest window (${h.recentSize} values), share per bin`),
+    svg('line', { class: 'axis', x1: PAD.left, y1: y(0), x2: W - PAD.right, y2: y(0) }),
+    svg('text', { x: 4, y: y(top) + 4 }, fmt(top, 2)),
+    svg('text', { x: 4, y: y(0) }, '0'),
+    svg('text', { x: PAD.left, y: H - 8 }, fmt(h.edges[0], 2)),
+    svg('text', { x: W - PAD.right - 40, y: H - 8 }, fmt(h.edges[h.edges.length - 1], 2)),
+  );
+  const series = [['reference', h.reference, COLORS[0]], ...(h.recent === undefined ? [] : [['recent', h.recent, COLORS[1]]])];
+  series.forEach(([name, shares, color], s) => {
+    shares.forEach((share, b) => {
+      const x = PAD.left + b * slot + (s * slot) / 2 + 1;
+      root.append(svg('rect', { x, y: y(share), width: Math.max(1, slot / 2 - 2), height: y(0) - y(share), fill: color, 'data-series': name }));
+    });
+  });
+  const caption = el('p', { class: 'muted' }, `${h.feature}: reference (${COLORS[0]}) against ${h.recent === undefined ? 'no window yet' : `the latest window (${COLORS[1]})`}`);
+  return el('div', {}, caption, root);
 }
 
 /**

@@ -331,15 +331,17 @@ export function buildRuntimes(
       }
       case 'drift': {
         const reference = prepared.references.get(node.name) as ReferenceData;
+        const referenceColumns = toColumns(reference.rows);
         const driftNode = new DriftNode(
           graphName,
           node.name,
           node.drift,
           prepared.detectorTensors.get(node.name) as string,
           reference.columns,
-          drift.computer(node.drift, toColumns(reference.rows)),
+          drift.computer(node.drift, referenceColumns),
           drift.onResult,
           (message) => drift.onError(graphName, node.name, message),
+          referenceColumns,
         );
         driftNodes.set(node.name, driftNode);
         runtimes.set(node.name, driftNode);

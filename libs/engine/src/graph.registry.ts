@@ -4,7 +4,7 @@ import { readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { GraphTracer, NodeResult, ShadowResult } from '@infergraph/executor';
 import { InferenceError } from '@infergraph/protocol';
-import type { BatchResult, DriftResult, DriftStatus, ModelLoader } from '@infergraph/nodes';
+import type { BatchResult, DriftNode, DriftResult, DriftStatus, FeatureHistogram, ModelLoader } from '@infergraph/nodes';
 import { GraphValidationError } from '@infergraph/spec';
 import { loadGraphFile, loadGraphSource, type GraphLoadHooks, type LoadedGraph, type OutlierResult } from './graph-file.loader';
 import { PathPolicy } from './path.policy';
@@ -376,6 +376,15 @@ export class GraphRegistry {
 
   /** The state of a drift node of a graph's default version: latest result and bounded history. */
   driftStatus(graph: string, node: string): DriftStatus {
+    return this.driftNodeOf(graph, node).status();
+  }
+
+  /** One feature of a drift node of a graph's default version: reference and latest window on shared bins. */
+  driftHistogram(graph: string, node: string, feature: string, bins: number): FeatureHistogram {
+    return this.driftNodeOf(graph, node).histogram(feature, bins);
+  }
+
+  private driftNodeOf(graph: string, node: string): DriftNode {
     const entry = this.get(graph);
     if (entry === undefined) throw new InferenceError('NOT_FOUND', `unknown graph "${graph}"`);
     if (entry.graph === undefined) throw new InferenceError('UNAVAILABLE', `graph "${graph}" is ${entry.state}`);
@@ -384,7 +393,7 @@ export class GraphRegistry {
       const names = [...entry.graph.driftNodes.keys()];
       throw new InferenceError('NOT_FOUND', `graph "${graph}" has no drift node "${node}" (drift nodes: ${names.join(', ') || 'none'})`);
     }
-    return drift.status();
+    return drift;
   }
 
   /** Stops every graph's background work (drift timers and workers) and gives back its model sessions. */

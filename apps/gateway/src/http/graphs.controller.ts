@@ -1,4 +1,4 @@
-import { Controller, Delete, Get, HttpCode, Inject, NotFoundException, Param, Post, UseGuards } from '@nestjs/common';
+import { BadRequestException, Controller, Delete, Get, HttpCode, Inject, NotFoundException, Param, Post, Query, UseGuards } from '@nestjs/common';
 import { OpsAuthGuard } from './ops-auth.guard';
 import path from 'node:path';
 import { GraphRegistry, type GraphEntry, type LoadedGraph } from '@infergraph/engine';
@@ -57,6 +57,15 @@ export class GraphsController {
   @Get(':graph/nodes/:node/drift')
   drift(@Param('graph') graph: string, @Param('node') node: string): unknown {
     return this.registry.driftStatus(graph, node);
+  }
+
+  /** One watched feature: reference sample and latest tested window on shared bins (`?feature=&bins=`, 1–100, default 20). */
+  @Get(':graph/nodes/:node/drift/histogram')
+  histogram(@Param('graph') graph: string, @Param('node') node: string, @Query('feature') feature: unknown, @Query('bins') bins: unknown): unknown {
+    if (typeof feature !== 'string' || feature === '') throw new BadRequestException('feature: name the feature (?feature=<name>)');
+    const count = bins === undefined ? 20 : typeof bins === 'string' && /^\d{1,3}$/.test(bins) ? Number(bins) : NaN;
+    if (!(count >= 1 && count <= 100)) throw new BadRequestException('bins: must be an integer from 1 to 100');
+    return this.registry.driftHistogram(graph, node, feature, count);
   }
 }
 

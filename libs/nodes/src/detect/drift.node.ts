@@ -1,8 +1,9 @@
-import { invalidArgument, type TensorMap } from '@infergraph/protocol';
+import { InferenceError, invalidArgument, type TensorMap } from '@infergraph/protocol';
 import type { NodeRuntime } from '@infergraph/executor';
 import { DriftWindow, type CompletedWindow } from '@infergraph/detectors';
 import type { DriftConfig } from '@infergraph/spec';
 import type { DriftComputer, DriftDetection } from './drift-computer.port';
+import { featureHistogram, type FeatureHistogram } from './feature.histogram';
 import { rowsOf } from './tensor-rows';
 
 /** A drift test result for one window, as served at GET /v1/graphs/{graph}/nodes/{node}/drift. */
@@ -50,6 +51,8 @@ export class DriftNode implements NodeRuntime {
   private dropped = 0;
   private failures = 0;
   private lastError: string | undefined;
+  /** The latest window the detector tested (its rows, for histograms against the reference). */
+  private lastWindow: CompletedWindow | undefined;
   private readonly timer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -61,6 +64,8 @@ export class DriftNode implements NodeRuntime {
     private readonly computer: DriftComputer,
     private readonly onResult: (result: DriftResult) => void,
     private readonly onError: (message: string) => void,
+    /** The reference sample by feature (what the detector compares against), for histograms; none: no histograms. */
+    private readonly referenceColumns: readonly ArrayLike<number>[] = [],
   ) {
     this.window = new DriftWindow(config.window, features.length);
     const durationMs = config.window.durationMs;
@@ -94,6 +99,19 @@ export class DriftNode implements NodeRuntime {
       latest: this.history[this.history.length - 1],
       history: [...this.history],
     };
+  }
+
+  /**
+   * One feature's values in the reference sample and in the latest tested window, on shared bins. NOT_FOUND
+   * for a feature the detector does not watch.
+   */
+  histogram(feature: string, bins: number): FeatureHistogram {
+    const f = this.features.indexOf(feature);
+    const reference = this.referenceColumns[f];
+    if (f < 0 || reference === undefined) {
+      throw new InferenceError('NOT_FOUND', `drift node "${this.name}" of graph "${this.graph}" watches no feature "${feature}" (features: ${this.features.join(', ')})`);
+    }
+    return featureHistogram(feature, reference, this.lastWindow?.columns[f], bins);
   }
 
   async close(): Promise<void> {
@@ -145,6 +163,7 @@ export class DriftNode implements NodeRuntime {
       compute_ms: Math.round(ms * 1000) / 1000,
     };
     this.completed++;
+    this.lastWindow = w;
     this.history.push(result);
     if (this.history.length > this.config.history) this.history.shift();
     this.onResult(result);

@@ -3,3 +3,4 @@ export * from './drift.node';
 export * from './outlier.node';
 export * from './in-process-drift.computer';
 export * from './tensor-rows';
+export * from './feature.histogram';
