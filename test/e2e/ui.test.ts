@@ -1,12 +1,14 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Kafka, logLevel } from 'kafkajs';
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
 import { startController, type RunningController } from '../support/controller.process';
-import { startGateway, type RunningGateway } from '../support/gateway.process';
+import { freePort, startGateway, type RunningGateway } from '../support/gateway.process';
 import { untilStreaming } from '../support/kafka-topics';
 import { repoPath } from '../support/repo';
 import { startWorker, type RunningWorker } from '../support/worker.process';
@@ -279,6 +281,60 @@ describe('web dashboards in headless Chromium', () => {
       const write = await fetch(`${controller.base}/v1/graphs/iris-replicated`, { method: 'DELETE', headers: { cookie: `${session?.name}=${session?.value}` } });
       assert.equal(write.status, 403, 'a browser session only reads');
       await page.screenshot({ path: `${ARTIFACTS}/cluster.png`, fullPage: true });
+      assert.deepEqual(await seriousViolations(page), []);
+      assert.deepEqual(problems, []);
+      await page.close();
+    });
+  });
+
+  describe('cluster view under npm run start:cluster', () => {
+    // The script as a user runs it: a controller, workers cpu-0, cpu-1 (pool cpu) and gpu-0 (pool gpu), a gateway.
+    const devDir = mkdtempSync(path.join(tmpdir(), 'infergraph-ui-dev-'));
+    let cluster: ChildProcess | undefined;
+    let out = '';
+    let adminPort = 0;
+
+    before(async () => {
+      const restPort = await freePort();
+      adminPort = await freePort();
+      cluster = spawn(process.execPath, [repoPath('scripts', 'start-cluster.mjs')], {
+        cwd: repoPath(),
+        env: { ...process.env, PORT: String(restPort), GRPC_PORT: String(await freePort()), ADMIN_PORT: String(adminPort), CONTROL_PORT: String(20_000 + Math.floor(Math.random() * 20_000)), INFERGRAPH_DEV_DIR: devDir, KAFKA_BROKERS: '' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+        detached: true,
+      });
+      cluster.stdout?.on('data', (b: Buffer) => (out += b.toString()));
+      cluster.stderr?.on('data', (b: Buffer) => (out += b.toString()));
+      const deadline = Date.now() + 60_000;
+      for (;;) {
+        const res = await fetch(`http://127.0.0.1:${restPort}/v2/models/iris/ready`).catch(() => undefined);
+        if (res?.status === 200) break;
+        if (Date.now() > deadline || cluster.exitCode !== null) assert.fail(`npm run start:cluster did not serve iris within 60 s:\n${out.slice(-4000)}`);
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    });
+    after(async () => {
+      const pid = cluster?.pid;
+      if (cluster !== undefined && pid !== undefined && cluster.exitCode === null) {
+        const exited = new Promise((r) => cluster?.once('exit', r));
+        process.kill(pid, 'SIGTERM');
+        await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
+        try {
+          process.kill(-pid, 'SIGKILL');
+        } catch {
+          // Already gone.
+        }
+      }
+      rmSync(devDir, { recursive: true, force: true });
+    });
+
+    it('lists its three workers by pool, signed in with the admin token the script made', async () => {
+      const { page, problems } = await watchedPage(browser);
+      await signIn(page, `http://127.0.0.1:${adminPort}`, readFileSync(path.join(devDir, 'admin-token'), 'utf8').trim());
+      await page.waitForFunction(() => document.querySelectorAll('tr[data-worker]').length === 3, { timeout: 20_000 });
+      assert.deepEqual((await attrs(page, '[data-pool="cpu"] tr[data-worker]', 'data-worker')).sort(), ['cpu-0', 'cpu-1']);
+      assert.deepEqual(await attrs(page, '[data-pool="gpu"] tr[data-worker]', 'data-worker'), ['gpu-0']);
+      await page.screenshot({ path: `${ARTIFACTS}/start-cluster.png`, fullPage: true });
       assert.deepEqual(await seriousViolations(page), []);
       assert.deepEqual(problems, []);
       await page.close();

@@ -8,6 +8,9 @@ import { setUpTryIt } from './try-it.js';
 
 const updaters = new Map();
 let graphs = [];
+/** Settles once the graph list arrived: the detectors tab may open before that. */
+let listed;
+const graphsListed = new Promise((resolve) => (listed = resolve));
 let lastStats;
 /** Outlier counts per graph.node as each snapshot carried them (the last 120). */
 const outlierHistory = new Map();
@@ -28,7 +31,11 @@ function setUpTabs() {
 }
 
 async function loadGraphs() {
-  graphs = (await fetchJson('/v1/graphs')).graphs;
+  try {
+    graphs = (await fetchJson('/v1/graphs')).graphs;
+  } finally {
+    listed();
+  }
   const tbody = document.querySelector('#graph-list tbody');
   tbody.replaceChildren(
     ...graphs.map((g) =>
@@ -76,6 +83,7 @@ function applyStats(stats) {
 }
 
 async function refreshDetectors() {
+  await graphsListed;
   const cards = [];
   for (const g of graphs.filter((x) => x.state === 'ready' && (x.driftNodes ?? []).length > 0)) {
     for (const node of g.driftNodes) {
