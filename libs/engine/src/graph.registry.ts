@@ -137,6 +137,8 @@ export class GraphRegistry {
   private readonly pins = new Map<string, string>();
   /** Versions whose rollout promoted them (keyOf): no longer held back from being the default. */
   private readonly promoted = new Set<string>();
+  /** The entry each name's unversioned path serves, worked out once per change of the entries or pins. */
+  private readonly defaults = new Map<string, GraphEntry | undefined>();
   private pending = 0;
   /** Loads in progress by file: a second load of the same file while one runs shares it. */
   private readonly loading = new Map<string, Promise<GraphEntry>>();
@@ -159,9 +161,22 @@ export class GraphRegistry {
   /** A graph's given version, or its default version when `version` is undefined. */
   get(name: string, version?: string): GraphEntry | undefined {
     if (version !== undefined) return this.entries.get(keyOf(name, version));
-    const versions = this.versionsOf(name);
+    // Asked on every request: the choice is kept until the entries, pins or promotions change.
+    if (this.defaults.has(name)) return this.defaults.get(name);
     const chosen = this.defaultVersion(name);
-    return versions.find((e) => (e.version ?? '') === chosen);
+    const entry = this.versionsOf(name).find((e) => (e.version ?? '') === chosen);
+    this.defaults.set(name, entry);
+    return entry;
+  }
+
+  private put(key: string, entry: GraphEntry): void {
+    this.entries.set(key, entry);
+    this.defaults.clear();
+  }
+
+  private drop(key: string): void {
+    this.entries.delete(key);
+    this.defaults.clear();
   }
 
   /** Every version of a graph, oldest first (compareVersions). */
@@ -187,6 +202,7 @@ export class GraphRegistry {
   promote(name: string, version: string): void {
     this.promoted.add(keyOf(name, version));
     if (this.options.defaultVersions?.[name] !== undefined) this.pins.set(name, version);
+    this.defaults.clear();
     this.events.emit('versions', { graph: name });
   }
 
@@ -244,7 +260,7 @@ export class GraphRegistry {
   remove(name: string, version?: string): boolean {
     const gone = version === undefined ? this.versionsOf(name) : [this.entries.get(keyOf(name, version))].filter((e) => e !== undefined);
     for (const entry of gone) {
-      this.entries.delete(keyOf(entry.name, entry.version));
+      this.drop(keyOf(entry.name, entry.version));
       this.retire(entry.graph);
       this.logger.log(`graph "${name}"${entry.version === undefined ? '' : ` version ${entry.version}`} removed`);
     }
@@ -254,7 +270,7 @@ export class GraphRegistry {
 
   /** Records a problem with a served file (e.g. it was deleted) without touching what it serves. */
   noteFileProblem(file: string, problem: string): void {
-    for (const [key, e] of this.entries) if (e.file === file && e.reloadError !== problem) this.entries.set(key, { ...e, reloadError: problem });
+    for (const [key, e] of this.entries) if (e.file === file && e.reloadError !== problem) this.put(key, { ...e, reloadError: problem });
   }
 
   /**
@@ -348,7 +364,7 @@ export class GraphRegistry {
       if (served !== undefined) {
         const [key, entry] = served;
         const kept: GraphEntry = { ...entry, reloadError: `reload failed, version ${entry.version ?? '?'} keeps serving: ${error}` };
-        this.entries.set(key, kept);
+        this.put(key, kept);
         return kept;
       }
       return failed(provisional, error);
@@ -407,12 +423,12 @@ export class GraphRegistry {
     const touched = new Set([entry.name]);
     for (const [k, e] of this.entries) {
       if (k === key || e.file !== entry.file) continue;
-      this.entries.delete(k);
+      this.drop(k);
       touched.add(e.name);
       if (e.graph !== entry.graph) this.retire(e.graph);
     }
     const previous = this.entries.get(key);
-    this.entries.set(key, entry);
+    this.put(key, entry);
     if (previous?.graph !== entry.graph) this.retire(previous?.graph);
     for (const name of touched) this.events.emit('versions', { graph: name });
     return entry;

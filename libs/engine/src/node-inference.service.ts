@@ -11,6 +11,18 @@ import { SERVER_VERSION, type ServerMetadata } from './server.metadata';
 /** How long a node call may run when its caller sent no deadline (a plain V2 client). */
 const NODE_TIMEOUT_MS = 30_000;
 
+/** The request context of one call from a caller: its id, headers and parameters, the rest of its deadline. */
+function callContext(graph: string, request: InferRequest, headers: Readonly<Record<string, string>>, deadline: number | undefined, lifetime: RequestLifetime) {
+  return {
+    requestId: request.id,
+    graph,
+    headers,
+    parameters: request.parameters,
+    timeoutMs: deadline === undefined ? NODE_TIMEOUT_MS : Math.max(1, Math.min(NODE_TIMEOUT_MS, deadline - Date.now())),
+    signal: lifetime,
+  };
+}
+
 /** The end of a model name that asks for the whole graph (`NodeKey.WHOLE_GRAPH`). */
 const WHOLE_GRAPH_SUFFIX = `.${NodeKey.WHOLE_GRAPH}`;
 
@@ -85,14 +97,7 @@ export class NodeInferenceService {
     const events = this.registry.events;
     const tracer = this.registry.tracer;
     return await runRequest<InferResponse>({
-      context: {
-        requestId: request.id,
-        graph,
-        headers,
-        parameters: request.parameters,
-        timeoutMs: deadline === undefined ? NODE_TIMEOUT_MS : Math.max(1, Math.min(NODE_TIMEOUT_MS, deadline - Date.now())),
-        signal: lifetime,
-      },
+      context: callContext(graph, request, headers, deadline, lifetime),
       started: () => {
         const now = (this.inFlight.get(model) ?? 0) + 1;
         this.inFlight.set(model, now);
@@ -122,14 +127,7 @@ export class NodeInferenceService {
     const executor = this.wholeGraphExecutor(graph);
     const tracer = this.registry.tracer;
     return await runRequest<InferResponse>({
-      context: {
-        requestId: request.id,
-        graph,
-        headers,
-        parameters: request.parameters,
-        timeoutMs: deadline === undefined ? NODE_TIMEOUT_MS : Math.max(1, Math.min(NODE_TIMEOUT_MS, deadline - Date.now())),
-        signal: lifetime,
-      },
+      context: callContext(graph, request, headers, deadline, lifetime),
       trace: tracer === undefined ? undefined : (ctx, run) => tracer.node({ graph, node: NodeKey.WHOLE_GRAPH, type: 'graph', served: true }, ctx, run),
       work: async (ctx) => {
         const result = await executor.execute(request.inputs, ctx, { timings: true });
