@@ -11,7 +11,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
-import { toStructuralSchema } from './structural-schema.mjs';
+import { sortKeys, toStructuralSchema } from './structural-schema.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const require = createRequire(import.meta.url);
@@ -120,14 +120,8 @@ function render({ document, losses }) {
     '# reports Degraded with reason InvalidSpec; docs/kubernetes.md lists the cross-field rules too):',
     ...losses.map((l) => `#   ${l.path}: ${l.loss}`),
   ];
-  const body = stringify(sortDeep(document), { lineWidth: 0, sortMapEntries: true, aliasDuplicateObjects: false });
+  const body = stringify(sortKeys(document), { lineWidth: 0, sortMapEntries: true, aliasDuplicateObjects: false });
   return `${header.join('\n')}\n${body}`;
-}
-
-function sortDeep(node) {
-  if (Array.isArray(node)) return node.map(sortDeep);
-  if (node === null || typeof node !== 'object') return node;
-  return Object.fromEntries(Object.keys(node).sort().map((k) => [k, sortDeep(node[k])]));
 }
 
 function loadSpec() {

@@ -6,7 +6,7 @@ import path from 'node:path';
  * only names listed when the process started can be served, so no request path reaches the file system.
  */
 export class DashboardAssets {
-  private readonly files = new Map<string, { readonly file: string; readonly type: string }>();
+  private readonly files = new Map<string, { readonly file: string; readonly type: string; body?: Buffer }>();
 
   constructor(readonly dir: string) {
     if (!existsSync(dir)) return;
@@ -23,10 +23,12 @@ export class DashboardAssets {
     walk('');
   }
 
-  /** The file's bytes and content type, or undefined for a name not shipped. */
+  /** The file's bytes (read on first use, then kept: dist does not change under a running process) and content type, or undefined for a name not shipped. */
   get(name: string): { readonly body: Buffer; readonly type: string } | undefined {
     const entry = this.files.get(name);
-    return entry === undefined ? undefined : { body: readFileSync(entry.file), type: entry.type };
+    if (entry === undefined) return undefined;
+    entry.body ??= readFileSync(entry.file);
+    return { body: entry.body, type: entry.type };
   }
 
   names(): string[] {

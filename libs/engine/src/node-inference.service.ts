@@ -98,11 +98,7 @@ export class NodeInferenceService {
     const tracer = this.registry.tracer;
     return await runRequest<InferResponse>({
       context: callContext(graph, request, headers, deadline, lifetime),
-      started: () => {
-        const now = (this.inFlight.get(model) ?? 0) + 1;
-        this.inFlight.set(model, now);
-        this.peak.set(model, Math.max(this.peak.get(model) ?? 0, now));
-      },
+      started: () => this.enter(model),
       trace: tracer === undefined ? undefined : (ctx, run) => tracer.node({ graph, node, type, served: true }, ctx, run),
       work: async (ctx) => {
         const inputs = new Map(request.inputs.map((t): [string, Tensor] => [t.name, t]));
@@ -110,7 +106,7 @@ export class NodeInferenceService {
         return { modelName: model, modelVersion: '1', id: ctx.requestId, parameters: undefined, outputs: [...outputs.values()] };
       },
       ended: (ctx, failure, seconds) => {
-        this.inFlight.set(model, (this.inFlight.get(model) ?? 1) - 1);
+        this.leave(model);
         events.emit('node', { graph, node, requestId: ctx.requestId, type, status: failure === undefined ? 'ok' : 'error', seconds });
       },
     });
@@ -198,14 +194,23 @@ export class NodeInferenceService {
 
   /** A node call of a whole-graph run, counted in flight under the node's key as a node call would be. */
   private async countedCall(key: string, run: () => Promise<TensorMap>): Promise<TensorMap> {
-    const now = (this.inFlight.get(key) ?? 0) + 1;
-    this.inFlight.set(key, now);
-    this.peak.set(key, Math.max(this.peak.get(key) ?? 0, now));
+    this.enter(key);
     try {
       return await run();
     } finally {
-      this.inFlight.set(key, (this.inFlight.get(key) ?? 1) - 1);
+      this.leave(key);
     }
+  }
+
+  /** A call of `key` starts: counted in flight, and in the peak since the last heartbeat. */
+  private enter(key: string): void {
+    const now = (this.inFlight.get(key) ?? 0) + 1;
+    this.inFlight.set(key, now);
+    this.peak.set(key, Math.max(this.peak.get(key) ?? 0, now));
+  }
+
+  private leave(key: string): void {
+    this.inFlight.set(key, (this.inFlight.get(key) ?? 1) - 1);
   }
 
   /** Node calls being served now, all nodes together (what a drain waits for). */

@@ -203,7 +203,12 @@ export class RolloutManager {
 
   private evaluate(r: Rollout): void {
     if (isFinished(r.position)) return;
-    const judgement = judge(r.config.checks, sampleOf(r.candidate), sampleOf(r.baseline), r.position.phase === 'shadow' ? r.agreement : undefined);
+    // Judged after every request: a p99 (a sort of up to LATENCY_WINDOW latencies) only where a check reads it.
+    const checks = r.config.checks;
+    const judged = r.candidate.requests >= checks.minRequests;
+    const candidate = sampleOf(r.candidate, judged && (checks.maxP99Ms !== undefined || checks.maxP99Ratio !== undefined));
+    const baseline = sampleOf(r.baseline, judged && checks.maxP99Ratio !== undefined);
+    const judgement = judge(checks, candidate, baseline, r.position.phase === 'shadow' ? r.agreement : undefined);
     r.judgement = judgement;
     const held = holdReached(r.config, r.position, r.candidate.requests, (performance.now() - r.phaseStartedMs) / 1000);
     const next = nextPosition(r.config, r.position, judgement, held);
@@ -252,8 +257,8 @@ function empty(): Accumulator {
   return { requests: 0, errors: 0, latenciesMs: [] };
 }
 
-function sampleOf(a: Accumulator): VersionSample {
-  return { requests: a.requests, errors: a.errors, p99Ms: p99Of(a.latenciesMs) };
+function sampleOf(a: Accumulator, withP99 = true): VersionSample {
+  return { requests: a.requests, errors: a.errors, p99Ms: withP99 ? p99Of(a.latenciesMs) : undefined };
 }
 
 function statusOf(r: Rollout): RolloutStatus {

@@ -1,5 +1,6 @@
+import { matchingSecrets } from '@infergraph/protocol';
 import { browserSessionMatches, browserSessionSetCookie, browserSessionValue } from '@infergraph/dashboard';
-import { matchAdminToken, type AdminTokenDigest } from '../admin-tokens';
+import type { AdminTokenDigest } from '../admin-tokens';
 
 /** The cluster dashboard's session cookie (named apart from the gateway's: cookies ignore ports). */
 export const CLUSTER_SESSION_COOKIE = 'infergraph_controller_session';
@@ -13,7 +14,7 @@ export function sessionScopeOf(cookieHeader: string | undefined, tokens: readonl
 
 /** `Set-Cookie` for a presented admin token of either scope, or undefined when it is none of them. */
 export function sessionCookieFor(presented: string, tokens: readonly AdminTokenDigest[], secure: boolean): string | undefined {
-  if (matchAdminToken(presented, tokens) === undefined) return undefined;
-  const token = tokens.find((t) => matchAdminToken(presented, [t]) !== undefined);
+  // The first matching token in configuration order (one hash of the presented token, not one per token).
+  const token = matchingSecrets(presented, tokens)[0];
   return token === undefined ? undefined : browserSessionSetCookie(CLUSTER_SESSION_COOKIE, browserSessionValue(token, LABEL), secure);
 }

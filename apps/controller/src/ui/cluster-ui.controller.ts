@@ -2,7 +2,7 @@ import { Body, Controller, Get, Inject, NotFoundException, Param, Post, Req, Res
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import path from 'node:path';
 import { browserSessionClearCookie, DASHBOARD_SECURITY_HEADERS, DashboardAssets, signInPage } from '@infergraph/dashboard';
-import { bearerTokenOf, matchAdminToken } from '../admin-tokens';
+import { bearerMatches } from '@infergraph/protocol';
 import { CONTROLLER_CONFIG, type ControllerConfig } from '../controller.config';
 import { CLUSTER_SESSION_COOKIE, sessionCookieFor, sessionScopeOf } from './cluster-session';
 
@@ -68,8 +68,7 @@ export class ClusterUiController {
   private signedIn(req: FastifyRequest): boolean {
     const tokens = this.config.adminTokens;
     if (tokens.length === 0) return true;
-    const presented = bearerTokenOf(req.headers.authorization);
-    return (presented !== undefined && matchAdminToken(presented, tokens) !== undefined) || sessionScopeOf(req.headers.cookie, tokens) !== undefined;
+    return bearerMatches(req.headers.authorization, tokens) || sessionScopeOf(req.headers.cookie, tokens) !== undefined;
   }
 }
 

@@ -48,15 +48,23 @@ export class LiveStatsService implements BeforeApplicationShutdown {
   }
 
   private broadcast(event: string, data: unknown): void {
-    for (const res of this.streams) this.write(res, event, data);
+    if (this.streams.size === 0) return;
+    // One frame for every open stream: serialised once, not per stream.
+    const frame = frameOf(event, data);
+    for (const res of this.streams) res.write(frame);
   }
 
   private write(res: ServerResponse, event: string, data: unknown): void {
-    res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+    res.write(frameOf(event, data));
   }
 
   private stopTimer(): void {
     if (this.timer !== undefined) clearInterval(this.timer);
     this.timer = undefined;
   }
+}
+
+/** One Server-Sent Events frame. */
+function frameOf(event: string, data: unknown): string {
+  return `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
 }
