@@ -1,6 +1,7 @@
 import { CommandError, EXIT_OK, EXIT_PROBLEMS, UsageError, intOption, stringOption, type CliCommand } from './cli.command';
 import { formatTable } from './cli.io';
-import { causeOf, dataText, parseData, signatureOf } from './predict.command';
+import { causeOf } from './cli.http';
+import { dataText, parseData, signatureOf } from './predict.command';
 import { requestOf } from './predict-request';
 
 export interface BenchReport {

@@ -1,5 +1,5 @@
 import { CommandError, stringOption, type CommandContext, type OptionSpec, type OptionValues } from './cli.command';
-import { causeOf } from './predict.command';
+import { causeOf } from './cli.http';
 
 /** The options every controller command takes. */
 export const CONTROLLER_OPTIONS: Readonly<Record<string, OptionSpec>> = {

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parseDocument } from 'yaml';
 import { CommandError, EXIT_OK, EXIT_PROBLEMS, UsageError, intOption, stringOption, type CliCommand } from './cli.command';
+import { getJson } from './cli.http';
 import { formatTable, paint, type CliIo } from './cli.io';
 import { CONTROLLER_OPTIONS, ControllerClient, type ClusterStatusJson, type DescribedGraph } from './controller.client';
 import { findGraphFiles } from './graph-files.finder';
@@ -112,21 +113,8 @@ interface RolloutJson {
 
 async function gatewayRollouts(configured: string, flag: string | undefined, token: string | undefined): Promise<RolloutJson[]> {
   const url = `${(flag ?? configured).replace(/\/+$/, '')}/v1/rollouts`;
-  let res: Response;
-  try {
-    res = await fetch(url, { headers: token === undefined || token === '' ? {} : { authorization: `Bearer ${token}` } });
-  } catch (err) {
-    throw new CommandError(`cannot reach the gateway at ${url}: ${err instanceof Error ? err.message : String(err)}`);
-  }
-  const text = await res.text();
-  if (res.status === 401) throw new CommandError(`GET ${url}: 401: give the gateway's OPS_TOKEN with --ops-token or INFERGRAPH_OPS_TOKEN`);
-  if (!res.ok) throw new CommandError(`GET ${url}: ${res.status} ${text.slice(0, 500)}`);
-  let body: unknown;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    throw new CommandError(`GET ${url}: the answer is not JSON`);
-  }
+  const headers: Record<string, string> = token === undefined || token === '' ? {} : { authorization: `Bearer ${token}` };
+  const body = await getJson(url, { headers }, { on401: "give the gateway's OPS_TOKEN with --ops-token or INFERGRAPH_OPS_TOKEN" });
   const rollouts = (body as { rollouts?: unknown }).rollouts;
   if (!Array.isArray(rollouts)) throw new CommandError(`GET ${url}: the answer has no "rollouts" list`);
   return rollouts as RolloutJson[];

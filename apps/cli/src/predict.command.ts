@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { CommandError, EXIT_OK, UsageError, stringOption, type CliCommand, type CommandContext, type OptionValues } from './cli.command';
+import { EXIT_OK, UsageError, stringOption, type CliCommand, type CommandContext, type OptionValues } from './cli.command';
+import { getJson } from './cli.http';
 import { formatTable, paint, readAll, type CliIo } from './cli.io';
 import { requestOf, type InputSignature, type JsonTensor, type PredictResult, type V2Request } from './predict-request';
 
@@ -97,33 +98,6 @@ async function predictOverRest(base: string, graph: string, version: string | un
     headers: { 'content-type': 'application/json', ...headers },
     body: JSON.stringify(request),
   })) as PredictResult;
-}
-
-async function getJson(url: string, init: RequestInit): Promise<unknown> {
-  let res: Response;
-  try {
-    res = await fetch(url, init);
-  } catch (err) {
-    throw new CommandError(`cannot reach the gateway at ${url}: ${causeOf(err)}`);
-  }
-  const text = await res.text();
-  let body: unknown;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    body = undefined;
-  }
-  if (!res.ok) {
-    const message = (body as { error?: unknown } | undefined)?.error;
-    throw new CommandError(`${init.method ?? 'GET'} ${url}: ${res.status} ${typeof message === 'string' ? message : text.slice(0, 500)}`);
-  }
-  if (body === undefined) throw new CommandError(`${url} answered ${res.status} with a body that is not JSON`);
-  return body;
-}
-
-export function causeOf(err: unknown): string {
-  const cause = (err as { cause?: unknown }).cause;
-  return cause instanceof Error ? cause.message : err instanceof Error ? err.message : String(err);
 }
 
 function printResult(io: CliIo, result: PredictResult, json: boolean, trace: boolean): void {
