@@ -300,13 +300,10 @@ export class GraphRegistry {
     this.pending++;
     const started = performance.now();
     this.logger.log(`loading graph ${file}`);
+    // A file is read once: the hash is of the bytes that are loaded.
+    const bytes = source === undefined ? await readFile(file).catch(() => undefined) : undefined;
     const contentHash =
-      source !== undefined
-        ? createHash('sha256').update(source, 'utf8').digest('hex')
-        : await readFile(file).then(
-            (bytes) => createHash('sha256').update(bytes).digest('hex'),
-            () => '',
-          );
+      source !== undefined ? createHash('sha256').update(source, 'utf8').digest('hex') : bytes === undefined ? '' : createHash('sha256').update(bytes).digest('hex');
     const shadow: ShadowStats = { ok: 0, failed: 0, lastError: undefined };
     const onShadowResult = (r: ShadowResult): void => {
       if (r.status === 'ok') {
@@ -341,7 +338,9 @@ export class GraphRegistry {
           onOutliers: (r) => this.events.emit('outlier', r),
         },
       };
-      const graph = source === undefined ? await loadGraphFile(file, this.loader, hooks) : await loadGraphSource(source, file, this.loader, hooks);
+      // An unreadable file goes through loadGraphFile for its read error.
+      const text = source ?? bytes?.toString('utf8');
+      const graph = text === undefined ? await loadGraphFile(file, this.loader, hooks) : await loadGraphSource(text, file, this.loader, hooks);
       const name = graph.spec.metadata.name;
       const version = graph.spec.spec.version;
       const clash = this.clashOf(graph, file);
