@@ -7,14 +7,16 @@ import type { ClusterView } from '@infergraph/telemetry';
 import { checkWorkerMessage } from './control-message.schema';
 import { CONTROLLER_CONFIG, type ControllerConfig } from './controller.config';
 import { GraphCatalogueService, type CatalogueGraph } from './graph-catalogue.service';
+import { KnownWorkersStore } from './known-workers.store';
 
 /**
  * The controller: live workers (one Join stream each), placement, and what gateways watch (the routing
  * table and the graph catalogue). Every change replans and pushes new assignments and routes.
  *
- * Start-up is a sync: for `syncWindowMs` the controller only listens. Workers rejoin and say what they hold;
- * their replicas are adopted as they are. Only then does it place anything and publish routes, tagged with
- * its own epoch, so gateways never swap a working table for the empty one of a controller that just started.
+ * Start-up is a sync: the controller only listens until every worker the previous run had live (kept in
+ * STATE_DIR) has re-joined, or `syncWindowMs` has passed. Workers rejoin and say what they hold; their
+ * replicas are adopted as they are. Only then does it place anything and publish routes, tagged with its own
+ * epoch, so gateways never swap a working table for the empty one of a controller that just started.
  */
 @Injectable()
 export class ClusterService implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -40,6 +42,12 @@ export class ClusterService implements OnApplicationBootstrap, OnApplicationShut
   private expiry: NodeJS.Timeout | undefined;
   private scaling: NodeJS.Timeout | undefined;
   private syncTimer: NodeJS.Timeout | undefined;
+  /** Files mode: the live workers' ids, kept so a restarted controller knows whom its sync waits for. */
+  private readonly knownWorkers: KnownWorkersStore | undefined;
+  /** Workers of the previous run that the start-up sync still waits for. */
+  private readonly awaited = new Set<string>();
+  /** Shutting down: the workers' streams close, but they are still this cluster's workers. */
+  private closing = false;
   private lastPublished = '';
   private listening = false;
   /** Closed for good (Kubernetes mode, leadership over): a grpc-js server cannot listen again. */
@@ -51,6 +59,7 @@ export class ClusterService implements OnApplicationBootstrap, OnApplicationShut
   ) {
     this.state = new ClusterState({ heartbeatTimeoutMs: config.heartbeatTimeoutMs, defaultReplicas: config.defaultReplicas });
     this.autoscaler = new Autoscaler(config.autoscale);
+    this.knownWorkers = config.kubernetes === undefined ? new KnownWorkersStore(config.stateDir) : undefined;
     this.server = new ControlServer({
       join: (session) => this.onJoin(session),
       watchRoutes: (push, onClose) => {
@@ -98,8 +107,10 @@ export class ClusterService implements OnApplicationBootstrap, OnApplicationShut
   async startServing(): Promise<void> {
     if (this.listening || this.stopped) return;
     this.listening = true;
+    for (const id of this.knownWorkers?.load((m) => this.logger.warn(m)) ?? []) this.awaited.add(id);
     const port = await this.server.listen(`${this.config.host}:${this.config.controlPort}`);
-    this.logger.log(`control plane listening on grpc://${this.config.host}:${port} (epoch ${this.epoch}; syncing for ${this.config.syncWindowMs} ms)`);
+    const waitingFor = this.awaited.size === 0 ? '' : `, or until ${this.awaited.size} worker(s) of the previous run re-join: ${[...this.awaited].join(', ')}`;
+    this.logger.log(`control plane listening on grpc://${this.config.host}:${port} (epoch ${this.epoch}; syncing for ${this.config.syncWindowMs} ms${waitingFor})`);
     this.syncTimer = setTimeout(() => this.finishSync(), this.config.syncWindowMs);
     this.syncTimer.unref();
     this.expiry = setInterval(() => this.expireWorkers(), Math.max(50, Math.floor(this.config.heartbeatTimeoutMs / 5)));
@@ -124,6 +135,7 @@ export class ClusterService implements OnApplicationBootstrap, OnApplicationShut
   }
 
   async onApplicationShutdown(): Promise<void> {
+    this.closing = true;
     // A leader handing over must not wait for its workers' streams to end: they move to the next leader.
     if (this.config.kubernetes !== undefined) this.stopServing();
     clearTimeout(this.syncTimer);
@@ -165,6 +177,10 @@ export class ClusterService implements OnApplicationBootstrap, OnApplicationShut
   private finishSync(): void {
     if (this.synced) return;
     this.synced = true;
+    clearTimeout(this.syncTimer);
+    if (this.awaited.size > 0) this.logger.warn(`sync window over without ${[...this.awaited].join(', ')}: placing without them`);
+    this.awaited.clear();
+    this.recordWorkers();
     const adopted = this.state.status(Date.now()).graphs.reduce((n, g) => n + g.nodes.reduce((m, x) => m + x.replicas.length, 0), 0);
     this.logger.log(`synced: ${this.sessions.size} worker(s) rejoined holding ${adopted} replica(s); placing`);
     this.replan(this.config.rebalanceMaxMoves);
@@ -234,6 +250,12 @@ export class ClusterService implements OnApplicationBootstrap, OnApplicationShut
           this.state.upsertWorker(m.hello, now);
           const held = m.hello.held?.length ?? 0;
           this.logger.log(`worker ${id} joined (pool ${m.hello.pool}, ${m.hello.address}, holding ${held} replica(s)${m.hello.draining === true ? ', draining' : ''})`);
+          this.recordWorkers();
+          if (!this.synced && this.awaited.delete(id) && this.awaited.size === 0) {
+            this.logger.log('every worker of the previous run re-joined');
+            this.finishSync();
+            return;
+          }
           // A joining (or returning) worker gets a fair share: a few replicas move to it, make-before-break.
           this.replan(this.config.rebalanceMaxMoves);
           return;
@@ -276,6 +298,13 @@ export class ClusterService implements OnApplicationBootstrap, OnApplicationShut
     this.sessions.delete(id);
     this.loads.delete(id);
     this.released.delete(id);
+    this.recordWorkers();
+  }
+
+  /** Keeps the live workers (and, while syncing, those still awaited) for the next start's sync. */
+  private recordWorkers(): void {
+    if (this.closing || this.stopped) return;
+    this.knownWorkers?.save([...this.sessions.keys(), ...this.awaited], (m) => this.logger.warn(m));
   }
 
   /** Places replicas (not while syncing: the workers' reports come first) and pushes what changed. */

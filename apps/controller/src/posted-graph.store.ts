@@ -1,10 +1,7 @@
-import { randomBytes } from 'node:crypto';
-import { accessSync, closeSync, constants, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { accessSync, constants, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { dnsLabel } from '@infergraph/spec';
-
-/** Temporaries are dot files, so a listing of stored graphs never sees one. */
-const TEMPORARY = /^\..*\.tmp$/;
+import { TEMPORARY_FILE, syncDirectory, writeFileDurably } from './durable-file';
 
 /**
  * The graphs posted through the admin API: one `<name>.yaml` each in `<STATE_DIR>/graphs`, the controller's
@@ -26,7 +23,7 @@ export class PostedGraphStore {
     } catch (err) {
       throw new Error(`STATE_DIR: cannot keep posted graphs in ${this.dir}: ${messageOf(err)}; set STATE_DIR to a writable directory`, { cause: err });
     }
-    for (const name of readdirSync(this.dir)) if (TEMPORARY.test(name)) rmSync(path.join(this.dir, name), { force: true });
+    for (const name of readdirSync(this.dir)) if (TEMPORARY_FILE.test(name)) rmSync(path.join(this.dir, name), { force: true });
   }
 
   fileOf(name: string): string {
@@ -45,22 +42,11 @@ export class PostedGraphStore {
   /** Stores `bytes` as the graph `name`, replacing what was there, atomically; returns the file. */
   save(name: string, bytes: Uint8Array): string {
     const file = this.fileOf(name);
-    const temporary = path.join(this.dir, `.${name}.${randomBytes(6).toString('hex')}.tmp`);
     try {
-      const fd = openSync(temporary, 'wx', 0o644);
-      try {
-        for (let written = 0; written < bytes.length; ) written += writeSync(fd, bytes, written);
-        fsyncSync(fd);
-      } finally {
-        closeSync(fd);
-      }
-      renameSync(temporary, file);
+      return writeFileDurably(this.dir, path.basename(file), bytes);
     } catch (err) {
-      rmSync(temporary, { force: true });
       throw new Error(`cannot store graph "${name}" in ${this.dir}: ${messageOf(err)}`, { cause: err });
     }
-    this.syncDirectory();
-    return file;
   }
 
   /** Removes the stored graph `name` (nothing when it is not stored). */
@@ -70,20 +56,7 @@ export class PostedGraphStore {
     } catch (err) {
       throw new Error(`cannot remove graph "${name}" from ${this.dir}: ${messageOf(err)}`, { cause: err });
     }
-    this.syncDirectory();
-  }
-
-  /** Makes a rename or removal durable: the directory entry itself is flushed. */
-  private syncDirectory(): void {
-    let fd: number | undefined;
-    try {
-      fd = openSync(this.dir, 'r');
-      fsyncSync(fd);
-    } catch {
-      // Some filesystems refuse fsync on a directory; the rename itself is still atomic.
-    } finally {
-      if (fd !== undefined) closeSync(fd);
-    }
+    syncDirectory(this.dir);
   }
 }
 

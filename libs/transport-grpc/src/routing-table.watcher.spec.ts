@@ -49,4 +49,52 @@ describe('RoutingTableWatcher', () => {
       assert.deepEqual(watcher.addressesFor('g.a'), c.addresses);
     });
   }
+
+  describe('carry-over across a controller restart', () => {
+    const clock = (): { now: () => number; advance: (ms: number) => void } => {
+      let t = 1_000;
+      return { now: () => t, advance: (ms) => (t += ms) };
+    };
+
+    it('keeps the old epoch\'s addresses for a node the new synced table does not route yet, until the carry-over ends', () => {
+      const c = clock();
+      const watcher = new RoutingTableWatcher('127.0.0.1:1', 'test', { carryOverMs: 5000 }, c.now);
+      watcher.apply(table('e1', 4, true, { 'g.a': ['w1:1'], 'g.b': ['w1:1'] }));
+      watcher.apply(table('e2', 1, true, { 'g.b': ['w2:1'] }));
+      assert.deepEqual(watcher.addressesFor('g.a'), ['w1:1'], 'w1 has not re-joined: its address is carried');
+      assert.deepEqual(watcher.addressesFor('g.b'), ['w2:1'], 'a node the new table routes uses only the new addresses');
+      c.advance(4999);
+      assert.deepEqual(watcher.addressesFor('g.a'), ['w1:1']);
+      c.advance(1);
+      assert.deepEqual(watcher.addressesFor('g.a'), [], 'after the carry-over only the new table counts');
+    });
+
+    it('stops carrying a node as soon as the new epoch routes it', () => {
+      const c = clock();
+      const watcher = new RoutingTableWatcher('127.0.0.1:1', 'test', { carryOverMs: 5000 }, c.now);
+      watcher.apply(table('e1', 4, true, { 'g.a': ['w1:1'] }));
+      watcher.apply(table('e2', 1, true, {}));
+      watcher.apply(table('e2', 2, true, { 'g.a': ['w1:2'] }));
+      assert.deepEqual(watcher.addressesFor('g.a'), ['w1:2']);
+    });
+
+    it('carries nothing within one epoch: a route the controller withdrew is gone at once', () => {
+      const c = clock();
+      const watcher = new RoutingTableWatcher('127.0.0.1:1', 'test', { carryOverMs: 5000 }, c.now);
+      watcher.apply(table('e1', 1, true, { 'g.a': ['w1:1'] }));
+      watcher.apply(table('e1', 2, true, {}));
+      assert.deepEqual(watcher.addressesFor('g.a'), []);
+    });
+
+    it('keeps carrying through two restarts in a row', () => {
+      const c = clock();
+      const watcher = new RoutingTableWatcher('127.0.0.1:1', 'test', { carryOverMs: 5000 }, c.now);
+      watcher.apply(table('e1', 1, true, { 'g.a': ['w1:1'] }));
+      watcher.apply(table('e2', 1, true, {}));
+      c.advance(1000);
+      watcher.apply(table('e3', 1, true, {}));
+      c.advance(4500);
+      assert.deepEqual(watcher.addressesFor('g.a'), ['w1:1'], 'the third epoch restarted the carry-over of what the first named');
+    });
+  });
 });

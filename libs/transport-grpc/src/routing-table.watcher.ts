@@ -3,6 +3,25 @@ import type { CatalogueMessage, RoutingTableMessage } from '@infergraph/protocol
 import { ControlClient, ControllerAddresses } from './control-channel';
 import { OPEN_CONTROL_CLIENT, type ControlClientSecurity } from './control-security';
 
+/** How a gateway follows the controller's routing table; every field has a default. */
+export interface RoutingTableWatcherOptions {
+  /** Called each time a table is applied. */
+  readonly onChange?: (version: number, routes: number, epoch: string) => void;
+  /** Pause before re-opening a broken stream. */
+  readonly retryMs?: number;
+  readonly security?: ControlClientSecurity;
+  /** Called once per distinct reason when the controller refuses this gateway's credential. */
+  readonly onRefused?: (details: string) => void;
+  /**
+   * After a restarted controller's first table, how long the previous controller's addresses stay usable for
+   * nodes the new table has no address for (workers that have not re-joined yet).
+   */
+  readonly carryOverMs?: number;
+}
+
+/** Default `carryOverMs`: longer than a worker's re-join after a controller restart on a busy machine. */
+export const ROUTE_CARRY_OVER_MS = 10_000;
+
 /**
  * A gateway's copy of the controller's routing table, kept current over a WatchRoutes stream and
  * re-subscribed within a second after the controller restarts. The last table stays in use while the
@@ -11,28 +30,52 @@ import { OPEN_CONTROL_CLIENT, type ControlClientSecurity } from './control-secur
  * Which table wins: within one controller epoch, only a newer version; a table from another epoch (a
  * restarted controller) only once that controller says it is synced, so a populated table is never
  * replaced by the empty one of a controller that has not heard from its workers yet.
+ *
+ * Make-before-break across a controller restart: a worker that re-joins after the new controller finished
+ * its sync is missing from that controller's first tables although it still serves. For `carryOverMs` after
+ * an epoch change, a node the new table names no address for keeps the previous epoch's addresses; a node
+ * the new table routes uses only the new addresses. A carried address of a worker that is really gone fails
+ * fast (connection refused), which is no worse than having no route.
  */
 export class RoutingTableWatcher {
   private table = new Map<string, readonly string[]>();
   private version = -1;
   private epoch = '';
+  private carried = new Map<string, readonly string[]>();
+  private carriedUntilMs = 0;
   private subscription: { stop(): void } | undefined;
+  private readonly onChange: (version: number, routes: number, epoch: string) => void;
+  private readonly retryMs: number;
+  private readonly security: ControlClientSecurity;
+  private readonly onRefused: (details: string) => void;
+  private readonly carryOverMs: number;
 
   constructor(
     private readonly controller: string,
     private readonly gatewayId: string,
-    private readonly onChange: (version: number, routes: number, epoch: string) => void = () => undefined,
-    private readonly retryMs = 200,
-    private readonly security: ControlClientSecurity = OPEN_CONTROL_CLIENT,
-    private readonly onRefused: (details: string) => void = () => undefined,
-  ) {}
+    options: RoutingTableWatcherOptions = {},
+    private readonly now: () => number = Date.now,
+  ) {
+    this.onChange = options.onChange ?? (() => undefined);
+    this.retryMs = options.retryMs ?? 200;
+    this.security = options.security ?? OPEN_CONTROL_CLIENT;
+    this.onRefused = options.onRefused ?? (() => undefined);
+    this.carryOverMs = options.carryOverMs ?? ROUTE_CARRY_OVER_MS;
+  }
 
   start(): void {
     this.subscribe();
   }
 
   addressesFor(key: string): readonly string[] {
-    return this.table.get(key) ?? [];
+    const current = this.table.get(key);
+    if (current !== undefined && current.length > 0) return current;
+    if (this.carried.size === 0) return current ?? [];
+    if (this.now() >= this.carriedUntilMs) {
+      this.carried = new Map();
+      return current ?? [];
+    }
+    return this.carried.get(key) ?? current ?? [];
   }
 
   get currentVersion(): number {
@@ -53,11 +96,21 @@ export class RoutingTableWatcher {
     const sameEpoch = t.epoch === this.epoch;
     if (sameEpoch && version <= this.version) return false;
     if (!sameEpoch && t.synced === false && this.table.size > 0) return false;
+    if (!sameEpoch && (this.table.size > 0 || this.carried.size > 0)) this.carryOver();
     this.epoch = t.epoch;
     this.version = version;
     this.table = new Map(t.routes.map((r) => [r.key, [...r.addresses]]));
     this.onChange(this.version, t.routes.length, this.epoch);
     return true;
+  }
+
+  /** Keeps the outgoing epoch's routes (merged with any still carried) usable for `carryOverMs`. */
+  private carryOver(): void {
+    const now = this.now();
+    const carried = now < this.carriedUntilMs ? new Map(this.carried) : new Map<string, readonly string[]>();
+    for (const [key, addresses] of this.table) if (addresses.length > 0) carried.set(key, addresses);
+    this.carried = carried;
+    this.carriedUntilMs = now + this.carryOverMs;
   }
 
   private subscribe(): void {

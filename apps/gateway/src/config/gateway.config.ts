@@ -34,6 +34,8 @@ const envSchema = z.object({
   NODE_TRANSPORT: z.enum(['inprocess', 'grpc', 'kafka']).default('inprocess'),
   WORKERS: z.string().default(''),
   CONTROLLER: z.string().default(''),
+  /** After a controller restart, how long routes of workers that have not re-joined yet stay usable. */
+  ROUTE_CARRY_OVER_MS: z.coerce.number().int().min(0).max(600_000).default(10_000),
   NODE_TLS_SERVER_NAME: z
     .string()
     .regex(/^([a-z0-9]([-a-z0-9]*[a-z0-9])?)(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$|^$/, 'must be a DNS name (lowercase letters, digits, "-", ".")')
@@ -94,6 +96,11 @@ export interface GatewayConfig {
   readonly workers: readonly string[];
   /** host:port of the controller's control plane (several, comma-separated: tried in turn); nodes then run where it places them. */
   readonly controller: string | undefined;
+  /**
+   * ROUTE_CARRY_OVER_MS: after a restarted controller's first routing table, how long a node that table does
+   * not route yet keeps the previous controller's addresses (its worker has not re-joined yet).
+   */
+  readonly routeCarryOverMs: number;
   /** What this process presents to the controller (CLUSTER_TOKEN or CLUSTER_TOKEN_FILE, CONTROL_TLS_*). */
   readonly controlSecurity: ControlClientSecurity;
   /** NODE_TLS_CA/CERT/KEY: mutual TLS on node calls between gateways and workers; undefined: plain text. */
@@ -168,6 +175,7 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env, cwd = pr
     opsToken: 'problem' in ops ? undefined : ops.secret,
     nodeTransport: e.CONTROLLER === '' || e.NODE_TRANSPORT === 'kafka' ? e.NODE_TRANSPORT : 'grpc',
     controller: e.CONTROLLER === '' ? undefined : e.CONTROLLER,
+    routeCarryOverMs: e.ROUTE_CARRY_OVER_MS,
     controlSecurity: control.security,
     nodeTls,
     nodeTlsServerName: e.NODE_TLS_SERVER_NAME === '' ? undefined : e.NODE_TLS_SERVER_NAME,

@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { InProcessNodeBus, type NodeBus } from '@infergraph/executor';
 import { GraphNodeBus, chooseNodeBus, type NodeBusChoice } from '@infergraph/engine';
-import { GrpcNodeBus, RoutingTableWatcher, mutualTlsChannelCredentials, type ControlClientSecurity } from '@infergraph/transport-grpc';
+import { GrpcNodeBus, RoutingTableWatcher, mutualTlsChannelCredentials } from '@infergraph/transport-grpc';
 import { KafkaClient, KafkaNodeBus, KafkaNodeTransport } from '@infergraph/transport-kafka';
 import type { GatewayConfig } from '../config/gateway.config';
 
@@ -32,20 +32,18 @@ function busFor(choice: NodeBusChoice, kafka: KafkaNodeBus | null, config: Gatew
       // gateway the worker's against the same CA.
       // NODE_TLS_SERVER_NAME: workers with changing addresses (pods) share one certificate of that name.
       const streams = { credentials: mutualTlsChannelCredentials(config.nodeTls?.pem), ...(config.nodeTlsServerName === undefined ? {} : { serverName: config.nodeTlsServerName }) };
-      return 'controller' in choice ? GrpcNodeBus.routedBy(routingTable(choice.controller, config.controlSecurity), streams) : GrpcNodeBus.toWorkers(choice.workers, streams);
+      return 'controller' in choice ? GrpcNodeBus.routedBy(routingTable(choice.controller, config), streams) : GrpcNodeBus.toWorkers(choice.workers, streams);
     }
   }
 }
 
 /** Node calls go where the controller's routing table says a replica is ready. */
-function routingTable(controller: string, security: ControlClientSecurity): RoutingTableWatcher {
+function routingTable(controller: string, config: GatewayConfig): RoutingTableWatcher {
   const logger = new Logger('routes');
-  return new RoutingTableWatcher(
-    controller,
-    `gateway-${process.pid}`,
-    (version, routes, epoch) => logger.log(`routing table v${version} (controller epoch ${epoch.slice(0, 8)}): ${routes} node(s) with ready replicas`),
-    200,
-    security,
-    (details) => logger.error(`the controller at ${controller} refused this gateway: ${details}`),
-  );
+  return new RoutingTableWatcher(controller, `gateway-${process.pid}`, {
+    onChange: (version, routes, epoch) => logger.log(`routing table v${version} (controller epoch ${epoch.slice(0, 8)}): ${routes} node(s) with ready replicas`),
+    security: config.controlSecurity,
+    carryOverMs: config.routeCarryOverMs,
+    onRefused: (details) => logger.error(`the controller at ${controller} refused this gateway: ${details}`),
+  });
 }
