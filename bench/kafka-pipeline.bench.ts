@@ -1,6 +1,7 @@
 // Kafka benchmark (`npm run bench -- kafka`): side by side in one run, at 1 and 3 partitions, on one broker:
 //   - the ceiling: a bare kafkajs consume -> produce pass-through (bench/support/kafka-relay.runner.ts, a
 //     process of its own, one hop, no inference);
+//   - the same pass-through with @platformatic/kafka (kafka-relay-platformatic.runner.ts): the client choice;
 //   - graph-topic streaming of a one-node graph (bench/graphs/iris-model) and of graphs/iris.yaml (gateway
 //     process consuming <prefix>.<graph>.inputs, producing .outputs);
 //   - the Kafka-connected three-node graph graphs/kafka/iris-pipeline.yaml (gateway + one worker process,
@@ -11,7 +12,7 @@
 // PASS/MISS lines for issue 19's targets: graph-topic streaming >= 0.6x and Kafka-connected >= 0.25x the ceiling.
 // Env: KAFKA_BROKERS (else a broker on free ports is started and stopped), BENCH_KAFKA_RECORDS (5000),
 // BENCH_KAFKA_ROUNDS (1; best of), BENCH_KAFKA_PARTITIONS ("1,3"), BENCH_KAFKA_SCENARIOS (all; comma list of
-// bare,one-node,iris,pipeline), BENCH_CPU_PROF (a directory: gateways and workers write CPU profiles there),
+// bare,bare-platformatic,one-node,iris,pipeline), BENCH_CPU_PROF (a directory: gateways and workers write CPU profiles there),
 // BENCH_KAFKA_BACKLOG (records; off by default): one more row, the gateway started on a backlog of that many
 // iris requests already in the inputs topic (3 partitions), its RSS sampled while it works through them.
 // Writes bench/results/kafka-pipeline.json.
@@ -32,17 +33,20 @@ const PARTITIONS = (process.env['BENCH_KAFKA_PARTITIONS'] ?? '1,3').split(',').m
 const CPU_PROF = process.env['BENCH_CPU_PROF'];
 const log = (m: string): void => console.log(`[bench:kafka] ${m}`);
 
-type ScenarioName = 'bare' | 'one-node' | 'iris' | 'pipeline';
+type ScenarioName = 'bare' | 'bare-platformatic' | 'one-node' | 'iris' | 'pipeline';
 interface Scenario {
   readonly name: ScenarioName;
   readonly label: string;
   /** The graph file (repository-relative) and its name; none for the bare pass-through. */
   readonly graph?: { readonly file: string; readonly name: string; readonly input: string; readonly worker: boolean };
+  /** A pass-through's runner in bench/support (default: the kafkajs relay, the ceiling). */
+  readonly relay?: string;
   /** The share of the ceiling issue 19 asks for. */
   readonly target?: number;
 }
 const SCENARIOS: readonly Scenario[] = [
   { name: 'bare', label: 'bare kafkajs pass-through (ceiling)' },
+  { name: 'bare-platformatic', label: 'bare @platformatic/kafka pass-through (client choice)', relay: 'kafka-relay-platformatic.runner.js' },
   { name: 'one-node', label: 'graph topics, one-node graph (iris-model)', graph: { file: 'bench/graphs/iris-model/iris-model.yaml', name: 'iris-model', input: 'input', worker: false }, target: 0.6 },
   { name: 'iris', label: 'graph topics, graphs/iris.yaml (3 nodes in-process)', graph: { file: 'graphs/iris.yaml', name: 'iris', input: 'features', worker: false }, target: 0.6 },
   { name: 'pipeline', label: 'Kafka-connected 3-node graph (graphs/kafka)', graph: { file: 'graphs/kafka/iris-pipeline.yaml', name: 'iris-pipeline', input: 'features', worker: true }, target: 0.25 },
@@ -165,7 +169,7 @@ async function runScenario(group: ProcessGroup, kafka: Kafka, brokers: string[],
     if (s.graph === undefined) {
       const [a, b] = [`${run}.raw.in`, `${run}.raw.out`];
       await createTopics(kafka, [a, b], partitions);
-      const relay = group.spawn('relay', process.execPath, [path.join(__dirname, 'support', 'kafka-relay.runner.js'), brokers.join(','), a, b, `${run}.relay`, String(partitions)], { cwd: repoPath() });
+      const relay = group.spawn('relay', process.execPath, [path.join(__dirname, 'support', s.relay ?? 'kafka-relay.runner.js'), brokers.join(','), a, b, `${run}.relay`, String(partitions)], { cwd: repoPath() });
       children.push(relay);
       await relay.waitFor(/relaying/, 60_000);
       return await timeThrough(kafka, a, 'features', b, `${run}.sink`, { server: relay.child.pid });
