@@ -2,11 +2,11 @@
 // kubeconform) from the Go module proxy into a cache outside the clone, and reuses them.
 //   node scripts/k8s/tools.mjs ensure   → builds what is missing; the bin directory is the last stdout line
 // Cache: $INFERGRAPH_CACHE_DIR (default ~/.cache/infergraph)/k8s-<versions>/{bin,src}. Delete it to rebuild.
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, openSync, closeSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
-import os from 'node:os';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { cacheRoot, goBuildEnv, runLogged, withBuildLock } from '../lib/go-build.mjs';
 
 export const versions = Object.freeze({ kubernetes: '1.35.4', etcd: '3.6.16', helm: '4.3.2', kubeconform: '0.8.0' });
 
@@ -21,9 +21,8 @@ const STAGING = [
 ];
 
 export function cacheDir() {
-  const base = process.env.INFERGRAPH_CACHE_DIR || path.join(os.homedir(), '.cache', 'infergraph');
   const v = versions;
-  return path.join(base, `k8s-v${v.kubernetes}-etcd${v.etcd}-helm${v.helm}-kubeconform${v.kubeconform}`);
+  return path.join(cacheRoot(), `k8s-v${v.kubernetes}-etcd${v.etcd}-helm${v.helm}-kubeconform${v.kubeconform}`);
 }
 
 const k8sVersionFlags = (() => {
@@ -100,61 +99,6 @@ function toolState(dir, tool) {
   return { file, ok: true };
 }
 
-function goEnv(dir) {
-  return {
-    ...process.env,
-    GOFLAGS: '-trimpath -buildvcs=false -mod=mod',
-    GOTOOLCHAIN: 'local',
-    CGO_ENABLED: '0',
-    GOWORK: 'off',
-    // Keep Go's own temp files out of the clone and next to the cache.
-    GOTMPDIR: path.join(dir, '.gotmp'),
-  };
-}
-
-function run(cmd, args, { cwd, env, logFile }) {
-  return new Promise((resolve, reject) => {
-    const fd = openSync(logFile, 'a');
-    writeSync(fd, `\n$ (cd ${cwd} && ${cmd} ${args.join(' ')})\n`);
-    const child = spawn(cmd, args, { cwd, env, stdio: ['ignore', fd, fd] });
-    child.on('error', (err) => { closeSync(fd); reject(err); });
-    child.on('exit', (code, signal) => {
-      closeSync(fd);
-      if (code === 0) resolve();
-      else {
-        let tail = '';
-        try { tail = readFileSync(logFile, 'utf8').split('\n').slice(-40).join('\n'); } catch { /* no log */ }
-        reject(new Error(`${cmd} ${args.join(' ')} failed (${code ?? signal}) in ${cwd}; log ${logFile}:\n${tail}`));
-      }
-    });
-  });
-}
-
-function pidAlive(pid) {
-  try { process.kill(pid, 0); return true; } catch (err) { return err.code === 'EPERM'; }
-}
-
-// One builder at a time per cache dir: a lock file holding the builder's pid; a dead holder's lock is taken over.
-async function withLock(dir, log, fn) {
-  const lock = path.join(dir, '.lock');
-  let waitedSince = 0;
-  for (;;) {
-    try {
-      const fd = openSync(lock, 'wx');
-      writeSync(fd, String(process.pid));
-      closeSync(fd);
-      break;
-    } catch (err) {
-      if (err.code !== 'EEXIST') throw err;
-      const holder = Number.parseInt(readFileSync(lock, 'utf8'), 10);
-      if (!Number.isInteger(holder) || !pidAlive(holder)) { rmSync(lock, { force: true }); continue; }
-      if (!waitedSince) { waitedSince = Date.now(); log(`waiting for the build held by pid ${holder} (${lock})`); }
-      await new Promise((r) => setTimeout(r, 2000));
-    }
-  }
-  try { return await fn(); } finally { rmSync(lock, { force: true }); }
-}
-
 /**
  * Makes sure all tools are built and runnable; builds what is missing.
  * @returns {Promise<{dir: string, bin: Record<string,string>, versions: typeof versions}>}
@@ -166,12 +110,12 @@ export async function ensureK8sTools({ log = (line) => process.stderr.write(`[k8
   if (TOOLS.every((t) => toolState(dir, t).ok)) return result();
 
   mkdirSync(binDir, { recursive: true });
-  await withLock(dir, log, async () => {
+  await withBuildLock(dir, log, async () => {
     const missing = TOOLS.map((t) => ({ tool: t, state: toolState(dir, t) })).filter((x) => !x.state.ok);
     if (missing.length === 0) return;
     const go = spawnSync('go', ['version'], { encoding: 'utf8' });
     if (go.status !== 0) throw new Error('k8s tools: Go is needed to build them (go not found on PATH)');
-    const env = goEnv(dir);
+    const env = goBuildEnv(dir);
     mkdirSync(env.GOTMPDIR, { recursive: true });
     const started = Date.now();
     const secs = () => `${Math.round((Date.now() - started) / 1000)}s`;
@@ -188,7 +132,7 @@ export async function ensureK8sTools({ log = (line) => process.stderr.write(`[k8
         const ldflags = `-s -w ${b.ldflags}`.trim();
         if (b.kind === 'install') {
           log(`${step}: go install ${b.pkg} (${secs()})`);
-          await run('go', ['install', '-p', '2', `-ldflags=${ldflags}`, b.pkg], { cwd: tmp, env: { ...env, GOBIN: tmp }, logFile });
+          await runLogged('go', ['install', '-p', '2', `-ldflags=${ldflags}`, b.pkg], { cwd: tmp, env: { ...env, GOBIN: tmp }, logFile });
         } else {
           const src = path.join(dir, 'src', b.wrapper);
           if (!prepared.has(b.wrapper)) {
@@ -196,11 +140,11 @@ export async function ensureK8sTools({ log = (line) => process.stderr.write(`[k8
             mkdirSync(src, { recursive: true });
             // Written fresh each time; `go mod tidy` then pins the dependencies in go.mod and go.sum.
             for (const [name, text] of Object.entries(wrapperSources(b.wrapper))) writeFileSync(path.join(src, name), text);
-            await run('go', ['mod', 'tidy'], { cwd: src, env, logFile });
+            await runLogged('go', ['mod', 'tidy'], { cwd: src, env, logFile });
             prepared.add(b.wrapper);
           }
           log(`${step}: go build ${b.pkg} (${secs()})`);
-          await run('go', ['build', '-p', '2', `-ldflags=${ldflags}`, '-o', path.join(tmp, tool.name), b.pkg], { cwd: src, env, logFile });
+          await runLogged('go', ['build', '-p', '2', `-ldflags=${ldflags}`, '-o', path.join(tmp, tool.name), b.pkg], { cwd: src, env, logFile });
         }
         renameSync(path.join(tmp, tool.name), path.join(binDir, tool.name));
         const state = toolState(dir, tool);

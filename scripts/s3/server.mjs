@@ -5,11 +5,11 @@
 //   node scripts/s3/server.mjs stop     stop the one `start` started
 // Cache: $INFERGRAPH_CACHE_DIR (default ~/.cache/infergraph)/s3-gofakes3-<version>/. Delete it to rebuild.
 import { spawn, spawnSync } from 'node:child_process';
-import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
-import os from 'node:os';
+import { copyFileSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { cacheRoot, goBuildEnv, runLogged, withBuildLock } from '../lib/go-build.mjs';
 
 export const GOFAKES3_VERSION = 'v1.2.0';
 const VERSION_LINE = `infergraph-s3 gofakes3-${GOFAKES3_VERSION}`;
@@ -18,8 +18,7 @@ const root = path.resolve(here, '..', '..');
 const log = (line) => process.stderr.write(`[s3] ${line}\n`);
 
 export function cacheDir() {
-  const base = process.env.INFERGRAPH_CACHE_DIR || path.join(os.homedir(), '.cache', 'infergraph');
-  return path.join(base, `s3-gofakes3-${GOFAKES3_VERSION}`);
+  return path.join(cacheRoot(), `s3-gofakes3-${GOFAKES3_VERSION}`);
 }
 
 function binaryOk(file) {
@@ -28,52 +27,13 @@ function binaryOk(file) {
   return r.status === 0 && r.stdout.trim() === VERSION_LINE ? undefined : `'${file} -version' does not print ${VERSION_LINE}`;
 }
 
-function pidAlive(pid) {
-  try { process.kill(pid, 0); return true; } catch (err) { return err.code === 'EPERM'; }
-}
-
-// One builder at a time per cache dir; a dead holder's lock is taken over.
-async function withLock(dir, fn) {
-  const lock = path.join(dir, '.lock');
-  for (let waited = false; ;) {
-    try {
-      const fd = openSync(lock, 'wx');
-      writeSync(fd, String(process.pid));
-      closeSync(fd);
-      break;
-    } catch (err) {
-      if (err.code !== 'EEXIST') throw err;
-      const holder = Number.parseInt(readFileSync(lock, 'utf8'), 10);
-      if (!Number.isInteger(holder) || !pidAlive(holder)) { rmSync(lock, { force: true }); continue; }
-      if (!waited) { waited = true; log(`waiting for the build held by pid ${holder} (${lock})`); }
-      await new Promise((r) => setTimeout(r, 1000));
-    }
-  }
-  try { return await fn(); } finally { rmSync(lock, { force: true }); }
-}
-
-function go(args, cwd, env, logFile) {
-  return new Promise((resolve, reject) => {
-    const fd = openSync(logFile, 'a');
-    writeSync(fd, `\n$ (cd ${cwd} && go ${args.join(' ')})\n`);
-    const child = spawn('go', args, { cwd, env, stdio: ['ignore', fd, fd] });
-    child.on('error', (err) => { closeSync(fd); reject(err); });
-    child.on('exit', (code, signal) => {
-      closeSync(fd);
-      if (code === 0) return resolve();
-      const tail = readFileSync(logFile, 'utf8').split('\n').slice(-30).join('\n');
-      reject(new Error(`go ${args.join(' ')} failed (${code ?? signal}); log ${logFile}:\n${tail}`));
-    });
-  });
-}
-
 /** Builds the server when missing or not this version; returns the binary's path. */
 export async function ensureS3Server() {
   const dir = cacheDir();
   const bin = path.join(dir, 'bin', 'infergraph-s3');
   if (binaryOk(bin) === undefined) return bin;
   mkdirSync(path.join(dir, 'bin'), { recursive: true });
-  await withLock(dir, async () => {
+  await withBuildLock(dir, log, async () => {
     const why = binaryOk(bin);
     if (why === undefined) return;
     const version = spawnSync('go', ['version'], { encoding: 'utf8' });
@@ -85,15 +45,14 @@ export async function ensureS3Server() {
     rmSync(src, { recursive: true, force: true });
     mkdirSync(src, { recursive: true });
     for (const f of ['go.mod', 'go.sum', 'main.go']) copyFileSync(path.join(here, f), path.join(src, f));
-    const env = { ...process.env, GOFLAGS: '-trimpath -buildvcs=false -mod=mod', GOTOOLCHAIN: 'local', CGO_ENABLED: '0', GOWORK: 'off', GOTMPDIR: path.join(dir, '.gotmp') };
-    mkdirSync(env.GOTMPDIR, { recursive: true });
+    const env = goBuildEnv(dir);
     const logFile = path.join(dir, 'build.log');
     writeFileSync(logFile, '');
     log(`[1/2] go mod download (${secs()})`);
-    await go(['mod', 'download'], src, env, logFile);
+    await runLogged('go', ['mod', 'download'], { cwd: src, env, logFile });
     log(`[2/2] go build (${secs()})`);
     const tmp = `${bin}.${process.pid}.tmp`;
-    await go(['build', '-p', '2', '-ldflags=-s -w', '-o', tmp, '.'], src, env, logFile);
+    await runLogged('go', ['build', '-p', '2', '-ldflags=-s -w', '-o', tmp, '.'], { cwd: src, env, logFile });
     renameSync(tmp, bin);
     const after = binaryOk(bin);
     if (after !== undefined) throw new Error(`the S3 server was built but ${after}; see ${logFile}`);
