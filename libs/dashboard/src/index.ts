@@ -1,2 +1,3 @@
 export * from './browser-session';
 export * from './dashboard.assets';
+export * from './dashboard.pages';

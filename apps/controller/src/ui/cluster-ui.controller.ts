@@ -1,14 +1,10 @@
-import { Body, Controller, Get, Inject, NotFoundException, Param, Post, Req, Res } from '@nestjs/common';
+import { Body, Controller, Get, Inject, Param, Post, Req, Res } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import path from 'node:path';
-import { browserSessionClearCookie, DASHBOARD_SECURITY_HEADERS, DashboardAssets, signInPage } from '@infergraph/dashboard';
+import { browserSessionClearCookie, DashboardAssets, DashboardPages, type DashboardReply } from '@infergraph/dashboard';
 import { bearerMatches } from '@infergraph/protocol';
 import { CONTROLLER_CONFIG, type ControllerConfig } from '../controller.config';
 import { CLUSTER_SESSION_COOKIE, sessionCookieFor, sessionScopeOf } from './cluster-session';
-
-const PUBLIC_ASSETS = new Set(['app.css']);
-const TITLE = 'infergraph controller';
-const TOKEN_NAME = 'Admin token (ADMIN_TOKEN, ADMIN_READ_TOKEN or ADMIN_TOKENS_FILE)';
 
 /**
  * The cluster dashboard at `/ui` on the admin port. AdminAuthGuard leaves these routes to this controller
@@ -17,61 +13,52 @@ const TOKEN_NAME = 'Admin token (ADMIN_TOKEN, ADMIN_READ_TOKEN or ADMIN_TOKENS_F
  */
 @Controller('ui')
 export class ClusterUiController {
-  private readonly assets = new DashboardAssets(path.resolve(__dirname, '..', '..', 'ui'));
+  private readonly pages: DashboardPages;
 
-  constructor(@Inject(CONTROLLER_CONFIG) private readonly config: ControllerConfig) {}
+  constructor(@Inject(CONTROLLER_CONFIG) config: ControllerConfig) {
+    const tokens = config.adminTokens;
+    this.pages = new DashboardPages(
+      new DashboardAssets(path.resolve(__dirname, '..', '..', 'ui')),
+      {
+        open: tokens.length === 0,
+        signedIn: (authorization, cookie) => tokens.length === 0 || bearerMatches(authorization, tokens) || sessionScopeOf(cookie, tokens) !== undefined,
+        sessionFor: (presented) => sessionCookieFor(presented, tokens, false),
+        clearSession: () => browserSessionClearCookie(CLUSTER_SESSION_COOKIE, false),
+      },
+      {
+        title: 'infergraph controller',
+        tokenName: 'Admin token (ADMIN_TOKEN, ADMIN_READ_TOKEN or ADMIN_TOKENS_FILE)',
+        refused: 'That is not one of the controller\'s admin tokens.',
+      },
+    );
+  }
 
   @Get()
   async index(@Req() req: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
-    if (!this.signedIn(req)) return void (await secure(reply).redirect('/ui/login', 303));
-    await this.send(reply, 'index.html');
+    await send(reply, this.pages.index(req.headers.authorization, req.headers.cookie));
   }
 
   @Get('login')
   async login(@Res() reply: FastifyReply): Promise<void> {
-    if (this.config.adminTokens.length === 0) return void (await secure(reply).redirect('/ui', 303));
-    await secure(reply).type('text/html; charset=utf-8').send(signInPage(TITLE, TOKEN_NAME, undefined));
+    await send(reply, this.pages.loginPage());
   }
 
   @Post('login')
   async signIn(@Body() body: unknown, @Res() reply: FastifyReply): Promise<void> {
-    if (this.config.adminTokens.length === 0) return void (await secure(reply).redirect('/ui', 303));
-    const presented = Buffer.isBuffer(body) ? (new URLSearchParams(body.toString('utf8')).get('token') ?? '') : '';
-    const cookie = sessionCookieFor(presented, this.config.adminTokens, false);
-    if (cookie === undefined) {
-      await secure(reply).status(401).type('text/html; charset=utf-8').send(signInPage(TITLE, TOKEN_NAME, 'That is not one of the controller\'s admin tokens.'));
-      return;
-    }
-    await secure(reply).header('set-cookie', cookie).redirect('/ui', 303);
+    await send(reply, this.pages.signIn(body));
   }
 
   @Post('logout')
   async signOut(@Res() reply: FastifyReply): Promise<void> {
-    await secure(reply).header('set-cookie', browserSessionClearCookie(CLUSTER_SESSION_COOKIE, false)).redirect('/ui/login', 303);
+    await send(reply, this.pages.signOut());
   }
 
   @Get('assets/:file')
   async asset(@Param('file') file: string, @Req() req: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
-    if (!PUBLIC_ASSETS.has(file) && !this.signedIn(req)) {
-      await secure(reply).status(401).type('text/plain; charset=utf-8').send('sign in at /ui/login first');
-      return;
-    }
-    await this.send(reply, file);
-  }
-
-  private async send(reply: FastifyReply, name: string): Promise<void> {
-    const asset = this.assets.get(name);
-    if (asset === undefined) throw new NotFoundException(`no dashboard file "${name}"`);
-    await secure(reply).type(asset.type).send(asset.body);
-  }
-
-  private signedIn(req: FastifyRequest): boolean {
-    const tokens = this.config.adminTokens;
-    if (tokens.length === 0) return true;
-    return bearerMatches(req.headers.authorization, tokens) || sessionScopeOf(req.headers.cookie, tokens) !== undefined;
+    await send(reply, this.pages.file(file, req.headers.authorization, req.headers.cookie));
   }
 }
 
-function secure(reply: FastifyReply): FastifyReply {
-  return reply.headers(DASHBOARD_SECURITY_HEADERS);
+async function send(reply: FastifyReply, r: DashboardReply): Promise<void> {
+  await reply.status(r.status).headers(r.headers).send(r.body);
 }

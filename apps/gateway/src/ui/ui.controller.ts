@@ -1,13 +1,10 @@
-import { Body, Controller, Get, Inject, NotFoundException, Param, Post, Req, Res } from '@nestjs/common';
+import { Body, Controller, Get, Inject, Param, Post, Req, Res } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import path from 'node:path';
 import { bearerMatches } from '@infergraph/protocol';
+import { browserSessionClearCookie, DashboardAssets, DashboardPages, type DashboardReply } from '@infergraph/dashboard';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config/gateway.config';
-import { browserSessionClearCookie, DASHBOARD_SECURITY_HEADERS, DashboardAssets, signInPage } from '@infergraph/dashboard';
 import { UI_SESSION_COOKIE, hasUiSession, uiSessionSetCookie } from './ui-session';
-
-/** Files a browser may fetch before signing in (the sign-in page's stylesheet). */
-const PUBLIC_ASSETS = new Set(['app.css']);
 
 /**
  * The web dashboard at `/ui`: static pages and browser modules (built into dist/apps/gateway/ui), behind
@@ -16,60 +13,49 @@ const PUBLIC_ASSETS = new Set(['app.css']);
  */
 @Controller('ui')
 export class UiController {
-  private readonly assets = new DashboardAssets(path.resolve(__dirname, '..', '..', 'ui'));
+  private readonly pages: DashboardPages;
 
-  constructor(@Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig) {}
+  constructor(@Inject(GATEWAY_CONFIG) config: GatewayConfig) {
+    const token = config.opsToken;
+    const secure = config.tls !== undefined;
+    this.pages = new DashboardPages(
+      new DashboardAssets(path.resolve(__dirname, '..', '..', 'ui')),
+      {
+        open: token === undefined,
+        signedIn: (authorization, cookie) => token === undefined || bearerMatches(authorization, [token]) || hasUiSession(cookie, token),
+        sessionFor: (presented) => (token !== undefined && bearerMatches(`Bearer ${presented}`, [token]) ? uiSessionSetCookie(token, secure) : undefined),
+        clearSession: () => browserSessionClearCookie(UI_SESSION_COOKIE, secure),
+      },
+      { title: 'infergraph gateway', tokenName: 'Operator token (OPS_TOKEN)', refused: 'That is not the operator token (OPS_TOKEN).' },
+    );
+  }
 
   @Get()
   async index(@Req() req: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
-    if (!this.signedIn(req)) return void (await secure(reply).redirect('/ui/login', 303));
-    await this.sendAsset(reply, 'index.html');
+    await send(reply, this.pages.index(req.headers.authorization, req.headers.cookie));
   }
 
   @Get('login')
   async login(@Res() reply: FastifyReply): Promise<void> {
-    if (this.config.opsToken === undefined) return void (await secure(reply).redirect('/ui', 303));
-    await secure(reply).type('text/html; charset=utf-8').send(signInPage('infergraph gateway', 'Operator token (OPS_TOKEN)', undefined));
+    await send(reply, this.pages.loginPage());
   }
 
   @Post('login')
   async signIn(@Body() body: unknown, @Res() reply: FastifyReply): Promise<void> {
-    const token = this.config.opsToken;
-    if (token === undefined) return void (await secure(reply).redirect('/ui', 303));
-    const presented = Buffer.isBuffer(body) ? new URLSearchParams(body.toString('utf8')).get('token') ?? '' : '';
-    if (!bearerMatches(`Bearer ${presented}`, [token])) {
-      await secure(reply).status(401).type('text/html; charset=utf-8').send(signInPage('infergraph gateway', 'Operator token (OPS_TOKEN)', 'That is not the operator token (OPS_TOKEN).'));
-      return;
-    }
-    await secure(reply).header('set-cookie', uiSessionSetCookie(token, this.config.tls !== undefined)).redirect('/ui', 303);
+    await send(reply, this.pages.signIn(body));
   }
 
   @Post('logout')
   async signOut(@Res() reply: FastifyReply): Promise<void> {
-    await secure(reply).header('set-cookie', browserSessionClearCookie(UI_SESSION_COOKIE, this.config.tls !== undefined)).redirect('/ui/login', 303);
+    await send(reply, this.pages.signOut());
   }
 
   @Get('assets/:file')
   async asset(@Param('file') file: string, @Req() req: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
-    if (!PUBLIC_ASSETS.has(file) && !this.signedIn(req)) {
-      await secure(reply).status(401).type('text/plain; charset=utf-8').send('sign in at /ui/login first');
-      return;
-    }
-    await this.sendAsset(reply, file);
-  }
-
-  private async sendAsset(reply: FastifyReply, name: string): Promise<void> {
-    const asset = this.assets.get(name);
-    if (asset === undefined) throw new NotFoundException(`no dashboard file "${name}"${this.assets.names().length === 0 ? ` (the build puts them in ${this.assets.dir})` : ''}`);
-    await secure(reply).type(asset.type).send(asset.body);
-  }
-
-  private signedIn(req: FastifyRequest): boolean {
-    const token = this.config.opsToken;
-    return token === undefined || bearerMatches(req.headers.authorization, [token]) || hasUiSession(req.headers.cookie, token);
+    await send(reply, this.pages.file(file, req.headers.authorization, req.headers.cookie));
   }
 }
 
-function secure(reply: FastifyReply): FastifyReply {
-  return reply.headers(DASHBOARD_SECURITY_HEADERS);
+async function send(reply: FastifyReply, r: DashboardReply): Promise<void> {
+  await reply.status(r.status).headers(r.headers).send(r.body);
 }
