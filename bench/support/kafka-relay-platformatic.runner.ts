@@ -27,7 +27,7 @@ async function main(): Promise<void> {
     // The last record of each partition commits everything before it.
     const last = new Map<number, Message>();
     for (const m of batch) last.set(m.partition, m);
-    await Promise.all([...last.values()].map((m) => m.commit()));
+    await Promise.all([...last.values()].map((m) => commit(m)));
     sending = false;
     if (stream.isPaused() && pending.length < MAX_BATCH) stream.resume();
     if (pending.length > 0) setImmediate(() => void flush().catch(fail));
@@ -42,6 +42,16 @@ async function main(): Promise<void> {
     void Promise.all([stream.close(), consumer.close(), producer.close()]).finally(() => process.exit(0));
   });
   console.log('relaying');
+}
+
+/** Commits a record's offset + 1 (the callback form: the promise form's type is `void | Promise<void>`). */
+function commit(m: Message): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    void m.commit((err) => {
+      if (err) reject(err);
+      else resolve();
+    });
+  });
 }
 
 function fail(err: unknown): void {
