@@ -5,9 +5,13 @@ The specs never run Python; this script is how their numbers were made, and how 
 against another scipy:  .cache/venv-models/bin/python scripts/detectors/reference_values.py
 (written against scipy 1.17.1 and numpy 2.3.5, the pins of scripts/models/requirements.txt; the venv
 is made by `bash scripts/python-venv.sh venv-models scripts/models/requirements.txt 11 models`).
+With --json it prints instead one JSON document of the cases, inputs included, that
+test/integration/detector-reference.test.ts recomputes with libs/detectors and compares at 1e-9.
 Data are deterministic sequences that TypeScript rebuilds bit for bit: frac(i * step) * scale + offset
 for i = 1..n (see drift.fixtures.ts, fractionalSequence).
 """
+import json
+import sys
 import warnings
 from decimal import Decimal, getcontext
 
@@ -21,16 +25,32 @@ def seq(n, step, scale=1.0, offset=0.0):
     return [((i * step) % 1.0) * scale + offset for i in range(1, n + 1)]
 
 
+JSON_MODE = "--json" in sys.argv[1:]
+CASES = {}
+
+
 def show(label, value):
-    print(f"{label}: {value!r}")
+    if not JSON_MODE:
+        print(f"{label}: {value!r}")
+
+
+def record(section, **case):
+    """One case for --json: plain floats, ints, bools, strings and lists only."""
+    CASES.setdefault(section, []).append(case)
+
+
+def floats(values):
+    return [float(v) for v in values]
 
 
 def ks(label, x, y, method="auto"):
     r = stats.ks_2samp(x, y, method=method)
     show(f"ks {label} [{method}]", (float(r.statistic), float(r.pvalue)))
+    record("ks", label=label, x=floats(x), y=floats(y), mode=method, statistic=float(r.statistic), pValue=float(r.pvalue))
 
 
-print("scipy", scipy.__version__, "numpy", np.__version__)
+if not JSON_MODE:
+    print("scipy", scipy.__version__, "numpy", np.__version__)
 
 # -- Kolmogorov-Smirnov --------------------------------------------------------------------------
 ks("published a", [1.01, 2.01], [1, 2, 3, 4])
@@ -66,6 +86,7 @@ for table, corr in [([[12, 5], [7, 9]], True), ([[12, 5], [7, 9]], False), ([[10
                     ([[3, 0], [1, 4]], True)]:
     r = stats.chi2_contingency(table, correction=corr)
     show(f"chi2_contingency {table} correction={corr}", (float(r.statistic), float(r.pvalue), int(r.dof)))
+    record("chi2Contingency", table=table, yates=corr, statistic=float(r.statistic), pValue=float(r.pvalue), dof=int(r.dof))
 for x, dof in [(0.5, 1), (3.84, 1), (10.0, 3), (0.2, 4), (30.0, 10), (150.0, 120), (1100.0, 1000), (90.0, 100), (5.0, 40)]:
     show(f"chi2.sf({x}, {dof})", float(stats.chi2.sf(x, dof)))
 ref = [0, 0, 1, 1, 1, 2, 2, 2, 2, 3]
@@ -86,17 +107,27 @@ table = [[ref1.count(c) for c in (1, 2)], [win1.count(c) for c in (1, 2)]]
 for corr in [True, False]:
     r = stats.chi2_contingency(table, correction=corr)
     show(f"chi2 detector feature 1 {table} correction={corr}", (float(r.statistic), float(r.pvalue), int(r.dof)))
+    # The detector's view: two feature columns, each tested as its own 2 x K table (scipy corrects dof 1 only).
+    per_feature = [stats.chi2_contingency([[rc.count(c) for c in sorted(set(rc) | set(wc))], [wc.count(c) for c in sorted(set(rc) | set(wc))]], correction=corr)
+                   for rc, wc in [(ref, win), (ref1, win1)]]
+    record("chi2Drift", reference=[floats(ref), floats(ref1)], window=[floats(win), floats(win1)], correction="yates" if corr else "none",
+           distance=[float(f.statistic) for f in per_feature], pVal=[float(f.pvalue) for f in per_feature], dof=[int(f.dof) for f in per_feature])
 
 # -- Benjamini-Hochberg ----------------------------------------------------------------------------
 # Textbook rule: reject p(1)..p(k) for the largest k with p(k) <= k q / m (the bound computed as
 # (k * q) / m, as correction.ts does); scipy's adjusted p-values agree: rejected where adjusted <= q.
-for q, p in [(0.05, [0.5, 0.02, 0.2, 0.015, 0.9])]:
+# The second case has p(4) = 4 q / m exactly: the strict rule (<) would stop at k = 3.
+for q, p in [(0.05, [0.5, 0.02, 0.2, 0.015, 0.9]), (0.1, [0.08, 0.02, 0.5, 0.06, 0.04]),
+             (0.05, [0.001, 0.008, 0.039, 0.041, 0.042, 0.06, 0.074, 0.205, 0.212, 0.216]), (0.05, [0.3, 0.2, 0.9])]:
     m = len(p)
     ranked = sorted(p)
     k = max([i for i in range(1, m + 1) if ranked[i - 1] <= (i * q) / m], default=0)
     cut = (k * q) / m if k > 0 else q / m
-    show(f"bh q={q} {p} cut-off, rejected", (cut, [x <= cut for x in p] if k > 0 else [False] * m))
-    show(f"  false_discovery_control <= q", [bool(a <= q) for a in stats.false_discovery_control(p, method="bh")])
+    rejected = [x <= cut for x in p] if k > 0 else [False] * m
+    scipy_rejected = [bool(a <= q) for a in stats.false_discovery_control(p, method="bh")]
+    show(f"bh q={q} {p} cut-off, rejected", (cut, rejected))
+    show(f"  false_discovery_control <= q", scipy_rejected)
+    record("benjaminiHochberg", pValues=p, q=q, threshold=cut, rejected=rejected, scipyRejected=scipy_rejected)
 
 # -- MMD^2 ------------------------------------------------------------------------------------------
 # RBF kernel k(a, b) = exp(-||a - b||^2 / (2 sigma^2)), or with one sigma per feature
@@ -141,6 +172,7 @@ for standardize in [True, False]:
         for estimator in ["biased", "unbiased"]:
             value, used = mmd2(MMD_X, MMD_Y, sigma, estimator, standardize)
             show(f"mmd2 standardize={standardize} sigma={sigma} {estimator} (statistic, sigma)", (value, used))
+            record("mmd", x=MMD_X.tolist(), y=MMD_Y.tolist(), sigma=sigma, estimator=estimator, standardize=standardize, statistic=value, bandwidth=used)
 
 # -- Cramér-von Mises ----------------------------------------------------------------------------
 for label, x, y in [
@@ -152,6 +184,7 @@ for label, x, y in [
 ]:
     r = stats.cramervonmises_2samp(x, y)
     show(f"cvm {label}", (float(r.statistic), float(r.pvalue)))
+    record("cvm", label=label, x=floats(x), y=floats(y), statistic=float(r.statistic), pValue=float(r.pvalue))
 
 # -- e^z K_{1/4}(z) to 60 digits, for the CvM limiting cdf ------------------------------------------
 # K_nu = pi/2 (I_-nu - I_nu) / sin(nu pi), with the I series in decimal arithmetic. scipy's kve is
@@ -179,3 +212,7 @@ for z in ["0.5", "1", "2", "5"]:
     show(f"  scipy.special.kve(0.25, {z})", float(special.kve(0.25, float(z))))
 for x in [0.05, 0.3, 1.0]:
     show(f"_cdf_cvm_inf({x})", float(_cdf_cvm_inf(np.float64(x))))
+
+if JSON_MODE:
+    json.dump({"scipy": scipy.__version__, "numpy": np.__version__, "cases": CASES}, sys.stdout, allow_nan=False)
+    print()

@@ -3,7 +3,9 @@
 //     rows for, and permits no cycle;
 //   - the libraries' sources, reading each other only through @infergraph/<lib>, form no cycle;
 //   - no relative import leaves its lib or app (it would bypass both checks);
-//   - the "may import" table of docs/ARCHITECTURE.md, where the tree has one, names the same libs.
+//   - the "may import" table of docs/ARCHITECTURE.md, where the tree has one, names the same libs, and its
+//     layer diagram shows every folder of LAYERS, each above the libs it may import;
+//   - the layout table of README.md, where the tree has one, has a row for every folder of LAYERS.
 // Exits 1 naming every problem, each cycle as `a → b → a` with the file that makes each step.
 //   node scripts/lint/lib-cycles.mjs [--root <dir>] [--config <file>]
 // --root: the tree to check (default: this repository); --config: the module exporting LAYERS
@@ -148,6 +150,37 @@ function documentedLayers(file, libNames) {
   return rows;
 }
 
+/**
+ * The lib and app folders the layer diagram of docs/ARCHITECTURE.md shows, top to bottom: the first code
+ * block under "## Layers", one folder per line that starts with it. Undefined when there is none.
+ */
+function diagramOrder(lines) {
+  const heading = lines.findIndex((l) => /^##\s+Layers\b/.test(l));
+  const open = heading < 0 ? -1 : lines.findIndex((l, i) => i > heading && l.startsWith('```'));
+  if (open < 0) return undefined;
+  const order = [];
+  for (const line of lines.slice(open + 1)) {
+    if (line.startsWith('```')) break;
+    const folder = /^((?:libs|apps)\/[a-z0-9-]+)\s/.exec(line)?.[1];
+    if (folder !== undefined) order.push(folder);
+  }
+  return order;
+}
+
+/** The folders of the "| folder | owns |" table of README.md; undefined when the file or the table is missing. */
+function readmeFolders(file) {
+  if (!existsSync(file)) return undefined;
+  const lines = readFileSync(file, 'utf8').split('\n');
+  const header = lines.findIndex((l) => /^\|\s*folder\s*\|\s*owns\s*\|/.test(l));
+  if (header < 0) return undefined;
+  const folders = [];
+  for (const line of lines.slice(header + 2)) {
+    if (!line.startsWith('|')) break;
+    folders.push(line.split('|')[1].trim().replace(/`/g, ''));
+  }
+  return folders;
+}
+
 function describeCycle(nodes, graph, label, verb) {
   const steps = nodes.slice(0, -1).map((v, i) => {
     const evidence = graph.get(v).get(nodes[i + 1]);
@@ -201,6 +234,42 @@ function checkDocs(LAYERS, root, configName, problems) {
   for (const dir of documented.keys()) {
     if (!(dir in LAYERS)) problems.push(`${docsName} has a "may import" row for ${dir}, which LAYERS (${configName}) has not`);
   }
+  checkDiagram(LAYERS, readFileSync(file, 'utf8').split('\n'), docsName, configName, problems);
+}
+
+/** The layer diagram shows every folder of LAYERS, and each above every lib it may import ("read top-down"). */
+function checkDiagram(LAYERS, lines, docsName, configName, problems) {
+  const order = diagramOrder(lines);
+  if (order === undefined) {
+    problems.push(`${docsName} has no layer diagram (a code block under "## Layers")`);
+    return;
+  }
+  for (const dir of Object.keys(LAYERS)) {
+    if (!order.includes(dir)) problems.push(`the layer diagram of ${docsName} does not show ${dir}`);
+  }
+  for (const dir of order) {
+    if (!(dir in LAYERS)) problems.push(`the layer diagram of ${docsName} shows ${dir}, which LAYERS (${configName}) has no row for`);
+  }
+  for (const [dir, row] of Object.entries(LAYERS)) {
+    const at = order.indexOf(dir);
+    if (at < 0) continue;
+    for (const lib of allowedLibs(row)) {
+      const libAt = order.indexOf(`libs/${lib}`);
+      if (libAt >= 0 && libAt < at) problems.push(`the layer diagram of ${docsName} shows libs/${lib} above ${dir}, which imports it; read top-down, a folder imports only what is below it`);
+    }
+  }
+}
+
+/** README.md's layout table has one row per folder of LAYERS (when the tree has that table). */
+function checkReadme(LAYERS, root, configName, problems) {
+  const folders = readmeFolders(path.join(root, 'README.md'));
+  if (folders === undefined) return;
+  for (const dir of Object.keys(LAYERS)) {
+    if (!folders.includes(dir)) problems.push(`README.md's layout table ("| folder | owns |") has no row for ${dir}`);
+  }
+  for (const dir of folders) {
+    if (!(dir in LAYERS)) problems.push(`README.md's layout table has a row for ${dir}, which LAYERS (${configName}) has not`);
+  }
 }
 
 /** The libs' @infergraph imports form no cycle, and no relative import leaves its lib or app. */
@@ -240,6 +309,7 @@ async function main() {
   const problems = [];
   checkTable(LAYERS, folders, configName, problems);
   checkDocs(LAYERS, root, configName, problems);
+  checkReadme(LAYERS, root, configName, problems);
   checkSources(root, folders, problems);
   if (problems.length > 0) {
     console.error(`lib-cycles: ${problems.length} problem${problems.length === 1 ? '' : 's'} in ${root}:\n${problems.map((p) => `  ${p}`).join('\n')}`);

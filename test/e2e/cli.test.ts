@@ -99,6 +99,19 @@ describe('infergraph validate', () => {
     assert.ok(lines.some((l) => /spec\.nodes\[4\]\.inputs: cycle/.test(l)));
   });
 
+  it('--strict reports all six problems of one file, the tensor one behind the broken parts included', async () => {
+    const r = await runInfergraph(['validate', '--strict', 'test/fixtures/graphs-broken/six-problems.yaml']);
+    assert.equal(r.code, 1);
+    const errors = r.stdout.split('\n').filter((l) => / error spec\./.test(l));
+    assert.deepEqual(
+      errors.map((l) => /^test\/fixtures\/graphs-broken\/six-problems\.yaml:(\d+:\d+) error (spec\.[\w.[\]]+):/.exec(l)?.slice(1).join(' ')),
+      ['9:32 spec.inputs[1].datatype', '19:20 spec.nodes[1].model.uri', '24:13 spec.nodes[3].type', '28:15 spec.nodes[4].inputs', '35:13 spec.nodes[7].name', '39:7 spec.outputs[0]'],
+      r.stdout,
+    );
+    assert.match(r.stdout, /six-problems\.yaml:39:7 error spec\.outputs\[0\]: node "clf" has no tensor "labels"/);
+    assert.match(r.stdout, /1 file checked \(strict\): 1 with problems, 6 problems$/m);
+  });
+
   it('--json gives the same problems to a program', async () => {
     const text = await runInfergraph(['validate', 'test/fixtures/graphs-broken']);
     const json = await runInfergraph(['validate', '--json', 'test/fixtures/graphs-broken']);

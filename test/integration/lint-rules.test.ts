@@ -88,8 +88,8 @@ describe('scripts/lint/lib-cycles.mjs', () => {
   const dirs: string[] = [];
   after(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
 
-  /** A tree of libs (name → source of its src/index.ts) with a LAYERS table and, if given, docs/ARCHITECTURE.md; the script's exit code and stderr. */
-  function check(libs: Record<string, string>, layers: Record<string, { libs: string[] }>, architecture?: string): { status: number | null; stderr: string } {
+  /** A tree of libs (name → source of its src/index.ts) with a LAYERS table and, if given, docs/ARCHITECTURE.md and README.md; the script's exit code and stderr. */
+  function check(libs: Record<string, string>, layers: Record<string, { libs: string[] }>, architecture?: string, readme?: string): { status: number | null; stderr: string } {
     const root = mkdtempSync(path.join(tmpdir(), 'infergraph-lint-'));
     dirs.push(root);
     for (const [name, source] of Object.entries(libs)) {
@@ -101,6 +101,7 @@ describe('scripts/lint/lib-cycles.mjs', () => {
       mkdirSync(path.join(root, 'docs'));
       writeFileSync(path.join(root, 'docs', 'ARCHITECTURE.md'), architecture);
     }
+    if (readme !== undefined) writeFileSync(path.join(root, 'README.md'), readme);
     const run = spawnSync(process.execPath, [script, '--root', root], { encoding: 'utf8' });
     return { status: run.status, stderr: run.stderr };
   }
@@ -150,6 +151,33 @@ describe('scripts/lint/lib-cycles.mjs', () => {
     assert.equal(result.status, 1);
     assert.match(result.stderr, /disagree on what libs\/c may import: only the docs name a; only LAYERS names b/);
     assert.doesNotMatch(result.stderr, /libs\/[ab] may import/);
+  });
+
+  /** docs/ARCHITECTURE.md with a layer diagram of these lines and a "may import" table that agrees with `table`. */
+  const architectureWith = (diagram: string[]): string =>
+    ['## Layers', '', '```', ...diagram, '```', '', '| lib | owns | may import |', '|---|---|---|', '| `a` | x | — |', '| `b` | x | a |', '| `c` | x | b |', ''].join('\n');
+
+  it('passes a layer diagram that shows every lib above what it imports', () => {
+    const result = check({ a: '', b: '', c: '' }, table, architectureWith(['libs/c   top', '   │', 'libs/b   middle', 'libs/a   bottom']));
+    assert.equal(result.status, 0, result.stderr);
+  });
+
+  it('fails a layer diagram that leaves a lib out, or shows a lib above one that imports it', () => {
+    const missing = check({ a: '', b: '', c: '' }, table, architectureWith(['libs/c   top', 'libs/a   bottom']));
+    assert.equal(missing.status, 1);
+    assert.match(missing.stderr, /the layer diagram of docs\/ARCHITECTURE\.md does not show libs\/b/);
+    const upsideDown = check({ a: '', b: '', c: '' }, table, architectureWith(['libs/c   top', 'libs/a   middle', 'libs/b   bottom']));
+    assert.equal(upsideDown.status, 1);
+    assert.match(upsideDown.stderr, /shows libs\/a above libs\/b, which imports it/);
+  });
+
+  it("fails a README layout table without a row for every lib", () => {
+    const readme = ['Layout:', '', '| folder | owns |', '|---|---|', '| `libs/a` | x |', '| `libs/c` | x |', ''].join('\n');
+    const result = check({ a: '', b: '', c: '' }, table, undefined, readme);
+    assert.equal(result.status, 1);
+    assert.match(result.stderr, /README\.md's layout table \("\| folder \| owns \|"\) has no row for libs\/b/);
+    const complete = check({ a: '', b: '', c: '' }, table, undefined, readme.replace("| `libs/c` | x |", "| `libs/b` | x |\n| `libs/c` | x |"));
+    assert.equal(complete.status, 0, complete.stderr);
   });
 
   it('passes this repository', () => {

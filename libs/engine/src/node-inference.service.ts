@@ -96,18 +96,26 @@ export class NodeInferenceService {
     const { graph, node, type, call } = this.targetOf(model);
     const events = this.registry.events;
     const tracer = this.registry.tracer;
+    // Set when the caller had ended the call (a cancel: its answer was no longer needed) before it failed.
+    let cancelled = false;
     return await runRequest<InferResponse>({
       context: callContext(graph, request, headers, deadline, lifetime),
       started: () => this.enter(model),
       trace: tracer === undefined ? undefined : (ctx, run) => tracer.node({ graph, node, type, served: true }, ctx, run),
       work: async (ctx) => {
         const inputs = new Map(request.inputs.map((t): [string, Tensor] => [t.name, t]));
-        const outputs = await call((runtime) => runtime.infer(inputs, ctx));
-        return { modelName: model, modelVersion: '1', id: ctx.requestId, parameters: undefined, outputs: [...outputs.values()] };
+        try {
+          const outputs = await call((runtime) => runtime.infer(inputs, ctx));
+          return { modelName: model, modelVersion: '1', id: ctx.requestId, parameters: undefined, outputs: [...outputs.values()] };
+        } catch (err) {
+          cancelled = lifetime.aborted;
+          throw err;
+        }
       },
       ended: (ctx, failure, seconds) => {
         this.leave(model);
-        events.emit('node', { graph, node, requestId: ctx.requestId, type, status: failure === undefined ? 'ok' : 'error', seconds });
+        const status = failure === undefined ? 'ok' : cancelled ? 'cancelled' : 'error';
+        events.emit('node', { graph, node, requestId: ctx.requestId, type, status, seconds });
       },
     });
   }

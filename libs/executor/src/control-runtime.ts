@@ -47,7 +47,10 @@ export interface NodeResult {
   /** For logs only: never a metric label. */
   readonly requestId: string;
   readonly type: string;
-  /** `cancelled`: failed after the request had its answer (a branch no longer needed), not the request's failure. */
+  /**
+   * `cancelled`: failed after the request had its answer (a branch no longer needed), or, for a call served
+   * on a worker, after its caller cancelled it; not the request's failure.
+   */
   readonly status: 'ok' | 'skipped' | 'error' | 'cancelled';
   readonly seconds: number;
   /** Routers: the route taken. */

@@ -1,10 +1,10 @@
-import { formatShape, invalidArgument, shapeMismatch, type Tensor, type TensorSpec } from '@infergraph/protocol';
+import { echoText, formatShape, invalidArgument, shapeMismatch, type Tensor, type TensorSpec } from '@infergraph/protocol';
 
 /** Checks request tensors against the graph's declared inputs: names, datatypes, shapes, and that none is empty. */
 export function checkGraphInputs(graph: string, declared: readonly TensorSpec[], actual: readonly Tensor[]): void {
   for (const t of actual) {
     if (!declares(declared, t.name)) {
-      throw invalidArgument(`unexpected input "${t.name}": graph "${graph}" takes ${describe(declared)}`);
+      throw invalidArgument(`unexpected input "${echoText(t.name)}": graph "${graph}" takes ${describe(declared)}`);
     }
   }
   for (const spec of declared) {

@@ -113,6 +113,24 @@ describe('graph executor joins', () => {
     assert.ok(!nodes.some((n) => n.node === 'slow'), 'slow never finished before the answer');
   });
 
+  it('answers an "outer" join as soon as every branch has arrived, without waiting out its window', async (t) => {
+    // Timers stand still: the window (and the deadline) can only pass if the test moved the clock.
+    t.mock.timers.enable({ apis: ['setTimeout'] });
+    const transport = new ManualTransport();
+    const nodes: NodeResult[] = [];
+    const answer = track(executorFor(joinGraph('join: outer, joinWindowMs: 50000, onError: skip'), transport, nodes).execute([X], requestContext(new RequestLifetime())));
+    await tick();
+    transport.settle('fast', 'ok');
+    transport.settle('slow', 'ok');
+    await tick();
+    assert.equal(answer.done(), false, 'one branch still out: the window is open');
+    transport.settle('broken', new Error('exploded'));
+    for (let i = 0; i < 5 && !answer.done(); i++) await tick();
+    assert.equal(answer.done(), true, 'answered with the clock still at the start of the window');
+    const result = await answer.promise;
+    assert.deepEqual(Array.from(result.outputs[0]?.data as Float32Array), [2], 'fast and slow, broken left out');
+  });
+
   it('fails an "inner" join with onError fail as soon as one branch throws, before the slow branch ends', async () => {
     const transport = new ManualTransport();
     const nodes: NodeResult[] = [];

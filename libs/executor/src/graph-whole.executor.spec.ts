@@ -61,6 +61,8 @@ interface Observed {
   readonly events: string[];
   readonly timings?: string[];
   readonly routes?: Record<string, string>;
+  /** The nodes the executor asked the transport where their call waits (describeWait). */
+  readonly waits: string[];
 }
 
 async function observe(script: Script): Promise<Observed> {
@@ -84,14 +86,19 @@ async function observe(script: Script): Promise<Observed> {
     const result = await replica.execute(call.inputs, call.ctx, { timings: true });
     return { outputs: result.outputs, ...decodeGraphAnswer(encodeGraphAnswer(result.timings ?? [], result.routes), 'replica') };
   };
+  const waits: string[] = [];
   const transport: NodeTransport = {
     invoke: (call) => nodeCalls.invoke(call),
+    describeWait: (_graph, node) => {
+      waits.push(node);
+      return 'on replica w-1';
+    },
     ...(script.whole === 'absent' ? {} : { wholeGraph: () => (script.whole === 'unavailable' ? undefined : run) }),
   };
   const events: NodeResult[] = [];
   const executor = new GraphExecutor(plan(), transport, controls, { onNodeResult: (r) => events.push(r) });
   const ctx = createRequestContext({ graph: 'line', requestId: 'r-1', parameters: { trace: true }, timeoutMs: script.timeoutMs ?? 200, signal: new AbortController().signal });
-  const seen: { -readonly [K in keyof Observed]: Observed[K] } = { calls, wholeCalls: 0, events: [] };
+  const seen: { -readonly [K in keyof Observed]: Observed[K] } = { calls, wholeCalls: 0, events: [], waits };
   try {
     const result = await executor.execute([X], ctx);
     seen.outputs = result.outputs.map((t) => `${t.name}=${Array.from(t.data as Float32Array).join(',')}`);
@@ -117,6 +124,7 @@ describe('a chain graph run whole by its transport', () => {
       assert.equal(whole.wholeCalls, 1);
       assert.deepEqual({ ...whole, wholeCalls: 0 }, byNode);
       assert.ok(whole.outputs !== undefined && whole.outputs.length > 0);
+      assert.deepEqual(whole.waits, [], 'describeWait is asked only when the deadline passes');
     });
   }
 
@@ -140,6 +148,7 @@ describe('a chain graph run whole by its transport', () => {
   it('gives a whole-graph call the request deadline, naming what it waited for', async () => {
     const seen = await observe({ whole: 'hangs', timeoutMs: 50 });
     assert.equal(seen.error?.code, 'DEADLINE_EXCEEDED');
-    assert.match(seen.error?.message ?? '', /graph "line" did not finish within its deadline \(\d+ ms elapsed\); still waiting for the whole graph/);
+    assert.match(seen.error?.message ?? '', /graph "line" did not finish within its deadline \(\d+ ms elapsed\); still waiting for the whole graph \(on replica w-1\)$/);
+    assert.deepEqual(seen.waits, ['*'], 'asked once, at the deadline');
   });
 });

@@ -158,6 +158,13 @@ describe('graph executor', () => {
     for (const [inputs, message] of cases) {
       await assert.rejects(executor.execute(inputs, ctx()), { code: 'INVALID_ARGUMENT', message });
     }
+    // A name from the request is echoed cut short: a megabyte of name makes no megabyte of message.
+    const long = 'n'.repeat(100_000);
+    await assert.rejects(executor.execute([X, { ...X, name: long }], ctx()), (err: unknown) => {
+      assert.ok(err instanceof InferenceError);
+      assert.equal(err.message, `unexpected input "${'n'.repeat(64)}…": graph "diamond" takes "x" FP32 [-1, 2]`);
+      return true;
+    });
     assert.equal(transport.calls.length, 0);
   });
 });

@@ -150,12 +150,11 @@ export class GraphExecutor {
     const graph = this.plan.name;
     const tracer = this.hooks.tracer;
     const call = tracer === undefined ? run({ graph, inputs, ctx }) : tracer.node({ graph, node: NodeKeyWholeGraph, type: 'graph', served: false }, ctx, (c) => run({ graph, inputs, ctx: c }));
-    const where = this.transport.describeWait?.(graph, NodeKeyWholeGraph);
-    const answered = withTimeout(
-      call,
-      ctx.deadline - Date.now(),
-      () => `graph "${graph}" did not finish within its deadline (${Math.round(performance.now() - started)} ms elapsed); still waiting for the whole graph${where === undefined ? '' : ` (${where})`}`,
-    );
+    // The transport is asked where the call waits only when the deadline passes, as for node calls.
+    const answered = withTimeout(call, ctx.deadline - Date.now(), () => {
+      const where = this.transport.describeWait?.(graph, NodeKeyWholeGraph);
+      return `graph "${graph}" did not finish within its deadline (${Math.round(performance.now() - started)} ms elapsed); still waiting for the whole graph${where === undefined ? '' : ` (${where})`}`;
+    });
     return answered.then((answer) => (answer === undefined ? this.executeChain(inputs, ctx, false) : this.reportAnswer(answer, ctx, started)));
   }
 

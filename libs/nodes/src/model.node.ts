@@ -1,4 +1,5 @@
 import {
+  echoText,
   formatShape,
   invalidArgument,
   isFloatDatatype,
@@ -44,7 +45,7 @@ export class ModelNode implements NodeRuntime {
   private check(inputs: TensorMap): void {
     for (const name of inputs.keys()) {
       if (!this.session.inputs.some((s) => s.name === name)) {
-        throw invalidArgument(`node "${this.name}": model has no input "${name}" (inputs: ${names(this.session.inputs)})`);
+        throw invalidArgument(`node "${this.name}": model has no input "${echoText(name)}" (inputs: ${names(this.session.inputs)})`);
       }
     }
     for (const spec of this.session.inputs) {

@@ -13,6 +13,8 @@ describe('p-value correction', () => {
     ['fdr rejects nothing when no rank qualifies', [0.3, 0.2, 0.9], 'fdr', 0.05, [false, false, false], 0.05 / 3],
     ['fdr on a single test is alpha', [0.04], 'fdr', 0.05, [true], 0.05],
     ['fdr rejects a single p-value equal to alpha', [0.05], 'fdr', 0.05, [true], 0.05],
+    // reference_values.py "bh q=0.1 ...": p(4) = 0.08 = 4 q / m; a strict rule would stop at k = 3.
+    ['fdr keeps the largest rank whose p-value equals its bound', [0.08, 0.02, 0.5, 0.06, 0.04], 'fdr', 0.1, [true, true, false, true, true], 0.08],
     ['no tests leave alpha and reject nothing', [], 'bonferroni', 0.05, [], 0.05],
   ];
   for (const [name, pValues, method, alpha, rejected, threshold] of cases) {
