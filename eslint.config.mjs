@@ -29,7 +29,7 @@ export const LAYERS = {
   // The only code that calls the Kubernetes API.
   'libs/kube': { layer: 'adapter', libs: ['spec'], packages: ['@kubernetes/client-node'] },
   // The only code that downloads models (https, S3); implements the engine's ModelFetcher port.
-  'libs/model-store': { layer: 'adapter', libs: ['spec'], typeLibs: ['engine'], packages: ['@aws-sdk/client-s3', 'zod'] },
+  'libs/model-store': { layer: 'adapter', libs: ['spec', 'protocol'], typeLibs: ['engine'], packages: ['@aws-sdk/client-s3', 'zod'] },
   'libs/dashboard': { layer: 'adapter', libs: [], packages: [] },
   'apps/controller': {
     layer: 'app',

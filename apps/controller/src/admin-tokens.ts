@@ -1,4 +1,3 @@
-import { isIP } from 'node:net';
 import { MIN_SECRET_LENGTH, matchingSecrets, parseSecretLines, secretDigestOf } from '@infergraph/protocol';
 
 export { bearerTokenOf } from '@infergraph/protocol';
@@ -63,10 +62,3 @@ export function allows(granted: AdminScope, needed: AdminScope): boolean {
   return granted === 'admin' || needed === 'read';
 }
 
-/** 127.0.0.0/8, ::1 (bracketed or IPv4-mapped too) and `localhost`: where an open admin API is tolerated. */
-export function isLoopbackHost(host: string): boolean {
-  const h = host.trim().toLowerCase().replace(/^\[(.*)\]$/, '$1');
-  if (h === 'localhost' || h === '::1') return true;
-  const v4 = h.startsWith('::ffff:') ? h.slice('::ffff:'.length) : h;
-  return isIP(v4) === 4 && v4.startsWith('127.');
-}

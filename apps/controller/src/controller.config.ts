@@ -5,7 +5,8 @@ import { z } from 'zod';
 import { listOf, parseEnvironment } from '@infergraph/engine';
 import { controlServerSecurityFrom, type ControlServerSecurity } from '@infergraph/transport-grpc';
 import { telemetryEnvShape, telemetrySettingsOf, type TelemetrySettings } from '@infergraph/telemetry';
-import { adminTokenOf, isLoopbackHost, parseAdminTokensFile, type AdminScope, type AdminTokenDigest } from './admin-tokens';
+import { isLoopbackHost } from '@infergraph/protocol';
+import { adminTokenOf, parseAdminTokensFile, type AdminScope, type AdminTokenDigest } from './admin-tokens';
 
 const envSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(8090),

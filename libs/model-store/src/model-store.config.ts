@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
+import { isLoopbackHost } from '@infergraph/protocol';
 
 const flag = z.enum(['true', 'false', '1', '0', '']).default('false').transform((v) => v === 'true' || v === '1');
 const bytes = (fallback: number) => z.coerce.number().int().min(1024, 'must be at least 1024 bytes').default(fallback);
@@ -75,12 +76,6 @@ export function modelStoreSettingsOf(e: ModelStoreEnv, cwd: string): { settings:
     s3: Object.freeze({ endpoint, forcePathStyle: e.S3_FORCE_PATH_STYLE, region: e.S3_REGION === '' ? undefined : e.S3_REGION }),
   });
   return { settings, problems };
-}
-
-/** True for localhost and loopback addresses (127.0.0.0/8, ::1). */
-export function isLoopbackHost(hostname: string): boolean {
-  const host = hostname.replace(/^\[|\]$/g, '').toLowerCase();
-  return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
 }
 
 function endpointProblem(endpoint: string): string | undefined {

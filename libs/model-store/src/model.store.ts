@@ -8,7 +8,8 @@ import { S3ObjectSource, type S3Connection } from './s3-object.source';
 import type { ObjectSource } from './object-source.port';
 import { downloadObject } from './object.downloader';
 import { chooseEvictions, downloadKeyOf, mebibytes, uriRecordKeyOf } from './model-cache.policy';
-import { isLoopbackHost, type ModelStoreSettings } from './model-store.config';
+import { isLoopbackHost } from '@infergraph/protocol';
+import type { ModelStoreSettings } from './model-store.config';
 import { withFileLock } from './file.lock';
 import { trustedCertificates } from './trusted-ca';
 

@@ -13,3 +13,4 @@ export * from './grpc-proto.path';
 export * from './control-proto.path';
 export * from './oip-proto.codec';
 export * from './secret-token';
+export * from './loopback-host';

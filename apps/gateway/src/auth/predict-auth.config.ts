@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { isIP } from 'node:net';
 import path from 'node:path';
-import { parseSecretLines } from '@infergraph/protocol';
+import { isLoopbackHost, parseSecretLines } from '@infergraph/protocol';
 import type { ApiKeyEntry, JwtSettings, PredictAuthSettings } from './predict-authenticator';
 
 const KEY_LINE = /^([A-Za-z0-9][A-Za-z0-9._@-]*):sha256:([0-9a-f]{64})$/;
@@ -74,8 +73,6 @@ function jwksUrlProblem(url: string): string | undefined {
   } catch {
     return 'not a URL';
   }
-  const host = parsed.hostname.replace(/^\[(.*)\]$/, '$1');
-  const loopback = host === 'localhost' || host === '::1' || (isIP(host) === 4 && host.startsWith('127.'));
-  if (parsed.protocol === 'https:' || (parsed.protocol === 'http:' && loopback)) return undefined;
+  if (parsed.protocol === 'https:' || (parsed.protocol === 'http:' && isLoopbackHost(parsed.hostname))) return undefined;
   return 'must be https:// (plain http only on a loopback host)';
 }
