@@ -1,4 +1,4 @@
-import { mkdir, readFile, readdir, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import https from 'node:https';
 import path from 'node:path';
 import type { FetchedModel, ModelFetcher } from '@infergraph/engine';
@@ -12,6 +12,7 @@ import { isLoopbackHost } from '@infergraph/protocol';
 import type { ModelStoreSettings } from './model-store.config';
 import { withFileLock } from './file.lock';
 import { trustedCertificates } from './trusted-ca';
+import { readJsonFile } from './json-file';
 
 export interface ModelStoreLogger {
   log(message: string): void;
@@ -178,7 +179,7 @@ export class ModelStore implements ModelFetcher {
       const source = await this.sourceOf(uri, parsed);
       const recordFile = path.join(this.dirs.uris, `${uriRecordKeyOf(uri)}.json`);
       if (pinned === undefined && source.describe !== undefined) {
-        const record = await readJson<UriRecord>(recordFile);
+        const record = await readJsonFile<UriRecord>(recordFile);
         if (record !== undefined && (await isFile(this.pathOf(record.sha256)))) {
           const now = await source.describe(AbortSignal.timeout(this.idleTimeoutMs));
           if (now.validator !== undefined && now.validator === record.validator && now.sizeBytes === record.sizeBytes) {
@@ -259,10 +260,3 @@ async function isFile(file: string): Promise<boolean> {
   return (await stat(file).catch(() => undefined))?.isFile() === true;
 }
 
-async function readJson<T>(file: string): Promise<T | undefined> {
-  try {
-    return JSON.parse(await readFile(file, 'utf8')) as T;
-  } catch {
-    return undefined;
-  }
-}

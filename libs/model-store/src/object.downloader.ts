@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { chmod, open, readFile, rename, rm, stat, writeFile, type FileHandle } from 'node:fs/promises';
+import { chmod, open, rename, rm, stat, writeFile, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { ProgressSchedule, mebibytes } from './model-cache.policy';
 import { ObjectSourceError, type ObjectSource } from './object-source.port';
+import { readJsonFile } from './json-file';
 
 /** One object to fetch into `part` (with its resumption record `meta`) and, verified, to `finalPath(sha256)`. */
 export interface Download {
@@ -44,7 +45,7 @@ export async function downloadObject(source: ObjectSource, d: Download): Promise
   let lastError: Error | undefined;
   for (let attempt = 1; attempt <= attempts; attempt++) {
     const held = (await stat(part).catch(() => undefined))?.size ?? 0;
-    const saved = held > 0 ? await readJson<{ uri: string; validator?: string }>(meta) : undefined;
+    const saved = held > 0 ? await readJsonFile<{ uri: string; validator?: string }>(meta) : undefined;
     // Bytes of unknown origin are not continued.
     const offset = saved?.uri === source.uri ? held : 0;
     // The file is open before the request: the body is read from the moment it arrives (a connection that
@@ -154,14 +155,6 @@ class DownloadLimitError extends Error {}
 
 /** Bytes read ahead of the disk before reading waits. */
 const WRITE_AHEAD_BYTES = 8 * 1024 ** 2;
-
-async function readJson<T>(file: string): Promise<T | undefined> {
-  try {
-    return JSON.parse(await readFile(file, 'utf8')) as T;
-  } catch {
-    return undefined;
-  }
-}
 
 async function sha256Of(file: string): Promise<string> {
   const hash = createHash('sha256');
