@@ -5,6 +5,7 @@ import { assertSameOutputs } from '../support/same-outputs';
 import { request, startGateway, type RunningGateway } from '../support/gateway.process';
 import { oneModelGraphYaml } from '../support/graph-yaml';
 import { startController } from '../support/controller.process';
+import { V2GrpcClient } from '../support/grpc-client';
 import { repoPath } from '../support/repo';
 import { startWorker, type RunningWorker } from '../support/worker.process';
 
@@ -84,6 +85,19 @@ describe('controller: placement on worker pools, routing, re-placement', () => {
     const serverReady = await request(gateway, 'GET', '/v2/health/ready');
     assert.equal(serverReady.status, 200);
     assert.deepEqual((serverReady.body as { missing: string[] }).missing, ['graph "gpu-only": node "mlp" has no READY replica in the routing table']);
+    // The same over V2 gRPC: the standard answer, and what is missing in the trailing metadata.
+    const grpc = new V2GrpcClient(gateway.grpcAddress);
+    try {
+      const model = await grpc.callWithTrailers<{ ready: boolean }>('ModelReady', { name: 'gpu-only', version: '' });
+      assert.deepEqual(model.response, { ready: false });
+      assert.match(model.trailers['infergraph-not-ready'] ?? '', /graph "gpu-only" cannot serve: node "mlp" has no READY replica/);
+      const server = await grpc.callWithTrailers<{ ready: boolean }>('ServerReady', {});
+      assert.deepEqual(server.response, { ready: true });
+      assert.equal(server.trailers['infergraph-not-ready'], 'graph "gpu-only": node "mlp" has no READY replica in the routing table');
+      assert.deepEqual((await grpc.callWithTrailers('ModelReady', { name: 'iris-replicated', version: '' })).response, { ready: true });
+    } finally {
+      grpc.close();
+    }
     gpu = await startWorker({ CONTROLLER: controller.control, WORKER_ID: 'gpu-0', WORKER_POOL: 'gpu', WORKER_GPUS: '1', WORKER_GPU_MEMORY: String(8 * 1024 ** 3), HEARTBEAT_MS: '200' });
     const s = await waitFor(controller.base, 'gpu-only.mlp READY on gpu-0', (st) => readyOn(st, 'gpu-only.mlp').includes('gpu-0'));
     const replica = node(s, 'gpu-only.mlp')?.replicas[0];

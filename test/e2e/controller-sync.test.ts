@@ -36,6 +36,20 @@ async function until(what: string, test: () => Promise<boolean>, timeoutMs = 30_
   }
 }
 
+/** The time (epoch ms) of the last JSON log line whose message passes `test`. */
+function loggedAt(output: string, test: (msg: string) => boolean): number {
+  const lines = output.split('\n').flatMap((l) => {
+    try {
+      return [JSON.parse(l) as { time: string; msg: string }];
+    } catch {
+      return [];
+    }
+  });
+  const line = lines.filter((l) => typeof l.msg === 'string' && test(l.msg)).pop();
+  if (line === undefined) return assert.fail(`no such log line in:\n${output.slice(-3000)}`);
+  return Date.parse(line.time);
+}
+
 describe('controller restart: the sync ends when the known workers are back, gateways carry routes over', () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'infergraph-sync-'));
   const tokens = { workers: 'workers-secret-sync-1', gateways: 'gateways-secret-sync-2' };
@@ -79,6 +93,23 @@ describe('controller restart: the sync ends when the known workers are back, gat
     assert.deepEqual((await cluster(controller)).workers.map((w) => w.id), ['w-a']);
     const summary = await load.done;
     assert.equal(summary.failures.length, 0, describeFailures(summary));
+  });
+
+  it('re-joins the worker and re-subscribes the gateway within 1 s of the controller listening again after 5 s down', async () => {
+    // 5 s down: grpc-js's default back-off (1 s, x1.6, up to 120 s) would retry only after the controller is back.
+    controller.process.kill('SIGKILL');
+    await new Promise((r) => setTimeout(r, 5000));
+    controller = await startController(controller.ports, { GRAPHS_DIR, SYNC_WINDOW_MS: '600000', CLUSTER_TOKENS_FILE: allTokens });
+    await until('the restarted controller synced', async () => (await cluster(controller)).synced, 20_000);
+    const { epoch } = await cluster(controller);
+    await until('the gateway took the new controller\'s table', () => Promise.resolve(gateway.output().includes(`controller epoch ${epoch.slice(0, 8)}`)), 10_000);
+    // Times from each process's own log lines, so how often this test polls does not count.
+    const listening = loggedAt(controller.output(), (msg) => msg.startsWith('control plane listening') && msg.includes(epoch));
+    const joined = loggedAt(controller.output(), (msg) => msg.startsWith('worker w-a joined'));
+    const routed = loggedAt(gateway.output(), (msg) => msg.includes(`controller epoch ${epoch.slice(0, 8)}`));
+    console.log(`[sync] after 5 s down: worker re-joined ${joined - listening} ms, gateway routed ${routed - listening} ms after the controller listened`);
+    assert.ok(joined - listening <= 1000, `the worker re-joined ${joined - listening} ms after the controller listened`);
+    assert.ok(routed - listening <= 1000, `the gateway took the new table ${routed - listening} ms after the controller listened`);
   });
 
   it('serves through a worker that has not re-joined a restarted, synced controller yet, for ROUTE_CARRY_OVER_MS and no longer', async () => {

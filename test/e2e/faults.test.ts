@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { goldenRows } from '../support/examples';
 import { request, startGateway, type RunningGateway } from '../support/gateway.process';
 import { startController, type RunningController } from '../support/controller.process';
 import { describeFailures, failuresBetween, startLoad } from '../support/load-generator';
+import { repoPath } from '../support/repo';
 import { startWorker, type RunningWorker } from '../support/worker.process';
 
 // The fault suite: real OS processes on loopback (a controller, two workers, a gateway) under constant-rate
@@ -142,25 +144,33 @@ describe('fault suite: a controller, two workers and a gateway under constant lo
   });
 
   it('loses no request when the controller is killed (-9) and restarted 30 s later, and adopts what the workers hold', async () => {
+    // A graph posted through the admin API (kept in STATE_DIR) is served through the restart too.
+    const postedYaml = readFileSync(repoPath(controllerEnv.GRAPHS_DIR, 'iris-two.yaml'), 'utf8').replace('name: iris-two', 'name: iris-posted');
+    const posted = await fetch(`${controller.base}/v1/graphs`, { method: 'POST', headers: { 'content-type': 'application/yaml' }, body: postedYaml });
+    assert.equal(posted.status, 201, await posted.clone().text());
+    const postedKeys = ['iris-posted.standardize', 'iris-posted.classifier'];
     // A settled placement first: two replicas of each iris-two node on two different workers, nothing moving.
-    const spread = (st: Status): boolean => allReady(st) && KEYS.slice(0, 2).every((k) => new Set(readyWorkers(st, k)).size === 2);
+    const spread = (st: Status): boolean => allReady(st) && [...KEYS.slice(0, 2), ...postedKeys].every((k) => new Set(readyWorkers(st, k)).size === 2);
     const before = await waitFor('a settled placement', () => status(controller), spread);
+    await waitFor('iris-posted served', () => request(gateway, 'POST', '/v2/models/iris-posted/infer', body), (r) => r.status === 200);
     const load = startLoad(url('iris-two'), 100, 40_000, body);
+    const loadPosted = startLoad(url('iris-posted'), 50, 40_000, body);
     await new Promise((r) => setTimeout(r, 2000));
     controller.process.kill('SIGKILL');
     await new Promise((r) => setTimeout(r, 30_000));
     controller = await startController(controller.ports, controllerEnv);
-    const s = await waitFor('the new controller synced with both workers', () => status(controller), (st) => st.synced && st.workers.length === 2 && allReady(st)).catch((err: unknown) => {
+    const s = await waitFor('the new controller synced with both workers', () => status(controller), (st) => st.synced && st.workers.length === 2 && spread(st)).catch((err: unknown) => {
       for (const [id, w] of workers) console.log(`--- ${id}\n${w.output().split('\n').slice(-15).join('\n')}`);
       console.log(`--- controller\n${controller.output().split('\n').slice(-30).join('\n')}`);
       throw err;
     });
-    const summary = await load.done;
-    console.log(`[faults] controller kill -9 + restart after 30 s: ${describeFailures(summary)}; p99 ${summary.p99Ms} ms`);
+    const [summary, summaryPosted] = await Promise.all([load.done, loadPosted.done]);
+    console.log(`[faults] controller kill -9 + restart after 30 s: iris-two ${describeFailures(summary)}, p99 ${summary.p99Ms} ms; iris-posted ${describeFailures(summaryPosted)}`);
     assert.notEqual(s.epoch, before.epoch);
     assert.equal(summary.failures.length, 0, describeFailures(summary));
-    // Adopted, not re-placed: every replica stayed on the worker that held it.
-    for (const key of KEYS) assert.deepEqual(readyWorkers(s, key).sort(), readyWorkers(before, key).sort(), key);
+    assert.equal(summaryPosted.failures.length, 0, describeFailures(summaryPosted));
+    // Adopted, not re-placed: every replica stayed on the worker that held it; the posted graph is still there.
+    for (const key of [...KEYS, ...postedKeys]) assert.deepEqual(readyWorkers(s, key).sort(), readyWorkers(before, key).sort(), key);
   });
 
   it('serves a graph PUT at the controller on every gateway within 2 s, changing outputs without a failed request', async () => {
@@ -192,8 +202,11 @@ spec:
       assert.equal(res.status, 200, JSON.stringify(res.body));
       return JSON.stringify((res.body as { outputs: { data: number[] }[] }).outputs[0]?.data);
     };
-    assert.ok([200, 201].includes((await put([5.88, 3.07, 3.76, 1.19])).status));
-    const first = await waitFor('iris-put served on both gateways', () => Promise.all([probabilities(gateway), probabilities(gateway2)]), ([a, b]) => a === b);
+    const addedAt = Date.now();
+    const added = await fetch(`${controller.base}/v1/graphs`, { method: 'POST', headers: { 'content-type': 'application/yaml' }, body: graphYaml([5.88, 3.07, 3.76, 1.19]) });
+    assert.equal(added.status, 201, await added.clone().text());
+    const first = await waitFor('iris-put served on both gateways', () => Promise.all([probabilities(gateway), probabilities(gateway2)]), ([a, b]) => a === b, 5000);
+    const addMs = Date.now() - addedAt;
     const loads = [gateway, gateway2].map((gw) => startLoad(`${gw.baseUrl}/v2/models/iris-put/infer`, 100, 6000, body));
     await new Promise((r) => setTimeout(r, 1500));
     const changedAt = Date.now();
@@ -201,9 +214,23 @@ spec:
     const changed = await waitFor('the new outputs on both gateways', () => Promise.all([probabilities(gateway), probabilities(gateway2)]), (now) => now.every((p) => p !== first[0]), 5000);
     const switchMs = Date.now() - changedAt;
     const summaries = await Promise.all(loads.map((l) => l.done));
-    console.log(`[faults] PUT iris-put: new outputs on both gateways after ${switchMs} ms; ${summaries.map(describeFailures).join('; ')}`);
+    console.log(`[faults] POST iris-put: served on both gateways after ${addMs} ms; PUT: new outputs on both after ${switchMs} ms; ${summaries.map(describeFailures).join('; ')}`);
+    assert.ok(addMs <= 2000, `the new graph took ${addMs} ms to be served on every gateway`);
     assert.equal(changed[0], changed[1]);
     assert.ok(switchMs <= 2000, `the change took ${switchMs} ms to reach every gateway`);
     for (const summary of summaries) assert.equal(summary.failures.length, 0, describeFailures(summary));
+  });
+
+  it('removes a graph DELETEd at the controller from every gateway within 2 s', async () => {
+    const served = async (gw: RunningGateway): Promise<number> => (await request(gw, 'POST', '/v2/models/iris-put/infer', body)).status;
+    assert.deepEqual(await Promise.all([served(gateway), served(gateway2)]), [200, 200]);
+    const deletedAt = Date.now();
+    assert.equal((await fetch(`${controller.base}/v1/graphs/iris-put`, { method: 'DELETE' })).status, 200);
+    await waitFor('iris-put gone from both gateways', () => Promise.all([served(gateway), served(gateway2)]), (codes) => codes.every((c) => c === 404), 5000);
+    const goneMs = Date.now() - deletedAt;
+    console.log(`[faults] DELETE iris-put: 404 on both gateways after ${goneMs} ms`);
+    assert.ok(goneMs <= 2000, `the delete took ${goneMs} ms to reach every gateway`);
+    // The graphs of GRAPHS_DIR are still served.
+    assert.equal((await request(gateway2, 'POST', '/v2/models/iris-two/infer', body)).status, 200);
   });
 });

@@ -72,6 +72,25 @@ describe('npm run start:cluster runs with authentication on', () => {
     assert.deepEqual(status.workers.map((w) => w.id).sort(), ['cpu-0', 'cpu-1', 'gpu-0']);
   });
 
+  it('places 2 replicas of each node of the example iris graph, one on each CPU worker, by default', async () => {
+    const token = readFileSync(path.join(devDir, 'admin-token'), 'utf8').trim();
+    type Status = { graphs: { name: string; nodes: { key: string; wanted: number; replicas: { worker: string; state: string }[] }[] }[] };
+    const deadline = Date.now() + 30_000;
+    let iris: Status['graphs'][number] | undefined;
+    for (;;) {
+      const status = (await (await fetch(`http://127.0.0.1:${ports.admin}/v1/cluster`, { headers: { authorization: `Bearer ${token}` } })).json()) as Status;
+      iris = status.graphs.find((g) => g.name === 'iris');
+      if (iris !== undefined && iris.nodes.every((n) => n.replicas.filter((r) => r.state === 'READY').length === 2)) break;
+      if (Date.now() > deadline) assert.fail(`iris has not 2 READY replicas per node: ${JSON.stringify(iris)}`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    assert.ok(iris.nodes.length > 0);
+    for (const n of iris.nodes) {
+      assert.equal(n.wanted, 2, n.key);
+      assert.deepEqual(n.replicas.map((r) => r.worker).sort(), ['cpu-0', 'cpu-1'], n.key);
+    }
+  });
+
   it('closes the control plane to a client without a join token', async () => {
     const client = new ControlClient(`127.0.0.1:${ports.control}`);
     const stream = client.watchRoutes('outsider');

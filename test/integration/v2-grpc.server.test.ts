@@ -18,7 +18,7 @@ function handlers(): V2GrpcHandlers & { infer: V2GrpcHandlers['modelInfer']; see
     serverLive: () => ({ live: true }),
     serverReady: () => Promise.resolve({ ready: true }),
     serverMetadata: () => ({ name: 'test-server', version: '9.9.9', extensions: [] }),
-    modelReady: (request: { name: string }) => ({ ready: request.name === 'g.n' }),
+    modelReady: (request: { name: string }) => (request.name === 'g.n' ? { ready: true } : { ready: false, notReady: `graph "g" cannot serve: node "${request.name}" has no READY replica` }),
     modelMetadata: (request: { name: string }) => {
       if (request.name !== 'g.n') throw new InferenceError('NOT_FOUND', `no model "${request.name}"`);
       return { name: 'g.n', versions: ['1'], platform: 'test', inputs: [{ name: 'x', datatype: 'FP32', shape: [-1, 2] }], outputs: [] };
@@ -93,6 +93,15 @@ describe('V2GrpcServer over loopback with a grpc-js client', () => {
     const metadata = await client.call<{ name: string; inputs: { shape: string[] }[] }>('ModelMetadata', { name: 'g.n' });
     assert.equal(metadata.name, 'g.n');
     assert.deepEqual(metadata.inputs[0]?.shape.map(Number), [-1, 2]);
+  });
+
+  it('says what is not ready in the trailing metadata infergraph-not-ready, and nothing there when ready', async () => {
+    const missing = await client.callWithTrailers<{ ready: boolean }>('ModelReady', { name: 'g.other' });
+    assert.deepEqual(missing.response, { ready: false });
+    assert.equal(missing.trailers['infergraph-not-ready'], 'graph "g" cannot serve: node "g.other" has no READY replica');
+    const ready = await client.callWithTrailers<{ ready: boolean }>('ModelReady', { name: 'g.n' });
+    assert.deepEqual(ready.response, { ready: true });
+    assert.equal(ready.trailers['infergraph-not-ready'], undefined);
   });
 
   for (const [code, grpcCode] of [

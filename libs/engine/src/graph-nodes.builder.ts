@@ -36,6 +36,7 @@ import { loadReferenceData, type ReferenceData } from './reference-data.loader';
 import { resolveModelPath } from './model-file.resolver';
 import type { FetchedModel, ModelFetcher } from './model-fetcher.port';
 import { loadUserFunction } from './user-module.loader';
+import { openInTurn } from './model-open.queue';
 
 export interface LoadedModel {
   readonly node: string;
@@ -106,24 +107,27 @@ export async function prepareNodes(
           modelPath = resolveModelPath(file, node.model.uri) as string;
         }
         const bytes = await readFile(modelPath);
-        const sha256 = createHash('sha256').update(bytes).digest('hex');
-        if (node.model.sha256 !== undefined && node.model.sha256 !== sha256) {
-          problems.push({
-            path: [...base, 'model', 'sha256'],
-            message: `sha256 mismatch for ${modelPath}: the graph pins ${node.model.sha256}, the file is ${sha256}`,
-          });
-          return;
-        }
-        try {
-          const opening = performance.now();
-          const session = await loader.load(sha256, bytes, { intraOpThreads: node.model.intraOpThreads });
-          const loadSeconds = (performance.now() - opening) / 1000;
-          if (node.model.batching !== undefined) problems.push(...checkBatchable(index, node.model.uri, session));
-          sessions.set(node.name, session);
-          models.push({ node: node.name, path: modelPath, sha256, provider: session.provider, loadSeconds, ...(session.providerNote === undefined ? {} : { providerNote: session.providerNote }) });
-        } catch (err) {
-          problems.push({ path: [...base, 'model', 'uri'], message: `cannot load model ${modelPath}: ${messageOf(err)}` });
-        }
+        // Hashing and session creation block the event loop: one model at a time (openInTurn).
+        await openInTurn(async () => {
+          const sha256 = createHash('sha256').update(bytes).digest('hex');
+          if (node.model.sha256 !== undefined && node.model.sha256 !== sha256) {
+            problems.push({
+              path: [...base, 'model', 'sha256'],
+              message: `sha256 mismatch for ${modelPath}: the graph pins ${node.model.sha256}, the file is ${sha256}`,
+            });
+            return;
+          }
+          try {
+            const opening = performance.now();
+            const session = await loader.load(sha256, bytes, { intraOpThreads: node.model.intraOpThreads });
+            const loadSeconds = (performance.now() - opening) / 1000;
+            if (node.model.batching !== undefined) problems.push(...checkBatchable(index, node.model.uri, session));
+            sessions.set(node.name, session);
+            models.push({ node: node.name, path: modelPath, sha256, provider: session.provider, loadSeconds, ...(session.providerNote === undefined ? {} : { providerNote: session.providerNote }) });
+          } catch (err) {
+            problems.push({ path: [...base, 'model', 'uri'], message: `cannot load model ${modelPath}: ${messageOf(err)}` });
+          }
+        });
         return;
       }
       if (node.type === 'outlier' || node.type === 'drift') {

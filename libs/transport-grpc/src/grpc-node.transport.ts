@@ -9,6 +9,12 @@ interface Replica {
   outstanding: number;
 }
 
+/** A worker to call and how many routing entries (replicas of the node) it has: its share of the calls. */
+interface Candidate {
+  readonly replica: Replica;
+  readonly entries: number;
+}
+
 /** Which worker addresses hold a ready replica of a node. */
 export type ReplicaResolver = (graph: string, node: string) => readonly string[];
 
@@ -42,7 +48,7 @@ export class GrpcNodeTransport implements NodeTransport {
   }
 
   invoke(call: NodeInvocation): Promise<TensorMap> {
-    const replicas = this.resolve(call.graph, call.node).map((a) => this.replicaAt(a));
+    const replicas = this.candidates(this.resolve(call.graph, call.node));
     if (replicas.length === 0) {
       return Promise.reject(new InferenceError('UNAVAILABLE', `node "${call.node}" of graph "${call.graph}" has no ready replica`));
     }
@@ -63,7 +69,7 @@ export class GrpcNodeTransport implements NodeTransport {
     if (holders.length === 0) return undefined;
     const key = NodeKey.format(graph, NodeKey.WHOLE_GRAPH);
     return (call) => {
-      const ran = this.attempt(holders.map((a) => this.replicaAt(a)), call.ctx, call.idempotent, `graph "${graph}"`, async (replica): Promise<GraphAnswer> => {
+      const ran = this.attempt(this.candidates(holders), call.ctx, call.idempotent, `graph "${graph}"`, async (replica): Promise<GraphAnswer> => {
         const where = `worker ${replica.client.address}`;
         const message = encodeNodeCall(key, call.ctx.requestId, call.ctx.parameters, call.inputs);
         const response = await replica.client.call(message, call.ctx.headers, call.ctx.deadline, call.ctx.end);
@@ -89,10 +95,11 @@ export class GrpcNodeTransport implements NodeTransport {
    * One call on the least busy replica, and once more on another when it failed for a transport reason
    * (never for an error the node answered, nor when the request has ended or the call must not run twice).
    */
-  private async attempt<T>(replicas: readonly Replica[], ctx: RequestContext, idempotent: boolean | undefined, what: string, send: (replica: Replica) => Promise<T>): Promise<T> {
+  private async attempt<T>(replicas: readonly Candidate[], ctx: RequestContext, idempotent: boolean | undefined, what: string, send: (replica: Replica) => Promise<T>): Promise<T> {
     this.calls++;
     const tried = new Set<Replica>();
     let lastError: unknown;
+    // Another replica means another worker: a second replica on the same worker shares the first one's fate.
     const attempts = idempotent === false ? 1 : Math.min(2, replicas.length);
     for (let attempt = 0; attempt < attempts; attempt++) {
       const replica = pick(replicas, tried);
@@ -124,6 +131,19 @@ export class GrpcNodeTransport implements NodeTransport {
     this.stubs.clear();
   }
 
+  /**
+   * One candidate per worker address, counting its routing entries: a worker holding two replicas of a node
+   * is listed twice by the routing table and takes twice the share of its calls.
+   */
+  private candidates(addresses: readonly string[]): Candidate[] {
+    const byAddress = new Map<string, Candidate>();
+    for (const a of addresses) {
+      const seen = byAddress.get(a);
+      byAddress.set(a, { replica: seen?.replica ?? this.replicaAt(a), entries: (seen?.entries ?? 0) + 1 });
+    }
+    return [...byAddress.values()];
+  }
+
   private replicaAt(address: string): Replica {
     let replica = this.stubs.get(address);
     if (replica === undefined) {
@@ -134,11 +154,15 @@ export class GrpcNodeTransport implements NodeTransport {
   }
 }
 
-/** Least outstanding requests first (ties: list order), skipping replicas already tried. */
-function pick(replicas: readonly Replica[], exclude: ReadonlySet<Replica>): Replica {
-  let best: Replica | undefined;
-  for (const r of replicas) if (!exclude.has(r) && (best === undefined || r.outstanding < best.outstanding)) best = r;
-  return best as Replica;
+/** Least outstanding requests per routing entry first (ties: list order), skipping workers already tried. */
+function pick(candidates: readonly Candidate[], exclude: ReadonlySet<Replica>): Replica {
+  let best: Candidate | undefined;
+  for (const c of candidates) {
+    if (exclude.has(c.replica)) continue;
+    // a/b < c/d without division: a*d < c*b.
+    if (best === undefined || c.replica.outstanding * best.entries < best.replica.outstanding * c.entries) best = c;
+  }
+  return (best as Candidate).replica;
 }
 
 const CODE_OF: Readonly<Record<number, InferenceError['code']>> = {

@@ -8,11 +8,12 @@ import type { V2GrpcHandlers, V2ModelMetadataMessage } from './v2-grpc.server';
  * engine's rules; the server only translates. A method that throws answers with the error's gRPC status.
  */
 export interface V2InferenceEndpoint {
-  serverReadiness(): { readonly ready: boolean };
+  /** `missing`: what keeps graphs (or nodes) from serving, said in the ServerReady trailer. */
+  serverReadiness(): { readonly ready: boolean; readonly missing?: readonly string[] };
   /** Name and version; the gRPC wire adds its (empty) extension list. */
   serverMetadata(): { readonly name: string; readonly version: string };
   /** `version`: undefined when the request left it empty ("any"). */
-  readiness(model: string, version: string | undefined): { readonly ready: boolean };
+  readiness(model: string, version: string | undefined): { readonly ready: boolean; readonly error?: string };
   metadata(model: string, version: string | undefined): V2ModelMetadataMessage;
   /** Checked before a ModelInfer request is decoded, so an unknown or unready model answers as such. */
   admit?(model: string, version: string | undefined): void;
@@ -26,12 +27,18 @@ export function v2GrpcHandlers(endpoint: V2InferenceEndpoint): V2GrpcHandlers {
   const streamInfer = endpoint.streamInfer;
   return {
     serverLive: () => ({ live: true }),
-    serverReady: () => ({ ready: endpoint.serverReadiness().ready }),
+    serverReady: () => {
+      const { ready, missing } = endpoint.serverReadiness();
+      return { ready, notReady: missing?.join('; ') };
+    },
     serverMetadata: () => {
       const { name, version } = endpoint.serverMetadata();
       return { name, version, extensions: [] };
     },
-    modelReady: (request) => ({ ready: endpoint.readiness(request.name, request.version || undefined).ready }),
+    modelReady: (request) => {
+      const { ready, error } = endpoint.readiness(request.name, request.version || undefined);
+      return { ready, notReady: error };
+    },
     modelMetadata: (request) => endpoint.metadata(request.name, request.version || undefined),
     modelInfer: async (request, headers) => {
       const version = request.model_version || undefined;

@@ -1,4 +1,4 @@
-import { Server, ServerCredentials, type Metadata, type ServerDuplexStream, type handleUnaryCall, type UntypedServiceImplementation } from '@grpc/grpc-js';
+import { Metadata, Server, ServerCredentials, type ServerDuplexStream, type handleUnaryCall, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import { grpcStatusOf, type ModelInferRequestMessage, type ModelInferResponseMessage } from '@infergraph/protocol';
 import { headersOf } from './metadata-headers';
 import { ModelStreamServing, type StreamInferHandler } from './model-stream.serving';
@@ -35,15 +35,27 @@ export interface V2ModelRequestMessage {
 }
 
 /**
+ * A ServerReady or ModelReady answer. The V2 message has only `ready`; `notReady` (what cannot serve, and
+ * why) travels in the trailing metadata `infergraph-not-ready`, so plain V2 clients see the standard answer.
+ */
+export interface V2ReadinessAnswer {
+  readonly ready: boolean;
+  readonly notReady?: string | undefined;
+}
+
+/** The trailing metadata key that says why a server or model is not ready. */
+export const NOT_READY_TRAILER = 'infergraph-not-ready';
+
+/**
  * What a V2 `GRPCInferenceService` server answers, one function per RPC, on plain proto-loader messages
  * (keepCase field names). A function that throws or rejects answers with `grpcStatusOf(err)`: an
  * `InferenceError`'s gRPC code and message, INTERNAL for anything else.
  */
 export interface V2GrpcHandlers {
   serverLive(): Answer<{ live: boolean }>;
-  serverReady(): Answer<{ ready: boolean }>;
+  serverReady(): Answer<V2ReadinessAnswer>;
   serverMetadata(): Answer<V2ServerMetadataMessage>;
-  modelReady(request: V2ModelRequestMessage): Answer<{ ready: boolean }>;
+  modelReady(request: V2ModelRequestMessage): Answer<V2ReadinessAnswer>;
   modelMetadata(request: V2ModelRequestMessage): Answer<V2ModelMetadataMessage>;
   /** `headers`: the call's metadata as lower-cased HTTP-style headers. */
   modelInfer(request: ModelInferRequestMessage, headers: Record<string, string>): Answer<ModelInferResponseMessage>;
@@ -87,9 +99,9 @@ export class V2GrpcServer {
     });
     const impl: UntypedServiceImplementation = {
       ServerLive: unary(() => handlers.serverLive()),
-      ServerReady: unary(() => handlers.serverReady()),
+      ServerReady: unary(() => handlers.serverReady(), readinessReply),
       ServerMetadata: unary(() => handlers.serverMetadata()),
-      ModelReady: unary<V2ModelRequestMessage>((request) => handlers.modelReady(request)),
+      ModelReady: unary<V2ModelRequestMessage>((request) => handlers.modelReady(request), readinessReply),
       ModelMetadata: unary<V2ModelRequestMessage>((request) => handlers.modelMetadata(request)),
       ModelInfer: unary<ModelInferRequestMessage>((request, metadata) => handlers.modelInfer(request, headersOf(metadata))),
     };
@@ -143,7 +155,7 @@ export class V2GrpcServer {
  * A grpc-js unary method from a handler: what it returns is the response, what it throws the status. A
  * request protobuf could not decode is INVALID_ARGUMENT, never seen by the handler.
  */
-function unary<Req>(handle: (request: Req, metadata: Metadata) => unknown): handleUnaryCall<Req, unknown> {
+function unary<Req>(handle: (request: Req, metadata: Metadata) => unknown, reply: (answer: unknown) => Reply = (answer) => ({ response: answer })): handleUnaryCall<Req, unknown> {
   return (call, callback) => {
     const fail = (err: unknown): void => {
       const { code, message } = grpcStatusOf(err);
@@ -156,6 +168,26 @@ function unary<Req>(handle: (request: Req, metadata: Metadata) => unknown): hand
       fail(err);
       return;
     }
-    void Promise.resolve(answer).then((response) => callback(null, response), fail);
+    void Promise.resolve(answer).then((value) => {
+      const { response, trailer } = reply(value);
+      callback(null, response, trailer);
+    }, fail);
   };
+}
+
+interface Reply {
+  readonly response: unknown;
+  readonly trailer?: Metadata;
+}
+
+/**
+ * `{ready}` on the wire; what is not ready, if anything, as trailing metadata (printable ASCII only). A server
+ * can be ready while one graph is not: the trailer names it then too, as /v2/health/ready's `missing` does.
+ */
+function readinessReply(answer: unknown): Reply {
+  const { ready, notReady } = answer as V2ReadinessAnswer;
+  if (notReady === undefined || notReady === '') return { response: { ready } };
+  const trailer = new Metadata();
+  trailer.set(NOT_READY_TRAILER, notReady.replace(/[^\x20-\x7e]/g, '?'));
+  return { response: { ready }, trailer };
 }
