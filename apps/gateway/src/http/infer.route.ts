@@ -76,9 +76,10 @@ export class InferRoute implements OnModuleInit {
     const jsonLengthHeader = headerValue(req.headers['inference-header-content-length']);
     const request = decodeInferRequest(body, jsonLengthHeader === undefined ? undefined : Number(jsonLengthHeader));
     const response = await this.inference.infer({ graph: target.graph, version: target.version, request, requestId, headers: withPrincipal(flatHeaders(req.headers), principal) });
-    const text = encodeInferResponseJson(response, request.outputs, request.binaryOutput);
+    // The usual answer: JSON text, which node:http sends in one write with the headers. It then encodes the
+    // headers as UTF-8 with the body, not as Latin-1: only for header values in ASCII (a request id may hold é).
+    const text = isAscii(response.id) && (response.route === undefined || isAscii(response.route)) ? encodeInferResponseJson(response, request.outputs, request.binaryOutput) : undefined;
     if (text !== undefined) {
-      // The usual answer: JSON text, which node:http sends in one write with the headers.
       res.writeHead(200, response.route === undefined ? jsonHeaders(response.id, Buffer.byteLength(text)) : { ...jsonHeaders(response.id, Buffer.byteLength(text)), 'x-infergraph-route': response.route });
       res.end(text);
       return;
@@ -189,6 +190,11 @@ function readBody(req: IncomingMessage, limit: number, stallMs: number, done: (e
 }
 
 const EMPTY = Buffer.alloc(0);
+
+function isAscii(text: string): boolean {
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) > 0x7f) return false;
+  return true;
+}
 
 /** The headers of a JSON answer (one object literal of one shape: node:http reads it key by key). */
 function jsonHeaders(requestId: string, length: number): OutgoingHttpHeaders {
