@@ -314,11 +314,12 @@ interface Target {
 
 function targets(rows: readonly Row[], micro: Micro): Target[] {
   const find = (key: string): Row | undefined => rows.find((r) => r.key === key && r.status === 'ok');
-  const ratio = (name: string, key: string, base: string, field: 'requestsPerS' | 'p99Ms', bound: number, atLeast: boolean): Target => {
+  const ratio = (name: string, key: string, base: string, field: 'requestsPerS' | 'p99Ms' | 'cpuMsPerRequest', bound: number, atLeast: boolean): Target => {
     const [a, b] = [find(key)?.[field], find(base)?.[field]];
     if (a === undefined || b === undefined) return { name, status: 'SKIP', detail: `${find(key) === undefined ? key : base} not measured` };
     const r = a / b;
-    return { name, status: (atLeast ? r >= bound : r <= bound) ? 'PASS' : 'MISS', detail: `${r.toFixed(2)}× (${a.toFixed(field === 'p99Ms' ? 2 : 0)} vs ${b.toFixed(field === 'p99Ms' ? 2 : 0)})` };
+    const digits = field === 'requestsPerS' ? 0 : field === 'p99Ms' ? 2 : 3;
+    return { name, status: (atLeast ? r >= bound : r <= bound) ? 'PASS' : 'MISS', detail: `${r.toFixed(2)}× (${a.toFixed(digits)} vs ${b.toFixed(digits)})` };
   };
   const peakRss = (name: string, value: number | undefined, max: number): Target =>
     value === undefined ? { name, status: 'SKIP', detail: 'iris.infergraph-grpc not measured' } : { name, status: value <= max ? 'PASS' : 'MISS', detail: `${value.toFixed(0)} MiB (bound ${max.toFixed(0)} MiB)` };
@@ -331,6 +332,13 @@ function targets(rows: readonly Row[], micro: Micro): Target[] {
     ratio('iris: infergraph one-node with dynamic batching p99 ≤ 1.2× node server', 'iris.infergraph-batched', 'iris.node-server', 'p99Ms', 1.2, false),
     ratio('digits: infergraph dynamic batching throughput ≥ 2× node server', 'digits.infergraph-batched', 'digits.node-server', 'requestsPerS', 2, true),
     ratio('digits: infergraph dynamic batching throughput ≥ 2× node server --no-spin', 'digits.infergraph-batched', 'digits.node-server-no-spin', 'requestsPerS', 2, true),
+    // Issue 22, under wrk.
+    ratio('iris: infergraph one-node throughput ≥ 1.0× node server', 'iris.infergraph', 'iris.node-server', 'requestsPerS', 1, true),
+    ratio('iris: infergraph one-node p99 ≤ 1.0× node server', 'iris.infergraph', 'iris.node-server', 'p99Ms', 1, false),
+    ratio('iris: infergraph one-node server CPU per request ≤ 1.0× node server', 'iris.infergraph', 'iris.node-server', 'cpuMsPerRequest', 1, false),
+    ratio('digits: infergraph one-node throughput ≥ 1.0× node server', 'digits.infergraph', 'digits.node-server', 'requestsPerS', 1, true),
+    ratio('iris: infergraph dynamic batching throughput ≥ 2.5× node server', 'iris.infergraph-batched', 'iris.node-server', 'requestsPerS', 2.5, true),
+    ratio('digits: infergraph dynamic batching throughput ≥ 4× node server', 'digits.infergraph-batched', 'digits.node-server', 'requestsPerS', 4, true),
     bound('in-process overhead per extra graph node ≤ 25 µs (chain)', micro.nodeOverhead?.perNodeUs, 25, 'µs'),
     bound('in-process overhead per extra graph node ≤ 25 µs (general scheduler)', micro.nodeOverhead?.schedulerPerNodeUs, 25, 'µs'),
     bound('gRPC hop p50 ≤ 0.3 ms', micro.grpcHop?.hopP50Ms, 0.3, 'ms'),
