@@ -28,6 +28,14 @@ describe('V2 tensor JSON decoder: the same request as the general decoder', () =
     }
   }
 
+  it('decodes tensors larger than its scratch space, one after another', () => {
+    for (const count of [100_000, 3]) {
+      const data = Array.from({ length: count }, (_, i) => (i % 1000) / 8);
+      const text = JSON.stringify({ inputs: [{ name: 'x', shape: [count], datatype: 'FP32', data }] });
+      assert.deepStrictEqual(decodeTensorJsonRequest(bytes(text)), general(text));
+    }
+  });
+
   it('reads every number written in JSON to the same double as JSON.parse', () => {
     // Seeded, so a failure repeats: random doubles in several spellings (shortest, fixed, exponent, integers).
     let seed = 0x2545f491;

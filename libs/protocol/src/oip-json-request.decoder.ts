@@ -21,8 +21,13 @@ export function decodeTensorJsonRequest(body: Uint8Array): InferRequest | undefi
     return readRequest();
   } finally {
     src = EMPTY;
+    // One large request must not pin its scratch space for the life of the process.
+    if (scratch.length > KEPT_SCRATCH) scratch = new Float64Array(KEPT_SCRATCH);
   }
 }
+
+/** Elements of scratch space kept between requests (512 KiB). */
+const KEPT_SCRATCH = 65_536;
 
 const EMPTY = new Uint8Array(0);
 /** The body being read and the offset of the next byte (module state: no closure or object per request). */
