@@ -6,7 +6,8 @@
 // FastAPI + onnxruntime (Python), and infergraph gateways: one-node graph without and with dynamic
 // batching, a four-node graph, the one-node graph on a worker over gRPC, and Kafka-connected. Load comes
 // from wrk in its own process (bench/load/wrk.driver.ts; a C generator, cheap beside the server on a 2-core
-// machine), 64 keep-alive connections, the same one-row V2 JSON request for every HTTP row. Then
+// machine), 64 keep-alive connections, the same one-row V2 JSON request for every HTTP row; the V2 gRPC rows
+// (ModelInfer on the gateway's gRPC port) from ghz, a Go generator, 64 calls in flight (bench/load/ghz.driver.ts). Then
 // micro-measurements: in-process cost per extra graph node, and the gateway -> worker gRPC hop. Prints the tables and target checks; writes bench/results/serving.json
 // (serving-partial.json when BENCH_SCENARIOS filters the rows).
 //   npm run bench -- serving
@@ -15,11 +16,14 @@
 // these comma-separated row keys; a trailing * takes every key it begins, e.g. "iris.node-server,digits.*"),
 // BENCH_CPU_PROF (a directory: gateways, workers and the node server run with --cpu-prof and write their
 // profiles there; summarise one with node dist/bench/tools/cpu-profile.summary.js <file>),
-// KAFKA_BROKERS (else the project broker is started and stopped).
+// KAFKA_BROKERS (else the project broker is started and stopped), BENCH_GHZ_CONNECTIONS (1; the HTTP/2
+// connections the ghz rows' calls share; INFERGRAPH_GHZ, the binary, is set by scripts/bench.mjs).
 import { cpus, totalmem } from 'node:os';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { repoPath } from '../test/support/repo';
+import { V2_PROTO_PATH } from '@infergraph/protocol';
+import { runGrpcLoad } from './load/ghz.driver';
 import { runLoad } from './load/wrk.driver';
 import { measureGrpcCoalescing, type CoalescingCost, type CoalescingRun } from './support/grpc-coalescing.micro';
 import { measureGrpcHop, type HopLatency } from './support/grpc-hop.micro';
@@ -35,9 +39,16 @@ const CONNECTIONS = Number(process.env['BENCH_CONNECTIONS'] ?? 64);
 const WRK_THREADS = Number(process.env['BENCH_WRK_THREADS'] ?? 1);
 const ONLY = (process.env['BENCH_SCENARIOS'] ?? '').split(',').filter((s) => s !== '');
 const CPU_PROF = process.env['BENCH_CPU_PROF'];
+/** The ghz binary scripts/bench.mjs had built (scripts/ghz/ensure.mjs); the ghz rows are skipped without it. */
+const GHZ = process.env['INFERGRAPH_GHZ'] === '' ? undefined : process.env['INFERGRAPH_GHZ'];
+const GHZ_CONNECTIONS = Number(process.env['BENCH_GHZ_CONNECTIONS'] ?? 1);
 const log = (m: string): void => console.log(`[bench:serving] ${m}`);
 
-type Kind = { kind: 'ort-loop' } | { kind: 'node-server'; noSpin?: boolean } | { kind: 'fastapi' } | ({ kind: 'infergraph' } & Omit<InfergraphOptions, 'kafkaBrokers' | 'cpuProfileDir'>);
+type Kind =
+  | { kind: 'ort-loop' }
+  | { kind: 'node-server'; noSpin?: boolean }
+  | { kind: 'fastapi' }
+  | ({ kind: 'infergraph'; load?: 'wrk' | 'ghz' } & Omit<InfergraphOptions, 'kafkaBrokers' | 'cpuProfileDir'>);
 type Scenario = { readonly key: string; readonly label: string } & Kind;
 
 interface Section {
@@ -58,12 +69,14 @@ interface Row {
   readonly p50Ms?: number;
   readonly p99Ms?: number;
   readonly peakRssMiB?: number;
-  /** Server CPU time (user + system, all its processes) per answered request, warm-up included. */
+  /** Server CPU time (user + system, all its processes) per answered request of the measured run. */
   readonly cpuMsPerRequest?: number;
   readonly errors?: number;
   readonly non2xx?: number;
   readonly timeouts?: number;
-  /** The load generator's (wrk's) CPU time per response of the measured run. */
+  /** Which load generator drove the row: wrk (HTTP) or ghz (V2 gRPC). */
+  readonly load?: 'wrk' | 'ghz';
+  /** The load generator's CPU time per response of the measured run. */
   readonly loadCpuMsPerRequest?: number;
   ratioVsNodeServer?: number;
   readonly note?: string;
@@ -85,6 +98,7 @@ function commonScenarios(model: string): Scenario[] {
     { key: `${model}.fastapi`, label: 'FastAPI + onnxruntime (uvicorn, 1 worker)', kind: 'fastapi' },
     { key: `${model}.infergraph`, label: 'infergraph, one-node graph', kind: 'infergraph', graph: `${model}-model`, mode: 'inprocess' },
     { key: `${model}.infergraph-batched`, label: 'infergraph, one-node graph, dynamic batching', kind: 'infergraph', graph: `${model}-model-batched`, mode: 'inprocess' },
+    { key: `${model}.infergraph-v2grpc`, label: 'infergraph, one-node graph, called over V2 gRPC (ModelInfer, load by ghz)', kind: 'infergraph', graph: `${model}-model`, mode: 'inprocess', load: 'ghz' },
   ];
 }
 
@@ -152,18 +166,21 @@ class Bench {
       const r = await runOrtLoop(section.modelPath, 'input', section.row, CONNECTIONS, DURATION_S, WARMUP_S);
       return { status: 'ok', requestsPerS: r.requestsPerS, p50Ms: r.p50Ms, p99Ms: r.p99Ms, peakRssMiB: peakRssMiB(process.pid), cpuMsPerRequest: r.cpuMsPerRequest, note: 'in the bench process; RSS is the bench process' };
     }
+    if (s.kind === 'infergraph' && s.load === 'ghz' && GHZ === undefined) throw new ScenarioSkipped('ghz is not built here (scripts/ghz/ensure.mjs failed; see its message above)');
     const target = await this.start(section, s);
     try {
       await probe(target, body, s.kind === 'infergraph' && s.mode === 'kafka' ? 90_000 : 30_000);
+      if (s.kind === 'infergraph' && s.load === 'ghz') return await this.grpcLoad(section, target);
       log(`  load: wrk, ${CONNECTIONS} connections on ${WRK_THREADS} thread(s), ${WARMUP_S} s warm-up + ${DURATION_S} s…`);
-      const cpuBefore = target.cpuSeconds();
-      const r = await runLoad(this.group, { url: target.inferUrl, body, connections: CONNECTIONS, threads: WRK_THREADS, durationS: DURATION_S, warmupS: WARMUP_S });
-      const cpuMsPerRequest = ((target.cpuSeconds() - cpuBefore) * 1000) / (r.ok + r.warmupOk);
+      let cpuBefore = Number.NaN;
+      const r = await runLoad(this.group, { url: target.inferUrl, body, connections: CONNECTIONS, threads: WRK_THREADS, durationS: DURATION_S, warmupS: WARMUP_S, onMeasureStart: () => (cpuBefore = target.cpuSeconds()) });
+      const cpuMsPerRequest = ((target.cpuSeconds() - cpuBefore) * 1000) / r.ok;
       const bad = r.errors + r.non2xx + r.timeouts;
       const codes = Object.entries(r.statuses).map(([code, n]) => `${n} × ${code}`).join(', ');
       log(`  ${num(r.requestsPerS, 0)} req/s, p50 ${num(r.p50Ms, 2)} / p99 ${num(r.p99Ms, 2)} ms, server CPU ${num(cpuMsPerRequest, 3)} ms/req, wrk CPU ${num(r.loadCpuMsPerRequest, 3)} ms/req; responses: ${codes === '' ? 'none' : codes}`);
       return {
         status: bad === 0 ? 'ok' : 'flagged',
+        load: 'wrk',
         requestsPerS: r.requestsPerS,
         p50Ms: r.p50Ms,
         p99Ms: r.p99Ms,
@@ -178,6 +195,40 @@ class Bench {
     } finally {
       await target.stop();
     }
+  }
+
+  /** The measured run of a ghz-driven row: ModelInfer calls to the gateway's V2 gRPC port. */
+  private async grpcLoad(section: Section, target: ServingTarget): Promise<Omit<Row, 'section' | 'key' | 'scenario'>> {
+    if (target.grpcAddress === undefined || GHZ === undefined) throw new ScenarioSkipped('this server has no V2 gRPC port');
+    const model = /\/v2\/models\/([^/]+)\/infer$/.exec(target.inferUrl)?.[1] ?? '';
+    const request = { model_name: model, inputs: [{ name: 'input', datatype: 'FP32', shape: [1, section.row.length], contents: { fp32_contents: section.row } }] };
+    log(`  load: ghz, ${CONNECTIONS} calls in flight on ${GHZ_CONNECTIONS} HTTP/2 connection(s), ${WARMUP_S} s warm-up + ${DURATION_S} s…`);
+    let cpuBefore = Number.NaN;
+    const r = await runGrpcLoad(this.group, {
+      ghz: GHZ,
+      address: target.grpcAddress,
+      protoPath: V2_PROTO_PATH,
+      request,
+      concurrency: CONNECTIONS,
+      connections: GHZ_CONNECTIONS,
+      durationS: DURATION_S,
+      warmupS: WARMUP_S,
+      onMeasureStart: () => (cpuBefore = target.cpuSeconds()),
+    });
+    const cpuMsPerRequest = ((target.cpuSeconds() - cpuBefore) * 1000) / r.ok;
+    const codes = Object.entries(r.statuses).map(([code, n]) => `${n} × ${code}`).join(', ');
+    log(`  ${num(r.requestsPerS, 0)} calls/s, p50 ${num(r.p50Ms, 2)} / p99 ${num(r.p99Ms, 2)} ms, server CPU ${num(cpuMsPerRequest, 3)} ms/call, ghz CPU ${num(r.loadCpuMsPerRequest, 3)} ms/call; answers: ${codes === '' ? 'none' : codes}`);
+    return {
+      status: r.failed === 0 ? 'ok' : 'flagged',
+      load: 'ghz',
+      requestsPerS: r.requestsPerS,
+      p50Ms: r.p50Ms,
+      p99Ms: r.p99Ms,
+      peakRssMiB: target.peakRssMiB(),
+      cpuMsPerRequest,
+      loadCpuMsPerRequest: r.loadCpuMsPerRequest,
+      ...(r.failed === 0 ? {} : { note: `${r.failed} calls not OK (${codes})` }),
+    };
   }
 
   private start(section: Section, s: Scenario): Promise<ServingTarget> {
@@ -263,11 +314,12 @@ interface Target {
 
 function targets(rows: readonly Row[], micro: Micro): Target[] {
   const find = (key: string): Row | undefined => rows.find((r) => r.key === key && r.status === 'ok');
-  const ratio = (name: string, key: string, base: string, field: 'requestsPerS' | 'p99Ms', bound: number, atLeast: boolean): Target => {
+  const ratio = (name: string, key: string, base: string, field: 'requestsPerS' | 'p99Ms' | 'cpuMsPerRequest', bound: number, atLeast: boolean): Target => {
     const [a, b] = [find(key)?.[field], find(base)?.[field]];
     if (a === undefined || b === undefined) return { name, status: 'SKIP', detail: `${find(key) === undefined ? key : base} not measured` };
     const r = a / b;
-    return { name, status: (atLeast ? r >= bound : r <= bound) ? 'PASS' : 'MISS', detail: `${r.toFixed(2)}× (${a.toFixed(field === 'p99Ms' ? 2 : 0)} vs ${b.toFixed(field === 'p99Ms' ? 2 : 0)})` };
+    const digits = field === 'requestsPerS' ? 0 : field === 'p99Ms' ? 2 : 3;
+    return { name, status: (atLeast ? r >= bound : r <= bound) ? 'PASS' : 'MISS', detail: `${r.toFixed(2)}× (${a.toFixed(digits)} vs ${b.toFixed(digits)})` };
   };
   const peakRss = (name: string, value: number | undefined, max: number): Target =>
     value === undefined ? { name, status: 'SKIP', detail: 'iris.infergraph-grpc not measured' } : { name, status: value <= max ? 'PASS' : 'MISS', detail: `${value.toFixed(0)} MiB (bound ${max.toFixed(0)} MiB)` };
@@ -280,6 +332,13 @@ function targets(rows: readonly Row[], micro: Micro): Target[] {
     ratio('iris: infergraph one-node with dynamic batching p99 ≤ 1.2× node server', 'iris.infergraph-batched', 'iris.node-server', 'p99Ms', 1.2, false),
     ratio('digits: infergraph dynamic batching throughput ≥ 2× node server', 'digits.infergraph-batched', 'digits.node-server', 'requestsPerS', 2, true),
     ratio('digits: infergraph dynamic batching throughput ≥ 2× node server --no-spin', 'digits.infergraph-batched', 'digits.node-server-no-spin', 'requestsPerS', 2, true),
+    // Issue 22, under wrk.
+    ratio('iris: infergraph one-node throughput ≥ 1.0× node server', 'iris.infergraph', 'iris.node-server', 'requestsPerS', 1, true),
+    ratio('iris: infergraph one-node p99 ≤ 1.0× node server', 'iris.infergraph', 'iris.node-server', 'p99Ms', 1, false),
+    ratio('iris: infergraph one-node server CPU per request ≤ 1.0× node server', 'iris.infergraph', 'iris.node-server', 'cpuMsPerRequest', 1, false),
+    ratio('digits: infergraph one-node throughput ≥ 1.0× node server', 'digits.infergraph', 'digits.node-server', 'requestsPerS', 1, true),
+    ratio('iris: infergraph dynamic batching throughput ≥ 2.5× node server', 'iris.infergraph-batched', 'iris.node-server', 'requestsPerS', 2.5, true),
+    ratio('digits: infergraph dynamic batching throughput ≥ 4× node server', 'digits.infergraph-batched', 'digits.node-server', 'requestsPerS', 4, true),
     bound('in-process overhead per extra graph node ≤ 25 µs (chain)', micro.nodeOverhead?.perNodeUs, 25, 'µs'),
     bound('in-process overhead per extra graph node ≤ 25 µs (general scheduler)', micro.nodeOverhead?.schedulerPerNodeUs, 25, 'µs'),
     bound('gRPC hop p50 ≤ 0.3 ms', micro.grpcHop?.hopP50Ms, 0.3, 'ms'),
@@ -296,15 +355,15 @@ const num = (v: number | undefined, digits: number): string => (v === undefined 
 
 function printRows(section: Section, rows: readonly Row[]): void {
   console.log(`\n${section.title}: wrk, ${CONNECTIONS} connections on ${WRK_THREADS} thread(s), ${DURATION_S} s per row`);
-  console.log('| scenario | req/s | p50 ms | p99 ms | peak RSS MiB | server CPU ms/req | ratio vs node server |');
-  console.log('|---|---|---|---|---|---|---|');
+  console.log('| scenario | load | req/s | p50 ms | p99 ms | peak RSS MiB | server CPU ms/req | ratio vs node server |');
+  console.log('|---|---|---|---|---|---|---|---|');
   for (const r of rows) {
     if (r.status === 'skipped' || r.status === 'failed') {
-      console.log(`| ${r.scenario} | ${r.status}: ${r.note ?? ''} | | | | | |`);
+      console.log(`| ${r.scenario} | | ${r.status}: ${r.note ?? ''} | | | | | |`);
       continue;
     }
     const flag = r.status === 'flagged' ? ` (FLAGGED: ${r.note ?? ''})` : '';
-    console.log(`| ${r.scenario}${flag} | ${num(r.requestsPerS, 0)} | ${num(r.p50Ms, 2)} | ${num(r.p99Ms, 2)} | ${num(r.peakRssMiB, 0)} | ${num(r.cpuMsPerRequest, 3)} | ${num(r.ratioVsNodeServer, 2)} |`);
+    console.log(`| ${r.scenario}${flag} | ${r.load ?? 'in-process'} | ${num(r.requestsPerS, 0)} | ${num(r.p50Ms, 2)} | ${num(r.p99Ms, 2)} | ${num(r.peakRssMiB, 0)} | ${num(r.cpuMsPerRequest, 3)} | ${num(r.ratioVsNodeServer, 2)} |`);
   }
 }
 

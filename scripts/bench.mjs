@@ -17,6 +17,8 @@ if (files.length === 0) {
 }
 /** Per compiled benchmark, the tools it runs; each has scripts/<tool>/ensure.mjs. */
 const NEEDS = { 'serving.bench.js': ['wrk'] };
+/** Per compiled benchmark, tools whose rows are skipped (with the reason) when they cannot be built: name -> env variable given their path. */
+const WANTS = { 'serving.bench.js': { ghz: 'INFERGRAPH_GHZ' } };
 const ensured = new Map();
 const ensure = (tool) => {
   if (!ensured.has(tool)) ensured.set(tool, spawnSync(process.execPath, [path.join(root, 'scripts', tool, 'ensure.mjs')], { cwd: root, stdio: 'inherit' }).status === 0);
@@ -31,7 +33,14 @@ for (const f of files) {
     failed++;
     continue;
   }
-  const r = spawnSync(process.execPath, [path.join(dir, f)], { cwd: root, stdio: 'inherit' });
+  const env = { ...process.env };
+  for (const [tool, variable] of Object.entries(WANTS[f] ?? {})) {
+    // The ensure script prints the tool's path as its last stdout line; its progress goes to stderr.
+    const r = spawnSync(process.execPath, [path.join(root, 'scripts', tool, 'ensure.mjs')], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+    env[variable] = r.status === 0 ? (r.stdout.trim().split('\n').pop() ?? '') : '';
+    if (r.status !== 0) console.error(`[bench] ${f}: the rows that need ${tool} will be skipped`);
+  }
+  const r = spawnSync(process.execPath, [path.join(dir, f)], { cwd: root, stdio: 'inherit', env });
   if (r.status !== 0) failed++;
 }
 process.exit(failed === 0 ? 0 : 1);

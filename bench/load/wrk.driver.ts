@@ -22,6 +22,8 @@ export interface LoadSpec {
   readonly threads: number;
   readonly durationS: number;
   readonly warmupS: number;
+  /** Called between the warm-up and the measured run (e.g. to read the server's CPU time). */
+  readonly onMeasureStart?: () => void;
 }
 
 export interface LoadResult {
@@ -55,6 +57,7 @@ export async function runLoad(group: ProcessGroup, spec: LoadSpec): Promise<Load
     const script = path.join(dir, 'post.lua');
     writeFileSync(script, wrkLuaScript(spec.body, spec.headers));
     const warmup = spec.warmupS > 0 ? await drive(group, spec, script, spec.warmupS) : undefined;
+    spec.onMeasureStart?.();
     const r = await drive(group, spec, script, spec.durationS);
     return {
       ok: r.ok,

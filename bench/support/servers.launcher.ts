@@ -10,6 +10,8 @@ export class ScenarioSkipped extends Error {}
 /** One started server under test: where to send requests, and the processes that serve them. */
 export interface ServingTarget {
   readonly inferUrl: string;
+  /** host:port of the server's V2 gRPC front end, when it has one (infergraph gateways). */
+  readonly grpcAddress?: string;
   /** Sum of the peak RSS of every process serving the requests. */
   peakRssMiB(): number;
   /** Sum of the CPU seconds every process serving the requests has used so far. */
@@ -19,9 +21,10 @@ export interface ServingTarget {
 
 const log = (m: string): void => console.log(`[bench:serving] ${m}`);
 
-function targetOf(group: ProcessGroup, inferUrl: string, children: readonly ChildProcess[]): ServingTarget {
+function targetOf(group: ProcessGroup, inferUrl: string, children: readonly ChildProcess[], grpcAddress?: string): ServingTarget {
   return {
     inferUrl,
+    ...(grpcAddress === undefined ? {} : { grpcAddress }),
     peakRssMiB: () => children.reduce((sum, c) => sum + peakRssMiB(c.pid), 0),
     cpuSeconds: () => children.reduce((sum, c) => sum + cpuSeconds(c.pid), 0),
     stop: async () => {
@@ -90,7 +93,7 @@ export async function startWorkerProcess(group: ProcessGroup, env: Readonly<Reco
 }
 
 /** A gateway process (dist/apps/gateway) on free loopback ports; resolves once its graphs settled. */
-export async function startGatewayProcess(group: ProcessGroup, env: Readonly<Record<string, string>>, nodeArgs: readonly string[] = []): Promise<{ baseUrl: string; process: TrackedProcess }> {
+export async function startGatewayProcess(group: ProcessGroup, env: Readonly<Record<string, string>>, nodeArgs: readonly string[] = []): Promise<{ baseUrl: string; grpcAddress: string; process: TrackedProcess }> {
   const grpcPort = await freePort();
   const gateway = group.spawn('gateway', process.execPath, [...nodeArgs, repoPath('dist', 'apps', 'gateway', 'src', 'main.js')], {
     cwd: repoPath(),
@@ -102,7 +105,7 @@ export async function startGatewayProcess(group: ProcessGroup, env: Readonly<Rec
     const deadline = Date.now() + 60_000;
     for (;;) {
       const res = await fetch(`${baseUrl}/v2/health/ready`).catch(() => undefined);
-      if (res?.status === 200) return { baseUrl, process: gateway };
+      if (res?.status === 200) return { baseUrl, grpcAddress: `127.0.0.1:${grpcPort}`, process: gateway };
       if (gateway.child.exitCode !== null || gateway.child.signalCode !== null) throw new Error(`gateway exited:\n${tail(gateway.output())}`);
       if (Date.now() > deadline) throw new Error(`gateway not ready within 60 s:\n${tail(gateway.output())}`);
       await new Promise((r) => setTimeout(r, 50));
@@ -154,7 +157,7 @@ export async function startInfergraph(group: ProcessGroup, options: InfergraphOp
       const why = problems.length > 0 ? problems.join('; ') : (entry?.error ?? 'not listed by GET /v1/graphs');
       throw new ScenarioSkipped(`graph ${options.graph} did not load on this branch: ${why}`);
     }
-    return targetOf(group, `${gateway.baseUrl}/v2/models/${options.graph}/infer`, children);
+    return targetOf(group, `${gateway.baseUrl}/v2/models/${options.graph}/infer`, children, gateway.grpcAddress);
   } catch (err) {
     await Promise.all(children.map((c) => group.stop(c)));
     throw err;

@@ -44,7 +44,10 @@ async function bootstrap(): Promise<void> {
       // checked on connectionsCheckingInterval (Node's default is 30 s).
       const h = config.http;
       const serverOptions = { connectionsCheckingInterval: Math.min(1000, h.headersTimeoutMs), headersTimeout: h.headersTimeoutMs, requestTimeout: h.requestTimeoutMs };
+      // Set once the server exists: clears the first-headers timer of a request's connection (guardFirstHeaders).
+      let headersArrived: (req: IncomingMessage) => void = () => undefined;
       const dispatch = (req: IncomingMessage, res: ServerResponse): void => {
+        headersArrived(req);
         if (!rawRoutes.dispatch(req, res)) handler(req, res);
       };
       let server: Server;
@@ -55,7 +58,7 @@ async function bootstrap(): Promise<void> {
         server = secure;
       }
       server.keepAliveTimeout = h.keepAliveTimeoutMs;
-      guardFirstHeaders(server, h.headersTimeoutMs);
+      headersArrived = guardFirstHeaders(server, h.headersTimeoutMs);
       server.maxConnections = h.maxConnections;
       server.setTimeout(options.connectionTimeout ?? 0);
       return server;
@@ -96,7 +99,8 @@ async function bootstrap(): Promise<void> {
  */
 const HEADERS_TIMED_OUT = 'HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n';
 
-function guardFirstHeaders(server: Server, ms: number): void {
+/** Arms the timer on every new connection; returns what the request handler calls when a request's headers are in. */
+function guardFirstHeaders(server: Server, ms: number): (req: IncomingMessage) => void {
   const waiting = new WeakMap<Socket, NodeJS.Timeout>();
   server.on('connection', (socket: Socket) => {
     const timer = setTimeout(() => {
@@ -107,7 +111,14 @@ function guardFirstHeaders(server: Server, ms: number): void {
     waiting.set(socket, timer);
     socket.once('close', () => clearTimeout(timer));
   });
-  server.prependListener('request', (req: IncomingMessage) => clearTimeout(waiting.get(req.socket)));
+  // Called from the request handler rather than as a second 'request' listener: one listener keeps the
+  // per-request emit on its fast path. Only a connection's first request finds a timer.
+  return (req) => {
+    const timer = waiting.get(req.socket);
+    if (timer === undefined) return;
+    clearTimeout(timer);
+    waiting.delete(req.socket);
+  };
 }
 
 const LIVE_BODY = JSON.stringify({ live: true });

@@ -192,13 +192,13 @@ export class GraphInferenceService {
     ).finally(leave);
   }
 
-  private async run(call: InferCall, loaded: LoadedGraph): Promise<GraphInferResponse> {
+  private run(call: InferCall, loaded: LoadedGraph): Promise<GraphInferResponse> {
     const plan = loaded.executor.plan;
     const events = this.registry.events;
     const tracer = this.registry.tracer;
     let result: GraphResult | undefined;
     let route: string | undefined;
-    return await runRequest<GraphInferResponse>({
+    return runRequest<GraphInferResponse>({
       context: { requestId: call.request.id ?? call.requestId, graph: plan.name, headers: call.headers, parameters: call.request.parameters, timeoutMs: plan.timeoutMs, signal: new RequestLifetime() },
       started: () => events.emit('started', { graph: plan.name }),
       trace: tracer === undefined ? undefined : (ctx, run) => tracer.request(ctx, run),

@@ -1,5 +1,6 @@
 import { echoList, echoText } from './error-echo';
 import { invalidArgument } from './inference.error';
+import { decodeTensorJsonRequest } from './oip-json-request.decoder';
 import { describeIssue, inferRequestSchema, isWellFormedInferRequest, type InferInputWire, type InferRequestWire } from './oip.schema';
 import { checkRequestId } from './request-id.validator';
 import { checkedElementCount, formatShape, type Tensor } from './tensor';
@@ -31,6 +32,11 @@ export function decodeInferRequest(body: Uint8Array, jsonLength?: number): Infer
     throw invalidArgument(
       `Inference-Header-Content-Length must be an integer between 0 and the body size ${body.byteLength}, got ${jsonLength}`,
     );
+  }
+  if (jsonLength === undefined) {
+    // The common body (flat numeric tensors) read directly; anything else goes through JSON.parse below.
+    const simple = decodeTensorJsonRequest(body);
+    if (simple !== undefined) return simple;
   }
   const headerBytes = jsonLength === undefined ? body : body.subarray(0, jsonLength);
   const binary = jsonLength === undefined ? new Uint8Array(0) : body.subarray(jsonLength);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { decodeInferRequest } from './oip-request.codec';
-import { encodeInferResponse, type EncodedResponse, type InferResponse } from './oip-response.codec';
+import { encodeInferResponse, encodeInferResponseJson, type EncodedResponse, type InferResponse } from './oip-response.codec';
 import type { Tensor } from './tensor';
 import { decodeBinaryElements } from './tensor-data.codec';
 
@@ -292,5 +292,27 @@ describe('OIP response encoder: JSON text', () => {
     assert.deepEqual(out[8]?.data, ['dög', '"\\', '\u2028\u0000']);
     assert.deepEqual(out[9], { name: 'empty', datatype: 'FP32', shape: [0, 4], data: [] });
     assert.equal(header(encoded).model_version, 'v"1');
+  });
+});
+
+describe('OIP response encoder: JSON text', () => {
+  const tensors: Tensor[] = [
+    { name: 'y', datatype: 'FP32', shape: [1, 3], data: new Float32Array([0.25, 0.5, 0.25]) },
+    { name: 'label', datatype: 'INT64', shape: [1], data: new BigInt64Array([2n]) },
+  ];
+  it('gives the same JSON as the byte encoder when no output goes back as binary data', () => {
+    const r = response(tensors, { modelVersion: '3', parameters: { route: 'ab=x' } });
+    for (const [requested, binary] of [
+      [undefined, false],
+      [[{ name: 'label', binary: false }], false],
+      [[{ name: 'label', binary: false }], true], // the request-level flag is already in each requested output
+    ] as const) {
+      assert.equal(encodeInferResponseJson(r, requested, binary), encodeInferResponse(r, requested, binary).body.toString('utf8'));
+    }
+  });
+
+  it('declines (undefined) when any output goes back as binary tensor data', () => {
+    assert.equal(encodeInferResponseJson(response(tensors), undefined, true), undefined);
+    assert.equal(encodeInferResponseJson(response(tensors), [{ name: 'y', binary: true }], false), undefined);
   });
 });

@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
-import { InferenceError, checkRequestId, decodeInferRequest, encodeInferResponse, invalidArgument, requestIdProblem } from '@infergraph/protocol';
+import { InferenceError, checkRequestId, decodeInferRequest, encodeInferResponse, encodeInferResponseJson, invalidArgument, requestIdProblem } from '@infergraph/protocol';
 import { GraphInferenceService } from '@infergraph/engine';
 import type { GraphSpec } from '@infergraph/spec';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config/gateway.config';
@@ -32,6 +32,8 @@ export class InferRoute implements OnModuleInit {
     private readonly limiter: InFlightLimiter,
   ) {}
 
+  private readonly leave = (): void => this.limiter.leave();
+
   onModuleInit(): void {
     this.routes.add((req, res) => this.handle(req, res));
   }
@@ -52,7 +54,7 @@ export class InferRoute implements OnModuleInit {
       this.fail(req, res, err, requestId);
       return true;
     }
-    res.once('close', () => this.limiter.leave());
+    res.on('close', this.leave); // 'close' comes once per response
     const read = (principal: Principal | undefined): void =>
       readBody(req, this.config.bodyLimitBytes, this.config.http.bodyTimeoutMs, (err, body) => {
         if (err !== undefined) return this.fail(req, res, err, requestId);
@@ -74,6 +76,14 @@ export class InferRoute implements OnModuleInit {
     const jsonLengthHeader = headerValue(req.headers['inference-header-content-length']);
     const request = decodeInferRequest(body, jsonLengthHeader === undefined ? undefined : Number(jsonLengthHeader));
     const response = await this.inference.infer({ graph: target.graph, version: target.version, request, requestId, headers: withPrincipal(flatHeaders(req.headers), principal) });
+    // The usual answer: JSON text, which node:http sends in one write with the headers. It then encodes the
+    // headers as UTF-8 with the body, not as Latin-1: only for header values in ASCII (a request id may hold é).
+    const text = isAscii(response.id) && (response.route === undefined || isAscii(response.route)) ? encodeInferResponseJson(response, request.outputs, request.binaryOutput) : undefined;
+    if (text !== undefined) {
+      res.writeHead(200, response.route === undefined ? jsonHeaders(response.id, Buffer.byteLength(text)) : { ...jsonHeaders(response.id, Buffer.byteLength(text)), 'x-infergraph-route': response.route });
+      res.end(text);
+      return;
+    }
     const encoded = encodeInferResponse(response, request.outputs, request.binaryOutput);
     const headers: OutgoingHttpHeaders = {
       'cache-control': 'no-store',
@@ -180,6 +190,16 @@ function readBody(req: IncomingMessage, limit: number, stallMs: number, done: (e
 }
 
 const EMPTY = Buffer.alloc(0);
+
+function isAscii(text: string): boolean {
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) > 0x7f) return false;
+  return true;
+}
+
+/** The headers of a JSON answer (one object literal of one shape: node:http reads it key by key). */
+function jsonHeaders(requestId: string, length: number): OutgoingHttpHeaders {
+  return { 'cache-control': 'no-store', 'x-request-id': requestId, 'content-type': 'application/json', 'content-length': length };
+}
 
 function headerValue(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;

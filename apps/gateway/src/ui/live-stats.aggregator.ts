@@ -54,7 +54,7 @@ const MAX_SAMPLES = 4096;
  * writes two numbers into a ring; sorting for percentiles happens once per snapshot, off the request path.
  */
 export class LiveStatsAggregator {
-  private readonly tallies = new Map<string, NodeTally>();
+  private readonly tallies = new Map<string, Map<string, NodeTally>>();
   private readonly detach: () => void;
 
   constructor(
@@ -92,7 +92,7 @@ export class LiveStatsAggregator {
     };
     const onLoaded = (r: EngineEvents['loaded'][0]): void => {
       // A reloaded graph starts its figures afresh.
-      for (const key of [...this.tallies.keys()]) if (key.startsWith(`${r.graph}\u0000`)) this.tallies.delete(key);
+      this.tallies.delete(r.graph);
     };
     events.on('node', onNode);
     events.on('batch', onBatch);
@@ -110,7 +110,7 @@ export class LiveStatsAggregator {
     const now = this.now();
     const since = now - this.windowMs;
     const nodes: LiveNodeStats[] = [];
-    for (const t of this.tallies.values()) {
+    for (const t of [...this.tallies.values()].flatMap((ofGraph) => [...ofGraph.values()])) {
       const recent: number[] = [];
       for (let i = 0; i < Math.min(t.written, MAX_SAMPLES); i++) if ((t.at[i] as number) >= since) recent.push(t.ms[i] as number);
       const sorted = recent.sort((a, b) => a - b);
@@ -140,11 +140,13 @@ export class LiveStatsAggregator {
   }
 
   private tally(graph: string, node: string, type: string): NodeTally {
-    const key = `${graph}\u0000${node}`;
-    let t = this.tallies.get(key);
+    // graph -> node: two lookups, no key string built on every node call.
+    let ofGraph = this.tallies.get(graph);
+    if (ofGraph === undefined) this.tallies.set(graph, (ofGraph = new Map<string, NodeTally>()));
+    let t = ofGraph.get(node);
     if (t === undefined) {
       t = { graph, node, type, at: new Float64Array(MAX_SAMPLES), ms: new Float64Array(MAX_SAMPLES), next: 0, written: 0, calls: 0, errors: 0, skipped: 0 };
-      this.tallies.set(key, t);
+      ofGraph.set(node, t);
     }
     return t;
   }
