@@ -5,50 +5,53 @@
 // Cache: $INFERGRAPH_CACHE_DIR (default ~/.cache/infergraph)/ghz-v<version>/bin/ghz. Delete it to rebuild.
 // Exits 1 with the reason when Go is missing or the build fails (the bench then skips the gRPC-driven rows).
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, openSync, closeSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { cacheRoot, goBuildEnv, runLogged, withBuildLock } from '../lib/go-build.mjs';
 
 const VERSION = '0.93.0';
 const log = (m) => console.error(`[ghz] ${m}`);
 
-const base = process.env.INFERGRAPH_CACHE_DIR || path.join(os.homedir(), '.cache', 'infergraph');
-const dir = path.join(base, `ghz-v${VERSION}`);
+const dir = path.join(cacheRoot(), `ghz-v${VERSION}`);
 const bin = path.join(dir, 'bin', 'ghz');
 
 /** Whether the cached binary runs (ghz --version exits 0). */
 const runs = () => existsSync(bin) && spawnSync(bin, ['--version'], { stdio: 'ignore' }).status === 0;
 
-if (!runs()) {
+async function build() {
   if (spawnSync('go', ['version'], { stdio: 'ignore' }).status !== 0) {
-    log('Go is not installed (needed once, to build ghz from the Go module proxy); install Go 1.22 or newer');
-    process.exit(1);
+    throw new Error('Go is not installed (needed once, to build ghz from the Go module proxy); install Go 1.22 or newer');
   }
   // Built into a scratch folder, then moved: an interrupted build never leaves a broken binary in place.
   const staging = path.join(dir, 'staging');
   rmSync(staging, { recursive: true, force: true });
   mkdirSync(staging, { recursive: true });
   const logFile = path.join(dir, 'build.log');
+  writeFileSync(logFile, '');
   log(`building ghz v${VERSION} with go install (about a minute on 2 cores; log in ${logFile})…`);
   const started = Date.now();
-  const out = openSync(logFile, 'w');
-  const r = spawnSync('go', ['install', '-ldflags', `-s -w -X main.version=${VERSION}`, `github.com/bojand/ghz/cmd/ghz@v${VERSION}`], {
+  await runLogged('go', ['install', '-ldflags', `-s -w -X main.version=${VERSION}`, `github.com/bojand/ghz/cmd/ghz@v${VERSION}`], {
     cwd: os.tmpdir(),
-    env: { ...process.env, GOBIN: staging, GOFLAGS: '-mod=mod' },
-    stdio: ['ignore', out, out],
+    env: { ...goBuildEnv(dir), GOBIN: staging },
+    logFile,
   });
-  closeSync(out);
-  if (r.status !== 0) {
-    log(`go install failed (exit ${r.status ?? r.signal}); see ${logFile}`);
-    process.exit(1);
-  }
   mkdirSync(path.dirname(bin), { recursive: true });
   renameSync(path.join(staging, 'ghz'), bin);
   rmSync(staging, { recursive: true, force: true });
-  if (!runs()) {
-    log(`built, but ${bin} --version does not run`);
-    process.exit(1);
-  }
+  if (!runs()) throw new Error(`built, but ${bin} --version does not run`);
   log(`built in ${Math.round((Date.now() - started) / 1000)} s`);
 }
-console.log(bin);
+
+try {
+  if (!runs()) {
+    mkdirSync(dir, { recursive: true });
+    await withBuildLock(dir, log, async () => {
+      if (!runs()) await build();
+    });
+  }
+  console.log(bin);
+} catch (err) {
+  log(err instanceof Error ? err.message : String(err));
+  process.exit(1);
+}
