@@ -1,9 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { TensorSpec } from '@infergraph/protocol';
-import { GraphExecutor, InProcessTransport, compileGraphPlan, type ExecutorHooks, type NodeBus, type NodeRuntime, type NodeTransport } from '@infergraph/executor';
+import { GraphExecutor, InProcessTransport, compileGraphPlan, sendsNodesAway, type ExecutorHooks, type NodeBus, type NodeRuntime, type NodeTransport } from '@infergraph/executor';
 import type { BatchResult, BatchingStats, ModelLoader } from '@infergraph/nodes';
-import { GraphValidationError, diagnosticsWith, parseGraphSource, typeGraph, type GraphProblem, type GraphSpec } from '@infergraph/spec';
+import { GraphValidationError, diagnosticsWith, parseGraphSource, remoteNodesOf, typeGraph, type GraphProblem, type GraphSpec } from '@infergraph/spec';
 import { checkModelFile } from './model-file.resolver';
 import type { ModelFetcher } from './model-fetcher.port';
 import { PathPolicy } from './path.policy';
@@ -73,7 +73,9 @@ export async function loadGraphSource(text: string, file: string, loader: ModelL
   // Nothing outside the roots is opened: a node pointing there is reported and left out.
   const confined = paths.confineNodes(file, partial.nodes);
   const problems: GraphProblem[] = [...confined.problems];
-  const prepared = await prepareNodes(partial.name ?? path.basename(file).replace(/\.ya?ml$/, ''), confined.nodes, file, loader, problems, hooks.models);
+  // Worker nodes of a graph this process sends away are typed here, never opened (see prepareNodes).
+  const elsewhere = parsed.graph !== undefined && hooks.bus !== undefined && sendsNodesAway(hooks.bus, parsed.graph) ? new Set(remoteNodesOf(parsed.graph)) : new Set<string>();
+  const prepared = await prepareNodes(partial.name ?? path.basename(file).replace(/\.ya?ml$/, ''), confined.nodes, file, loader, problems, hooks.models, elsewhere);
   const releaseFetched = (): void => prepared.fetched.forEach((m) => m.release());
   const typer = nodeTyper(partial.nodes, prepared);
   const nodeSignatures = new Map<string, { inputs: readonly TensorSpec[]; outputs: readonly TensorSpec[] }>();
@@ -103,7 +105,9 @@ export async function loadGraphSource(text: string, file: string, loader: ModelL
     retryAloneOn: isVerdictOnInputs,
     concurrentRuns: STACKED_BATCHES_IN_FLIGHT,
   };
-  const { runtimes, controls, driftNodes, batchers } = buildRuntimes(graph, prepared, { ...DEFAULT_DRIFT, ...hooks.drift }, hooks.onBatch, undefined, batchRuns);
+  // Runtimes only for what runs here: local nodes, and batched worker nodes whose batches gather here.
+  const here = elsewhere.size === 0 ? undefined : new Set(graph.spec.nodes.map((n) => n.name).filter((n) => !elsewhere.has(n) || stacked.has(n)));
+  const { runtimes, controls, driftNodes, batchers } = buildRuntimes(graph, prepared, { ...DEFAULT_DRIFT, ...hooks.drift }, hooks.onBatch, here, batchRuns);
   const local = new InProcessTransport(runtimes);
   const remote = hooks.bus?.forGraph(graph, local);
   wire.transport = remote;

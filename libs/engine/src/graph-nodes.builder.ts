@@ -30,6 +30,7 @@ import {
   type BatchRun,
   type ModelLoader,
   type ModelSession,
+  type ModelSignature,
 } from '@infergraph/nodes';
 import { isRemoteModelUri, type DriftConfig, type GraphProblem, type GraphSpec, type NodeSpec, type NodeTyper } from '@infergraph/spec';
 import { loadReferenceData, type ReferenceData } from './reference-data.loader';
@@ -66,6 +67,10 @@ export interface PreparedNodes {
 /**
  * Opens every model (checking sha256) and loads every user module; problems are collected. Nodes are
  * at their declared indexes; an undefined one has problems already reported and is left alone.
+ *
+ * Nodes in `elsewhere` run in another process (a gateway's worker nodes): they are checked and typed, never
+ * run here, so a model gives only its signature (no session; a session-like object that refuses to run), a
+ * custom module is not loaded and an outlier detector is not fitted (its reference is read, for typing).
  */
 export async function prepareNodes(
   graphName: string,
@@ -74,6 +79,7 @@ export async function prepareNodes(
   loader: ModelLoader,
   problems: GraphProblem[],
   fetcher?: ModelFetcher,
+  elsewhere: ReadonlySet<string> = new Set(),
 ): Promise<PreparedNodes> {
   const fetched: FetchedModel[] = [];
   const sessions = new Map<string, ModelSession>();
@@ -119,7 +125,10 @@ export async function prepareNodes(
           }
           try {
             const opening = performance.now();
-            const session = await loader.load(sha256, bytes, { intraOpThreads: node.model.intraOpThreads });
+            const session =
+              elsewhere.has(node.name) && loader.signature !== undefined
+                ? signatureOnly(graphName, node.name, loader.signature(bytes))
+                : await loader.load(sha256, bytes, { intraOpThreads: node.model.intraOpThreads });
             const loadSeconds = (performance.now() - opening) / 1000;
             if (node.model.batching !== undefined) problems.push(...checkBatchable(index, node.model.uri, session));
             sessions.set(node.name, session);
@@ -153,7 +162,7 @@ export async function prepareNodes(
             message: `has ${sigma.length} values, one per feature is needed: the reference has ${reference.columns.length} features`,
           });
         }
-        if (node.type === 'outlier') {
+        if (node.type === 'outlier' && !elsewhere.has(node.name)) {
           try {
             const c = node.outlier;
             const detector = fitOutlierDetector(c.method, reference.rows, { ridge: c.ridge, trees: c.trees, sampleSize: c.sampleSize, seed: c.seed });
@@ -170,7 +179,7 @@ export async function prepareNodes(
           : node.type === 'combiner' && node.combiner.strategy === 'custom' && node.combiner.module !== undefined
             ? { module: node.combiner.module, name: node.combiner.export, field: 'combiner', into: combines as Map<string, unknown> }
             : undefined;
-      if (custom === undefined) return;
+      if (custom === undefined || elsewhere.has(node.name)) return;
       try {
         custom.into.set(node.name, await loadUserFunction(file, custom.module, custom.name));
       } catch (err) {
@@ -358,4 +367,14 @@ export function buildRuntimes(
 
 function messageOf(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
+}
+
+/** Where a model that runs elsewhere is typed: its signature, and a `run` that says it does not run here. */
+function signatureOnly(graph: string, node: string, signature: ModelSignature): ModelSession {
+  return {
+    inputs: signature.inputs,
+    outputs: signature.outputs,
+    provider: 'remote',
+    run: () => Promise.reject(new Error(`node "${node}" of graph "${graph}" runs on a worker, not in this process`)),
+  };
 }

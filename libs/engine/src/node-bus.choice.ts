@@ -1,4 +1,4 @@
-import type { NodeBus, NodeBusStats, NodeTransport } from '@infergraph/executor';
+import { sendsNodesAway, type NodeBus, type NodeBusStats, type NodeTransport } from '@infergraph/executor';
 import type { GraphSpec } from '@infergraph/spec';
 
 /** The configuration a process's node bus is chosen from. */
@@ -65,6 +65,14 @@ export class GraphNodeBus implements NodeBus {
 
   stacksBatches(graph: GraphSpec): boolean {
     return this.busOf(graph).stacksBatches?.(graph) === true;
+  }
+
+  sendsAway(graph: GraphSpec): boolean {
+    try {
+      return sendsNodesAway(this.busOf(graph), graph);
+    } catch {
+      return false; // no bus for it: forGraph says why when the graph is served
+    }
   }
 
   /** The configured bus's counts, with the Kafka bus's added when it is another one. */

@@ -33,6 +33,8 @@ export interface NodeBus {
    * send each batch as one call (a wire whose cost is per message). Absent: false.
    */
   stacksBatches?(graph: GraphSpec): boolean;
+  /** Whether this graph's worker nodes leave this process on this bus. Absent: unless the bus is in-process. */
+  sendsAway?(graph: GraphSpec): boolean;
   stats(): NodeBusStats;
   close(): Promise<void>;
 }
@@ -52,4 +54,9 @@ export class InProcessNodeBus implements NodeBus {
   close(): Promise<void> {
     return Promise.resolve();
   }
+}
+
+/** Whether `bus` runs `graph`'s worker nodes in another process (then this one only types them). */
+export function sendsNodesAway(bus: NodeBus, graph: GraphSpec): boolean {
+  return bus.sendsAway?.(graph) ?? bus.kind !== 'inprocess';
 }

@@ -16,9 +16,17 @@ export interface ModelLoadOptions {
   readonly intraOpThreads?: number | undefined;
 }
 
+/** A model's inputs and outputs, read without loading it: enough to type a node that runs elsewhere. */
+export type ModelSignature = Pick<ModelSession, 'inputs' | 'outputs'>;
+
 /** Creates sessions from model bytes; implementations cache and reuse them. */
 export interface ModelLoader {
   load(key: string, bytes: Uint8Array, options: ModelLoadOptions): Promise<ModelSession>;
+  /**
+   * The model's signature from its bytes, without a session (no runtime memory, no blocking load); throws
+   * what `load` would for a model it cannot describe. Absent: processes open a session to learn it.
+   */
+  signature?(bytes: Uint8Array): ModelSignature;
   /** Gives one `load` back; a session no load holds any more is closed. Absent: sessions live as long as the loader. */
   release?(session: ModelSession): Promise<void>;
 }

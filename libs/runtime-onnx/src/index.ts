@@ -1,2 +1,3 @@
 export * from './onnx-model.loader';
 export * from './onnx-datatype.map';
+export * from './onnx-signature.reader';

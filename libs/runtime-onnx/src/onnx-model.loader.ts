@@ -1,7 +1,8 @@
 import * as ort from 'onnxruntime-node';
 import type { Tensor, TensorMap, TensorSpec } from '@infergraph/protocol';
-import type { ModelLoadOptions, ModelLoader, ModelSession } from '@infergraph/nodes';
+import type { ModelLoadOptions, ModelLoader, ModelSession, ModelSignature } from '@infergraph/nodes';
 import { ORT_TYPE_OF, datatypeOfOrt } from './onnx-datatype.map';
+import { readOnnxSignature } from './onnx-signature.reader';
 
 /** Per-load options of onnxruntime sessions, beyond the port's. */
 export interface OnnxModelLoadOptions extends ModelLoadOptions {
@@ -51,10 +52,15 @@ export class OnnxModelLoader implements ModelLoader {
     return cached.session;
   }
 
+  signature(bytes: Uint8Array): ModelSignature {
+    return readOnnxSignature(bytes);
+  }
+
   /** A view of this loader (same sessions) whose loads prefer the GPU, or not, unless they say otherwise. */
   preferring(preferGpu: boolean): ModelLoader & { release(session: ModelSession): Promise<void> } {
     return {
       load: (key, bytes, options: OnnxModelLoadOptions) => this.load(key, bytes, { ...options, preferGpu: options.preferGpu ?? preferGpu }),
+      signature: (bytes) => this.signature(bytes),
       release: (session) => this.release(session),
     };
   }

@@ -1,0 +1,136 @@
+import type { TensorSpec } from '@infergraph/protocol';
+import { datatypeOfOrt } from './onnx-datatype.map';
+
+/** A model's graph inputs (initializers excluded, as onnxruntime counts them) and outputs. */
+export interface OnnxSignature {
+  readonly inputs: readonly TensorSpec[];
+  readonly outputs: readonly TensorSpec[];
+}
+
+// ONNX TensorProto.DataType numbers -> onnxruntime's type names (the ones onnx-datatype.map knows).
+const ORT_NAME_OF_ELEM_TYPE: Readonly<Record<number, string>> = {
+  1: 'float32',
+  2: 'uint8',
+  3: 'int8',
+  4: 'uint16',
+  5: 'int16',
+  6: 'int32',
+  7: 'int64',
+  8: 'string',
+  9: 'bool',
+  10: 'float16',
+  11: 'float64',
+  12: 'uint32',
+  13: 'uint64',
+};
+
+/**
+ * Reads a model's input and output signature from its ONNX bytes without creating a session: for processes
+ * that type a graph whose model nodes run elsewhere (a gateway in front of workers). Only the fields it needs
+ * are decoded (ModelProto.graph → GraphProto input/output/initializer names → ValueInfoProto type), straight
+ * from the protobuf wire format; symbolic or unknown dimensions are -1, as the session adapter reports them.
+ */
+export function readOnnxSignature(bytes: Uint8Array): OnnxSignature {
+  const graph = lastField(bytes, 7);
+  if (graph === undefined) throw new Error('not an ONNX model: no graph (ModelProto field 7)');
+  const initializers = new Set<string>();
+  const inputs: Uint8Array[] = [];
+  const outputs: Uint8Array[] = [];
+  for (const f of fields(graph)) {
+    if (f.wire !== 2) continue;
+    if (f.number === 5) initializers.add(text(lastField(f.bytes, 8)));
+    else if (f.number === 11) inputs.push(f.bytes);
+    else if (f.number === 12) outputs.push(f.bytes);
+  }
+  return {
+    inputs: inputs.map((v) => valueSpec(v, 'input')).filter((s) => !initializers.has(s.name)),
+    outputs: outputs.map((v) => valueSpec(v, 'output')),
+  };
+}
+
+function valueSpec(valueInfo: Uint8Array, role: 'input' | 'output'): TensorSpec {
+  const name = text(lastField(valueInfo, 1));
+  const type = lastField(valueInfo, 2);
+  const tensor = type === undefined ? undefined : lastField(type, 1);
+  if (tensor === undefined) {
+    throw new Error(`model ${role} "${name}" is not a tensor (a sequence or map, such as skl2onnx's ZipMap); re-export the model with tensor outputs (skl2onnx: options={'zipmap': False})`);
+  }
+  let elemType = 0;
+  let shape: number[] = [];
+  for (const f of fields(tensor)) {
+    if (f.number === 1 && f.wire === 0) elemType = f.value;
+    else if (f.number === 2 && f.wire === 2) shape = dims(f.bytes);
+  }
+  const ortName = ORT_NAME_OF_ELEM_TYPE[elemType];
+  const datatype = ortName === undefined ? undefined : datatypeOfOrt(ortName);
+  if (datatype === undefined) throw new Error(`model ${role} "${name}" has element type ${elemType}, which the Open Inference Protocol cannot carry`);
+  return { name, datatype, shape };
+}
+
+/** TensorShapeProto.dim: dim_value (1) when known, else -1 (dim_param or nothing). */
+function dims(shape: Uint8Array): number[] {
+  const out: number[] = [];
+  for (const f of fields(shape)) {
+    if (f.number !== 1 || f.wire !== 2) continue;
+    let value = -1;
+    for (const d of fields(f.bytes)) if (d.number === 1 && d.wire === 0 && d.value >= 0) value = d.value;
+    out.push(value);
+  }
+  return out;
+}
+
+type Field = { readonly number: number; readonly wire: 0; readonly value: number } | { readonly number: number; readonly wire: 2; readonly bytes: Uint8Array } | { readonly number: number; readonly wire: 1 | 5 };
+
+/** The top-level fields of one protobuf message; groups (wire types 3/4) are not used by ONNX. */
+function* fields(buf: Uint8Array): Generator<Field> {
+  let at = 0;
+  const varint = (): number => {
+    let result = 0;
+    let scale = 1;
+    for (let i = 0; i < 10; i++) {
+      if (at >= buf.length) throw new Error('not an ONNX model: truncated protobuf');
+      const b = buf[at++] as number;
+      result += (b & 0x7f) * scale;
+      if (b < 0x80) return result;
+      scale *= 128;
+    }
+    throw new Error('not an ONNX model: malformed varint');
+  };
+  while (at < buf.length) {
+    const key = varint();
+    const number = Math.floor(key / 8);
+    const wire = key % 8;
+    switch (wire) {
+      case 0:
+        yield { number, wire, value: varint() };
+        break;
+      case 1:
+        at += 8;
+        yield { number, wire };
+        break;
+      case 2: {
+        const length = varint();
+        if (at + length > buf.length) throw new Error('not an ONNX model: a field runs past the end');
+        yield { number, wire, bytes: buf.subarray(at, at + length) };
+        at += length;
+        break;
+      }
+      case 5:
+        at += 4;
+        yield { number, wire };
+        break;
+      default:
+        throw new Error(`not an ONNX model: protobuf wire type ${wire}`);
+    }
+  }
+}
+
+function lastField(buf: Uint8Array, number: number): Uint8Array | undefined {
+  let found: Uint8Array | undefined;
+  for (const f of fields(buf)) if (f.number === number && f.wire === 2) found = f.bytes;
+  return found;
+}
+
+function text(bytes: Uint8Array | undefined): string {
+  return bytes === undefined ? '' : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
+}
