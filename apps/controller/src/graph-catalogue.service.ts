@@ -101,7 +101,8 @@ export class GraphCatalogueService implements OnModuleInit {
 
   /** One graph version by its graph id. */
   get(id: string): CatalogueGraph | undefined {
-    return this.graphs.get(id);
+    // Kubernetes entries are kept under their object's name, which is the id only for version "1".
+    return this.graphs.get(id) ?? [...this.graphs.values()].find((g) => g.id === id);
   }
 
   /** Every version of a graph name. */
