@@ -60,13 +60,13 @@ export class GrpcNodeTransport implements NodeTransport {
   }
 
   private unavailableAs(key: string, node: string): string | undefined {
-    return this.resolve(key).length > 0 ? undefined : `node "${node}" ("${key}") has no READY replica in the routing table`;
+    return this.resolve(key).length > 0 ? undefined : `node "${node}" has no READY replica in the routing table${versioned(key)}`;
   }
 
   private invokeAs(key: string, call: NodeInvocation): Promise<TensorMap> {
     const replicas = this.resolve(key).map((a) => this.replicaAt(a));
     if (replicas.length === 0) {
-      return Promise.reject(new InferenceError('UNAVAILABLE', `node "${call.node}" of graph "${call.graph}" ("${key}") has no ready replica`));
+      return Promise.reject(new InferenceError('UNAVAILABLE', `node "${call.node}" of graph "${call.graph}" has no ready replica${versioned(key)}`));
     }
     return this.attempt(replicas, call.ctx, call.idempotent, `node "${call.node}"`, async (replica) => {
       const message = encodeNodeCall(key, call.ctx.requestId, call.ctx.parameters, call.inputs.values());
@@ -154,6 +154,11 @@ export class GrpcNodeTransport implements NodeTransport {
     }
     return replica;
   }
+}
+
+/** Names the key in messages when it carries a version (`" (key "g@2.n")"`); version "1" reads as before. */
+function versioned(key: string): string {
+  return NodeKey.parse(key)?.version === undefined ? '' : ` (key "${key}")`;
 }
 
 /** Least outstanding requests first (ties: list order), skipping replicas already tried. */
