@@ -183,3 +183,26 @@ describe('graph versions side by side in the distributed mode: a controller, two
     assert.equal(file.status, 409, 'a GRAPHS_DIR version cannot be deleted through the API');
   });
 });
+
+describe('graph versions side by side with a static worker list (WORKERS, no controller)', () => {
+  let dir: string;
+  let worker: RunningWorker;
+  let gateway: RunningGateway;
+
+  before(async () => {
+    dir = mkdtempSync(path.join(tmpdir(), 'infergraph-static-versions-'));
+    for (const version of ['1', '2']) writeFileSync(path.join(dir, `shift-${version}.yaml`), shiftGraph(version, MEANS[version] as number));
+    worker = await startWorker({ GRAPHS_DIR: dir });
+    gateway = await startGateway({ GRAPHS_DIR: dir, NODE_TRANSPORT: 'grpc', WORKERS: worker.address });
+  });
+  after(async () => {
+    await Promise.all([gateway?.stop(), worker?.kill()]);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('serves both versions from a worker that loaded both, each answering with its own outputs', async () => {
+    assert.match(worker.output(), /serving 4 node\(s\): .*shift@2\.center/);
+    assert.deepEqual(await infer(gateway, '/v2/models/shift/versions/1/infer'), { status: 200, value: expected('1'), version: '1' });
+    assert.deepEqual(await infer(gateway, '/v2/models/shift/versions/2/infer'), { status: 200, value: expected('2'), version: '2' });
+  });
+});
