@@ -98,7 +98,7 @@ describe('controller admin API: GRAPHS_DIR is read-only, posted graphs persist i
   it('lists a GRAPHS_DIR graph with its source, its path relative to GRAPHS_DIR and its content hash', async () => {
     const iris = (await listed(controller.base)).find((g) => g.name === 'iris');
     const hash = createHash('sha256').update(readFileSync(path.join(graphsDir, 'iris.yaml'))).digest('hex');
-    assert.deepEqual(iris, { name: 'iris', source: 'file', file: 'iris.yaml', contentHash: hash, nodes: ['iris.clf'], state: 'valid' });
+    assert.deepEqual(iris, { name: 'iris', version: '1', source: 'file', file: 'iris.yaml', contentHash: hash, nodes: ['iris.clf'], state: 'valid' });
   });
 
   it('refuses an invalid graph, an alias bomb and a taken name (400, 400, 409) and leaves every file of GRAPHS_DIR as it was', async () => {
@@ -145,7 +145,7 @@ describe('controller admin API: GRAPHS_DIR is read-only, posted graphs persist i
     assert.equal(post.status, 201, JSON.stringify(post.json));
     const stored = path.join(stateDir, 'graphs', 'posted.yaml');
     const hash = createHash('sha256').update(readFileSync(stored)).digest('hex');
-    assert.deepEqual(post.json, { name: 'posted', source: 'api', file: 'api', contentHash: hash, nodes: ['posted.clf'], state: 'valid' });
+    assert.deepEqual(post.json, { name: 'posted', version: '1', source: 'api', file: 'api', contentHash: hash, nodes: ['posted.clf'], state: 'valid' });
     // The stored copy: the relative model path now absolute (against the first GRAPHS_DIR), all else as posted.
     assert.equal(readFileSync(stored, 'utf8'), text.replace('uri: models/iris.onnx', `uri: ${JSON.stringify(path.join(graphsDir, 'models', 'iris.onnx'))}`));
     assert.deepEqual(fingerprint(graphsDir), before, 'GRAPHS_DIR is never written');
@@ -153,7 +153,7 @@ describe('controller admin API: GRAPHS_DIR is read-only, posted graphs persist i
     await killHard(controller);
     controller = await startController(controller.ports, env);
     const afterRestart = (await listed(controller.base)).find((g) => g.name === 'posted');
-    assert.deepEqual(afterRestart, { name: 'posted', source: 'api', file: 'api', contentHash: hash, nodes: ['posted.clf'], state: 'valid' });
+    assert.deepEqual(afterRestart, { name: 'posted', version: '1', source: 'api', file: 'api', contentHash: hash, nodes: ['posted.clf'], state: 'valid' });
 
     // A worker attached to the restarted controller gets the stored graph and serves it.
     const workerGraphs = path.join(root, 'worker-graphs');

@@ -48,16 +48,33 @@ describe('graph versions and node transports', () => {
     await registry.close();
   });
 
-  it('refuses a second version, naming why, when node calls go to workers', async () => {
+  it('serves a second version beside the first when node calls go to workers over gRPC (each version keyed with its own)', async () => {
     const bus = GrpcNodeBus.toWorkers(['127.0.0.1:9'], {});
     const registry = new GraphRegistry(new OnnxModelLoader(), quiet, { bus });
     await registry.loadFile(path.join(dir, 'pair-1.yaml'));
     const second = await registry.loadFile(path.join(dir, 'pair-2.yaml'));
-    assert.equal(second.state, 'failed');
-    assert.equal(second.name, 'pair@pair-2');
-    assert.match(second.error ?? '', /graph "pair" version 2: another version \(1, .*\) is served, and versions side by side need in-process nodes/);
-    assert.equal(registry.get('pair')?.version, '1');
+    assert.equal(second.state, 'ready', second.error);
+    assert.deepEqual(registry.versionsOf('pair').map((e) => e.version), ['1', '2']);
     await registry.close();
     await bus.close();
+  });
+
+  it('refuses a second version, naming why, when its node calls would go over Kafka topics', async () => {
+    const kafkaDir = mkdtempSync(path.join(tmpdir(), 'infergraph-pair-kafka-'));
+    writeFileSync(path.join(kafkaDir, 'pair-3.yaml'), graph('3').replace('  inputs:', '  transport: kafka\n  inputs:'));
+    const bus = GrpcNodeBus.toWorkers(['127.0.0.1:9'], {});
+    const registry = new GraphRegistry(new OnnxModelLoader(), quiet, { bus });
+    try {
+      await registry.loadFile(path.join(dir, 'pair-1.yaml'));
+      const third = await registry.loadFile(path.join(kafkaDir, 'pair-3.yaml'));
+      assert.equal(third.state, 'failed');
+      assert.equal(third.name, 'pair@pair-3');
+      assert.match(third.error ?? '', /graph "pair" version 3: another version \(1, .*\) is served, and versions side by side cannot use Kafka node topics/);
+      assert.equal(registry.get('pair')?.version, '1');
+    } finally {
+      await registry.close();
+      await bus.close();
+      rmSync(kafkaDir, { recursive: true, force: true });
+    }
   });
 });

@@ -62,9 +62,16 @@ export class ClusterController {
     return graph;
   }
 
+  /** The removed graph's description; with several versions removed, `{name, versions}`. */
   @Delete('v1/graphs/:name')
   remove(@Param('name') name: string): unknown {
-    return this.catalogue.remove(name);
+    const removed = this.catalogue.remove(name);
+    return removed.length === 1 ? removed[0] : { name, versions: removed };
+  }
+
+  @Delete('v1/graphs/:name/versions/:version')
+  removeVersion(@Param('name') name: string, @Param('version') version: string): unknown {
+    return this.catalogue.remove(name, version)[0];
   }
 }
 

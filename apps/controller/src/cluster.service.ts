@@ -189,7 +189,7 @@ export class ClusterService implements OnApplicationBootstrap, OnApplicationShut
   private onCatalogueChange(name: string, graph: CatalogueGraph | undefined): void {
     this.autoscaler.setPolicies(this.catalogue.list().flatMap((e) => e.scaling));
     if (graph === undefined || graph.error !== undefined) this.state.removeGraph(name);
-    else this.state.setGraph(graph.name, graph.file, [...graph.demands], graph.contentHash);
+    else this.state.setGraph(graph.id, graph.file, [...graph.demands], graph.contentHash);
     const message = this.catalogueMessage();
     for (const push of this.catalogueWatchers) push(message);
     this.replan();
@@ -371,7 +371,7 @@ export class ClusterService implements OnApplicationBootstrap, OnApplicationShut
       graphs: this.catalogue
         .list()
         .filter((g) => g.error === undefined)
-        .map((g) => ({ name: g.name, file: g.file, content_hash: g.contentHash, source: g.document })),
+        .map((g) => ({ name: g.id, file: g.file, content_hash: g.contentHash, source: g.document })),
     };
   }
 }

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { HeldReplica, WorkerHello } from '@infergraph/cluster';
 import type { WorkerMessage } from '@infergraph/protocol';
+import { nodeKey } from '@infergraph/spec';
 
 // Control messages come from other processes: each is checked here, at the edge, so a malformed one is
 // refused with a reason and never reaches the cluster state (or crashes the controller).
@@ -16,7 +17,7 @@ const quantity = z.unknown().transform((v, ctx) => {
 });
 
 const replicaState = z.object({
-  key: z.string().regex(/^[a-z0-9-]+\.[A-Za-z0-9_-]+$/, 'must be "<graph>.<node>"'),
+  key: nodeKey,
   replica: z.number().int().min(0).max(10_000),
   state: z.enum(['LOADING', 'READY', 'FAILED']),
   reason: z.string().max(4096).default(''),

@@ -7,7 +7,11 @@ import type { ReplicaDemand } from '@infergraph/placement';
 import { MAX_GRAPH_BYTES, NodeKey, diagnosticsWith, formatDiagnostic, parseGraphSource, screenGraphSource } from '@infergraph/spec';
 
 export interface CatalogEntry {
+  /** The graph id (`NodeKey.graphId`): the catalogue's key, the name placement, assignments and catalogues use. */
+  readonly id: string;
   readonly name: string;
+  /** `spec.version`; undefined when the graph failed before it was known. */
+  readonly version: string | undefined;
   /**
    * Absolute path of the graph file (an InferenceGraph's: a name under the models directory, where its
    * relative paths resolve). Workers and gateways get it as a label and a base, never to read.
@@ -72,11 +76,12 @@ export function readGraphSource(bytes: Uint8Array, file: string, label: string, 
     }
     const scaling = graph.spec.nodes.flatMap((n) =>
       PLACED_NODE_TYPES.includes(n.type) && typeof n.replicas === 'object'
-        ? [{ key: NodeKey.format(graph.metadata.name, n.name), min: n.replicas.min, max: n.replicas.max, targetInFlight: n.replicas.targetInFlight }]
+        ? [{ key: NodeKey.format(graph.metadata.name, n.name, graph.spec.version), min: n.replicas.min, max: n.replicas.max, targetInFlight: n.replicas.targetInFlight }]
         : [],
     );
     const document = Buffer.from(bytes).toString('utf8'); // lossless: the screen accepted only UTF-8, and a BOM stays
-    return { name: graph.metadata.name, file, document, demands: demandsOf(graph, label, (node) => sizes.get(node)), scaling, error: undefined, contentHash };
+    const { name, version } = { name: graph.metadata.name, version: graph.spec.version };
+    return { id: NodeKey.graphId(name, version), name, version, file, document, demands: demandsOf(graph, label, (node) => sizes.get(node)), scaling, error: undefined, contentHash };
   } catch (err) {
     // The parser and the demand estimate are not meant to throw; one that does must not stop the controller.
     return failed(fallback, file, contentHash, `${label}: cannot check the graph: ${messageOf(err)}`);
@@ -108,7 +113,7 @@ function nameOfFile(file: string): string {
 }
 
 function failed(name: string, file: string, contentHash: string, error: string): CatalogEntry {
-  return { name, file, document: '', demands: [], scaling: [], error, contentHash };
+  return { id: name, name, version: undefined, file, document: '', demands: [], scaling: [], error, contentHash };
 }
 
 function listProblems(lines: readonly string[]): string {

@@ -22,9 +22,11 @@ export interface CatalogueGraph extends CatalogEntry {
   readonly shownFile: string;
 }
 
-/** One graph in `GET /v1/graphs` and in the answer to every write. */
+/** One graph version in `GET /v1/graphs` and in the answer to every write. */
 export interface GraphDescription {
   readonly name: string;
+  /** `spec.version` (absent for a graph that failed before it was known). */
+  readonly version?: string;
   readonly source: GraphSource;
   readonly file: string;
   readonly contentHash: string;
@@ -39,7 +41,7 @@ export interface GraphDescription {
  */
 export const MAX_CATALOGUE_DOCUMENT_BYTES = CONTROL_MAX_MESSAGE_BYTES - 4 * 1024 * 1024;
 
-/** What changed in the catalogue: the graph's name, and its new entry (undefined: removed). */
+/** What changed in the catalogue: the graph id (`NodeKey.graphId`), and its new entry (undefined: removed). */
 export type CatalogueChange = (name: string, graph: CatalogueGraph | undefined) => void;
 
 /**
@@ -51,6 +53,7 @@ export type CatalogueChange = (name: string, graph: CatalogueGraph | undefined) 
 @Injectable()
 export class GraphCatalogueService implements OnModuleInit {
   private readonly logger = new Logger('catalogue');
+  /** By graph id: versions of one graph are separate entries (in Kubernetes mode one per InferenceGraph). */
   private readonly graphs = new Map<string, CatalogueGraph>();
   private readonly listeners: CatalogueChange[] = [];
   private readonly store: PostedGraphStore;
@@ -93,11 +96,18 @@ export class GraphCatalogueService implements OnModuleInit {
   }
 
   list(): CatalogueGraph[] {
-    return [...this.graphs.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    return [...this.graphs.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   }
 
-  get(name: string): CatalogueGraph | undefined {
-    return this.graphs.get(name);
+  /** One graph version by its graph id. */
+  get(id: string): CatalogueGraph | undefined {
+    // Kubernetes entries are kept under their object's name, which is the id only for version "1".
+    return this.graphs.get(id) ?? [...this.graphs.values()].find((g) => g.id === id);
+  }
+
+  /** Every version of a graph name. */
+  versionsOf(name: string): CatalogueGraph[] {
+    return this.list().filter((g) => g.name === name);
   }
 
   /** The JSON of `GET /v1/graphs`. */
@@ -120,11 +130,12 @@ export class GraphCatalogueService implements OnModuleInit {
     const error =
       checked.error ??
       (checked.name === name ? undefined : `${label}: metadata.name "${checked.name}" differs from the object's name "${name}"`) ??
-      this.overBudget(name, checked.document, label);
+      this.overBudget(checked.id, checked.document, label);
+    // One version per InferenceGraph: the entry is kept under the object's name, placed under its graph id.
     const existing = this.graphs.get(name);
     if (error !== undefined) {
       if (existing !== undefined && existing.error === undefined) return { error };
-      const failed: CatalogueGraph = { ...checked, name, demands: [], scaling: [], error, source: 'kubernetes', shownFile: 'kubernetes' };
+      const failed: CatalogueGraph = { ...checked, id: name, name, demands: [], scaling: [], error, source: 'kubernetes', shownFile: 'kubernetes' };
       this.graphs.set(name, failed);
       this.emit(name, failed);
       return { error };
@@ -132,16 +143,20 @@ export class GraphCatalogueService implements OnModuleInit {
     if (existing?.error === undefined && existing?.contentHash === checked.contentHash) return { error: undefined };
     const entry: CatalogueGraph = { ...checked, source: 'kubernetes', shownFile: 'kubernetes' };
     this.graphs.set(name, entry);
+    // A changed spec.version is another graph id: the old version's replicas go.
+    if (existing !== undefined && existing.id !== entry.id) this.emit(existing.id, undefined);
     this.logger.log(`graph "${name}" ${existing === undefined ? 'added' : 'replaced'} from ${label} (sha256 ${entry.contentHash.slice(0, 12)}): ${entry.demands.length} placeable node(s)`);
-    this.emit(name, entry);
+    this.emit(entry.id, entry);
     return { error: undefined };
   }
 
   /** Kubernetes mode: the InferenceGraph was deleted; its replicas are unloaded and gateways drop it. */
   removeKubernetesGraph(name: string): void {
-    if (!this.graphs.delete(name)) return;
+    const entry = this.graphs.get(name);
+    if (entry === undefined) return;
+    this.graphs.delete(name);
     this.logger.log(`graph "${name}" removed: its InferenceGraph was deleted`);
-    this.emit(name, undefined);
+    this.emit(entry.id, undefined);
   }
 
   private kubeSettings(): NonNullable<ControllerConfig['kubernetes']> {
@@ -159,16 +174,17 @@ export class GraphCatalogueService implements OnModuleInit {
     );
   }
 
-  /** `POST /v1/graphs`: adds a graph under a name no graph has yet. */
+  /** `POST /v1/graphs`: adds a graph version (name and `spec.version`) no graph has yet, beside the other versions. */
   add(body: Uint8Array): GraphDescription {
     this.refuseInKubernetesMode();
     const posted = this.prepare(body);
-    const existing = posted.name === undefined ? undefined : this.graphs.get(posted.name);
-    if (existing !== undefined) throw alreadyExists(existing);
-    return describeGraph(this.save(posted.bytes, posted.name));
+    return describeGraph(this.save(posted.bytes, posted.name, 'add').entry);
   }
 
-  /** `PUT /v1/graphs/{name}`: creates or replaces a posted graph; a GRAPHS_DIR graph cannot be replaced. */
+  /**
+   * `PUT /v1/graphs/{name}`: creates or replaces the posted version the body declares (`spec.version`);
+   * other versions keep serving; a GRAPHS_DIR graph cannot be replaced.
+   */
   put(name: string, body: Uint8Array): { created: boolean; graph: GraphDescription } {
     this.refuseInKubernetesMode();
     if (!dnsLabel.safeParse(name).success) throw new InferenceError('INVALID_ARGUMENT', `"${name}" is not a graph name (a DNS-1123 label)`);
@@ -176,26 +192,31 @@ export class GraphCatalogueService implements OnModuleInit {
     if (posted.name !== undefined && posted.name !== name) {
       throw new InferenceError('INVALID_ARGUMENT', `metadata.name "${posted.name}" does not match the graph in the path, "${name}"`);
     }
-    const existing = this.graphs.get(name);
-    if (existing?.source === 'file') throw readOnly(existing, 'replaced');
-    return { created: existing === undefined, graph: describeGraph(this.save(posted.bytes, name)) };
+    const { entry, created } = this.save(posted.bytes, name, 'put');
+    return { created, graph: describeGraph(entry) };
   }
 
-  /** `DELETE /v1/graphs/{name}`: removes a posted graph and its stored copy. */
-  remove(name: string): GraphDescription {
+  /**
+   * `DELETE /v1/graphs/{name}` (every version) or `DELETE /v1/graphs/{name}/versions/{version}` (one): removes
+   * posted versions and their stored copies; the other versions keep serving.
+   */
+  remove(name: string, version?: string): GraphDescription[] {
     this.refuseInKubernetesMode();
-    const entry = this.graphs.get(name);
-    if (entry === undefined) throw new InferenceError('NOT_FOUND', `unknown graph "${name}"`);
-    if (entry.source === 'file') throw readOnly(entry, 'deleted');
-    try {
-      this.store.remove(path.basename(entry.file, '.yaml'));
-    } catch (err) {
-      throw new InferenceError('INTERNAL', err instanceof Error ? err.message : String(err), { cause: err });
+    const entries = this.versionsOf(name).filter((e) => version === undefined || e.version === version);
+    if (entries.length === 0) throw new InferenceError('NOT_FOUND', `unknown graph "${name}"${version === undefined ? '' : ` version ${version}`}`);
+    const fromFile = entries.find((e) => e.source === 'file');
+    if (fromFile !== undefined) throw readOnly(fromFile, 'deleted');
+    for (const entry of entries) {
+      try {
+        this.store.remove(path.basename(entry.file, '.yaml'));
+      } catch (err) {
+        throw new InferenceError('INTERNAL', err instanceof Error ? err.message : String(err), { cause: err });
+      }
+      this.graphs.delete(entry.id);
+      this.logger.log(`graph "${name}"${entry.version === undefined ? '' : ` version ${entry.version}`} removed through the API`);
+      this.emit(entry.id, undefined);
     }
-    this.graphs.delete(name);
-    this.logger.log(`graph "${name}" removed through the API`);
-    this.emit(name, undefined);
-    return describeGraph(entry);
+    return entries.map(describeGraph);
   }
 
   /**
@@ -213,28 +234,32 @@ export class GraphCatalogueService implements OnModuleInit {
     return { bytes: Buffer.from(absolute.text, 'utf8'), name: absolute.name };
   }
 
-  /** Validates the document as its stored file, then stores it atomically and publishes it. */
-  private save(bytes: Buffer, name: string | undefined): CatalogueGraph {
+  /**
+   * Validates the document as its stored file, then stores it atomically and publishes it. `add` refuses a
+   * version that exists; `put` replaces a posted one.
+   */
+  private save(bytes: Buffer, name: string | undefined, mode: 'add' | 'put'): { entry: CatalogueGraph; created: boolean } {
     const valid = name !== undefined && dnsLabel.safeParse(name).success;
     const label = `${valid ? name : 'posted'}.yaml`;
-    const file = valid ? this.store.fileOf(name) : path.join(this.store.dir, label);
-    const checked = readGraphSource(bytes, file, label, this.paths);
-    if (checked.error !== undefined) throw new InferenceError('INVALID_ARGUMENT', checked.error);
-    const over = this.overBudget(checked.name, checked.document, label);
+    const read = readGraphSource(bytes, valid ? this.store.fileOf(name) : path.join(this.store.dir, label), label, this.paths);
+    if (read.error !== undefined) throw new InferenceError('INVALID_ARGUMENT', read.error);
+    // Stored as `<id>.yaml`, in the same directory, so its relative paths resolve as checked.
+    const checked: CatalogEntry = { ...read, file: this.store.fileOf(read.id) };
+    const over = this.overBudget(checked.id, checked.document, label);
     if (over !== undefined) throw new InferenceError('PAYLOAD_TOO_LARGE', over);
-    const existing = this.graphs.get(checked.name);
+    const existing = this.graphs.get(checked.id);
+    if (existing !== undefined && mode === 'add') throw alreadyExists(existing);
     if (existing?.source === 'file') throw readOnly(existing, 'replaced');
     try {
-      this.store.save(checked.name, bytes);
+      this.store.save(checked.id, bytes);
     } catch (err) {
       throw new InferenceError('INTERNAL', err instanceof Error ? err.message : String(err), { cause: err });
     }
     const entry: CatalogueGraph = { ...checked, source: 'api', shownFile: 'api' };
-    const replaced = this.graphs.has(entry.name);
-    this.graphs.set(entry.name, entry);
-    this.logger.log(`graph "${entry.name}" ${replaced ? 'replaced' : 'added'} through the API (sha256 ${entry.contentHash.slice(0, 12)}): ${entry.demands.length} placeable node(s)`);
-    this.emit(entry.name, entry);
-    return entry;
+    this.graphs.set(entry.id, entry);
+    this.logger.log(`graph "${entry.name}" version ${entry.version ?? '?'} ${existing !== undefined ? 'replaced' : 'added'} through the API (sha256 ${entry.contentHash.slice(0, 12)}): ${entry.demands.length} placeable node(s)`);
+    this.emit(entry.id, entry);
+    return { entry, created: existing === undefined };
   }
 
   /** A stored posted graph as at start-up; one naming custom modules fails while ALLOW_POSTED_MODULES is off. */
@@ -264,36 +289,37 @@ export class GraphCatalogueService implements OnModuleInit {
 
   /** Start-up: the first of a name wins (files before posted graphs), so a later one never hides a user's file. */
   private load(read: CatalogueGraph): void {
-    const over = read.error === undefined ? this.overBudget(read.name, read.document, read.file) : undefined;
+    const over = read.error === undefined ? this.overBudget(read.id, read.document, read.file) : undefined;
     const entry: CatalogueGraph = over === undefined ? read : { ...read, demands: [], scaling: [], error: over };
-    const taken = this.graphs.get(entry.name);
+    const taken = this.graphs.get(entry.id);
     if (taken !== undefined) {
-      const fix = entry.source === 'api' ? `remove the stored copy ${entry.file}` : 'rename one of them';
-      this.logger.error(`graph "${entry.name}" of ${entry.file} is ignored: ${taken.file} has the same name; ${fix}`);
+      const fix = entry.source === 'api' ? `remove the stored copy ${entry.file}` : 'rename one of them or give them different spec.version';
+      this.logger.error(`graph "${entry.name}"${entry.version === undefined ? '' : ` version ${entry.version}`} of ${entry.file} is ignored: ${taken.file} has the same name and version; ${fix}`);
       return;
     }
-    this.graphs.set(entry.name, entry);
+    this.graphs.set(entry.id, entry);
     if (entry.error !== undefined) this.logger.error(`graph ${entry.file} is invalid and will not be placed:\n${entry.error}`);
     else this.logger.log(`graph "${entry.name}" (${entry.source === 'file' ? entry.shownFile : 'posted through the API'}): ${entry.demands.length} placeable node(s)`);
-    this.emit(entry.name, entry);
+    this.emit(entry.id, entry);
   }
 
   /** Why `document` would not fit beside the other served graphs in one catalogue message; undefined when it fits. */
-  private overBudget(name: string, document: string, label: string): string | undefined {
+  private overBudget(id: string, document: string, label: string): string | undefined {
     let total = Buffer.byteLength(document, 'utf8');
-    for (const g of this.graphs.values()) if (g.name !== name && g.error === undefined) total += Buffer.byteLength(g.document, 'utf8');
+    for (const g of this.graphs.values()) if (g.id !== id && g.error === undefined) total += Buffer.byteLength(g.document, 'utf8');
     if (total <= MAX_CATALOGUE_DOCUMENT_BYTES) return undefined;
     return `${label}: the served graphs' documents would take ${total} bytes; they travel to gateways in one control message, so together they may take at most ${MAX_CATALOGUE_DOCUMENT_BYTES} bytes (remove graphs, or split them over several infergraph installations)`;
   }
 
-  private emit(name: string, graph: CatalogueGraph | undefined): void {
-    for (const l of this.listeners) l(name, graph);
+  private emit(id: string, graph: CatalogueGraph | undefined): void {
+    for (const l of this.listeners) l(id, graph);
   }
 }
 
 function describeGraph(e: CatalogueGraph): GraphDescription {
   const described = {
     name: e.name,
+    ...(e.version === undefined ? {} : { version: e.version }),
     source: e.source,
     file: e.shownFile,
     contentHash: e.contentHash,

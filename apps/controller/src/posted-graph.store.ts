@@ -1,10 +1,10 @@
 import { accessSync, constants, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { dnsLabel } from '@infergraph/spec';
+import { graphId } from '@infergraph/spec';
 import { TEMPORARY_FILE, syncDirectory, writeFileDurably } from './durable-file';
 
 /**
- * The graphs posted through the admin API: one `<name>.yaml` each in `<STATE_DIR>/graphs`, the controller's
+ * The graphs posted through the admin API: one `<id>.yaml` each (`NodeKey.graphId`: `<name>` or `<name>@<version>`) in `<STATE_DIR>/graphs`, the controller's
  * own directory (GRAPHS_DIR belongs to the user and is never written). Every write is atomic: a temporary
  * file beside the target, flushed to disk, renamed over it; a crash leaves the old graph or the new one.
  */
@@ -26,9 +26,12 @@ export class PostedGraphStore {
     for (const name of readdirSync(this.dir)) if (TEMPORARY_FILE.test(name)) rmSync(path.join(this.dir, name), { force: true });
   }
 
-  fileOf(name: string): string {
-    if (!dnsLabel.safeParse(name).success) throw new Error(`"${name}" is not a graph name (a DNS-1123 label)`);
-    return path.join(this.dir, `${name}.yaml`);
+  /** The file of a graph id; throws for anything but a DNS-1123 name with an optional "@<version>". */
+  fileOf(id: string): string {
+    if (!graphId.safeParse(id).success) {
+      throw new Error(`"${id}" is not a graph name (a DNS-1123 label, optionally followed by "@<version>")`);
+    }
+    return path.join(this.dir, `${id}.yaml`);
   }
 
   /** The stored graph files, by name. */

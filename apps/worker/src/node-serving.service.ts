@@ -63,7 +63,7 @@ export class NodeServingService implements OnApplicationBootstrap, BeforeApplica
   async onApplicationBootstrap(): Promise<void> {
     if (this.config.controller === undefined) {
       await this.registry.loadDirectories(this.config.graphDirs);
-      const served = this.registry.list().flatMap((e) => [...(e.graph?.runtimes.keys() ?? [])].map((n) => NodeKey.format(e.name, n)));
+      const served = this.registry.list().flatMap((e) => [...(e.graph?.runtimes.keys() ?? [])].map((n) => NodeKey.format(e.name, n, e.version)));
       this.logger.log(`serving ${served.length} node(s): ${served.join(', ')}`);
       await this.serveKafka();
     }
@@ -111,7 +111,7 @@ export class NodeServingService implements OnApplicationBootstrap, BeforeApplica
     for (const { spec, node } of served) {
       if (!(this.config.kafka.allGraphs || spec.spec.transport === 'kafka') || !remoteNodesOf(spec).includes(node)) continue;
       const { prefix, partitions } = kafkaSettingsOf(spec, this.config.kafka.topicPrefix);
-      nodes.push({ graph: spec.metadata.name, node, prefix, partitions });
+      nodes.push({ graph: spec.metadata.name, version: spec.spec.version, node, prefix, partitions });
     }
     await this.kafka.serve(nodes).catch((err: unknown) => this.logger.error(`Kafka node topics: ${err instanceof Error ? err.message : String(err)}`));
   }

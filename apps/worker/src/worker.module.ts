@@ -27,7 +27,7 @@ export class WorkerModule {
         {
           provide: GraphRegistry,
           useFactory: (loader: OnnxModelLoader, models: ModelStore) => {
-            const registry = new GraphRegistry(loader, engineLogger, { paths: new PathPolicy(config.modelRoots), models, singleVersion: true, ...(tracing === undefined ? {} : { tracer: new OtelGraphTracer() }) });
+            const registry = new GraphRegistry(loader, engineLogger, { paths: new PathPolicy(config.modelRoots), models, ...(tracing === undefined ? {} : { tracer: new OtelGraphTracer() }) });
             logRequests(registry.events, logger);
             return registry;
           },

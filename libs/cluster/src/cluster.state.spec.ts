@@ -99,6 +99,7 @@ describe('ClusterState', () => {
     assert.deepEqual(state.reportReplica('w2', 'g.a', 1, 'READY', '', 'cpu'), { routingChanged: true, changedWorkers: ['w1'] });
     assert.deepEqual(placement(state, 'w1', 'w2'), ['w1: g.a#0', 'w2: g.a#1']);
     assert.deepEqual(routes(state), ['g.a w1:7000 w2:7000']);
+    assert.deepEqual(state.assignmentFor('w1').graphs.map((g) => g.name), ['g']);
   });
 
   it('expires workers whose last heartbeat is older than the timeout', () => {
@@ -274,9 +275,55 @@ describe('ClusterState', () => {
     assert.deepEqual(run(), run());
   });
 
+  it('places two versions of one graph as separate replicas, and removing one leaves the other placed and routed', () => {
+    const state = cluster();
+    // Version "1" keeps the unversioned keys; version "2" is the graph id "g@2".
+    state.setGraph('g', 'graphs/g.yaml', [node('g.a', 2)], 'hash-1');
+    state.setGraph('g@2', 'graphs/g-v2.yaml', [node('g@2.a', 2)], 'hash-2');
+    state.upsertWorker(worker('w1'), 0);
+    state.upsertWorker(worker('w2'), 0);
+    state.replan();
+    // Each worker holds one replica of each version: never two of a node on one worker.
+    assert.deepEqual(placement(state, 'w1', 'w2'), ['w1: g.a#0 g@2.a#1', 'w2: g.a#1 g@2.a#0']);
+    assert.deepEqual(state.assignmentFor('w1').graphs, [
+      { name: 'g', file: 'graphs/g.yaml', contentHash: 'hash-1' },
+      { name: 'g@2', file: 'graphs/g-v2.yaml', contentHash: 'hash-2' },
+    ]);
+    for (const w of ['w1', 'w2']) for (const r of state.assignmentFor(w).replicas) state.reportReplica(w, r.key, r.replica, 'READY', '', 'cpu');
+    assert.deepEqual(routes(state), ['g.a w1:7000 w2:7000', 'g@2.a w1:7000 w2:7000']);
+    assert.deepEqual(
+      state.status(0).graphs.map((g) => [g.name, g.version, g.nodes.map((n) => n.key)]),
+      [
+        ['g', undefined, ['g.a']],
+        ['g', '2', ['g@2.a']],
+      ],
+    );
+
+    assert.equal(state.removeGraph('g@2'), true);
+    state.replan();
+    assert.deepEqual(placement(state, 'w1', 'w2'), ['w1: g.a#0', 'w2: g.a#1']);
+    assert.deepEqual(routes(state), ['g.a w1:7000 w2:7000']);
+    assert.deepEqual(state.assignmentFor('w1').graphs.map((g) => g.name), ['g']);
+  });
+
+  it('adopts a re-joining worker\'s replicas of a version only when that version\'s content hash matches', () => {
+    const state = cluster();
+    state.setGraph('g', 'g.yaml', [node('g.a', 1)], 'hash-1');
+    state.setGraph('g@2', 'g-v2.yaml', [node('g@2.a', 1)], 'hash-2');
+    const held = [
+      { key: 'g.a', replica: 0, state: 'READY' as const, reason: '', provider: 'cpu' },
+      { key: 'g@2.a', replica: 0, state: 'READY' as const, reason: '', provider: 'cpu' },
+    ];
+    // The worker loaded version 2 from other content: only version 1 is adopted.
+    state.upsertWorker({ ...worker('w1'), held, loadedGraphs: { g: 'hash-1', 'g@2': 'stale' } }, 0);
+    assert.deepEqual(routes(state), ['g.a w1:7000']);
+  });
+
   it('rejects a graph whose demands do not belong to it or cannot be planned', () => {
     const state = cluster();
     assert.throws(() => state.setGraph('g', 'g.yaml', [node('other.a', 1)]), /graph "g" \(g\.yaml\): demand key "other\.a" must start with "g\."/);
+    assert.throws(() => state.setGraph('g', 'g.yaml', [node('g@2.a', 1)]), /graph "g" \(g\.yaml\): demand key "g@2\.a" must start with "g\."/);
+    assert.throws(() => state.setGraph('g@1', 'g.yaml', [node('g.a', 1)]), /graph id "g@1" must be/);
     assert.throws(() => state.setGraph('g', 'g.yaml', [node('g.a', 1), node('g.a', 1)]), /graph "g" \(g\.yaml\): duplicate demand key "g\.a"/);
     assert.throws(() => state.upsertWorker({ ...worker('w1'), capacity: { cpu: -1, memory: 0, gpuCount: 0, gpuMemory: 0 } }, 0), /worker "w1" cpu must be/);
   });

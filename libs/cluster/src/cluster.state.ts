@@ -144,10 +144,13 @@ export class ClusterState {
     return expired;
   }
 
-  /** Adds or replaces a desired graph; every demand key must be `"<name>.<node>"`. */
+  /**
+   * Adds or replaces a desired graph version under its graph id (`NodeKey.graphId`: `"<name>"` or
+   * `"<name>@<version>"`); every demand key must be `"<id>.<node>"`. Versions of one graph are separate graphs here.
+   */
   setGraph(name: string, file: string, demands: readonly GraphDemand[], contentHash = ''): void {
-    if (name === '' || name.includes('.')) throw new Error(`graph name "${name}" must be non-empty and contain no "."`);
-    const stray = demands.find((d) => NodeKey.graphOf(d.key) !== name);
+    if (NodeKey.parseGraphId(name) === undefined) throw new Error(`graph id "${name}" must be a graph name, optionally followed by "@<version>" (not "@1"), with no "." in the name`);
+    const stray = demands.find((d) => NodeKey.graphIdOf(d.key) !== name);
     if (stray !== undefined) throw new Error(`graph "${name}" (${file}): demand key "${stray.key}" must start with "${name}."`);
     try {
       placeReplicas([], demands); // validates keys and amounts now, not at the next replan
@@ -192,7 +195,7 @@ export class ClusterState {
   /** Removes a desired graph and forgets its replicas; false if it was not known. */
   removeGraph(name: string): boolean {
     if (!this.graphs.delete(name)) return false;
-    const ofGraph = (key: string): boolean => key.startsWith(`${name}.`);
+    const ofGraph = (key: string): boolean => NodeKey.graphIdOf(key) === name;
     this.placed = new Map([...this.placed].filter(([, p]) => !ofGraph(p.key)));
     this.leaving = new Map([...this.leaving].filter(([, p]) => !ofGraph(p.key)));
     this.pending = this.pending.filter((p) => !ofGraph(p.key));
@@ -250,7 +253,7 @@ export class ClusterState {
   assignmentFor(workerId: string): WorkerAssignment {
     const replicas = this.placedOn(workerId).map(({ key, replica }) => ({ key, replica }));
     const graphs = [...this.graphs]
-      .filter(([name]) => replicas.some((r) => r.key.startsWith(`${name}.`)))
+      .filter(([name]) => replicas.some((r) => NodeKey.graphIdOf(r.key) === name))
       .map(([name, g]) => ({ name, file: g.file, contentHash: g.contentHash }))
       .sort((a, b) => compareText(a.name, b.name));
     return { graphs, replicas };
@@ -298,8 +301,8 @@ export class ClusterState {
       });
     const graphs = [...this.graphs]
       .sort(([a], [b]) => compareText(a, b))
-      .map(([name, g]) => ({
-        name,
+      .map(([id, g]) => ({
+        ...graphNameOf(id),
         file: g.file,
         nodes: g.demands.map((d) => ({
           key: d.key,
@@ -342,7 +345,7 @@ export class ClusterState {
 
   /** Takes on a replica a worker says it holds: its slot if free, else a free replica index of its node. */
   private adopt(hello: WorkerHello, h: HeldReplica): void {
-    const name = NodeKey.graphOf(h.key) ?? '';
+    const name = NodeKey.graphIdOf(h.key) ?? '';
     const graph = this.graphs.get(name);
     const demand = this.effectiveDemands().find((d) => d.key === h.key);
     if (graph === undefined || demand === undefined || hello.loadedGraphs?.[name] !== graph.contentHash) return;
@@ -388,6 +391,12 @@ export class ClusterState {
     this.announcedVersion = this.routing.version;
     return changed;
   }
+}
+
+/** A graph id as `/v1/cluster` shows it: the graph's name, and its version when the id names one. */
+function graphNameOf(id: string): { name: string; version?: string } {
+  const parsed = NodeKey.parseGraphId(id);
+  return parsed?.version === undefined ? { name: parsed?.graph ?? id } : { name: parsed.graph, version: parsed.version };
 }
 
 function toCapacity(hello: WorkerHello): WorkerCapacity {

@@ -23,7 +23,7 @@ export interface WorkerHello {
    * graph's content hash matches); replicas placed on the worker but not listed go back to LOADING.
    */
   readonly held?: readonly HeldReplica[];
-  /** Content hash of each graph the worker has loaded, by graph name. */
+  /** Content hash of each graph the worker has loaded, by graph id (`NodeKey.graphId`: name, or name@version). */
   readonly loadedGraphs?: Readonly<Record<string, string>>;
   /** The worker is shutting down: nothing new is placed on it and its replicas move elsewhere. */
   readonly draining?: boolean;
@@ -38,7 +38,7 @@ export interface WorkerHello {
   };
 }
 
-/** The full set of replicas a worker should run, and the graph files they come from. */
+/** The full set of replicas a worker should run, and the graph files they come from (`name`: the graph id). */
 export interface WorkerAssignment {
   /** `contentHash`: sha256 of the graph file the controller placed (a worker reloads on a change). */
   readonly graphs: readonly { readonly name: string; readonly file: string; readonly contentHash: string }[];
@@ -94,6 +94,8 @@ export interface ClusterStatus {
   }[];
   readonly graphs: readonly {
     readonly name: string;
+    /** Set for a version other than the unversioned "1" (its node keys are `"<name>@<version>.<node>"`). */
+    readonly version?: string;
     readonly file: string;
     readonly nodes: readonly { readonly key: string; readonly wanted: number; readonly replicas: readonly ReplicaStatus[] }[];
   }[];

@@ -70,6 +70,14 @@ describe('demandsOf', () => {
     );
   });
 
+  it('keys the nodes of a version other than 1 with it, so versions side by side are separate replicas', () => {
+    const v1 = graph([model('a'), last]);
+    const v2: GraphSpec = { ...v1, spec: { ...v1.spec, version: '2.0' } };
+    assert.deepEqual(demandsOf(v1, 'g.yaml', () => undefined).map((d) => d.key), ['g.a']);
+    assert.deepEqual(demandsOf(v2, 'g-2.yaml', () => undefined).map((d) => d.key), ['g@2.0.a']);
+    assert.throws(() => demandsOf({ ...v2, spec: { ...v2.spec, nodes: [model('a', { resources: { memory: '9000Pi' } }), last] } }, 'g-2.yaml', () => undefined), /graph "g" version 2\.0 \(g-2\.yaml\) node "a" resources\.memory/);
+  });
+
   it('names the graph, file and node when a quantity cannot be used', () => {
     const spec = graph([model('a', { resources: { memory: '9000Pi' } }), last]);
     assert.throws(() => demandsOf(spec, 'g.yaml', () => undefined), /graph "g" \(g\.yaml\) node "a" resources\.memory: byte quantity "9000Pi" is too large/);

@@ -24,12 +24,12 @@ export function demandsOf(graph: GraphSpec, file: string, modelBytes: (node: str
   const name = graph.metadata.name;
   return graph.spec.nodes
     .filter((node) => PLACED_NODE_TYPES.includes(node.type) && node.resources?.pool !== GATEWAY_POOL)
-    .map((node) => demandOf(name, file, node, modelBytes));
+    .map((node) => demandOf(name, graph.spec.version, file, node, modelBytes));
 }
 
-function demandOf(graph: string, file: string, node: NodeSpec, modelBytes: (node: string) => number | undefined): NodeDemand {
+function demandOf(graph: string, version: string, file: string, node: NodeSpec, modelBytes: (node: string) => number | undefined): NodeDemand {
   const resources = node.resources;
-  const where = `graph "${graph}" (${file}) node "${node.name}"`;
+  const where = `graph "${graph}"${version === NodeKey.UNVERSIONED ? '' : ` version ${version}`} (${file}) node "${node.name}"`;
   const parse = <T>(field: string, read: () => T): T => {
     try {
       return read();
@@ -38,7 +38,7 @@ function demandOf(graph: string, file: string, node: NodeSpec, modelBytes: (node
     }
   };
   return {
-    key: NodeKey.format(graph, node.name),
+    key: NodeKey.format(graph, node.name, version),
     pool: resources?.pool ?? DEFAULT_POOL,
     cpu: parse('cpu', () => parseCpu(resources?.cpu ?? DEFAULT_CPU)),
     memory: parse('memory', () => (resources?.memory === undefined ? defaultMemory(node, modelBytes) : parseBytes(resources.memory))),

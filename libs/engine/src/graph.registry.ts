@@ -119,8 +119,6 @@ export interface GraphRegistryOptions {
   readonly models?: GraphLoadHooks['models'];
   /** The version each named graph's unversioned path serves (default: its latest version). */
   readonly defaultVersions?: Readonly<Record<string, string>>;
-  /** Refuse a second version of a graph: this process serves nodes by "<graph>.<node>" (a worker). */
-  readonly singleVersion?: boolean;
 }
 
 /** Map key of one version of a graph. */
@@ -374,7 +372,8 @@ export class GraphRegistry {
 
   /**
    * Why a loaded graph cannot be served beside the others: its name and version come from another file,
-   * or it is a second version where node calls leave this process (they are keyed "<graph>.<node>").
+   * or it is a second version whose node calls would go over Kafka (node topics are named without a version).
+   * Over gRPC each version's nodes are keyed with it (`NodeKey`) and placed as their own replicas.
    */
   private clashOf(graph: LoadedGraph, file: string): string | undefined {
     const name = graph.spec.metadata.name;
@@ -382,9 +381,9 @@ export class GraphRegistry {
     const same = this.entries.get(keyOf(name, version));
     if (same !== undefined && same.file !== file) return `graph name "${name}" version ${version} is already served from ${same.file}`;
     const others = this.versionsOf(name).filter((e) => e.file !== file && e.graph !== undefined);
-    const remote = this.options.singleVersion === true || (this.options.bus?.kind ?? 'inprocess') !== 'inprocess' || graph.spec.spec.transport === 'kafka' || others.some((e) => e.graph?.spec.spec.transport === 'kafka');
-    if (others.length > 0 && remote) {
-      return `graph "${name}" version ${version}: another version (${others.map((e) => e.version ?? '?').join(', ')}, from ${others.map((e) => e.file).join(', ')}) is served, and versions side by side need in-process nodes in a gateway (NODE_TRANSPORT=inprocess, no spec.transport: kafka); workers key node calls by "<graph>.<node>" without a version`;
+    const kafka = this.options.bus?.kind === 'kafka' || graph.spec.spec.transport === 'kafka' || others.some((e) => e.graph?.spec.spec.transport === 'kafka');
+    if (others.length > 0 && kafka) {
+      return `graph "${name}" version ${version}: another version (${others.map((e) => e.version ?? '?').join(', ')}, from ${others.map((e) => e.file).join(', ')}) is served, and versions side by side cannot use Kafka node topics, which are named "<prefix>.<graph>.<node>" without a version; use in-process or gRPC nodes (no NODE_TRANSPORT=kafka, no spec.transport: kafka)`;
     }
     return undefined;
   }

@@ -174,7 +174,8 @@ export class NodeInferenceService {
     let call: (node: string, inputs: TensorMap, ctx: RequestContext) => Promise<TensorMap>;
     if (this.nodes !== undefined) {
       const nodes = this.nodes;
-      const first = nodes.served().find((s) => s.loaded.graph === graph);
+      // `graph` is a graph id: one version's nodes.
+      const first = nodes.served().find((s) => NodeKey.graphId(s.spec.metadata.name, s.spec.spec.version) === graph);
       if (first === undefined) return 'it holds none of its nodes';
       plan = first.loaded.plan;
       spec = first.spec;
@@ -187,7 +188,8 @@ export class NodeInferenceService {
       call = (node, inputs, ctx) =>
         nodes.call(NodeKey.format(graph, node), (loaded) => loaded.runtime.infer(inputs, ctx)) ?? Promise.reject(new InferenceError('UNAVAILABLE', `node "${NodeKey.format(graph, node)}" stopped serving`));
     } else {
-      const loaded = this.registry.get(graph)?.graph;
+      const id = NodeKey.parseGraphId(graph);
+      const loaded = id === undefined ? undefined : this.registry.get(id.graph, id.version ?? NodeKey.UNVERSIONED)?.graph;
       if (loaded === undefined) return 'it serves no such graph';
       plan = loaded.executor.plan;
       spec = loaded.spec;
@@ -232,7 +234,8 @@ export class NodeInferenceService {
   inFlightByNode(): [NodeRef, number][] {
     return [...this.inFlight].flatMap(([key, n]): [NodeRef, number][] => {
       const ref = NodeKey.parse(key);
-      return ref === undefined ? [] : [[ref, n]];
+      // A metric label set: the version stays in the graph label ("<graph>@<version>").
+      return ref === undefined ? [] : [[{ graph: NodeKey.graphId(ref.graph, ref.version), node: ref.node }, n]];
     });
   }
 
@@ -265,9 +268,11 @@ export class NodeInferenceService {
     const ref = NodeKey.parse(model);
     if (ref === undefined) throw new InferenceError('NOT_FOUND', `worker serves no model "${model}" (model names are "<graph>.<node>")`);
     const { graph, node } = ref;
-    const entry = this.registry.get(graph);
+    // An unversioned key is version 1, else (callers from before versions) the graph's only or default version.
+    const entry = ref.version !== undefined ? this.registry.get(graph, ref.version) : (this.registry.get(graph, NodeKey.UNVERSIONED) ?? this.registry.get(graph));
     if (entry?.graph === undefined) {
-      throw new InferenceError(entry === undefined ? 'NOT_FOUND' : 'UNAVAILABLE', `worker serves no graph "${graph}" (model names are "<graph>.<node>")`);
+      const what = `graph "${graph}"${ref.version === undefined ? '' : ` version ${ref.version}`}`;
+      throw new InferenceError(entry === undefined ? 'NOT_FOUND' : 'UNAVAILABLE', `worker serves no ${what} (model names are "<graph>.<node>", or "<graph>@<version>.<node>" for a version other than 1)`);
     }
     const runtime = entry.graph.runtimes.get(node);
     if (runtime === undefined) throw new InferenceError('NOT_FOUND', `graph "${graph}" has no node "${node}" on this worker`);

@@ -64,12 +64,14 @@ class ServedNode {
   }
 
   private close(): void {
-    this.loaded.close().catch((err: unknown) => this.logger.warn(`closing node "${NodeKey.format(this.loaded.graph, this.loaded.node)}": ${messageOf(err)}`));
+    const key = NodeKey.format(this.spec.metadata.name, this.loaded.node, this.spec.spec.version);
+    this.loaded.close().catch((err: unknown) => this.logger.warn(`closing node "${key}": ${messageOf(err)}`));
   }
 }
 
 interface Slot {
   readonly key: string;
+  /** The graph id (`NodeKey.graphId`): what the assignment names the graph version by. */
   readonly graph: string;
   readonly node: string;
   state: ReplicaState;
@@ -147,7 +149,9 @@ export class NodeRuntimeRegistry {
     };
     for (const key of wanted) {
       // A malformed key names no assigned graph: its slot fails below with that reason.
-      const { graph, node } = NodeKey.parse(key) ?? { graph: key, node: '' };
+      const parsed = NodeKey.parse(key);
+      const graph = parsed === undefined ? key : NodeKey.graphId(parsed.graph, parsed.version);
+      const node = parsed?.node ?? '';
       const ref = refs.get(graph);
       let slot = this.slots.get(key);
       if (slot === undefined) {
@@ -280,6 +284,12 @@ export class NodeRuntimeRegistry {
       if (this.sources.get(ref.name) === source) this.sources.delete(ref.name);
       for (const slot of slots) if (current(slot)) this.fail(slot, messageOf(err));
       this.options.onLoaded?.({ graph: ref.name, state: 'failed', seconds: (performance.now() - started) / 1000, models: [] });
+      return;
+    }
+    const id = NodeKey.graphId(graph.spec.metadata.name, graph.spec.spec.version);
+    if (id !== ref.name) {
+      const problem = `the assignment names graph "${ref.name}", but ${ref.file} is graph "${graph.spec.metadata.name}" version ${graph.spec.spec.version} ("${id}")`;
+      for (const slot of slots) if (current(slot)) this.fail(slot, problem);
       return;
     }
     if (ref.contentHash !== '' && graph.contentHash !== ref.contentHash) {

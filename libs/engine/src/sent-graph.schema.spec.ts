@@ -15,12 +15,18 @@ describe('checkSentGraphs', () => {
     assert.deepEqual(checkSentGraphs([good]), { graphs: [{ name: 'iris', file: '/graphs/iris.yaml', contentHash: sha(doc), source: doc }], refused: [] });
   });
 
+  it('accepts a version named by its graph id ("<name>@<version>")', () => {
+    assert.deepEqual(checkSentGraphs([{ ...good, name: 'iris@2' }]).graphs.map((g) => g.name), ['iris@2']);
+  });
+
   const big = `#${'x'.repeat(MAX_GRAPH_BYTES)}`;
   const cases: { name: string; message: Record<string, unknown>; refusedName: string | undefined; problem: RegExp }[] = [
     { name: 'a document that does not match its hash', message: { ...good, source: `${doc}# edited\n` }, refusedName: 'iris', problem: /graph "iris".*graphs\[0\]\.source has sha256 [0-9a-f]{64}, not the content_hash/ },
     { name: 'no document (an older controller)', message: { ...good, source: '' }, refusedName: 'iris', problem: /graphs\[0\]\.source: is empty: the controller sent no graph document/ },
     { name: 'a document over the size limit', message: { ...good, source: big, content_hash: sha(big) }, refusedName: 'iris', problem: new RegExp(`graphs\\[0\\]\\.source: must be at most ${MAX_GRAPH_BYTES} bytes`) },
     { name: 'a name that is not a DNS label', message: { ...good, name: '../etc' }, refusedName: undefined, problem: /graph #0 .*graphs\[0\]\.name/ },
+    { name: 'a graph id naming version "1" (its id is the bare name)', message: { ...good, name: 'iris@1' }, refusedName: undefined, problem: /graph #0 .*graphs\[0\]\.name/ },
+    { name: 'a graph id whose version has a "/"', message: { ...good, name: 'iris@../x' }, refusedName: undefined, problem: /graph #0 .*graphs\[0\]\.name/ },
     { name: 'a hash that is not sha256 hex', message: { ...good, content_hash: 'abc' }, refusedName: 'iris', problem: /graphs\[0\]\.content_hash: must be a sha256 in hex/ },
     { name: 'a file with a NUL', message: { ...good, file: '/graphs/\0x' }, refusedName: 'iris', problem: /graphs\[0\]\.file: must not contain NUL/ },
   ];

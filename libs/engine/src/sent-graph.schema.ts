@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import type { GraphRefMessage } from '@infergraph/protocol';
-import { MAX_GRAPH_BYTES, dnsLabel } from '@infergraph/spec';
+import { MAX_GRAPH_BYTES, graphId } from '@infergraph/spec';
 
 /** A graph document the controller sent (an assignment's or a catalogue's), checked at the receiver. */
 export interface SentGraph {
+  /** The graph id (`NodeKey.graphId`): `<name>`, or `<name>@<version>` for a version other than "1". */
   readonly name: string;
   /** Where the graph is at the controller: relative paths resolve beside it (never read). */
   readonly file: string;
@@ -13,7 +14,7 @@ export interface SentGraph {
 }
 
 const sentGraphSchema = z.object({
-  name: dnsLabel,
+  name: graphId,
   file: z.string().min(1).max(4096).refine((f) => !f.includes('\0'), 'must not contain NUL'),
   content_hash: z.string().regex(/^[0-9a-f]{64}$/, 'must be a sha256 in hex'),
   source: z
@@ -31,7 +32,7 @@ export function checkSentGraphs(messages: readonly GraphRefMessage[]): { graphs:
   const graphs: SentGraph[] = [];
   const refused: { name: string | undefined; problem: string }[] = [];
   messages.forEach((m, index) => {
-    const name = typeof m.name === 'string' && dnsLabel.safeParse(m.name).success ? m.name : undefined;
+    const name = typeof m.name === 'string' && graphId.safeParse(m.name).success ? m.name : undefined;
     const parsed = sentGraphSchema.safeParse(m);
     if (!parsed.success) {
       const problem = parsed.error.issues

@@ -6,6 +6,7 @@ import { routerConfigSchema } from './router-config.schema';
 import { combinerConfigSchema } from './combiner-config.schema';
 import { driftConfigSchema, outlierConfigSchema } from './detector-config.schema';
 import { parseModelUri } from './model-uri';
+import { NodeKey } from './node.key';
 
 export const API_VERSION = 'infergraph.dev/v1alpha1';
 export const KIND = 'InferenceGraph';
@@ -161,6 +162,24 @@ export const graphOutputSchema = z.union([
   }),
 ]);
 
+/** A graph's `spec.version` (also the part of a node key after "@"). */
+export const graphVersion = z.string().max(63, 'must be at most 63 characters').regex(/^[A-Za-z0-9._-]+$/, 'must be letters, digits, ".", "_" or "-"');
+
+/** One version of a graph where the cluster names it (`NodeKey.graphId`): `<name>` or `<name>@<version>`. */
+export const graphId = z.string().refine((id) => {
+  const parsed = NodeKey.parseGraphId(id);
+  return parsed !== undefined && dnsLabel.safeParse(parsed.graph).success && (parsed.version === undefined || graphVersion.safeParse(parsed.version).success);
+}, 'must be a graph name (a DNS-1123 label), optionally followed by "@<version>" (not "@1")');
+
+/** A node key as another process sends it (`NodeKey`): a graph id, ".", and a node name. */
+export const nodeKey = z
+  .string()
+  .max(256, 'must be at most 256 characters')
+  .refine((key) => {
+    const parsed = NodeKey.parse(key);
+    return parsed !== undefined && graphId.safeParse(NodeKey.graphId(parsed.graph, parsed.version)).success && /^[A-Za-z0-9_-]+$/.test(parsed.node);
+  }, 'must be "<graph>.<node>", or "<graph>@<version>.<node>"');
+
 export const graphHeaderSchema = z.strictObject({
   apiVersion: z.literal(API_VERSION, { error: `must be "${API_VERSION}"` }),
   kind: z.literal(KIND, { error: `must be "${KIND}"` }),
@@ -170,7 +189,7 @@ export const graphHeaderSchema = z.strictObject({
     annotations: z.record(z.string(), z.string()).optional(),
   }),
   spec: z.strictObject({
-    version: z.string().regex(/^[A-Za-z0-9._-]+$/, 'must be letters, digits, ".", "_" or "-"').default('1'),
+    version: graphVersion.default(NodeKey.UNVERSIONED),
     timeoutMs: z.int().min(1).max(3_600_000).default(30_000),
     /** Rows (first dimension of each input) one request may carry; default the gateway's MAX_ROWS. */
     maxRows: z.int().min(1).max(10_000_000).optional(),

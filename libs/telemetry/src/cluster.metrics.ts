@@ -45,5 +45,7 @@ export class ClusterMetrics extends ProcessMetrics {
 
 /** A node key's metric labels; a malformed key keeps its text as the graph label rather than vanish. */
 function splitKey(key: string): NodeRef {
-  return NodeKey.parse(key) ?? { graph: key, node: '' };
+  const ref = NodeKey.parse(key);
+  // The version stays in the graph label ("<graph>@<version>"): a label set has fixed names.
+  return ref === undefined ? { graph: key, node: '' } : { graph: NodeKey.graphId(ref.graph, ref.version), node: ref.node };
 }

@@ -1,5 +1,5 @@
 import { SplitTransport, type NodeBus, type NodeBusStats, type NodeTransport } from '@infergraph/executor';
-import { NodeKey, type GraphSpec } from '@infergraph/spec';
+import type { GraphSpec } from '@infergraph/spec';
 import { GrpcNodeTransport } from './grpc-node.transport';
 import type { NodeStreamOptions } from './node-stream.client';
 import type { RoutingTableWatcher } from './routing-table.watcher';
@@ -24,11 +24,12 @@ export class GrpcNodeBus implements NodeBus {
   /** Workers the controller's routing table names for each node key; the bus starts and stops the watcher. */
   static routedBy(routes: RoutingTableWatcher, options: NodeStreamOptions = {}): GrpcNodeBus {
     routes.start();
-    return new GrpcNodeBus(new GrpcNodeTransport((graph, node) => routes.addressesFor(NodeKey.format(graph, node)), options), routes);
+    return new GrpcNodeBus(new GrpcNodeTransport((key) => routes.addressesFor(key), options), routes);
   }
 
+  /** The graph's version names its nodes on workers (`"<graph>@<version>.<node>"`), so each version reaches its own replicas. */
   forGraph(graph: GraphSpec, local: NodeTransport): NodeTransport {
-    return new SplitTransport(graph, this.transport, local);
+    return new SplitTransport(graph, this.transport.forVersion(graph.spec.version), local);
   }
 
   /** Yes: a stream message costs about as much as a model run of a small batch, so it is paid per batch. */

@@ -15,8 +15,8 @@ interface Candidate {
   readonly entries: number;
 }
 
-/** Which worker addresses hold a ready replica of a node. */
-export type ReplicaResolver = (graph: string, node: string) => readonly string[];
+/** Which worker addresses hold a ready replica of a node, by its key (`NodeKey`, with the graph's version). */
+export type ReplicaResolver = (key: string) => readonly string[];
 
 const RETRYABLE = new Set<number>([status.UNAVAILABLE, status.CANCELLED, status.UNKNOWN, status.RESOURCE_EXHAUSTED]);
 
@@ -24,7 +24,8 @@ const RETRYABLE = new Set<number>([status.UNAVAILABLE, status.CANCELLED, status.
  * Calls graph nodes on worker replicas over V2 gRPC, as messages on long-lived ModelStreamInfer streams
  * (`NodeStreamClient`, one per worker): least outstanding requests first, one retry on another replica
  * when the call failed for a transport reason (never for an error the node answered), the request
- * deadline as the call's deadline.
+ * deadline as the call's deadline. Each graph version calls through its own view (`forVersion`), which
+ * names its nodes with the version, so versions side by side reach their own replicas.
  */
 export class GrpcNodeTransport implements NodeTransport {
   private readonly stubs = new Map<string, Replica>();
@@ -43,16 +44,36 @@ export class GrpcNodeTransport implements NodeTransport {
     }
   }
 
+  /** The transport of one version of a graph (`spec.version`): its calls name `NodeKey.format(graph, node, version)`. */
+  forVersion(version: string | undefined): NodeTransport {
+    return {
+      invoke: (call) => this.invokeAs(NodeKey.format(call.graph, call.node, version), call),
+      unavailable: (graph, node) => this.unavailableAs(NodeKey.format(graph, node, version), node),
+      wholeGraph: (graph, nodes) => this.wholeGraphAs(graph, version, nodes),
+    };
+  }
+
   unavailable(graph: string, node: string): string | undefined {
-    return this.resolve(graph, node).length > 0 ? undefined : `node "${node}" has no READY replica in the routing table`;
+    return this.unavailableAs(NodeKey.format(graph, node), node);
   }
 
   invoke(call: NodeInvocation): Promise<TensorMap> {
-    const replicas = this.candidates(this.resolve(call.graph, call.node));
+    return this.invokeAs(NodeKey.format(call.graph, call.node), call);
+  }
+
+  wholeGraph(graph: string, nodes: readonly string[]): WholeGraphCall | undefined {
+    return this.wholeGraphAs(graph, undefined, nodes);
+  }
+
+  private unavailableAs(key: string, node: string): string | undefined {
+    return this.resolve(key).length > 0 ? undefined : `node "${node}" has no READY replica in the routing table${versioned(key)}`;
+  }
+
+  private invokeAs(key: string, call: NodeInvocation): Promise<TensorMap> {
+    const replicas = this.candidates(this.resolve(key));
     if (replicas.length === 0) {
-      return Promise.reject(new InferenceError('UNAVAILABLE', `node "${call.node}" of graph "${call.graph}" has no ready replica`));
+      return Promise.reject(new InferenceError('UNAVAILABLE', `node "${call.node}" of graph "${call.graph}" has no ready replica${versioned(key)}`));
     }
-    const key = NodeKey.format(call.graph, call.node);
     return this.attempt(replicas, call.ctx, call.idempotent, `node "${call.node}"`, async (replica) => {
       const message = encodeNodeCall(key, call.ctx.requestId, call.ctx.parameters, call.inputs.values());
       const response = await replica.client.call(message, call.ctx.headers, call.ctx.deadline, call.ctx.end);
@@ -61,13 +82,14 @@ export class GrpcNodeTransport implements NodeTransport {
   }
 
   /**
-   * The whole graph as one call (`"<graph>.*"`) to a worker that holds every one of `nodes`; undefined when
-   * no worker holds them all. A worker that declines (it no longer holds one of them) resolves undefined.
+   * The whole graph as one call (`"<graph>.*"`, with the version) to a worker that holds every one of
+   * `nodes`; undefined when no worker holds them all. A worker that declines (it no longer holds one of
+   * them) resolves undefined.
    */
-  wholeGraph(graph: string, nodes: readonly string[]): WholeGraphCall | undefined {
-    const holders = this.commonReplicas(graph, nodes);
+  private wholeGraphAs(graph: string, version: string | undefined, nodes: readonly string[]): WholeGraphCall | undefined {
+    const holders = this.commonReplicas(nodes.map((node) => NodeKey.format(graph, node, version)));
     if (holders.length === 0) return undefined;
-    const key = NodeKey.format(graph, NodeKey.WHOLE_GRAPH);
+    const key = NodeKey.format(graph, NodeKey.WHOLE_GRAPH, version);
     return (call) => {
       const ran = this.attempt(this.candidates(holders), call.ctx, call.idempotent, `graph "${graph}"`, async (replica): Promise<GraphAnswer> => {
         const where = `worker ${replica.client.address}`;
@@ -80,11 +102,11 @@ export class GrpcNodeTransport implements NodeTransport {
     };
   }
 
-  /** Addresses that hold a ready replica of every one of `nodes`, in the first node's order. */
-  private commonReplicas(graph: string, nodes: readonly string[]): readonly string[] {
+  /** Addresses that hold a ready replica of every one of `keys`, in the first key's order. */
+  private commonReplicas(keys: readonly string[]): readonly string[] {
     let common: readonly string[] | undefined;
-    for (const node of nodes) {
-      const here = this.resolve(graph, node);
+    for (const key of keys) {
+      const here = this.resolve(key);
       common = common === undefined ? here : common.filter((a) => here.includes(a));
       if (common.length === 0) return common;
     }
@@ -152,6 +174,11 @@ export class GrpcNodeTransport implements NodeTransport {
     }
     return replica;
   }
+}
+
+/** Names the key in messages when it carries a version (`" (key "g@2.n")"`); version "1" reads as before. */
+function versioned(key: string): string {
+  return NodeKey.parse(key)?.version === undefined ? '' : ` (key "${key}")`;
 }
 
 /** Least outstanding requests per routing entry first (ties: list order), skipping workers already tried. */

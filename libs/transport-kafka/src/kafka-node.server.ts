@@ -7,6 +7,8 @@ import { HEADER, PROTOBUF, nodeGroupId, nodeTopicNames, passThroughHeaders } fro
 /** One node replica to serve from Kafka. */
 export interface KafkaServedNode {
   readonly graph: string;
+  /** `spec.version`: part of the node's key (the model the call runs), not of its topics. */
+  readonly version?: string;
   readonly node: string;
   readonly prefix: string;
   readonly partitions: number;
@@ -22,7 +24,7 @@ export interface NodeServerOptions {
   readonly sessionTimeoutMs: number;
 }
 
-const key = (n: KafkaServedNode): string => NodeKey.format(n.graph, n.node);
+const key = (n: KafkaServedNode): string => NodeKey.format(n.graph, n.node, n.version);
 
 /**
  * The worker side of Kafka-connected nodes: one consumer per served node in the node's group (replicas

@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { GraphRegistry, checkSentGraphs } from '@infergraph/engine';
 import type { CatalogueMessage } from '@infergraph/protocol';
+import { NodeKey } from '@infergraph/spec';
 import { CatalogueWatcher } from '@infergraph/transport-grpc';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config/gateway.config';
 
@@ -46,16 +47,20 @@ export class CatalogueFollowerService implements OnApplicationBootstrap, OnAppli
   private async apply(catalogue: CatalogueMessage): Promise<void> {
     const checked = checkSentGraphs(catalogue.graphs);
     for (const r of checked.refused) this.logger.error(r.problem);
+    // Catalogue graphs are named by graph id (`NodeKey.graphId`): each version is an entry of its own.
     const wanted = new Map(checked.graphs.map((g) => [g.name, g]));
     // A refused graph keeps its served version, if any: it is still in the catalogue.
     const kept = new Set(checked.refused.flatMap((r) => (r.name === undefined ? [] : [r.name])));
     for (const entry of this.registry.list()) {
+      const id = NodeKey.graphId(entry.name, entry.version);
       // Entries named "<name>@<file>" are name clashes of local files: not the catalogue's business.
-      if (!wanted.has(entry.name) && !kept.has(entry.name) && !entry.name.includes('@')) this.registry.remove(entry.name);
+      if (wanted.has(id) || kept.has(id) || entry.name.includes('@')) continue;
+      this.registry.remove(entry.name, entry.version);
     }
     const loads: Promise<unknown>[] = [];
     for (const g of wanted.values()) {
-      const entry = this.registry.get(g.name);
+      const id = NodeKey.parseGraphId(g.name);
+      const entry = id === undefined ? undefined : this.registry.get(id.graph, id.version ?? NodeKey.UNVERSIONED);
       if (entry !== undefined && entry.file === g.file && entry.contentHash === g.contentHash && entry.state === 'ready') continue;
       this.logger.log(`${entry === undefined ? 'adding' : 'reloading'} graph "${g.name}" from the controller's catalogue (${g.file}, sha256 ${g.contentHash.slice(0, 12)})`);
       loads.push(this.registry.loadSource(g.file, g.source));
