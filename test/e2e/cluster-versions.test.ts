@@ -14,7 +14,7 @@ import { startWorker, type RunningWorker } from '../support/worker.process';
 // GRAPHS_DIR, version 2 is posted through its admin API; both are placed on the workers as replicas of their own.
 
 /** Two transformers on workers (a chain, so whole-graph calls carry the version too): (x - mean) / 2. */
-function shiftGraph(version: string, mean: number): string {
+function shiftGraph(version: string, mean: number, extra = ''): string {
   return `apiVersion: infergraph.dev/v1alpha1
 kind: InferenceGraph
 metadata: {name: shift}
@@ -35,12 +35,12 @@ spec:
       resources: {cpu: 100m, memory: 32Mi}
       transformer: {steps: [{op: standardize, tensor: x, mean: [0], std: [2]}]}
   outputs: [halve.outputs.x]
-`;
+${extra}`;
 }
 
 const X = 5;
 /** What each version answers for X: (X - mean) / 2 with its own mean. */
-const MEANS: Readonly<Record<string, number>> = { '1': 1, '2': 11 };
+const MEANS: Readonly<Record<string, number>> = { '1': 1, '2': 11, '3': 21 };
 const expected = (version: string): number => (X - (MEANS[version] as number)) / 2;
 const BODY = { inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 1], data: [X] }] };
 const KEYS = ['shift.center', 'shift.halve', 'shift@2.center', 'shift@2.halve'];
@@ -181,6 +181,33 @@ describe('graph versions side by side in the distributed mode: a controller, two
     assert.deepEqual(await infer(gateway, '/v2/models/shift/infer'), { status: 200, value: expected('1'), version: '1' });
     const file = await fetch(`${controller.base}/v1/graphs/shift/versions/1`, { method: 'DELETE' });
     assert.equal(file.status, 409, 'a GRAPHS_DIR version cannot be deleted through the API');
+  });
+
+  it('rolls out a version posted to the controller as a canary on the workers, and promotes it with no failed request', async () => {
+    const rollout = `  rollout:
+    steps: [{weightPercent: 20, requests: 20}, {weightPercent: 100, requests: 20}]
+    checks: {maxErrorRatio: 0.01, minRequests: 10}
+`;
+    const posted = await fetch(`${controller.base}/v1/graphs`, { method: 'POST', headers: { 'content-type': 'application/yaml' }, body: shiftGraph('3', MEANS['3'] as number, rollout) });
+    assert.equal(posted.status, 201, await posted.clone().text());
+    await waitFor('a rollout of version 3 at the gateway', () => request(gateway, 'GET', '/v1/rollouts/shift'), (r) => r.status === 200);
+    let failed = 0;
+    const answered = new Set<string>();
+    let phase = '';
+    for (let sent = 0; !['promoted', 'rolled-back', 'aborted'].includes(phase); ) {
+      for (let i = 0; i < 20; i++, sent++) {
+        const r = await infer(gateway, '/v2/models/shift/infer');
+        if (r.status !== 200 || r.value !== expected(r.version ?? '?')) failed++;
+        else answered.add(r.version as string);
+      }
+      phase = ((await request(gateway, 'GET', '/v1/rollouts/shift')).body as { phase: string }).phase;
+      if (sent > 3000) assert.fail(`the rollout did not finish after ${sent} requests (phase ${phase})`);
+    }
+    assert.equal(phase, 'promoted');
+    assert.equal(failed, 0, 'every answer came from version 1 or 3 with that version\'s own output');
+    assert.deepEqual([...answered].sort(), ['1', '3'], 'both versions answered during the canary');
+    assert.ok(readyWorkers(await status(controller), 'shift@3.center').length > 0, 'version 3 runs on the workers');
+    assert.deepEqual(await infer(gateway, '/v2/models/shift/infer'), { status: 200, value: expected('3'), version: '3' });
   });
 });
 
