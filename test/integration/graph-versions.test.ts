@@ -59,22 +59,4 @@ describe('graph versions and node transports', () => {
     await bus.close();
   });
 
-  it('refuses a second version, naming why, when its node calls would go over Kafka topics', async () => {
-    const kafkaDir = mkdtempSync(path.join(tmpdir(), 'infergraph-pair-kafka-'));
-    writeFileSync(path.join(kafkaDir, 'pair-3.yaml'), graph('3').replace('  inputs:', '  transport: kafka\n  inputs:'));
-    const bus = GrpcNodeBus.toWorkers(['127.0.0.1:9'], {});
-    const registry = new GraphRegistry(new OnnxModelLoader(), quiet, { bus });
-    try {
-      await registry.loadFile(path.join(dir, 'pair-1.yaml'));
-      const third = await registry.loadFile(path.join(kafkaDir, 'pair-3.yaml'));
-      assert.equal(third.state, 'failed');
-      assert.equal(third.name, 'pair@pair-3');
-      assert.match(third.error ?? '', /graph "pair" version 3: another version \(1, .*\) is served, and versions side by side cannot use Kafka node topics/);
-      assert.equal(registry.get('pair')?.version, '1');
-    } finally {
-      await registry.close();
-      await bus.close();
-      rmSync(kafkaDir, { recursive: true, force: true });
-    }
-  });
 });

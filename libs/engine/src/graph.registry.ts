@@ -371,20 +371,15 @@ export class GraphRegistry {
   }
 
   /**
-   * Why a loaded graph cannot be served beside the others: its name and version come from another file,
-   * or it is a second version whose node calls would go over Kafka (node topics are named without a version).
-   * Over gRPC each version's nodes are keyed with it (`NodeKey`) and placed as their own replicas.
+   * Why a loaded graph cannot be served beside the others: its name and version come from another file.
+   * Versions side by side keep their node calls apart on every bus: over gRPC each version's nodes are keyed
+   * with it (`NodeKey`) and placed as their own replicas; over Kafka each version has its own node topics.
    */
   private clashOf(graph: LoadedGraph, file: string): string | undefined {
     const name = graph.spec.metadata.name;
     const version = graph.spec.spec.version;
     const same = this.entries.get(keyOf(name, version));
     if (same !== undefined && same.file !== file) return `graph name "${name}" version ${version} is already served from ${same.file}`;
-    const others = this.versionsOf(name).filter((e) => e.file !== file && e.graph !== undefined);
-    const kafka = this.options.bus?.kind === 'kafka' || graph.spec.spec.transport === 'kafka' || others.some((e) => e.graph?.spec.spec.transport === 'kafka');
-    if (others.length > 0 && kafka) {
-      return `graph "${name}" version ${version}: another version (${others.map((e) => e.version ?? '?').join(', ')}, from ${others.map((e) => e.file).join(', ')}) is served, and versions side by side cannot use Kafka node topics, which are named "<prefix>.<graph>.<node>" without a version; use in-process or gRPC nodes (no NODE_TRANSPORT=kafka, no spec.transport: kafka)`;
-    }
     return undefined;
   }
 

@@ -19,9 +19,9 @@ export class KafkaNodeBus implements NodeBus {
   forGraph(graph: GraphSpec, local: NodeTransport): NodeTransport {
     const { prefix, partitions } = kafkaSettingsOf(graph, this.topicPrefix);
     this.transport
-      .register({ name: graph.metadata.name, prefix, partitions, nodes: remoteNodesOf(graph) })
+      .register({ name: graph.metadata.name, version: graph.spec.version, prefix, partitions, nodes: remoteNodesOf(graph) })
       .catch((err: unknown) => this.logger.error(`graph "${graph.metadata.name}": Kafka node topics: ${err instanceof Error ? err.message : String(err)}`));
-    return new SplitTransport(graph, this.transport, local);
+    return new SplitTransport(graph, this.transport.forVersion(graph.spec.version), local);
   }
 
   stats(): NodeBusStats {

@@ -7,7 +7,7 @@ import { HEADER, PROTOBUF, nodeGroupId, nodeTopicNames, passThroughHeaders } fro
 /** One node replica to serve from Kafka. */
 export interface KafkaServedNode {
   readonly graph: string;
-  /** `spec.version`: part of the node's key (the model the call runs), not of its topics. */
+  /** `spec.version`: part of the node's key (the model the call runs) and of its topics' names. */
   readonly version?: string;
   readonly node: string;
   readonly prefix: string;
@@ -69,16 +69,16 @@ export class KafkaNodeServer {
     }
     const added = nodes.filter((n) => !this.served.has(key(n)));
     await this.client.ensureTopics(
-      added.flatMap((n) => Object.values(nodeTopicNames(n.prefix, n.graph, n.node)).map((topic: string) => ({ topic, partitions: n.partitions, owner: `graph "${n.graph}" (spec.kafka.partitions)` }))),
+      added.flatMap((n) => Object.values(nodeTopicNames(n.prefix, n.graph, n.node, n.version)).map((topic: string) => ({ topic, partitions: n.partitions, owner: `graph "${n.graph}" (spec.kafka.partitions)` }))),
     );
     await Promise.all(
       added.map(async (n) => {
-        const topics = nodeTopicNames(n.prefix, n.graph, n.node);
+        const topics = nodeTopicNames(n.prefix, n.graph, n.node, n.version);
         const consumer = new PipelinedConsumer(
           this.client,
           {
             name: `node ${key(n)}`,
-            groupId: nodeGroupId(n.prefix, n.graph, n.node),
+            groupId: nodeGroupId(n.prefix, n.graph, n.node, n.version),
             topics: [topics.inputs],
             maxInFlight: this.options.maxInFlight,
             orderByKey: false,

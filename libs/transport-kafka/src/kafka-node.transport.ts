@@ -9,6 +9,8 @@ import { HEADER, PROTOBUF, nodeTopicNames, passThroughHeaders } from './topics';
 /** A graph whose node calls travel through Kafka topics. */
 export interface KafkaConnectedGraph {
   readonly name: string;
+  /** `spec.version`: versions side by side have topics of their own (`nodeTopicNames`). */
+  readonly version?: string;
   readonly prefix: string;
   readonly partitions: number;
   /** The nodes that run on workers (each gets an inputs and an outputs topic). */
@@ -39,6 +41,7 @@ export interface NodeTransportStats {
  */
 export class KafkaNodeTransport implements NodeTransport {
   private readonly instance = `gw-${randomUUID().slice(0, 8)}`;
+  /** By graph id (`NodeKey.graphId`: the name, with the version for versions other than "1"). */
   private readonly graphs = new Map<string, KafkaConnectedGraph>();
   private readonly pending = new Map<string, PendingCall>();
   /** Graphs whose topics could not be provisioned (e.g. a partition count clash), with the reason. */
@@ -65,28 +68,41 @@ export class KafkaNodeTransport implements NodeTransport {
    * for the graph wait until that is done. Returns when ready; rejects with the reason if it cannot be.
    */
   register(graph: KafkaConnectedGraph): Promise<void> {
-    this.graphs.set(graph.name, graph);
-    this.failed.delete(graph.name);
-    this.provisioned.delete(graph.name);
+    const id = NodeKey.graphId(graph.name, graph.version);
+    this.graphs.set(id, graph);
+    this.failed.delete(id);
+    this.provisioned.delete(id);
     const step = this.sync.catch(() => undefined).then(() => this.reconcile());
     this.sync = step;
     return step.then(() => {
-      const reason = this.failed.get(graph.name);
+      const reason = this.failed.get(id);
       if (reason !== undefined) throw new Error(reason);
     });
   }
 
-  async invoke(call: NodeInvocation): Promise<TensorMap> {
+  /** The transport of one version of a graph: its calls go to that version's node topics. */
+  forVersion(version: string | undefined): NodeTransport {
+    return {
+      invoke: (call) => this.invokeAs(NodeKey.graphId(call.graph, version), call),
+      describeWait: (graph, node) => this.describeWaitAs(NodeKey.graphId(graph, version), node),
+    };
+  }
+
+  invoke(call: NodeInvocation): Promise<TensorMap> {
+    return this.invokeAs(call.graph, call);
+  }
+
+  private async invokeAs(graphId: string, call: NodeInvocation): Promise<TensorMap> {
     await this.sync.catch((err: unknown) => {
-      throw new InferenceError('UNAVAILABLE', `Kafka topics of graph "${call.graph}" are not ready: ${err instanceof Error ? err.message : String(err)}`);
+      throw new InferenceError('UNAVAILABLE', `Kafka topics of graph "${graphId}" are not ready: ${err instanceof Error ? err.message : String(err)}`);
     });
-    const reason = this.failed.get(call.graph);
-    if (reason !== undefined) throw new InferenceError('UNAVAILABLE', `Kafka topics of graph "${call.graph}" are not usable: ${reason}`);
-    const graph = this.graphs.get(call.graph);
-    if (graph === undefined) throw new InferenceError('INTERNAL', `graph "${call.graph}" is not registered with the Kafka node transport`);
-    const topics = nodeTopicNames(graph.prefix, graph.name, call.node);
+    const reason = this.failed.get(graphId);
+    if (reason !== undefined) throw new InferenceError('UNAVAILABLE', `Kafka topics of graph "${graphId}" are not usable: ${reason}`);
+    const graph = this.graphs.get(graphId);
+    if (graph === undefined) throw new InferenceError('INTERNAL', `graph "${graphId}" is not registered with the Kafka node transport`);
+    const topics = nodeTopicNames(graph.prefix, graph.name, call.node, graph.version);
     const id = `${this.instance}-${++this.seq}`;
-    const where = `node "${call.node}" of graph "${call.graph}"`;
+    const where = `node "${call.node}" of graph "${graphId}"`;
     this.calls++;
     const remaining = call.ctx.deadline - Date.now();
     const answer = new Promise<TensorMap>((resolve, reject) => {
@@ -165,9 +181,13 @@ export class KafkaNodeTransport implements NodeTransport {
   }
 
   describeWait(graph: string, node: string): string | undefined {
-    const g = this.graphs.get(graph);
+    return this.describeWaitAs(graph, node);
+  }
+
+  private describeWaitAs(id: string, node: string): string | undefined {
+    const g = this.graphs.get(id);
     if (g === undefined) return undefined;
-    const topics = nodeTopicNames(g.prefix, g.name, node);
+    const topics = nodeTopicNames(g.prefix, g.name, node, g.version);
     return `no answer on ${topics.outputs}; is a worker consuming ${topics.inputs}?`;
   }
 
@@ -188,21 +208,21 @@ export class KafkaNodeTransport implements NodeTransport {
 
   private async reconcile(): Promise<void> {
     if (this.closed) return;
-    for (const g of [...this.graphs.values()]) {
-      if (this.provisioned.has(g.name)) continue;
+    for (const [id, g] of [...this.graphs]) {
+      if (this.provisioned.has(id)) continue;
       const specs = g.nodes.flatMap((n) =>
-        Object.values(nodeTopicNames(g.prefix, g.name, n)).map((topic: string) => ({ topic, partitions: g.partitions, owner: `graph "${g.name}" (spec.kafka.partitions)` })),
+        Object.values(nodeTopicNames(g.prefix, g.name, n, g.version)).map((topic: string) => ({ topic, partitions: g.partitions, owner: `graph "${g.name}" (spec.kafka.partitions)` })),
       );
       try {
         await this.client.ensureTopics(specs);
-        this.provisioned.add(g.name);
+        this.provisioned.add(id);
       } catch (err) {
-        this.failed.set(g.name, err instanceof Error ? err.message : String(err));
-        this.graphs.delete(g.name);
+        this.failed.set(id, err instanceof Error ? err.message : String(err));
+        this.graphs.delete(id);
       }
     }
     const graphs = [...this.graphs.values()];
-    const wanted = new Set(graphs.flatMap((g) => g.nodes.map((n) => nodeTopicNames(g.prefix, g.name, n).outputs)));
+    const wanted = new Set(graphs.flatMap((g) => g.nodes.map((n) => nodeTopicNames(g.prefix, g.name, n, g.version).outputs)));
     if (wanted.size === 0 || ([...wanted].every((t) => this.subscribed.has(t)) && this.consumer !== undefined)) return;
     await this.client.retrying('subscribing to node outputs', () => this.subscribe(wanted));
     this.subscribed = wanted;

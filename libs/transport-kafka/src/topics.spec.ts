@@ -19,6 +19,21 @@ describe('Kafka topic naming and record headers', () => {
     assert.notEqual(nodeTopicNames('ig', 'iris', 'outputs').inputs, graphTopicNames('ig', 'iris').outputs);
   });
 
+  it('gives each version of a graph node topics and a group of its own, version "1" keeping the unversioned names', () => {
+    assert.deepEqual(nodeTopicNames('ig', 'iris', 'classifier', '1'), nodeTopicNames('ig', 'iris', 'classifier'));
+    assert.deepEqual(nodeTopicNames('ig', 'iris', 'classifier', '2'), { inputs: 'ig.iris_v2.classifier.inputs', outputs: 'ig.iris_v2.classifier.outputs' });
+    assert.equal(nodeGroupId('ig', 'iris', 'classifier', '2.1'), 'ig.iris_v2.1.classifier');
+    const names = [
+      ['iris', 'a', undefined],
+      ['iris', 'a', '2'],
+      ['iris', 'a', '2.1'],
+      ['iris', 'b', '2'],
+      ['iris-v2', 'a', undefined],
+      ['iris', '1-a', '2'],
+    ].map(([graph, node, version]) => nodeTopicNames('ig', graph as string, node as string, version).inputs);
+    assert.equal(new Set(names).size, names.length, names.join(' '));
+  });
+
   it('recognises protobuf content types with or without parameters, and nothing else', () => {
     for (const t of ['application/x-protobuf', 'application/protobuf; messageType=inference.ModelInferRequest', 'Application/Vnd.Google.Protobuf']) assert.equal(isProtobuf(t), true, t);
     for (const t of [undefined, '', 'application/json', 'application/octet-stream', 'text/plain']) assert.equal(isProtobuf(t), false, String(t));

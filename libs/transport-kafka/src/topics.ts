@@ -1,3 +1,5 @@
+import { NodeKey } from '@infergraph/spec';
+
 /** Topic names of one graph: its request stream, and each Kafka-connected node's input and output. */
 export interface GraphTopicNames {
   readonly inputs: string;
@@ -15,14 +17,19 @@ export function graphTopicNames(prefix: string, graph: string): GraphTopicNames 
   return { inputs: `${base}.inputs`, outputs: `${base}.outputs`, errors: `${base}.errors` };
 }
 
-export function nodeTopicNames(prefix: string, graph: string, node: string): NodeTopicNames {
-  const base = `${prefix}.${graph}.${node}`;
+/**
+ * A node's topics: `<prefix>.<graph>.<node>.inputs|outputs` for a graph's unversioned version ("1", or
+ * `spec.version` unset), `<prefix>.<graph>_v<version>.<node>…` for another one. Graph names never hold "_"
+ * (DNS labels) nor node names ".", so no two (graph, version, node) share a topic.
+ */
+export function nodeTopicNames(prefix: string, graph: string, node: string, version?: string): NodeTopicNames {
+  const base = nodeGroupId(prefix, graph, node, version);
   return { inputs: `${base}.inputs`, outputs: `${base}.outputs` };
 }
 
 /** The consumer group every replica of one node joins, so replicas share its input partitions. */
-export function nodeGroupId(prefix: string, graph: string, node: string): string {
-  return `${prefix}.${graph}.${node}`;
+export function nodeGroupId(prefix: string, graph: string, node: string, version?: string): string {
+  return `${prefix}.${NodeKey.graphId(graph, version).replace('@', '_v')}.${node}`;
 }
 
 /** Headers infergraph sets on node records. */
