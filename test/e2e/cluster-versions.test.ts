@@ -231,5 +231,8 @@ describe('graph versions side by side with a static worker list (WORKERS, no con
     assert.match(worker.output(), /serving 4 node\(s\): .*shift@2\.center/);
     assert.deepEqual(await infer(gateway, '/v2/models/shift/versions/1/infer'), { status: 200, value: expected('1'), version: '1' });
     assert.deepEqual(await infer(gateway, '/v2/models/shift/versions/2/infer'), { status: 200, value: expected('2'), version: '2' });
+    // The worker's node metrics keep the versions apart, as the cluster's do (graph label = graph id).
+    const metrics = await (await fetch(`${worker.metricsUrl as string}/metrics`)).text();
+    for (const graph of ['shift', 'shift@2']) assert.match(metrics, new RegExp(`infergraph_node_calls_total\\{[^}]*graph="${graph}"[^}]*\\} [1-9]`), graph);
   });
 });

@@ -115,7 +115,8 @@ export class NodeInferenceService {
       ended: (ctx, failure, seconds) => {
         this.leave(model);
         const status = failure === undefined ? 'ok' : cancelled ? 'cancelled' : 'error';
-        events.emit('node', { graph, node, requestId: ctx.requestId, type, status, seconds });
+        // Metrics keep versions apart as the cluster's do: the graph label is the graph id ("<graph>@<version>").
+        events.emit('node', { graph: NodeKey.graphIdOf(model) ?? graph, node, requestId: ctx.requestId, type, status, seconds });
       },
     });
   }
@@ -158,7 +159,7 @@ export class NodeInferenceService {
         {
           tracer: this.registry.tracer,
           onNodeResult: (r) => {
-            if (r.type !== 'router' && r.status !== 'skipped') events.emit('node', { ...r, status: r.status === 'ok' ? 'ok' : 'error' });
+            if (r.type !== 'router' && r.status !== 'skipped') events.emit('node', { ...r, graph, status: r.status === 'ok' ? 'ok' : 'error' });
           },
         },
       );
