@@ -1,4 +1,4 @@
-import { DATATYPES, INTEGER_RANGE, type Datatype } from './datatype';
+import { DATATYPES, INTEGER_RANGE, TYPED_ARRAY_OF, type NumericDatatype } from './datatype';
 import type { InferRequest } from './oip-request.codec';
 import { requestIdProblem } from './request-id.validator';
 import { MAX_TENSOR_RANK, type Tensor, type TensorData } from './tensor';
@@ -50,7 +50,7 @@ const OPEN_OBJECT = 0x7b;
 const CLOSE_OBJECT = 0x7d;
 
 /** The datatypes read here, with the typed array each fills. */
-const FAST_TYPES: ReadonlyMap<string, Datatype> = new Map(DATATYPES.filter((d) => d !== 'FP16' && d !== 'BOOL' && d !== 'BYTES').map((d) => [d, d]));
+const FAST_TYPES: ReadonlyMap<string, NumericDatatype> = new Map(DATATYPES.flatMap((d) => (d === 'FP16' || d === 'BOOL' || d === 'BYTES' ? [] : [[d, d] as const])));
 /** Exact powers of ten: m / 10^k and m * 10^k of an integer m < 2^53 are then correctly rounded (Clinger). */
 const POW10 = [1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22];
 
@@ -126,7 +126,7 @@ function readInputs(): Tensor[] | undefined {
 function readInput(): Tensor | undefined {
   if (!take(OPEN_OBJECT)) return NOT_HERE;
   let name: string | undefined;
-  let datatype: Datatype | undefined;
+  let datatype: NumericDatatype | undefined;
   let shape: number[] | undefined;
   let count = -1;
   do {
@@ -241,14 +241,8 @@ function readNumber(): number | undefined {
 }
 
 /** The tensor's array from the first `count` numbers in `scratch`, or undefined when one does not fit it. */
-function toTypedArray(datatype: Datatype, count: number): TensorData | undefined {
+function toTypedArray(datatype: NumericDatatype, count: number): TensorData | undefined {
   const values = scratch.subarray(0, count);
-  if (datatype === 'FP64') return values.slice();
-  if (datatype === 'FP32') {
-    const out = new Float32Array(count);
-    out.set(values);
-    return out;
-  }
   if (datatype === 'INT64' || datatype === 'UINT64') {
     const out = datatype === 'INT64' ? new BigInt64Array(count) : new BigUint64Array(count);
     for (let i = 0; i < count; i++) {
@@ -260,25 +254,14 @@ function toTypedArray(datatype: Datatype, count: number): TensorData | undefined
     return out;
   }
   const range = INTEGER_RANGE[datatype];
-  const make = INTEGER_ARRAY[datatype];
-  if (range === undefined || make === undefined) return NOT_HERE;
-  const [min, max] = range;
-  for (let i = 0; i < count; i++) {
-    const v = values[i] as number;
-    if (!Number.isInteger(v) || v < min || v > max) return NOT_HERE;
+  if (range !== undefined) {
+    const [min, max] = range;
+    for (let i = 0; i < count; i++) {
+      const v = values[i] as number;
+      if (!Number.isInteger(v) || v < min || v > max) return NOT_HERE;
+    }
   }
-  const out = new make(count);
+  const out = new (TYPED_ARRAY_OF[datatype] as Float64ArrayConstructor)(count);
   out.set(values);
   return out;
 }
-
-type IntegerArray = Uint8Array | Uint16Array | Uint32Array | Int8Array | Int16Array | Int32Array;
-
-const INTEGER_ARRAY: Readonly<Partial<Record<Datatype, new (count: number) => IntegerArray>>> = {
-  UINT8: Uint8Array,
-  UINT16: Uint16Array,
-  UINT32: Uint32Array,
-  INT8: Int8Array,
-  INT16: Int16Array,
-  INT32: Int32Array,
-};
