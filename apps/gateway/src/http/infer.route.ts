@@ -80,19 +80,13 @@ export class InferRoute implements OnModuleInit {
     // headers as UTF-8 with the body, not as Latin-1: only for header values in ASCII (a request id may hold é).
     const text = isAscii(response.id) && (response.route === undefined || isAscii(response.route)) ? encodeInferResponseJson(response, request.outputs, request.binaryOutput) : undefined;
     if (text !== undefined) {
-      res.writeHead(200, response.route === undefined ? jsonHeaders(response.id, Buffer.byteLength(text)) : { ...jsonHeaders(response.id, Buffer.byteLength(text)), 'x-infergraph-route': response.route });
+      res.writeHead(200, answerHeaders(response.id, response.route, 'application/json', Buffer.byteLength(text)));
       res.end(text);
       return;
     }
     const encoded = encodeInferResponse(response, request.outputs, request.binaryOutput);
-    const headers: OutgoingHttpHeaders = {
-      'cache-control': 'no-store',
-      'x-request-id': response.id,
-      'content-type': encoded.contentType,
-      'content-length': encoded.body.byteLength,
-    };
+    const headers = answerHeaders(response.id, response.route, encoded.contentType, encoded.body.byteLength);
     if (encoded.jsonLength !== undefined) headers['inference-header-content-length'] = encoded.jsonLength;
-    if (response.route !== undefined) headers['x-infergraph-route'] = response.route;
     res.writeHead(200, headers);
     res.end(encoded.body);
   }
@@ -196,9 +190,11 @@ function isAscii(text: string): boolean {
   return true;
 }
 
-/** The headers of a JSON answer (one object literal of one shape: node:http reads it key by key). */
-function jsonHeaders(requestId: string, length: number): OutgoingHttpHeaders {
-  return { 'cache-control': 'no-store', 'x-request-id': requestId, 'content-type': 'application/json', 'content-length': length };
+/** The headers of an answer (one object literal of one shape: node:http reads it key by key). */
+function answerHeaders(requestId: string, route: string | undefined, contentType: string, length: number): OutgoingHttpHeaders {
+  const headers: OutgoingHttpHeaders = { 'cache-control': 'no-store', 'x-request-id': requestId, 'content-type': contentType, 'content-length': length };
+  if (route !== undefined) headers['x-infergraph-route'] = route;
+  return headers;
 }
 
 function headerValue(value: string | string[] | undefined): string | undefined {
