@@ -110,7 +110,7 @@ export class LiveStatsAggregator {
     const now = this.now();
     const since = now - this.windowMs;
     const nodes: LiveNodeStats[] = [];
-    for (const t of [...this.tallies.values()].flatMap((ofGraph) => [...ofGraph.values()])) {
+    for (const t of this.allTallies()) {
       const recent: number[] = [];
       for (let i = 0; i < Math.min(t.written, MAX_SAMPLES); i++) if ((t.at[i] as number) >= since) recent.push(t.ms[i] as number);
       const sorted = recent.sort((a, b) => a - b);
@@ -137,6 +137,10 @@ export class LiveStatsAggregator {
 
   close(): void {
     this.detach();
+  }
+
+  private *allTallies(): Generator<NodeTally> {
+    for (const ofGraph of this.tallies.values()) yield* ofGraph.values();
   }
 
   private tally(graph: string, node: string, type: string): NodeTally {
