@@ -53,8 +53,10 @@ export type CatalogueChange = (name: string, graph: CatalogueGraph | undefined) 
 @Injectable()
 export class GraphCatalogueService implements OnModuleInit {
   private readonly logger = new Logger('catalogue');
-  /** By graph id: versions of one graph are separate entries (in Kubernetes mode one per InferenceGraph). */
+  /** By graph id: versions of one graph are separate entries. */
   private readonly graphs = new Map<string, CatalogueGraph>();
+  /** Kubernetes mode: the graph id each InferenceGraph object's entry is under (one version per object). */
+  private readonly kubeObjects = new Map<string, string>();
   private readonly listeners: CatalogueChange[] = [];
   private readonly store: PostedGraphStore;
   /** Where graphs may point: every GRAPHS_DIR entry (posted graphs' paths resolve against the first) and MODEL_ROOTS. */
@@ -101,8 +103,7 @@ export class GraphCatalogueService implements OnModuleInit {
 
   /** One graph version by its graph id. */
   get(id: string): CatalogueGraph | undefined {
-    // Kubernetes entries are kept under their object's name, which is the id only for version "1".
-    return this.graphs.get(id) ?? [...this.graphs.values()].find((g) => g.id === id);
+    return this.graphs.get(id);
   }
 
   /** Every version of a graph name. */
@@ -131,18 +132,19 @@ export class GraphCatalogueService implements OnModuleInit {
       checked.error ??
       (checked.name === name ? undefined : `${label}: metadata.name "${checked.name}" differs from the object's name "${name}"`) ??
       this.overBudget(checked.id, checked.document, label);
-    // One version per InferenceGraph: the entry is kept under the object's name, placed under its graph id.
-    const existing = this.graphs.get(name);
+    // One version per InferenceGraph: the object's entry is under its graph id (a failed one under the object's name).
+    const existingId = this.kubeObjects.get(name);
+    const existing = existingId === undefined ? undefined : this.graphs.get(existingId);
     if (error !== undefined) {
       if (existing !== undefined && existing.error === undefined) return { error };
       const failed: CatalogueGraph = { ...checked, id: name, name, demands: [], scaling: [], error, source: 'kubernetes', shownFile: 'kubernetes' };
-      this.graphs.set(name, failed);
+      this.keepKubernetesEntry(name, failed);
       this.emit(name, failed);
       return { error };
     }
     if (existing?.error === undefined && existing?.contentHash === checked.contentHash) return { error: undefined };
     const entry: CatalogueGraph = { ...checked, source: 'kubernetes', shownFile: 'kubernetes' };
-    this.graphs.set(name, entry);
+    this.keepKubernetesEntry(name, entry);
     // A changed spec.version is another graph id: the old version's replicas go.
     if (existing !== undefined && existing.id !== entry.id) this.emit(existing.id, undefined);
     this.logger.log(`graph "${name}" ${existing === undefined ? 'added' : 'replaced'} from ${label} (sha256 ${entry.contentHash.slice(0, 12)}): ${entry.demands.length} placeable node(s)`);
@@ -152,11 +154,21 @@ export class GraphCatalogueService implements OnModuleInit {
 
   /** Kubernetes mode: the InferenceGraph was deleted; its replicas are unloaded and gateways drop it. */
   removeKubernetesGraph(name: string): void {
-    const entry = this.graphs.get(name);
+    const id = this.kubeObjects.get(name);
+    const entry = id === undefined ? undefined : this.graphs.get(id);
+    this.kubeObjects.delete(name);
     if (entry === undefined) return;
-    this.graphs.delete(name);
+    this.graphs.delete(entry.id);
     this.logger.log(`graph "${name}" removed: its InferenceGraph was deleted`);
     this.emit(entry.id, undefined);
+  }
+
+  /** Puts an InferenceGraph object's entry under its id, in place of the object's previous one. */
+  private keepKubernetesEntry(objectName: string, entry: CatalogueGraph): void {
+    const previous = this.kubeObjects.get(objectName);
+    if (previous !== undefined && previous !== entry.id) this.graphs.delete(previous);
+    this.graphs.set(entry.id, entry);
+    this.kubeObjects.set(objectName, entry.id);
   }
 
   private kubeSettings(): NonNullable<ControllerConfig['kubernetes']> {
