@@ -29,6 +29,8 @@ const WHOLE_GRAPH_SUFFIX = `.${NodeKey.WHOLE_GRAPH}`;
 /** What serves one node model now. */
 interface NodeTarget {
   readonly graph: string;
+  /** The version's graph id (`NodeKey.graphId`): the graph label of node metrics, keeping versions apart. */
+  readonly graphId: string;
   readonly node: string;
   readonly type: string;
   readonly signature: { readonly inputs: readonly TensorSpec[]; readonly outputs: readonly TensorSpec[] } | undefined;
@@ -93,7 +95,7 @@ export class NodeInferenceService {
   /** One node call; `lifetime`, when given, is the caller's (ended when it cancels the call). */
   async infer(model: string, request: InferRequest, headers: Readonly<Record<string, string>>, deadline?: number, lifetime = new RequestLifetime()): Promise<InferResponse> {
     if (model.endsWith(WHOLE_GRAPH_SUFFIX)) return this.inferWholeGraph(model, request, headers, deadline, lifetime);
-    const { graph, node, type, call } = this.targetOf(model);
+    const { graph, graphId, node, type, call } = this.targetOf(model);
     const events = this.registry.events;
     const tracer = this.registry.tracer;
     // Set when the caller had ended the call (a cancel: its answer was no longer needed) before it failed.
@@ -115,8 +117,7 @@ export class NodeInferenceService {
       ended: (ctx, failure, seconds) => {
         this.leave(model);
         const status = failure === undefined ? 'ok' : cancelled ? 'cancelled' : 'error';
-        // Metrics keep versions apart as the cluster's do: the graph label is the graph id ("<graph>@<version>").
-        events.emit('node', { graph: NodeKey.graphIdOf(model) ?? graph, node, requestId: ctx.requestId, type, status, seconds });
+        events.emit('node', { graph: graphId, node, requestId: ctx.requestId, type, status, seconds });
       },
     });
   }
@@ -260,6 +261,8 @@ export class NodeInferenceService {
       }
       return {
         graph: serving.loaded.graph,
+        // An assigned key is "<graph id>.<node>".
+        graphId: model.slice(0, model.length - serving.loaded.node.length - 1),
         node: serving.loaded.node,
         type: serving.loaded.type,
         signature: serving.loaded.signature,
@@ -279,6 +282,7 @@ export class NodeInferenceService {
     if (runtime === undefined) throw new InferenceError('NOT_FOUND', `graph "${graph}" has no node "${node}" on this worker`);
     return {
       graph,
+      graphId: NodeKey.graphId(graph, entry.version),
       node,
       type: entry.graph.spec.spec.nodes.find((n) => n.name === node)?.type ?? 'unknown',
       signature: entry.graph.nodeSignatures.get(node),
