@@ -8,6 +8,7 @@ import { startController, type RunningController } from '../support/controller.p
 import { V2GrpcClient } from '../support/grpc-client';
 import { describeFailures, startLoad } from '../support/load-generator';
 import { startWorker, type RunningWorker } from '../support/worker.process';
+import { waitFor } from '../support/wait';
 
 // Real parts: OS processes on loopback (a controller, two workers, a gateway following the controller), a
 // separate load-generator process, REST and V2 gRPC. Version 1 of graph "shift" is a file of the controller's
@@ -53,21 +54,6 @@ interface Status {
 
 async function status(controller: RunningController): Promise<Status> {
   return (await (await fetch(`${controller.base}/v1/cluster`)).json()) as Status;
-}
-
-async function waitFor<T>(what: string, read: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: T | undefined;
-  for (;;) {
-    try {
-      last = await read();
-      if (ok(last)) return last;
-    } catch {
-      // A component may be restarting.
-    }
-    if (Date.now() > deadline) assert.fail(`${what} within ${timeoutMs} ms; last: ${JSON.stringify(last)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 const readyWorkers = (s: Status, key: string): string[] =>

@@ -13,6 +13,7 @@ import { request, startGateway, type RunningGateway } from '../support/gateway.p
 import { describeFailures, startLoad } from '../support/load-generator';
 import { repoPath } from '../support/repo';
 import { startWorker, type RunningWorker } from '../support/worker.process';
+import { until } from '../support/wait';
 
 // End to end: who may join the control plane. A real controller, worker and gateway processes over real
 // gRPC on loopback, with join tokens and then with mutual TLS from certificates made by `npm run certs`;
@@ -31,14 +32,6 @@ interface Status {
 async function cluster(controller: RunningController): Promise<Status & { raw: string }> {
   const raw = await (await fetch(`${controller.base}/v1/cluster`)).text();
   return { ...(JSON.parse(raw) as Status), raw };
-}
-
-async function until(what: string, test: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await test().catch(() => false))) {
-    if (Date.now() > deadline) assert.fail(`${what} within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 /** Waits for a line in a process's log: it travels over stdout, which may trail the gRPC answer. */

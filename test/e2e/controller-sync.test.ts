@@ -8,6 +8,7 @@ import { goldenRows } from '../support/examples';
 import { request, startGateway, type RunningGateway } from '../support/gateway.process';
 import { describeFailures, startLoad } from '../support/load-generator';
 import { startWorker, type RunningWorker } from '../support/worker.process';
+import { until } from '../support/wait';
 
 // End to end: how a restarted controller and the gateways that watch it take over from the previous one
 // without a failed request. Real controller, worker and gateway processes over real gRPC on loopback, join
@@ -26,14 +27,6 @@ interface Status {
 
 async function cluster(controller: RunningController): Promise<Status> {
   return (await (await fetch(`${controller.base}/v1/cluster`)).json()) as Status;
-}
-
-async function until(what: string, test: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await test().catch(() => false))) {
-    if (Date.now() > deadline) assert.fail(`${what} within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 /** The time (epoch ms) of the last JSON log line whose message passes `test`. */

@@ -7,6 +7,7 @@ import { startController, type RunningController } from '../support/controller.p
 import { describeFailures, failuresBetween, startLoad } from '../support/load-generator';
 import { repoPath } from '../support/repo';
 import { startWorker, type RunningWorker } from '../support/worker.process';
+import { waitFor } from '../support/wait';
 
 // The fault suite: real OS processes on loopback (a controller, two workers, a gateway) under constant-rate
 // load from a separate load-generator process that records every response. Components are killed (-9),
@@ -27,21 +28,6 @@ interface Status {
 
 async function status(controller: RunningController): Promise<Status> {
   return (await (await fetch(`${controller.base}/v1/cluster`)).json()) as Status;
-}
-
-async function waitFor<T>(what: string, read: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: T | undefined;
-  for (;;) {
-    try {
-      last = await read();
-      if (ok(last)) return last;
-    } catch {
-      // The component may be restarting.
-    }
-    if (Date.now() > deadline) assert.fail(`${what} within ${timeoutMs} ms; last: ${JSON.stringify(last)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 const readyWorkers = (s: Status, key: string): string[] =>

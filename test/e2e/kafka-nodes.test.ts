@@ -8,6 +8,7 @@ import { Kafka, logLevel, type Consumer, type Producer } from 'kafkajs';
 import { EXAMPLES, goldenRows } from '../support/examples';
 import { assertSameOutputs } from '../support/same-outputs';
 import { request, startGateway, type RunningGateway } from '../support/gateway.process';
+import { pairVersionYaml } from '../support/graph-yaml';
 import { produceAndConsume, untilStreaming } from '../support/kafka-topics';
 import { startWorker, type RunningWorker } from '../support/worker.process';
 
@@ -131,19 +132,9 @@ describe('Kafka-connected nodes: two versions of a graph side by side, each on n
   const dir = mkdtempSync(path.join(tmpdir(), 'infergraph-kafka-versions-'));
   let worker: RunningWorker;
   let gw: RunningGateway;
-  const pair = (version: string): string => `apiVersion: infergraph.dev/v1alpha1
-kind: InferenceGraph
-metadata: {name: pair}
-spec:
-  version: "${version}"
-  inputs: [{name: x, datatype: FP32, shape: [-1, 1]}]
-  nodes:
-    - {name: shift, type: transformer, inputs: [graph.inputs.x], transformer: {steps: [{op: standardize, tensor: x, mean: [${version}], std: [1]}]}}
-  outputs: [shift.outputs.x]
-`;
 
   before(async () => {
-    for (const version of ['1', '2']) writeFileSync(path.join(dir, `pair-${version}.yaml`), pair(version));
+    for (const version of ['1', '2']) writeFileSync(path.join(dir, `pair-${version}.yaml`), pairVersionYaml(version));
     worker = await startWorker({ GRAPHS_DIR: dir, ...kafkaEnv });
     gw = await startGateway({ GRAPHS_DIR: dir, ...kafkaEnv, KAFKA_GROUP_ID: `${prefix}-gw` });
   });

@@ -6,22 +6,10 @@ import path from 'node:path';
 import { GraphRegistry } from '@infergraph/engine';
 import { OnnxModelLoader } from '@infergraph/runtime-onnx';
 import { GrpcNodeBus } from '@infergraph/transport-grpc';
+import { pairVersionYaml } from '../support/graph-yaml';
 
 // Real parts: the engine's GraphRegistry with the real ONNX loader and a real gRPC node bus (its workers
 // are never called: loading alone decides), on graph files in a temporary directory.
-
-function graph(version: string): string {
-  return `apiVersion: infergraph.dev/v1alpha1
-kind: InferenceGraph
-metadata: {name: pair}
-spec:
-  version: "${version}"
-  inputs: [{name: x, datatype: FP32, shape: [-1, 1]}]
-  nodes:
-    - {name: shift, type: transformer, inputs: [graph.inputs.x], transformer: {steps: [{op: standardize, tensor: x, mean: [${version}], std: [1]}]}}
-  outputs: [shift.outputs.x]
-`;
-}
 
 const quiet = { log: () => undefined, warn: () => undefined, error: () => undefined };
 
@@ -29,8 +17,8 @@ describe('graph versions and node transports', () => {
   let dir: string;
   before(() => {
     dir = mkdtempSync(path.join(tmpdir(), 'infergraph-pair-'));
-    writeFileSync(path.join(dir, 'pair-1.yaml'), graph('1'));
-    writeFileSync(path.join(dir, 'pair-2.yaml'), graph('2'));
+    writeFileSync(path.join(dir, 'pair-1.yaml'), pairVersionYaml('1'));
+    writeFileSync(path.join(dir, 'pair-2.yaml'), pairVersionYaml('2'));
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createRequestContext } from '@infergraph/executor';
 import { InferenceError, type InferRequest, type InferResponse, type Tensor, type TensorMap } from '@infergraph/protocol';
-import { GrpcNodeTransport, V2GrpcServer, type V2GrpcHandlers } from '@infergraph/transport-grpc';
+import { GrpcNodeTransport, V2GrpcServer } from '@infergraph/transport-grpc';
+import { streamOnlyHandlers } from '../support/stream-only.handlers';
 
 // Integration: the gateway's GrpcNodeTransport against two real V2GrpcServers on loopback ports, over real
 // grpc-js ModelStreamInfer streams. The routing table is a fixed resolver; the nodes behind the servers are
@@ -15,15 +16,7 @@ class HeldWorker {
   address = '';
 
   constructor() {
-    const handlers: V2GrpcHandlers = {
-      serverLive: () => ({ live: true }),
-      serverReady: () => ({ ready: true }),
-      serverMetadata: () => ({ name: 't', version: '0', extensions: [] }),
-      modelReady: () => ({ ready: true }),
-      modelMetadata: () => ({ name: 'g.n', versions: [], platform: 't', inputs: [], outputs: [] }),
-      modelInfer: () => Promise.reject(new Error('unary not used here')),
-      streamInfer: (model, request) => new Promise<InferResponse>((answer) => this.held.push({ request, answer: (r) => answer({ ...r, modelName: model }) })),
-    };
+    const handlers = streamOnlyHandlers((model, request) => new Promise<InferResponse>((answer) => this.held.push({ request, answer: (r) => answer({ ...r, modelName: model }) })));
     this.server = new V2GrpcServer(handlers, { host: '127.0.0.1', port: 0, maxReceiveMessageLength: 1 << 20, maxSendMessageLength: 1 << 20, shutdownTimeoutMs: 50 });
   }
 

@@ -4,6 +4,7 @@ import { status } from '@grpc/grpc-js';
 import { RequestLifetime } from '@infergraph/executor';
 import { batchQueueFull, decodeNodeOutputs, encodeNodeCall, InferenceError, isBatchQueueFull, type InferRequest, type InferResponse, type Tensor } from '@infergraph/protocol';
 import { NodeStreamClient, StreamCallError, V2GrpcServer, type V2GrpcHandlers } from '@infergraph/transport-grpc';
+import { streamOnlyHandlers } from '../support/stream-only.handlers';
 
 // Integration: a real NodeStreamClient (the gateway's end of node calls) against a real V2GrpcServer on a
 // loopback port, over real grpc-js ModelStreamInfer streams. The node behind the server is a test double
@@ -36,15 +37,7 @@ class HeldNode {
 }
 
 function handlers(node: HeldNode): V2GrpcHandlers {
-  return {
-    serverLive: () => ({ live: true }),
-    serverReady: () => ({ ready: true }),
-    serverMetadata: () => ({ name: 't', version: '0', extensions: [] }),
-    modelReady: () => ({ ready: true }),
-    modelMetadata: () => ({ name: 'g.n', versions: [], platform: 't', inputs: [], outputs: [] }),
-    modelInfer: () => Promise.reject(new Error('unary not used here')),
-    streamInfer: (model, request, headers, deadline, end) => node.handle(model, request, headers, deadline, end),
-  };
+  return streamOnlyHandlers((model, request, headers, deadline, end) => node.handle(model, request, headers, deadline, end));
 }
 
 const input = (k: number): Tensor => ({ name: 'x', datatype: 'FP32', shape: [1, 2], data: new Float32Array([k, -k]) });

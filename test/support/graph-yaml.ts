@@ -16,3 +16,20 @@ spec:
   outputs: [clf.outputs.label]
 `;
 }
+
+/**
+ * Version `version` of graph "pair": one transformer on workers answering x - <version>, so each version's
+ * output says which version answered.
+ */
+export function pairVersionYaml(version: string): string {
+  return `apiVersion: infergraph.dev/v1alpha1
+kind: InferenceGraph
+metadata: {name: pair}
+spec:
+  version: "${version}"
+  inputs: [{name: x, datatype: FP32, shape: [-1, 1]}]
+  nodes:
+    - {name: shift, type: transformer, inputs: [graph.inputs.x], transformer: {steps: [{op: standardize, tensor: x, mean: [${version}], std: [1]}]}}
+  outputs: [shift.outputs.x]
+`;
+}
