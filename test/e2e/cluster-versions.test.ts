@@ -169,6 +169,32 @@ describe('graph versions side by side in the distributed mode: a controller, two
     assert.equal(file.status, 409, 'a GRAPHS_DIR version cannot be deleted through the API');
   });
 
+  it('rolls out a version posted to the controller as a canary on the workers, and promotes it with no failed request', async () => {
+    const rollout = `  rollout:
+    steps: [{weightPercent: 20, requests: 20}, {weightPercent: 100, requests: 20}]
+    checks: {maxErrorRatio: 0.01, minRequests: 10}
+`;
+    const posted = await fetch(`${controller.base}/v1/graphs`, { method: 'POST', headers: { 'content-type': 'application/yaml' }, body: shiftGraph('3', MEANS['3'] as number, rollout) });
+    assert.equal(posted.status, 201, await posted.clone().text());
+    await waitFor('a rollout of version 3 at the gateway', () => request(gateway, 'GET', '/v1/rollouts/shift'), (r) => r.status === 200);
+    let failed = 0;
+    const answered = new Set<string>();
+    let phase = '';
+    for (let sent = 0; !['promoted', 'rolled-back', 'aborted'].includes(phase); ) {
+      for (let i = 0; i < 20; i++, sent++) {
+        const r = await infer(gateway, '/v2/models/shift/infer');
+        if (r.status !== 200 || r.value !== expected(r.version ?? '?')) failed++;
+        else answered.add(r.version as string);
+      }
+      phase = ((await request(gateway, 'GET', '/v1/rollouts/shift')).body as { phase: string }).phase;
+      if (sent > 3000) assert.fail(`the rollout did not finish after ${sent} requests (phase ${phase})`);
+    }
+    assert.equal(phase, 'promoted');
+    assert.equal(failed, 0, 'every answer came from version 1 or 3 with that version\'s own output');
+    assert.deepEqual([...answered].sort(), ['1', '3'], 'both versions answered during the canary');
+    assert.ok(readyWorkers(await status(controller), 'shift@3.center').length > 0, 'version 3 runs on the workers');
+    assert.deepEqual(await infer(gateway, '/v2/models/shift/infer'), { status: 200, value: expected('3'), version: '3' });
+  });
 });
 
 describe('graph versions side by side with a static worker list (WORKERS, no controller)', () => {

@@ -1,6 +1,6 @@
 import { Logger, Module, type DynamicModule } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
-import { GraphInferenceService, GraphRegistry, PathPolicy, RolloutManager } from '@infergraph/engine';
+import { GraphInferenceService, GraphRegistry, PathPolicy, RolloutManager, stopOnModelThreadExit } from '@infergraph/engine';
 import { KafkaClient, lagSamples } from '@infergraph/transport-kafka';
 import { OnnxModelLoader } from '@infergraph/runtime-onnx';
 import { ModelStore } from '@infergraph/model-store';
@@ -35,7 +35,7 @@ export class AppModule {
       providers: [
         { provide: GATEWAY_CONFIG, useValue: config },
         { provide: RawHttpRoutes, useValue: rawRoutes },
-        { provide: OnnxModelLoader, useFactory: () => new OnnxModelLoader() },
+        { provide: OnnxModelLoader, useFactory: () => new OnnxModelLoader({ modelThreads: config.modelThreads, onThreadExit: stopOnModelThreadExit(new Logger('models')) }) },
         { provide: ModelStore, useFactory: () => new ModelStore({ settings: config.modelStore, logger: new Logger('models') }) },
         {
           provide: KAFKA_CLIENT,

@@ -17,6 +17,8 @@ const envSchema = z.object({
   /** Directories (comma-separated) graphs may point into besides GRAPHS_DIR; default: the working directory. */
   MODEL_ROOTS: z.string().default('.'),
   BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).default(16 * 1024 * 1024),
+  /** Model sessions open and run in up to this many threads (one per session until then); 0: on the event loop. */
+  MODEL_THREADS: z.coerce.number().int().min(0).max(256).default(0),
   ...telemetryEnvShape,
   ...modelStoreEnvShape,
   CONTROLLER: z.string().default(''),
@@ -45,6 +47,8 @@ export interface WorkerConfig {
   /** MODEL_ROOTS (absolute): with every GRAPHS_DIR entry, where graphs' models, modules and references may be. */
   readonly modelRoots: readonly string[];
   readonly bodyLimitBytes: number;
+  /** MODEL_THREADS: most model threads holding sessions off the serving event loop; 0: sessions on it. */
+  readonly modelThreads: number;
   /** Logs (LOG_LEVEL, LOG_FORMAT, LOG_PAYLOADS) and tracing (OTEL_*). */
   readonly telemetry: TelemetrySettings;
   /** Controller mode (host:port; several, comma-separated, are tried in turn): join it and serve what it assigns; otherwise serve every node of GRAPHS_DIR. */
@@ -100,6 +104,7 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env, cwd = pro
     graphDirs: Object.freeze(listOf(e.GRAPHS_DIR).map((d) => path.resolve(cwd, d))),
     modelRoots: Object.freeze(listOf(e.MODEL_ROOTS).map((d) => path.resolve(cwd, d))),
     bodyLimitBytes: e.BODY_LIMIT_BYTES,
+    modelThreads: e.MODEL_THREADS,
     telemetry: telemetrySettingsOf(e),
     controller: e.CONTROLLER === '' ? undefined : e.CONTROLLER,
     controlSecurity: control.security,

@@ -1,5 +1,5 @@
 import { Logger, Module, type DynamicModule } from '@nestjs/common';
-import { GraphRegistry, PathPolicy } from '@infergraph/engine';
+import { GraphRegistry, PathPolicy, stopOnModelThreadExit } from '@infergraph/engine';
 import { OnnxModelLoader } from '@infergraph/runtime-onnx';
 import { ModelStore } from '@infergraph/model-store';
 import { KafkaClient } from '@infergraph/transport-kafka';
@@ -21,7 +21,12 @@ export class WorkerModule {
         { provide: WORKER_CONFIG, useValue: config },
         // The default applies to whole graphs (no controller): every model tries CUDA on a GPU worker. Assigned
         // nodes choose per node instead: CUDA only for a model node with resources.gpuMemory (NodeServingService).
-        { provide: OnnxModelLoader, useFactory: () => new OnnxModelLoader({ preferGpu: config.controller === undefined && config.capacity.gpuCount > 0 }) },
+        // Sessions in model threads (MODEL_THREADS): opening a model never stalls serving or heartbeats.
+        {
+          provide: OnnxModelLoader,
+          useFactory: () =>
+            new OnnxModelLoader({ preferGpu: config.controller === undefined && config.capacity.gpuCount > 0, modelThreads: config.modelThreads, onThreadExit: stopOnModelThreadExit(new Logger('models')) }),
+        },
         // Each worker fetches its own https:// and s3:// models (a shared MODEL_CACHE_DIR downloads once).
         { provide: ModelStore, useFactory: () => new ModelStore({ settings: config.modelStore, logger: new Logger('models') }) },
         {

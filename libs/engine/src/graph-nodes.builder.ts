@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { TensorSpec } from '@infergraph/protocol';
 import type { CombinerRuntime, ControlRuntimes, NodeRuntime, RouterRuntime } from '@infergraph/executor';
@@ -37,7 +36,7 @@ import { loadReferenceData, type ReferenceData } from './reference-data.loader';
 import { resolveModelPath } from './model-file.resolver';
 import type { FetchedModel, ModelFetcher } from './model-fetcher.port';
 import { loadUserFunction } from './user-module.loader';
-import { openInTurn } from './model-open.queue';
+import { openInTurn, sha256InTurns } from './model-open.queue';
 
 export interface LoadedModel {
   readonly node: string;
@@ -113,9 +112,9 @@ export async function prepareNodes(
           modelPath = resolveModelPath(file, node.model.uri) as string;
         }
         const bytes = await readFile(modelPath);
-        // Hashing and session creation block the event loop: one model at a time (openInTurn).
+        // One model at a time (openInTurn): hashed a slice per turn, opened in a model thread or on this one.
         await openInTurn(async () => {
-          const sha256 = createHash('sha256').update(bytes).digest('hex');
+          const sha256 = await sha256InTurns(bytes);
           if (node.model.sha256 !== undefined && node.model.sha256 !== sha256) {
             problems.push({
               path: [...base, 'model', 'sha256'],

@@ -16,3 +16,4 @@ export * from './model-fetcher.port';
 export * from './graph-version.policy';
 export * from './graph-dir.watcher';
 export * from './rollout.manager';
+export * from './model-thread.exit';

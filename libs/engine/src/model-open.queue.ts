@@ -1,8 +1,11 @@
+import { createHash } from 'node:crypto';
+
 /**
- * Opening a model is synchronous work on the event loop: hashing its bytes and onnxruntime's session
- * creation (onnxruntime-node has no asynchronous load). A graph's models opened together would block
- * serving and heartbeats for the sum of them; so models open one at a time, process-wide, each after a
- * turn of the event loop, and the longest block is that of the largest single model.
+ * Opening a model is work on the event loop: hashing its bytes and, for sessions on the caller's thread,
+ * onnxruntime's session creation (onnxruntime-node has no asynchronous load; model threads take it off the
+ * loop, see OnnxModelLoader's modelThreads). Models opened together would block serving and heartbeats for
+ * the sum of them, and compete for the cores; so models open one at a time, process-wide, each after a turn
+ * of the event loop.
  */
 let tail: Promise<unknown> = Promise.resolve();
 
@@ -16,4 +19,17 @@ export function openInTurn<T>(open: () => Promise<T>): Promise<T> {
 /** setImmediate queued from a check phase runs in the next loop iteration: timers and I/O go first. */
 function nextTurn(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
+}
+
+/** Bytes hashed per turn of the event loop: about a quarter of a millisecond of SHA-256. */
+const HASH_SLICE = 256 * 1024;
+
+/** The hex SHA-256 of `bytes`, a slice per turn of the event loop, so a large model never blocks serving. */
+export async function sha256InTurns(bytes: Uint8Array): Promise<string> {
+  const hash = createHash('sha256');
+  for (let at = 0; at < bytes.length; at += HASH_SLICE) {
+    if (at > 0) await nextTurn();
+    hash.update(bytes.subarray(at, at + HASH_SLICE));
+  }
+  return hash.digest('hex');
 }

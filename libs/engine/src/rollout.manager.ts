@@ -171,13 +171,14 @@ export class RolloutManager {
       this.logger.warn(`rollout graph="${graph}" version=${version}: not started, its spec.auth differs from version ${from}'s; it is served only by its version path`);
       return;
     }
+    const unavailable = this.unavailableNodes(graph, version);
     const r: Rollout = {
       id: `${graph}:${version}`,
       graph,
       from,
       to: version,
       config,
-      position: startOf(config),
+      position: unavailable.length === 0 ? startOf(config) : { phase: 'waiting', step: 0, paused: false },
       phaseStartedMs: performance.now(),
       candidate: empty(),
       baseline: empty(),
@@ -186,12 +187,17 @@ export class RolloutManager {
       history: [],
     };
     this.rollouts.set(graph, r);
-    this.note(r, `started: version ${version} against ${from}`);
+    this.note(r, unavailable.length === 0 ? `started: version ${version} against ${from}` : `waiting until version ${version} can serve: ${unavailable.join('; ')}`);
+  }
+
+  /** Why a version cannot serve yet (e.g. a node with no READY replica on any worker); empty: it can. */
+  private unavailableNodes(graph: string, version: string): readonly string[] {
+    return this.registry.get(graph, version)?.graph?.executor.unavailableNodes() ?? ['it is not loaded'];
   }
 
   private measure(result: RequestResult): void {
     const r = this.rollouts.get(result.graph);
-    if (r === undefined || isFinished(r.position)) return;
+    if (r === undefined || isFinished(r.position) || r.position.phase === 'waiting') return;
     const acc = result.version === r.to ? r.candidate : result.version === r.from ? r.baseline : undefined;
     if (acc === undefined) return;
     acc.requests++;
@@ -203,6 +209,11 @@ export class RolloutManager {
 
   private evaluate(r: Rollout): void {
     if (isFinished(r.position)) return;
+    if (r.position.phase === 'waiting') {
+      // Traffic moves only once every node of the new version can serve (its replicas are READY on workers).
+      if (this.unavailableNodes(r.graph, r.to).length === 0) this.move(r, { ...startOf(r.config), paused: r.position.paused }, `started: version ${r.to} can serve, against ${r.from}`);
+      return;
+    }
     // Judged after every request: a p99 (a sort of up to LATENCY_WINDOW latencies) only where a check reads it.
     const checks = r.config.checks;
     const judged = r.candidate.requests >= checks.minRequests;

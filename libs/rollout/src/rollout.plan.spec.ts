@@ -33,10 +33,13 @@ describe('rollout steps', () => {
     ['a paused rollout does not advance', at('canary', 1, true), PASS, true, at('canary', 1, true)],
     ['too few requests waits', at('canary', 0), WAIT, true, at('canary', 0)],
     ['a finished rollout stays finished', at('promoted', 2), FAIL, true, at('promoted', 2)],
+    ['a waiting rollout is not judged: a failure does not roll it back', at('waiting'), FAIL, true, at('waiting')],
+    ['a waiting rollout does not advance on a pass', at('waiting'), PASS, true, at('waiting')],
   ];
   for (const [what, from, judgement, held, want] of moves) it(what, () => assert.deepEqual(nextPosition(config, from, judgement, held), want));
 
   const weights: [RolloutPosition, number][] = [
+    [at('waiting'), 0],
     [at('shadow'), 0],
     [at('canary', 0), 5],
     [at('canary', 1), 50],
@@ -47,6 +50,7 @@ describe('rollout steps', () => {
   for (const [p, w] of weights) it(`gives the new version ${w} % at ${p.phase} step ${p.step}`, () => assert.equal(weightOf(config, p), w));
 
   const holds: [RolloutPosition, number, number, boolean][] = [
+    [at('waiting'), 999, 999, false],
     [at('shadow'), 9, 999, false],
     [at('shadow'), 10, 0, true],
     [at('canary', 0), 19, 0, false],

@@ -2,7 +2,11 @@ import { createHash } from 'node:crypto';
 import type { RolloutConfig } from '@infergraph/spec';
 import type { Judgement } from './rollout.judge';
 
-export type RolloutPhase = 'shadow' | 'canary' | 'promoted' | 'rolled-back' | 'aborted';
+/**
+ * `waiting`: the new version is loaded but cannot serve yet (a node without a READY replica); it gets no
+ * traffic and nothing is judged until it can, then the rollout starts (startOf).
+ */
+export type RolloutPhase = 'waiting' | 'shadow' | 'canary' | 'promoted' | 'rolled-back' | 'aborted';
 
 /** Where a rollout stands: its phase, its step (index into `steps` while canary) and whether it is paused. */
 export interface RolloutPosition {
@@ -28,6 +32,7 @@ export function weightOf(config: RolloutConfig, p: RolloutPosition): number {
       return config.steps[p.step]?.weightPercent ?? 100;
     case 'promoted':
       return 100;
+    case 'waiting':
     case 'shadow':
     case 'rolled-back':
     case 'aborted':
@@ -47,7 +52,7 @@ export function holdReached(config: RolloutConfig, p: RolloutPosition, candidate
  * the hold is reached (shadow → first step → … → promoted). A paused rollout still rolls back on failure.
  */
 export function nextPosition(config: RolloutConfig, p: RolloutPosition, judgement: Judgement, held: boolean): RolloutPosition {
-  if (isFinished(p)) return p;
+  if (isFinished(p) || p.phase === 'waiting') return p;
   if (judgement.verdict === 'fail') return { phase: 'rolled-back', step: p.step, paused: false };
   if (p.paused || !held || judgement.verdict !== 'pass') return p;
   if (p.phase === 'shadow') return { phase: 'canary', step: 0, paused: false };

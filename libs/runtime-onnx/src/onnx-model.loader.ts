@@ -1,8 +1,10 @@
 import * as ort from 'onnxruntime-node';
 import type { Tensor, TensorMap, TensorSpec } from '@infergraph/protocol';
 import type { ModelLoadOptions, ModelLoader, ModelSession, ModelSignature } from '@infergraph/nodes';
-import { ORT_TYPE_OF, datatypeOfOrt } from './onnx-datatype.map';
+import { ORT_TYPE_OF } from './onnx-datatype.map';
 import { readOnnxSignature } from './onnx-signature.reader';
+import { createOrtSession, type CreatedOrtSession } from './onnx-session.factory';
+import { ModelThreads, type ThreadedModelSession } from './model-threads';
 
 /** Per-load options of onnxruntime sessions, beyond the port's. */
 export interface OnnxModelLoadOptions extends ModelLoadOptions {
@@ -13,10 +15,28 @@ export interface OnnxModelLoadOptions extends ModelLoadOptions {
   readonly preferGpu?: boolean | undefined;
 }
 
+/** A session this loader created, on its own thread or in a model thread. */
+type HeldSession = OnnxModelSession | ThreadedModelSession;
+
 interface CachedSession {
-  readonly session: Promise<OnnxModelSession>;
+  readonly session: Promise<HeldSession>;
   /** Loads not yet given back with `release`. */
   users: number;
+}
+
+export interface OnnxModelLoaderOptions {
+  /**
+   * The default for loads that do not say (see OnnxModelLoadOptions.preferGpu). Workers choose per node
+   * instead, with `preferring`.
+   */
+  readonly preferGpu?: boolean;
+  /**
+   * Hold sessions in up to this many model threads (ModelThreads), so that opening and running models never
+   * block this thread's event loop; 0 or undefined: sessions open and run on the caller's thread.
+   */
+  readonly modelThreads?: number;
+  /** A model thread failed or exited: its sessions are gone. */
+  readonly onThreadExit?: (why: string) => void;
 }
 
 /**
@@ -28,19 +48,24 @@ export class OnnxModelLoader implements ModelLoader {
   private readonly sessions = new Map<string, CachedSession>();
   /** The cache key of each created session, for `release`. */
   private readonly keyOf = new Map<ModelSession, string>();
+  private readonly threads: ModelThreads | undefined;
 
-  /**
-   * `preferGpu`: the default for loads that do not say (see OnnxModelLoadOptions.preferGpu). Workers
-   * choose per node instead, with `preferring`.
-   */
-  constructor(private readonly options: { preferGpu?: boolean } = {}) {}
+  constructor(private readonly options: OnnxModelLoaderOptions = {}) {
+    const modelThreads = options.modelThreads ?? 0;
+    this.threads = modelThreads > 0 ? new ModelThreads({ maxThreads: modelThreads, ...(options.onThreadExit === undefined ? {} : { onThreadExit: options.onThreadExit }) }) : undefined;
+  }
+
+  /** Model threads and the sessions each holds; empty when sessions live on the caller's thread. */
+  threadStats(): { threadId: number; sessions: number; runs: number }[] {
+    return this.threads?.stats() ?? [];
+  }
 
   load(key: string, bytes: Uint8Array, options: OnnxModelLoadOptions): Promise<ModelSession> {
     const preferGpu = options.preferGpu ?? this.options.preferGpu === true;
     const cacheKey = `${key}|${options.intraOpThreads ?? ''}|${preferGpu ? 'gpu' : 'cpu'}`;
     let cached = this.sessions.get(cacheKey);
     if (cached === undefined) {
-      const session = createSession(bytes, options, preferGpu);
+      const session: Promise<HeldSession> = this.threads === undefined ? createSession(bytes, options, preferGpu) : this.threads.open(bytes, options, preferGpu);
       cached = { session, users: 0 };
       this.sessions.set(cacheKey, cached);
       session.then(
@@ -72,7 +97,7 @@ export class OnnxModelLoader implements ModelLoader {
     if (cacheKey === undefined || cached === undefined || --cached.users > 0) return;
     this.sessions.delete(cacheKey);
     this.keyOf.delete(session);
-    await (session as OnnxModelSession).release();
+    await (session as HeldSession).release();
   }
 
   async close(): Promise<void> {
@@ -80,37 +105,29 @@ export class OnnxModelLoader implements ModelLoader {
     this.sessions.clear();
     this.keyOf.clear();
     await Promise.allSettled(all.map(async (c) => (await c.session).release()));
+    await this.threads?.close();
   }
 }
 
 async function createSession(bytes: Uint8Array, options: ModelLoadOptions, preferGpu: boolean): Promise<OnnxModelSession> {
-  // Idle intra-op threads must not spin: they would take cores from the event loop that feeds them.
-  const sessionOptions: ort.InferenceSession.SessionOptions = { executionProviders: ['cpu'], graphOptimizationLevel: 'all', extra: { session: { intra_op: { allow_spinning: '0' } } } };
-  if (options.intraOpThreads !== undefined) sessionOptions.intraOpNumThreads = options.intraOpThreads;
-  let fallback: string | undefined;
-  if (preferGpu) {
-    try {
-      const gpu = await ort.InferenceSession.create(bytes, { ...sessionOptions, executionProviders: ['cuda'] });
-      return new OnnxModelSession(gpu, 'cuda', undefined);
-    } catch (err) {
-      fallback = `CUDA execution provider unavailable (${(err instanceof Error ? err.message : String(err)).split('\n')[0] ?? ''}); using CPU`;
-    }
-  }
-  const session = await ort.InferenceSession.create(bytes, sessionOptions);
-  return new OnnxModelSession(session, 'cpu', fallback);
+  const created = await createOrtSession(bytes, options, preferGpu);
+  return new OnnxModelSession(created);
 }
 
+/** A session on the loader's own thread. */
 class OnnxModelSession implements ModelSession {
   readonly inputs: readonly TensorSpec[];
   readonly outputs: readonly TensorSpec[];
+  readonly provider: string;
+  readonly providerNote: string | undefined;
+  private readonly session: ort.InferenceSession;
 
-  constructor(
-    private readonly session: ort.InferenceSession,
-    readonly provider: string,
-    readonly providerNote: string | undefined,
-  ) {
-    this.inputs = session.inputMetadata.map((m) => specOf(m, 'input'));
-    this.outputs = session.outputMetadata.map((m) => specOf(m, 'output'));
+  constructor(created: CreatedOrtSession) {
+    this.session = created.session;
+    this.inputs = created.inputs;
+    this.outputs = created.outputs;
+    this.provider = created.provider;
+    this.providerNote = created.providerNote;
   }
 
   async run(feeds: TensorMap): Promise<TensorMap> {
@@ -136,17 +153,4 @@ class OnnxModelSession implements ModelSession {
   release(): Promise<void> {
     return this.session.release();
   }
-}
-
-function specOf(meta: ort.InferenceSession.ValueMetadata, role: 'input' | 'output'): TensorSpec {
-  if (!meta.isTensor) {
-    throw new Error(
-      `model ${role} "${meta.name}" is not a tensor (a sequence or map, such as skl2onnx's ZipMap); re-export the model with tensor outputs (skl2onnx: options={'zipmap': False})`,
-    );
-  }
-  const datatype = datatypeOfOrt(meta.type);
-  if (datatype === undefined) {
-    throw new Error(`model ${role} "${meta.name}" has element type ${meta.type}, which the Open Inference Protocol cannot carry`);
-  }
-  return { name: meta.name, datatype, shape: meta.shape.map((d) => (typeof d === 'number' && d >= 0 ? d : -1)) };
 }

@@ -17,6 +17,8 @@ const envSchema = z.object({
   /** Directories (comma-separated) graphs may point into besides GRAPHS_DIR; default: the working directory. */
   MODEL_ROOTS: z.string().default('.'),
   BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).default(16 * 1024 * 1024),
+  /** Model sessions open and run in up to this many threads; 0 (default): on the event loop, the fastest path. */
+  MODEL_THREADS: z.coerce.number().int().min(0).max(256).default(0),
   /** PEM certificate and key: REST and V2 gRPC serve TLS, re-reading renewed files every TLS_RELOAD_MS. */
   TLS_CERT: z.string().default(''),
   TLS_KEY: z.string().default(''),
@@ -64,6 +66,8 @@ export interface GatewayConfig {
   /** MODEL_ROOTS (absolute): with every GRAPHS_DIR entry, where graphs' models, modules and references may be. */
   readonly modelRoots: readonly string[];
   readonly bodyLimitBytes: number;
+  /** MODEL_THREADS: most model threads holding sessions off the event loop; 0: sessions on it (default). */
+  readonly modelThreads: number;
   /** TLS_CERT and TLS_KEY (absolute), and how often renewed files are looked for; undefined: plain text. */
   readonly tls: { readonly certFile: string; readonly keyFile: string; readonly reloadMs: number } | undefined;
   /** MAX_ROWS: rows one request may carry where its graph sets no spec.maxRows (413 beyond). */
@@ -160,6 +164,7 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env, cwd = pr
     ),
     modelRoots: Object.freeze(listOf(e.MODEL_ROOTS).map((d) => path.resolve(cwd, d))),
     bodyLimitBytes: e.BODY_LIMIT_BYTES,
+    modelThreads: e.MODEL_THREADS,
     maxRows: e.MAX_ROWS,
     tls: e.TLS_CERT === '' ? undefined : Object.freeze({ certFile: path.resolve(cwd, e.TLS_CERT), keyFile: path.resolve(cwd, e.TLS_KEY), reloadMs: e.TLS_RELOAD_MS }),
     http: Object.freeze({

@@ -1,0 +1,180 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, describe, it } from 'node:test';
+import type { Datatype, Tensor, TensorData, TensorMap, TensorSpec } from '@infergraph/protocol';
+import { ModelThreads, OnnxModelLoader, type ThreadedModelSession } from '@infergraph/runtime-onnx';
+import { repoPath } from '../support/repo';
+
+// Integration: onnxruntime sessions held in model threads (MODEL_THREADS on workers) against sessions on the
+// caller's thread, for every model in the repository, with real onnxruntime in real worker threads. A thread
+// must give the same outputs, keep the caller's event loop turning while it opens a model, and when it dies,
+// fail what it held with its reason and say so once.
+
+const models = execFileSync('git', ['ls-files', '*.onnx'], { cwd: repoPath(), encoding: 'utf8' }).split('\n').filter((f) => f !== '');
+
+/** Deterministic data of `datatype` for `count` elements. */
+function dataOf(datatype: Datatype, count: number, seed: number): TensorData {
+  const at = (i: number): number => ((i * 37 + seed * 11) % 17) - 8;
+  switch (datatype) {
+    case 'FP32':
+      return Float32Array.from({ length: count }, (_, i) => at(i) / 4);
+    case 'FP64':
+      return Float64Array.from({ length: count }, (_, i) => at(i) / 4);
+    case 'INT64':
+      return BigInt64Array.from({ length: count }, (_, i) => BigInt(at(i)));
+    case 'UINT64':
+      return BigUint64Array.from({ length: count }, (_, i) => BigInt(Math.abs(at(i))));
+    case 'INT32':
+      return Int32Array.from({ length: count }, (_, i) => at(i));
+    case 'INT16':
+      return Int16Array.from({ length: count }, (_, i) => at(i));
+    case 'INT8':
+      return Int8Array.from({ length: count }, (_, i) => at(i));
+    case 'UINT32':
+      return Uint32Array.from({ length: count }, (_, i) => Math.abs(at(i)));
+    case 'UINT16':
+    case 'FP16': // raw half-precision bits
+      return Uint16Array.from({ length: count }, (_, i) => Math.abs(at(i)));
+    case 'UINT8':
+    case 'BOOL':
+      return Uint8Array.from({ length: count }, (_, i) => (datatype === 'BOOL' ? Math.abs(at(i)) % 2 : Math.abs(at(i))));
+    case 'BYTES':
+      return Array.from({ length: count }, (_, i) => `s${at(i)}`);
+    default:
+      throw new Error(`no test data for ${String(datatype)}`);
+  }
+}
+
+function feedsFor(inputs: readonly TensorSpec[], rows: number): TensorMap {
+  return new Map(
+    inputs.map((spec, k): [string, Tensor] => {
+      const shape = spec.shape.map((d) => (d < 0 ? rows : d));
+      return [spec.name, { name: spec.name, datatype: spec.datatype, shape, data: dataOf(spec.datatype, shape.reduce((a, b) => a * b, 1), k) }];
+    }),
+  );
+}
+
+function plain(outputs: TensorMap): unknown {
+  return [...outputs.values()].map((t) => ({ name: t.name, datatype: t.datatype, shape: [...t.shape], data: Array.from(t.data as ArrayLike<unknown>) }));
+}
+
+describe('model sessions in model threads', () => {
+  const onLoop = new OnnxModelLoader();
+  const threaded = new OnnxModelLoader({ modelThreads: 4 });
+  after(() => Promise.all([onLoop.close(), threaded.close()]));
+
+  it('finds models to compare', () => assert.ok(models.length >= 6, models.join(', ')));
+
+  for (const file of models) {
+    it(`gives the outputs of a session on the caller's thread for ${file}`, async () => {
+      const bytes = readFileSync(repoPath(file));
+      const local = await onLoop.load(file, bytes, {});
+      const remote = (await threaded.load(file, bytes, {})) as ThreadedModelSession;
+      assert.ok(remote.threadId > 0, 'the session is held by a worker thread, not the main thread');
+      assert.deepEqual(remote.inputs, local.inputs);
+      assert.deepEqual(remote.outputs, local.outputs);
+      assert.equal(remote.provider, 'cpu');
+      for (const rows of [1, 3]) {
+        const feeds = feedsFor(local.inputs, rows);
+        assert.deepEqual(plain(await remote.run(feeds)), plain(await local.run(feeds)), `${rows} row(s)`);
+      }
+      // The caller's tensors are copied to the thread, not taken: they are still whole after the run.
+      const feeds = feedsFor(local.inputs, 2);
+      await remote.run(feeds);
+      for (const t of feeds.values()) assert.equal(t.data.length, t.shape.reduce((a, b) => a * b, 1));
+    });
+  }
+
+  it('answers many calls in flight at once, each with its own outputs', async () => {
+    const file = 'models/iris-logreg/1/model.onnx';
+    const bytes = readFileSync(repoPath(file));
+    const local = await onLoop.load(file, bytes, {});
+    const remote = await threaded.load(file, bytes, {});
+    const calls = Array.from({ length: 200 }, (_, i) => feedsFor(local.inputs, 1 + (i % 5)));
+    const answers = await Promise.all(calls.map((feeds) => remote.run(feeds)));
+    for (let i = 0; i < calls.length; i++) assert.deepEqual(plain(answers[i] as TensorMap), plain(await local.run(calls[i] as TensorMap)), `call ${i}`);
+  });
+
+  it('gives each session a thread of its own up to the limit, then shares the least used, and frees them on release', async () => {
+    const loader = new OnnxModelLoader({ modelThreads: 2 });
+    try {
+      const files = ['models/iris-logreg/1/model.onnx', 'models/iris-mlp/1/model.onnx', 'models/iris-rf/1/model.onnx'];
+      const sessions = [];
+      for (const file of files) sessions.push(await loader.load(file, readFileSync(repoPath(file)), {}));
+      const ids = sessions.map((s) => (s as ThreadedModelSession).threadId);
+      assert.notEqual(ids[0], ids[1], 'the first two sessions have threads of their own');
+      assert.equal(new Set(ids).size, 2, `two threads at most: ${ids.join(', ')}`);
+      assert.deepEqual(loader.threadStats().map((t) => t.sessions).sort(), [1, 2]);
+      for (const s of sessions) await loader.release(s);
+      assert.deepEqual(loader.threadStats().map((t) => t.sessions), [0, 0]);
+    } finally {
+      await loader.close();
+    }
+  });
+
+  it('keeps the caller\'s event loop turning while a 4.5 MB model opens', async () => {
+    const loader = new OnnxModelLoader({ modelThreads: 1 });
+    try {
+      let turns = 0;
+      let turning = true;
+      const tick = (): void => {
+        turns++;
+        if (turning) setImmediate(tick);
+      };
+      setImmediate(tick);
+      const before = turns;
+      await loader.load('digits', readFileSync(repoPath('models', 'digits-mlp', '1', 'model.onnx')), {});
+      turning = false;
+      // On the caller's thread the whole creation is one synchronous call: the loop would turn once or twice.
+      assert.ok(turns - before >= 10, `the loop turned ${turns - before} times while the model opened`);
+    } finally {
+      await loader.close();
+    }
+  });
+
+  it('refuses a model it cannot load, and a run with a wrong input, with onnxruntime\'s reason, and goes on serving', async () => {
+    const loader = new OnnxModelLoader({ modelThreads: 1 });
+    try {
+      await assert.rejects(loader.load('junk', Buffer.from('not a model'), {}), /protobuf|parse|model/i);
+      const file = 'models/iris-logreg/1/model.onnx';
+      const session = await loader.load(file, readFileSync(repoPath(file)), {});
+      await assert.rejects(session.run(new Map([['nope', { name: 'nope', datatype: 'FP32', shape: [1, 4], data: new Float32Array(4) }]])), /input 'input' is missing|nope/);
+      const answer = await session.run(feedsFor(session.inputs, 2));
+      assert.deepEqual([...answer.keys()].sort(), ['label', 'probabilities']);
+    } finally {
+      await loader.close();
+    }
+  });
+
+  it('fails the calls of a thread that dies with its reason, says so once, and fails later calls at once', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'infergraph-model-thread-'));
+    // A thread that opens sessions (answers with a signature) and exits with code 3 on the first run.
+    const script = path.join(dir, 'dying.js');
+    writeFileSync(
+      script,
+      `const { parentPort, threadId } = require('node:worker_threads');
+       parentPort.on('message', (batch) => {
+         for (const r of batch) {
+           if (r.op === 'open') parentPort.postMessage([{ id: r.id, opened: { inputs: [], outputs: [], provider: 'cpu', threadId } }]);
+           if (r.op === 'run') process.exit(3);
+         }
+       });`,
+    );
+    const exits: string[] = [];
+    const threads = new ModelThreads({ maxThreads: 1, threadFile: script, onThreadExit: (why) => exits.push(why) });
+    try {
+      const session = await threads.open(new Uint8Array(8), {}, false);
+      await assert.rejects(session.run(new Map()), /model thread \d+ exited with code 3/);
+      assert.equal(exits.length, 1);
+      assert.match(exits[0] as string, /exited with code 3; the 1 model session\(s\) it held are gone/);
+      await assert.rejects(session.run(new Map()), /exited with code 3/);
+      assert.deepEqual(threads.stats(), []);
+    } finally {
+      await threads.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
