@@ -135,7 +135,7 @@ export class ModelThreads {
 
   /** Threads and the sessions each holds. */
   stats(): { threadId: number; sessions: number; runs: number }[] {
-    return this.threads.filter((t) => t.gone === undefined).map((t) => ({ threadId: t.threadId, sessions: t.sessions, runs: t.runs }));
+    return this.threads.map((t) => ({ threadId: t.threadId, sessions: t.sessions, runs: t.runs }));
   }
 
   async close(): Promise<void> {
@@ -146,11 +146,11 @@ export class ModelThreads {
   /** A thread of its own while there is room; else the one with fewest sessions, then fewest runs (an idle one). */
   private pick(): ModelThread {
     if (this.closing) throw new Error('the model threads are closed');
-    const live = this.threads.filter((t) => t.gone === undefined);
-    const idle = live.find((t) => t.sessions === 0);
+    // A thread that ends leaves `threads` at once (start's onGone): every one here is live.
+    const idle = this.threads.find((t) => t.sessions === 0);
     if (idle !== undefined) return idle;
-    if (live.length < this.options.maxThreads) return this.start();
-    return live.reduce((best, t) => (t.sessions < best.sessions || (t.sessions === best.sessions && t.runs < best.runs) ? t : best));
+    if (this.threads.length < this.options.maxThreads) return this.start();
+    return this.threads.reduce((best, t) => (t.sessions < best.sessions || (t.sessions === best.sessions && t.runs < best.runs) ? t : best));
   }
 
   private start(): ModelThread {
