@@ -20,6 +20,8 @@ import { startWorker, type RunningWorker } from '../support/worker.process';
 const GRAPHS_DIR = 'test/fixtures/graphs-faults';
 const MODELS = 10;
 const HEARTBEAT_TIMEOUT_MS = 1000;
+/** The worker's MODEL_THREADS: 0 (the default, sessions on its event loop); set INFERGRAPH_TEST_MODEL_THREADS to compare. */
+const SESSIONS_IN_THREADS = process.env['INFERGRAPH_TEST_MODEL_THREADS'] ?? '0';
 
 /** digits-mlp with an unknown ModelProto field (number 1000) of random bytes appended: other content, same model. */
 function distinctCopy(to: string): void {
@@ -78,7 +80,7 @@ describe('a worker loading a large graph keeps serving the graphs it holds', () 
     for (let i = 0; i < MODELS; i++) distinctCopy(path.join(dir, `m${i}.onnx`));
     copyFileSync(repoPath('graphs', 'modules', 'confidence.ts'), path.join(dir, 'confidence.ts'));
     controller = await startController(undefined, { GRAPHS_DIR, MODEL_ROOTS: `.,${dir}`, ALLOW_POSTED_MODULES: 'true', SYNC_WINDOW_MS: '300', HEARTBEAT_TIMEOUT_MS: String(HEARTBEAT_TIMEOUT_MS) });
-    worker = await startWorker({ CONTROLLER: controller.control, WORKER_ID: 'w-a', WORKER_CPU: '4', WORKER_MEMORY: String(8 * 1024 ** 3), HEARTBEAT_MS: '200', MODEL_ROOTS: `.,${dir}` });
+    worker = await startWorker({ CONTROLLER: controller.control, WORKER_ID: 'w-a', WORKER_CPU: '4', WORKER_MEMORY: String(8 * 1024 ** 3), HEARTBEAT_MS: '200', MODEL_THREADS: SESSIONS_IN_THREADS, MODEL_ROOTS: `.,${dir}` });
     gateway = await startGateway({ GRAPHS_DIR, CONTROLLER: controller.control, MODEL_ROOTS: `.,${dir}` });
     const deadline = Date.now() + 30_000;
     while ((await request(gateway, 'POST', '/v2/models/iris-one/infer', body)).status !== 200) {
@@ -126,7 +128,7 @@ describe('a worker loading a large graph keeps serving the graphs it holds', () 
     const busyLag = await lagMax();
     // p99 is reported, not asserted: on a shared 2-core machine the TypeScript compiler threads of the worker and
     // the gateway take the cores from every process for seconds, whatever the event loops do.
-    console.log(`[loading] iris-one p99 ${quiet.p99Ms} ms (max ${quiet.maxMs}) quiet, ${busy.p99Ms} ms (max ${busy.maxMs}) while bulky loaded; ${describeFailures(busy)}`);
+    console.log(`[loading] MODEL_THREADS=${SESSIONS_IN_THREADS}: iris-one p99 ${quiet.p99Ms} ms (max ${quiet.maxMs}) quiet, ${busy.p99Ms} ms (max ${busy.maxMs}) while bulky loaded; ${describeFailures(busy)}`);
     console.log(`[loading] longest event-loop stall, ms: quiet ${JSON.stringify(quietLag)}, while bulky loaded ${JSON.stringify(busyLag)}`);
     assert.equal(busy.failures.length, 0, describeFailures(busy));
     // A heartbeat missed for HEARTBEAT_TIMEOUT_MS would have removed the worker, and it would have re-joined.

@@ -115,6 +115,31 @@ describe('model sessions in model threads', () => {
     }
   });
 
+  it('starts its threads with the loader, and opens a new model beside the sessions that ran least lately', async () => {
+    const loader = new OnnxModelLoader({ modelThreads: 2 });
+    try {
+      // Started before any model opens: no thread start-up while models load.
+      assert.deepEqual(loader.threadStats().map((t) => t.sessions), [0, 0]);
+      const open = async (file: string): Promise<ThreadedModelSession> => (await loader.load(file, readFileSync(repoPath(file)), {})) as ThreadedModelSession;
+      const busy = await open('models/iris-logreg/1/model.onnx');
+      const quiet = await open('models/iris-mlp/1/model.onnx');
+      assert.notEqual(busy.threadId, quiet.threadId);
+      for (let i = 0; i < 20; i++) await busy.run(feedsFor(busy.inputs, 1));
+      // Opening blocks a thread's runs: the next model goes beside the quiet session, away from the busy one.
+      const third = await open('models/iris-rf/1/model.onnx');
+      assert.equal(third.threadId, quiet.threadId, 'opened beside the quiet session');
+      // Recent runs count before sessions: the busy thread holds one session, the quiet one two, and the next
+      // model still goes to the quiet one.
+      for (let i = 0; i < 20; i++) await busy.run(feedsFor(busy.inputs, 1));
+      const fourth = await open('models/iris-logreg-core/1/model.onnx');
+      assert.equal(fourth.threadId, quiet.threadId, 'opened on the thread that ran least, though it holds more sessions');
+      assert.deepEqual(loader.threadStats().map((t) => t.sessions).sort(), [1, 3]);
+      for (const s of [busy, quiet, third, fourth]) await loader.release(s);
+    } finally {
+      await loader.close();
+    }
+  });
+
   it('keeps the caller\'s event loop turning while a 4.5 MB model opens', async () => {
     const loader = new OnnxModelLoader({ modelThreads: 1 });
     try {

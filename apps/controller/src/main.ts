@@ -5,7 +5,7 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import { StructuredLogger } from '@infergraph/telemetry';
 import { ControllerModule } from './controller.module';
 import { loadControllerConfig } from './controller.config';
-import { MAX_GRAPH_BYTES } from '@infergraph/spec';
+import { MAX_GRAPH_BYTES, warmUpGraphParser } from '@infergraph/spec';
 import { KubeClient } from '@infergraph/kube';
 
 /** The controller process: places node replicas on workers and publishes the routing table. */
@@ -22,6 +22,8 @@ async function bootstrap(): Promise<void> {
   const address = fastify.server.address();
   const port = typeof address === 'object' && address !== null ? address.port : config.port;
   Logger.log(`controller admin API on http://${config.host}:${port}`, 'controller');
+  // Graph documents arrive while this process serves (catalogues, assignments, admin POSTs): compile the parser now, a parse per turn.
+  warmUpGraphParser().catch((err: unknown) => Logger.warn(`graph parser warm-up: ${err instanceof Error ? err.message : String(err)}`, 'controller'));
 }
 
 bootstrap().catch((err: unknown) => {

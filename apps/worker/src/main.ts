@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import { warmUpGraphParser } from '@infergraph/spec';
 import { StructuredLogger, TracingSdk } from '@infergraph/telemetry';
 import { WorkerModule } from './worker.module';
 import { WorkerGrpcServer } from './worker-grpc.server';
@@ -17,6 +18,8 @@ async function bootstrap(): Promise<void> {
   app.enableShutdownHooks();
   const port = app.get(WorkerGrpcServer).port ?? config.port;
   Logger.log(`worker listening on grpc://${config.host}:${port} (graphs from ${config.graphDirs.join(', ')})`, 'worker');
+  // Graph documents arrive while this process serves (catalogues, assignments, admin POSTs): compile the parser now, a parse per turn.
+  warmUpGraphParser().catch((err: unknown) => Logger.warn(`graph parser warm-up: ${err instanceof Error ? err.message : String(err)}`, 'worker'));
 }
 
 bootstrap().catch((err: unknown) => {

@@ -36,7 +36,7 @@ import { loadReferenceData, type ReferenceData } from './reference-data.loader';
 import { resolveModelPath } from './model-file.resolver';
 import type { FetchedModel, ModelFetcher } from './model-fetcher.port';
 import { loadUserFunction } from './user-module.loader';
-import { openInTurn, sha256InTurns } from './model-open.queue';
+import { openInTurn, sha256InTurns, sha256OfFileInTurns } from './model-open.queue';
 
 export interface LoadedModel {
   readonly node: string;
@@ -111,10 +111,31 @@ export async function prepareNodes(
         } else {
           modelPath = resolveModelPath(file, node.model.uri) as string;
         }
+        if (elsewhere.has(node.name) && loader.signatureOfFile !== undefined) {
+          // Typed here, run elsewhere: the signature is read from the file's structure and the hash streamed,
+          // so the weights are never held in this process.
+          try {
+            const sha256 = await sha256OfFileInTurns(modelPath);
+            if (node.model.sha256 !== undefined && node.model.sha256 !== sha256) {
+              problems.push({ path: [...base, 'model', 'sha256'], message: `sha256 mismatch for ${modelPath}: the graph pins ${node.model.sha256}, the file is ${sha256}` });
+              return;
+            }
+            const session = signatureOnly(graphName, node.name, await loader.signatureOfFile(modelPath));
+            if (node.model.batching !== undefined) problems.push(...checkBatchable(index, node.model.uri, session));
+            sessions.set(node.name, session);
+            models.push({ node: node.name, path: modelPath, sha256, provider: session.provider, loadSeconds: 0 });
+          } catch (err) {
+            problems.push({ path: [...base, 'model', 'uri'], message: `cannot load model ${modelPath}: ${messageOf(err)}` });
+          }
+          return;
+        }
         const bytes = await readFile(modelPath);
-        // One model at a time (openInTurn): hashed a slice per turn, opened in a model thread or on this one.
-        await openInTurn(async () => {
-          const sha256 = await sha256InTurns(bytes);
+        // One model at a time (openInTurn): hashed a slice per turn, opened on this thread. A loader that opens
+        // off the event loop (model threads) opens as soon as the model is hashed, whatever else is opening.
+        const onLoop = loader.opensOffLoop !== true || elsewhere.has(node.name);
+        const hashed = onLoop ? undefined : await sha256InTurns(bytes);
+        await (onLoop ? openInTurn : openNow)(async () => {
+          const sha256 = hashed ?? (await sha256InTurns(bytes));
           if (node.model.sha256 !== undefined && node.model.sha256 !== sha256) {
             problems.push({
               path: [...base, 'model', 'sha256'],
@@ -362,6 +383,10 @@ export function buildRuntimes(
     }
   }
   return { runtimes, controls: { routers, combiners }, driftNodes, batchers };
+}
+
+function openNow<T>(open: () => Promise<T>): Promise<T> {
+  return open();
 }
 
 function messageOf(err: unknown): string {

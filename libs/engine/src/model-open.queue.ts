@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
 
 /**
  * Opening a model is work on the event loop: hashing its bytes and, for sessions on the caller's thread,
@@ -31,5 +32,15 @@ export async function sha256InTurns(bytes: Uint8Array): Promise<string> {
     if (at > 0) await nextTurn();
     hash.update(bytes.subarray(at, at + HASH_SLICE));
   }
+  return hash.digest('hex');
+}
+
+/**
+ * The hex SHA-256 of a file, read and hashed a slice per turn of the event loop: a process that only needs
+ * the hash never holds the whole file.
+ */
+export async function sha256OfFileInTurns(file: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(file, { highWaterMark: HASH_SLICE })) hash.update(chunk as Buffer);
   return hash.digest('hex');
 }

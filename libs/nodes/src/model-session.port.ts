@@ -27,6 +27,13 @@ export interface ModelLoader {
    * what `load` would for a model it cannot describe. Absent: processes open a session to learn it.
    */
   signature?(bytes: Uint8Array): ModelSignature;
+  /** `signature` of a model file, reading only what it needs of the file (not the weights). */
+  signatureOfFile?(path: string): Promise<ModelSignature>;
   /** Gives one `load` back; a session no load holds any more is closed. Absent: sessions live as long as the loader. */
   release?(session: ModelSession): Promise<void>;
+  /**
+   * True when `load` does its work off the caller's event loop (a session opened in another thread): such
+   * loads need not wait their turn behind other models' opens. Absent: `load` may block the loop.
+   */
+  readonly opensOffLoop?: boolean;
 }

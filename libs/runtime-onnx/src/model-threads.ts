@@ -7,6 +7,8 @@ import { ORT_TYPE_OF } from './onnx-datatype.map';
 import type { OpenedSession, ThreadReply, ThreadRequest, WireTensor } from './model-thread.protocol';
 
 const THREAD_FILE = path.join(__dirname, 'model-thread.worker.js');
+/** Width of the window a thread's recent runs are counted in, when placing a session. */
+const RECENT_MS = 5000;
 
 /** Request bodies: the pool adds the id. */
 type Outgoing = ThreadRequest extends infer R ? (R extends ThreadRequest ? Omit<R, 'id'> : never) : never;
@@ -25,6 +27,8 @@ class ModelThread {
   sessions = 0;
   /** Runs answered, to tell idle threads from busy ones. */
   runs = 0;
+  /** Runs answered in the current and the previous window of RECENT_MS (see `recentRuns`). */
+  private window = { index: 0, current: 0, previous: 0 };
   private nextId = 0;
   private queue: ThreadRequest[] = [];
   private readonly pending = new Map<number, Waiter>();
@@ -40,7 +44,7 @@ class ModelThread {
         const waiter = this.pending.get(reply.id);
         if (waiter === undefined) continue;
         this.pending.delete(reply.id);
-        if (reply.outputs !== undefined) this.runs++;
+        if (reply.outputs !== undefined) this.countRun();
         waiter.resolve(reply);
       }
       // Nothing pending: the thread must not keep the process alive.
@@ -50,6 +54,24 @@ class ModelThread {
     this.worker.on('exit', (code) => this.end(`exited with code ${code}`, onGone));
   }
 
+
+  /** Runs answered lately (this window and the one before): how busy the thread's sessions are now. */
+  recentRuns(now = Date.now()): number {
+    this.roll(now);
+    return this.window.current + this.window.previous;
+  }
+
+  private countRun(): void {
+    this.runs++;
+    this.roll(Date.now());
+    this.window.current++;
+  }
+
+  private roll(now: number): void {
+    const index = Math.floor(now / RECENT_MS);
+    if (index === this.window.index) return;
+    this.window = { index, current: 0, previous: index === this.window.index + 1 ? this.window.current : 0 };
+  }
 
   request(body: Outgoing): Promise<ThreadReply> {
     if (this.gone !== undefined) return Promise.reject(new Error(`model thread ${this.threadId} ${this.gone}`));
@@ -116,6 +138,9 @@ export class ModelThreads {
 
   constructor(private readonly options: ModelThreadsOptions) {
     if (!Number.isInteger(options.maxThreads) || options.maxThreads < 1) throw new Error(`maxThreads must be a positive integer, got ${options.maxThreads}`);
+    // Every thread starts now, with the process: starting one (a V8 isolate and onnxruntime's native set-up,
+    // about 45 ms of CPU) while models load would take a core from serving just when it is scarce.
+    for (let i = 0; i < options.maxThreads; i++) this.start();
   }
 
   /** Opens a session in a model thread; rejects with onnxruntime's reason when the model cannot be loaded. */
@@ -143,14 +168,30 @@ export class ModelThreads {
     await Promise.all(this.threads.splice(0).map((t) => t.terminate()));
   }
 
-  /** A thread of its own while there is room; else the one with fewest sessions, then fewest runs (an idle one). */
+  /**
+   * A thread with no session while there is one; else the one whose sessions ran least lately, then the one
+   * with fewest sessions. Opening blocks the thread's runs for as long as it takes (tens of ms for a few MB),
+   * so a model that opens goes where it delays the fewest calls: never beside the sessions serving traffic
+   * while a quieter thread exists.
+   */
   private pick(): ModelThread {
     if (this.closing) throw new Error('the model threads are closed');
-    // A thread that ends leaves `threads` at once (start's onGone): every one here is live.
+    // A thread that ends leaves `threads` at once (start's onGone): every one here is live; its place is
+    // taken by a new thread when a session next needs one.
     const idle = this.threads.find((t) => t.sessions === 0);
     if (idle !== undefined) return idle;
     if (this.threads.length < this.options.maxThreads) return this.start();
-    return this.threads.reduce((best, t) => (t.sessions < best.sessions || (t.sessions === best.sessions && t.runs < best.runs) ? t : best));
+    const now = Date.now();
+    let best = this.threads[0] as ModelThread;
+    let bestRuns = best.recentRuns(now);
+    for (const t of this.threads.slice(1)) {
+      const runs = t.recentRuns(now);
+      if (runs < bestRuns || (runs === bestRuns && t.sessions < best.sessions)) {
+        best = t;
+        bestRuns = runs;
+      }
+    }
+    return best;
   }
 
   private start(): ModelThread {

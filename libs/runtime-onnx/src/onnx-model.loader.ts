@@ -2,7 +2,7 @@ import * as ort from 'onnxruntime-node';
 import type { Tensor, TensorMap, TensorSpec } from '@infergraph/protocol';
 import type { ModelLoadOptions, ModelLoader, ModelSession, ModelSignature } from '@infergraph/nodes';
 import { ORT_TYPE_OF } from './onnx-datatype.map';
-import { readOnnxSignature } from './onnx-signature.reader';
+import { readOnnxSignature, readOnnxSignatureFile } from './onnx-signature.reader';
 import { createOrtSession, type CreatedOrtSession } from './onnx-session.factory';
 import { ModelThreads, type ThreadedModelSession } from './model-threads';
 
@@ -55,6 +55,11 @@ export class OnnxModelLoader implements ModelLoader {
     this.threads = modelThreads > 0 ? new ModelThreads({ maxThreads: modelThreads, ...(options.onThreadExit === undefined ? {} : { onThreadExit: options.onThreadExit }) }) : undefined;
   }
 
+  /** Sessions open in model threads, never on the caller's event loop. */
+  get opensOffLoop(): boolean {
+    return this.threads !== undefined;
+  }
+
   /** Model threads and the sessions each holds; empty when sessions live on the caller's thread. */
   threadStats(): { threadId: number; sessions: number; runs: number }[] {
     return this.threads?.stats() ?? [];
@@ -81,11 +86,17 @@ export class OnnxModelLoader implements ModelLoader {
     return readOnnxSignature(bytes);
   }
 
+  signatureOfFile(path: string): Promise<ModelSignature> {
+    return readOnnxSignatureFile(path);
+  }
+
   /** A view of this loader (same sessions) whose loads prefer the GPU, or not, unless they say otherwise. */
   preferring(preferGpu: boolean): ModelLoader & { release(session: ModelSession): Promise<void> } {
     return {
+      opensOffLoop: this.opensOffLoop,
       load: (key, bytes, options: OnnxModelLoadOptions) => this.load(key, bytes, { ...options, preferGpu: options.preferGpu ?? preferGpu }),
       signature: (bytes) => this.signature(bytes),
+      signatureOfFile: (path) => this.signatureOfFile(path),
       release: (session) => this.release(session),
     };
   }

@@ -1,3 +1,4 @@
+import { open, type FileHandle } from 'node:fs/promises';
 import type { TensorSpec } from '@infergraph/protocol';
 import { datatypeOfOrt } from './onnx-datatype.map';
 
@@ -133,4 +134,125 @@ function lastField(buf: Uint8Array, number: number): Uint8Array | undefined {
 
 function text(bytes: Uint8Array | undefined): string {
   return bytes === undefined ? '' : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
+}
+
+/** Bytes read from a model file at a time while its signature is looked for. */
+const FILE_WINDOW = 64 * 1024;
+
+/**
+ * A model file read where asked, a window at a time: the signature needs a few KiB of a model whose weights
+ * may be hundreds of MiB, so weights are skipped by offset instead of read.
+ */
+class FileWindow {
+  private start = 0;
+  private window: Uint8Array = new Uint8Array(0);
+
+  constructor(
+    private readonly file: FileHandle,
+    readonly size: number,
+  ) {}
+
+  /** `length` bytes at `offset` (fewer at the end of the file). */
+  async bytes(offset: number, length: number): Promise<Uint8Array> {
+    const end = Math.min(offset + length, this.size);
+    if (offset < this.start || end > this.start + this.window.length) {
+      const buffer = new Uint8Array(Math.max(FILE_WINDOW, end - offset));
+      const { bytesRead } = await this.file.read(buffer, 0, buffer.length, offset);
+      this.start = offset;
+      this.window = buffer.subarray(0, bytesRead);
+    }
+    return this.window.subarray(offset - this.start, end - this.start);
+  }
+}
+
+/** One field of a message in a file: its number and wire type, and where its value lies. */
+interface FileField {
+  readonly number: number;
+  readonly wire: number;
+  /** Offset of the value (length-delimited: of its first byte after the length). */
+  readonly at: number;
+  /** Length-delimited values only. */
+  readonly length: number;
+}
+
+/** The fields of the message at [from, to) of the file, reading only keys and lengths. */
+async function* fileFields(file: FileWindow, from: number, to: number): AsyncGenerator<FileField> {
+  let at = from;
+  const varint = async (): Promise<number> => {
+    const head = await file.bytes(at, 10);
+    let result = 0;
+    let scale = 1;
+    for (let i = 0; i < head.length; i++) {
+      const b = head[i] as number;
+      result += (b & 0x7f) * scale;
+      if (b < 0x80) {
+        at += i + 1;
+        return result;
+      }
+      scale *= 128;
+    }
+    throw new Error('not an ONNX model: malformed or truncated varint');
+  };
+  while (at < to) {
+    const key = await varint();
+    const number = Math.floor(key / 8);
+    const wire = key % 8;
+    switch (wire) {
+      case 0:
+        yield { number, wire, at, length: 0 };
+        await varint();
+        break;
+      case 1:
+      case 5:
+        yield { number, wire, at, length: 0 };
+        at += wire === 1 ? 8 : 4;
+        break;
+      case 2: {
+        const length = await varint();
+        if (at + length > to) throw new Error('not an ONNX model: a field runs past the end');
+        const field = { number, wire, at, length };
+        at += length;
+        yield field;
+        break;
+      }
+      default:
+        throw new Error(`not an ONNX model: protobuf wire type ${wire}`);
+    }
+  }
+}
+
+/**
+ * `readOnnxSignature` of a model file, reading only the graph's structure: initializer names, inputs and
+ * outputs, never the weights. For a process that types a graph whose models run elsewhere, this keeps
+ * megabytes of weights out of its memory (and its garbage collector) and off its event loop.
+ */
+export async function readOnnxSignatureFile(path: string): Promise<OnnxSignature> {
+  const handle = await open(path, 'r');
+  try {
+    const file = new FileWindow(handle, (await handle.stat()).size);
+    let graph: FileField | undefined;
+    for await (const f of fileFields(file, 0, file.size)) if (f.number === 7 && f.wire === 2) graph = f;
+    if (graph === undefined) throw new Error('not an ONNX model: no graph (ModelProto field 7)');
+    const initializers = new Set<string>();
+    const inputs: Uint8Array[] = [];
+    const outputs: Uint8Array[] = [];
+    for await (const f of fileFields(file, graph.at, graph.at + graph.length)) {
+      if (f.wire !== 2) continue;
+      if (f.number === 5) {
+        let name: Uint8Array | undefined;
+        for await (const t of fileFields(file, f.at, f.at + f.length)) {
+          if (t.number === 8 && t.wire === 2) name = (await file.bytes(t.at, t.length)).slice();
+        }
+        initializers.add(text(name));
+      } else if (f.number === 11 || f.number === 12) {
+        (f.number === 11 ? inputs : outputs).push((await file.bytes(f.at, f.length)).slice());
+      }
+    }
+    return {
+      inputs: inputs.map((v) => valueSpec(v, 'input')).filter((s) => !initializers.has(s.name)),
+      outputs: outputs.map((v) => valueSpec(v, 'output')),
+    };
+  } finally {
+    await handle.close();
+  }
 }

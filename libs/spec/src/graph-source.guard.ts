@@ -1,4 +1,4 @@
-import { CST, Lexer, Parser, parseDocument } from 'yaml';
+import { CST, Lexer, LineCounter, Parser, parseDocument } from 'yaml';
 
 /**
  * The largest graph document accepted, as a file or an admin API body: real graphs are a few KiB, and
@@ -39,19 +39,35 @@ export function screenGraphSource(bytes: Uint8Array): { text: string } | { probl
 
 /** The checks of `screenGraphSource` on text already decoded; undefined when it is safe to parse. */
 export function screenGraphText(text: string): string | undefined {
-  if (text.length > MAX_GRAPH_BYTES) return `is ${text.length} characters; a graph document may be at most ${MAX_GRAPH_BYTES} bytes (256 KiB)`;
-  if (text.includes('\0')) return 'is binary (it holds a NUL character), not a YAML document';
-  const shape = screenStructure(text);
-  if (shape.problem !== undefined) return shape.problem;
+  const screened = screenForParsing(text);
+  return 'problem' in screened ? screened.problem : undefined;
+}
+
+/**
+ * What screening a document read, for the parser to go on from: the CST of each document (the text is
+ * lexed and parsed once; the caller composes these tokens) and the line counter filled on the way.
+ */
+export interface ScreenedText {
+  readonly tokens: readonly CST.Token[];
+  readonly lines: LineCounter;
+}
+
+/** The checks of `screenGraphText`, keeping what they parsed: the CST tokens to compose, or the problem. */
+export function screenForParsing(text: string): ScreenedText | { problem: string } {
+  if (text.length > MAX_GRAPH_BYTES) return { problem: `is ${text.length} characters; a graph document may be at most ${MAX_GRAPH_BYTES} bytes (256 KiB)` };
+  if (text.includes('\0')) return { problem: 'is binary (it holds a NUL character), not a YAML document' };
+  const lines = new LineCounter();
+  const shape = screenStructure(text, lines);
+  if (shape.problem !== undefined) return { problem: shape.problem };
   if (shape.aliases > 0) {
     try {
       parseDocument(text, { uniqueKeys: false, logLevel: 'error' }).toJS({ maxAliasCount: MAX_ALIAS_EXPANSION });
     } catch (err) {
       const reason = err instanceof Error ? err.message : String(err);
-      return `YAML aliases expand beyond ${MAX_ALIAS_EXPANSION} nodes (${reason}); write the values out instead of aliasing them`;
+      return { problem: `YAML aliases expand beyond ${MAX_ALIAS_EXPANSION} nodes (${reason}); write the values out instead of aliasing them` };
     }
   }
-  return undefined;
+  return { tokens: shape.tokens, lines };
 }
 
 /**
@@ -59,8 +75,10 @@ export function screenGraphText(text: string): string | undefined {
  * million `[` stop at the 65th), then walks each document's CST without recursion for block nesting and
  * keys per mapping.
  */
-function screenStructure(text: string): { aliases: number; problem: string | undefined } {
-  const parser = new Parser();
+function screenStructure(text: string, lines: LineCounter): { aliases: number; problem: string | undefined; tokens: CST.Token[] } {
+  const parser = new Parser(lines.addNewLine);
+  // Parser.parse would count the first line; lexemes fed one by one skip that step.
+  lines.addNewLine(0);
   let aliases = 0;
   let flowDepth = 0;
   const docs: CST.Token[] = [];
@@ -72,16 +90,16 @@ function screenStructure(text: string): { aliases: number; problem: string | und
     else if (lexeme === '[' || lexeme === '{') flowDepth++;
     else if (lexeme === ']' || lexeme === '}') flowDepth = Math.max(0, flowDepth - 1);
     else if (lexeme.startsWith('*')) aliases++;
-    if (aliases > MAX_GRAPH_ALIASES) return { aliases, problem: `uses more than ${MAX_GRAPH_ALIASES} YAML aliases (*name); write the values out instead` };
-    if (flowDepth > MAX_GRAPH_DEPTH) return { aliases, problem: `nests collections more than ${MAX_GRAPH_DEPTH} levels deep` };
+    if (aliases > MAX_GRAPH_ALIASES) return { aliases, tokens: [], problem: `uses more than ${MAX_GRAPH_ALIASES} YAML aliases (*name); write the values out instead` };
+    if (flowDepth > MAX_GRAPH_DEPTH) return { aliases, tokens: [], problem: `nests collections more than ${MAX_GRAPH_DEPTH} levels deep` };
     for (const token of parser.next(lexeme)) docs.push(token);
   }
   for (const token of parser.end()) docs.push(token);
   for (const doc of docs) {
     const problem = screenTree(doc);
-    if (problem !== undefined) return { aliases, problem };
+    if (problem !== undefined) return { aliases, tokens: [], problem };
   }
-  return { aliases, problem: undefined };
+  return { aliases, problem: undefined, tokens: docs };
 }
 
 function screenTree(root: CST.Token): string | undefined {

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { TensorSpec } from '@infergraph/protocol';
 import { diagnosticsWith, parseGraphSource } from './graph-spec.parser';
+import { warmUpGraphParser } from './graph-parser.warmup';
 import { typeGraph, type NodeTyper } from './graph-typing';
 
 // Pure-logic unit test: model files are checked through an injected function, no disk access.
@@ -404,5 +405,35 @@ describe('graph parser input screening', () => {
       process.off('warning', onWarning);
     }
     assert.deepEqual(warnings, []);
+  });
+
+  it('reads the text once and still locates YAML errors and refuses a second document, at their lines', () => {
+    const broken = parseGraphSource(graph({ 9: '      shape: [-1, 4' }), 'broken.yaml');
+    assert.equal(broken.graph, undefined);
+    assert.ok(broken.diagnostics.length > 0 && broken.diagnostics.every((d) => d.path === '(yaml)' && d.line >= 9), JSON.stringify(broken.diagnostics));
+    const two = parseGraphSource(`${graph()}---\nkind: InferenceGraph\n`, 'two.yaml');
+    assert.equal(two.graph, undefined);
+    assert.deepEqual(
+      two.diagnostics.map((d) => `${d.line} ${d.message}`),
+      ['21 YAML syntax: Source contains multiple documents; please use YAML.parseAllDocuments()'],
+    );
+    const empty = parseGraphSource('', 'empty.yaml');
+    assert.equal(empty.graph, undefined);
+    assert.ok(empty.diagnostics.length > 0);
+  });
+});
+
+describe('graph parser warm-up', () => {
+  it('parses its sample without a problem, a parse per turn of the event loop, so timers run in between', async () => {
+    let timers = 0;
+    const count = (): void => {
+      timers++;
+      if (running) setTimeout(count, 0);
+    };
+    let running = true;
+    setTimeout(count, 0);
+    await warmUpGraphParser(20);
+    running = false;
+    assert.ok(timers >= 5, `timers ran ${timers} times during 20 parses`);
   });
 });

@@ -1,4 +1,4 @@
-import { LineCounter, parseDocument } from 'yaml';
+import { Composer, YAMLParseError, type CST, type Document } from 'yaml';
 import type { z } from 'zod';
 import { formatPath, type GraphDiagnostic, type GraphProblem } from './graph.diagnostic';
 import type { TensorSpec } from '@infergraph/protocol';
@@ -13,7 +13,7 @@ import {
 } from './graph-spec.schema';
 import { validateStructure, type LooseGraph, type StructureResult } from './graph-structure.validator';
 import type { BrokenPart, PartialGraph } from './graph-typing';
-import { screenGraphText } from './graph-source.guard';
+import { screenForParsing } from './graph-source.guard';
 import { SourceLocator } from './source-locator';
 import { analyzeRouting, type RoutingAnalysis } from './routing.analysis';
 import { tensorSpecSchema } from './tensor-spec.schema';
@@ -44,15 +44,13 @@ export interface ParsedGraphSource {
 export function parseGraphSource(text: string, file: string, options: ParseGraphOptions = {}): ParsedGraphSource {
   // A hostile document (an alias bomb, a million nested brackets, huge mappings) is refused before the YAML
   // parser spends seconds on it or throws: every process that reads graphs goes through here.
-  const unsafe = screenGraphText(text);
-  if (unsafe !== undefined) {
-    const diagnostics = [{ file, line: 1, column: 1, path: '(yaml)', message: `the document ${unsafe}` }];
+  const screened = screenForParsing(text);
+  if ('problem' in screened) {
+    const diagnostics = [{ file, line: 1, column: 1, path: '(yaml)', message: `the document ${screened.problem}` }];
     return { file, graph: undefined, order: [], diagnostics, locator: undefined, routing: undefined, partial: EMPTY_PARTIAL };
   }
-  const lines = new LineCounter();
-  // logLevel 'error': the yaml package would print its warnings (a collection as a mapping key...) on the
-  // process's stderr, once per key of any document anyone posts; problems are reported as diagnostics.
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true, logLevel: 'error' });
+  const lines = screened.lines;
+  const doc = composeDocument(screened.tokens, text.length);
   if (doc.errors.length > 0) {
     const diagnostics = doc.errors.map((e) => {
       const pos = lines.linePos(e.pos[0]);
@@ -109,6 +107,27 @@ export function parseGraphSource(text: string, file: string, options: ParseGraph
   const complete = header.success && diagnostics.length === 0 && nodes.every((n) => n !== undefined);
   const graph = complete ? ({ ...header.data, spec: { ...header.data.spec, nodes } } as GraphSpec) : undefined;
   return { file, graph, order: structure.order, diagnostics, locator, routing: graph === undefined ? undefined : partial.routing, partial };
+}
+
+/**
+ * The document of the tokens screening parsed (the text is lexed once), as `parseDocument` composes it:
+ * one document, a second one is an error. logLevel 'error': the yaml package would print its warnings (a
+ * collection as a mapping key...) on the process's stderr, once per key of any document anyone posts;
+ * problems are reported as diagnostics.
+ */
+function composeDocument(tokens: readonly CST.Token[], length: number): Document.Parsed {
+  const composer = new Composer({ prettyErrors: false, uniqueKeys: true, logLevel: 'error' });
+  let doc: Document.Parsed | undefined;
+  for (const next of composer.compose(tokens, true, length)) {
+    if (doc === undefined) {
+      doc = next;
+      continue;
+    }
+    doc.errors.push(new YAMLParseError([next.range[0], next.range[1]], 'MULTIPLE_DOCS', 'Source contains multiple documents; please use YAML.parseAllDocuments()'));
+    break;
+  }
+  // compose(…, forceDoc) always yields a document, an empty one for an empty text.
+  return doc as Document.Parsed;
 }
 
 export function locateProblem(

@@ -20,3 +20,4 @@ export * from './graph-deployment';
 export * from './kubernetes.schema';
 export * from './model-uri';
 export * from './rollout-config.schema';
+export * from './graph-parser.warmup';
