@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -15,13 +16,21 @@ import { repoPath } from '../support/repo';
 
 class CountingLoader implements ModelLoader {
   readonly loads: string[] = [];
+  /** Signatures read from whole model bytes, and from model files' structure. */
+  fromBytes = 0;
+  readonly fromFiles: string[] = [];
   constructor(private readonly inner: OnnxModelLoader) {}
   load(key: string, bytes: Uint8Array, options: ModelLoadOptions): Promise<ModelSession> {
     this.loads.push(key);
     return this.inner.load(key, bytes, options);
   }
   signature(bytes: Uint8Array): ModelSignature {
+    this.fromBytes++;
     return this.inner.signature(bytes);
+  }
+  signatureOfFile(file: string): Promise<ModelSignature> {
+    this.fromFiles.push(path.basename(path.dirname(path.dirname(file))));
+    return this.inner.signatureOfFile(file);
   }
 }
 
@@ -74,7 +83,18 @@ describe('a gateway types the worker nodes it sends away and opens none of them'
       graph.models.map((m) => [m.node, m.provider]),
       [['classifier', 'remote']],
     );
+    // Typed from the file's structure: the weights were never read into this process.
+    assert.deepEqual([loader.fromBytes, loader.fromFiles], [0, ['iris-logreg']]);
     await graph.close();
+  });
+
+  it('hashes a remote model only to check a pinned sha256', async () => {
+    const unpinned = await loadGraphFile(graphWith('unpinned', undefined), new CountingLoader(onnx), { bus });
+    assert.deepEqual(unpinned.models.map((m) => m.sha256), [undefined]);
+    const logregSha = createHash('sha256').update(readFileSync(LOGREG)).digest('hex');
+    const pinned = await loadGraphFile(graphWith('pinned-right', logregSha), new CountingLoader(onnx), { bus });
+    assert.deepEqual(pinned.models.map((m) => m.sha256), [logregSha]);
+    await Promise.all([unpinned.close(), pinned.close()]);
   });
 
   it('loads no custom module of a worker node, where a graph run here loads it', async () => {

@@ -370,6 +370,56 @@ describe('operator: InferenceGraphs and WorkerPools on a real API server', () =>
     await kubectl(['delete', 'inferencegraph', 'too-big']);
   });
 
+  it('serves versions of one graph from InferenceGraphs labelled with its name, side by side; a second object for a served version is refused, and takes it when the holder goes', async () => {
+    const version = (object: string, v: string, mean: number[]): Record<string, unknown> => {
+      const g = exampleGraph('iris.yaml', object, (spec) => {
+        spec['version'] = v;
+        // Small replicas: three versions of three nodes, two replicas each, beside the other tests' graphs.
+        for (const node of spec['nodes'] as Record<string, unknown>[]) node['resources'] = { cpu: '50m' };
+        const steps = ((spec['nodes'] as { transformer?: { steps: { mean?: number[] }[] } }[])[0]?.transformer?.steps ?? []) as { mean?: number[] }[];
+        (steps[0] as { mean?: number[] }).mean = mean;
+      });
+      (g['metadata'] as Record<string, unknown>)['labels'] = { 'infergraph.dev/graph': 'ab' };
+      return g;
+    };
+    const probabilities = async (modelPath: string): Promise<string | undefined> => {
+      const r = await request(gateway, 'POST', `/v2/models/${modelPath}/infer`, irisBody);
+      return r.status === 200 ? JSON.stringify((r.body as { outputs: { name: string; data: number[] }[] }).outputs.find((o) => o.name === 'probabilities')?.data) : undefined;
+    };
+    await apply(version('ab-v1', '1', [5.88, 3.07, 3.76, 1.19]));
+    await apply(version('ab-v2', '2', [4.0, 2.0, 2.0, 0.5]));
+    for (const object of ['ab-v1', 'ab-v2']) {
+      await eventually(`${object} Ready`, async () => (condition(await getGraph(object), 'Ready')?.status === 'True' ? true : undefined)).catch(async (err: unknown) => {
+        throw new Error(`${err instanceof Error ? err.message : String(err)}; status: ${JSON.stringify((await getGraph(object))?.status)}`);
+      });
+    }
+    assert.equal((await getGraph('ab-v2'))?.status?.endpoints?.rest, 'http://infergraph-gateway.infergraph-test.svc:8080/v2/models/ab/versions/2');
+    const v1 = await eventually('version 1 answers', () => probabilities('ab/versions/1'));
+    const v2 = await eventually('version 2 answers', () => probabilities('ab/versions/2'));
+    assert.notEqual(v1, v2, 'each version answers with its own outputs');
+    assert.equal(await probabilities('ab'), v2, 'the unversioned path reaches the latest version');
+    const listed = (await request(gateway, 'GET', '/v2/models/ab')).body as { versions?: string[] };
+    assert.deepEqual([...(listed.versions ?? [])].sort(), ['1', '2']);
+    // A third object for version 2: Degraded, naming the object that serves it; version 2 keeps its outputs.
+    await apply(version('ab-copy', '2', [6.5, 3.0, 5.0, 2.0]));
+    const refused = await eventually('ab-copy Degraded', async () => {
+      const obj = await getGraph('ab-copy');
+      return condition(obj, 'Degraded')?.status === 'True' ? obj : undefined;
+    });
+    assert.match(condition(refused, 'Degraded')?.message ?? '', /graph "ab" version "2" is served by InferenceGraph infergraph-test\/ab-v2 already/);
+    assert.equal(await probabilities('ab/versions/2'), v2);
+    // The holder goes: the refused object serves version 2 now, with its own outputs, and version 1 never stopped.
+    await kubectl(['delete', 'inferencegraph', 'ab-v2']);
+    await eventually('ab-copy Ready', async () => (condition(await getGraph('ab-copy'), 'Ready')?.status === 'True' ? true : undefined));
+    const copy = await eventually('version 2 answers as ab-copy', async () => {
+      const p = await probabilities('ab/versions/2');
+      return p !== undefined && p !== v2 ? p : undefined;
+    });
+    assert.notEqual(copy, v1);
+    assert.equal(await probabilities('ab/versions/1'), v1);
+    await kubectl(['delete', 'inferencegraph', 'ab-v1', 'ab-copy']);
+  });
+
   it('reports an invalid spec as Degraded/InvalidSpec naming the field', async () => {
     await apply(
       exampleGraph('iris.yaml', 'broken', (spec) => {

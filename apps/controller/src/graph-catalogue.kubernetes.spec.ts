@@ -80,6 +80,39 @@ describe('GraphCatalogueService in CONTROLLER_MODE=kubernetes', () => {
     assert.equal(catalogue.get('iris'), undefined);
   });
 
+  it('serves versions of one graph from objects of other names side by side, and refuses a second object for a served version', () => {
+    const version = (v: string, mean: number): string => {
+      const doc = JSON.parse(irisDocument('iris-logreg-core/1/model.onnx', mean)) as { metadata: { name: string }; spec: Record<string, unknown> };
+      doc.metadata.name = 'shift';
+      doc.spec['version'] = v;
+      return JSON.stringify(doc);
+    };
+    // Objects shift-v1 and shift-v2 (both labelled infergraph.dev/graph: shift): two versions, two entries.
+    assert.equal(catalogue.putKubernetesGraph('shift-v1', version('1', 5.88), 'InferenceGraph ml/shift-v1').error, undefined);
+    assert.equal(catalogue.putKubernetesGraph('shift-v2', version('2', 4.0), 'InferenceGraph ml/shift-v2').error, undefined);
+    assert.deepEqual(
+      catalogue.versionsOf('shift').map((g) => [g.id, g.version, path.basename(g.file)]),
+      [
+        ['shift', '1', 'shift-v1.yaml'],
+        ['shift@2', '2', 'shift-v2.yaml'],
+      ],
+    );
+    assert.deepEqual([catalogue.kubernetesGraphIdOf('shift-v1'), catalogue.kubernetesGraphIdOf('shift-v2')], ['shift', 'shift@2']);
+    assert.deepEqual(catalogue.get('shift@2')?.demands.map((d) => d.key), ['shift@2.standardize', 'shift@2.classifier']);
+    // A third object claiming version 2: refused with the holder's name; version 2 keeps its first object's spec.
+    const held = catalogue.get('shift@2')?.contentHash;
+    const clash = catalogue.putKubernetesGraph('shift-copy', version('2', 3.0), 'InferenceGraph ml/shift-copy');
+    assert.match(clash.error ?? '', /graph "shift" version "2" is served by InferenceGraph ml\/shift-v2 already/);
+    assert.equal(catalogue.get('shift@2')?.contentHash, held);
+    // Once the holder is deleted, the version is free for the other object.
+    catalogue.removeKubernetesGraph('shift-v2');
+    assert.equal(catalogue.get('shift@2'), undefined);
+    assert.equal(catalogue.putKubernetesGraph('shift-copy', version('2', 3.0), 'InferenceGraph ml/shift-copy').error, undefined);
+    assert.equal(catalogue.kubernetesGraphIdOf('shift-copy'), 'shift@2');
+    assert.equal(catalogue.get('shift')?.version, '1', 'version 1 served throughout');
+    for (const name of ['shift-v1', 'shift-copy']) catalogue.removeKubernetesGraph(name);
+  });
+
   it('refuses graph changes through the admin API, pointing at kubectl', () => {
     assert.throws(() => catalogue.add(Buffer.from(irisDocument('x'))), (err: Error & { code?: string }) => err.code === 'PERMISSION_DENIED' && /kubectl/.test(err.message));
     assert.throws(() => catalogue.remove('other'), (err: Error & { code?: string }) => err.code === 'PERMISSION_DENIED');

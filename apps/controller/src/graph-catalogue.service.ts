@@ -6,7 +6,7 @@ import { CONTROL_MAX_MESSAGE_BYTES, InferenceError } from '@infergraph/protocol'
 import { CONTROLLER_CONFIG, type ControllerConfig } from './controller.config';
 import { graphFilesIn, readGraphFile, readGraphSource, type CatalogEntry } from './graph-catalog';
 import { GraphConflictError } from './graph-conflict.error';
-import { absolutizeGraphPaths, customModuleFields, dnsLabel, screenGraphSource } from '@infergraph/spec';
+import { NodeKey, absolutizeGraphPaths, customModuleFields, dnsLabel, screenGraphSource } from '@infergraph/spec';
 import { PostedGraphStore } from './posted-graph.store';
 
 /**
@@ -128,11 +128,9 @@ export class GraphCatalogueService implements OnModuleInit {
     const bytes = Buffer.from(absolute.text, 'utf8');
     // No file: a name in the models directory, where the graph's relative paths pointed.
     const checked = readGraphSource(bytes, path.join(kube.modelsDir, `${name}.yaml`), label, this.paths);
-    const error =
-      checked.error ??
-      (checked.name === name ? undefined : `${label}: metadata.name "${checked.name}" differs from the object's name "${name}"`) ??
-      this.overBudget(checked.id, checked.document, label);
-    // One version per InferenceGraph: the object's entry is under its graph id (a failed one under the object's name).
+    const error = checked.error ?? this.versionHeldElsewhere(name, checked) ?? this.overBudget(checked.id, checked.document, label);
+    // Each InferenceGraph is one version of a graph (its name, or its infergraph.dev/graph label): the object's
+    // entry is under that version's graph id (a failed one under the object's name).
     const existingId = this.kubeObjects.get(name);
     const existing = existingId === undefined ? undefined : this.graphs.get(existingId);
     if (error !== undefined) {
@@ -150,6 +148,24 @@ export class GraphCatalogueService implements OnModuleInit {
     this.logger.log(`graph "${name}" ${existing === undefined ? 'added' : 'replaced'} from ${label} (sha256 ${entry.contentHash.slice(0, 12)}): ${entry.demands.length} placeable node(s)`);
     this.emit(entry.id, entry);
     return { error: undefined };
+  }
+
+  /** Kubernetes mode: the graph id an InferenceGraph object's entry is under (its served version), if it has one. */
+  kubernetesGraphIdOf(objectName: string): string | undefined {
+    return this.kubeObjects.get(objectName);
+  }
+
+  /**
+   * Kubernetes mode: why an object may not serve this graph version: another object serves it already (two
+   * objects labelled with one graph name and the same `spec.version`). The first one applied keeps it.
+   */
+  private versionHeldElsewhere(objectName: string, checked: CatalogEntry): string | undefined {
+    for (const [other, id] of this.kubeObjects) {
+      if (other === objectName || id !== checked.id || this.graphs.get(id)?.error !== undefined) continue;
+      const namespace = this.kubeSettings().namespace;
+      return `graph "${checked.name}" version "${checked.version ?? NodeKey.UNVERSIONED}" is served by InferenceGraph ${namespace}/${other} already: give this object another spec.version, or another infergraph.dev/graph label`;
+    }
+    return undefined;
   }
 
   /** Kubernetes mode: the InferenceGraph was deleted; its replicas are unloaded and gateways drop it. */

@@ -41,7 +41,11 @@ import { openInTurn, sha256InTurns, sha256OfFileInTurns } from './model-open.que
 export interface LoadedModel {
   readonly node: string;
   readonly path: string;
-  readonly sha256: string;
+  /**
+   * Of the file as opened. Undefined for a model typed here and run elsewhere whose graph pins no hash: this
+   * process never reads its weights (the process that opens it hashes them).
+   */
+  readonly sha256: string | undefined;
   readonly provider: string;
   readonly providerNote?: string | undefined;
   /** Time the runtime took to open the model. */
@@ -112,11 +116,11 @@ export async function prepareNodes(
           modelPath = resolveModelPath(file, node.model.uri) as string;
         }
         if (elsewhere.has(node.name) && loader.signatureOfFile !== undefined) {
-          // Typed here, run elsewhere: the signature is read from the file's structure and the hash streamed,
-          // so the weights are never held in this process.
+          // Typed here, run elsewhere: the signature is read from the file's structure, and a pinned hash
+          // checked on a stream, so the weights are never held in this process.
           try {
-            const sha256 = await sha256OfFileInTurns(modelPath);
-            if (node.model.sha256 !== undefined && node.model.sha256 !== sha256) {
+            const sha256 = node.model.sha256 === undefined ? undefined : await sha256OfFileInTurns(modelPath);
+            if (sha256 !== undefined && node.model.sha256 !== sha256) {
               problems.push({ path: [...base, 'model', 'sha256'], message: `sha256 mismatch for ${modelPath}: the graph pins ${node.model.sha256}, the file is ${sha256}` });
               return;
             }

@@ -82,5 +82,14 @@ describe('graphStatusOf', () => {
   it('writes the gateway endpoints of the graph', () => {
     assert.deepEqual(graphStatusOf(base).endpoints, { rest: 'http://gw:8080/v2/models/iris', grpc: 'gw:8081' });
     assert.deepEqual(graphStatusOf({ ...base, endpoints: { rest: '', grpc: '' } }).endpoints, {});
+    assert.deepEqual(graphStatusOf({ ...base, name: 'iris@2' }).endpoints, { rest: 'http://gw:8080/v2/models/iris/versions/2', grpc: 'gw:8081' });
+  });
+
+  it('counts only its own version: another version of the graph waiting for capacity leaves it Ready', () => {
+    const ready = placed([['classifier', 1, [replica(0, 'READY')]]]);
+    const otherVersion = [{ key: 'iris@2.classifier', replica: 0, reason: 'needs cpu 64, largest free is 2 on worker w0' }];
+    assert.equal(condition(graphStatusOf({ ...base, placed: ready, pending: otherVersion }), 'Ready')?.status, 'True');
+    const v2 = { ...ready, version: '2', nodes: [{ key: 'iris@2.classifier', wanted: 1, replicas: [] }] };
+    assert.equal(condition(graphStatusOf({ ...base, name: 'iris@2', placed: v2, pending: otherVersion }), 'Degraded')?.reason, 'Unplaceable');
   });
 });

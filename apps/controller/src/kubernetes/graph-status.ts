@@ -3,6 +3,7 @@ import { NodeKey, type GraphCondition, type InferenceGraphStatus } from '@inferg
 
 /** What the operator knows about one InferenceGraph when it writes its status. */
 export interface GraphStatusInput {
+  /** The graph id the object serves (`NodeKey.graphId`: `iris`, or `iris@2` for a version of its own). */
   readonly name: string;
   /** metadata.generation of the object the status describes. */
   readonly generation: number | undefined;
@@ -29,7 +30,8 @@ const MAX_MESSAGE = 4000;
  */
 export function graphStatusOf(input: GraphStatusInput): InferenceGraphStatus {
   const name = input.name;
-  const pending = input.pending.filter((p) => NodeKey.graphOf(p.key) === name);
+  // A version's pending replicas only: its keys carry its graph id.
+  const pending = input.pending.filter((p) => NodeKey.graphIdOf(p.key) === name);
   const nodes = (input.placed?.nodes ?? []).map((n) => {
     const ready = new Set(n.replicas.filter((r) => r.state === 'READY' && r.leaving !== true).map((r) => r.replica)).size;
     const reasons = pending.filter((p) => p.key === n.key).map((p) => `replica ${p.replica}: ${p.reason}`);
@@ -89,11 +91,17 @@ export function graphStatusOf(input: GraphStatusInput): InferenceGraphStatus {
     nodes,
     nodesReady: `${nodes.filter((n) => n.readyReplicas >= n.wantedReplicas).length}/${nodes.length}`,
     endpoints: {
-      ...(input.endpoints.rest !== '' ? { rest: `${input.endpoints.rest.replace(/\/$/, '')}/v2/models/${name}` } : {}),
+      ...(input.endpoints.rest !== '' ? { rest: `${input.endpoints.rest.replace(/\/$/, '')}/v2/models/${modelPath(name)}` } : {}),
       ...(input.endpoints.grpc !== '' ? { grpc: input.endpoints.grpc } : {}),
     },
   };
   return status;
+}
+
+/** The V2 path of a graph id: `iris`, or `iris/versions/2` for a version of its own. */
+function modelPath(id: string): string {
+  const parsed = NodeKey.parseGraphId(id);
+  return parsed?.version === undefined ? (parsed?.graph ?? id) : `${parsed.graph}/versions/${parsed.version}`;
 }
 
 function clip(text: string): string {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseGraphSource } from '@infergraph/spec';
-import { graphSourceOf } from './inference-graph.source';
+import { GRAPH_NAME_LABEL, graphNameOf, graphSourceOf } from './inference-graph.source';
 
 describe('graphSourceOf', () => {
   const object = {
@@ -19,6 +19,14 @@ describe('graphSourceOf', () => {
   it('gives the validator the object’s name and spec and nothing of the API server’s', () => {
     const text = graphSourceOf(object);
     assert.deepEqual(JSON.parse(text), { apiVersion: 'infergraph.dev/v1alpha1', kind: 'InferenceGraph', metadata: { name: 'echo' }, spec: object.spec });
+  });
+
+  it('names the graph by the infergraph.dev/graph label when the object has one: a version of another graph', () => {
+    const version = { ...object, metadata: { ...object.metadata, name: 'echo-v2', labels: { team: 'a', [GRAPH_NAME_LABEL]: 'echo' } }, spec: { ...object.spec, version: '2' } };
+    assert.equal(graphNameOf(version), 'echo');
+    assert.equal(graphNameOf(object), 'echo');
+    const parsed = parseGraphSource(graphSourceOf(version), 'InferenceGraph ml/echo-v2');
+    assert.deepEqual([parsed.graph?.metadata.name, parsed.graph?.spec.version], ['echo', '2']);
   });
 
   it('is a document the graph parser reads, locating problems by field', () => {

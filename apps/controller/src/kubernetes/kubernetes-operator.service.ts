@@ -2,12 +2,12 @@ import { createHash } from 'node:crypto';
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { KubeClient, LeaseElector, ResourceWatcher, type KubeObject, type ResourceChange } from '@infergraph/kube';
 import { parseBytes, parseCpu, type ReplicaDemand } from '@infergraph/placement';
-import { API_VERSION, WORKER_POOL_KIND, workerPoolSpecSchema, type InferenceGraphStatus, type WorkerPoolStatus } from '@infergraph/spec';
+import { API_VERSION, NodeKey, WORKER_POOL_KIND, workerPoolSpecSchema, type InferenceGraphStatus, type WorkerPoolStatus } from '@infergraph/spec';
 import { ClusterService } from '../cluster.service';
 import { CONTROLLER_CONFIG, type ControllerConfig, type KubernetesSettings } from '../controller.config';
 import { GraphCatalogueService } from '../graph-catalogue.service';
 import { graphStatusOf } from './graph-status';
-import { graphSourceOf } from './inference-graph.source';
+import { graphNameOf, graphSourceOf } from './inference-graph.source';
 import { decidePoolReplicas, fitsFreshWorker, workerPoolStatusOf } from './pool-scaling';
 import { MANAGED_BY, MANAGED_SELECTOR, POOL_LABEL, deploymentNameOf, poolDeployment, poolNameOf, type PoolDeploymentSettings, type WorkerPoolObject } from './worker-pool.deployment';
 
@@ -165,6 +165,13 @@ export class KubernetesOperatorService implements OnApplicationBootstrap, OnAppl
       this.graphRecords.delete(name);
       this.written.delete(`graph/${change.object.metadata.uid ?? name}`);
       this.catalogue.removeKubernetesGraph(name);
+      // An object refused because the deleted one served its version may serve it now: refused ones try again.
+      for (const object of (this.graphs as ResourceWatcher).list()) {
+        const record = this.graphRecords.get(object.metadata.name);
+        if (record?.invalid === undefined || object.metadata.name === name) continue;
+        this.graphRecords.delete(object.metadata.name);
+        this.applyGraph(object);
+      }
       return;
     }
     this.applyGraph(change.object);
@@ -208,11 +215,13 @@ export class KubernetesOperatorService implements OnApplicationBootstrap, OnAppl
       const record = this.graphRecords.get(name);
       if (record === undefined) continue;
       const current = object.status as InferenceGraphStatus | undefined;
+      // The version the object serves (a previous valid one while its latest generation is invalid).
+      const id = this.catalogue.kubernetesGraphIdOf(name) ?? graphNameOf(object);
       const status = graphStatusOf({
-        name,
+        name: id,
         generation: record.generation,
         invalid: record.invalid,
-        placed: cluster.graphs.find((g) => g.name === name),
+        placed: cluster.graphs.find((g) => NodeKey.graphId(g.name, g.version) === id),
         pending: cluster.pending,
         endpoints: { rest: this.kube.gatewayRestUrl, grpc: this.kube.gatewayGrpcUrl },
         previous: current?.conditions,
