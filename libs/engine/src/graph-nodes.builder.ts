@@ -119,9 +119,10 @@ export async function prepareNodes(
           // Typed here, run elsewhere: the signature is read from the file's structure, and a pinned hash
           // checked on a stream, so the weights are never held in this process.
           try {
-            const sha256 = node.model.sha256 === undefined ? undefined : await sha256OfFileInTurns(modelPath);
-            if (sha256 !== undefined && node.model.sha256 !== sha256) {
-              problems.push({ path: [...base, 'model', 'sha256'], message: `sha256 mismatch for ${modelPath}: the graph pins ${node.model.sha256}, the file is ${sha256}` });
+            const pinned = node.model.sha256;
+            const sha256 = pinned === undefined ? undefined : await sha256OfFileInTurns(modelPath);
+            if (pinned !== undefined && sha256 !== undefined && sha256 !== pinned) {
+              problems.push(shaMismatch(base, modelPath, pinned, sha256));
               return;
             }
             const session = signatureOnly(graphName, node.name, await loader.signatureOfFile(modelPath));
@@ -141,10 +142,7 @@ export async function prepareNodes(
         await (onLoop ? openInTurn : openNow)(async () => {
           const sha256 = hashed ?? (await sha256InTurns(bytes));
           if (node.model.sha256 !== undefined && node.model.sha256 !== sha256) {
-            problems.push({
-              path: [...base, 'model', 'sha256'],
-              message: `sha256 mismatch for ${modelPath}: the graph pins ${node.model.sha256}, the file is ${sha256}`,
-            });
+            problems.push(shaMismatch(base, modelPath, node.model.sha256, sha256));
             return;
           }
           try {
@@ -387,6 +385,10 @@ export function buildRuntimes(
     }
   }
   return { runtimes, controls: { routers, combiners }, driftNodes, batchers };
+}
+
+function shaMismatch(base: (string | number)[], modelPath: string, pinned: string, actual: string): GraphProblem {
+  return { path: [...base, 'model', 'sha256'], message: `sha256 mismatch for ${modelPath}: the graph pins ${pinned}, the file is ${actual}` };
 }
 
 function openNow<T>(open: () => Promise<T>): Promise<T> {

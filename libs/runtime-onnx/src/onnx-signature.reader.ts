@@ -43,6 +43,11 @@ export function readOnnxSignature(bytes: Uint8Array): OnnxSignature {
     else if (f.number === 11) inputs.push(f.bytes);
     else if (f.number === 12) outputs.push(f.bytes);
   }
+  return signatureOf(initializers, inputs, outputs);
+}
+
+/** The signature of a graph's inputs and outputs (ValueInfoProto bytes), inputs that are initializers left out. */
+function signatureOf(initializers: ReadonlySet<string>, inputs: readonly Uint8Array[], outputs: readonly Uint8Array[]): OnnxSignature {
   return {
     inputs: inputs.map((v) => valueSpec(v, 'input')).filter((s) => !initializers.has(s.name)),
     outputs: outputs.map((v) => valueSpec(v, 'output')),
@@ -248,10 +253,7 @@ export async function readOnnxSignatureFile(path: string): Promise<OnnxSignature
         (f.number === 11 ? inputs : outputs).push((await file.bytes(f.at, f.length)).slice());
       }
     }
-    return {
-      inputs: inputs.map((v) => valueSpec(v, 'input')).filter((s) => !initializers.has(s.name)),
-      outputs: outputs.map((v) => valueSpec(v, 'output')),
-    };
+    return signatureOf(initializers, inputs, outputs);
   } finally {
     await handle.close();
   }
