@@ -16,12 +16,14 @@ export const LAYERS = {
   'libs/detectors': { layer: 'pure', libs: ['spec'], packages: [] },
   'libs/nodes': { layer: 'pure', libs: ['protocol', 'spec', 'executor', 'detectors'], packages: ['zod'] },
   'libs/placement': { layer: 'pure', libs: [], packages: [] },
+  // Worker threads for work kept off an event loop: request/reply calls, background threads at the lowest priority.
+  'libs/threads': { layer: 'pure', libs: [], packages: [] },
   // Seldon Core v2 and KServe documents → graph documents: plain objects in and out, no I/O.
   'libs/importers': { layer: 'pure', libs: [], packages: [] },
   'libs/cluster': { layer: 'pure', libs: ['placement', 'spec'], packages: [] },
   'libs/rollout': { layer: 'pure', libs: ['spec'], packages: [] },
-  'libs/runtime-onnx': { layer: 'adapter', libs: ['protocol', 'nodes'], packages: ['onnxruntime-node'] },
-  'libs/engine': { layer: 'composition', libs: ['protocol', 'spec', 'executor', 'nodes', 'detectors', 'rollout'], packages: ['typescript', 'zod'] },
+  'libs/runtime-onnx': { layer: 'adapter', libs: ['protocol', 'nodes', 'threads'], packages: ['onnxruntime-node'] },
+  'libs/engine': { layer: 'composition', libs: ['protocol', 'spec', 'executor', 'nodes', 'detectors', 'rollout', 'threads'], packages: ['typescript', 'zod'] },
   'libs/transport-grpc': { layer: 'adapter', libs: ['protocol', 'spec', 'executor'], packages: ['@grpc/grpc-js', '@grpc/proto-loader'] },
   'libs/transport-kafka': { layer: 'adapter', libs: ['protocol', 'spec', 'executor'], packages: ['kafkajs'] },
   // Fed only by engine events: it knows their types, never calls the engine.

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -28,8 +28,32 @@ describe('readOnnxSignature', () => {
       assert.deepEqual(signature.outputs, session.outputs);
       // From the file's structure alone (weights skipped by offset): the same signature.
       assert.deepEqual(await readOnnxSignatureFile(repoPath(file)), signature);
+      // And as a gateway reads it, in the background signature thread.
+      assert.deepEqual(await loader.signatureOfFile(repoPath(file)), signature);
     });
   }
+
+  it('reads signatures for a gateway in a thread of lowest priority', { skip: process.platform !== 'linux' && 'thread nice values are read from /proc on Linux' }, async () => {
+    const read = await Promise.all(Array.from({ length: 20 }, () => loader.signatureOfFile(repoPath('models', 'digits-mlp', '1', 'model.onnx'))));
+    assert.equal(read.length, 20);
+    // This process starts no other background thread (no TypeScript module, no graph parse).
+    const self = readlinkSync('/proc/self');
+    const nice = (tid: string): number => Number(readFileSync(`/proc/${self}/task/${tid}/stat`, 'utf8').split(') ')[1]?.split(' ')[16]);
+    assert.ok(
+      readdirSync(`/proc/${self}/task`).some((tid) => nice(tid) === 19),
+      'no thread of this process runs at nice 19',
+    );
+  });
+
+  it('reports a file that is no model from the signature thread as the reader does', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'infergraph-not-onnx-'));
+    try {
+      writeFileSync(path.join(dir, 'bad.onnx'), 'not a model at all');
+      await assert.rejects(loader.signatureOfFile(path.join(dir, 'bad.onnx')), /not an ONNX model/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 
   it('refuses bytes that are no ONNX model, saying so', () => {
     assert.throws(() => readOnnxSignature(Buffer.from('not a model at all')), /not an ONNX model/);

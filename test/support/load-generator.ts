@@ -25,6 +25,8 @@ export interface LoadSummary {
   readonly maxMs: number;
   /** Requests per second actually sent. */
   readonly rate: number;
+  /** Every request as [sent at, ms after start; latency, ms], in the order sent. */
+  readonly samples: readonly (readonly [number, number])[];
 }
 
 /** A running load generator process. */
@@ -55,6 +57,15 @@ export function failuresBetween(summary: LoadSummary, fromEpochMs: number, toEpo
   return summary.failures.filter((f) => summary.startedAtEpochMs + f.atMs >= fromEpochMs && summary.startedAtEpochMs + f.atMs < toEpochMs);
 }
 
+/** The p99 latency (ms) of the requests sent in [fromEpochMs, toEpochMs); undefined when none was. */
+export function p99Between(summary: LoadSummary, fromEpochMs: number, toEpochMs: number): number | undefined {
+  const inWindow = summary.samples
+    .filter(([atMs]) => summary.startedAtEpochMs + atMs >= fromEpochMs && summary.startedAtEpochMs + atMs < toEpochMs)
+    .map(([, ms]) => ms)
+    .sort((a, b) => a - b);
+  return inWindow.length === 0 ? undefined : inWindow[Math.min(inWindow.length - 1, Math.floor(0.99 * inWindow.length))];
+}
+
 /** A short description for assertion messages: the first failures and their count per error. */
 export function describeFailures(summary: LoadSummary): string {
   const counts = new Map<string, number>();
@@ -66,6 +77,7 @@ async function run(url: string, rate: number, durationMs: number, body: string):
   const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
   const target = new URL(url);
   const latencies: number[] = [];
+  const samples: [number, number][] = [];
   const failures: LoadFailure[] = [];
   let sent = 0;
   let ok = 0;
@@ -81,6 +93,7 @@ async function run(url: string, rate: number, durationMs: number, body: string):
           res.on('data', (c: Buffer) => chunks.push(c));
           res.on('end', () => {
             latencies.push(performance.now() - t0);
+            samples.push([Math.round(atMs), Math.round((performance.now() - t0) * 10) / 10]);
             if (res.statusCode === 200) ok++;
             else failures.push({ atMs: Math.round(atMs), status: res.statusCode ?? 0, error: errorOf(Buffer.concat(chunks).toString()) });
             resolve();
@@ -90,6 +103,7 @@ async function run(url: string, rate: number, durationMs: number, body: string):
       req.on('timeout', () => req.destroy(new Error('timed out after 30 s')));
       req.on('error', (err) => {
         latencies.push(performance.now() - t0);
+        samples.push([Math.round(atMs), Math.round((performance.now() - t0) * 10) / 10]);
         failures.push({ atMs: Math.round(atMs), status: 0, error: err.message });
         resolve();
       });
@@ -109,7 +123,8 @@ async function run(url: string, rate: number, durationMs: number, body: string):
   agent.destroy();
   latencies.sort((a, b) => a - b);
   const at = (q: number): number => Math.round((latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0) * 10) / 10;
-  return { startedAtEpochMs, sent, ok, failures, p50Ms: at(0.5), p99Ms: at(0.99), maxMs: at(1), rate: Math.round((sent / (performance.now() - start)) * 1000) };
+  samples.sort((a, b) => a[0] - b[0]);
+  return { startedAtEpochMs, sent, ok, failures, p50Ms: at(0.5), p99Ms: at(0.99), maxMs: at(1), rate: Math.round((sent / (performance.now() - start)) * 1000), samples };
 }
 
 function errorOf(text: string): string {

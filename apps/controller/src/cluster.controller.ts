@@ -51,13 +51,13 @@ export class ClusterController {
   }
 
   @Post('v1/graphs')
-  add(@Body() body: unknown): unknown {
+  add(@Body() body: unknown): Promise<unknown> {
     return this.catalogue.add(yamlBody(body));
   }
 
   @Put('v1/graphs/:name')
-  put(@Param('name') name: string, @Body() body: unknown, @Res({ passthrough: true }) reply: FastifyReply): unknown {
-    const { created, graph } = this.catalogue.put(name, yamlBody(body));
+  async put(@Param('name') name: string, @Body() body: unknown, @Res({ passthrough: true }) reply: FastifyReply): Promise<unknown> {
+    const { created, graph } = await this.catalogue.put(name, yamlBody(body));
     void reply.status(created ? 201 : 200);
     return graph;
   }

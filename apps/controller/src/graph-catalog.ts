@@ -2,9 +2,9 @@ import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { PLACED_NODE_TYPES, demandsOf, type ScalePolicy } from '@infergraph/cluster';
-import { PathPolicy, checkModelFile, resolveModelPath } from '@infergraph/engine';
+import { PathPolicy, checkModelFile, parseGraphSourceOffLoop, resolveModelPath } from '@infergraph/engine';
 import type { ReplicaDemand } from '@infergraph/placement';
-import { MAX_GRAPH_BYTES, NodeKey, diagnosticsWith, formatDiagnostic, parseGraphSource, screenGraphSource } from '@infergraph/spec';
+import { MAX_GRAPH_BYTES, NodeKey, diagnosticsWith, formatDiagnostic, parseGraphSource, screenGraphSource, type ParseGraphOptions, type ParsedGraphSource } from '@infergraph/spec';
 
 export interface CatalogEntry {
   /** The graph id (`NodeKey.graphId`): the catalogue's key, the name placement, assignments and catalogues use. */
@@ -56,36 +56,64 @@ export function readGraphFile(file: string, label = file, paths = PathPolicy.def
  * model, module and reference inside `paths`' roots (nothing is opened but model files' metadata). Never throws.
  */
 export function readGraphSource(bytes: Uint8Array, file: string, label: string, paths = PathPolicy.defaults()): CatalogEntry {
+  return checkSource(bytes, file, label, paths, (text, options) => parseGraphSource(text, label, options));
+}
+
+/** readGraphSource with the document parsed in the background parser thread (an admin POST or PUT). */
+export function readGraphSourceOffLoop(bytes: Uint8Array, file: string, label: string, paths = PathPolicy.defaults()): Promise<CatalogEntry> {
+  return checkSource(bytes, file, label, paths, (text, options) => parseGraphSourceOffLoop(text, label, options));
+}
+
+type Parse<R> = (text: string, options: ParseGraphOptions) => R;
+
+function checkSource(bytes: Uint8Array, file: string, label: string, paths: PathPolicy, parse: Parse<ParsedGraphSource>): CatalogEntry;
+function checkSource(bytes: Uint8Array, file: string, label: string, paths: PathPolicy, parse: Parse<Promise<ParsedGraphSource>>): Promise<CatalogEntry>;
+function checkSource(bytes: Uint8Array, file: string, label: string, paths: PathPolicy, parse: Parse<ParsedGraphSource | Promise<ParsedGraphSource>>): CatalogEntry | Promise<CatalogEntry> {
   const contentHash = createHash('sha256').update(bytes).digest('hex');
   const fallback = nameOfFile(file);
   const screened = screenGraphSource(bytes);
   if ('problem' in screened) return failed(fallback, file, contentHash, `${label} ${screened.problem}`);
+  const finish = (parsed: ParsedGraphSource): CatalogEntry => {
+    try {
+      return entryOf(bytes, file, label, paths, parsed, contentHash, fallback);
+    } catch (err) {
+      // The demand estimate is not meant to throw; one that does must not stop the controller.
+      return failed(fallback, file, contentHash, `${label}: cannot check the graph: ${messageOf(err)}`);
+    }
+  };
+  const broken = (err: unknown): CatalogEntry => failed(fallback, file, contentHash, `${label}: cannot check the graph: ${messageOf(err)}`);
+  let parsed: ParsedGraphSource | Promise<ParsedGraphSource>;
   try {
-    const parsed = parseGraphSource(screened.text, label, { checkModelUri: (uri) => checkModelFile(file, uri, paths) });
-    const outside = paths.confineNodes(file, parsed.partial.nodes).problems;
-    if (parsed.graph === undefined || outside.length > 0) {
-      const name = typeof parsed.partial.name === 'string' && parsed.partial.name !== '' ? parsed.partial.name : fallback;
-      return failed(name, file, contentHash, listProblems(diagnosticsWith(parsed, outside).map(formatDiagnostic)));
-    }
-    const graph = parsed.graph;
-    const sizes = new Map<string, number>();
-    for (const node of graph.spec.nodes) {
-      if (node.type !== 'model') continue;
-      const resolved = resolveModelPath(file, node.model.uri, paths);
-      if (typeof resolved === 'string') sizes.set(node.name, statSync(resolved).size);
-    }
-    const scaling = graph.spec.nodes.flatMap((n) =>
-      PLACED_NODE_TYPES.includes(n.type) && typeof n.replicas === 'object'
-        ? [{ key: NodeKey.format(graph.metadata.name, n.name, graph.spec.version), min: n.replicas.min, max: n.replicas.max, targetInFlight: n.replicas.targetInFlight }]
-        : [],
-    );
-    const document = Buffer.from(bytes).toString('utf8'); // lossless: the screen accepted only UTF-8, and a BOM stays
-    const { name, version } = { name: graph.metadata.name, version: graph.spec.version };
-    return { id: NodeKey.graphId(name, version), name, version, file, document, demands: demandsOf(graph, label, (node) => sizes.get(node)), scaling, error: undefined, contentHash };
+    // The parser is not meant to throw; one that does must not stop the controller.
+    parsed = parse(screened.text, { checkModelUri: (uri) => checkModelFile(file, uri, paths) });
   } catch (err) {
-    // The parser and the demand estimate are not meant to throw; one that does must not stop the controller.
-    return failed(fallback, file, contentHash, `${label}: cannot check the graph: ${messageOf(err)}`);
+    return broken(err);
   }
+  return parsed instanceof Promise ? parsed.then(finish, broken) : finish(parsed);
+}
+
+/** The catalogue entry of a parsed document: failed with every problem, or its demands and scaling. */
+function entryOf(bytes: Uint8Array, file: string, label: string, paths: PathPolicy, parsed: ParsedGraphSource, contentHash: string, fallback: string): CatalogEntry {
+  const outside = paths.confineNodes(file, parsed.partial.nodes).problems;
+  if (parsed.graph === undefined || outside.length > 0) {
+    const name = typeof parsed.partial.name === 'string' && parsed.partial.name !== '' ? parsed.partial.name : fallback;
+    return failed(name, file, contentHash, listProblems(diagnosticsWith(parsed, outside).map(formatDiagnostic)));
+  }
+  const graph = parsed.graph;
+  const sizes = new Map<string, number>();
+  for (const node of graph.spec.nodes) {
+    if (node.type !== 'model') continue;
+    const resolved = resolveModelPath(file, node.model.uri, paths);
+    if (typeof resolved === 'string') sizes.set(node.name, statSync(resolved).size);
+  }
+  const scaling = graph.spec.nodes.flatMap((n) =>
+    PLACED_NODE_TYPES.includes(n.type) && typeof n.replicas === 'object'
+      ? [{ key: NodeKey.format(graph.metadata.name, n.name, graph.spec.version), min: n.replicas.min, max: n.replicas.max, targetInFlight: n.replicas.targetInFlight }]
+      : [],
+  );
+  const document = Buffer.from(bytes).toString('utf8'); // lossless: the screen accepted only UTF-8, and a BOM stays
+  const { name, version } = { name: graph.metadata.name, version: graph.spec.version };
+  return { id: NodeKey.graphId(name, version), name, version, file, document, demands: demandsOf(graph, label, (node) => sizes.get(node)), scaling, error: undefined, contentHash };
 }
 
 export interface GraphFileRef {

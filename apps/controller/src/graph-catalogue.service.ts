@@ -4,7 +4,7 @@ import path from 'node:path';
 import { PathPolicy } from '@infergraph/engine';
 import { CONTROL_MAX_MESSAGE_BYTES, InferenceError } from '@infergraph/protocol';
 import { CONTROLLER_CONFIG, type ControllerConfig } from './controller.config';
-import { graphFilesIn, readGraphFile, readGraphSource, type CatalogEntry } from './graph-catalog';
+import { graphFilesIn, readGraphFile, readGraphSource, readGraphSourceOffLoop, type CatalogEntry } from './graph-catalog';
 import { GraphConflictError } from './graph-conflict.error';
 import { NodeKey, absolutizeGraphPaths, customModuleFields, dnsLabel, screenGraphSource } from '@infergraph/spec';
 import { PostedGraphStore } from './posted-graph.store';
@@ -203,24 +203,24 @@ export class GraphCatalogueService implements OnModuleInit {
   }
 
   /** `POST /v1/graphs`: adds a graph version (name and `spec.version`) no graph has yet, beside the other versions. */
-  add(body: Uint8Array): GraphDescription {
+  async add(body: Uint8Array): Promise<GraphDescription> {
     this.refuseInKubernetesMode();
     const posted = this.prepare(body);
-    return describeGraph(this.save(posted.bytes, posted.name, 'add').entry);
+    return describeGraph((await this.save(posted.bytes, posted.name, 'add')).entry);
   }
 
   /**
    * `PUT /v1/graphs/{name}`: creates or replaces the posted version the body declares (`spec.version`);
    * other versions keep serving; a GRAPHS_DIR graph cannot be replaced.
    */
-  put(name: string, body: Uint8Array): { created: boolean; graph: GraphDescription } {
+  async put(name: string, body: Uint8Array): Promise<{ created: boolean; graph: GraphDescription }> {
     this.refuseInKubernetesMode();
     if (!dnsLabel.safeParse(name).success) throw new InferenceError('INVALID_ARGUMENT', `"${name}" is not a graph name (a DNS-1123 label)`);
     const posted = this.prepare(body);
     if (posted.name !== undefined && posted.name !== name) {
       throw new InferenceError('INVALID_ARGUMENT', `metadata.name "${posted.name}" does not match the graph in the path, "${name}"`);
     }
-    const { entry, created } = this.save(posted.bytes, name, 'put');
+    const { entry, created } = await this.save(posted.bytes, name, 'put');
     return { created, graph: describeGraph(entry) };
   }
 
@@ -263,13 +263,15 @@ export class GraphCatalogueService implements OnModuleInit {
   }
 
   /**
-   * Validates the document as its stored file, then stores it atomically and publishes it. `add` refuses a
-   * version that exists; `put` replaces a posted one.
+   * Validates the document as its stored file (parsed in the background parser thread, so a large graph never
+   * holds the loop that answers workers' heartbeats), then stores it atomically and publishes it. `add` refuses a
+   * version that exists; `put` replaces a posted one. Everything after the parse runs in one turn, so two
+   * requests for one version cannot both pass the check.
    */
-  private save(bytes: Buffer, name: string | undefined, mode: 'add' | 'put'): { entry: CatalogueGraph; created: boolean } {
+  private async save(bytes: Buffer, name: string | undefined, mode: 'add' | 'put'): Promise<{ entry: CatalogueGraph; created: boolean }> {
     const valid = name !== undefined && dnsLabel.safeParse(name).success;
     const label = `${valid ? name : 'posted'}.yaml`;
-    const read = readGraphSource(bytes, valid ? this.store.fileOf(name) : path.join(this.store.dir, label), label, this.paths);
+    const read = await readGraphSourceOffLoop(bytes, valid ? this.store.fileOf(name) : path.join(this.store.dir, label), label, this.paths);
     if (read.error !== undefined) throw new InferenceError('INVALID_ARGUMENT', read.error);
     // Stored as `<id>.yaml`, in the same directory, so its relative paths resolve as checked.
     const checked: CatalogEntry = { ...read, file: this.store.fileOf(read.id) };

@@ -6,6 +6,7 @@ import { StructuredLogger } from '@infergraph/telemetry';
 import { ControllerModule } from './controller.module';
 import { loadControllerConfig } from './controller.config';
 import { MAX_GRAPH_BYTES, warmUpGraphParser } from '@infergraph/spec';
+import { startGraphParseThread } from '@infergraph/engine';
 import { KubeClient } from '@infergraph/kube';
 
 /** The controller process: places node replicas on workers and publishes the routing table. */
@@ -22,7 +23,9 @@ async function bootstrap(): Promise<void> {
   const address = fastify.server.address();
   const port = typeof address === 'object' && address !== null ? address.port : config.port;
   Logger.log(`controller admin API on http://${config.host}:${port}`, 'controller');
-  // Graph documents arrive while this process serves (catalogues, assignments, admin POSTs): compile the parser now, a parse per turn.
+  // Admin POSTs and PUTs are parsed in a background thread, started now; InferenceGraph objects and stored
+  // files are parsed here, by the parser compiled now, a parse per turn.
+  startGraphParseThread();
   warmUpGraphParser().catch((err: unknown) => Logger.warn(`graph parser warm-up: ${err instanceof Error ? err.message : String(err)}`, 'controller'));
 }
 

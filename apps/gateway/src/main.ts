@@ -6,8 +6,7 @@ import { Logger, ShutdownSignal } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { MicroserviceOptions } from '@nestjs/microservices';
-import { GraphInferenceService } from '@infergraph/engine';
-import { warmUpGraphParser } from '@infergraph/spec';
+import { GraphInferenceService, startGraphParseThread } from '@infergraph/engine';
 import { StructuredLogger, TracingSdk } from '@infergraph/telemetry';
 import { reloadingServerCredentials } from '@infergraph/transport-grpc';
 import { PredictAuthenticator } from './auth/predict-authenticator';
@@ -90,8 +89,9 @@ async function bootstrap(): Promise<void> {
   const scheme = tls === undefined ? ['http', 'grpc'] : ['https', 'grpcs'];
   Logger.log(`gateway listening on ${scheme[0]}://${config.host}:${port} and ${scheme[1]}://${config.host}:${config.grpcPort} (graphs from ${config.graphDirs.join(', ')})`, 'gateway');
   if (tls !== undefined) Logger.log(`TLS certificate: ${describeCertificate(tls.pair.cert)}; renewed files are picked up within ${tls.files.reloadMs} ms`, 'tls');
-  // Graph documents arrive while this process serves (catalogues, reloads): compile the parser now, a parse per turn.
-  warmUpGraphParser().catch((err: unknown) => Logger.warn(`graph parser warm-up: ${err instanceof Error ? err.message : String(err)}`, 'gateway'));
+  // Graph documents arrive while this process serves (catalogues, assignments, reloads): they are parsed in a
+  // background thread, started now, which compiles its parser before the first one comes.
+  startGraphParseThread();
 }
 
 /**

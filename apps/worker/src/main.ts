@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { warmUpGraphParser } from '@infergraph/spec';
+import { startGraphParseThread } from '@infergraph/engine';
 import { StructuredLogger, TracingSdk } from '@infergraph/telemetry';
 import { WorkerModule } from './worker.module';
 import { WorkerGrpcServer } from './worker-grpc.server';
@@ -18,8 +18,9 @@ async function bootstrap(): Promise<void> {
   app.enableShutdownHooks();
   const port = app.get(WorkerGrpcServer).port ?? config.port;
   Logger.log(`worker listening on grpc://${config.host}:${port} (graphs from ${config.graphDirs.join(', ')})`, 'worker');
-  // Graph documents arrive while this process serves (catalogues, assignments, admin POSTs): compile the parser now, a parse per turn.
-  warmUpGraphParser().catch((err: unknown) => Logger.warn(`graph parser warm-up: ${err instanceof Error ? err.message : String(err)}`, 'worker'));
+  // Graph documents arrive while this process serves (catalogues, assignments, reloads): they are parsed in a
+  // background thread, started now, which compiles its parser before the first one comes.
+  startGraphParseThread();
 }
 
 bootstrap().catch((err: unknown) => {

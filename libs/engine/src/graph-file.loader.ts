@@ -3,7 +3,8 @@ import path from 'node:path';
 import type { TensorSpec } from '@infergraph/protocol';
 import { GraphExecutor, InProcessTransport, compileGraphPlan, sendsNodesAway, type ExecutorHooks, type NodeBus, type NodeRuntime, type NodeTransport } from '@infergraph/executor';
 import type { BatchResult, BatchingStats, ModelLoader } from '@infergraph/nodes';
-import { GraphValidationError, diagnosticsWith, parseGraphSource, remoteNodesOf, typeGraph, type GraphProblem, type GraphSpec } from '@infergraph/spec';
+import { GraphValidationError, diagnosticsWith, remoteNodesOf, typeGraph, type GraphProblem, type GraphSpec } from '@infergraph/spec';
+import { parseGraphSourceOffLoop } from './graph-parse.thread';
 import { checkModelFile } from './model-file.resolver';
 import type { ModelFetcher } from './model-fetcher.port';
 import { PathPolicy } from './path.policy';
@@ -66,7 +67,7 @@ export async function loadGraphFile(file: string, loader: ModelLoader, hooks: Gr
 
 export async function loadGraphSource(text: string, file: string, loader: ModelLoader, hooks: GraphLoadHooks = {}): Promise<LoadedGraph> {
   const paths = hooks.paths ?? PathPolicy.defaults();
-  const parsed = parseGraphSource(text, file, { checkModelUri: (uri) => checkModelFile(file, uri, paths, hooks.models) });
+  const parsed = await parseGraphSourceOffLoop(text, file, { checkModelUri: (uri) => checkModelFile(file, uri, paths, hooks.models) });
   if (parsed.locator === undefined) throw new GraphValidationError(file, parsed.diagnostics);
   // Healthy parts are prepared and typed even when others are broken, so one report holds every problem.
   const partial = parsed.partial;

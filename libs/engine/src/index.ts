@@ -1,5 +1,6 @@
 export * from './model-file.resolver';
 export * from './graph-file.loader';
+export { parseGraphSourceOffLoop, startGraphParseThread } from './graph-parse.thread';
 export * from './graph.registry';
 export * from './graph-inference.service';
 export * from './env.config';

@@ -3,9 +3,10 @@ import { readFile } from 'node:fs/promises';
 import type { TensorSpec } from '@infergraph/protocol';
 import { compileGraphPlan, type GraphPlan, type NodeRuntime } from '@infergraph/executor';
 import type { BatchResult, ModelLoader, ModelSession } from '@infergraph/nodes';
-import { GraphValidationError, diagnosticsWith, parseGraphSource, typeGraph, type GraphProblem, type GraphSpec, type NodeType, type TypedBranch } from '@infergraph/spec';
+import { GraphValidationError, diagnosticsWith, typeGraph, type GraphProblem, type GraphSpec, type NodeType, type TypedBranch } from '@infergraph/spec';
 import { DEFAULT_DRIFT } from './graph-file.loader';
 import { buildRuntimes, nodeTyper, prepareNodes, type DriftHooks, type LoadedModel, type PreparedNodes } from './graph-nodes.builder';
+import { parseGraphSourceOffLoop } from './graph-parse.thread';
 import { checkModelFile } from './model-file.resolver';
 import type { ModelFetcher } from './model-fetcher.port';
 import { modelDeviceOf, type ModelDevice } from './model-device.policy';
@@ -86,12 +87,12 @@ export async function loadNodeRuntimes(file: string, nodes: ReadonlySet<string>,
  */
 export function loadNodeRuntimesFromSource(source: string, file: string, nodes: ReadonlySet<string>, loader: ModelLoader, hooks: NodeLoadHooks = {}): Promise<GraphNodeRuntimes> {
   // A broken document rejects, as a broken file does.
-  return new Promise((resolve) => resolve(nodeRuntimesOf(Buffer.from(source, 'utf8'), file, nodes, loader, hooks)));
+  return nodeRuntimesOf(Buffer.from(source, 'utf8'), file, nodes, loader, hooks);
 }
 
-function nodeRuntimesOf(bytes: Buffer, file: string, nodes: ReadonlySet<string>, loader: ModelLoader, hooks: NodeLoadHooks): GraphNodeRuntimes {
+async function nodeRuntimesOf(bytes: Buffer, file: string, nodes: ReadonlySet<string>, loader: ModelLoader, hooks: NodeLoadHooks): Promise<GraphNodeRuntimes> {
   const contentHash = createHash('sha256').update(bytes).digest('hex');
-  const parsed = parseGraphSource(bytes.toString('utf8'), file);
+  const parsed = await parseGraphSourceOffLoop(bytes.toString('utf8'), file);
   const graph = parsed.graph;
   if (graph === undefined) throw new GraphValidationError(file, parsed.diagnostics);
   const name = graph.metadata.name;

@@ -1,17 +1,11 @@
 // Worker thread that transpiles TypeScript user modules to CommonJS, so importing the compiler and
 // transpiling (hundreds of ms to seconds of CPU) never block the event loop that serves requests and
 // sends heartbeats. Started by typescript.transpiler.ts; replies with the JavaScript text.
-import { setPriority } from 'node:os';
 import { parentPort } from 'node:worker_threads';
 import type * as TypeScript from 'typescript';
+import { runAtBackgroundPriority } from '@infergraph/threads';
 
-// Background work: on a busy machine the threads that serve requests get the CPU first. On Linux a nice value
-// belongs to one thread, so this lowers only this thread; where it cannot be lowered, it runs as it is.
-try {
-  setPriority(19);
-} catch {
-  // not permitted here
-}
+runAtBackgroundPriority();
 
 interface Request {
   readonly id: number;

@@ -2,7 +2,8 @@ import * as ort from 'onnxruntime-node';
 import type { Tensor, TensorMap, TensorSpec } from '@infergraph/protocol';
 import type { ModelLoadOptions, ModelLoader, ModelSession, ModelSignature } from '@infergraph/nodes';
 import { ORT_TYPE_OF } from './onnx-datatype.map';
-import { readOnnxSignature, readOnnxSignatureFile } from './onnx-signature.reader';
+import { readOnnxSignature } from './onnx-signature.reader';
+import { readOnnxSignatureFileOffLoop } from './onnx-signature.thread';
 import { createOrtSession, type CreatedOrtSession } from './onnx-session.factory';
 import { ModelThreads, type ThreadedModelSession } from './model-threads';
 
@@ -87,7 +88,7 @@ export class OnnxModelLoader implements ModelLoader {
   }
 
   signatureOfFile(path: string): Promise<ModelSignature> {
-    return readOnnxSignatureFile(path);
+    return readOnnxSignatureFileOffLoop(path);
   }
 
   /** A view of this loader (same sessions) whose loads prefer the GPU, or not, unless they say otherwise. */

@@ -141,8 +141,11 @@ function text(bytes: Uint8Array | undefined): string {
   return bytes === undefined ? '' : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
 }
 
-/** Bytes read from a model file at a time while its signature is looked for. */
-const FILE_WINDOW = 64 * 1024;
+/**
+ * Bytes read from a model file at a time while its signature is looked for: the structure lies in small
+ * pieces between weights that are skipped by offset, so a small window reads little that is not needed.
+ */
+const FILE_WINDOW = 4 * 1024;
 
 /**
  * A model file read where asked, a window at a time: the signature needs a few KiB of a model whose weights
@@ -161,7 +164,7 @@ class FileWindow {
   async bytes(offset: number, length: number): Promise<Uint8Array> {
     const end = Math.min(offset + length, this.size);
     if (offset < this.start || end > this.start + this.window.length) {
-      const buffer = new Uint8Array(Math.max(FILE_WINDOW, end - offset));
+      const buffer = Buffer.allocUnsafe(Math.max(FILE_WINDOW, end - offset));
       const { bytesRead } = await this.file.read(buffer, 0, buffer.length, offset);
       this.start = offset;
       this.window = buffer.subarray(0, bytesRead);

@@ -30,7 +30,7 @@ export interface ParsedGraphSource {
   /** Node names in an order where every node comes after the nodes it reads from. */
   readonly order: readonly string[];
   readonly diagnostics: readonly GraphDiagnostic[];
-  readonly locator: SourceLocator | undefined;
+  readonly locator: GraphLocator | undefined;
   /** Route guards and shadows; present with `graph`. */
   readonly routing: RoutingAnalysis | undefined;
   /**
@@ -40,14 +40,72 @@ export interface ParsedGraphSource {
   readonly partial: PartialGraph;
 }
 
+/** Finds where a YAML path of the document is, for diagnostics (SourceLocator, or one that composes the document when first asked). */
+export interface GraphLocator {
+  locate(path: readonly (string | number)[]): { line: number; column: number };
+  locateKey(path: readonly (string | number)[]): { line: number; column: number };
+}
+
+/**
+ * A document that parsed without a single problem, in a form that crosses threads (structured clone): its
+ * YAML as plain data, the checked graph, and its node order. `parsedFromClean` turns it back into the
+ * ParsedGraphSource `parseGraphSource` gives, so the YAML work (most of a parse) can run on another thread.
+ */
+export interface CleanGraphParse {
+  readonly raw: unknown;
+  readonly graph: GraphSpec;
+  readonly order: readonly string[];
+}
+
 /** Parses and validates a graph document, collecting every problem rather than stopping at the first. */
 export function parseGraphSource(text: string, file: string, options: ParseGraphOptions = {}): ParsedGraphSource {
+  return parseWithRaw(text, file, options).parsed;
+}
+
+/** The document parsed, when it has no problem at all (without model checks); undefined otherwise. */
+export function cleanGraphParseOf(text: string, file: string): CleanGraphParse | undefined {
+  const { parsed, raw } = parseWithRaw(text, file, {});
+  return parsed.graph === undefined ? undefined : { raw, graph: parsed.graph, order: parsed.order };
+}
+
+/**
+ * The ParsedGraphSource of a clean parse made elsewhere: what parseGraphSource returns for the same text
+ * (no diagnostics, the same graph, partial graph and routing). Positions are found only if asked for, by
+ * composing the text then.
+ */
+export function parsedFromClean(text: string, file: string, clean: CleanGraphParse): ParsedGraphSource {
+  const structure = validateStructure(looseView(clean.raw));
+  const partial = partialGraph(clean.raw, clean.graph.spec.nodes, structure, []);
+  return { file, graph: clean.graph, order: structure.order, diagnostics: [], locator: new ComposingLocator(text), routing: partial.routing, partial };
+}
+
+/** Locates paths of a document composed on first use (only diagnostics need it, and a clean parse has none). */
+class ComposingLocator implements GraphLocator {
+  private located: GraphLocator | undefined;
+
+  constructor(private readonly text: string) {}
+
+  locate(path: readonly (string | number)[]): { line: number; column: number } {
+    return this.locator().locate(path);
+  }
+
+  locateKey(path: readonly (string | number)[]): { line: number; column: number } {
+    return this.locator().locateKey(path);
+  }
+
+  private locator(): GraphLocator {
+    this.located ??= parseGraphSource(this.text, '').locator ?? { locate: () => ({ line: 1, column: 1 }), locateKey: () => ({ line: 1, column: 1 }) };
+    return this.located;
+  }
+}
+
+function parseWithRaw(text: string, file: string, options: ParseGraphOptions): { parsed: ParsedGraphSource; raw: unknown } {
   // A hostile document (an alias bomb, a million nested brackets, huge mappings) is refused before the YAML
   // parser spends seconds on it or throws: every process that reads graphs goes through here.
   const screened = screenForParsing(text);
   if ('problem' in screened) {
     const diagnostics = [{ file, line: 1, column: 1, path: '(yaml)', message: `the document ${screened.problem}` }];
-    return { file, graph: undefined, order: [], diagnostics, locator: undefined, routing: undefined, partial: EMPTY_PARTIAL };
+    return { parsed: { file, graph: undefined, order: [], diagnostics, locator: undefined, routing: undefined, partial: EMPTY_PARTIAL }, raw: undefined };
   }
   const lines = screened.lines;
   const doc = composeDocument(screened.tokens, text.length);
@@ -56,7 +114,7 @@ export function parseGraphSource(text: string, file: string, options: ParseGraph
       const pos = lines.linePos(e.pos[0]);
       return { file, line: pos.line, column: pos.col, path: '(yaml)', message: `YAML syntax: ${firstLine(e.message)}` };
     });
-    return { file, graph: undefined, order: [], diagnostics, locator: undefined, routing: undefined, partial: EMPTY_PARTIAL };
+    return { parsed: { file, graph: undefined, order: [], diagnostics, locator: undefined, routing: undefined, partial: EMPTY_PARTIAL }, raw: undefined };
   }
   const locator = new SourceLocator(doc, lines);
   const raw: unknown = doc.toJS({ maxAliasCount: 100 });
@@ -106,7 +164,7 @@ export function parseGraphSource(text: string, file: string, options: ParseGraph
 
   const complete = header.success && diagnostics.length === 0 && nodes.every((n) => n !== undefined);
   const graph = complete ? ({ ...header.data, spec: { ...header.data.spec, nodes } } as GraphSpec) : undefined;
-  return { file, graph, order: structure.order, diagnostics, locator, routing: graph === undefined ? undefined : partial.routing, partial };
+  return { parsed: { file, graph, order: structure.order, diagnostics, locator, routing: graph === undefined ? undefined : partial.routing, partial }, raw };
 }
 
 /**
@@ -132,7 +190,7 @@ function composeDocument(tokens: readonly CST.Token[], length: number): Document
 
 export function locateProblem(
   file: string,
-  locator: SourceLocator,
+  locator: GraphLocator,
   problem: GraphProblem,
   atKey = false,
 ): GraphDiagnostic {

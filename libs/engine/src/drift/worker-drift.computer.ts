@@ -3,7 +3,7 @@ import { Worker } from 'node:worker_threads';
 import type { CompletedWindow } from '@infergraph/detectors';
 import type { DriftComputer, DriftDetection } from '@infergraph/nodes';
 import type { DriftConfig } from '@infergraph/spec';
-import { ThreadCalls } from '../thread-calls';
+import { ThreadCalls } from '@infergraph/threads';
 
 /** Runs a drift node's tests in its own worker thread (started lazily, on the first window). */
 export class WorkerDriftComputer implements DriftComputer {

@@ -1,0 +1,153 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { longestStallMs, writeBulkyGraph } from '../test/support/bulky-graph';
+import { startController, type RunningController } from '../test/support/controller.process';
+import { goldenRows } from '../test/support/examples';
+import { startGateway, type RunningGateway } from '../test/support/gateway.process';
+import { p99Between, startLoad, type LoadSummary } from '../test/support/load-generator';
+import { repoPath } from '../test/support/repo';
+import { startWorker, type RunningWorker } from '../test/support/worker.process';
+
+// `npm run bench -- loading` (issue 14 item 8): a controller, one worker and a gateway as separate processes on
+// loopback; iris-one served at 100 requests/second from a separate load process while a graph of ten distinct
+// 4.5 MB models and a TypeScript module (test/support/bulky-graph.ts) is POSTed and loads on the same worker.
+// Compares the p99 of the requests sent while the graph loaded (POST → every node READY) with the p99 of a
+// quiet run just before, and reports each process's longest event-loop stall (10 ms histogram resolution).
+// One row per worker MODEL_THREADS value and graph (BENCH_LOADING_ROWS, default "0:all,2:all"; a graph is
+// `all`, `models` (the ten models only) or `module` (the TypeScript module only), to tell their costs apart).
+// Target: p99 while loading ≤ 1.5× the quiet p99, no failed request, no missed heartbeat.
+
+const GRAPHS_DIR = 'test/fixtures/graphs-faults';
+const MODELS = 10;
+const RATE = 100;
+const TARGET_RATIO = 1.5;
+type Parts = 'all' | 'models' | 'module';
+const SETTINGS = (process.env['BENCH_LOADING_ROWS'] ?? '0:all,2:all')
+  .split(',')
+  .filter((s) => s !== '')
+  .map((s) => {
+    const [modelThreads = '0', parts = 'all'] = s.split(':');
+    if (!['all', 'models', 'module'].includes(parts)) throw new Error(`BENCH_LOADING_ROWS: "${s}": the graph is all, models or module`);
+    return { modelThreads, parts: parts as Parts };
+  });
+
+interface Status {
+  removedWorkers: { id: string }[];
+  graphs: { name: string; nodes: { replicas: { state: string }[] }[] }[];
+}
+
+interface Row {
+  readonly modelThreads: string;
+  readonly parts: Parts;
+  readonly quietP99Ms: number;
+  readonly loadingP99Ms: number;
+  readonly ratio: number;
+  readonly loadMs: number;
+  readonly worstMs: number;
+  readonly failed: number;
+  readonly sent: number;
+  readonly heartbeatsMissed: boolean;
+  readonly stallsMs: Record<string, number>;
+  readonly verdict: 'PASS' | 'MISS';
+}
+
+async function until(what: string, check: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check().catch(() => false))) {
+    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+async function scenario(modelThreads: string, parts: Parts): Promise<Row> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'infergraph-bench-bulky-'));
+  const models = parts === 'module' ? 0 : MODELS;
+  const withModule = parts !== 'models';
+  const bulky = writeBulkyGraph(dir, models, withModule);
+  let controller: RunningController | undefined;
+  let worker: RunningWorker | undefined;
+  let gateway: RunningGateway | undefined;
+  try {
+    controller = await startController(undefined, { GRAPHS_DIR, MODEL_ROOTS: `.,${dir}`, ALLOW_POSTED_MODULES: 'true', SYNC_WINDOW_MS: '300', HEARTBEAT_TIMEOUT_MS: '1000' });
+    const c = controller;
+    worker = await startWorker({ CONTROLLER: c.control, WORKER_ID: 'w-a', WORKER_CPU: '4', WORKER_MEMORY: String(8 * 1024 ** 3), HEARTBEAT_MS: '200', MODEL_THREADS: modelThreads, MODEL_ROOTS: `.,${dir}` });
+    gateway = await startGateway({ GRAPHS_DIR, CONTROLLER: c.control, MODEL_ROOTS: `.,${dir}` });
+    const url = `${gateway.baseUrl}/v2/models/iris-one/infer`;
+    const rows = goldenRows('iris-logreg').slice(0, 2);
+    const body = { inputs: [{ name: 'features', shape: [rows.length, 4], datatype: 'FP32', data: rows }] };
+    await until('iris-one served', async () => (await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })).status === 200);
+    // Warm the path, then a quiet run as the reference.
+    await startLoad(url, RATE, 2000, body).done;
+    const quiet = await startLoad(url, RATE, 5000, body).done;
+    const stalls = { worker: `${worker.metricsUrl}/metrics`, gateway: `${gateway.baseUrl}/metrics`, controller: `${c.base}/metrics` };
+    for (const u of Object.values(stalls)) await longestStallMs(u);
+    const load = startLoad(url, RATE, 12_000, body);
+    await new Promise((r) => setTimeout(r, 2000));
+    const postedAt = Date.now();
+    const posted = await fetch(`${c.base}/v1/graphs`, { method: 'POST', headers: { 'content-type': 'application/yaml' }, body: bulky });
+    if (posted.status !== 201) throw new Error(`POST bulky: ${posted.status} ${await posted.text()}`);
+    const status = async (): Promise<Status> => (await (await fetch(`${c.base}/v1/cluster`)).json()) as Status;
+    await until('bulky READY', async () => {
+      const g = (await status()).graphs.find((x) => x.name === 'bulky');
+      return g !== undefined && g.nodes.length === models + (withModule ? 1 : 0) && g.nodes.every((n) => n.replicas.some((r) => r.state === 'READY'));
+    });
+    const readyAt = Date.now();
+    const busy: LoadSummary = await load.done;
+    const stallsMs: Record<string, number> = {};
+    for (const [name, u] of Object.entries(stalls)) stallsMs[name] = await longestStallMs(u);
+    const loadingP99Ms = p99Between(busy, postedAt, readyAt + 100) ?? Number.NaN;
+    if (process.env['BENCH_LOADING_SLOWEST'] !== undefined) {
+      const slowest = [...busy.samples].sort((a, b) => b[1] - a[1]).slice(0, 8);
+      console.log(`[loading] slowest (sent ms after POST, ms): ${slowest.map(([at, ms]) => `${busy.startedAtEpochMs + at - postedAt}:${ms}`).join(' ')}; READY after ${readyAt - postedAt} ms`);
+    }
+    const heartbeatsMissed = (await status()).removedWorkers.length > 0 || /missed its heartbeats/.test(c.output());
+    const ratio = Math.round((loadingP99Ms / quiet.p99Ms) * 100) / 100;
+    const pass = ratio <= TARGET_RATIO && busy.failures.length === 0 && !heartbeatsMissed;
+    return {
+      modelThreads,
+      parts,
+      quietP99Ms: quiet.p99Ms,
+      loadingP99Ms,
+      ratio,
+      loadMs: readyAt - postedAt,
+      worstMs: busy.maxMs,
+      failed: busy.failures.length,
+      sent: busy.sent,
+      heartbeatsMissed,
+      stallsMs,
+      verdict: pass ? 'PASS' : 'MISS',
+    };
+  } finally {
+    await Promise.all([gateway?.stop(), worker?.kill()]);
+    controller?.process.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function print(row: Row): void {
+  const stalls = Object.entries(row.stallsMs)
+    .map(([k, v]) => `${k} ${v}`)
+    .join(', ');
+  console.log(
+    `loading.${row.parts.padEnd(6)} MODEL_THREADS=${row.modelThreads.padEnd(2)} quiet p99 ${String(row.quietP99Ms).padStart(6)} ms  while loading (${row.loadMs} ms) p99 ${String(row.loadingP99Ms).padStart(6)} ms  ` +
+      `×${row.ratio}  worst ${row.worstMs} ms  failed ${row.failed}/${row.sent}  heartbeats ${row.heartbeatsMissed ? 'MISSED' : 'kept'}  longest stall ms: ${stalls}  ${row.verdict}`,
+  );
+}
+
+async function main(): Promise<void> {
+  console.log(`[loading] target: p99 of iris-one while a ${MODELS}-model graph loads on its worker ≤ ${TARGET_RATIO}× the quiet p99; 0 failed; no heartbeat missed`);
+  const rows: Row[] = [];
+  for (const setting of SETTINGS) {
+    const row = await scenario(setting.modelThreads, setting.parts);
+    print(row);
+    rows.push(row);
+  }
+  mkdirSync(repoPath('bench', 'results'), { recursive: true });
+  writeFileSync(repoPath('bench', 'results', 'loading.json'), `${JSON.stringify({ at: new Date().toISOString(), rows }, null, 2)}\n`);
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,3 @@
+export * from './thread-calls';
+export * from './background.thread';
+export * from './background-priority';

@@ -1,0 +1,124 @@
+import assert from 'node:assert/strict';
+import { readFileSync, readdirSync, readlinkSync, statSync } from 'node:fs';
+import { platform } from 'node:os';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { parseGraphSourceOffLoop, startGraphParseThread } from '@infergraph/engine';
+import { diagnosticsWith, parseGraphSource, type ParsedGraphSource } from '@infergraph/spec';
+import { repoPath } from '../support/repo';
+
+// Integration: the real background parser thread (dist/libs/engine/src/graph-parse.worker.js) against the
+// parser on this thread, over every graph document the project ships (examples and test fixtures, broken
+// ones included).
+
+/** Every .yaml document under `dir`, recursively. */
+function yamlFiles(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const file = path.join(dir, name);
+    if (statSync(file).isDirectory()) return yamlFiles(file);
+    return /\.ya?ml$/.test(name) ? [file] : [];
+  });
+}
+
+/** JSON of a parse with Maps and Sets as entry lists and functions left out: what must match across threads. */
+function comparable(parsed: ParsedGraphSource): string {
+  const { locator: _locator, ...rest } = parsed;
+  return JSON.stringify(rest, (_key, value: unknown) => {
+    if (value instanceof Map) return { map: [...value.entries()] };
+    if (value instanceof Set) return { set: [...value.values()] };
+    return value;
+  });
+}
+
+/** A valid graph of `n` chained transformer nodes, large enough that parsing it takes a while. */
+function longGraph(n: number): string {
+  const nodes = Array.from({ length: n }, (_, i) =>
+    [
+      `    - name: t${i}`,
+      '      type: transformer',
+      `      inputs: [${i === 0 ? 'graph.inputs.features' : `t${i - 1}`}]`,
+      '      transformer:',
+      '        steps:',
+      '          - {op: standardize, tensor: features, mean: [5.8, 3.0, 3.7, 1.1], std: [0.8, 0.4, 1.7, 0.7]}',
+    ].join('\n'),
+  );
+  return `apiVersion: infergraph.dev/v1alpha1
+kind: InferenceGraph
+metadata: {name: long}
+spec:
+  inputs: [{name: features, datatype: FP32, shape: [-1, 4]}]
+  nodes:
+${nodes.join('\n')}
+  outputs: [t${n - 1}.outputs.features]
+`;
+}
+
+describe('graph documents parsed in the background thread', () => {
+  const files = [...yamlFiles(repoPath('graphs')), ...yamlFiles(repoPath('test', 'fixtures'))];
+
+  it('give what the parser on the event loop gives, for every shipped document', async () => {
+    assert.ok(files.length > 40, `found only ${files.length} documents`);
+    let clean = 0;
+    for (const file of files) {
+      const text = readFileSync(file, 'utf8');
+      const here = parseGraphSource(text, file);
+      const there = await parseGraphSourceOffLoop(text, file);
+      assert.equal(comparable(there), comparable(here), file);
+      if (here.graph !== undefined) {
+        clean++;
+        const names = here.graph.spec.nodes.map((n) => n.name);
+        for (const a of names) for (const b of names) assert.equal(there.routing?.exclusive(a, b), here.routing?.exclusive(a, b), `${file}: exclusive(${a}, ${b})`);
+      }
+    }
+    assert.ok(clean > 20, `only ${clean} documents parsed clean: the comparison would not cover the background path`);
+  });
+
+  it('locate problems found after parsing where the parser on the event loop does', async () => {
+    const file = repoPath('graphs', 'iris.yaml');
+    const text = readFileSync(file, 'utf8');
+    const later = [{ path: ['spec', 'nodes', 1, 'model', 'uri'], message: 'cannot open' }];
+    assert.deepEqual(diagnosticsWith(await parseGraphSourceOffLoop(text, file), later), diagnosticsWith(parseGraphSource(text, file), later));
+  });
+
+  it('report a model that fails its check as the parser on the event loop does', async () => {
+    const file = repoPath('graphs', 'iris.yaml');
+    const text = readFileSync(file, 'utf8');
+    const checkModelUri = (uri: string): string | undefined => `no such model: ${uri}`;
+    const there = await parseGraphSourceOffLoop(text, file, { checkModelUri });
+    assert.equal(there.graph, undefined);
+    assert.ok(there.diagnostics.length > 0);
+    assert.equal(comparable(there), comparable(parseGraphSource(text, file, { checkModelUri })));
+  });
+
+  it('keep the event loop turning while a large document is parsed', async () => {
+    const text = longGraph(400);
+    const here = parseGraphSource(text, 'long.yaml');
+    assert.notEqual(here.graph, undefined, JSON.stringify(here.diagnostics.slice(0, 3)));
+    let turns = 0;
+    let turning = true;
+    const turn = (): void => {
+      turns++;
+      if (turning) setImmediate(turn);
+    };
+    setImmediate(turn);
+    const started = turns;
+    const there = await parseGraphSourceOffLoop(text, 'long.yaml');
+    turning = false;
+    assert.equal(comparable(there), comparable(here));
+    // Parsed on this thread, the document would have held the loop for the whole parse: no turn in between.
+    assert.ok(turns - started >= 10, `the event loop turned ${turns - started} times while a 400-node document was parsed`);
+  });
+
+  it('run at the lowest scheduling priority', { skip: platform() !== 'linux' && 'thread nice values are read from /proc on Linux' }, async () => {
+    startGraphParseThread();
+    await parseGraphSourceOffLoop(readFileSync(repoPath('graphs', 'iris.yaml'), 'utf8'), 'iris.yaml');
+    const self = readlinkSync('/proc/self');
+    const nice = (tid: string): number => Number(readFileSync(`/proc/${self}/task/${tid}/stat`, 'utf8').split(') ')[1]?.split(' ')[16]);
+    const tasks = readdirSync(`/proc/${self}/task`);
+    assert.equal(nice(self), 0, 'the event loop thread keeps its priority');
+    assert.ok(
+      tasks.some((tid) => nice(tid) === 19),
+      `no thread of this process runs at nice 19: ${tasks.map((t) => `${t}:${nice(t)}`).join(' ')}`,
+    );
+  });
+});
