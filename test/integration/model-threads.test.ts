@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -87,6 +88,23 @@ describe('model sessions in model threads', () => {
       for (const t of feeds.values()) assert.equal(t.data.length, t.shape.reduce((a, b) => a * b, 1));
     });
   }
+
+  it('moves a model file read whole into its thread rather than copying it on the event loop', async () => {
+    const file = 'models/digits-mlp/1/model.onnx';
+    const bytes = new Uint8Array(await readFile(repoPath(file)));
+    const size = bytes.byteLength;
+    assert.ok(size > 4_000_000);
+    const session = await threaded.load(`moved:${file}`, bytes, {});
+    assert.equal(bytes.byteLength, 0, 'the caller\'s buffer was handed over (detached), not copied');
+    assert.deepEqual(session.inputs.map((t) => t.name), ['input']);
+    // A view of part of a larger buffer cannot move without taking the rest: it is copied.
+    const whole = readFileSync(repoPath(file));
+    const padded = new Uint8Array(whole.byteLength + 16);
+    padded.set(whole, 8);
+    const part = padded.subarray(8, 8 + whole.byteLength);
+    await threaded.load(`copied:${file}`, part, {});
+    assert.equal(part.byteLength, whole.byteLength, 'a partial view stays with the caller');
+  });
 
   it('answers many calls in flight at once, each with its own outputs', async () => {
     const file = 'models/iris-logreg/1/model.onnx';

@@ -36,7 +36,7 @@ import { loadReferenceData, type ReferenceData } from './reference-data.loader';
 import { resolveModelPath } from './model-file.resolver';
 import type { FetchedModel, ModelFetcher } from './model-fetcher.port';
 import { loadUserFunction } from './user-module.loader';
-import { openInTurn, sha256InTurns, sha256OfFileInTurns } from './model-open.queue';
+import { openInTurn, sha256InTurns, sha256InTurnsQueued, sha256OfFileInTurns } from './model-open.queue';
 
 export interface LoadedModel {
   readonly node: string;
@@ -138,7 +138,7 @@ export async function prepareNodes(
         // One model at a time (openInTurn): hashed a slice per turn, opened on this thread. A loader that opens
         // off the event loop (model threads) opens as soon as the model is hashed, whatever else is opening.
         const onLoop = loader.opensOffLoop !== true || elsewhere.has(node.name);
-        const hashed = onLoop ? undefined : await sha256InTurns(bytes);
+        const hashed = onLoop ? undefined : await sha256InTurnsQueued(bytes);
         await (onLoop ? openInTurn : openNow)(async () => {
           const sha256 = hashed ?? (await sha256InTurns(bytes));
           if (node.model.sha256 !== undefined && node.model.sha256 !== sha256) {

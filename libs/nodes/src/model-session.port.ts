@@ -21,6 +21,10 @@ export type ModelSignature = Pick<ModelSession, 'inputs' | 'outputs'>;
 
 /** Creates sessions from model bytes; implementations cache and reuse them. */
 export interface ModelLoader {
+  /**
+   * A session for the model `bytes` (content key `key`). The loader may take the bytes (a model thread
+   * receives them without a copy, leaving the caller's buffer empty): callers hand them over.
+   */
   load(key: string, bytes: Uint8Array, options: ModelLoadOptions): Promise<ModelSession>;
   /**
    * The model's signature from its bytes, without a session (no runtime memory, no blocking load); throws

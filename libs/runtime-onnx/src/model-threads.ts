@@ -31,6 +31,8 @@ class ModelThread {
   private window = { index: 0, current: 0, previous: 0 };
   private nextId = 0;
   private queue: ThreadRequest[] = [];
+  /** Buffers moved with the queued requests (model bytes), not copied. */
+  private moved: ArrayBuffer[] = [];
   private readonly pending = new Map<number, Waiter>();
   /** Why the thread is gone; undefined while it runs. */
   gone: string | undefined;
@@ -73,22 +75,26 @@ class ModelThread {
     this.window = { index, current: 0, previous: index === this.window.index + 1 ? this.window.current : 0 };
   }
 
-  request(body: Outgoing): Promise<ThreadReply> {
+  /** Queues a request for the next message to the thread; `move` goes with it without a copy (the caller's view of it empties). */
+  request(body: Outgoing, move?: ArrayBuffer): Promise<ThreadReply> {
     if (this.gone !== undefined) return Promise.reject(new Error(`model thread ${this.threadId} ${this.gone}`));
     const id = this.nextId++;
     return new Promise<ThreadReply>((resolve, reject) => {
       if (this.pending.size === 0) this.worker.ref();
       this.pending.set(id, { resolve, reject });
+      if (move !== undefined) this.moved.push(move);
       if (this.queue.push({ ...body, id }) === 1) setImmediate(() => this.flush());
     });
   }
 
   private flush(): void {
     const batch = this.queue;
+    const moved = this.moved;
     this.queue = [];
+    this.moved = [];
     if (this.gone !== undefined || batch.length === 0) return;
     try {
-      this.worker.postMessage(batch);
+      this.worker.postMessage(batch, moved);
     } catch (err) {
       // A feed structured clone refuses: that batch's callers hear it; the thread is unharmed.
       for (const request of batch) {
@@ -149,7 +155,9 @@ export class ModelThreads {
     const session = this.nextSession++;
     thread.sessions++;
     try {
-      const reply = await thread.request({ op: 'open', session, bytes, intraOpThreads: options.intraOpThreads, preferGpu });
+      // A buffer holding just the model moves to the thread: copying megabytes would be work on the event loop.
+      const whole = bytes.buffer instanceof ArrayBuffer && bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength;
+      const reply = await thread.request({ op: 'open', session, bytes, intraOpThreads: options.intraOpThreads, preferGpu }, whole ? bytes.buffer : undefined);
       if (reply.error !== undefined || reply.opened === undefined) throw new Error(reply.error ?? 'the model thread answered without a session');
       return new ThreadedModelSession(thread, session, reply.opened);
     } catch (err) {
