@@ -14,16 +14,19 @@ import { startWorker, type RunningWorker } from '../test/support/worker.process'
 // 4.5 MB models and a TypeScript module (test/support/bulky-graph.ts) is POSTed and loads on the same worker.
 // Compares the p99 of the requests sent while the graph loaded (POST → every node READY) with the p99 of a
 // quiet run just before, and reports each process's longest event-loop stall (10 ms histogram resolution).
-// One row per worker MODEL_THREADS value and graph (BENCH_LOADING_ROWS, default "0:all,2:all"; a graph is
-// `all`, `models` (the ten models only) or `module` (the TypeScript module only), to tell their costs apart).
-// Target: p99 while loading ≤ 1.5× the quiet p99, no failed request, no missed heartbeat.
+// One row per worker MODEL_THREADS value and graph (BENCH_LOADING_ROWS, default "auto:all,0:all,2:all"; a
+// graph is `all`, `models` (the ten models only) or `module` (the TypeScript module only), to tell their costs
+// apart). Target: p99 while loading ≤ 1.5× the quiet p99, no failed request, no missed heartbeat.
+// Diagnostics: BENCH_LOADING_SLOWEST prints the eight slowest requests (sent how long after the POST, and
+// their latency); BENCH_LOADING_MONO prints the POST's CLOCK_MONOTONIC time in µs, the clock of V8 CPU
+// profiles' startTime, to line the processes' profiles up with it.
 
 const GRAPHS_DIR = 'test/fixtures/graphs-faults';
 const MODELS = 10;
 const RATE = 100;
 const TARGET_RATIO = 1.5;
 type Parts = 'all' | 'models' | 'module';
-const SETTINGS = (process.env['BENCH_LOADING_ROWS'] ?? '0:all,2:all')
+const SETTINGS = (process.env['BENCH_LOADING_ROWS'] ?? 'auto:all,0:all,2:all')
   .split(',')
   .filter((s) => s !== '')
   .map((s) => {
@@ -85,6 +88,7 @@ async function scenario(modelThreads: string, parts: Parts): Promise<Row> {
     const load = startLoad(url, RATE, 12_000, body);
     await new Promise((r) => setTimeout(r, 2000));
     const postedAt = Date.now();
+    if (process.env['BENCH_LOADING_MONO'] !== undefined) console.log(`[loading] POST at monotonic ${process.hrtime.bigint() / 1000n} µs`);
     const posted = await fetch(`${c.base}/v1/graphs`, { method: 'POST', headers: { 'content-type': 'application/yaml' }, body: bulky });
     if (posted.status !== 201) throw new Error(`POST bulky: ${posted.status} ${await posted.text()}`);
     const status = async (): Promise<Status> => (await (await fetch(`${c.base}/v1/cluster`)).json()) as Status;
@@ -130,7 +134,7 @@ function print(row: Row): void {
     .map(([k, v]) => `${k} ${v}`)
     .join(', ');
   console.log(
-    `loading.${row.parts.padEnd(6)} MODEL_THREADS=${row.modelThreads.padEnd(2)} quiet p99 ${String(row.quietP99Ms).padStart(6)} ms  while loading (${row.loadMs} ms) p99 ${String(row.loadingP99Ms).padStart(6)} ms  ` +
+    `loading.${row.parts.padEnd(6)} MODEL_THREADS=${row.modelThreads.padEnd(4)} quiet p99 ${String(row.quietP99Ms).padStart(6)} ms  while loading (${row.loadMs} ms) p99 ${String(row.loadingP99Ms).padStart(6)} ms  ` +
       `×${row.ratio}  worst ${row.worstMs} ms  failed ${row.failed}/${row.sent}  heartbeats ${row.heartbeatsMissed ? 'MISSED' : 'kept'}  longest stall ms: ${stalls}  ${row.verdict}`,
   );
 }

@@ -19,8 +19,11 @@ import { startWorker, type RunningWorker } from '../support/worker.process';
 const GRAPHS_DIR = 'test/fixtures/graphs-faults';
 const MODELS = 10;
 const HEARTBEAT_TIMEOUT_MS = 1000;
-/** The worker's MODEL_THREADS: 0 (the default, sessions on its event loop); set INFERGRAPH_TEST_MODEL_THREADS to compare. */
-const SESSIONS_IN_THREADS = process.env['INFERGRAPH_TEST_MODEL_THREADS'] ?? '0';
+/**
+ * The worker's MODEL_THREADS: auto (the default: iris-one, loaded before any call, on its event loop; the
+ * models of a graph loaded while it serves, in model threads); set INFERGRAPH_TEST_MODEL_THREADS to compare.
+ */
+const SESSIONS_IN_THREADS = process.env['INFERGRAPH_TEST_MODEL_THREADS'] ?? 'auto';
 
 interface Status {
   workers: { id: string }[];
@@ -91,6 +94,12 @@ describe('a worker loading a large graph keeps serving the graphs it holds', () 
     assert.deepEqual(after.removedWorkers, [], 'the worker was never removed');
     assert.doesNotMatch(controller.output(), /missed its heartbeats/);
     assert.doesNotMatch(worker.output(), /lost the controller/);
+    if (SESSIONS_IN_THREADS === 'auto') {
+      // Opened while iris-one was served: every bulky model went to a model thread, none on the serving loop.
+      const metrics = await (await fetch(`${worker.metricsUrl}/metrics`)).text();
+      const inThreads = [...metrics.matchAll(/^infergraph_model_thread_sessions\{thread="\d+"[^}]*\} (\d+)$/gm)].reduce((sum, m) => sum + Number(m[1]), 0);
+      assert.equal(inThreads, MODELS, `model thread sessions: ${metrics.split('\n').filter((l) => l.startsWith('infergraph_model_thread')).join('; ')}`);
+    }
     const pixels = goldenRows('digits-mlp').slice(0, 1);
     const answer = await request(gateway, 'POST', '/v2/models/bulky/infer', { inputs: [{ name: 'pixels', shape: [1, 64], datatype: 'FP32', data: pixels }] });
     assert.equal(answer.status, 200, JSON.stringify(answer.body));

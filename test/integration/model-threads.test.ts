@@ -1,13 +1,28 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import type { Datatype, Tensor, TensorData, TensorMap, TensorSpec } from '@infergraph/protocol';
 import { ModelThreads, OnnxModelLoader, type ThreadedModelSession } from '@infergraph/runtime-onnx';
+import { LOWERED_NICE, priorityIsRestorable } from '@infergraph/threads';
 import { repoPath } from '../support/repo';
+
+/** Each thread of this process and its nice value (Linux). */
+function niceByThread(): Map<number, number> {
+  const threads = new Map<number, number>();
+  for (const tid of readdirSync('/proc/self/task')) {
+    try {
+      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+      threads.set(Number(tid), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]));
+    } catch {
+      // ended meanwhile
+    }
+  }
+  return threads;
+}
 
 // Integration: onnxruntime sessions held in model threads (MODEL_THREADS on workers) against sessions on the
 // caller's thread, for every model in the repository, with real onnxruntime in real worker threads. A thread
@@ -153,6 +168,70 @@ describe('model sessions in model threads', () => {
       assert.equal(fourth.threadId, quiet.threadId, 'opened on the thread that ran least, though it holds more sessions');
       assert.deepEqual(loader.threadStats().map((t) => t.sessions).sort(), [1, 3]);
       for (const s of [busy, quiet, third, fourth]) await loader.release(s);
+    } finally {
+      await loader.close();
+    }
+  });
+
+  it('with threadsFor while-serving, opens on the caller\'s thread while nothing is served and in a model thread once calls come', async () => {
+    const loader = new OnnxModelLoader({ modelThreads: 2, threadsFor: 'while-serving' });
+    try {
+      let serving = false;
+      loader.servingWhen(() => serving);
+      const quiet = await loader.load('iris-logreg', readFileSync(repoPath('models', 'iris-logreg', '1', 'model.onnx')), {});
+      assert.equal((quiet as Partial<ThreadedModelSession>).threadId, undefined, 'opened while idle: on the caller\'s thread');
+      assert.equal(loader.opensOffLoop, false);
+      assert.deepEqual(loader.threadStats().map((t) => t.sessions), [0, 0]);
+      serving = true;
+      assert.equal(loader.opensOffLoop, true);
+      // The view a worker hands to GPU and CPU nodes follows the same switch.
+      assert.equal(loader.preferring(false).opensOffLoop, true);
+      const busy = (await loader.load('iris-mlp', readFileSync(repoPath('models', 'iris-mlp', '1', 'model.onnx')), {})) as ThreadedModelSession;
+      assert.ok(busy.threadId > 0, 'opened while serving: in a model thread');
+      assert.deepEqual(loader.threadStats().map((t) => t.sessions).sort(), [0, 1]);
+      // Both answer like sessions on the caller's thread.
+      const reference = new OnnxModelLoader();
+      try {
+        const mlp = await reference.load('iris-mlp', readFileSync(repoPath('models', 'iris-mlp', '1', 'model.onnx')), {});
+        const feeds = feedsFor(mlp.inputs, 3);
+        assert.deepEqual(plain(await busy.run(feeds)), plain(await mlp.run(feeds)));
+        assert.equal((await quiet.run(feedsFor(quiet.inputs, 2))).size, quiet.outputs.length);
+      } finally {
+        await reference.close();
+      }
+      await loader.release(quiet);
+      await loader.release(busy);
+    } finally {
+      await loader.close();
+    }
+  });
+
+  it('opens at low priority and leaves no thread low after, onnxruntime\'s intra-op threads included', { skip: !priorityIsRestorable() && 'this process may not raise a thread\'s priority back (no CAP_SYS_NICE)' }, async () => {
+    const loader = new OnnxModelLoader({ modelThreads: 1 });
+    try {
+      const before = niceByThread();
+      // Two intra-op threads: onnxruntime starts a pool thread with the session, which inherits the opener's priority.
+      const opening = loader.load('digits-2', readFileSync(repoPath('models', 'digits-mlp', '1', 'model.onnx')), { intraOpThreads: 2 });
+      // While it opens, this event loop is free: it watches the process's threads for one at the lowered priority.
+      let opened = false;
+      let sawLowered = false;
+      void opening.finally(() => (opened = true));
+      while (!opened) {
+        if ([...niceByThread().values()].includes(LOWERED_NICE)) sawLowered = true;
+        await new Promise((r) => setImmediate(r));
+      }
+      const session = await opening;
+      assert.ok(sawLowered, 'a thread ran at the lowered priority while the model opened');
+      const after = niceByThread();
+      const started = [...after].filter(([tid]) => !before.has(tid));
+      assert.ok(started.length >= 1, 'the open started onnxruntime threads');
+      assert.deepEqual(
+        [...after].filter(([, nice]) => nice === LOWERED_NICE),
+        [],
+        `no thread left at the lowered priority: ${JSON.stringify([...after])}`,
+      );
+      for (const [tid, nice] of started) assert.equal(nice, 0, `thread ${tid} started by the open runs at the normal priority`);
+      assert.equal((await session.run(feedsFor(session.inputs, 1))).size, session.outputs.length);
     } finally {
       await loader.close();
     }

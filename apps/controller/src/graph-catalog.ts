@@ -59,19 +59,22 @@ export function readGraphSource(bytes: Uint8Array, file: string, label: string, 
   return checkSource(bytes, file, label, paths, (text, options) => parseGraphSource(text, label, options));
 }
 
-/** readGraphSource with the document parsed in the background parser thread (an admin POST or PUT). */
-export function readGraphSourceOffLoop(bytes: Uint8Array, file: string, label: string, paths = PathPolicy.defaults()): Promise<CatalogEntry> {
-  return checkSource(bytes, file, label, paths, (text, options) => parseGraphSourceOffLoop(text, label, options));
+/**
+ * readGraphSource with the document parsed in the loading thread (an admin POST or PUT). `screened`: the
+ * document's text, already screened there (preparePostedGraph), so the event loop does not screen it again.
+ */
+export function readGraphSourceOffLoop(bytes: Uint8Array, file: string, label: string, paths = PathPolicy.defaults(), screened?: string): Promise<CatalogEntry> {
+  return checkSource(bytes, file, label, paths, (text, options) => parseGraphSourceOffLoop(text, label, options), screened);
 }
 
 type Parse<R> = (text: string, options: ParseGraphOptions) => R;
 
 function checkSource(bytes: Uint8Array, file: string, label: string, paths: PathPolicy, parse: Parse<ParsedGraphSource>): CatalogEntry;
-function checkSource(bytes: Uint8Array, file: string, label: string, paths: PathPolicy, parse: Parse<Promise<ParsedGraphSource>>): Promise<CatalogEntry>;
-function checkSource(bytes: Uint8Array, file: string, label: string, paths: PathPolicy, parse: Parse<ParsedGraphSource | Promise<ParsedGraphSource>>): CatalogEntry | Promise<CatalogEntry> {
+function checkSource(bytes: Uint8Array, file: string, label: string, paths: PathPolicy, parse: Parse<Promise<ParsedGraphSource>>, prescreened?: string): Promise<CatalogEntry>;
+function checkSource(bytes: Uint8Array, file: string, label: string, paths: PathPolicy, parse: Parse<ParsedGraphSource | Promise<ParsedGraphSource>>, prescreened?: string): CatalogEntry | Promise<CatalogEntry> {
   const contentHash = createHash('sha256').update(bytes).digest('hex');
   const fallback = nameOfFile(file);
-  const screened = screenGraphSource(bytes);
+  const screened = prescreened === undefined ? screenGraphSource(bytes) : { text: prescreened };
   if ('problem' in screened) return failed(fallback, file, contentHash, `${label} ${screened.problem}`);
   const finish = (parsed: ParsedGraphSource): CatalogEntry => {
     try {

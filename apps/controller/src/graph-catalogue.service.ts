@@ -1,12 +1,12 @@
 import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { PathPolicy } from '@infergraph/engine';
+import { PathPolicy, preparePostedGraphOffLoop } from '@infergraph/engine';
 import { CONTROL_MAX_MESSAGE_BYTES, InferenceError } from '@infergraph/protocol';
 import { CONTROLLER_CONFIG, type ControllerConfig } from './controller.config';
 import { graphFilesIn, readGraphFile, readGraphSource, readGraphSourceOffLoop, type CatalogEntry } from './graph-catalog';
 import { GraphConflictError } from './graph-conflict.error';
-import { NodeKey, absolutizeGraphPaths, customModuleFields, dnsLabel, screenGraphSource } from '@infergraph/spec';
+import { NodeKey, absolutizeGraphPaths, customModuleFields, dnsLabel } from '@infergraph/spec';
 import { PostedGraphStore } from './posted-graph.store';
 
 /**
@@ -205,8 +205,8 @@ export class GraphCatalogueService implements OnModuleInit {
   /** `POST /v1/graphs`: adds a graph version (name and `spec.version`) no graph has yet, beside the other versions. */
   async add(body: Uint8Array): Promise<GraphDescription> {
     this.refuseInKubernetesMode();
-    const posted = this.prepare(body);
-    return describeGraph((await this.save(posted.bytes, posted.name, 'add')).entry);
+    const posted = await this.prepare(body);
+    return describeGraph((await this.save(posted, 'add')).entry);
   }
 
   /**
@@ -216,11 +216,11 @@ export class GraphCatalogueService implements OnModuleInit {
   async put(name: string, body: Uint8Array): Promise<{ created: boolean; graph: GraphDescription }> {
     this.refuseInKubernetesMode();
     if (!dnsLabel.safeParse(name).success) throw new InferenceError('INVALID_ARGUMENT', `"${name}" is not a graph name (a DNS-1123 label)`);
-    const posted = this.prepare(body);
+    const posted = await this.prepare(body);
     if (posted.name !== undefined && posted.name !== name) {
       throw new InferenceError('INVALID_ARGUMENT', `metadata.name "${posted.name}" does not match the graph in the path, "${name}"`);
     }
-    const { entry, created } = await this.save(posted.bytes, name, 'put');
+    const { entry, created } = await this.save({ ...posted, name }, 'put');
     return { created, graph: describeGraph(entry) };
   }
 
@@ -250,16 +250,15 @@ export class GraphCatalogueService implements OnModuleInit {
   /**
    * A posted body as it will be stored: screened (size, UTF-8, alias bombs) before anything parses it, and
    * its relative paths made absolute against the first GRAPHS_DIR, where they pointed before graphs had a
-   * store of their own.
+   * store of their own. Done in the loading thread (three YAML parses of up to 256 KiB).
    */
-  private prepare(body: Uint8Array): { bytes: Buffer; name: string | undefined } {
-    const screened = screenGraphSource(body);
-    if ('problem' in screened) throw new InferenceError('INVALID_ARGUMENT', `the posted graph ${screened.problem}`);
-    const refused = this.refusedModules(screened.text);
-    if (refused !== undefined) throw new InferenceError('INVALID_ARGUMENT', refused);
+  private async prepare(body: Uint8Array): Promise<{ bytes: Buffer; name: string | undefined; text: string }> {
     const baseDir = this.config.graphDirs[0] ?? process.cwd();
-    const absolute = absolutizeGraphPaths(screened.text, baseDir);
-    return { bytes: Buffer.from(absolute.text, 'utf8'), name: absolute.name };
+    const posted = await preparePostedGraphOffLoop(body, baseDir);
+    if ('problem' in posted) throw new InferenceError('INVALID_ARGUMENT', posted.problem);
+    const refused = this.refusedModules(posted.moduleFields);
+    if (refused !== undefined) throw new InferenceError('INVALID_ARGUMENT', refused);
+    return { bytes: Buffer.from(posted.text, 'utf8'), name: posted.name, text: posted.text };
   }
 
   /**
@@ -268,10 +267,11 @@ export class GraphCatalogueService implements OnModuleInit {
    * version that exists; `put` replaces a posted one. Everything after the parse runs in one turn, so two
    * requests for one version cannot both pass the check.
    */
-  private async save(bytes: Buffer, name: string | undefined, mode: 'add' | 'put'): Promise<{ entry: CatalogueGraph; created: boolean }> {
+  private async save(posted: { bytes: Buffer; name: string | undefined; text: string }, mode: 'add' | 'put'): Promise<{ entry: CatalogueGraph; created: boolean }> {
+    const { bytes, name } = posted;
     const valid = name !== undefined && dnsLabel.safeParse(name).success;
     const label = `${valid ? name : 'posted'}.yaml`;
-    const read = await readGraphSourceOffLoop(bytes, valid ? this.store.fileOf(name) : path.join(this.store.dir, label), label, this.paths);
+    const read = await readGraphSourceOffLoop(bytes, valid ? this.store.fileOf(name) : path.join(this.store.dir, label), label, this.paths, posted.text);
     if (read.error !== undefined) throw new InferenceError('INVALID_ARGUMENT', read.error);
     // Stored as `<id>.yaml`, in the same directory, so its relative paths resolve as checked.
     const checked: CatalogEntry = { ...read, file: this.store.fileOf(read.id) };
@@ -302,15 +302,13 @@ export class GraphCatalogueService implements OnModuleInit {
     } catch {
       return entry;
     }
-    const refused = this.refusedModules(text);
+    const refused = this.refusedModules(customModuleFields(text));
     return refused === undefined ? entry : { ...entry, demands: [], scaling: [], error: refused };
   }
 
   /** Why a posted document may not be served: it names custom modules (code) and ALLOW_POSTED_MODULES is off. */
-  private refusedModules(text: string): string | undefined {
-    if (this.config.allowPostedModules) return undefined;
-    const fields = customModuleFields(text);
-    if (fields.length === 0) return undefined;
+  private refusedModules(fields: readonly string[]): string | undefined {
+    if (this.config.allowPostedModules || fields.length === 0) return undefined;
     return (
       `${fields.join(', ')}: a graph posted through the admin API cannot load custom modules (code that would run on ` +
       'workers and gateways); set ALLOW_POSTED_MODULES=true on the controller to allow it, or put the graph in GRAPHS_DIR'

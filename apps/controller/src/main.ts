@@ -6,7 +6,7 @@ import { StructuredLogger } from '@infergraph/telemetry';
 import { ControllerModule } from './controller.module';
 import { loadControllerConfig } from './controller.config';
 import { MAX_GRAPH_BYTES, warmUpGraphParser } from '@infergraph/spec';
-import { startGraphParseThread } from '@infergraph/engine';
+import { startLoadingThread } from '@infergraph/engine';
 import { KubeClient } from '@infergraph/kube';
 
 /** The controller process: places node replicas on workers and publishes the routing table. */
@@ -25,7 +25,7 @@ async function bootstrap(): Promise<void> {
   Logger.log(`controller admin API on http://${config.host}:${port}`, 'controller');
   // Admin POSTs and PUTs are parsed in a background thread, started now; InferenceGraph objects and stored
   // files are parsed here, by the parser compiled now, a parse per turn.
-  startGraphParseThread();
+  startLoadingThread();
   warmUpGraphParser().catch((err: unknown) => Logger.warn(`graph parser warm-up: ${err instanceof Error ? err.message : String(err)}`, 'controller'));
 }
 

@@ -6,7 +6,7 @@ import { Logger, ShutdownSignal } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { MicroserviceOptions } from '@nestjs/microservices';
-import { GraphInferenceService, startGraphParseThread } from '@infergraph/engine';
+import { GraphInferenceService, startLoadingThread } from '@infergraph/engine';
 import { StructuredLogger, TracingSdk } from '@infergraph/telemetry';
 import { reloadingServerCredentials } from '@infergraph/transport-grpc';
 import { PredictAuthenticator } from './auth/predict-authenticator';
@@ -91,7 +91,7 @@ async function bootstrap(): Promise<void> {
   if (tls !== undefined) Logger.log(`TLS certificate: ${describeCertificate(tls.pair.cert)}; renewed files are picked up within ${tls.files.reloadMs} ms`, 'tls');
   // Graph documents arrive while this process serves (catalogues, assignments, reloads): they are parsed in a
   // background thread, started now, which compiles its parser before the first one comes.
-  startGraphParseThread();
+  startLoadingThread();
 }
 
 /**

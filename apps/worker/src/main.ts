@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { startGraphParseThread } from '@infergraph/engine';
+import { startLoadingThread } from '@infergraph/engine';
 import { StructuredLogger, TracingSdk } from '@infergraph/telemetry';
 import { WorkerModule } from './worker.module';
 import { WorkerGrpcServer } from './worker-grpc.server';
@@ -20,7 +20,7 @@ async function bootstrap(): Promise<void> {
   Logger.log(`worker listening on grpc://${config.host}:${port} (graphs from ${config.graphDirs.join(', ')})`, 'worker');
   // Graph documents arrive while this process serves (catalogues, assignments, reloads): they are parsed in a
   // background thread, started now, which compiles its parser before the first one comes.
-  startGraphParseThread();
+  startLoadingThread();
 }
 
 bootstrap().catch((err: unknown) => {

@@ -8,6 +8,8 @@ import { DrainGate } from './drain.gate';
 import { WORKER_CONFIG, type WorkerConfig } from './worker.config';
 
 export const KAFKA_CLIENT = Symbol('KAFKA_CLIENT');
+/** A worker that started a node call within this long serves traffic (where MODEL_THREADS=auto opens models). */
+const SERVING_WINDOW_MS = 5000;
 
 /**
  * Wires the worker's node serving: which nodes it loads (with a controller, exactly those it assigns,
@@ -49,6 +51,8 @@ export class NodeServingService implements OnApplicationBootstrap, BeforeApplica
       { onServingChange: () => void this.serveKafka(), onLoaded: (r) => registry.events.emit('loaded', r) },
     );
     this.inference = new NodeInferenceService(registry, config.controller === undefined ? undefined : this.nodes);
+    // MODEL_THREADS=auto: a model opened while calls come in goes to a model thread instead of the event loop.
+    loader.servingWhen(() => this.inference.servedWithin(SERVING_WINDOW_MS));
     this.kafka =
       kafkaClient === null
         ? undefined

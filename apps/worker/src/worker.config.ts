@@ -8,6 +8,9 @@ import { telemetryEnvShape, telemetrySettingsOf, type TelemetrySettings } from '
 import { modelStoreEnvShape, modelStoreSettingsOf, type ModelStoreSettings } from '@infergraph/model-store';
 import { probeGpus } from './gpu.probe';
 
+/** Model threads of MODEL_THREADS=auto: two, so a model opening in one never delays the sessions of the other. */
+export const AUTO_MODEL_THREADS = 2;
+
 const envSchema = z.object({
   WORKER_PORT: z.coerce.number().int().min(1).max(65535).default(9001),
   /** Prometheus /metrics over HTTP: a port, 0 for any free port, or "off"; default WORKER_PORT + 100. */
@@ -17,8 +20,11 @@ const envSchema = z.object({
   /** Directories (comma-separated) graphs may point into besides GRAPHS_DIR; default: the working directory. */
   MODEL_ROOTS: z.string().default('.'),
   BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).default(16 * 1024 * 1024),
-  /** Model sessions open and run in up to this many threads (one per session until then); 0: on the event loop. */
-  MODEL_THREADS: z.coerce.number().int().min(0).max(256).default(0),
+  /**
+   * Model sessions open and run in up to this many threads (one per session until then); 0: on the event loop;
+   * auto: two threads, for the sessions opened while this worker serves calls (others on the event loop).
+   */
+  MODEL_THREADS: z.union([z.literal('auto'), z.coerce.number().int().min(0).max(256)]).default('auto'),
   ...telemetryEnvShape,
   ...modelStoreEnvShape,
   CONTROLLER: z.string().default(''),
@@ -47,8 +53,11 @@ export interface WorkerConfig {
   /** MODEL_ROOTS (absolute): with every GRAPHS_DIR entry, where graphs' models, modules and references may be. */
   readonly modelRoots: readonly string[];
   readonly bodyLimitBytes: number;
-  /** MODEL_THREADS: most model threads holding sessions off the serving event loop; 0: sessions on it. */
-  readonly modelThreads: number;
+  /**
+   * MODEL_THREADS: most model threads holding sessions off the serving event loop; 0: sessions on it; auto:
+   * AUTO_MODEL_THREADS threads holding the sessions opened while the worker serves calls, the others on the loop.
+   */
+  readonly modelThreads: number | 'auto';
   /** Logs (LOG_LEVEL, LOG_FORMAT, LOG_PAYLOADS) and tracing (OTEL_*). */
   readonly telemetry: TelemetrySettings;
   /** Controller mode (host:port; several, comma-separated, are tried in turn): join it and serve what it assigns; otherwise serve every node of GRAPHS_DIR. */

@@ -8,7 +8,7 @@ import { ControllerLinkService } from './controller-link.service';
 import { DrainGate } from './drain.gate';
 import { MetricsEndpointService } from './metrics-endpoint.service';
 import { KAFKA_CLIENT, NodeServingService } from './node-serving.service';
-import { WORKER_CONFIG, type WorkerConfig } from './worker.config';
+import { AUTO_MODEL_THREADS, WORKER_CONFIG, type WorkerConfig } from './worker.config';
 import { WorkerGrpcServer } from './worker-grpc.server';
 
 @Module({})
@@ -21,11 +21,18 @@ export class WorkerModule {
         { provide: WORKER_CONFIG, useValue: config },
         // The default applies to whole graphs (no controller): every model tries CUDA on a GPU worker. Assigned
         // nodes choose per node instead: CUDA only for a model node with resources.gpuMemory (NodeServingService).
-        // Sessions in model threads (MODEL_THREADS): opening a model never stalls serving or heartbeats.
+        // Sessions in model threads (MODEL_THREADS): opening a model never stalls serving or heartbeats. With
+        // `auto`, only the sessions opened while the worker serves calls (NodeServingService says when); those
+        // opened before (start-up) run on the event loop, without the hop to a thread.
         {
           provide: OnnxModelLoader,
           useFactory: () =>
-            new OnnxModelLoader({ preferGpu: config.controller === undefined && config.capacity.gpuCount > 0, modelThreads: config.modelThreads, onThreadExit: stopOnModelThreadExit(new Logger('models')) }),
+            new OnnxModelLoader({
+              preferGpu: config.controller === undefined && config.capacity.gpuCount > 0,
+              modelThreads: config.modelThreads === 'auto' ? AUTO_MODEL_THREADS : config.modelThreads,
+              threadsFor: config.modelThreads === 'auto' ? 'while-serving' : 'all',
+              onThreadExit: stopOnModelThreadExit(new Logger('models')),
+            }),
         },
         // Each worker fetches its own https:// and s3:// models (a shared MODEL_CACHE_DIR downloads once).
         { provide: ModelStore, useFactory: () => new ModelStore({ settings: config.modelStore, logger: new Logger('models') }) },
@@ -48,13 +55,16 @@ export class WorkerModule {
         ControllerLinkService,
         {
           provide: EngineMetrics,
-          useFactory: (registry: GraphRegistry, serving: NodeServingService) => {
+          useFactory: (registry: GraphRegistry, serving: NodeServingService, loader: OnnxModelLoader) => {
             const metrics = new EngineMetrics('worker').observe(registry.events);
             metrics.gaugesFrom('infergraph_node_requests_in_flight', 'Node calls this worker is serving now.', ['graph', 'node'], () => serving.inference.inFlightByNode());
+            metrics.gaugesFrom('infergraph_model_thread_sessions', 'Model sessions each model thread holds (MODEL_THREADS); sessions on the event loop are not counted.', ['thread'], () =>
+              loader.threadStats().map((t) => [{ thread: String(t.threadId) }, t.sessions] as const),
+            );
             metrics.consumerLagFrom(() => serving.kafkaLag());
             return metrics;
           },
-          inject: [GraphRegistry, NodeServingService],
+          inject: [GraphRegistry, NodeServingService, OnnxModelLoader],
         },
         MetricsEndpointService,
         ...(tracing === undefined ? [] : [{ provide: 'TRACING_SDK', useValue: tracing }]),

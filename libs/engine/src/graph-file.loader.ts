@@ -6,6 +6,7 @@ import type { BatchResult, BatchingStats, ModelLoader } from '@infergraph/nodes'
 import { GraphValidationError, diagnosticsWith, remoteNodesOf, typeGraph, type GraphProblem, type GraphSpec } from '@infergraph/spec';
 import { parseGraphSourceOffLoop } from './graph-parse.thread';
 import { checkModelFile } from './model-file.resolver';
+import { nextFreeTurn } from './model-open.queue';
 import type { ModelFetcher } from './model-fetcher.port';
 import { PathPolicy } from './path.policy';
 import type { DriftNode } from '@infergraph/nodes';
@@ -69,6 +70,8 @@ export async function loadGraphSource(text: string, file: string, loader: ModelL
   const paths = hooks.paths ?? PathPolicy.defaults();
   const parsed = await parseGraphSourceOffLoop(text, file, { checkModelUri: (uri) => checkModelFile(file, uri, paths, hooks.models) });
   if (parsed.locator === undefined) throw new GraphValidationError(file, parsed.diagnostics);
+  // The steps below run a turn apart, so a large graph loading beside served ones never holds the loop long.
+  await nextFreeTurn();
   // Healthy parts are prepared and typed even when others are broken, so one report holds every problem.
   const partial = parsed.partial;
   // Nothing outside the roots is opened: a node pointing there is reported and left out.
@@ -78,6 +81,7 @@ export async function loadGraphSource(text: string, file: string, loader: ModelL
   const elsewhere = parsed.graph !== undefined && hooks.bus !== undefined && sendsNodesAway(hooks.bus, parsed.graph) ? new Set(remoteNodesOf(parsed.graph)) : new Set<string>();
   const prepared = await prepareNodes(partial.name ?? path.basename(file).replace(/\.ya?ml$/, ''), confined.nodes, file, loader, problems, hooks.models, elsewhere);
   const releaseFetched = (): void => prepared.fetched.forEach((m) => m.release());
+  await nextFreeTurn();
   const typer = nodeTyper(partial.nodes, prepared);
   const nodeSignatures = new Map<string, { inputs: readonly TensorSpec[]; outputs: readonly TensorSpec[] }>();
   const types = typeGraph(partial, (node, incoming, branches) => {
@@ -97,6 +101,7 @@ export async function loadGraphSource(text: string, file: string, loader: ModelL
     await releaseSessions();
     throw new GraphValidationError(file, diagnosticsWith(parsed, problems));
   }
+  await nextFreeTurn();
   // Batched nodes on workers stack their batches here when the bus asks for it: one message per batch.
   const stacked = hooks.bus?.stacksBatches?.(graph) === true ? stackedBatchNodes(graph) : new Set<string>();
   // The batch runs call the bus's transport, which is made after the runtimes it wraps.

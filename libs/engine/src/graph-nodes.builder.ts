@@ -1,4 +1,3 @@
-import { readFile } from 'node:fs/promises';
 import type { TensorSpec } from '@infergraph/protocol';
 import type { CombinerRuntime, ControlRuntimes, NodeRuntime, RouterRuntime } from '@infergraph/executor';
 import { MMD_MAX_POOLED_ROWS, fitOutlierDetector, resolveThreshold, toColumns, type OutlierDetector } from '@infergraph/detectors';
@@ -36,7 +35,8 @@ import { loadReferenceData, type ReferenceData } from './reference-data.loader';
 import { resolveModelPath } from './model-file.resolver';
 import type { FetchedModel, ModelFetcher } from './model-fetcher.port';
 import { loadUserFunction } from './user-module.loader';
-import { openInTurn, sha256InTurns, sha256InTurnsQueued, sha256OfFileInTurns } from './model-open.queue';
+import { nextFreeTurn, openInTurn, sha256OfFileInTurns } from './model-open.queue';
+import { readModelFileOffLoop, type ModelFileBytes } from './loading.thread';
 
 export interface LoadedModel {
   readonly node: string;
@@ -94,6 +94,8 @@ export async function prepareNodes(
   await Promise.all(
     nodes.map(async (node, index) => {
       if (node === undefined) return;
+      // Each node resolves its files a turn after the one before (requests and heartbeats go between).
+      await nextFreeTurn();
       const base = ['spec', 'nodes', index];
       if (node.type === 'model') {
         let modelPath: string;
@@ -134,13 +136,19 @@ export async function prepareNodes(
           }
           return;
         }
-        const bytes = await readFile(modelPath);
-        // One model at a time (openInTurn): hashed a slice per turn, opened on this thread. A loader that opens
-        // off the event loop (model threads) opens as soon as the model is hashed, whatever else is opening.
+        // Read and hashed in the loading thread: the event loop never touches the model's bytes.
+        let read: ModelFileBytes;
+        try {
+          read = await readModelFileOffLoop(modelPath);
+        } catch (err) {
+          problems.push({ path: [...base, 'model', 'uri'], message: `cannot load model ${modelPath}: ${messageOf(err)}` });
+          return;
+        }
+        const { bytes, sha256 } = read;
+        // Opened on this thread one model at a time (openInTurn); a loader that opens off the event loop
+        // (model threads) opens as soon as the model is read, whatever else is opening.
         const onLoop = loader.opensOffLoop !== true || elsewhere.has(node.name);
-        const hashed = onLoop ? undefined : await sha256InTurnsQueued(bytes);
         await (onLoop ? openInTurn : openNow)(async () => {
-          const sha256 = hashed ?? (await sha256InTurns(bytes));
           if (node.model.sha256 !== undefined && node.model.sha256 !== sha256) {
             problems.push(shaMismatch(base, modelPath, node.model.sha256, sha256));
             return;

@@ -1,6 +1,7 @@
 export * from './model-file.resolver';
 export * from './graph-file.loader';
-export { parseGraphSourceOffLoop, startGraphParseThread } from './graph-parse.thread';
+export { parseGraphSourceOffLoop } from './graph-parse.thread';
+export { preparePostedGraphOffLoop, readModelFileOffLoop, startLoadingThread, type ModelFileBytes } from './loading.thread';
 export * from './graph.registry';
 export * from './graph-inference.service';
 export * from './env.config';

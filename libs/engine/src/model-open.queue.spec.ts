@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { createHash } from 'node:crypto';
-import { openInTurn, sha256InTurns, sha256InTurnsQueued } from './model-open.queue';
+import { openInTurn, sha256InTurns } from './model-open.queue';
 
 describe('openInTurn', () => {
   it('opens one model at a time, letting I/O and timers run between two opens', async () => {
@@ -47,23 +47,5 @@ describe('sha256InTurns', () => {
     await sha256InTurns(bytes);
     // Hashing it in one go would have run before any of them.
     assert.ok(turns >= 3, `the loop turned ${turns} times while 4 slices were hashed`);
-  });
-});
-
-describe('sha256InTurnsQueued', () => {
-  it('hashes one model at a time, each with its own hash, so a turn holds one slice', async () => {
-    const slice = 256 * 1024;
-    const models = [3, 2, 4].map((slices, m) => new Uint8Array(slices * slice).fill(m + 1));
-    const done: number[] = [];
-    const hashes = await Promise.all(
-      models.map(async (bytes, m) => {
-        const hash = await sha256InTurnsQueued(bytes);
-        done.push(m);
-        return hash;
-      }),
-    );
-    assert.deepEqual(hashes, models.map((bytes) => createHash('sha256').update(bytes).digest('hex')));
-    // Queued: the first model asked finishes first, whatever its size (together, the smallest would).
-    assert.deepEqual(done, [0, 1, 2]);
   });
 });

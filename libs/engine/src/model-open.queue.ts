@@ -2,9 +2,9 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 
 /**
- * Opening a model is work on the event loop: hashing its bytes and, for sessions on the caller's thread,
- * onnxruntime's session creation (onnxruntime-node has no asynchronous load; model threads take it off the
- * loop, see OnnxModelLoader's modelThreads). Models opened together would block serving and heartbeats for
+ * Opening a model on the caller's thread is work on the event loop: onnxruntime's session creation
+ * (onnxruntime-node has no asynchronous load; model threads take it off the loop, see OnnxModelLoader's
+ * modelThreads). Models opened together would block serving and heartbeats for
  * the sum of them, and compete for the cores; so models open one at a time, process-wide, each after a turn
  * of the event loop.
  */
@@ -22,16 +22,17 @@ function nextTurn(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
 }
 
-let hashTail: Promise<unknown> = Promise.resolve();
+let turnTail: Promise<void> = Promise.resolve();
 
 /**
- * sha256InTurns, one model at a time process-wide: models hashed together would each take a slice per turn,
- * and ten at once make every turn ten slices long.
+ * Resolves a turn of the event loop after the previous caller's did: loading steps that await it (checking
+ * a node's files, typing a graph) run one per turn, process-wide, with timers and I/O (requests, heartbeats)
+ * between them, instead of all in one turn.
  */
-export function sha256InTurnsQueued(bytes: Uint8Array): Promise<string> {
-  const run = hashTail.then(() => sha256InTurns(bytes));
-  hashTail = run.catch(() => undefined);
-  return run;
+export function nextFreeTurn(): Promise<void> {
+  const mine = turnTail.then(nextTurn);
+  turnTail = mine;
+  return mine;
 }
 
 /** Bytes hashed per turn of the event loop: about a quarter of a millisecond of SHA-256. */

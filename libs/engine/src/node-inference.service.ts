@@ -47,6 +47,8 @@ export class NodeInferenceService {
   /** Requests in flight per node key, and the most at once since the last `takeLoads()`. */
   private readonly inFlight = new Map<string, number>();
   private readonly peak = new Map<string, number>();
+  /** performance.now() of the last call started (servedWithin). */
+  private lastCallAt = Number.NEGATIVE_INFINITY;
   private serving = false;
   /** Executors of graphs run whole here (`"<graph>.*"` calls), one per graph version, made on first use. */
   private readonly wholeGraphs = new WeakMap<GraphPlan, GraphExecutor>();
@@ -216,6 +218,7 @@ export class NodeInferenceService {
 
   /** A call of `key` starts: counted in flight, and in the peak since the last heartbeat. */
   private enter(key: string): void {
+    this.lastCallAt = performance.now();
     const now = (this.inFlight.get(key) ?? 0) + 1;
     this.inFlight.set(key, now);
     this.peak.set(key, Math.max(this.peak.get(key) ?? 0, now));
@@ -223,6 +226,11 @@ export class NodeInferenceService {
 
   private leave(key: string): void {
     this.inFlight.set(key, (this.inFlight.get(key) ?? 1) - 1);
+  }
+
+  /** Whether a node call is in flight or started within the last `ms`: this process serves traffic now. */
+  servedWithin(ms: number): boolean {
+    return this.inFlightTotal() > 0 || performance.now() - this.lastCallAt <= ms;
   }
 
   /** Node calls being served now, all nodes together (what a drain waits for). */

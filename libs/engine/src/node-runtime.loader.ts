@@ -8,6 +8,7 @@ import { DEFAULT_DRIFT } from './graph-file.loader';
 import { buildRuntimes, nodeTyper, prepareNodes, type DriftHooks, type LoadedModel, type PreparedNodes } from './graph-nodes.builder';
 import { parseGraphSourceOffLoop } from './graph-parse.thread';
 import { checkModelFile } from './model-file.resolver';
+import { nextFreeTurn } from './model-open.queue';
 import type { ModelFetcher } from './model-fetcher.port';
 import { modelDeviceOf, type ModelDevice } from './model-device.policy';
 import { PathPolicy } from './path.policy';
@@ -99,6 +100,7 @@ async function nodeRuntimesOf(bytes: Buffer, file: string, nodes: ReadonlySet<st
   const drift = { ...DEFAULT_DRIFT, ...hooks.drift };
   const paths = hooks.paths ?? PathPolicy.defaults();
   const plan = compileGraphPlan(graph, parsed.order, [], parsed.routing);
+  await nextFreeTurn();
 
   // What each node receives, as far as typing gets without opening any model or reference file.
   const received = new Map<string, { incoming: readonly TensorSpec[]; branches: readonly TypedBranch[] }>();
@@ -110,6 +112,8 @@ async function nodeRuntimesOf(bytes: Buffer, file: string, nodes: ReadonlySet<st
 
   const load = async (nodeName: string): Promise<LoadedNodeRuntime> => {
     const started = performance.now();
+    // Nodes loaded together check their files and start their opens a turn apart (requests go between).
+    await nextFreeTurn();
     const index = graph.spec.nodes.findIndex((n) => n.name === nodeName);
     const spec = graph.spec.nodes[index];
     if (spec === undefined) {
@@ -135,6 +139,7 @@ async function nodeRuntimesOf(bytes: Buffer, file: string, nodes: ReadonlySet<st
       if (!isReleasing(nodeLoader)) return;
       await Promise.all([...prepared.sessions.values()].map((s) => nodeLoader.release(s)));
     };
+    await nextFreeTurn();
     const typer = nodeTyper(graph.spec.nodes, prepared);
     const seen = received.get(nodeName);
     let signature: NodeSignature;

@@ -1,10 +1,12 @@
 // Worker thread that holds onnxruntime sessions for a ModelThreads pool (model-threads.ts). Creating a
 // session and running one are synchronous in onnxruntime-node; here they block this thread only, never the
-// event loop that serves requests and sends heartbeats. Requests come in arrays: runs are answered together
+// event loop that serves requests and sends heartbeats; an open runs at low priority where the process may
+// restore it (lowerPriorityWhile). Requests come in arrays: runs are answered together
 // in one message; opens and releases each on their own, after the runs that came with them.
 import { parentPort, threadId, type TransferListItem } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
 import type { TensorData } from '@infergraph/protocol';
+import { lowerPriorityWhile } from '@infergraph/threads';
 import { createOrtSession } from './onnx-session.factory';
 import type { ThreadReply, ThreadRequest } from './model-thread.protocol';
 
@@ -42,7 +44,9 @@ async function run(request: Extract<ThreadRequest, { op: 'run' }>, transfer: Tra
 
 async function open(request: Extract<ThreadRequest, { op: 'open' }>): Promise<ThreadReply> {
   try {
-    const created = await createOrtSession(request.bytes, { intraOpThreads: request.intraOpThreads }, request.preferGpu);
+    // At low priority where it can be restored: the serving threads (the event loop, the other model threads)
+    // keep the cores while this one opens; onnxruntime's intra-op threads started by the open are restored too.
+    const created = await lowerPriorityWhile(() => createOrtSession(request.bytes, { intraOpThreads: request.intraOpThreads }, request.preferGpu));
     sessions.set(request.session, created.session);
     const { inputs, outputs, provider, providerNote } = created;
     return { id: request.id, opened: { inputs, outputs, provider, providerNote, threadId } };

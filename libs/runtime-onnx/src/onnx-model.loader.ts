@@ -38,6 +38,12 @@ export interface OnnxModelLoaderOptions {
   readonly modelThreads?: number;
   /** A model thread failed or exited: its sessions are gone. */
   readonly onThreadExit?: (why: string) => void;
+  /**
+   * Which sessions the model threads hold: `all` (the default), or `while-serving`: those opened while the
+   * process serves calls (as `servingWhen` tells), where opening on the event loop would stall the calls;
+   * sessions opened while it serves none open and run on the caller's thread, where a run costs least.
+   */
+  readonly threadsFor?: 'all' | 'while-serving';
 }
 
 /**
@@ -50,15 +56,21 @@ export class OnnxModelLoader implements ModelLoader {
   /** The cache key of each created session, for `release`. */
   private readonly keyOf = new Map<ModelSession, string>();
   private readonly threads: ModelThreads | undefined;
+  private serving: () => boolean = () => false;
 
   constructor(private readonly options: OnnxModelLoaderOptions = {}) {
     const modelThreads = options.modelThreads ?? 0;
     this.threads = modelThreads > 0 ? new ModelThreads({ maxThreads: modelThreads, ...(options.onThreadExit === undefined ? {} : { onThreadExit: options.onThreadExit }) }) : undefined;
   }
 
-  /** Sessions open in model threads, never on the caller's event loop. */
+  /** A session opened now goes to a model thread, never touching the caller's event loop. */
   get opensOffLoop(): boolean {
-    return this.threads !== undefined;
+    return this.threads !== undefined && (this.options.threadsFor !== 'while-serving' || this.serving());
+  }
+
+  /** With `threadsFor: 'while-serving'`: tells whether the process serves calls now. */
+  servingWhen(serving: () => boolean): void {
+    this.serving = serving;
   }
 
   /** Model threads and the sessions each holds; empty when sessions live on the caller's thread. */
@@ -71,7 +83,7 @@ export class OnnxModelLoader implements ModelLoader {
     const cacheKey = `${key}|${options.intraOpThreads ?? ''}|${preferGpu ? 'gpu' : 'cpu'}`;
     let cached = this.sessions.get(cacheKey);
     if (cached === undefined) {
-      const session: Promise<HeldSession> = this.threads === undefined ? createSession(bytes, options, preferGpu) : this.threads.open(bytes, options, preferGpu);
+      const session: Promise<HeldSession> = this.threads !== undefined && this.opensOffLoop ? this.threads.open(bytes, options, preferGpu) : createSession(bytes, options, preferGpu);
       cached = { session, users: 0 };
       this.sessions.set(cacheKey, cached);
       session.then(
@@ -93,8 +105,12 @@ export class OnnxModelLoader implements ModelLoader {
 
   /** A view of this loader (same sessions) whose loads prefer the GPU, or not, unless they say otherwise. */
   preferring(preferGpu: boolean): ModelLoader & { release(session: ModelSession): Promise<void> } {
+    const opensOffLoop = (): boolean => this.opensOffLoop;
     return {
-      opensOffLoop: this.opensOffLoop,
+      // Asked at each load: with threadsFor 'while-serving' the answer changes as calls come and go.
+      get opensOffLoop(): boolean {
+        return opensOffLoop();
+      },
       load: (key, bytes, options: OnnxModelLoadOptions) => this.load(key, bytes, { ...options, preferGpu: options.preferGpu ?? preferGpu }),
       signature: (bytes) => this.signature(bytes),
       signatureOfFile: (path) => this.signatureOfFile(path),

@@ -15,6 +15,7 @@ export { suggest } from './did-you-mean';
 export * from './graph-source.guard';
 export * from './graph-paths.rewriter';
 export * from './graph-path.fields';
+export * from './posted-graph';
 export * from './node.key';
 export * from './graph-deployment';
 export * from './kubernetes.schema';

@@ -1,14 +1,99 @@
-import { setPriority } from 'node:os';
+import { readFileSync, readdirSync } from 'node:fs';
+import { getPriority, setPriority } from 'node:os';
+
+/** The nice value of background threads: the lowest priority. */
+export const BACKGROUND_NICE = 19;
+/**
+ * The nice value a thread takes for a while (lowerPriorityWhile). One above the background threads', so the
+ * threads a library starts during that while, which inherit it, can be told from background threads.
+ */
+export const LOWERED_NICE = 18;
+/** Bit of CAP_SYS_NICE in a CapEff mask (linux/capability.h). */
+const CAP_SYS_NICE = 23n;
 
 /**
  * Lowers the calling thread's scheduling priority to the lowest (nice 19), for threads doing background
  * work: on a busy machine the threads that serve requests get the CPU first. On Linux a nice value belongs
- * to one thread, so only the caller is lowered; where that is not permitted it runs as it is.
+ * to one thread, so only the caller is lowered. Elsewhere (macOS, Windows) the call would lower the whole
+ * process, so nothing is done; nor where it is not permitted.
  */
 export function runAtBackgroundPriority(): void {
+  if (process.platform !== 'linux') return;
   try {
-    setPriority(19);
+    setPriority(BACKGROUND_NICE);
   } catch {
     // not permitted here
+  }
+}
+
+let restorable: boolean | undefined;
+
+/**
+ * Whether a thread of this process may raise its priority back after lowering it: Linux, with CAP_SYS_NICE
+ * (root, or a container granted SYS_NICE) or a RLIMIT_NICE that allows nice 0. Without it a lowered thread
+ * stays low for good, so lowerPriorityWhile does not lower at all.
+ */
+export function priorityIsRestorable(): boolean {
+  if (restorable !== undefined) return restorable;
+  restorable = false;
+  if (process.platform !== 'linux') return restorable;
+  try {
+    const capEff = /^CapEff:\s*([0-9a-f]+)$/m.exec(readFileSync('/proc/self/status', 'utf8'))?.[1];
+    if (capEff !== undefined && ((BigInt(`0x${capEff}`) >> CAP_SYS_NICE) & 1n) === 1n) return (restorable = true);
+    // "Max nice priority  <soft>  <hard>": a soft limit of 20 - n lets a thread lower its nice value to n.
+    const soft = /^Max nice priority\s+(\S+)/m.exec(readFileSync('/proc/self/limits', 'utf8'))?.[1];
+    if (soft !== undefined) restorable = soft === 'unlimited' || 20 - Number(soft) <= getPriority();
+  } catch {
+    restorable = false;
+  }
+  return restorable;
+}
+
+/** The process's threads (Linux task ids). */
+function taskIds(): Set<number> {
+  return new Set(readdirSync('/proc/self/task').map(Number));
+}
+
+/** A thread's nice value, or undefined once it has gone. */
+function niceOf(tid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+    // Fields after "(comm) ": state is field 3; nice is field 19, so index 16 here.
+    const nice = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16];
+    return nice === undefined ? undefined : Number(nice);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Runs `work` with the calling thread at low priority (LOWERED_NICE), then restores it; threads started
+ * during `work` with the lowered value (a library's thread pool, such as onnxruntime's intra-op threads,
+ * which inherit their creator's priority) are restored too, so work they do later runs at the priority it
+ * would have had. Only where the priority can be restored (priorityIsRestorable); elsewhere `work` runs as
+ * it is. For one-off heavy work (opening a model) in a thread that then goes on serving.
+ */
+export async function lowerPriorityWhile<T>(work: () => Promise<T>): Promise<T> {
+  if (!priorityIsRestorable()) return work();
+  let before: Set<number>;
+  let original: number;
+  try {
+    before = taskIds();
+    original = getPriority();
+    setPriority(LOWERED_NICE);
+  } catch {
+    return work();
+  }
+  try {
+    return await work();
+  } finally {
+    try {
+      setPriority(original);
+      for (const tid of taskIds()) {
+        if (!before.has(tid) && niceOf(tid) === LOWERED_NICE) setPriority(tid, original);
+      }
+    } catch {
+      // a thread that ended meanwhile, or a permission taken away: nothing more to restore
+    }
   }
 }

@@ -3,13 +3,14 @@ import { readFileSync, readdirSync, readlinkSync, statSync } from 'node:fs';
 import { platform } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { parseGraphSourceOffLoop, startGraphParseThread } from '@infergraph/engine';
-import { diagnosticsWith, parseGraphSource, type ParsedGraphSource } from '@infergraph/spec';
+import { createHash } from 'node:crypto';
+import { parseGraphSourceOffLoop, preparePostedGraphOffLoop, readModelFileOffLoop, startLoadingThread } from '@infergraph/engine';
+import { diagnosticsWith, parseGraphSource, preparePostedGraph, type ParsedGraphSource } from '@infergraph/spec';
 import { repoPath } from '../support/repo';
 
-// Integration: the real background parser thread (dist/libs/engine/src/graph-parse.worker.js) against the
+// Integration: the real loading thread (dist/libs/engine/src/loading.worker.js): its parses against the
 // parser on this thread, over every graph document the project ships (examples and test fixtures, broken
-// ones included).
+// ones included); model files read and hashed there; documents posted to the controller prepared there.
 
 /** Every .yaml document under `dir`, recursively. */
 function yamlFiles(dir: string): string[] {
@@ -110,7 +111,7 @@ describe('graph documents parsed in the background thread', () => {
   });
 
   it('run at the lowest scheduling priority', { skip: platform() !== 'linux' && 'thread nice values are read from /proc on Linux' }, async () => {
-    startGraphParseThread();
+    startLoadingThread();
     await parseGraphSourceOffLoop(readFileSync(repoPath('graphs', 'iris.yaml'), 'utf8'), 'iris.yaml');
     const self = readlinkSync('/proc/self');
     const nice = (tid: string): number => Number(readFileSync(`/proc/${self}/task/${tid}/stat`, 'utf8').split(') ')[1]?.split(' ')[16]);
@@ -120,5 +121,33 @@ describe('graph documents parsed in the background thread', () => {
       tasks.some((tid) => nice(tid) === 19),
       `no thread of this process runs at nice 19: ${tasks.map((t) => `${t}:${nice(t)}`).join(' ')}`,
     );
+  });
+
+  it('read model files and hash them, handing the bytes over whole', async () => {
+    for (const file of ['models/digits-mlp/1/model.onnx', 'models/iris-logreg/1/model.onnx']) {
+      const expected = readFileSync(repoPath(file));
+      const read = await readModelFileOffLoop(repoPath(file));
+      assert.equal(read.sha256, createHash('sha256').update(expected).digest('hex'), file);
+      assert.ok(Buffer.from(read.bytes.buffer, read.bytes.byteOffset, read.bytes.byteLength).equals(expected), `${file}: same bytes`);
+      // Moved out of the thread, not copied into a shared pool: the view is its buffer, whole.
+      assert.equal(read.bytes.byteOffset, 0);
+      assert.equal(read.bytes.byteLength, read.bytes.buffer.byteLength);
+    }
+    await assert.rejects(readModelFileOffLoop(repoPath('models', 'no-such-model.onnx')), /ENOENT: no such file or directory, open '.*no-such-model\.onnx'/);
+    // A directory is refused with the file system's reason too, and the thread goes on.
+    await assert.rejects(readModelFileOffLoop(repoPath('models')), /EISDIR/);
+    assert.equal((await readModelFileOffLoop(repoPath('models', 'iris-logreg', '1', 'model.onnx'))).bytes.byteLength, readFileSync(repoPath('models', 'iris-logreg', '1', 'model.onnx')).byteLength);
+  });
+
+  it('prepare posted documents as the controller\'s loop would', async () => {
+    const documents = [
+      readFileSync(repoPath('graphs', 'iris.yaml')),
+      Buffer.from('metadata: {name: a}\nx: &a [1, 2]\ny: *a\n'.repeat(1)),
+      Buffer.from(`a: &a [${'x, '.repeat(50)}x]\nb: &b [${'*a, '.repeat(50)}*a]\nc: [${'*b, '.repeat(50)}*b]\n`),
+      Buffer.from([0x6e, 0x61, 0x6d, 0x65, 0x3a, 0x20, 0xff, 0xfe]),
+    ];
+    for (const bytes of documents) {
+      assert.deepEqual(await preparePostedGraphOffLoop(bytes, '/srv/graphs'), preparePostedGraph(bytes, '/srv/graphs'));
+    }
   });
 });
