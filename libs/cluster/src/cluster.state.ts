@@ -252,8 +252,10 @@ export class ClusterState {
   /** Everything a worker should run now (leaving copies included); empty for an unknown worker. */
   assignmentFor(workerId: string): WorkerAssignment {
     const replicas = this.placedOn(workerId).map(({ key, replica }) => ({ key, replica }));
+    // Each key parsed once (every replica report recomputes every worker's assignment).
+    const held = new Set(replicas.map((r) => NodeKey.graphIdOf(r.key)));
     const graphs = [...this.graphs]
-      .filter(([name]) => replicas.some((r) => NodeKey.graphIdOf(r.key) === name))
+      .filter(([name]) => held.has(name))
       .map(([name, g]) => ({ name, file: g.file, contentHash: g.contentHash }))
       .sort((a, b) => compareText(a.name, b.name));
     return { graphs, replicas };
