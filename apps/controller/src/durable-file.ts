@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { open, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 
 /** Temporaries are dot files ending in `.tmp`, so listings of stored files never see one. */
@@ -39,5 +40,43 @@ export function syncDirectory(dir: string): void {
     // Some filesystems refuse fsync on a directory; the rename itself is still atomic.
   } finally {
     if (fd !== undefined) closeSync(fd);
+  }
+}
+
+/**
+ * writeFileDurably without blocking the event loop: the writes and both flushes (each can take tens of
+ * milliseconds on a busy disk) run on libuv's thread pool, so the controller answers heartbeats meanwhile.
+ * Callers keep other writers of the same file away until it settles.
+ */
+export async function writeFileDurablyAsync(dir: string, fileName: string, bytes: Uint8Array): Promise<string> {
+  const file = path.join(dir, fileName);
+  const temporary = path.join(dir, `.${fileName}.${randomBytes(6).toString('hex')}.tmp`);
+  try {
+    const handle = await open(temporary, 'wx', 0o644);
+    try {
+      await handle.writeFile(bytes);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(temporary, file);
+  } catch (err) {
+    await rm(temporary, { force: true });
+    throw err;
+  }
+  await syncDirectoryAsync(dir);
+  return file;
+}
+
+async function syncDirectoryAsync(dir: string): Promise<void> {
+  try {
+    const handle = await open(dir, 'r');
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  } catch {
+    // Some filesystems refuse fsync on a directory; the rename itself is still atomic.
   }
 }

@@ -55,6 +55,8 @@ export class GraphCatalogueService implements OnModuleInit {
   private readonly logger = new Logger('catalogue');
   /** By graph id: versions of one graph are separate entries. */
   private readonly graphs = new Map<string, CatalogueGraph>();
+  /** Graph ids whose stored copy an admin POST or PUT is writing now (see save). */
+  private readonly saving = new Set<string>();
   /** Kubernetes mode: the graph id each InferenceGraph object's entry is under (one version per object). */
   private readonly kubeObjects = new Map<string, string>();
   private readonly listeners: CatalogueChange[] = [];
@@ -231,6 +233,8 @@ export class GraphCatalogueService implements OnModuleInit {
   remove(name: string, version?: string): GraphDescription[] {
     this.refuseInKubernetesMode();
     const entries = this.versionsOf(name).filter((e) => version === undefined || e.version === version);
+    const inFlight = [...this.saving].find((id) => NodeKey.parseGraphId(id)?.graph === name && (version === undefined || NodeKey.parseGraphId(id)?.version === version));
+    if (inFlight !== undefined) throw beingSaved(name, NodeKey.parseGraphId(inFlight)?.version);
     if (entries.length === 0) throw new InferenceError('NOT_FOUND', `unknown graph "${name}"${version === undefined ? '' : ` version ${version}`}`);
     const fromFile = entries.find((e) => e.source === 'file');
     if (fromFile !== undefined) throw readOnly(fromFile, 'deleted');
@@ -277,13 +281,19 @@ export class GraphCatalogueService implements OnModuleInit {
     const checked: CatalogEntry = { ...read, file: this.store.fileOf(read.id) };
     const over = this.overBudget(checked.id, checked.document, label);
     if (over !== undefined) throw new InferenceError('PAYLOAD_TOO_LARGE', over);
+    if (this.saving.has(checked.id)) throw beingSaved(checked.name, checked.version);
     const existing = this.graphs.get(checked.id);
     if (existing !== undefined && mode === 'add') throw alreadyExists(existing);
     if (existing?.source === 'file') throw readOnly(existing, 'replaced');
+    // Written off the event loop (two fsyncs); until it settles this version is reserved: another POST, PUT
+    // or DELETE of it is refused, so the checks above still hold when the entry is published.
+    this.saving.add(checked.id);
     try {
-      this.store.save(checked.id, bytes);
+      await this.store.save(checked.id, bytes);
     } catch (err) {
       throw new InferenceError('INTERNAL', err instanceof Error ? err.message : String(err), { cause: err });
+    } finally {
+      this.saving.delete(checked.id);
     }
     const entry: CatalogueGraph = { ...checked, source: 'api', shownFile: 'api' };
     this.graphs.set(entry.id, entry);
@@ -355,6 +365,11 @@ function describeGraph(e: CatalogueGraph): GraphDescription {
     state: e.error === undefined ? ('valid' as const) : ('failed' as const),
   };
   return e.error === undefined ? described : { ...described, error: e.error };
+}
+
+/** A version whose stored copy is being written by another request (409): retry once that one answers. */
+function beingSaved(name: string, version: string | undefined): GraphConflictError {
+  return new GraphConflictError(name, `graph "${name}"${version === undefined ? '' : ` version ${version}`} is being saved by another request; retry once it has been answered`);
 }
 
 function alreadyExists(existing: CatalogueGraph): GraphConflictError {

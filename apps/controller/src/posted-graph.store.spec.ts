@@ -26,28 +26,28 @@ describe('PostedGraphStore', () => {
     assert.deepEqual(store.files(), []);
   });
 
-  it('saves a graph as <name>.yaml, replaces it whole, and lists it', () => {
+  it('saves a graph as <name>.yaml, replaces it whole, and lists it', async () => {
     const store = new PostedGraphStore(fresh());
     store.open();
-    const file = store.save('iris', Buffer.from('first'));
+    const file = await store.save('iris', Buffer.from('first'));
     assert.equal(file, path.join(store.dir, 'iris.yaml'));
-    store.save('iris', Buffer.from('second, longer than the first'));
+    await store.save('iris', Buffer.from('second, longer than the first'));
     assert.equal(readFileSync(file, 'utf8'), 'second, longer than the first');
     assert.deepEqual(store.files(), [file]);
   });
 
-  it('leaves no temporary file behind a save', () => {
+  it('leaves no temporary file behind a save', async () => {
     const store = new PostedGraphStore(fresh());
     store.open();
-    store.save('a', Buffer.from('x'));
-    store.save('a', Buffer.from('y'));
+    await store.save('a', Buffer.from('x'));
+    await store.save('a', Buffer.from('y'));
     assert.deepEqual(readdirSync(store.dir), ['a.yaml']);
   });
 
-  it('removes a stored graph, and removing an absent one is no error', () => {
+  it('removes a stored graph, and removing an absent one is no error', async () => {
     const store = new PostedGraphStore(fresh());
     store.open();
-    const file = store.save('gone', Buffer.from('x'));
+    const file = await store.save('gone', Buffer.from('x'));
     store.remove('gone');
     assert.equal(existsSync(file), false);
     store.remove('gone');
@@ -64,20 +64,20 @@ describe('PostedGraphStore', () => {
     assert.deepEqual(readdirSync(store.dir), ['kept.yaml']);
   });
 
-  it('refuses a name that is not a DNS-1123 label, so no write leaves its directory', () => {
+  it('refuses a name that is not a DNS-1123 label, so no write leaves its directory', async () => {
     const store = new PostedGraphStore(fresh());
     store.open();
-    assert.throws(() => store.save('../escape', Buffer.from('x')), /"\.\.\/escape" is not a graph name/);
+    await assert.rejects(store.save('../escape', Buffer.from('x')), /"\.\.\/escape" is not a graph name/);
     assert.throws(() => store.remove('a/b'), /not a graph name/);
   });
 
-  it('keeps the old graph when the new one cannot be written', { skip: process.getuid?.() === 0 ? 'root writes anywhere' : false }, () => {
+  it('keeps the old graph when the new one cannot be written', { skip: process.getuid?.() === 0 ? 'root writes anywhere' : false }, async () => {
     const store = new PostedGraphStore(fresh());
     store.open();
-    const file = store.save('kept', Buffer.from('old'));
+    const file = await store.save('kept', Buffer.from('old'));
     chmodSync(store.dir, 0o555);
     try {
-      assert.throws(() => store.save('kept', Buffer.from('new')), /cannot store graph "kept" in .*: EACCES/);
+      await assert.rejects(store.save('kept', Buffer.from('new')), /cannot store graph "kept" in .*: EACCES/);
     } finally {
       chmodSync(store.dir, 0o755);
     }

@@ -1,7 +1,7 @@
 import { accessSync, constants, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { graphId } from '@infergraph/spec';
-import { TEMPORARY_FILE, syncDirectory, writeFileDurably } from './durable-file';
+import { TEMPORARY_FILE, syncDirectory, writeFileDurablyAsync } from './durable-file';
 
 /**
  * The graphs posted through the admin API: one `<id>.yaml` each (`NodeKey.graphId`: `<name>` or `<name>@<version>`) in `<STATE_DIR>/graphs`, the controller's
@@ -42,11 +42,14 @@ export class PostedGraphStore {
       .map((n) => path.join(this.dir, n));
   }
 
-  /** Stores `bytes` as the graph `name`, replacing what was there, atomically; returns the file. */
-  save(name: string, bytes: Uint8Array): string {
+  /**
+   * Stores `bytes` as the graph `name`, replacing what was there, atomically and durably, off the event loop;
+   * resolves with the file. One save of a name at a time: the caller keeps others away until it settles.
+   */
+  async save(name: string, bytes: Uint8Array): Promise<string> {
     const file = this.fileOf(name);
     try {
-      return writeFileDurably(this.dir, path.basename(file), bytes);
+      return await writeFileDurablyAsync(this.dir, path.basename(file), bytes);
     } catch (err) {
       throw new Error(`cannot store graph "${name}" in ${this.dir}: ${messageOf(err)}`, { cause: err });
     }
