@@ -46,9 +46,11 @@ describe('fault suite: a controller, two workers and a gateway under constant lo
   const controllerEnv = { GRAPHS_DIR: 'test/fixtures/graphs-faults', SYNC_WINDOW_MS: '1500', HEARTBEAT_TIMEOUT_MS: '2000' };
 
   const worker = async (id: string): Promise<RunningWorker> => {
-    // w-b holds its model sessions in model threads (MODEL_THREADS), w-a on its event loop: every fault below
-    // meets both ways of serving, the TERM drain the threaded one.
-    const modelThreads = id === 'w-b' ? '2' : '0';
+    // w-b holds every model session in model threads (MODEL_THREADS=2); the others run the default, auto:
+    // sessions opened at start-up on the event loop, those placed on them while they serve (re-placements
+    // after a kill or a drain) in model threads. Every fault below meets each way of serving, the TERM drain
+    // the threaded one.
+    const modelThreads = id === 'w-b' ? '2' : 'auto';
     const w = await startWorker({ CONTROLLER: controller.control, WORKER_ID: id, WORKER_POOL: 'cpu', WORKER_CPU: '2', WORKER_MEMORY: String(2 * 1024 ** 3), HEARTBEAT_MS: '200', DRAIN_TIMEOUT_MS: '15000', MODEL_THREADS: modelThreads });
     workers.set(id, w);
     return w;

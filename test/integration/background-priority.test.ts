@@ -1,22 +1,13 @@
 import assert from 'node:assert/strict';
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { getPriority } from 'node:os';
 import { describe, it } from 'node:test';
 import { Worker } from 'node:worker_threads';
-import { LOWERED_NICE, lowerPriorityWhile, priorityIsRestorable } from '@infergraph/threads';
+import { LOWERED_NICE, lowerPriorityWhile, priorityIsRestorable, threadNiceValues } from '@infergraph/threads';
 
 // Integration: thread priorities on Linux with real threads. lowerPriorityWhile lowers the calling thread for
 // a piece of work and restores it after, together with the threads the work started (which inherit the
 // lowered value: onnxruntime's intra-op pool does); where priorities cannot be restored it leaves them alone.
-
-function niceOf(tid: number): number {
-  const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
-  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
-}
-
-function threadIds(): number[] {
-  return readdirSync('/proc/self/task').map(Number);
-}
 
 /** Starts a worker thread that stays until terminated. */
 async function sleeper(): Promise<Worker> {
@@ -34,19 +25,19 @@ describe('lowerPriorityWhile', { skip: process.platform !== 'linux' && 'thread p
   });
 
   it('runs the work at the lowered priority, then restores the caller and every thread the work started', { skip: !priorityIsRestorable() && 'no CAP_SYS_NICE here' }, async () => {
-    const before = new Set(threadIds());
+    const before = threadNiceValues();
     const workers: Worker[] = [];
     try {
       const seen = await lowerPriorityWhile(async () => {
         const during = getPriority();
         workers.push(await sleeper());
-        const started = threadIds().filter((t) => !before.has(t));
-        return { during, started: started.map((t) => niceOf(t)) };
+        const started = [...threadNiceValues()].filter(([t]) => !before.has(t));
+        return { during, started: started.map(([, nice]) => nice) };
       });
       assert.equal(seen.during, LOWERED_NICE, 'the caller ran the work lowered');
       assert.ok(seen.started.includes(LOWERED_NICE), `a thread started meanwhile inherited the lowered value: ${seen.started.join(', ')}`);
       assert.equal(getPriority(), 0, 'the caller is restored');
-      for (const tid of threadIds().filter((t) => !before.has(t))) assert.equal(niceOf(tid), 0, `thread ${tid} started by the work is restored`);
+      for (const [tid, nice] of threadNiceValues()) if (!before.has(tid)) assert.equal(nice, 0, `thread ${tid} started by the work is restored`);
     } finally {
       await Promise.all(workers.map((w) => w.terminate()));
     }
@@ -72,7 +63,7 @@ describe('lowerPriorityWhile', { skip: process.platform !== 'linux' && 'thread p
         workers.push(worker);
         await new Promise((resolve) => worker.once('message', resolve));
       });
-      const nices = threadIds().map((t) => niceOf(t));
+      const nices = [...threadNiceValues().values()];
       assert.ok(nices.includes(19), `the background thread kept nice 19: ${nices.join(', ')}`);
       assert.ok(!nices.includes(LOWERED_NICE), `no thread left lowered: ${nices.join(', ')}`);
     } finally {

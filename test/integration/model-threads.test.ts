@@ -1,28 +1,15 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import type { Datatype, Tensor, TensorData, TensorMap, TensorSpec } from '@infergraph/protocol';
 import { ModelThreads, OnnxModelLoader, type ThreadedModelSession } from '@infergraph/runtime-onnx';
-import { LOWERED_NICE, priorityIsRestorable } from '@infergraph/threads';
+import { LOWERED_NICE, priorityIsRestorable, threadNiceValues } from '@infergraph/threads';
 import { repoPath } from '../support/repo';
 
-/** Each thread of this process and its nice value (Linux). */
-function niceByThread(): Map<number, number> {
-  const threads = new Map<number, number>();
-  for (const tid of readdirSync('/proc/self/task')) {
-    try {
-      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
-      threads.set(Number(tid), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]));
-    } catch {
-      // ended meanwhile
-    }
-  }
-  return threads;
-}
 
 // Integration: onnxruntime sessions held in model threads (MODEL_THREADS on workers) against sessions on the
 // caller's thread, for every model in the repository, with real onnxruntime in real worker threads. A thread
@@ -209,7 +196,7 @@ describe('model sessions in model threads', () => {
   it('opens at low priority and leaves no thread low after, onnxruntime\'s intra-op threads included', { skip: !priorityIsRestorable() && 'this process may not raise a thread\'s priority back (no CAP_SYS_NICE)' }, async () => {
     const loader = new OnnxModelLoader({ modelThreads: 1 });
     try {
-      const before = niceByThread();
+      const before = threadNiceValues();
       // Two intra-op threads: onnxruntime starts a pool thread with the session, which inherits the opener's priority.
       const opening = loader.load('digits-2', readFileSync(repoPath('models', 'digits-mlp', '1', 'model.onnx')), { intraOpThreads: 2 });
       // While it opens, this event loop is free: it watches the process's threads for one at the lowered priority.
@@ -217,12 +204,12 @@ describe('model sessions in model threads', () => {
       let sawLowered = false;
       void opening.finally(() => (opened = true));
       while (!opened) {
-        if ([...niceByThread().values()].includes(LOWERED_NICE)) sawLowered = true;
+        if ([...threadNiceValues().values()].includes(LOWERED_NICE)) sawLowered = true;
         await new Promise((r) => setImmediate(r));
       }
       const session = await opening;
       assert.ok(sawLowered, 'a thread ran at the lowered priority while the model opened');
-      const after = niceByThread();
+      const after = threadNiceValues();
       const started = [...after].filter(([tid]) => !before.has(tid));
       assert.ok(started.length >= 1, 'the open started onnxruntime threads');
       assert.deepEqual(

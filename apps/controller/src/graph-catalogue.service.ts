@@ -233,8 +233,8 @@ export class GraphCatalogueService implements OnModuleInit {
   remove(name: string, version?: string): GraphDescription[] {
     this.refuseInKubernetesMode();
     const entries = this.versionsOf(name).filter((e) => version === undefined || e.version === version);
-    const inFlight = [...this.saving].find((id) => NodeKey.parseGraphId(id)?.graph === name && (version === undefined || NodeKey.parseGraphId(id)?.version === version));
-    if (inFlight !== undefined) throw beingSaved(name, NodeKey.parseGraphId(inFlight)?.version);
+    const inFlight = [...this.saving].map((id) => NodeKey.parseGraphId(id)).find((id) => id?.graph === name && (version === undefined || id.version === version));
+    if (inFlight !== undefined) throw beingSaved(name, inFlight.version);
     if (entries.length === 0) throw new InferenceError('NOT_FOUND', `unknown graph "${name}"${version === undefined ? '' : ` version ${version}`}`);
     const fromFile = entries.find((e) => e.source === 'file');
     if (fromFile !== undefined) throw readOnly(fromFile, 'deleted');
@@ -256,13 +256,13 @@ export class GraphCatalogueService implements OnModuleInit {
    * its relative paths made absolute against the first GRAPHS_DIR, where they pointed before graphs had a
    * store of their own. Done in the loading thread (three YAML parses of up to 256 KiB).
    */
-  private async prepare(body: Uint8Array): Promise<{ bytes: Buffer; name: string | undefined; text: string }> {
+  private async prepare(body: Uint8Array): Promise<{ text: string; name: string | undefined }> {
     const baseDir = this.config.graphDirs[0] ?? process.cwd();
     const posted = await preparePostedGraphOffLoop(body, baseDir);
     if ('problem' in posted) throw new InferenceError('INVALID_ARGUMENT', posted.problem);
     const refused = this.refusedModules(posted.moduleFields);
     if (refused !== undefined) throw new InferenceError('INVALID_ARGUMENT', refused);
-    return { bytes: Buffer.from(posted.text, 'utf8'), name: posted.name, text: posted.text };
+    return { text: posted.text, name: posted.name };
   }
 
   /**
@@ -271,11 +271,12 @@ export class GraphCatalogueService implements OnModuleInit {
    * version that exists; `put` replaces a posted one. Everything after the parse runs in one turn, so two
    * requests for one version cannot both pass the check.
    */
-  private async save(posted: { bytes: Buffer; name: string | undefined; text: string }, mode: 'add' | 'put'): Promise<{ entry: CatalogueGraph; created: boolean }> {
-    const { bytes, name } = posted;
+  private async save(posted: { text: string; name: string | undefined }, mode: 'add' | 'put'): Promise<{ entry: CatalogueGraph; created: boolean }> {
+    const { text, name } = posted;
+    const bytes = Buffer.from(text, 'utf8');
     const valid = name !== undefined && dnsLabel.safeParse(name).success;
     const label = `${valid ? name : 'posted'}.yaml`;
-    const read = await readGraphSourceOffLoop(bytes, valid ? this.store.fileOf(name) : path.join(this.store.dir, label), label, this.paths, posted.text);
+    const read = await readGraphSourceOffLoop(bytes, valid ? this.store.fileOf(name) : path.join(this.store.dir, label), label, this.paths, text);
     if (read.error !== undefined) throw new InferenceError('INVALID_ARGUMENT', read.error);
     // Stored as `<id>.yaml`, in the same directory, so its relative paths resolve as checked.
     const checked: CatalogEntry = { ...read, file: this.store.fileOf(read.id) };

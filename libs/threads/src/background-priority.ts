@@ -49,21 +49,22 @@ export function priorityIsRestorable(): boolean {
   return restorable;
 }
 
-/** The process's threads (Linux task ids). */
-function taskIds(): Set<number> {
-  return new Set(readdirSync('/proc/self/task').map(Number));
-}
-
-/** A thread's nice value, or undefined once it has gone. */
-function niceOf(tid: number): number | undefined {
-  try {
-    const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
-    // Fields after "(comm) ": state is field 3; nice is field 19, so index 16 here.
-    const nice = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16];
-    return nice === undefined ? undefined : Number(nice);
-  } catch {
-    return undefined;
+/**
+ * Each thread of this process (Linux task id) and its nice value, read from /proc; a thread that ends while
+ * it is read is left out.
+ */
+export function threadNiceValues(): Map<number, number> {
+  const threads = new Map<number, number>();
+  for (const tid of readdirSync('/proc/self/task').map(Number)) {
+    try {
+      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+      // Fields after "(comm) ": state is field 3; nice is field 19, so index 16 here.
+      threads.set(tid, Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]));
+    } catch {
+      // ended meanwhile
+    }
   }
+  return threads;
 }
 
 /**
@@ -75,10 +76,10 @@ function niceOf(tid: number): number | undefined {
  */
 export async function lowerPriorityWhile<T>(work: () => Promise<T>): Promise<T> {
   if (!priorityIsRestorable()) return work();
-  let before: Set<number>;
+  let before: ReadonlyMap<number, number>;
   let original: number;
   try {
-    before = taskIds();
+    before = threadNiceValues();
     original = getPriority();
     setPriority(LOWERED_NICE);
   } catch {
@@ -89,8 +90,8 @@ export async function lowerPriorityWhile<T>(work: () => Promise<T>): Promise<T> 
   } finally {
     try {
       setPriority(original);
-      for (const tid of taskIds()) {
-        if (!before.has(tid) && niceOf(tid) === LOWERED_NICE) setPriority(tid, original);
+      for (const [tid, nice] of threadNiceValues()) {
+        if (!before.has(tid) && nice === LOWERED_NICE) setPriority(tid, original);
       }
     } catch {
       // a thread that ended meanwhile, or a permission taken away: nothing more to restore
