@@ -56,7 +56,7 @@ describe('GraphCatalogueService admin writes', () => {
     );
     const refused = (results[1] as PromiseRejectedResult).reason as unknown;
     assert.ok(refused instanceof GraphConflictError, String(refused));
-    assert.match(refused.message, /graph "twice" (already exists|is being saved by another request)/);
+    assert.match(refused.message, /graph "twice"( version \S+)? (already exists|is being saved by another request)/);
   });
 
   it('refuses a DELETE of a version while its stored copy is written, and never loses the write', async () => {
