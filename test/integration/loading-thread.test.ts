@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
-import { readFileSync, readdirSync, readlinkSync, statSync } from 'node:fs';
+import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { platform } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { createHash } from 'node:crypto';
 import { parseGraphSourceOffLoop, preparePostedGraphOffLoop, readModelFileOffLoop, startLoadingThread } from '@infergraph/engine';
 import { diagnosticsWith, parseGraphSource, preparePostedGraph, type ParsedGraphSource } from '@infergraph/spec';
+import { BACKGROUND_NICE, threadNiceValues } from '@infergraph/threads';
 import { repoPath } from '../support/repo';
 
 // Integration: the real loading thread (dist/libs/engine/src/loading.worker.js): its parses against the
@@ -113,13 +114,11 @@ describe('graph documents parsed in the background thread', () => {
   it('run at the lowest scheduling priority', { skip: platform() !== 'linux' && 'thread nice values are read from /proc on Linux' }, async () => {
     startLoadingThread();
     await parseGraphSourceOffLoop(readFileSync(repoPath('graphs', 'iris.yaml'), 'utf8'), 'iris.yaml');
-    const self = readlinkSync('/proc/self');
-    const nice = (tid: string): number => Number(readFileSync(`/proc/${self}/task/${tid}/stat`, 'utf8').split(') ')[1]?.split(' ')[16]);
-    const tasks = readdirSync(`/proc/${self}/task`);
-    assert.equal(nice(self), 0, 'the event loop thread keeps its priority');
+    const nice = threadNiceValues();
+    assert.equal(nice.get(process.pid), 0, 'the event loop thread keeps its priority');
     assert.ok(
-      tasks.some((tid) => nice(tid) === 19),
-      `no thread of this process runs at nice 19: ${tasks.map((t) => `${t}:${nice(t)}`).join(' ')}`,
+      [...nice.values()].includes(BACKGROUND_NICE),
+      `no thread of this process runs at nice ${BACKGROUND_NICE}: ${[...nice].map(([t, n]) => `${t}:${n}`).join(' ')}`,
     );
   });
 

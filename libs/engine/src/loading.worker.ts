@@ -7,20 +7,33 @@
 // - `model-file`: reads a model file whole and hashes it; the bytes go back moved, not copied. A file that
 //   cannot be read is answered with `failed` and the file system's reason.
 // - `posted-graph`: a document posted to the controller, screened and rewritten (preparePostedGraph).
+// - `transpile`: a TypeScript module's source, handed to the compiler's process (typescript-transpile.process.ts),
+//   which this thread starts on first use: forked from here, it inherits this thread's background priority.
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { parentPort, type TransferListItem } from 'node:worker_threads';
 import { cleanGraphParseOf, preparePostedGraph, warmUpGraphParser } from '@infergraph/spec';
-import { runAtBackgroundPriority } from '@infergraph/threads';
+import { BackgroundProcess, runAtBackgroundPriority } from '@infergraph/threads';
 
 type Request = { readonly id: number } & (
   | { readonly kind: 'parse'; readonly text: string; readonly file: string }
   | { readonly kind: 'model-file'; readonly file: string }
   | { readonly kind: 'posted-graph'; readonly bytes: Uint8Array; readonly baseDir: string }
+  | { readonly kind: 'transpile'; readonly file: string; readonly source: string }
 );
 
 runAtBackgroundPriority();
 void warmUpGraphParser().catch(() => undefined);
+
+/** The TypeScript compiler's process, started on first use; stops after 30 s without work. */
+const compiler = new BackgroundProcess<string>({
+  file: path.join(__dirname, 'typescript-transpile.process.js'),
+  what: 'the TypeScript compiler process',
+  missingHint: ', or compile the module to .js',
+  resultOf: (reply) => reply['js'] as string,
+  idleStopMs: 30_000,
+});
 
 function messageOf(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
@@ -45,6 +58,13 @@ function modelFile(id: number, file: string): void {
 parentPort?.on('message', (request: Request) => {
   try {
     if (request.kind === 'model-file') modelFile(request.id, request.file);
+    else if (request.kind === 'transpile') {
+      const id = request.id;
+      compiler.call({ file: request.file, source: request.source }).then(
+        (js) => parentPort?.postMessage({ id, js }),
+        (err: unknown) => parentPort?.postMessage({ id, error: messageOf(err) }),
+      );
+    }
     else if (request.kind === 'posted-graph') parentPort?.postMessage({ id: request.id, posted: preparePostedGraph(request.bytes, request.baseDir) });
     else parentPort?.postMessage({ id: request.id, clean: cleanGraphParseOf(request.text, request.file) });
   } catch (err) {

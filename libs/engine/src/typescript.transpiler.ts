@@ -1,25 +1,14 @@
-import path from 'node:path';
-import { BackgroundThread } from '@infergraph/threads';
+import { loadingThread } from './loading.thread';
 
 /**
- * TypeScript user modules are transpiled in one shared background thread, started on first use: importing the
+ * The CommonJS JavaScript of a TypeScript module's source; rejects with the first syntax error. Importing the
  * compiler and transpiling take hundreds of milliseconds to seconds of CPU, which on the event loop would
- * stall serving and heartbeats (a controller then evicts the worker). An idle transpiler stops after 30 s,
- * giving back the compiler's memory.
+ * stall serving and heartbeats (a controller then evicts the worker), and in a thread of this process would
+ * still run its garbage collection and compile jobs on V8's shared helper threads at normal priority. So the
+ * loading thread hands it to a child process of its own (typescript-transpile.process.ts) at background
+ * priority, which stops after 30 s without work, giving back the compiler's memory.
  */
-const transpiler = new BackgroundThread<string>({
-  file: path.join(__dirname, 'typescript-transpile.worker.js'),
-  what: 'the TypeScript transpiler thread',
-  missingHint: ', or compile the module to .js',
-  resultOf: (reply) => reply['js'] as string,
-  idleStopMs: 30_000,
-});
-
-/** The CommonJS JavaScript of a TypeScript module's source, transpiled off the event loop; rejects with the first syntax error. */
-export function transpileTypeScript(file: string, source: string): Promise<string> {
-  try {
-    return transpiler.call({ file, source });
-  } catch (err) {
-    return Promise.reject(err instanceof Error ? err : new Error(String(err)));
-  }
+export async function transpileTypeScript(file: string, source: string): Promise<string> {
+  const reply = await loadingThread.call({ kind: 'transpile', file, source });
+  return reply['js'] as string;
 }

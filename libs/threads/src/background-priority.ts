@@ -26,6 +26,31 @@ export function runAtBackgroundPriority(): void {
   }
 }
 
+/**
+ * Lowers a whole child process to the lowest priority, for processes that only do background work (the
+ * TypeScript compiler): every thread it has now (the main thread, V8's helper threads that run its garbage
+ * collection and compile jobs, libuv's pool), and so every thread they start later. On Linux, where a nice
+ * value belongs to one thread, each thread in /proc/self/task is lowered; elsewhere the call lowers the
+ * process. Never call it in a process that serves: nothing set here comes back.
+ */
+export function runProcessAtBackgroundPriority(): void {
+  try {
+    if (process.platform !== 'linux') {
+      setPriority(BACKGROUND_NICE);
+      return;
+    }
+    for (const tid of readdirSync('/proc/self/task').map(Number)) {
+      try {
+        setPriority(tid, BACKGROUND_NICE);
+      } catch {
+        // ended meanwhile
+      }
+    }
+  } catch {
+    // not permitted here
+  }
+}
+
 let restorable: boolean | undefined;
 
 /**
@@ -50,14 +75,14 @@ export function priorityIsRestorable(): boolean {
 }
 
 /**
- * Each thread of this process (Linux task id) and its nice value, read from /proc; a thread that ends while
- * it is read is left out.
+ * Each thread of a process (this one unless `pid` is given; Linux task id) and its nice value, read from
+ * /proc; a thread that ends while it is read is left out.
  */
-export function threadNiceValues(): Map<number, number> {
+export function threadNiceValues(pid: number | 'self' = 'self'): Map<number, number> {
   const threads = new Map<number, number>();
-  for (const tid of readdirSync('/proc/self/task').map(Number)) {
+  for (const tid of readdirSync(`/proc/${pid}/task`).map(Number)) {
     try {
-      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
       // Fields after "(comm) ": state is field 3; nice is field 19, so index 16 here.
       threads.set(tid, Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]));
     } catch {
