@@ -142,6 +142,7 @@ export class ClusterService implements OnApplicationBootstrap, OnApplicationShut
     clearInterval(this.expiry);
     clearInterval(this.scaling);
     await this.server.close();
+    await this.knownWorkers?.settled();
   }
 
   status(): unknown {
@@ -304,7 +305,7 @@ export class ClusterService implements OnApplicationBootstrap, OnApplicationShut
   /** Keeps the live workers (and, while syncing, those still awaited) for the next start's sync. */
   private recordWorkers(): void {
     if (this.closing || this.stopped) return;
-    this.knownWorkers?.save([...this.sessions.keys(), ...this.awaited], (m) => this.logger.warn(m));
+    void this.knownWorkers?.save([...this.sessions.keys(), ...this.awaited], (m) => this.logger.warn(m));
   }
 
   /** Places replicas (not while syncing: the workers' reports come first) and pushes what changed. */

@@ -1,34 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync } from 'node:fs';
 import { open, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 
 /** Temporaries are dot files ending in `.tmp`, so listings of stored files never see one. */
 export const TEMPORARY_FILE = /^\..*\.tmp$/;
-
-/**
- * Replaces `<dir>/<fileName>` with `bytes` atomically: a temporary file beside the target, flushed to disk,
- * renamed over it, then the directory entry flushed. A crash leaves the old content or the new one.
- */
-export function writeFileDurably(dir: string, fileName: string, bytes: Uint8Array): string {
-  const file = path.join(dir, fileName);
-  const temporary = path.join(dir, `.${fileName}.${randomBytes(6).toString('hex')}.tmp`);
-  try {
-    const fd = openSync(temporary, 'wx', 0o644);
-    try {
-      for (let written = 0; written < bytes.length; ) written += writeSync(fd, bytes, written);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(temporary, file);
-  } catch (err) {
-    rmSync(temporary, { force: true });
-    throw err;
-  }
-  syncDirectory(dir);
-  return file;
-}
 
 /** Makes a rename or removal in `dir` durable: the directory entry itself is flushed. */
 export function syncDirectory(dir: string): void {
@@ -44,9 +20,11 @@ export function syncDirectory(dir: string): void {
 }
 
 /**
- * writeFileDurably without blocking the event loop: the writes and both flushes (each can take tens of
- * milliseconds on a busy disk) run on libuv's thread pool, so the controller answers heartbeats meanwhile.
- * Callers keep other writers of the same file away until it settles.
+ * Replaces `<dir>/<fileName>` with `bytes` atomically: a temporary file beside the target, flushed to disk,
+ * renamed over it, then the directory entry flushed. A crash leaves the old content or the new one. The
+ * writes and both flushes (each can take tens of milliseconds on a busy disk) run on libuv's thread pool, so
+ * the controller answers heartbeats meanwhile. Callers keep other writers of the same file away until it
+ * settles.
  */
 export async function writeFileDurablyAsync(dir: string, fileName: string, bytes: Uint8Array): Promise<string> {
   const file = path.join(dir, fileName);
