@@ -237,7 +237,7 @@ describe('the Dockerfile', () => {
     const imported = packagesImportedFrom(Object.values(MAINS).map((m) => repoPath(m)));
     assert.ok(imported.has('@nestjs/core') && imported.has('onnxruntime-node'), 'the import scan sees the entrypoints\' packages');
     const notProduction = [...imported].filter(([name]) => pkg.dependencies[name] === undefined);
-    // TypeScript is loaded lazily, only for .ts custom modules (libs/engine/src/typescript-transpile.worker.ts),
+    // TypeScript is loaded lazily, only for .ts custom modules (libs/engine/src/typescript-transpile.process.ts),
     // and says so when missing; anything else here would fail in the image.
     assert.deepEqual(
       notProduction.map(([name]) => name),
