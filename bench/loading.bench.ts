@@ -22,7 +22,8 @@ import { startWorker, type RunningWorker } from '../test/support/worker.process'
 // Diagnostics: BENCH_LOADING_SLOWEST prints the eight slowest requests of the loading window (sent how long
 // after the POST, and their latency) and the three slowest sent before the POST; BENCH_LOADING_MONO prints
 // the POST's CLOCK_MONOTONIC time in µs, the clock of V8 CPU profiles' startTime, to line the processes'
-// profiles up with it.
+// profiles up with it; BENCH_LOADING_GC prints each process's garbage collections (count and ms per kind)
+// between the POST and READY.
 
 const GRAPHS_DIR = 'test/fixtures/graphs-faults';
 const MODELS = 10;
@@ -67,6 +68,19 @@ interface Row {
  */
 const READY_POLL_MS = 100;
 
+/** Garbage collections so far by kind ("major", "minor", "incremental", "weakcb"): count and seconds. */
+async function gcSoFar(metricsUrl: string): Promise<Map<string, { count: number; seconds: number }>> {
+  const text = await (await fetch(metricsUrl)).text();
+  const out = new Map<string, { count: number; seconds: number }>();
+  for (const m of text.matchAll(/^infergraph_nodejs_gc_duration_seconds_(count|sum)\{[^}]*kind="(\w+)"[^}]*\} (\S+)$/gm)) {
+    const entry = out.get(m[2] as string) ?? { count: 0, seconds: 0 };
+    if (m[1] === 'count') entry.count = Number(m[3]);
+    else entry.seconds = Number(m[3]);
+    out.set(m[2] as string, entry);
+  }
+  return out;
+}
+
 async function until(what: string, check: () => Promise<boolean>, timeoutMs = 60_000, everyMs = 20): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check().catch(() => false))) {
@@ -97,6 +111,7 @@ async function scenario(modelThreads: string, parts: Parts): Promise<Row> {
     const quiet = await startLoad(url, RATE, 5000, body).done;
     const stalls = { worker: `${worker.metricsUrl}/metrics`, gateway: `${gateway.baseUrl}/metrics`, controller: `${c.base}/metrics` };
     for (const u of Object.values(stalls)) await longestStallMs(u);
+    const gcBefore = process.env['BENCH_LOADING_GC'] === undefined ? undefined : new Map(await Promise.all(Object.entries(stalls).map(async ([n, u]) => [n, await gcSoFar(u)] as const)));
     const load = startLoad(url, RATE, 12_000, body);
     await new Promise((r) => setTimeout(r, 2000));
     const postedAt = Date.now();
@@ -111,6 +126,13 @@ async function scenario(modelThreads: string, parts: Parts): Promise<Row> {
     // Seen READY up to a poll after it happened: the window runs on to about 100 ms after, as it always has.
     const readyAt = Date.now();
     const windowEnd = readyAt + 100 - READY_POLL_MS / 2;
+    if (gcBefore !== undefined) {
+      for (const [name, u] of Object.entries(stalls)) {
+        const before = gcBefore.get(name);
+        const during = [...(await gcSoFar(u))].map(([kind, v]) => `${kind} ${v.count - (before?.get(kind)?.count ?? 0)}× ${Math.round((v.seconds - (before?.get(kind)?.seconds ?? 0)) * 10000) / 10} ms`);
+        console.log(`[loading] ${name} garbage collections while loading: ${during.join(', ')}`);
+      }
+    }
     const busy: LoadSummary = await load.done;
     const stallsMs: Record<string, number> = {};
     for (const [name, u] of Object.entries(stalls)) stallsMs[name] = await longestStallMs(u);
