@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -103,5 +103,35 @@ describe('a worker loading a large graph keeps serving the graphs it holds', () 
     const pixels = goldenRows('digits-mlp').slice(0, 1);
     const answer = await request(gateway, 'POST', '/v2/models/bulky/infer', { inputs: [{ name: 'pixels', shape: [1, 64], datatype: 'FP32', data: pixels }] });
     assert.equal(answer.status, 200, JSON.stringify(answer.body));
+  });
+
+  it('leaves no TypeScript compiler process behind when the worker is killed with -9', { skip: process.platform !== 'linux' && 'processes are found through /proc on Linux' }, async () => {
+    // The worker transpiled bulky's module in the test above; its compiler process stays 30 s after that.
+    const compilerOf = (parent: number): number[] =>
+      readdirSync('/proc')
+        .filter((pid) => /^\d+$/.test(pid))
+        .filter((pid) => {
+          try {
+            return /^PPid:\s+(\d+)$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] === String(parent) && /typescript-transpile\.process\.js/.test(readFileSync(`/proc/${pid}/cmdline`, 'utf8'));
+          } catch {
+            return false;
+          }
+        })
+        .map(Number);
+    const running = (pid: number): boolean => {
+      try {
+        return !/^\d+ \(.*\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+      } catch {
+        return false;
+      }
+    };
+    const compilers = compilerOf(worker.process.pid as number);
+    assert.equal(compilers.length, 1, 'the worker runs one compiler process');
+    await worker.kill();
+    const deadline = Date.now() + 10_000;
+    while (compilers.some(running)) {
+      if (Date.now() > deadline) assert.fail(`compiler process ${compilers.join(', ')} outlived its worker by 10 s`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
   });
 });
