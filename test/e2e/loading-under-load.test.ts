@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -8,6 +8,7 @@ import { startController, type RunningController } from '../support/controller.p
 import { goldenRows } from '../support/examples';
 import { request, startGateway, type RunningGateway } from '../support/gateway.process';
 import { describeFailures, startLoad } from '../support/load-generator';
+import { childProcessesOf, processRuns } from '../support/processes';
 import { startWorker, type RunningWorker } from '../support/worker.process';
 
 // End to end: a worker that loads a large graph while it serves another one. Real controller, worker and
@@ -107,29 +108,11 @@ describe('a worker loading a large graph keeps serving the graphs it holds', () 
 
   it('leaves no TypeScript compiler process behind when the worker is killed with -9', { skip: process.platform !== 'linux' && 'processes are found through /proc on Linux' }, async () => {
     // The worker transpiled bulky's module in the test above; its compiler process stays 30 s after that.
-    const compilerOf = (parent: number): number[] =>
-      readdirSync('/proc')
-        .filter((pid) => /^\d+$/.test(pid))
-        .filter((pid) => {
-          try {
-            return /^PPid:\s+(\d+)$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] === String(parent) && /typescript-transpile\.process\.js/.test(readFileSync(`/proc/${pid}/cmdline`, 'utf8'));
-          } catch {
-            return false;
-          }
-        })
-        .map(Number);
-    const running = (pid: number): boolean => {
-      try {
-        return !/^\d+ \(.*\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-      } catch {
-        return false;
-      }
-    };
-    const compilers = compilerOf(worker.process.pid as number);
+    const compilers = childProcessesOf(worker.process.pid as number, /typescript-transpile\.process\.js/);
     assert.equal(compilers.length, 1, 'the worker runs one compiler process');
     await worker.kill();
     const deadline = Date.now() + 10_000;
-    while (compilers.some(running)) {
+    while (compilers.some(processRuns)) {
       if (Date.now() > deadline) assert.fail(`compiler process ${compilers.join(', ')} outlived its worker by 10 s`);
       await new Promise((r) => setTimeout(r, 100));
     }

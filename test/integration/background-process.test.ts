@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { BACKGROUND_NICE, BackgroundProcess } from '@infergraph/threads';
+import { processRuns } from '../support/processes';
 import { until } from '../support/wait';
 
 // Integration: real child processes forked by BackgroundProcess (libs/threads) running
@@ -13,17 +14,6 @@ const ECHO = path.join(__dirname, '..', 'support', 'threads', 'echo.process.js')
 
 function echoProcess(idleStopMs?: number): BackgroundProcess<{ value: unknown; pid: number }> {
   return new BackgroundProcess({ file: ECHO, what: 'the echo process', missingHint: '', resultOf: (r) => ({ value: r['value'], pid: r['pid'] as number }), idleStopMs });
-}
-
-/** Whether a process runs (an exited one that nobody reaped yet, a zombie, does not). */
-function alive(pid: number): boolean {
-  try {
-    if (process.platform === 'linux') return !/^\d+ \(.*\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 describe('a background process', () => {
@@ -66,7 +56,7 @@ describe('a background process', () => {
   it('stops a child idle for idleStopMs, and the next call starts another', async () => {
     const p = make(300);
     const first = (await p.call({ kind: 'echo', value: 1 })).pid;
-    await until('the idle child stopped', () => Promise.resolve(!alive(first)), 10_000);
+    await until('the idle child stopped', () => Promise.resolve(!processRuns(first)), 10_000);
     assert.equal(p.pid, undefined);
     const second = (await p.call({ kind: 'echo', value: 2 })).pid;
     assert.notEqual(second, first);
@@ -84,10 +74,10 @@ describe('a background process', () => {
     try {
       await until('the parent reports its child', () => Promise.resolve(/child \d+|failed/.test(out)), 20_000);
       const pid = Number(/child (\d+)/.exec(out)?.[1]);
-      assert.ok(pid > 0 && alive(pid), `the child runs: ${out}`);
+      assert.ok(pid > 0 && processRuns(pid), `the child runs: ${out}`);
       if (process.platform === 'linux') assert.match(readFileSync(`/proc/${pid}/cmdline`, 'utf8'), /echo\.process\.js/, 'that pid is the echo child');
       parent.kill('SIGKILL');
-      await until('the child left with its parent', () => Promise.resolve(!alive(pid)), 10_000);
+      await until('the child left with its parent', () => Promise.resolve(!processRuns(pid)), 10_000);
     } finally {
       parent.kill('SIGKILL');
     }

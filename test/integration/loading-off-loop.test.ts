@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { readFileSync, readdirSync } from 'node:fs';
 import { after, describe, it } from 'node:test';
 import { loadGraphFile, loadNodeRuntimes } from '@infergraph/engine';
 import { OnnxModelLoader } from '@infergraph/runtime-onnx';
 import { BACKGROUND_NICE, threadNiceValues } from '@infergraph/threads';
+import { childProcessesOf } from '../support/processes';
 import { repoPath } from '../support/repo';
 
 // Integration: the real example graph graphs/iris-custom.yaml (an ONNX model and a TypeScript custom
@@ -58,16 +58,7 @@ describe('loading a graph with a TypeScript module never blocks the event loop f
 
   it('transpiles in a compiler process of its own, every thread of which runs at background priority', { skip: process.platform !== 'linux' && 'processes and thread nice values are read from /proc on Linux' }, () => {
     // The loading thread forked it for the test above; it stays 30 s after its last transpile.
-    const compilers = readdirSync('/proc')
-      .filter((pid) => /^\d+$/.test(pid))
-      .filter((pid) => {
-        try {
-          const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-          return /^PPid:\s+(\d+)$/m.exec(status)?.[1] === String(process.pid) && /typescript-transpile\.process\.js/.test(readFileSync(`/proc/${pid}/cmdline`, 'utf8'));
-        } catch {
-          return false;
-        }
-      });
+    const compilers = childProcessesOf(process.pid, /typescript-transpile\.process\.js/);
     assert.equal(compilers.length, 1, 'one compiler process, a child of this one');
     const nice = [...threadNiceValues(Number(compilers[0])).values()];
     assert.ok(nice.length >= 5, `the compiler process has V8's helper threads (${nice.length} threads)`);
