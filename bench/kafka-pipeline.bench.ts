@@ -4,15 +4,17 @@
 //   - the same pass-through with @platformatic/kafka (kafka-relay-platformatic.runner.ts): the client choice;
 //   - graph-topic streaming of a one-node graph (bench/graphs/iris-model) and of graphs/iris.yaml (gateway
 //     process consuming <prefix>.<graph>.inputs, producing .outputs);
-//   - the Kafka-connected three-node graph graphs/kafka/iris-pipeline.yaml (gateway + one worker process,
-//     every node call through its own topics: 8 topic hops per request).
+//   - the Kafka-connected three-node graph graphs/kafka/iris-pipeline.yaml (gateway + one worker process):
+//     as shipped, the worker holds every node, so each request crosses once (a whole-graph call: one record
+//     on the first node's inputs topic, its answer on that node's outputs, 4 topic hops per request); and
+//     with `nodeCalls: node` (pipeline-per-node), every node call through its own topics (8 hops).
 // Per row: records/s, end-to-end latency p50/p99 per record (the input record's timestamp, set when it is
 // produced, to the output record's timestamp), CPU per record of the relay/gateway and of the worker, peak RSS.
 // Records are produced as fast as the broker takes them, so the latency includes the backlog's queueing.
 // PASS/MISS lines for issue 19's targets: graph-topic streaming >= 0.6x and Kafka-connected >= 0.25x the ceiling.
 // Env: KAFKA_BROKERS (else a broker on free ports is started and stopped), BENCH_KAFKA_RECORDS (5000),
 // BENCH_KAFKA_ROUNDS (1; best of), BENCH_KAFKA_PARTITIONS ("1,3"), BENCH_KAFKA_SCENARIOS (all; comma list of
-// bare,bare-platformatic,one-node,iris,pipeline), BENCH_CPU_PROF (a directory: gateways and workers write CPU profiles there),
+// bare,bare-platformatic,one-node,iris,pipeline,pipeline-per-node), BENCH_CPU_PROF (a directory: gateways and workers write CPU profiles into <dir>/<process>/, the main thread's with thread id 0),
 // BENCH_KAFKA_BACKLOG (records; off by default): one more row, the gateway started on a backlog of that many
 // iris requests already in the inputs topic (3 partitions), its RSS sampled while it works through them.
 // Writes bench/results/kafka-pipeline.json.
@@ -33,12 +35,12 @@ const PARTITIONS = (process.env['BENCH_KAFKA_PARTITIONS'] ?? '1,3').split(',').m
 const CPU_PROF = process.env['BENCH_CPU_PROF'];
 const log = (m: string): void => console.log(`[bench:kafka] ${m}`);
 
-type ScenarioName = 'bare' | 'bare-platformatic' | 'one-node' | 'iris' | 'pipeline';
+type ScenarioName = 'bare' | 'bare-platformatic' | 'one-node' | 'iris' | 'pipeline' | 'pipeline-per-node';
 interface Scenario {
   readonly name: ScenarioName;
   readonly label: string;
   /** The graph file (repository-relative) and its name; none for the bare pass-through. */
-  readonly graph?: { readonly file: string; readonly name: string; readonly input: string; readonly worker: boolean };
+  readonly graph?: { readonly file: string; readonly name: string; readonly input: string; readonly worker: boolean; readonly nodeCalls?: 'node' };
   /** A pass-through's runner in bench/support (default: the kafkajs relay, the ceiling). */
   readonly relay?: string;
   /** The share of the ceiling issue 19 asks for. */
@@ -50,6 +52,11 @@ const SCENARIOS: readonly Scenario[] = [
   { name: 'one-node', label: 'graph topics, one-node graph (iris-model)', graph: { file: 'bench/graphs/iris-model/iris-model.yaml', name: 'iris-model', input: 'input', worker: false }, target: 0.6 },
   { name: 'iris', label: 'graph topics, graphs/iris.yaml (3 nodes in-process)', graph: { file: 'graphs/iris.yaml', name: 'iris', input: 'features', worker: false }, target: 0.6 },
   { name: 'pipeline', label: 'Kafka-connected 3-node graph (graphs/kafka)', graph: { file: 'graphs/kafka/iris-pipeline.yaml', name: 'iris-pipeline', input: 'features', worker: true }, target: 0.25 },
+  {
+    name: 'pipeline-per-node',
+    label: 'Kafka-connected 3-node graph, nodeCalls: node (every step on its topics)',
+    graph: { file: 'graphs/kafka/iris-pipeline.yaml', name: 'iris-pipeline', input: 'features', worker: true, nodeCalls: 'node' },
+  },
 ];
 const ONLY = (process.env['BENCH_KAFKA_SCENARIOS'] ?? '').split(',').filter((s) => s !== '');
 const BACKLOG = Number(process.env['BENCH_KAFKA_BACKLOG'] ?? 0);
@@ -93,7 +100,7 @@ function payloads(input: string): { key: string; value: string; id: string }[] {
  * A copy of a graph file with `spec.kafka` set to this run's partitions, written where relative model URIs
  * still resolve (bench/results/kafka-graphs/<dir>/, the depth of bench/graphs/<dir>/).
  */
-function graphCopy(file: string, dir: string, partitions: number): string {
+function graphCopy(file: string, dir: string, partitions: number, nodeCalls?: 'node'): string {
   const target = repoPath('bench', 'results', 'kafka-graphs', dir);
   rmSync(target, { recursive: true, force: true });
   mkdirSync(target, { recursive: true });
@@ -101,6 +108,7 @@ function graphCopy(file: string, dir: string, partitions: number): string {
   let text = readFileSync(repoPath(file), 'utf8').replace(/uri: (\.\.\/\S+?)([,}\s])/g, (_, uri: string, end: string) => `uri: ${path.relative(target, path.resolve(from, uri))}${end}`);
   const kafka = `kafka: {prefix: infergraph, partitions: ${partitions}}`;
   text = /^ {2}kafka: .*$/m.test(text) ? text.replace(/^ {2}kafka: .*$/m, `  ${kafka}`) : text.replace(/^spec:\n/m, `spec:\n  ${kafka}\n`);
+  if (nodeCalls !== undefined) text = text.replace(/^spec:\n/m, `spec:\n  nodeCalls: ${nodeCalls}\n`);
   writeFileSync(path.join(target, path.basename(file)), text);
   return path.relative(repoPath(), target);
 }
@@ -174,7 +182,7 @@ async function runScenario(group: ProcessGroup, kafka: Kafka, brokers: string[],
       await relay.waitFor(/relaying/, 60_000);
       return await timeThrough(kafka, a, 'features', b, `${run}.sink`, { server: relay.child.pid });
     }
-    const dir = graphCopy(s.graph.file, `${s.name}-p${partitions}`, partitions);
+    const dir = graphCopy(s.graph.file, `${s.name}-p${partitions}`, partitions, s.graph.nodeCalls);
     const env = { GRAPHS_DIR: dir, KAFKA_BROKERS: brokers.join(','), KAFKA_TOPIC_PREFIX: run, KAFKA_GROUP_ID: `${run}.gw`, LOG_LEVEL: 'info' };
     let worker: TrackedProcess | undefined;
     if (s.graph.worker) {

@@ -14,8 +14,9 @@
 // Environment: BENCH_DURATION_S (10), BENCH_WARMUP_S (2), BENCH_CONNECTIONS (64), BENCH_WRK_THREADS (1; wrk
 // threads the connections are spread over, each a core at most), BENCH_SCENARIOS (only
 // these comma-separated row keys; a trailing * takes every key it begins, e.g. "iris.node-server,digits.*"),
-// BENCH_CPU_PROF (a directory: gateways, workers and the node server run with --cpu-prof and write their
-// profiles there; summarise one with node dist/bench/tools/cpu-profile.summary.js <file>),
+// BENCH_CPU_PROF (a directory: gateways, workers and the node server run with --cpu-prof, each writing into
+// <dir>/<its name>/, the main thread's file with thread id 0; summarise one with
+// node dist/bench/tools/cpu-profile.summary.js <file>),
 // KAFKA_BROKERS (else the project broker is started and stopped), BENCH_GHZ_CONNECTIONS (1; the HTTP/2
 // connections the ghz rows' calls share; INFERGRAPH_GHZ, the binary, is set by scripts/bench.mjs).
 import { cpus, totalmem } from 'node:os';

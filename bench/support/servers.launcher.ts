@@ -69,13 +69,15 @@ export async function startFastApi(group: ProcessGroup, modelPath: string, model
 }
 
 /**
- * Node flags that make a process write a CPU profile `<dir>/<name>.cpuprofile` when it stops (not allowed
- * in NODE_OPTIONS); the preload makes SIGTERM a normal exit, so the profile gets written.
+ * Node flags that make a process write CPU profiles into `<dir>/<name>/` when it stops (not allowed in
+ * NODE_OPTIONS), one per thread under Node's own names: the main thread's is `CPU.<date>.<time>.<pid>.0.<seq>.cpuprofile`
+ * (thread id 0). Worker threads inherit the flags, so one fixed file name would leave whichever thread ended
+ * last. The preload makes SIGTERM a normal exit, so the profiles get written.
  */
 export function cpuProfileArgs(dir: string | undefined, name: string): string[] {
   if (dir === undefined) return [];
   const preload = path.resolve(__dirname, 'exit-on-sigterm.preload.js');
-  return ['--cpu-prof', `--cpu-prof-dir=${path.resolve(dir)}`, `--cpu-prof-name=${name}.cpuprofile`, '--require', preload];
+  return ['--cpu-prof', `--cpu-prof-dir=${path.join(path.resolve(dir), name)}`, '--require', preload];
 }
 
 /** A worker process (dist/apps/worker) on a free loopback port, serving every node of GRAPHS_DIR. */

@@ -7,6 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { Kafka, logLevel, type Consumer, type Producer } from 'kafkajs';
 import { EXAMPLES, goldenRows } from '../support/examples';
 import { assertSameOutputs } from '../support/same-outputs';
+import { startController, type RunningController } from '../support/controller.process';
 import { request, startGateway, type RunningGateway } from '../support/gateway.process';
 import { pairVersionYaml } from '../support/graph-yaml';
 import { produceAndConsume, untilStreaming } from '../support/kafka-topics';
@@ -99,30 +100,152 @@ describe('Kafka-connected nodes: every example graph through node topics, two wo
     }
   });
 
-  it('keeps each node call and its answer on the node topics, keyed by request id', async () => {
-    const id = `trace-${randomUUID()}`;
-    const res = await request(viaKafka, 'POST', '/v2/models/iris/infer', { id, inputs: [{ name: 'features', shape: [1, 4], datatype: 'FP32', data: [5.1, 3.5, 1.4, 0.2] }] });
-    assert.equal(res.status, 200, JSON.stringify(res.body));
+  /**
+   * The headers (as text) of every record keyed `id` on these topics, by topic, read from the beginning until
+   * `done` says so and then for `settleMs` more (to see records that should not be there).
+   */
+  async function recordsOf(id: string, topics: readonly string[], done: (seen: ReadonlyMap<string, Record<string, string>[]>) => boolean, settleMs = 0): Promise<Map<string, Record<string, string>[]>> {
     const kafka = new Kafka({ clientId: 'infergraph-test-replay', brokers, logLevel: logLevel.NOTHING });
-    const consumer = kafka.consumer({ groupId: `${prefix}-replay` });
-    const seen = new Map<string, string[]>();
+    const consumer = kafka.consumer({ groupId: `${prefix}-replay-${randomUUID().slice(0, 6)}` });
+    const seen = new Map<string, Record<string, string>[]>();
     await consumer.connect();
-    const topics = ['standardize', 'classifier', 'species'].flatMap((n) => [`${prefix}.iris.${n}.inputs`, `${prefix}.iris.${n}.outputs`]);
-    await consumer.subscribe({ topics, fromBeginning: true });
+    await consumer.subscribe({ topics: [...topics], fromBeginning: true });
     await consumer.run({
       eachMessage: async ({ topic, message }) => {
-        if (message.key?.toString() === id) seen.set(topic, [...(seen.get(topic) ?? []), message.headers?.['x-infergraph-call']?.toString() ?? '']);
+        if (message.key?.toString() !== id) return;
+        const headers = Object.fromEntries(Object.entries(message.headers ?? {}).map(([k, v]) => [k, String(Array.isArray(v) ? v[0] : v)]));
+        seen.set(topic, [...(seen.get(topic) ?? []), headers]);
         await Promise.resolve();
       },
     });
     try {
-      await until('the call and answer of every node', () => topics.every((t) => seen.has(t)), 30_000, () => JSON.stringify([...seen.keys()]));
-      for (const n of ['standardize', 'classifier', 'species']) {
-        assert.deepEqual(seen.get(`${prefix}.iris.${n}.outputs`), seen.get(`${prefix}.iris.${n}.inputs`), `${n}: answer carries the call id`);
-      }
+      await until('the records of the request', () => done(seen), 30_000, () => JSON.stringify([...seen.keys()]));
+      await new Promise((r) => setTimeout(r, settleMs));
+      return seen;
     } finally {
       await consumer.disconnect();
     }
+  }
+
+  it('keeps each node call and its answer on the node topics, keyed by request id, when the graph asks for node-by-node calls', async () => {
+    const id = `trace-${randomUUID()}`;
+    const res = await request(viaKafka, 'POST', '/v2/models/iris-per-node/infer', { id, inputs: [{ name: 'features', shape: [1, 4], datatype: 'FP32', data: [5.1, 3.5, 1.4, 0.2] }] });
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    const topics = ['standardize', 'classifier', 'species'].flatMap((n) => [`${prefix}.iris-per-node.${n}.inputs`, `${prefix}.iris-per-node.${n}.outputs`]);
+    const seen = await recordsOf(id, topics, (s) => topics.every((t) => s.has(t)));
+    for (const n of ['standardize', 'classifier', 'species']) {
+      const calls = seen.get(`${prefix}.iris-per-node.${n}.inputs`) ?? [];
+      assert.deepEqual(
+        (seen.get(`${prefix}.iris-per-node.${n}.outputs`) ?? []).map((h) => h['x-infergraph-call']),
+        calls.map((h) => h['x-infergraph-call']),
+        `${n}: answer carries the call id`,
+      );
+      assert.ok(calls.every((h) => h['x-infergraph-whole-graph'] === undefined), `${n}: a node call, not a whole-graph call`);
+    }
+  });
+
+  it('sends a chain graph whole: one call record on its first node\'s inputs topic, the answer on that node\'s outputs, nothing on the other nodes\' topics', async () => {
+    const calls = async (): Promise<number> => {
+      const text = await (await fetch(`${viaKafka.baseUrl}/metrics`)).text();
+      const line = text.split('\n').find((l) => l.startsWith('infergraph_node_bus_calls_total'));
+      return line === undefined ? 0 : Number(line.slice(line.lastIndexOf(' ') + 1));
+    };
+    const before = await calls();
+    const id = `whole-${randomUUID()}`;
+    const row = { id, inputs: [{ name: 'features', shape: [1, 4], datatype: 'FP32', data: [6.3, 3.3, 6.0, 2.5] }] };
+    const [res, ref] = await Promise.all([request(viaKafka, 'POST', '/v2/models/iris/infer', row), request(local, 'POST', '/v2/models/iris/infer', row)]);
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    assertSameOutputs(ref, res, 'iris (whole graph over Kafka)');
+    assert.equal((await calls()) - before, 1, 'one call over the node bus for three nodes');
+    const first = [`${prefix}.iris.standardize.inputs`, `${prefix}.iris.standardize.outputs`];
+    const others = ['classifier', 'species'].flatMap((n) => [`${prefix}.iris.${n}.inputs`, `${prefix}.iris.${n}.outputs`]);
+    // Read on for a second after the call and answer: no record of this request on the other nodes' topics.
+    const seen = await recordsOf(id, [...first, ...others], (s) => first.every((t) => s.has(t)), 1000);
+    const [call] = seen.get(first[0] as string) ?? [];
+    const [answer] = seen.get(first[1] as string) ?? [];
+    assert.equal(call?.['x-infergraph-whole-graph'], '1');
+    assert.equal(answer?.['x-infergraph-call'], call?.['x-infergraph-call'], 'the answer carries the call id');
+    assert.equal(answer?.['x-error'], undefined, 'the worker ran it (not declined)');
+    assert.deepEqual(others.filter((t) => seen.has(t)), []);
+  });
+});
+
+describe('Kafka-connected chain graphs with a controller: whole on a worker that holds every node, declined and node by node otherwise', { skip }, () => {
+  const prefix = `w${randomUUID().slice(0, 8)}`;
+  const kafkaEnv = { KAFKA_BROKERS: brokers.join(','), KAFKA_TOPIC_PREFIX: prefix, NODE_TRANSPORT: 'kafka' };
+  const env = { GRAPHS_DIR: 'test/fixtures/graphs-whole' };
+  let controller: RunningController;
+  let workers: RunningWorker[] = [];
+  let gateway: RunningGateway;
+  let local: RunningGateway;
+  const row = (data: number[]): object => ({ inputs: [{ name: 'features', shape: [1, 4], datatype: 'FP32', data }] });
+  const ROWS = [
+    [5.1, 3.5, 1.4, 0.2],
+    [6.7, 3.1, 4.7, 1.5],
+    [6.3, 3.3, 6.0, 2.5],
+  ];
+
+  before(async () => {
+    controller = await startController(undefined, env);
+    const worker = (id: string, pool: string): Promise<RunningWorker> =>
+      startWorker({ ...kafkaEnv, CONTROLLER: controller.control, WORKER_ID: id, WORKER_POOL: pool, WORKER_CPU: '2', WORKER_MEMORY: String(2 * 1024 ** 3), HEARTBEAT_MS: '200' });
+    // iris-together: both nodes on cpu-a; iris-apart: its model in the edge pool, so on edge-a.
+    workers = await Promise.all([worker('cpu-a', 'cpu'), worker('edge-a', 'edge')]);
+    [gateway, local] = await Promise.all([
+      startGateway({ ...env, ...kafkaEnv, CONTROLLER: controller.control, KAFKA_GROUP_ID: `${prefix}-gw` }),
+      startGateway({ ...env, KAFKA_BROKERS: '' }),
+    ]);
+  });
+  after(async () => {
+    await Promise.all([gateway?.stop(), local?.stop(), ...workers.map((w) => w.kill())]);
+    controller?.process.kill('SIGKILL');
+  });
+
+  const busCalls = async (): Promise<number> => {
+    const text = await (await fetch(`${gateway.baseUrl}/metrics`)).text();
+    const line = text.split('\n').find((l) => l.startsWith('infergraph_node_bus_calls_total'));
+    return line === undefined ? 0 : Number(line.slice(line.lastIndexOf(' ') + 1));
+  };
+  const same = async (graph: string, data: number[]): Promise<void> => {
+    const [res, ref] = await Promise.all([request(gateway, 'POST', `/v2/models/${graph}/infer`, row(data)), request(local, 'POST', `/v2/models/${graph}/infer`, row(data))]);
+    assertSameOutputs(ref, res, graph);
+  };
+  // Served once every node's replica consumes its topics (a call before that waits for its deadline).
+  const untilServing = (graph: string): Promise<void> =>
+    until(`graph "${graph}" answering over Kafka`, async () => (await request(gateway, 'POST', `/v2/models/${graph}/infer`, row(ROWS[0] as number[]))).status === 200, 90_000);
+
+  it('runs iris-together whole on the worker holding both nodes: one record pair per request, the in-process outputs', async () => {
+    await untilServing('iris-together');
+    const before = await busCalls();
+    for (const data of ROWS) await same('iris-together', data);
+    assert.equal((await busCalls()) - before, ROWS.length);
+  });
+
+  it('runs iris-apart node by node after the worker holding its first node declined the whole-graph call, with the in-process outputs', async () => {
+    await untilServing('iris-apart');
+    // The decline is on the record: an answer on the first node's outputs topic saying so.
+    const kafka = new Kafka({ clientId: 'infergraph-test-declined', brokers, logLevel: logLevel.NOTHING });
+    const consumer = kafka.consumer({ groupId: `${prefix}-declined` });
+    let declined: string | undefined;
+    await consumer.connect();
+    await consumer.subscribe({ topics: [`${prefix}.iris-apart.standardize.outputs`], fromBeginning: true });
+    await consumer.run({
+      eachMessage: async ({ message }) => {
+        const details = message.headers?.['x-error-details']?.toString();
+        if (details !== undefined && details.includes('declined')) declined ??= message.headers?.['x-error']?.toString();
+        await Promise.resolve();
+      },
+    });
+    try {
+      await until('a declined whole-graph call', () => declined !== undefined, 30_000);
+    } finally {
+      await consumer.disconnect();
+    }
+    assert.match(declined ?? '', /cannot run graph "iris-apart" whole: it holds no ready replica of node "classifier"/);
+    // untilServing's own requests already met the decline: its requests now go node by node (2 calls each).
+    const before = await busCalls();
+    for (const data of ROWS) await same('iris-apart', data);
+    assert.equal((await busCalls()) - before, 2 * ROWS.length);
   });
 });
 

@@ -1,5 +1,5 @@
 import { InferenceError, type InferRequest, type InferResponse, type Tensor, type TensorMap, type TensorSpec } from '@infergraph/protocol';
-import { GraphExecutor, RequestLifetime, encodeGraphAnswer, isChain, type GraphPlan, type NodeRuntime, type RequestContext, type RouterRuntime } from '@infergraph/executor';
+import { GraphExecutor, RequestLifetime, encodeGraphAnswer, isChain, wholeGraphDeclined, type GraphPlan, type NodeRuntime, type RequestContext, type RouterRuntime } from '@infergraph/executor';
 import { RouterNodeRuntime } from '@infergraph/nodes';
 import { NodeKey, type GraphSpec, type NodeRef } from '@infergraph/spec';
 import type { GraphRegistry } from './graph.registry';
@@ -148,7 +148,7 @@ export class NodeInferenceService {
   private wholeGraphExecutor(graph: string): GraphExecutor {
     const parts = this.wholeGraphParts(graph);
     if (typeof parts === 'string') {
-      throw new InferenceError('NOT_FOUND', `this worker cannot run graph "${graph}" whole: ${parts}`, { details: { wholeGraph: 'declined' } });
+      throw wholeGraphDeclined(`this worker cannot run graph "${graph}" whole: ${parts}`);
     }
     let executor = this.wholeGraphs.get(parts.plan);
     if (executor === undefined) {

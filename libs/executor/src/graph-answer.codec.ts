@@ -9,6 +9,20 @@ import type { NodeTiming } from './graph.executor';
 
 export const GRAPH_ANSWER_PARAM = { nodes: 'infergraph_nodes', routes: 'infergraph_routes' } as const;
 
+/**
+ * A replica's refusal of a whole-graph call it cannot run (it does not hold every node, say): nothing ran, and
+ * the caller runs the request node by node. Travels as NOT_FOUND with `details.wholeGraph: "declined"` over
+ * every wire (gRPC status details, Kafka's x-error-details header).
+ */
+export function wholeGraphDeclined(message: string): InferenceError {
+  return new InferenceError('NOT_FOUND', message, { details: { wholeGraph: 'declined' } });
+}
+
+/** Whether an error is a replica's refusal of a whole-graph call (see `wholeGraphDeclined`). */
+export function isWholeGraphDeclined(err: unknown): boolean {
+  return err instanceof InferenceError && err.code === 'NOT_FOUND' && err.details?.['wholeGraph'] === 'declined';
+}
+
 const STATUSES: ReadonlySet<string> = new Set<NodeTiming['status']>(['ok', 'error', 'skipped', 'cancelled']);
 
 /** The answer parameters for a run's timings and routes. */

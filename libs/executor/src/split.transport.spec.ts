@@ -42,12 +42,12 @@ describe('split transport', () => {
   });
 });
 
-function graphOf(nodes: string): NonNullable<ReturnType<typeof parseGraphSource>['graph']> {
+function graphOf(nodes: string, specLines = ''): NonNullable<ReturnType<typeof parseGraphSource>['graph']> {
   const text = `
 apiVersion: infergraph.dev/v1alpha1
 kind: InferenceGraph
 metadata: {name: g}
-spec:
+spec:${specLines}
   inputs: [{name: x, datatype: FP32, shape: [-1, 2]}]
   nodes:
 ${nodes}
@@ -90,6 +90,22 @@ describe('whole graph on one replica (wholeGraphRemote)', () => {
       assert.equal(wholeGraphRemote(graphOf(nodes), remote), expected);
     });
   }
+
+  it('does not run whole when the spec asks for node-by-node calls (spec.nodeCalls: node), and does with nodeCalls: graph', () => {
+    const nodes = '    - {name: a, type: transformer, inputs: [graph.inputs]}\n    - {name: b, type: transformer, inputs: [a]}';
+    assert.equal(wholeGraphRemote(graphOf(nodes, '\n  nodeCalls: node'), REMOTE('a', 'b')), false);
+    assert.equal(wholeGraphRemote(graphOf(nodes, '\n  nodeCalls: graph'), REMOTE('a', 'b')), true);
+    const remote: NodeTransport = { invoke: () => Promise.resolve(new Map()), wholeGraph: () => () => Promise.resolve(undefined) };
+    assert.equal(new SplitTransport(graphOf(nodes, '\n  nodeCalls: node'), remote, new Recorder()).wholeGraph('g'), undefined);
+  });
+
+  it('asks the remote side where a whole-graph call waits', () => {
+    const nodes = '    - {name: a, type: transformer, inputs: [graph.inputs]}\n    - {name: b, type: transformer, inputs: [a], resources: {pool: gateway}}';
+    const remote: NodeTransport = { invoke: () => Promise.resolve(new Map()), describeWait: (_g, node) => `remote ${node}` };
+    const local: NodeTransport = { invoke: () => Promise.resolve(new Map()), describeWait: (_g, node) => `local ${node}` };
+    const split = new SplitTransport(graphOf(nodes), remote, local);
+    assert.deepEqual([split.describeWait('g', '*'), split.describeWait('g', 'a'), split.describeWait('g', 'b')], ['remote *', 'remote a', 'local b']);
+  });
 
   it('asks the remote side for the remote nodes only, and marks the call not idempotent when a node is not', async () => {
     const graph = graphOf('    - {name: a, type: transformer, inputs: [graph.inputs], idempotent: false}\n    - {name: b, type: transformer, inputs: [a]}');

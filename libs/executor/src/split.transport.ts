@@ -1,4 +1,4 @@
-import { remoteNodesOf, type GraphSpec } from '@infergraph/spec';
+import { NodeKey, remoteNodesOf, type GraphSpec } from '@infergraph/spec';
 import type { NodeInvocation, NodeTransport, WholeGraphCall } from './node-transport';
 
 /**
@@ -29,7 +29,8 @@ export class SplitTransport implements NodeTransport {
   }
 
   describeWait(graph: string, node: string): string | undefined {
-    return (this.remoteNodes.has(node) ? this.remote : this.local).describeWait?.(graph, node);
+    // A whole-graph call (NodeKey.WHOLE_GRAPH) waits on the remote side too.
+    return (this.remoteNodes.has(node) || node === NodeKey.WHOLE_GRAPH ? this.remote : this.local).describeWait?.(graph, node);
   }
 
   unavailable(graph: string, node: string): string | undefined {
@@ -43,13 +44,15 @@ export class SplitTransport implements NodeTransport {
 }
 
 /**
- * Whether a graph of several nodes may run whole on one replica: every node runs there (the remote types) or is a router
+ * Whether a graph of several nodes may run whole on one replica: its spec does not ask for node-by-node calls, every node runs there (the remote types) or is a router
  * whose decision does not read the request (weighted: sticky keys and conditions read headers and
  * parameters, and only some of those travel with a node call). The executor asks only for chain graphs.
  */
 export function wholeGraphRemote(graph: GraphSpec, remoteNodes: ReadonlySet<string>): boolean {
   // One node alone gains nothing: it is one call either way, and a node call is the leaner message.
+  // `spec.nodeCalls: node` asks for every node call on its own (each step a record on its topics, over Kafka).
   return (
+    graph.spec.nodeCalls !== 'node' &&
     graph.spec.nodes.length > 1 &&
     remoteNodes.size > 0 &&
     graph.spec.nodes.every((n) => remoteNodes.has(n.name) || (n.type === 'router' && n.router.strategy === 'weighted' && (n.router.shadow ?? []).length === 0))

@@ -202,6 +202,13 @@ export const graphHeaderSchema = z.strictObject({
      */
     transport: z.enum(['auto', 'kafka'], { error: 'must be "auto" or "kafka"' }).default('auto'),
     /**
+     * How a chain graph's node calls cross to workers. `graph` (the default when unset): when one worker holds
+     * every node, the request crosses once and runs there whole (one gRPC message, or one record on the first
+     * node's inputs topic and its answer on that node's outputs topic). `node`: every node call crosses on
+     * its own, so over Kafka each node's input and output is a record on the node's own topics.
+     */
+    nodeCalls: z.enum(['graph', 'node'], { error: 'must be "graph" or "node"' }).optional(),
+    /**
      * Who may call predict on this graph (REST and gRPC): `required` refuses a request without a valid API
      * key or JWT (401); `subjects`, when given, lists the authenticated subjects allowed (403 for others).
      * The gateway's PREDICT_API_KEYS_FILE and PREDICT_JWKS_* say which credentials are valid.

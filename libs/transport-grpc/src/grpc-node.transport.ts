@@ -1,6 +1,6 @@
 import { status, type ServiceError } from '@grpc/grpc-js';
 import { InferenceError, decodeNodeOutputs, encodeNodeCall, parametersOf, type TensorMap } from '@infergraph/protocol';
-import { decodeGraphAnswer, type GraphAnswer, type NodeInvocation, type NodeTransport, type RequestContext, type WholeGraphCall } from '@infergraph/executor';
+import { decodeGraphAnswer, isWholeGraphDeclined, type GraphAnswer, type NodeInvocation, type NodeTransport, type RequestContext, type WholeGraphCall } from '@infergraph/executor';
 import { NodeKey } from '@infergraph/spec';
 import { NodeStreamClient, type NodeStreamOptions } from './node-stream.client';
 
@@ -98,7 +98,7 @@ export class GrpcNodeTransport implements NodeTransport {
         const outputs = decodeNodeOutputs(response, where, true);
         return { outputs: [...outputs.values()], ...decodeGraphAnswer(parametersOf(response.parameters), where) };
       });
-      return ran.catch((err: unknown) => (isDeclined(err) ? undefined : Promise.reject(err instanceof Error ? err : new Error(String(err)))));
+      return ran.catch((err: unknown) => (isWholeGraphDeclined(err) ? undefined : Promise.reject(err instanceof Error ? err : new Error(String(err)))));
     };
   }
 
@@ -200,11 +200,6 @@ const CODE_OF: Readonly<Record<number, InferenceError['code']>> = {
   [status.UNAVAILABLE]: 'UNAVAILABLE',
   [status.RESOURCE_EXHAUSTED]: 'PAYLOAD_TOO_LARGE',
 };
-
-/** A worker's refusal of a whole-graph call it cannot run (it does not hold every node): nothing ran. */
-function isDeclined(err: unknown): boolean {
-  return err instanceof InferenceError && err.code === 'NOT_FOUND' && err.details?.['wholeGraph'] === 'declined';
-}
 
 function toInferenceError(err: unknown, what: string, replica: Replica): InferenceError {
   if (err instanceof InferenceError) return err;

@@ -31,7 +31,9 @@ const key = (n: KafkaServedNode): string => NodeKey.format(n.graph, n.node, n.ve
  * share its input partitions), each call answered on the node's outputs topic with the call's headers,
  * the input offset committed only after the answer is acknowledged. A failed call is answered with the
  * error in headers so the waiting gateway fails fast; a call whose request deadline already passed
- * (a replay after a crash, say) is answered with that error without running the node.
+ * (a replay after a crash, say) is answered with that error without running the node. A record marked
+ * x-infergraph-whole-graph runs the node's whole graph here (its answer carries the graph's outputs and node
+ * report), or is answered declined when this worker does not hold every node of it.
  */
 export class KafkaNodeServer {
   private readonly served = new Map<string, PipelinedConsumer>();
@@ -110,7 +112,9 @@ export class KafkaNodeServer {
       }
       if (message.value === null) throw new InferenceError('INVALID_ARGUMENT', 'node call record has no value');
       const request = decodeInferRequestProto(message.value);
-      const response = await this.infer(key(n), request, headers, deadline);
+      // A whole-graph call runs every node here, or is declined without running any (NodeInferenceService).
+      const model = headers[HEADER.wholeGraph] === '1' ? NodeKey.format(n.graph, NodeKey.WHOLE_GRAPH, n.version) : key(n);
+      const response = await this.infer(model, request, headers, deadline);
       value = encodeInferResponseProto(encodeModelInferResponse(response));
     } catch (err) {
       const e = err instanceof InferenceError ? err : new InferenceError('INTERNAL', err instanceof Error ? err.message : String(err));

@@ -1,8 +1,20 @@
 import { randomUUID } from 'node:crypto';
 import type { Consumer, KafkaMessage } from 'kafkajs';
-import type { NodeInvocation, NodeTransport } from '@infergraph/executor';
+import { decodeGraphAnswer, isWholeGraphDeclined, type GraphAnswer, type NodeInvocation, type NodeTransport, type RequestContext, type WholeGraphCall } from '@infergraph/executor';
 import { NodeKey } from '@infergraph/spec';
-import { HTTP_STATUS_OF, InferenceError, decodeInferResponseProto, decodeNodeOutputs, encodeInferRequestProto, encodeNodeCall, isInferenceErrorCode, type TensorMap } from '@infergraph/protocol';
+import {
+  HTTP_STATUS_OF,
+  InferenceError,
+  decodeInferResponseProto,
+  decodeNodeOutputs,
+  encodeInferRequestProto,
+  encodeNodeCall,
+  isInferenceErrorCode,
+  parametersOf,
+  type ModelInferResponseMessage,
+  type Tensor,
+  type TensorMap,
+} from '@infergraph/protocol';
 import { textHeaders, type KafkaClient, type KafkaLogger } from './kafka.client';
 import { HEADER, PROTOBUF, nodeTopicNames, passThroughHeaders } from './topics';
 
@@ -18,10 +30,14 @@ export interface KafkaConnectedGraph {
 }
 
 interface PendingCall {
-  readonly resolve: (tensors: TensorMap) => void;
+  /** Takes the decoded answer; throws when it does not hold together (the worker's fault). */
+  readonly accept: (response: ModelInferResponseMessage) => void;
   readonly reject: (err: unknown) => void;
   readonly where: string;
 }
+
+/** After a replica declined to run a graph whole, its requests go node by node for this long before asking again. */
+const DECLINED_FOR_MS = 10_000;
 
 export interface NodeTransportStats {
   readonly pending: number;
@@ -38,6 +54,10 @@ export interface NodeTransportStats {
  * instance reads every outputs topic of its graphs in a group of its own and completes the call whose
  * id an answer carries; answers for calls that already ended (replays) are counted and dropped.
  * Routing, joins and ensembles stay in the executor, so the graph behaves as with any transport.
+ *
+ * A chain graph can cross once (`wholeGraph`): one record on its first node's inputs topic, marked
+ * x-infergraph-whole-graph, which the replica consuming it runs whole when it holds every node and declines
+ * otherwise; its answer (the graph's outputs and node report) comes on that node's outputs topic.
  */
 export class KafkaNodeTransport implements NodeTransport {
   private readonly instance = `gw-${randomUUID().slice(0, 8)}`;
@@ -55,6 +75,8 @@ export class KafkaNodeTransport implements NodeTransport {
   private seq = 0;
   private calls = 0;
   private lateOrDuplicate = 0;
+  /** By graph id: when a replica last declined a whole-graph call (performance.now()). */
+  private readonly declinedAt = new Map<string, number>();
   private closed = false;
 
   constructor(
@@ -85,6 +107,7 @@ export class KafkaNodeTransport implements NodeTransport {
     return {
       invoke: (call) => this.invokeAs(NodeKey.graphId(call.graph, version), call),
       describeWait: (graph, node) => this.describeWaitAs(NodeKey.graphId(graph, version), node),
+      wholeGraph: (graph, nodes) => this.wholeGraphAs(NodeKey.graphId(graph, version), nodes),
     };
   }
 
@@ -92,7 +115,45 @@ export class KafkaNodeTransport implements NodeTransport {
     return this.invokeAs(call.graph, call);
   }
 
+  wholeGraph(graph: string, nodes: readonly string[]): WholeGraphCall | undefined {
+    return this.wholeGraphAs(graph, nodes);
+  }
+
   private async invokeAs(graphId: string, call: NodeInvocation): Promise<TensorMap> {
+    const graph = await this.registered(graphId);
+    const message = encodeNodeCall(NodeKey.format(call.graph, call.node), call.ctx.requestId, call.ctx.parameters, call.inputs.values());
+    return this.call(graph, call.node, `node "${call.node}" of graph "${graphId}"`, call.ctx, message, false, (response, where) => decodeNodeOutputs(response, `${where} (Kafka)`, true));
+  }
+
+  /**
+   * The whole graph as one record on its first node's inputs topic, when its topics are usable and no replica
+   * declined lately; a replica that declines resolves undefined (the executor then runs the request node by
+   * node) and the graph's requests go node by node for DECLINED_FOR_MS.
+   */
+  private wholeGraphAs(graphId: string, nodes: readonly string[]): WholeGraphCall | undefined {
+    const graph = this.graphs.get(graphId);
+    const first = nodes[0];
+    if (graph === undefined || first === undefined || this.failed.has(graphId) || !this.provisioned.has(graphId)) return undefined;
+    const declined = this.declinedAt.get(graphId);
+    if (declined !== undefined && performance.now() - declined < DECLINED_FOR_MS) return undefined;
+    return async (call) => {
+      const message = encodeNodeCall(NodeKey.format(graph.name, NodeKey.WHOLE_GRAPH, graph.version), call.ctx.requestId, call.ctx.parameters, call.inputs);
+      const decode = (response: ModelInferResponseMessage, where: string): GraphAnswer => {
+        const outputs: Tensor[] = [...decodeNodeOutputs(response, `${where} (Kafka)`, true).values()];
+        return { outputs, ...decodeGraphAnswer(parametersOf(response.parameters), `${where} (Kafka)`) };
+      };
+      try {
+        return await this.call(graph, first, `graph "${graphId}"`, call.ctx, message, true, decode);
+      } catch (err) {
+        if (!isWholeGraphDeclined(err)) throw err;
+        this.declinedAt.set(graphId, performance.now());
+        return undefined;
+      }
+    };
+  }
+
+  /** The graph's registration once its topics are provisioned, or why calls cannot go through them. */
+  private async registered(graphId: string): Promise<KafkaConnectedGraph> {
     await this.sync.catch((err: unknown) => {
       throw new InferenceError('UNAVAILABLE', `Kafka topics of graph "${graphId}" are not ready: ${err instanceof Error ? err.message : String(err)}`);
     });
@@ -100,12 +161,27 @@ export class KafkaNodeTransport implements NodeTransport {
     if (reason !== undefined) throw new InferenceError('UNAVAILABLE', `Kafka topics of graph "${graphId}" are not usable: ${reason}`);
     const graph = this.graphs.get(graphId);
     if (graph === undefined) throw new InferenceError('INTERNAL', `graph "${graphId}" is not registered with the Kafka node transport`);
-    const topics = nodeTopicNames(graph.prefix, graph.name, call.node, graph.version);
+    return graph;
+  }
+
+  /**
+   * Publishes one call record on `node`'s inputs topic and waits for the answer with its call id on the
+   * node's outputs topic (`decode` reads it), up to the request's deadline or end.
+   */
+  private async call<T>(
+    graph: KafkaConnectedGraph,
+    node: string,
+    where: string,
+    ctx: RequestContext,
+    message: ReturnType<typeof encodeNodeCall>,
+    wholeGraph: boolean,
+    decode: (response: ModelInferResponseMessage, where: string) => T,
+  ): Promise<T> {
+    const topics = nodeTopicNames(graph.prefix, graph.name, node, graph.version);
     const id = `${this.instance}-${++this.seq}`;
-    const where = `node "${call.node}" of graph "${graphId}"`;
     this.calls++;
-    const remaining = call.ctx.deadline - Date.now();
-    const answer = new Promise<TensorMap>((resolve, reject) => {
+    const remaining = ctx.deadline - Date.now();
+    const answer = new Promise<T>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(id);
         reject(new InferenceError('DEADLINE_EXCEEDED', `${where}: no answer on ${topics.outputs} within ${Math.max(0, remaining)} ms; is a worker consuming ${topics.inputs}?`));
@@ -114,17 +190,18 @@ export class KafkaNodeTransport implements NodeTransport {
         clearTimeout(timer);
         if (this.pending.delete(id)) reject(new InferenceError('DEADLINE_EXCEEDED', `${where}: request ended while waiting on ${topics.outputs}`));
       };
-      call.ctx.signal.addEventListener('abort', onAbort, { once: true });
+      ctx.signal.addEventListener('abort', onAbort, { once: true });
       this.pending.set(id, {
         where,
-        resolve: (t) => {
+        accept: (response) => {
+          const value = decode(response, where);
           clearTimeout(timer);
-          call.ctx.signal.removeEventListener('abort', onAbort);
-          resolve(t);
+          ctx.signal.removeEventListener('abort', onAbort);
+          resolve(value);
         },
         reject: (e) => {
           clearTimeout(timer);
-          call.ctx.signal.removeEventListener('abort', onAbort);
+          ctx.signal.removeEventListener('abort', onAbort);
           reject(e instanceof Error ? e : new Error(String(e)));
         },
       });
@@ -132,20 +209,17 @@ export class KafkaNodeTransport implements NodeTransport {
     // The request may end (and reject the answer) while the record is still being published, before
     // anyone awaits the answer: mark it handled now so that rejection is not an unhandled one.
     answer.catch(() => undefined);
-    const message = encodeNodeCall(NodeKey.format(call.graph, call.node), call.ctx.requestId, call.ctx.parameters, call.inputs.values());
+    const headers: Record<string, string> = {
+      ...passThroughHeaders(ctx.headers),
+      [HEADER.contentType]: PROTOBUF,
+      [HEADER.requestId]: ctx.requestId,
+      [HEADER.call]: id,
+      [HEADER.replyTo]: this.instance,
+      [HEADER.deadline]: String(ctx.deadline),
+    };
+    if (wholeGraph) headers[HEADER.wholeGraph] = '1';
     try {
-      await this.client.send(topics.inputs, {
-        key: call.ctx.requestId,
-        value: encodeInferRequestProto(message),
-        headers: {
-          ...passThroughHeaders(call.ctx.headers),
-          [HEADER.contentType]: PROTOBUF,
-          [HEADER.requestId]: call.ctx.requestId,
-          [HEADER.call]: id,
-          [HEADER.replyTo]: this.instance,
-          [HEADER.deadline]: String(call.ctx.deadline),
-        },
-      });
+      await this.client.send(topics.inputs, { key: ctx.requestId, value: encodeInferRequestProto(message), headers });
     } catch (err) {
       this.pending.get(id)?.reject(new InferenceError('UNAVAILABLE', `${where}: cannot publish to ${topics.inputs}: ${err instanceof Error ? err.message : String(err)}`));
       this.pending.delete(id);
@@ -170,8 +244,8 @@ export class KafkaNodeTransport implements NodeTransport {
         const details = parseDetails(headers[HEADER.errorDetails]);
         call.reject(new InferenceError(isInferenceErrorCode(code) ? code : codeOfStatus(headers[HEADER.errorStatus]), error, details === undefined ? undefined : { details }));
       } else {
-        // Views over the record's bytes (no copy): kafkajs hands each fetched record out once and keeps no reference.
-        call.resolve(decodeNodeOutputs(decodeInferResponseProto(message.value ?? Buffer.alloc(0)), `${call.where} (Kafka)`, true));
+        // Outputs decode as views over the record's bytes (no copy): kafkajs hands each fetched record out once and keeps no reference.
+        call.accept(decodeInferResponseProto(message.value ?? Buffer.alloc(0)));
       }
     } catch (err) {
       // An answer that is no ModelInferResponse is the worker's fault, not the caller's: a 500, as decodeNodeOutputs says for the rest.
@@ -187,8 +261,10 @@ export class KafkaNodeTransport implements NodeTransport {
   private describeWaitAs(id: string, node: string): string | undefined {
     const g = this.graphs.get(id);
     if (g === undefined) return undefined;
-    const topics = nodeTopicNames(g.prefix, g.name, node, g.version);
-    return `no answer on ${topics.outputs}; is a worker consuming ${topics.inputs}?`;
+    // A whole-graph call travels on the first node's topics (wholeGraphAs).
+    const whole = node === NodeKey.WHOLE_GRAPH;
+    const topics = nodeTopicNames(g.prefix, g.name, whole ? (g.nodes[0] ?? node) : node, g.version);
+    return `no answer on ${topics.outputs}${whole ? ' to the whole-graph call' : ''}; is a worker consuming ${topics.inputs}?`;
   }
 
   stats(): NodeTransportStats {

@@ -40,6 +40,11 @@ export const HEADER = {
   call: 'x-infergraph-call',
   /** The gateway instance waiting for the output. */
   replyTo: 'x-infergraph-reply-to',
+  /**
+   * "1" on a call record that asks the replica to run the whole graph (its model is "<graph>.*"): it runs it
+   * when it holds every node, and otherwise declines (NOT_FOUND, x-error-details {"wholeGraph":"declined"}).
+   */
+  wholeGraph: 'x-infergraph-whole-graph',
   /** Absolute deadline of the graph request, epoch milliseconds. */
   deadline: 'x-infergraph-deadline',
   error: 'x-error',
