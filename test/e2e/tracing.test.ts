@@ -122,8 +122,10 @@ describe('tracing across processes over gRPC', () => {
 
 describe('tracing across processes through Kafka', { skip: brokers.length === 0 ? 'KAFKA_BROKERS is not set' : false }, () => {
   const prefix = `tr${randomUUID().slice(0, 8)}`;
-  // graphs/kafka/iris-pipeline.yaml declares spec.transport: kafka: every node call goes through topics.
-  const kafkaEnv = { KAFKA_BROKERS: brokers.join(','), KAFKA_TOPIC_PREFIX: prefix, GRAPHS_DIR: 'graphs/kafka' };
+  // graphs/kafka/iris-pipeline.yaml declares spec.transport: kafka, and the worker holds its three nodes: each
+  // request is one whole-graph call through the first node's topics. NODE_TRANSPORT=kafka sends the fixture
+  // iris-per-node (nodeCalls: node) through Kafka too, every node call through its own topics.
+  const kafkaEnv = { KAFKA_BROKERS: brokers.join(','), KAFKA_TOPIC_PREFIX: prefix, GRAPHS_DIR: 'graphs/kafka,test/fixtures/graphs-transports', NODE_TRANSPORT: 'kafka' };
   let receiver: OtlpReceiver;
   let worker: RunningWorker;
   let gateway: RunningGateway;
@@ -144,16 +146,23 @@ describe('tracing across processes through Kafka', { skip: brokers.length === 0 
     await receiver?.close();
   });
 
-  it("parents a streamed request on its record's traceparent header and the worker spans on the node calls through node topics", async () => {
+  it("parents a streamed request on its record's traceparent header and the worker's spans on the whole-graph call through the first node's topics", async () => {
     const t = newTrace();
     await producer.send({ topic: `${prefix}.iris-pipeline.inputs`, messages: [{ key: 'user-1', value: JSON.stringify({ inputs: [ROW] }), headers: { traceparent: t.traceparent } }] });
-    assertTree('iris-pipeline', await receiver.trace(t.traceId, complete('iris-pipeline'), 30_000), t.callerSpan);
+    assertWholeTree('iris-pipeline', await receiver.trace(t.traceId, completeWhole('iris-pipeline'), 30_000), t.callerSpan);
   });
 
-  it('carries the trace through REST requests whose nodes run over Kafka', async () => {
+  it('carries the trace through REST requests whose graph runs whole over Kafka', async () => {
     const t = newTrace();
     const res = await request(gateway, 'POST', '/v2/models/iris-pipeline/infer', { inputs: [ROW] }, { traceparent: t.traceparent });
     assert.equal(res.status, 200, JSON.stringify(res.body));
-    assertTree('iris-pipeline', await receiver.trace(t.traceId, complete('iris-pipeline'), 30_000), t.callerSpan);
+    assertWholeTree('iris-pipeline', await receiver.trace(t.traceId, completeWhole('iris-pipeline'), 30_000), t.callerSpan);
+  });
+
+  it('links every node call through its own topics when the graph asks for node-by-node calls', async () => {
+    const t = newTrace();
+    const res = await request(gateway, 'POST', '/v2/models/iris-per-node/infer', { inputs: [ROW] }, { traceparent: t.traceparent });
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    assertTree('iris-per-node', await receiver.trace(t.traceId, complete('iris-per-node'), 30_000), t.callerSpan);
   });
 });
