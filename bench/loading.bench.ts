@@ -138,9 +138,9 @@ async function scenario(modelThreads: string, parts: Parts): Promise<Row> {
     for (const [name, u] of Object.entries(stalls)) stallsMs[name] = await longestStallMs(u);
     const loadingP99Ms = p99Between(busy, postedAt, windowEnd) ?? Number.NaN;
     if (process.env['BENCH_LOADING_SLOWEST'] !== undefined) {
-      const sinceQuiet = busy.samples.map(([at, ms]) => [busy.startedAtEpochMs + at - postedAt, ms] as const);
-      const slowest = sinceQuiet.filter(([at]) => at >= 0 && at < windowEnd - postedAt).sort((a, b) => b[1] - a[1]).slice(0, 8);
-      const before = sinceQuiet.filter(([at]) => at < 0).sort((a, b) => b[1] - a[1]).slice(0, 3);
+      const sincePost = busy.samples.map(([at, ms]) => [busy.startedAtEpochMs + at - postedAt, ms] as const);
+      const slowest = sincePost.filter(([at]) => at >= 0 && at < windowEnd - postedAt).sort((a, b) => b[1] - a[1]).slice(0, 8);
+      const before = sincePost.filter(([at]) => at < 0).sort((a, b) => b[1] - a[1]).slice(0, 3);
       console.log(`[loading] slowest while loading (sent ms after POST:ms): ${slowest.map(([at, ms]) => `${at}:${ms}`).join(' ')}; before the POST: ${before.map(([at, ms]) => `${at}:${ms}`).join(' ')}; READY after ${readyAt - postedAt} ms`);
     }
     const heartbeatsMissed = (await status()).removedWorkers.length > 0 || /missed its heartbeats/.test(c.output());
