@@ -2,8 +2,9 @@
 //   - the ceiling: a bare kafkajs consume -> produce pass-through (bench/support/kafka-relay.runner.ts, a
 //     process of its own, one hop, no inference);
 //   - the same pass-through with @platformatic/kafka (kafka-relay-platformatic.runner.ts): the client choice;
-//   - graph-topic streaming of a one-node graph (bench/graphs/iris-model) and of graphs/iris.yaml (gateway
-//     process consuming <prefix>.<graph>.inputs, producing .outputs);
+//   - graph-topic streaming of a one-node graph (bench/graphs/iris-model), of the same with dynamic batching
+//     (bench/graphs/iris-model-batched: the records in flight share onnxruntime runs) and of graphs/iris.yaml
+//     (gateway process consuming <prefix>.<graph>.inputs, producing .outputs);
 //   - the Kafka-connected three-node graph graphs/kafka/iris-pipeline.yaml (gateway + one worker process):
 //     as shipped, the worker holds every node, so each request crosses once (a whole-graph call: one record
 //     on the first node's inputs topic, its answer on that node's outputs, 4 topic hops per request); and
@@ -14,7 +15,7 @@
 // PASS/MISS lines for issue 19's targets: graph-topic streaming >= 0.6x and Kafka-connected >= 0.25x the ceiling.
 // Env: KAFKA_BROKERS (else a broker on free ports is started and stopped), BENCH_KAFKA_RECORDS (5000),
 // BENCH_KAFKA_ROUNDS (1; best of), BENCH_KAFKA_PARTITIONS ("1,3"), BENCH_KAFKA_SCENARIOS (all; comma list of
-// bare,bare-platformatic,one-node,iris,pipeline,pipeline-per-node), BENCH_CPU_PROF (a directory: gateways and workers write CPU profiles into <dir>/<process>/, the main thread's with thread id 0),
+// bare,bare-platformatic,one-node,one-node-batched,iris,pipeline,pipeline-per-node), BENCH_CPU_PROF (a directory: gateways and workers write CPU profiles into <dir>/<process>/, the main thread's with thread id 0),
 // BENCH_KAFKA_BACKLOG (records; off by default): one more row, the gateway started on a backlog of that many
 // iris requests already in the inputs topic (3 partitions), its RSS sampled while it works through them.
 // Writes bench/results/kafka-pipeline.json.
@@ -35,7 +36,7 @@ const PARTITIONS = (process.env['BENCH_KAFKA_PARTITIONS'] ?? '1,3').split(',').m
 const CPU_PROF = process.env['BENCH_CPU_PROF'];
 const log = (m: string): void => console.log(`[bench:kafka] ${m}`);
 
-type ScenarioName = 'bare' | 'bare-platformatic' | 'one-node' | 'iris' | 'pipeline' | 'pipeline-per-node';
+type ScenarioName = 'bare' | 'bare-platformatic' | 'one-node' | 'one-node-batched' | 'iris' | 'pipeline' | 'pipeline-per-node';
 interface Scenario {
   readonly name: ScenarioName;
   readonly label: string;
@@ -50,6 +51,11 @@ const SCENARIOS: readonly Scenario[] = [
   { name: 'bare', label: 'bare kafkajs pass-through (ceiling)' },
   { name: 'bare-platformatic', label: 'bare @platformatic/kafka pass-through (client choice)', relay: 'kafka-relay-platformatic.runner.js' },
   { name: 'one-node', label: 'graph topics, one-node graph (iris-model)', graph: { file: 'bench/graphs/iris-model/iris-model.yaml', name: 'iris-model', input: 'input', worker: false }, target: 0.6 },
+  {
+    name: 'one-node-batched',
+    label: 'graph topics, one-node graph with model.batching (iris-model-batched)',
+    graph: { file: 'bench/graphs/iris-model-batched/iris-model-batched.yaml', name: 'iris-model-batched', input: 'input', worker: false },
+  },
   { name: 'iris', label: 'graph topics, graphs/iris.yaml (3 nodes in-process)', graph: { file: 'graphs/iris.yaml', name: 'iris', input: 'features', worker: false }, target: 0.6 },
   { name: 'pipeline', label: 'Kafka-connected 3-node graph (graphs/kafka)', graph: { file: 'graphs/kafka/iris-pipeline.yaml', name: 'iris-pipeline', input: 'features', worker: true }, target: 0.25 },
   {
