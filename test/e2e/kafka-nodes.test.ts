@@ -8,6 +8,7 @@ import { Kafka, logLevel, type Consumer, type Producer } from 'kafkajs';
 import { EXAMPLES, goldenRows } from '../support/examples';
 import { assertSameOutputs } from '../support/same-outputs';
 import { startController, type RunningController } from '../support/controller.process';
+import { metricSample, scrapeMetrics } from '../support/metrics';
 import { request, startGateway, type RunningGateway } from '../support/gateway.process';
 import { pairVersionYaml } from '../support/graph-yaml';
 import { produceAndConsume, untilStreaming } from '../support/kafka-topics';
@@ -25,6 +26,45 @@ async function until(what: string, test: () => boolean | Promise<boolean>, timeo
     if (Date.now() > deadline) assert.fail(`${what} within ${timeoutMs} ms ${detail()}`);
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/** A record's headers as text (first value of repeated ones). */
+type TextHeaders = Record<string, string>;
+
+/**
+ * The headers of every record on these topics that `keep` accepts, by topic, read from the beginning in a group
+ * of its own until `done` says so and then for `settleMs` more (to see records that should not be there).
+ */
+async function recordHeaders(
+  topics: readonly string[],
+  keep: (key: string | undefined, headers: TextHeaders) => boolean,
+  done: (seen: ReadonlyMap<string, TextHeaders[]>) => boolean,
+  settleMs = 0,
+): Promise<Map<string, TextHeaders[]>> {
+  const kafka = new Kafka({ clientId: 'infergraph-test-replay', brokers, logLevel: logLevel.NOTHING });
+  const consumer = kafka.consumer({ groupId: `replay-${randomUUID()}` });
+  const seen = new Map<string, TextHeaders[]>();
+  await consumer.connect();
+  await consumer.subscribe({ topics: [...topics], fromBeginning: true });
+  await consumer.run({
+    eachMessage: async ({ topic, message }) => {
+      const headers = Object.fromEntries(Object.entries(message.headers ?? {}).map(([k, v]) => [k, String(Array.isArray(v) ? v[0] : v)]));
+      if (keep(message.key?.toString(), headers)) seen.set(topic, [...(seen.get(topic) ?? []), headers]);
+      await Promise.resolve();
+    },
+  });
+  try {
+    await until('the records looked for', () => done(seen), 30_000, () => JSON.stringify([...seen.keys()]));
+    await new Promise((r) => setTimeout(r, settleMs));
+    return seen;
+  } finally {
+    await consumer.disconnect();
+  }
+}
+
+/** Calls the gateway has made over its node bus so far. */
+async function busCallsOf(gw: RunningGateway): Promise<number> {
+  return metricSample(await scrapeMetrics(gw.baseUrl), 'infergraph_node_bus_calls_total');
 }
 
 describe('Kafka-connected nodes: every example graph through node topics, two worker replicas', { skip }, () => {
@@ -100,39 +140,12 @@ describe('Kafka-connected nodes: every example graph through node topics, two wo
     }
   });
 
-  /**
-   * The headers (as text) of every record keyed `id` on these topics, by topic, read from the beginning until
-   * `done` says so and then for `settleMs` more (to see records that should not be there).
-   */
-  async function recordsOf(id: string, topics: readonly string[], done: (seen: ReadonlyMap<string, Record<string, string>[]>) => boolean, settleMs = 0): Promise<Map<string, Record<string, string>[]>> {
-    const kafka = new Kafka({ clientId: 'infergraph-test-replay', brokers, logLevel: logLevel.NOTHING });
-    const consumer = kafka.consumer({ groupId: `${prefix}-replay-${randomUUID().slice(0, 6)}` });
-    const seen = new Map<string, Record<string, string>[]>();
-    await consumer.connect();
-    await consumer.subscribe({ topics: [...topics], fromBeginning: true });
-    await consumer.run({
-      eachMessage: async ({ topic, message }) => {
-        if (message.key?.toString() !== id) return;
-        const headers = Object.fromEntries(Object.entries(message.headers ?? {}).map(([k, v]) => [k, String(Array.isArray(v) ? v[0] : v)]));
-        seen.set(topic, [...(seen.get(topic) ?? []), headers]);
-        await Promise.resolve();
-      },
-    });
-    try {
-      await until('the records of the request', () => done(seen), 30_000, () => JSON.stringify([...seen.keys()]));
-      await new Promise((r) => setTimeout(r, settleMs));
-      return seen;
-    } finally {
-      await consumer.disconnect();
-    }
-  }
-
   it('keeps each node call and its answer on the node topics, keyed by request id, when the graph asks for node-by-node calls', async () => {
     const id = `trace-${randomUUID()}`;
     const res = await request(viaKafka, 'POST', '/v2/models/iris-per-node/infer', { id, inputs: [{ name: 'features', shape: [1, 4], datatype: 'FP32', data: [5.1, 3.5, 1.4, 0.2] }] });
     assert.equal(res.status, 200, JSON.stringify(res.body));
     const topics = ['standardize', 'classifier', 'species'].flatMap((n) => [`${prefix}.iris-per-node.${n}.inputs`, `${prefix}.iris-per-node.${n}.outputs`]);
-    const seen = await recordsOf(id, topics, (s) => topics.every((t) => s.has(t)));
+    const seen = await recordHeaders(topics, (key) => key === id, (s) => topics.every((t) => s.has(t)));
     for (const n of ['standardize', 'classifier', 'species']) {
       const calls = seen.get(`${prefix}.iris-per-node.${n}.inputs`) ?? [];
       assert.deepEqual(
@@ -145,11 +158,7 @@ describe('Kafka-connected nodes: every example graph through node topics, two wo
   });
 
   it('sends a chain graph whole: one call record on its first node\'s inputs topic, the answer on that node\'s outputs, nothing on the other nodes\' topics', async () => {
-    const calls = async (): Promise<number> => {
-      const text = await (await fetch(`${viaKafka.baseUrl}/metrics`)).text();
-      const line = text.split('\n').find((l) => l.startsWith('infergraph_node_bus_calls_total'));
-      return line === undefined ? 0 : Number(line.slice(line.lastIndexOf(' ') + 1));
-    };
+    const calls = (): Promise<number> => busCallsOf(viaKafka);
     const before = await calls();
     const id = `whole-${randomUUID()}`;
     const row = { id, inputs: [{ name: 'features', shape: [1, 4], datatype: 'FP32', data: [6.3, 3.3, 6.0, 2.5] }] };
@@ -160,7 +169,7 @@ describe('Kafka-connected nodes: every example graph through node topics, two wo
     const first = [`${prefix}.iris.standardize.inputs`, `${prefix}.iris.standardize.outputs`];
     const others = ['classifier', 'species'].flatMap((n) => [`${prefix}.iris.${n}.inputs`, `${prefix}.iris.${n}.outputs`]);
     // Read on for a second after the call and answer: no record of this request on the other nodes' topics.
-    const seen = await recordsOf(id, [...first, ...others], (s) => first.every((t) => s.has(t)), 1000);
+    const seen = await recordHeaders([...first, ...others], (key) => key === id, (s) => first.every((t) => s.has(t)), 1000);
     const [call] = seen.get(first[0] as string) ?? [];
     const [answer] = seen.get(first[1] as string) ?? [];
     assert.equal(call?.['x-infergraph-whole-graph'], '1');
@@ -201,11 +210,7 @@ describe('Kafka-connected chain graphs with a controller: whole on a worker that
     controller?.process.kill('SIGKILL');
   });
 
-  const busCalls = async (): Promise<number> => {
-    const text = await (await fetch(`${gateway.baseUrl}/metrics`)).text();
-    const line = text.split('\n').find((l) => l.startsWith('infergraph_node_bus_calls_total'));
-    return line === undefined ? 0 : Number(line.slice(line.lastIndexOf(' ') + 1));
-  };
+  const busCalls = (): Promise<number> => busCallsOf(gateway);
   const same = async (graph: string, data: number[]): Promise<void> => {
     const [res, ref] = await Promise.all([request(gateway, 'POST', `/v2/models/${graph}/infer`, row(data)), request(local, 'POST', `/v2/models/${graph}/infer`, row(data))]);
     assertSameOutputs(ref, res, graph);
@@ -224,23 +229,9 @@ describe('Kafka-connected chain graphs with a controller: whole on a worker that
   it('runs iris-apart node by node after the worker holding its first node declined the whole-graph call, with the in-process outputs', async () => {
     await untilServing('iris-apart');
     // The decline is on the record: an answer on the first node's outputs topic saying so.
-    const kafka = new Kafka({ clientId: 'infergraph-test-declined', brokers, logLevel: logLevel.NOTHING });
-    const consumer = kafka.consumer({ groupId: `${prefix}-declined` });
-    let declined: string | undefined;
-    await consumer.connect();
-    await consumer.subscribe({ topics: [`${prefix}.iris-apart.standardize.outputs`], fromBeginning: true });
-    await consumer.run({
-      eachMessage: async ({ message }) => {
-        const details = message.headers?.['x-error-details']?.toString();
-        if (details !== undefined && details.includes('declined')) declined ??= message.headers?.['x-error']?.toString();
-        await Promise.resolve();
-      },
-    });
-    try {
-      await until('a declined whole-graph call', () => declined !== undefined, 30_000);
-    } finally {
-      await consumer.disconnect();
-    }
+    const outputs = `${prefix}.iris-apart.standardize.outputs`;
+    const seen = await recordHeaders([outputs], (_key, h) => h['x-error-details']?.includes('declined') === true, (s) => s.has(outputs));
+    const declined = seen.get(outputs)?.[0]?.['x-error'];
     assert.match(declined ?? '', /cannot run graph "iris-apart" whole: it holds no ready replica of node "classifier"/);
     // untilServing's own requests already met the decline: its requests now go node by node (2 calls each).
     const before = await busCalls();

@@ -3,6 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { request, startGateway, type RunningGateway } from '../support/gateway.process';
 import { startController, type RunningController } from '../support/controller.process';
 import { startWorker, type RunningWorker } from '../support/worker.process';
+import { metricSample, scrapeMetrics } from '../support/metrics';
 
 // Real parts: a worker process serving the example graphs, a gateway sending their nodes to it over gRPC
 // (WORKERS), and an in-process gateway as the reference, all over loopback. A chain graph whose nodes the
@@ -19,20 +20,6 @@ const ROWS = [
 
 function body(row: number[], parameters?: Record<string, unknown>): object {
   return { inputs: [{ name: 'features', shape: [1, 4], datatype: 'FP32', data: row }], ...(parameters === undefined ? {} : { parameters }) };
-}
-
-async function scrape(gw: RunningGateway): Promise<string> {
-  const res = await fetch(`${gw.baseUrl}/metrics`);
-  assert.equal(res.status, 200);
-  return res.text();
-}
-
-/** The value of the first sample whose line starts with `name{` (or `name `) and holds every label given. */
-function sample(text: string, name: string, labels: Record<string, string> = {}): number {
-  const line = text
-    .split('\n')
-    .find((l) => (l.startsWith(`${name}{`) || l.startsWith(`${name} `)) && Object.entries(labels).every(([k, v]) => l.includes(`${k}="${v}"`)));
-  return line === undefined ? 0 : Number(line.slice(line.lastIndexOf(' ') + 1));
 }
 
 describe('chain graphs run whole on a worker over gRPC', () => {
@@ -53,7 +40,7 @@ describe('chain graphs run whole on a worker over gRPC', () => {
   });
 
   it('crosses to the worker once per request for a three-node chain and answers what the in-process graph answers', async () => {
-    const before = sample(await scrape(remote), 'infergraph_node_bus_calls_total');
+    const before = metricSample(await scrapeMetrics(remote.baseUrl), 'infergraph_node_bus_calls_total');
     for (const row of ROWS) {
       const [viaWorker, inProcess] = await Promise.all([request(remote, 'POST', '/v2/models/iris/infer', body(row)), request(local, 'POST', '/v2/models/iris/infer', body(row))]);
       assert.equal(viaWorker.status, 200, JSON.stringify(viaWorker.body));
@@ -61,11 +48,11 @@ describe('chain graphs run whole on a worker over gRPC', () => {
       assert.deepEqual((viaWorker.body as { outputs: unknown }).outputs, (inProcess.body as { outputs: unknown }).outputs);
     }
     // Node by node, iris (standardize -> classifier -> species) would be three calls per request.
-    assert.equal(sample(await scrape(remote), 'infergraph_node_bus_calls_total') - before, ROWS.length);
+    assert.equal(metricSample(await scrapeMetrics(remote.baseUrl), 'infergraph_node_bus_calls_total') - before, ROWS.length);
   });
 
   it("reports every node of the graph at the gateway, from the worker's report", async () => {
-    const count = async (node: string): Promise<number> => sample(await scrape(remote), 'infergraph_node_calls_total', { graph: 'iris', node, status: 'ok' });
+    const count = async (node: string): Promise<number> => metricSample(await scrapeMetrics(remote.baseUrl), 'infergraph_node_calls_total', { graph: 'iris', node, status: 'ok' });
     const nodes = ['standardize', 'classifier', 'species'];
     const before = await Promise.all(nodes.map(count));
     const res = await request(remote, 'POST', '/v2/models/iris/infer', body(ROWS[0] as number[], { trace: true }));
@@ -81,13 +68,13 @@ describe('chain graphs run whole on a worker over gRPC', () => {
   });
 
   it('calls node by node when a router reads the request, and routes as the request asks', async () => {
-    const before = sample(await scrape(remote), 'infergraph_node_bus_calls_total');
+    const before = metricSample(await scrapeMetrics(remote.baseUrl), 'infergraph_node_bus_calls_total');
     const res = await request(remote, 'POST', '/v2/models/iris-conditional/infer', body(ROWS[1] as number[], { model: 'forest' }));
     const ref = await request(local, 'POST', '/v2/models/iris-conditional/infer', body(ROWS[1] as number[], { model: 'forest' }));
     assert.equal(res.status, 200, JSON.stringify(res.body));
     assert.deepEqual((res.body as { outputs: unknown }).outputs, (ref.body as { outputs: unknown }).outputs);
     // The router runs in the gateway; only the forest model crosses.
-    assert.equal(sample(await scrape(remote), 'infergraph_node_bus_calls_total') - before, 1);
+    assert.equal(metricSample(await scrapeMetrics(remote.baseUrl), 'infergraph_node_bus_calls_total') - before, 1);
   });
 
   it("keeps a node's refusal a 400 naming the field when the graph ran whole", async () => {
@@ -132,13 +119,13 @@ describe('whole-graph calls with a controller: only to a worker that holds every
   ] as const) {
     it(`calls ${graph} ${callsPerRequest === 1 ? 'whole' : 'node by node'} (${why}) with the in-process outputs`, async () => {
       await untilServing(graph);
-      const before = sample(await scrape(gateway), 'infergraph_node_bus_calls_total');
+      const before = metricSample(await scrapeMetrics(gateway.baseUrl), 'infergraph_node_bus_calls_total');
       for (const row of ROWS) {
         const [res, ref] = await Promise.all([request(gateway, 'POST', `/v2/models/${graph}/infer`, body(row)), request(local, 'POST', `/v2/models/${graph}/infer`, body(row))]);
         assert.equal(res.status, 200, JSON.stringify(res.body));
         assert.deepEqual((res.body as { outputs: unknown }).outputs, (ref.body as { outputs: unknown }).outputs);
       }
-      assert.equal(sample(await scrape(gateway), 'infergraph_node_bus_calls_total') - before, callsPerRequest * ROWS.length);
+      assert.equal(metricSample(await scrapeMetrics(gateway.baseUrl), 'infergraph_node_bus_calls_total') - before, callsPerRequest * ROWS.length);
     });
   }
 });

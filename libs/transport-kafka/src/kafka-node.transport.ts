@@ -122,7 +122,7 @@ export class KafkaNodeTransport implements NodeTransport {
   private async invokeAs(graphId: string, call: NodeInvocation): Promise<TensorMap> {
     const graph = await this.registered(graphId);
     const message = encodeNodeCall(NodeKey.format(call.graph, call.node), call.ctx.requestId, call.ctx.parameters, call.inputs.values());
-    return this.call(graph, call.node, `node "${call.node}" of graph "${graphId}"`, call.ctx, message, false, (response, where) => decodeNodeOutputs(response, `${where} (Kafka)`, true));
+    return this.call(graph, call.node, `node "${call.node}" of graph "${graphId}"`, call.ctx, message, false, nodeAnswer);
   }
 
   /**
@@ -138,12 +138,8 @@ export class KafkaNodeTransport implements NodeTransport {
     if (declined !== undefined && performance.now() - declined < DECLINED_FOR_MS) return undefined;
     return async (call) => {
       const message = encodeNodeCall(NodeKey.format(graph.name, NodeKey.WHOLE_GRAPH, graph.version), call.ctx.requestId, call.ctx.parameters, call.inputs);
-      const decode = (response: ModelInferResponseMessage, where: string): GraphAnswer => {
-        const outputs: Tensor[] = [...decodeNodeOutputs(response, `${where} (Kafka)`, true).values()];
-        return { outputs, ...decodeGraphAnswer(parametersOf(response.parameters), `${where} (Kafka)`) };
-      };
       try {
-        return await this.call(graph, first, `graph "${graphId}"`, call.ctx, message, true, decode);
+        return await this.call(graph, first, `graph "${graphId}"`, call.ctx, message, true, graphAnswer);
       } catch (err) {
         if (!isWholeGraphDeclined(err)) throw err;
         this.declinedAt.set(graphId, performance.now());
@@ -360,6 +356,17 @@ export class KafkaNodeTransport implements NodeTransport {
       clearTimeout(timer);
     }
   }
+}
+
+/** A node call's answer: its outputs, as views over the record's bytes. */
+function nodeAnswer(response: ModelInferResponseMessage, where: string): TensorMap {
+  return decodeNodeOutputs(response, `${where} (Kafka)`, true);
+}
+
+/** A whole-graph call's answer: the graph's outputs and the node report beside them. */
+function graphAnswer(response: ModelInferResponseMessage, where: string): GraphAnswer {
+  const outputs: Tensor[] = [...decodeNodeOutputs(response, `${where} (Kafka)`, true).values()];
+  return { outputs, ...decodeGraphAnswer(parametersOf(response.parameters), `${where} (Kafka)`) };
 }
 
 /** The error class an HTTP status stands for (answers from producers that send only x-error-status). */
