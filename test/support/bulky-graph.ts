@@ -64,7 +64,11 @@ ${nodes.join('\n')}
  * scrape), from its /metrics; NaN when the gauge is missing.
  */
 export async function longestStallMs(metricsUrl: string): Promise<number> {
-  const text = await (await fetch(metricsUrl)).text();
+  return longestStallMsIn(await (await fetch(metricsUrl)).text());
+}
+
+/** longestStallMs read from a scrape already made (each scrape resets the gauge: read both figures from one). */
+export function longestStallMsIn(text: string): number {
   const line = text.split('\n').find((l) => /^infergraph_nodejs_eventloop_lag_max_seconds[{ ]/.test(l));
   return line === undefined ? Number.NaN : Math.round(Number(line.split(' ').at(-1)) * 1000 * 10) / 10;
 }

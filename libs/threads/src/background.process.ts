@@ -1,19 +1,8 @@
-import { existsSync } from 'node:fs';
-import { fork, type ChildProcess } from 'node:child_process';
+import { fork } from 'node:child_process';
 import { runProcessAtBackgroundPriority } from './background-priority';
-import { CallChannel, type CallReply } from './thread-calls';
+import { BackgroundRunner, type BackgroundRunnerOptions, type RunnerEvents, type RunnerHandle } from './background.runner';
 
-export interface BackgroundProcessOptions<Result> {
-  /** The compiled child script; it answers `{id, ...}` messages over IPC (see serveBackgroundCalls). */
-  readonly file: string;
-  /** What the process does, for errors: "the TypeScript compiler process". */
-  readonly what: string;
-  /** Why a missing script matters and what to do, appended to the error. */
-  readonly missingHint: string;
-  readonly resultOf: (reply: CallReply) => Result;
-  /** An idle process stops after this long, giving back its memory; undefined: it stays until this one ends. */
-  readonly idleStopMs?: number;
-}
+export type BackgroundProcessOptions<Result> = BackgroundRunnerOptions<Result>;
 
 /**
  * A child process for background work whose cost must not land on any thread of a serving process. A worker
@@ -25,95 +14,44 @@ export interface BackgroundProcessOptions<Result> {
  * Started on first use; it keeps this process alive only while a call is pending; if it dies, its pending
  * calls fail and the next call starts another; it leaves when this process does (its IPC channel closes).
  */
-export class BackgroundProcess<Result> {
-  private child: ChildProcess | undefined;
-  private calls: CallChannel<Result> | undefined;
-  private idle: NodeJS.Timeout | undefined;
-
-  constructor(private readonly options: BackgroundProcessOptions<Result>) {}
-
-  call(message: Readonly<Record<string, unknown>>): Promise<Result> {
-    let calls: CallChannel<Result>;
-    try {
-      calls = this.start();
-    } catch (err) {
-      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
-    }
-    clearTimeout(this.idle);
-    if (calls.pendingCount === 0) this.hold(true);
-    return calls.call(message);
-  }
+export class BackgroundProcess<Result> extends BackgroundRunner<Result> {
+  private childPid: number | undefined;
 
   /** The running child's process id, if one runs. */
   get pid(): number | undefined {
-    return this.child?.pid;
+    return this.childPid;
   }
 
-  /** Stops the child now (pending calls fail); the next call starts another. */
-  stop(): void {
-    const child = this.child;
-    if (child === undefined) return;
-    this.stopped(child, 'was stopped');
-    child.kill('SIGTERM');
-  }
-
-  private start(): CallChannel<Result> {
-    if (this.calls !== undefined) return this.calls;
-    if (!existsSync(this.options.file)) throw new Error(`${this.options.what} ${this.options.file} is missing (build with npm run build)${this.options.missingHint}`);
+  protected launch(file: string, events: RunnerEvents): RunnerHandle {
     // No inspector or loader flags of this process; stdout is not ours to write to; errors go to our stderr.
-    const child = fork(this.options.file, [], { execArgv: [], stdio: ['ignore', 'ignore', 'inherit', 'ipc'], serialization: 'advanced' });
-    const calls = new CallChannel<Result>(
-      (message) => {
+    const child = fork(file, [], { execArgv: [], stdio: ['ignore', 'ignore', 'inherit', 'ipc'], serialization: 'advanced' });
+    this.childPid = child.pid;
+    const gone = (why: string): void => {
+      if (this.childPid === child.pid) this.childPid = undefined;
+      events.gone(why);
+    };
+    child.on('message', events.answer);
+    child.on('error', (err) => gone(`failed: ${err.message}`));
+    child.on('exit', (code, signal) => gone(signal === null ? `exited with code ${String(code)}` : `was killed by ${signal}`));
+    return {
+      send: (message) => {
         if (!child.connected) throw new Error(`${this.options.what} is not connected`);
         child.send(message);
       },
-      this.options.resultOf,
-      (pending) => {
-        if (pending === 0) this.rest(child);
+      hold: (on) => {
+        if (on) {
+          child.ref();
+          child.channel?.ref();
+        } else {
+          child.unref();
+          child.channel?.unref();
+        }
       },
-    );
-    child.on('message', (reply: CallReply) => calls.answer(reply));
-    child.on('error', (err) => this.stopped(child, `failed: ${err.message}`));
-    child.on('exit', (code, signal) => this.stopped(child, signal === null ? `exited with code ${String(code)}` : `was killed by ${signal}`));
-    this.child = child;
-    this.calls = calls;
-    return calls;
-  }
-
-  /** Whether the child (its handle and IPC channel) keeps this process alive. */
-  private hold(on: boolean): void {
-    const child = this.child;
-    if (child === undefined) return;
-    if (on) {
-      child.ref();
-      child.channel?.ref();
-    } else {
-      child.unref();
-      child.channel?.unref();
-    }
-  }
-
-  /** Nothing pending: let this process exit, and stop the child if nothing comes for a while. */
-  private rest(child: ChildProcess): void {
-    this.hold(false);
-    const idleStopMs = this.options.idleStopMs;
-    if (idleStopMs === undefined) return;
-    clearTimeout(this.idle);
-    this.idle = setTimeout(() => {
-      if (this.child !== child || (this.calls?.pendingCount ?? 0) > 0) return;
-      this.stop();
-    }, idleStopMs);
-    this.idle.unref();
-  }
-
-  /** The child is gone (or going): fail what it held; the next call starts a new one. */
-  private stopped(child: ChildProcess, why: string): void {
-    if (this.child !== child) return;
-    const calls = this.calls;
-    this.child = undefined;
-    this.calls = undefined;
-    clearTimeout(this.idle);
-    calls?.failAll(() => new Error(`${this.options.what} ${why}`));
+      end: () => {
+        if (this.childPid === child.pid) this.childPid = undefined;
+        child.kill('SIGTERM');
+      },
+    };
   }
 }
 
