@@ -155,9 +155,16 @@ export class NodeInferenceService {
       const routers = new Map<string, RouterRuntime>();
       for (const n of parts.spec.spec.nodes) if (n.type === 'router') routers.set(n.name, new RouterNodeRuntime(n.router));
       const events = this.registry.events;
+      // Each node's key made once, not per call: the in-flight counts are maps keyed by it.
+      const keys = new Map<string, string>();
+      const keyOf = (node: string): string => {
+        let k = keys.get(node);
+        if (k === undefined) keys.set(node, (k = NodeKey.format(graph, node)));
+        return k;
+      };
       executor = new GraphExecutor(
         parts.plan,
-        { invoke: (call) => this.countedCall(NodeKey.format(graph, call.node), () => parts.call(call.node, call.inputs, call.ctx)) },
+        { invoke: (call) => this.countedCall(keyOf(call.node), () => parts.call(call.node, call.inputs, call.ctx)) },
         { routers, combiners: new Map() },
         {
           tracer: this.registry.tracer,

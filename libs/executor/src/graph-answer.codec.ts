@@ -28,11 +28,19 @@ const STATUSES: ReadonlySet<string> = new Set<NodeTiming['status']>(['ok', 'erro
 /** The answer parameters for a run's timings and routes. */
 export function encodeGraphAnswer(timings: readonly NodeTiming[], routes: Readonly<Record<string, string>>): Record<string, string> {
   return {
-    [GRAPH_ANSWER_PARAM.nodes]: timings.map((t) => `${t.node}:${t.type}:${t.status}:${t.startMs}:${t.durationMs}`).join(';'),
+    [GRAPH_ANSWER_PARAM.nodes]: timings.map((t) => `${t.node}:${t.type}:${t.status}:${microseconds(t.startMs)}:${microseconds(t.durationMs)}`).join(';'),
     [GRAPH_ANSWER_PARAM.routes]: Object.entries(routes)
       .map(([router, route]) => `${router}=${route}`)
       .join(';'),
   };
+}
+
+/**
+ * Milliseconds to the microsecond: a timing with all 17 digits of a double costs its formatting more than
+ * the node report is worth, and no clock here is finer.
+ */
+function microseconds(ms: number): number {
+  return Math.round(ms * 1000) / 1000;
 }
 
 /**

@@ -3,6 +3,7 @@ import {
   checkRequestId,
   decodeInferRequest,
   encodeInferResponse,
+  encodeInferResponseJson,
   encodeModelInferResponse,
   decodeInferRequestProto,
   encodeInferResponseProto,
@@ -64,7 +65,8 @@ export class KafkaGraphStream {
     await this.client.ensureTopics(
       graphs.flatMap((g) => Object.values(topicsOf(g)).map((topic: string) => ({ topic, partitions: g.partitions, owner: `graph "${g.name}" (spec.kafka.partitions)` }))),
     );
-    const byInputs = new Map(graphs.map((g) => [topicsOf(g).inputs, g]));
+    // Topic names once per graph, not per record.
+    const byInputs = new Map(graphs.map((g) => [topicsOf(g).inputs, { graph: g, topics: topicsOf(g) }]));
     this.pipeline = new PipelinedConsumer(
       this.client,
       {
@@ -79,8 +81,8 @@ export class KafkaGraphStream {
       this.logger,
     );
     await this.pipeline.start((record) => {
-      const graph = byInputs.get(record.topic);
-      return graph === undefined ? Promise.resolve() : this.handle(graph, record);
+      const streamed = byInputs.get(record.topic);
+      return streamed === undefined ? Promise.resolve() : this.handle(streamed.graph, streamed.topics, record);
     });
     this.logger.log(`streaming ${graphs.map((g) => `${topicsOf(g).inputs} -> ${topicsOf(g).outputs}`).join(', ')}`);
   }
@@ -94,21 +96,24 @@ export class KafkaGraphStream {
     return this.pipeline?.stats();
   }
 
-  private async handle(graph: StreamedGraph, { topic, partition, message }: ConsumedRecord): Promise<void> {
-    const topics = topicsOf(graph);
+  private async handle(graph: StreamedGraph, topics: GraphTopicNames, { topic, partition, message }: ConsumedRecord): Promise<void> {
     const headers = textHeaders(message.headers);
     const passThrough = passThroughHeaders(headers);
     const protobuf = isProtobuf(headers[HEADER.contentType]);
-    let answer: { topic: string; value: Buffer | null; headers: Record<string, string> };
+    let answer: { topic: string; value: Buffer | string | null; headers: Record<string, string> };
     try {
       const value = message.value;
       if (value === null || value.byteLength === 0) throw new InferenceError('INVALID_ARGUMENT', 'record has no value; expected an inference request');
       const request = protobuf ? decodeInferRequestProto(value) : decodeInferRequest(value);
       // The same rule as the body's id and the REST header: an id must be able to travel as an HTTP header.
       checkRequestId(headers[HEADER.requestId], 'x-request-id header');
-      const response = await this.inferRetrying(`${topic}[${partition}]@${message.offset}`, graph.name, request, headers[HEADER.requestId] ?? request.id, headers);
-      const body = protobuf ? encodeInferResponseProto(encodeModelInferResponse(response)) : Buffer.from(encodeInferResponse(response, request.outputs, false).body);
-      answer = { topic: topics.outputs, value: body, headers: { ...passThrough, [HEADER.requestId]: response.id, [HEADER.contentType]: protobuf ? PROTOBUF : 'application/json' } };
+      const response = await this.inferRetrying(() => `${topic}[${partition}]@${message.offset}`, graph.name, request, headers[HEADER.requestId] ?? request.id, headers);
+      // JSON answers go to the producer as text: kafkajs writes a string straight into the record batch.
+      const body = protobuf ? encodeInferResponseProto(encodeModelInferResponse(response)) : (encodeInferResponseJson(response, request.outputs, false) ?? encodeInferResponse(response, request.outputs, false).body);
+      // passThrough is this record's own object: the answer's headers are added to it, not copied.
+      passThrough[HEADER.requestId] = response.id;
+      passThrough[HEADER.contentType] = protobuf ? PROTOBUF : 'application/json';
+      answer = { topic: topics.outputs, value: body, headers: passThrough };
     } catch (err) {
       if (err instanceof UnansweredRecord) throw err;
       const status = err instanceof InferenceError ? err.httpStatus : 500;
@@ -134,9 +139,9 @@ export class KafkaGraphStream {
   /**
    * Runs the graph; a full batch queue is retried after a capped backoff instead of going to .errors.
    * Past the last attempt (or while stopping) the handler fails without answering, so the record is not
-   * committed and is consumed again: nothing is lost.
+   * committed and is consumed again: nothing is lost. `where` names the record, built only for a message.
    */
-  private async inferRetrying(where: string, graph: string, request: InferRequest, requestId: string | undefined, headers: Record<string, string>): Promise<InferResponse> {
+  private async inferRetrying(where: () => string, graph: string, request: InferRequest, requestId: string | undefined, headers: Record<string, string>): Promise<InferResponse> {
     for (let attempt = 1; ; attempt++) {
       try {
         return await this.infer(graph, request, requestId, headers);
@@ -144,11 +149,11 @@ export class KafkaGraphStream {
         if (!isBatchQueueFull(err)) throw err;
         const reason = (err as Error).message;
         if (attempt >= QUEUE_FULL_RETRY.attempts || this.stopping) {
-          this.logger.warn(`${where}: still refused after ${attempt} attempts (${reason}); leaving it uncommitted to be consumed again`);
-          throw new UnansweredRecord(`${where}: ${reason}`, { cause: err });
+          this.logger.warn(`${where()}: still refused after ${attempt} attempts (${reason}); leaving it uncommitted to be consumed again`);
+          throw new UnansweredRecord(`${where()}: ${reason}`, { cause: err });
         }
         const delayMs = Math.min(QUEUE_FULL_RETRY.maxMs, QUEUE_FULL_RETRY.firstMs * 2 ** (attempt - 1));
-        if (attempt === 1 || attempt % 10 === 0) this.logger.warn(`${where}: ${reason}; retrying in ${delayMs} ms (attempt ${attempt})`);
+        if (attempt === 1 || attempt % 10 === 0) this.logger.warn(`${where()}: ${reason}; retrying in ${delayMs} ms (attempt ${attempt})`);
         await new Promise((resolve) => setTimeout(resolve, delayMs));
       }
     }

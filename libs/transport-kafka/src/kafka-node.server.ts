@@ -99,11 +99,13 @@ export class KafkaNodeServer {
 
   private async handle(n: KafkaServedNode, outputs: string, { message }: ConsumedRecord): Promise<void> {
     const headers = textHeaders(message.headers);
-    const answerHeaders: Record<string, string> = {
-      ...passThroughHeaders(headers),
-      ...pick(headers, [HEADER.call, HEADER.replyTo, HEADER.requestId]),
-      [HEADER.contentType]: PROTOBUF,
-    };
+    // A fresh object per record: the call's correlation headers are added to it, not spread into copies.
+    const answerHeaders = passThroughHeaders(headers);
+    for (const name of ANSWER_CORRELATION) {
+      const v = headers[name];
+      if (v !== undefined) answerHeaders[name] = v;
+    }
+    answerHeaders[HEADER.contentType] = PROTOBUF;
     let value: Buffer | null = null;
     try {
       const deadline = headers[HEADER.deadline] === undefined ? undefined : Number(headers[HEADER.deadline]);
@@ -125,6 +127,5 @@ export class KafkaNodeServer {
   }
 }
 
-function pick(headers: Readonly<Record<string, string>>, names: readonly string[]): Record<string, string> {
-  return Object.fromEntries(names.flatMap((n) => (headers[n] === undefined ? [] : [[n, headers[n]]])));
-}
+/** The headers of a call its answer carries back, so the caller can match it. */
+const ANSWER_CORRELATION = [HEADER.call, HEADER.replyTo, HEADER.requestId] as const;

@@ -156,11 +156,11 @@ export class KafkaClient {
       const batch = this.queue.splice(0, MAX_BATCH);
       try {
         const producer = await this.connected();
-        const byTopic = new Map<string, { key: Buffer | string | null; value: Buffer | string | null; headers: IHeaders }[]>();
+        const byTopic = new Map<string, OutgoingRecord[]>();
         for (const q of batch) {
           let list = byTopic.get(q.topic);
           if (list === undefined) byTopic.set(q.topic, (list = []));
-          list.push({ key: q.record.key, value: q.record.value, headers: q.record.headers });
+          list.push(q.record); // kafkajs reads key, value and headers from it as it is
         }
         await producer.sendBatch({ acks: -1, topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })) });
         for (const q of batch) q.resolve();
@@ -179,7 +179,9 @@ export class TopicConfigError extends Error {
 /** Record headers as lower-cased strings (first value of repeated headers). */
 export function textHeaders(headers: IHeaders | undefined): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(headers ?? {})) {
+  if (headers === undefined) return out;
+  for (const k in headers) {
+    const v = headers[k];
     const first = Array.isArray(v) ? v[0] : v;
     if (first !== undefined) out[k.toLowerCase()] = Buffer.isBuffer(first) ? first.toString('utf8') : String(first);
   }

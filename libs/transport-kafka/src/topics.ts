@@ -65,5 +65,10 @@ export function isProtobuf(contentType: string | undefined): boolean {
 
 /** Headers a record's answer carries forward: W3C trace context and every x-* header. */
 export function passThroughHeaders(headers: Readonly<Record<string, string>>): Record<string, string> {
-  return Object.fromEntries(Object.entries(headers).filter(([k]) => k === 'traceparent' || k === 'tracestate' || (k.startsWith('x-') && !k.startsWith('x-infergraph-') && !k.startsWith('x-error'))));
+  // A loop over the keys, not entries/filter/fromEntries: this runs for every record a stream answers.
+  const out: Record<string, string> = {};
+  for (const k in headers) {
+    if (k === 'traceparent' || k === 'tracestate' || (k.startsWith('x-') && !k.startsWith('x-infergraph-') && !k.startsWith('x-error'))) out[k] = headers[k] as string;
+  }
+  return out;
 }
