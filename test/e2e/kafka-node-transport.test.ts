@@ -74,6 +74,39 @@ describe('Kafka node transport: answers in flight while the gateway subscribes t
     assert.equal(transport.stats().pending, 0);
   });
 
+  it('fails a call whose request has already ended at once, publishing nothing', async () => {
+    const published: string[] = [];
+    class CountingClient extends KafkaClient {
+      override send(...args: Parameters<KafkaClient['send']>): Promise<void> {
+        published.push(args[0]);
+        return super.send(...args);
+      }
+    }
+    const counting = new CountingClient(brokers, 'infergraph-test-transport-counting', logger);
+    const countingTransport = new KafkaNodeTransport(counting, `${prefix}.counting`, logger);
+    try {
+      await countingTransport.register({ name: 'a', prefix, partitions: 3, nodes: ['n'] });
+      const lifetime = new RequestLifetime();
+      const ctx = createRequestContext({ graph: 'a', timeoutMs: 10_000, signal: lifetime });
+      lifetime.end();
+      const input: Tensor = { name: 'x', datatype: 'FP32', shape: [1, 1], data: Float32Array.from([1]) };
+      const started = performance.now();
+      const err = (await countingTransport.invoke({ graph: 'a', node: 'n', inputs: new Map([['x', input]]), ctx }).then(
+        () => assert.fail('a call of an ended request answered'),
+        (e: unknown) => e,
+      )) as { code?: string; message?: string };
+      // Not its 10 s deadline: the end is known before anything is sent.
+      assert.ok(performance.now() - started < 2000, `failed after ${Math.round(performance.now() - started)} ms`);
+      assert.equal(err.code, 'DEADLINE_EXCEEDED');
+      assert.match(err.message ?? '', /request ended while waiting/);
+      assert.deepEqual(published, []);
+      assert.equal(countingTransport.stats().pending, 0);
+    } finally {
+      await countingTransport.close();
+      await counting.close();
+    }
+  });
+
   it('ends a call whose request ends while its record is still being published, with no unhandled rejection', async () => {
     // A broker slow to acknowledge: the record is published only when the test lets it go.
     let letGo: () => void = () => undefined;

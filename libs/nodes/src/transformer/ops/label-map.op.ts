@@ -15,15 +15,11 @@ export const labelMapOp: TransformOp<StepOf<'labelMap'>> = {
   apply(step, tensors): TensorMap {
     const input = tensorOf(tensors, step.tensor);
     const { labels } = step;
-    const data = Array.from({ length: input.data.length }, (_, i) => {
-      const index = indexAt(
-        input,
-        i,
-        labels.length,
-        (v) => `tensor "${input.name}" element ${i} is ${v}, but there are ${labels.length} labels (indices 0..${labels.length - 1})`,
-      );
-      return labels[index] ?? '';
-    });
+    // A plain loop with one message function for all elements (it reads `i`): this runs per request.
+    const data = new Array<string>(input.data.length);
+    let i = 0;
+    const outOfRange = (v: string): string => `tensor "${input.name}" element ${i} is ${v}, but there are ${labels.length} labels (indices 0..${labels.length - 1})`;
+    for (; i < data.length; i++) data[i] = labels[indexAt(input, i, labels.length, outOfRange)] ?? '';
     return withTensors(tensors, { name: step.output ?? step.tensor, datatype: 'BYTES', shape: input.shape, data });
   },
 };
