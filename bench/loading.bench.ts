@@ -4,6 +4,7 @@ import path from 'node:path';
 import { longestStallMs, longestStallMsIn, writeBulkyGraph } from '../test/support/bulky-graph';
 import { startController, type RunningController } from '../test/support/controller.process';
 import { goldenRows } from '../test/support/examples';
+import { scrapeMetrics } from '../test/support/metrics';
 import { startGateway, type RunningGateway } from '../test/support/gateway.process';
 import { p99Between, startLoad, type LoadSummary } from '../test/support/load-generator';
 import { repoPath } from '../test/support/repo';
@@ -108,11 +109,10 @@ async function scenario(modelThreads: string, parts: Parts): Promise<Row> {
     // Warm the path, then a quiet run as the reference.
     await startLoad(url, RATE, 2000, body).done;
     const quiet = await startLoad(url, RATE, 5000, body).done;
-    const stalls = { worker: `${worker.metricsUrl}/metrics`, gateway: `${gateway.baseUrl}/metrics`, controller: `${c.base}/metrics` };
+    const stalls = { worker: worker.metricsUrl ?? '', gateway: gateway.baseUrl, controller: c.base };
     // One scrape per process here and at READY: each resets the stall gauge, so the stall of the run is the
     // larger of the two figures read after the POST.
-    const scrape = async (u: string): Promise<string> => (await fetch(u)).text();
-    const before = new Map(await Promise.all(Object.entries(stalls).map(async ([n, u]) => [n, await scrape(u)] as const)));
+    const before = new Map(await Promise.all(Object.entries(stalls).map(async ([n, u]) => [n, await scrapeMetrics(u)] as const)));
     const gcBefore = process.env['BENCH_LOADING_GC'] === undefined ? undefined : new Map([...before].map(([n, text]) => [n, gcSoFar(text)] as const));
     const load = startLoad(url, RATE, 12_000, body);
     await new Promise((r) => setTimeout(r, 2000));
@@ -132,7 +132,7 @@ async function scenario(modelThreads: string, parts: Parts): Promise<Row> {
     if (gcBefore !== undefined) {
       for (const [name, u] of Object.entries(stalls)) {
         const before = gcBefore.get(name);
-        const text = await scrape(u);
+        const text = await scrapeMetrics(u);
         stallsAtReady.set(name, longestStallMsIn(text));
         const during = [...gcSoFar(text)].map(([kind, v]) => `${kind} ${v.count - (before?.get(kind)?.count ?? 0)}× ${Math.round((v.seconds - (before?.get(kind)?.seconds ?? 0)) * 10000) / 10} ms`);
         console.log(`[loading] ${name} garbage collections while loading: ${during.join(', ')}`);

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { metricSample, scrapeMetrics } from './metrics';
 import { repoPath } from './repo';
 
 // A large graph to load while something else serves: `models` distinct 4.5 MB models (copies of digits-mlp
@@ -59,16 +60,18 @@ ${nodes.join('\n')}
 `;
 }
 
+const LAG_MAX = 'infergraph_nodejs_eventloop_lag_max_seconds';
+
 /**
- * The longest event-loop stall (ms) a process reported since its last scrape (prom-client resets it on every
- * scrape), from its /metrics; NaN when the gauge is missing.
+ * The longest event-loop stall (ms) a process at `baseUrl` reported since its last scrape (prom-client resets
+ * it on every scrape), from its /metrics; NaN when the gauge is missing.
  */
-export async function longestStallMs(metricsUrl: string): Promise<number> {
-  return longestStallMsIn(await (await fetch(metricsUrl)).text());
+export async function longestStallMs(baseUrl: string): Promise<number> {
+  return longestStallMsIn(await scrapeMetrics(baseUrl));
 }
 
 /** longestStallMs read from a scrape already made (each scrape resets the gauge: read both figures from one). */
 export function longestStallMsIn(text: string): number {
-  const line = text.split('\n').find((l) => /^infergraph_nodejs_eventloop_lag_max_seconds[{ ]/.test(l));
-  return line === undefined ? Number.NaN : Math.round(Number(line.split(' ').at(-1)) * 1000 * 10) / 10;
+  if (!text.includes(`\n${LAG_MAX}`)) return Number.NaN;
+  return Math.round(metricSample(text, LAG_MAX) * 1000 * 10) / 10;
 }

@@ -91,13 +91,15 @@ export class KafkaNodeServer {
           this.logger,
         );
         this.served.set(key(n), consumer);
-        await consumer.start((record) => this.handle(n, topics.outputs, record));
+        // The models a record may name (the node, or its whole graph), made once per served node, not per record.
+        const models = { node: key(n), wholeGraph: NodeKey.format(n.graph, NodeKey.WHOLE_GRAPH, n.version) };
+        await consumer.start((record) => this.handle(n, models, topics.outputs, record));
         this.logger.log(`consuming ${topics.inputs} -> ${topics.outputs}`);
       }),
     );
   }
 
-  private async handle(n: KafkaServedNode, outputs: string, { message }: ConsumedRecord): Promise<void> {
+  private async handle(n: KafkaServedNode, models: { readonly node: string; readonly wholeGraph: string }, outputs: string, { message }: ConsumedRecord): Promise<void> {
     const headers = textHeaders(message.headers);
     // A fresh object per record: the call's correlation headers are added to it, not spread into copies.
     const answerHeaders = passThroughHeaders(headers);
@@ -115,7 +117,7 @@ export class KafkaNodeServer {
       if (message.value === null) throw new InferenceError('INVALID_ARGUMENT', 'node call record has no value');
       const request = decodeInferRequestProto(message.value);
       // A whole-graph call runs every node here, or is declined without running any (NodeInferenceService).
-      const model = headers[HEADER.wholeGraph] === '1' ? NodeKey.format(n.graph, NodeKey.WHOLE_GRAPH, n.version) : key(n);
+      const model = headers[HEADER.wholeGraph] === '1' ? models.wholeGraph : models.node;
       const response = await this.infer(model, request, headers, deadline);
       value = encodeInferResponseProto(encodeModelInferResponse(response));
     } catch (err) {

@@ -16,7 +16,7 @@ import {
   type TensorMap,
 } from '@infergraph/protocol';
 import { textHeaders, type KafkaClient, type KafkaLogger } from './kafka.client';
-import { HEADER, PROTOBUF, nodeTopicNames, passThroughHeaders } from './topics';
+import { HEADER, PROTOBUF, nodeTopicNames, passThroughHeaders, type NodeTopicNames } from './topics';
 
 /** A graph whose node calls travel through Kafka topics. */
 export interface KafkaConnectedGraph {
@@ -63,6 +63,8 @@ export class KafkaNodeTransport implements NodeTransport {
   private readonly instance = `gw-${randomUUID().slice(0, 8)}`;
   /** By graph id (`NodeKey.graphId`: the name, with the version for versions other than "1"). */
   private readonly graphs = new Map<string, KafkaConnectedGraph>();
+  /** Per registration, what its calls need and never changes: each node's topic names, the whole-graph model. */
+  private readonly derived = new WeakMap<KafkaConnectedGraph, { readonly topics: Map<string, NodeTopicNames>; readonly wholeGraphModel: string }>();
   private readonly pending = new Map<string, PendingCall>();
   /** Graphs whose topics could not be provisioned (e.g. a partition count clash), with the reason. */
   private readonly failed = new Map<string, string>();
@@ -137,7 +139,7 @@ export class KafkaNodeTransport implements NodeTransport {
     const declined = this.declinedAt.get(graphId);
     if (declined !== undefined && performance.now() - declined < DECLINED_FOR_MS) return undefined;
     return async (call) => {
-      const message = encodeNodeCall(NodeKey.format(graph.name, NodeKey.WHOLE_GRAPH, graph.version), call.ctx.requestId, call.ctx.parameters, call.inputs);
+      const message = encodeNodeCall(this.derivedOf(graph).wholeGraphModel, call.ctx.requestId, call.ctx.parameters, call.inputs);
       try {
         return await this.call(graph, first, `graph "${graphId}"`, call.ctx, message, true, graphAnswer);
       } catch (err) {
@@ -173,7 +175,7 @@ export class KafkaNodeTransport implements NodeTransport {
     wholeGraph: boolean,
     decode: (response: ModelInferResponseMessage, where: string) => T,
   ): Promise<T> {
-    const topics = nodeTopicNames(graph.prefix, graph.name, node, graph.version);
+    const topics = this.topicsOf(graph, node);
     const id = `${this.instance}-${++this.seq}`;
     this.calls++;
     const remaining = ctx.deadline - Date.now();
@@ -222,6 +224,20 @@ export class KafkaNodeTransport implements NodeTransport {
       this.pending.delete(id);
     }
     return answer;
+  }
+
+  /** A node's topic names, made once per registration (a call would otherwise build three strings). */
+  private topicsOf(graph: KafkaConnectedGraph, node: string): NodeTopicNames {
+    const topics = this.derivedOf(graph).topics;
+    let names = topics.get(node);
+    if (names === undefined) topics.set(node, (names = nodeTopicNames(graph.prefix, graph.name, node, graph.version)));
+    return names;
+  }
+
+  private derivedOf(graph: KafkaConnectedGraph): { readonly topics: Map<string, NodeTopicNames>; readonly wholeGraphModel: string } {
+    let d = this.derived.get(graph);
+    if (d === undefined) this.derived.set(graph, (d = { topics: new Map(), wholeGraphModel: NodeKey.format(graph.name, NodeKey.WHOLE_GRAPH, graph.version) }));
+    return d;
   }
 
   /** Completes the pending call an output record answers; counts answers for calls that already ended. */
