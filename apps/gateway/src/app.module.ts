@@ -39,7 +39,7 @@ export class AppModule {
         { provide: ModelStore, useFactory: () => new ModelStore({ settings: config.modelStore, logger: new Logger('models') }) },
         {
           provide: KAFKA_CLIENT,
-          useFactory: () => (config.kafka.brokers.length === 0 ? null : new KafkaClient(config.kafka.brokers, `infergraph-gateway-${process.pid}`, new Logger('kafka'))),
+          useFactory: () => (config.kafka.brokers.length === 0 ? null : new KafkaClient(config.kafka.brokers, `infergraph-gateway-${process.pid}`, new Logger('kafka'), { lingerMs: config.kafka.lingerMs })),
         },
         {
           provide: NODE_BUSES,

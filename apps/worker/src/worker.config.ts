@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { controlClientSecurityFrom, tlsFilesFrom, type ControlClientSecurity, type TlsFileSet } from '@infergraph/transport-grpc';
 import { secretFromEnv, type SecretDigest } from '@infergraph/protocol';
 import { listOf, parseEnvironment } from '@infergraph/engine';
+import { DEFAULT_LINGER_MS } from '@infergraph/transport-kafka';
 import { telemetryEnvShape, telemetrySettingsOf, type TelemetrySettings } from '@infergraph/telemetry';
 import { modelStoreEnvShape, modelStoreSettingsOf, type ModelStoreSettings } from '@infergraph/model-store';
 import { probeGpus } from './gpu.probe';
@@ -41,6 +42,8 @@ const envSchema = z.object({
   KAFKA_BROKERS: z.string().default(''),
   KAFKA_TOPIC_PREFIX: z.string().regex(/^[A-Za-z0-9._-]*$/).default(''),
   KAFKA_MAX_IN_FLIGHT: z.coerce.number().int().min(1).max(100_000).default(64),
+  /** Producer linger (Kafka's linger.ms): how long a produced record may wait for companions; 0 by default. */
+  KAFKA_LINGER_MS: z.coerce.number().int().min(0).max(1000).default(DEFAULT_LINGER_MS),
   KAFKA_SESSION_TIMEOUT_MS: z.coerce.number().int().min(6000).max(300_000).default(10_000),
 });
 
@@ -77,13 +80,14 @@ export interface WorkerConfig {
   /**
    * Kafka-connected nodes: brokers (empty: none), topic prefix override, whether every served graph's
    * nodes consume their topics (NODE_TRANSPORT=kafka) or only graphs with spec.transport: kafka, calls in
-   * flight per node before reading pauses, and the consumer session timeout.
+   * flight per node before reading pauses, the producer's linger, and the consumer session timeout.
    */
   readonly kafka: {
     readonly brokers: readonly string[];
     readonly topicPrefix: string | undefined;
     readonly allGraphs: boolean;
     readonly maxInFlight: number;
+    readonly lingerMs: number;
     readonly sessionTimeoutMs: number;
   };
   /** https:// and s3:// models: cache (MODEL_CACHE_*), trust (MODEL_CA_FILE, MODEL_ALLOW_HTTP) and S3_* endpoint. */
@@ -134,6 +138,7 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env, cwd = pro
       topicPrefix: e.KAFKA_TOPIC_PREFIX === '' ? undefined : e.KAFKA_TOPIC_PREFIX,
       allGraphs: e.NODE_TRANSPORT === 'kafka',
       maxInFlight: e.KAFKA_MAX_IN_FLIGHT,
+      lingerMs: e.KAFKA_LINGER_MS,
       sessionTimeoutMs: e.KAFKA_SESSION_TIMEOUT_MS,
     }),
     modelStore: modelStore.settings,

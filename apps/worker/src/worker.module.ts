@@ -47,7 +47,7 @@ export class WorkerModule {
         },
         {
           provide: KAFKA_CLIENT,
-          useFactory: () => (config.kafka.brokers.length === 0 ? null : new KafkaClient(config.kafka.brokers, `infergraph-worker-${config.id}`, new Logger('kafka'))),
+          useFactory: () => (config.kafka.brokers.length === 0 ? null : new KafkaClient(config.kafka.brokers, `infergraph-worker-${config.id}`, new Logger('kafka'), { lingerMs: config.kafka.lingerMs })),
         },
         DrainGate,
         NodeServingService,

@@ -1,5 +1,6 @@
 export * from './topics';
 export * from './kafka.client';
+export * from './send.coalescer';
 export * from './pipelined.consumer';
 export * from './kafka-graph.stream';
 export * from './kafka-node.transport';

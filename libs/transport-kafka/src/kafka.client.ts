@@ -1,4 +1,5 @@
 import { Kafka, logLevel, type Consumer, type ConsumerConfig, type IHeaders, type Producer } from 'kafkajs';
+import { SendCoalescer } from './send.coalescer';
 
 export interface KafkaLogger {
   log(message: string): void;
@@ -18,33 +19,40 @@ export interface TopicSpec {
   readonly owner: string;
 }
 
-interface Queued {
+interface Outgoing {
   readonly topic: string;
   readonly record: OutgoingRecord;
-  readonly resolve: () => void;
-  readonly reject: (err: unknown) => void;
+}
+
+export interface KafkaClientOptions {
+  /**
+   * Producer linger (Kafka's `linger.ms`): how long a record may wait for companions before its send
+   * starts. Default 0: records leave as soon as the previous send is acknowledged.
+   */
+  readonly lingerMs?: number;
 }
 
 const MAX_BATCH = 1000;
+export const DEFAULT_LINGER_MS = 0;
 
 /**
  * One connection to a Kafka cluster for a process: an idempotent producer whose sends are acknowledged
- * by all in-sync replicas and coalesced (records queued while a send is in flight leave together in the
- * next one, so throughput does not cost latency), topic provisioning, and consumers.
+ * by all in-sync replicas and coalesced (records queued while a send is in flight, or within the linger,
+ * leave together in the next one), topic provisioning, and consumers.
  */
 export class KafkaClient {
   readonly kafka: Kafka;
   private producer: Producer | undefined;
   private connecting: Promise<Producer> | undefined;
-  private queue: Queued[] = [];
-  /** The running flush loop, if any: records queued meanwhile leave in its next sendBatch. */
-  private flushing: Promise<void> | undefined;
+  private readonly outgoing: SendCoalescer<Outgoing>;
 
   constructor(
     readonly brokers: readonly string[],
     clientId: string,
     readonly logger: KafkaLogger,
+    options: KafkaClientOptions = {},
   ) {
+    this.outgoing = new SendCoalescer((batch) => this.sendBatch(batch), { lingerMs: options.lingerMs ?? DEFAULT_LINGER_MS, maxBatch: MAX_BATCH });
     // kafkajs logs every retriable protocol error (leader moves, coordinator loading) at error level;
     // failures that matter surface as rejections and consumer crash events, which are logged here.
     this.kafka = new Kafka({ clientId, brokers: [...brokers], logLevel: logLevel.NOTHING, retry: { retries: 8 } });
@@ -52,10 +60,7 @@ export class KafkaClient {
 
   /** Resolves once the broker acknowledged the record (acks=all). */
   send(topic: string, record: OutgoingRecord): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.queue.push({ topic, record, resolve, reject });
-      this.flushing ??= this.flush().finally(() => (this.flushing = undefined));
-    });
+    return this.outgoing.push({ topic, record });
   }
 
   consumer(config: ConsumerConfig): Consumer {
@@ -132,7 +137,7 @@ export class KafkaClient {
   }
 
   async close(): Promise<void> {
-    await this.flushing;
+    await this.outgoing.drain();
     await this.producer?.disconnect();
     this.producer = undefined;
     this.connecting = undefined;
@@ -151,23 +156,15 @@ export class KafkaClient {
     return this.connecting;
   }
 
-  private async flush(): Promise<void> {
-    while (this.queue.length > 0) {
-      const batch = this.queue.splice(0, MAX_BATCH);
-      try {
-        const producer = await this.connected();
-        const byTopic = new Map<string, OutgoingRecord[]>();
-        for (const q of batch) {
-          let list = byTopic.get(q.topic);
-          if (list === undefined) byTopic.set(q.topic, (list = []));
-          list.push(q.record); // kafkajs reads key, value and headers from it as it is
-        }
-        await producer.sendBatch({ acks: -1, topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })) });
-        for (const q of batch) q.resolve();
-      } catch (err) {
-        for (const q of batch) q.reject(err);
-      }
+  private async sendBatch(batch: readonly Outgoing[]): Promise<void> {
+    const producer = await this.connected();
+    const byTopic = new Map<string, OutgoingRecord[]>();
+    for (const q of batch) {
+      let list = byTopic.get(q.topic);
+      if (list === undefined) byTopic.set(q.topic, (list = []));
+      list.push(q.record); // kafkajs reads key, value and headers from it as it is
     }
+    await producer.sendBatch({ acks: -1, topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })) });
   }
 }
 

@@ -28,3 +28,17 @@ describe('gateway configuration: NODE_TLS_SERVER_NAME', () => {
     assert.throws(() => loadGatewayConfig({ ...tls, NODE_TLS_SERVER_NAME: 'Not A Name' }, dir), /NODE_TLS_SERVER_NAME/);
   });
 });
+
+describe('gateway configuration: KAFKA_LINGER_MS', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'infergraph-gw-config-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('is 0 by default and kept when set', () => {
+    assert.equal(loadGatewayConfig({}, dir).kafka.lingerMs, 0);
+    assert.equal(loadGatewayConfig({ KAFKA_LINGER_MS: '5' }, dir).kafka.lingerMs, 5);
+  });
+
+  it('is refused when negative, fractional or above a second, naming the variable', () => {
+    for (const bad of ['-1', '2.5', '1001', 'soon']) assert.throws(() => loadGatewayConfig({ KAFKA_LINGER_MS: bad }, dir), /KAFKA_LINGER_MS/, bad);
+  });
+});

@@ -5,6 +5,7 @@ import { predictAuthFrom } from '../auth/predict-auth.config';
 import { secretFromEnv, type SecretDigest } from '@infergraph/protocol';
 import type { PredictAuthSettings } from '../auth/predict-authenticator';
 import { listOf, parseEnvironment } from '@infergraph/engine';
+import { DEFAULT_LINGER_MS } from '@infergraph/transport-kafka';
 import { telemetryEnvShape, telemetrySettingsOf, type TelemetrySettings } from '@infergraph/telemetry';
 import { modelStoreEnvShape, modelStoreSettingsOf, type ModelStoreSettings } from '@infergraph/model-store';
 
@@ -46,6 +47,8 @@ const envSchema = z.object({
   KAFKA_TOPIC_PREFIX: z.string().regex(/^[A-Za-z0-9._-]*$/).default(''),
   KAFKA_GROUP_ID: z.string().min(1).default('infergraph-gateway'),
   KAFKA_MAX_IN_FLIGHT: z.coerce.number().int().min(1).max(100_000).default(256),
+  /** Producer linger (Kafka's linger.ms): how long a produced record may wait for companions; 0 by default. */
+  KAFKA_LINGER_MS: z.coerce.number().int().min(0).max(1000).default(DEFAULT_LINGER_MS),
   /** Hot reload of GRAPHS_DIR (standalone gateways): fs.watch plus a scan every GRAPHS_SCAN_MS. */
   GRAPHS_WATCH: z.enum(['true', 'false']).default('true'),
   GRAPHS_SCAN_MS: z.coerce.number().int().min(100).max(3_600_000).default(2000),
@@ -113,9 +116,9 @@ export interface GatewayConfig {
   readonly nodeTlsServerName: string | undefined;
   /**
    * Kafka: broker list (empty: no Kafka), topic prefix override, consumer group of the graph streams,
-   * and how many streamed requests may be in flight before reading pauses.
+   * how many streamed requests may be in flight before reading pauses, and the producer's linger.
    */
-  readonly kafka: { readonly brokers: readonly string[]; readonly topicPrefix: string | undefined; readonly groupId: string; readonly maxInFlight: number };
+  readonly kafka: { readonly brokers: readonly string[]; readonly topicPrefix: string | undefined; readonly groupId: string; readonly maxInFlight: number; readonly lingerMs: number };
   /** https:// and s3:// models: cache (MODEL_CACHE_*), trust (MODEL_CA_FILE, MODEL_ALLOW_HTTP) and S3_* endpoint. */
   readonly modelStore: ModelStoreSettings;
   /**
@@ -189,6 +192,7 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env, cwd = pr
       topicPrefix: e.KAFKA_TOPIC_PREFIX === '' ? undefined : e.KAFKA_TOPIC_PREFIX,
       groupId: e.KAFKA_GROUP_ID,
       maxInFlight: e.KAFKA_MAX_IN_FLIGHT,
+      lingerMs: e.KAFKA_LINGER_MS,
     }),
     workers: Object.freeze(workers),
     modelStore: modelStore.settings,
