@@ -321,79 +321,85 @@ describe('Kafka-connected nodes without a consumer', { skip }, () => {
   });
 });
 
-describe('Kafka-connected graph under load: kill -9 a worker mid-stream', { skip }, () => {
-  const prefix = `k${randomUUID().slice(0, 8)}`;
-  const topics = { inputs: `${prefix}.iris-pipeline.inputs`, outputs: `${prefix}.iris-pipeline.outputs`, errors: `${prefix}.iris-pipeline.errors` };
-  const kafka = new Kafka({ clientId: 'infergraph-test-kill', brokers, logLevel: logLevel.NOTHING });
-  const workerEnv = { GRAPHS_DIR: 'graphs/kafka', KAFKA_BROKERS: brokers.join(','), KAFKA_TOPIC_PREFIX: prefix, KAFKA_SESSION_TIMEOUT_MS: '6000' };
-  const MAX_IN_FLIGHT = 200;
-  let worker: RunningWorker;
-  let gw: RunningGateway;
-  let producer: Producer;
-  let consumer: Consumer;
-  const answered = new Map<string, number>();
-  const failed = new Map<string, string>();
+// Twice: with the default producer (a record leaves as soon as the previous send is acknowledged), and with a
+// 20 ms linger on the gateway and the worker, so the killed worker holds more answers it never sent.
+for (const lingerMs of [undefined, 20]) {
+  describe(`Kafka-connected graph under load: kill -9 a worker mid-stream${lingerMs === undefined ? '' : ` (KAFKA_LINGER_MS=${lingerMs})`}`, { skip }, () => {
+    const prefix = `k${randomUUID().slice(0, 8)}`;
+    const topics = { inputs: `${prefix}.iris-pipeline.inputs`, outputs: `${prefix}.iris-pipeline.outputs`, errors: `${prefix}.iris-pipeline.errors` };
+    const kafka = new Kafka({ clientId: 'infergraph-test-kill', brokers, logLevel: logLevel.NOTHING });
+    const linger: Record<string, string> = lingerMs === undefined ? {} : { KAFKA_LINGER_MS: String(lingerMs) };
+    const workerEnv = { GRAPHS_DIR: 'graphs/kafka', KAFKA_BROKERS: brokers.join(','), KAFKA_TOPIC_PREFIX: prefix, KAFKA_SESSION_TIMEOUT_MS: '6000', ...linger };
+    const MAX_IN_FLIGHT = 200;
+    let worker: RunningWorker;
+    let gw: RunningGateway;
+    let producer: Producer;
+    let consumer: Consumer;
+    const answered = new Map<string, number>();
+    const failed = new Map<string, string>();
 
-  before(async () => {
-    worker = await startWorker(workerEnv);
-    gw = await startGateway({
-      GRAPHS_DIR: 'graphs/kafka',
-      KAFKA_BROKERS: brokers.join(','),
-      KAFKA_TOPIC_PREFIX: prefix,
-      KAFKA_GROUP_ID: `${prefix}-gw`,
-      KAFKA_MAX_IN_FLIGHT: String(MAX_IN_FLIGHT),
+    before(async () => {
+      worker = await startWorker(workerEnv);
+      gw = await startGateway({
+        GRAPHS_DIR: 'graphs/kafka',
+        KAFKA_BROKERS: brokers.join(','),
+        KAFKA_TOPIC_PREFIX: prefix,
+        KAFKA_GROUP_ID: `${prefix}-gw`,
+        KAFKA_MAX_IN_FLIGHT: String(MAX_IN_FLIGHT),
+        ...linger,
+      });
+      await untilStreaming(gw, topics.inputs);
+      ({ producer, consumer } = await produceAndConsume(kafka, `${prefix}-test`, [topics.outputs, topics.errors], (topic, message) => {
+        const id = message.headers?.['x-request-id']?.toString() ?? (JSON.parse(message.value?.toString() ?? '{}') as { id?: string }).id ?? '';
+        if (topic === topics.outputs) answered.set(id, (answered.get(id) ?? 0) + 1);
+        else failed.set(id, message.headers?.['x-error']?.toString() ?? '');
+      }));
     });
-    await untilStreaming(gw, topics.inputs);
-    ({ producer, consumer } = await produceAndConsume(kafka, `${prefix}-test`, [topics.outputs, topics.errors], (topic, message) => {
-      const id = message.headers?.['x-request-id']?.toString() ?? (JSON.parse(message.value?.toString() ?? '{}') as { id?: string }).id ?? '';
-      if (topic === topics.outputs) answered.set(id, (answered.get(id) ?? 0) + 1);
-      else failed.set(id, message.headers?.['x-error']?.toString() ?? '');
-    }));
-  });
-  after(async () => {
-    await consumer?.disconnect();
-    await producer?.disconnect();
-    await gw?.stop();
-    await worker?.kill();
-  });
+    after(async () => {
+      await consumer?.disconnect();
+      await producer?.disconnect();
+      await gw?.stop();
+      await worker?.kill();
+    });
 
-  it('answers every one of 10,000 requests (outputs or errors, none lost) across a worker kill -9 and restart, with reading paused at the in-flight limit', async () => {
-    const rows = goldenRows('iris-logreg');
-    const total = 10_000;
-    const sending = (async () => {
-      for (let i = 0; i < total; i += 500) {
-        const messages = Array.from({ length: Math.min(500, total - i) }, (_, k) => ({
-          key: `user-${(i + k) % 97}`,
-          value: JSON.stringify({ id: `r-${i + k}`, inputs: [{ name: 'features', shape: [1, 4], datatype: 'FP32', data: rows[(i + k) % rows.length] }] }),
-          headers: { 'x-request-id': `r-${i + k}` },
-        }));
-        await producer.send({ topic: topics.inputs, messages });
-      }
-    })();
-    const seen = (): number => new Set([...answered.keys(), ...failed.keys()]).size;
-    await until('2,000 answers before the kill', () => seen() >= 2000, 120_000, () => `(answered ${answered.size}, failed ${failed.size})`);
-    await worker.kill();
-    const atKill = seen();
-    await new Promise((r) => setTimeout(r, 1000));
-    worker = await startWorker(workerEnv);
-    await sending;
-    await until(
-      `all ${total} request ids in outputs or errors`,
-      () => seen() >= total,
-      240_000,
-      () => `(answered ${answered.size}, failed ${failed.size}; ${gw.output().slice(-2000)})`,
-    );
-    const ids = new Set([...answered.keys(), ...failed.keys()]);
-    const lost = Array.from({ length: total }, (_, i) => `r-${i}`).filter((id) => !ids.has(id));
-    const duplicates = [...answered.values()].reduce((n, c) => n + c - 1, 0);
-    const status = (await request(gw, 'GET', '/v1/kafka')).body as { stream: { peakInFlight: number; maxInFlight: number; pauses: number }; nodeCalls: { lateOrDuplicate: number } };
-    console.log(
-      `[kafka] kill -9: ${answered.size} answered, ${failed.size} in errors, ${lost.length} lost, ${duplicates} duplicate outputs; killed at ${atKill}; ` +
-        `peak in flight ${status.stream.peakInFlight}/${status.stream.maxInFlight}, ${status.stream.pauses} pauses, ${status.nodeCalls.lateOrDuplicate} late node answers`,
-    );
-    assert.deepEqual(lost, []);
-    assert.ok(answered.size > total / 2, `most requests answered (${answered.size}); errors: ${[...new Set(failed.values())].slice(0, 3).join(' | ')}`);
-    assert.ok(status.stream.peakInFlight <= MAX_IN_FLIGHT, `in flight ${status.stream.peakInFlight} > ${MAX_IN_FLIGHT}`);
-    assert.ok(status.stream.pauses > 0, 'reading paused at the in-flight limit');
+    it('answers every one of 10,000 requests (outputs or errors, none lost) across a worker kill -9 and restart, with reading paused at the in-flight limit', async () => {
+      const rows = goldenRows('iris-logreg');
+      const total = 10_000;
+      const sending = (async () => {
+        for (let i = 0; i < total; i += 500) {
+          const messages = Array.from({ length: Math.min(500, total - i) }, (_, k) => ({
+            key: `user-${(i + k) % 97}`,
+            value: JSON.stringify({ id: `r-${i + k}`, inputs: [{ name: 'features', shape: [1, 4], datatype: 'FP32', data: rows[(i + k) % rows.length] }] }),
+            headers: { 'x-request-id': `r-${i + k}` },
+          }));
+          await producer.send({ topic: topics.inputs, messages });
+        }
+      })();
+      const seen = (): number => new Set([...answered.keys(), ...failed.keys()]).size;
+      await until('2,000 answers before the kill', () => seen() >= 2000, 120_000, () => `(answered ${answered.size}, failed ${failed.size})`);
+      await worker.kill();
+      const atKill = seen();
+      await new Promise((r) => setTimeout(r, 1000));
+      worker = await startWorker(workerEnv);
+      await sending;
+      await until(
+        `all ${total} request ids in outputs or errors`,
+        () => seen() >= total,
+        240_000,
+        () => `(answered ${answered.size}, failed ${failed.size}; ${gw.output().slice(-2000)})`,
+      );
+      const ids = new Set([...answered.keys(), ...failed.keys()]);
+      const lost = Array.from({ length: total }, (_, i) => `r-${i}`).filter((id) => !ids.has(id));
+      const duplicates = [...answered.values()].reduce((n, c) => n + c - 1, 0);
+      const status = (await request(gw, 'GET', '/v1/kafka')).body as { stream: { peakInFlight: number; maxInFlight: number; pauses: number }; nodeCalls: { lateOrDuplicate: number } };
+      console.log(
+        `[kafka] kill -9${lingerMs === undefined ? '' : `, linger ${lingerMs} ms`}: ${answered.size} answered, ${failed.size} in errors, ${lost.length} lost, ${duplicates} duplicate outputs; killed at ${atKill}; ` +
+          `peak in flight ${status.stream.peakInFlight}/${status.stream.maxInFlight}, ${status.stream.pauses} pauses, ${status.nodeCalls.lateOrDuplicate} late node answers`,
+      );
+      assert.deepEqual(lost, []);
+      assert.ok(answered.size > total / 2, `most requests answered (${answered.size}); errors: ${[...new Set(failed.values())].slice(0, 3).join(' | ')}`);
+      assert.ok(status.stream.peakInFlight <= MAX_IN_FLIGHT, `in flight ${status.stream.peakInFlight} > ${MAX_IN_FLIGHT}`);
+      assert.ok(status.stream.pauses > 0, 'reading paused at the in-flight limit');
+    });
   });
-});
+}
