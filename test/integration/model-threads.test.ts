@@ -5,10 +5,11 @@ import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
-import type { Datatype, Tensor, TensorData, TensorMap, TensorSpec } from '@infergraph/protocol';
+import type { TensorMap } from '@infergraph/protocol';
 import { ModelThreads, OnnxModelLoader, type ThreadedModelSession } from '@infergraph/runtime-onnx';
 import { LOWERED_NICE, priorityIsRestorable, threadNiceValues } from '@infergraph/threads';
 import { repoPath } from '../support/repo';
+import { feedsFor, plain } from '../support/model-feeds';
 
 
 // Integration: onnxruntime sessions held in model threads (MODEL_THREADS on workers) against sessions on the
@@ -17,52 +18,6 @@ import { repoPath } from '../support/repo';
 // fail what it held with its reason and say so once.
 
 const models = execFileSync('git', ['ls-files', '*.onnx'], { cwd: repoPath(), encoding: 'utf8' }).split('\n').filter((f) => f !== '');
-
-/** Deterministic data of `datatype` for `count` elements. */
-function dataOf(datatype: Datatype, count: number, seed: number): TensorData {
-  const at = (i: number): number => ((i * 37 + seed * 11) % 17) - 8;
-  switch (datatype) {
-    case 'FP32':
-      return Float32Array.from({ length: count }, (_, i) => at(i) / 4);
-    case 'FP64':
-      return Float64Array.from({ length: count }, (_, i) => at(i) / 4);
-    case 'INT64':
-      return BigInt64Array.from({ length: count }, (_, i) => BigInt(at(i)));
-    case 'UINT64':
-      return BigUint64Array.from({ length: count }, (_, i) => BigInt(Math.abs(at(i))));
-    case 'INT32':
-      return Int32Array.from({ length: count }, (_, i) => at(i));
-    case 'INT16':
-      return Int16Array.from({ length: count }, (_, i) => at(i));
-    case 'INT8':
-      return Int8Array.from({ length: count }, (_, i) => at(i));
-    case 'UINT32':
-      return Uint32Array.from({ length: count }, (_, i) => Math.abs(at(i)));
-    case 'UINT16':
-    case 'FP16': // raw half-precision bits
-      return Uint16Array.from({ length: count }, (_, i) => Math.abs(at(i)));
-    case 'UINT8':
-    case 'BOOL':
-      return Uint8Array.from({ length: count }, (_, i) => (datatype === 'BOOL' ? Math.abs(at(i)) % 2 : Math.abs(at(i))));
-    case 'BYTES':
-      return Array.from({ length: count }, (_, i) => `s${at(i)}`);
-    default:
-      throw new Error(`no test data for ${String(datatype)}`);
-  }
-}
-
-function feedsFor(inputs: readonly TensorSpec[], rows: number): TensorMap {
-  return new Map(
-    inputs.map((spec, k): [string, Tensor] => {
-      const shape = spec.shape.map((d) => (d < 0 ? rows : d));
-      return [spec.name, { name: spec.name, datatype: spec.datatype, shape, data: dataOf(spec.datatype, shape.reduce((a, b) => a * b, 1), k) }];
-    }),
-  );
-}
-
-function plain(outputs: TensorMap): unknown {
-  return [...outputs.values()].map((t) => ({ name: t.name, datatype: t.datatype, shape: [...t.shape], data: Array.from(t.data as ArrayLike<unknown>) }));
-}
 
 describe('model sessions in model threads', () => {
   const onLoop = new OnnxModelLoader();

@@ -8,9 +8,10 @@ import * as ort from 'onnxruntime-node';
 import type { TensorData } from '@infergraph/protocol';
 import { lowerPriorityWhile } from '@infergraph/threads';
 import { createOrtSession } from './onnx-session.factory';
+import type { OrtSessionHandle } from './ort-session.handle';
 import type { ThreadReply, ThreadRequest } from './model-thread.protocol';
 
-const sessions = new Map<number, ort.InferenceSession>();
+const sessions = new Map<number, OrtSessionHandle>();
 
 function messageOf(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
@@ -24,7 +25,8 @@ async function run(request: Extract<ThreadRequest, { op: 'run' }>, transfer: Tra
     for (const [name, type, data, shape] of request.feeds) {
       feeds[name] = new ort.Tensor(type as ort.Tensor.Type, data, shape);
     }
-    const results = await session.run(feeds);
+    // The runs of one message run back to back: synchronously where the session allows it.
+    const results = session.runNow === undefined ? await session.run(feeds) : session.runNow(feeds);
     const outputs: [string, TensorData, readonly number[]][] = [];
     for (const name of session.outputNames) {
       const value = results[name];

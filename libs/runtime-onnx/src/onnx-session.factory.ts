@@ -1,11 +1,12 @@
-import * as ort from 'onnxruntime-node';
+import type * as ort from 'onnxruntime-node';
 import type { TensorSpec } from '@infergraph/protocol';
 import type { ModelLoadOptions } from '@infergraph/nodes';
 import { datatypeOfOrt } from './onnx-datatype.map';
+import { openOrtSession, type OrtSessionHandle } from './ort-session.handle';
 
 /** An onnxruntime session with the provider it got and the model's tensor signature. */
 export interface CreatedOrtSession {
-  readonly session: ort.InferenceSession;
+  readonly session: OrtSessionHandle;
   readonly provider: string;
   /** Why the provider differs from the one asked for (CUDA unavailable), if it does. */
   readonly providerNote: string | undefined;
@@ -25,15 +26,15 @@ export async function createOrtSession(bytes: Uint8Array, options: ModelLoadOpti
   let fallback: string | undefined;
   if (preferGpu) {
     try {
-      return described(await ort.InferenceSession.create(bytes, { ...sessionOptions, executionProviders: ['cuda'] }), 'cuda', undefined);
+      return described(await openOrtSession(bytes, { ...sessionOptions, executionProviders: ['cuda'] }), 'cuda', undefined);
     } catch (err) {
       fallback = `CUDA execution provider unavailable (${(err instanceof Error ? err.message : String(err)).split('\n')[0] ?? ''}); using CPU`;
     }
   }
-  return described(await ort.InferenceSession.create(bytes, sessionOptions), 'cpu', fallback);
+  return described(await openOrtSession(bytes, sessionOptions), 'cpu', fallback);
 }
 
-async function described(session: ort.InferenceSession, provider: string, providerNote: string | undefined): Promise<CreatedOrtSession> {
+async function described(session: OrtSessionHandle, provider: string, providerNote: string | undefined): Promise<CreatedOrtSession> {
   try {
     return {
       session,
