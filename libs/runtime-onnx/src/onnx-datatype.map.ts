@@ -24,3 +24,22 @@ const DATATYPE_OF_ORT: ReadonlyMap<string, Datatype> = new Map(
 export function datatypeOfOrt(type: string): Datatype | undefined {
   return DATATYPE_OF_ORT.get(type);
 }
+
+/** onnxruntime tensor type names by ONNX TensorProto element type (the ONNX specification's enum). */
+export const ORT_TYPE_OF_ONNX_ELEMENT: Readonly<Record<number, string>> = {
+  1: 'float32',
+  2: 'uint8',
+  3: 'int8',
+  4: 'uint16',
+  5: 'int16',
+  6: 'int32',
+  7: 'int64',
+  8: 'string',
+  9: 'bool',
+  10: 'float16',
+  11: 'float64',
+  12: 'uint32',
+  13: 'uint64',
+  21: 'uint4',
+  22: 'int4',
+};

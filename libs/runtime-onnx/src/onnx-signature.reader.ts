@@ -1,29 +1,12 @@
 import { open, type FileHandle } from 'node:fs/promises';
 import type { TensorSpec } from '@infergraph/protocol';
-import { datatypeOfOrt } from './onnx-datatype.map';
+import { ORT_TYPE_OF_ONNX_ELEMENT, datatypeOfOrt } from './onnx-datatype.map';
 
 /** A model's graph inputs (initializers excluded, as onnxruntime counts them) and outputs. */
 export interface OnnxSignature {
   readonly inputs: readonly TensorSpec[];
   readonly outputs: readonly TensorSpec[];
 }
-
-// ONNX TensorProto.DataType numbers -> onnxruntime's type names (the ones onnx-datatype.map knows).
-const ORT_NAME_OF_ELEM_TYPE: Readonly<Record<number, string>> = {
-  1: 'float32',
-  2: 'uint8',
-  3: 'int8',
-  4: 'uint16',
-  5: 'int16',
-  6: 'int32',
-  7: 'int64',
-  8: 'string',
-  9: 'bool',
-  10: 'float16',
-  11: 'float64',
-  12: 'uint32',
-  13: 'uint64',
-};
 
 /**
  * Reads a model's input and output signature from its ONNX bytes without creating a session: for processes
@@ -67,7 +50,7 @@ function valueSpec(valueInfo: Uint8Array, role: 'input' | 'output'): TensorSpec 
     if (f.number === 1 && f.wire === 0) elemType = f.value;
     else if (f.number === 2 && f.wire === 2) shape = dims(f.bytes);
   }
-  const ortName = ORT_NAME_OF_ELEM_TYPE[elemType];
+  const ortName = ORT_TYPE_OF_ONNX_ELEMENT[elemType];
   const datatype = ortName === undefined ? undefined : datatypeOfOrt(ortName);
   if (datatype === undefined) throw new Error(`model ${role} "${name}" has element type ${elemType}, which the Open Inference Protocol cannot carry`);
   return { name, datatype, shape };

@@ -1,4 +1,5 @@
 import * as ort from 'onnxruntime-node';
+import { ORT_TYPE_OF_ONNX_ELEMENT } from './onnx-datatype.map';
 
 /** Feeds of one run, by input name. */
 export type OrtFeeds = Record<string, ort.Tensor>;
@@ -42,25 +43,6 @@ interface NativeSession {
   run(feeds: OrtFeeds, fetches: Record<string, null>, options: ort.InferenceSession.RunOptions): OrtResults;
   dispose(): void;
 }
-
-/** onnxruntime tensor type names by ONNX TensorProto element type (the ONNX specification's enum). */
-const ORT_TYPE_OF_ELEMENT: Readonly<Record<number, ort.Tensor.Type>> = {
-  1: 'float32',
-  2: 'uint8',
-  3: 'int8',
-  4: 'uint16',
-  5: 'int16',
-  6: 'int32',
-  7: 'int64',
-  8: 'string',
-  9: 'bool',
-  10: 'float16',
-  11: 'float64',
-  12: 'uint32',
-  13: 'uint64',
-  21: 'uint4',
-  22: 'int4',
-};
 
 let nativeBinding: Promise<NativeBinding | undefined> | undefined;
 
@@ -151,7 +133,7 @@ function nativeSession(session: NativeSession): OrtSessionHandle {
 /** The public API's description of a value, from the binding's. */
 function metadataOf(m: NativeValueMetadata): ort.InferenceSession.ValueMetadata {
   if (!m.isTensor) return { name: m.name, isTensor: false };
-  const type = ORT_TYPE_OF_ELEMENT[m.type];
+  const type = ORT_TYPE_OF_ONNX_ELEMENT[m.type] as ort.Tensor.Type | undefined;
   if (type === undefined) throw new Error(`model value "${m.name}" has ONNX element type ${m.type}, which onnxruntime-node cannot carry`);
   return { name: m.name, isTensor: true, type, shape: m.shape.map((d, i) => (d >= 0 ? d : (m.symbolicDimensions[i] ?? ''))) };
 }
