@@ -75,7 +75,12 @@ export async function openOrtSession(bytes: Uint8Array, options: ort.InferenceSe
   native.initOrt();
   const session = new native.binding.InferenceSession();
   session.loadModel(bytes.buffer, bytes.byteOffset, bytes.byteLength, options);
-  return nativeSession(session);
+  try {
+    return nativeSession(session);
+  } catch (err) {
+    session.dispose(); // a model this library cannot describe: its session is not kept
+    throw err;
+  }
 }
 
 function publicSession(session: ort.InferenceSession): OrtSessionHandle {
