@@ -181,6 +181,34 @@ describe('NodeStreamClient against a V2GrpcServer over loopback', () => {
     await Promise.all(calls);
     assert.equal(client.queued, 0);
   });
+
+  it('spreads calls over streams: four on each before another opens, up to 16, then the least loaded', async () => {
+    client = new NodeStreamClient(`127.0.0.1:${port}`);
+    const first = Array.from({ length: 12 }, (_, i) => client?.call(callMessage(i), {}, later(5000)) as Promise<unknown>);
+    await node.arrived(12);
+    assert.equal(client.openStreams, 3, 'twelve calls ride three streams of four (the default callsPerStream)');
+    const more = Array.from({ length: 60 }, (_, i) => client?.call(callMessage(12 + i), {}, later(5000)) as Promise<unknown>);
+    await node.arrived(72);
+    assert.equal(client.openStreams, 16, 'never more than maxStreams');
+    assert.equal(client.queued, 0, '72 calls fit 16 streams of at most 8');
+    for (const c of node.calls) c.answer(doubled(c));
+    await Promise.all([...first, ...more]);
+  });
+
+  it('fills the least loaded stream once maxStreams are open, and queues at maxInFlightPerStream', async () => {
+    client = new NodeStreamClient(`127.0.0.1:${port}`, { maxStreams: 3, maxInFlightPerStream: 4, callsPerStream: 2 });
+    const calls = Array.from({ length: 13 }, (_, i) => client?.call(callMessage(i), {}, later(5000)) as Promise<unknown>);
+    await node.arrived(12);
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(client.openStreams, 3);
+    assert.equal(node.calls.length, 12, '3 streams × 4 calls reach the worker');
+    assert.equal(client.queued, 1);
+    (node.calls[0] as HeldCall).answer(doubled(node.calls[0] as HeldCall));
+    await node.arrived(13);
+    assert.equal(client.queued, 0, 'the answer made room on its stream for the queued call');
+    for (const c of node.calls.slice(1)) c.answer(doubled(c));
+    await Promise.all(calls);
+  });
 });
 
 describe('NodeStreamClient when the stream breaks', () => {

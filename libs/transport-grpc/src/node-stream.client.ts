@@ -4,10 +4,15 @@ import { decodeStreamInferResponseProto, encodeInferRequestProto, type ModelInfe
 import { FORWARDED_HEADER, MODEL_STREAM_INFER, RESERVED_PARAM_PREFIX, STREAM_PARAM, StreamCallError, errorOfAnswer, int64Param, numberParam } from './node-stream.framing';
 
 export interface NodeStreamOptions {
-  /** Streams opened to one worker at most; a second opens only when the first is full. Default 2. */
+  /** Streams opened to one worker at most. Default 16. */
   readonly maxStreams?: number;
-  /** Calls in flight on one stream at most; beyond every stream's bound calls wait, in order. Default 64. */
+  /** Calls in flight on one stream at most; beyond every stream's bound calls wait, in order. Default 8. */
   readonly maxInFlightPerStream?: number;
+  /**
+   * Calls every open stream carries before the next call opens another (while fewer than `maxStreams` are
+   * open); below that a call takes the open stream with the fewest calls. Default 4.
+   */
+  readonly callsPerStream?: number;
   /** Channel credentials (mutual TLS to workers, see `nodeChannelCredentials`); default plain text. */
   readonly credentials?: ChannelCredentials;
   /**
@@ -17,8 +22,14 @@ export interface NodeStreamOptions {
   readonly serverName?: string;
 }
 
-const DEFAULT_MAX_STREAMS = 2;
-const DEFAULT_MAX_IN_FLIGHT_PER_STREAM = 64;
+// Calls spread over many streams rather than filling one. Node's HTTP/2 stream writes one message at a time
+// (the next waits for the previous one to be sent), so the messages of one stream leave in one socket write
+// each, while the messages of different streams queued in one turn leave together. One stream of 64 calls
+// cost a write syscall per message at each end; 16 streams of 4 cost 0.12 per answer on the worker
+// (docs/decisions.md, "Node calls spread over streams").
+const DEFAULT_MAX_STREAMS = 16;
+const DEFAULT_MAX_IN_FLIGHT_PER_STREAM = 8;
+const DEFAULT_CALLS_PER_STREAM = 4;
 
 interface StreamStub extends Client {
   ModelStreamInfer(): ClientDuplexStream<Buffer, Buffer>;
@@ -53,8 +64,9 @@ const NOTHING = (): void => undefined;
 /**
  * Node calls to one worker as messages on a few long-lived ModelStreamInfer streams (framing:
  * node-stream.framing.ts). Each call has its own deadline (DEADLINE_EXCEEDED here, a cancel message there)
- * and ends when its request does (CANCELLED here, a cancel message there); at most `maxInFlightPerStream`
- * calls ride one stream, then a second stream opens, then calls queue. A stream that breaks fails its calls
+ * and ends when its request does (CANCELLED here, a cancel message there); calls spread over up to
+ * `maxStreams` streams (`callsPerStream` on each before another opens), at most `maxInFlightPerStream` ride
+ * one stream, then calls queue. A stream that breaks fails its calls
  * in flight with UNAVAILABLE (the transport retries them on another replica); the next call opens a new one.
  */
 export class NodeStreamClient {
@@ -63,6 +75,7 @@ export class NodeStreamClient {
   private readonly queue: PendingCall[] = [];
   private readonly maxStreams: number;
   private readonly maxInFlightPerStream: number;
+  private readonly callsPerStream: number;
   private lastCallId = 0;
   private closed = false;
 
@@ -78,6 +91,7 @@ export class NodeStreamClient {
     );
     this.maxStreams = Math.max(1, options.maxStreams ?? DEFAULT_MAX_STREAMS);
     this.maxInFlightPerStream = Math.max(1, options.maxInFlightPerStream ?? DEFAULT_MAX_IN_FLIGHT_PER_STREAM);
+    this.callsPerStream = Math.min(this.maxInFlightPerStream, Math.max(1, options.callsPerStream ?? DEFAULT_CALLS_PER_STREAM));
   }
 
   /** Streams open now. */
@@ -134,10 +148,15 @@ export class NodeStreamClient {
     else this.send(stream, p);
   }
 
-  /** The first open stream with room; a new one while fewer than `maxStreams` are open. */
+  /**
+   * The open stream with the fewest calls; a new one when every open stream carries `callsPerStream` calls
+   * and fewer than `maxStreams` are open; none when every stream is at `maxInFlightPerStream`.
+   */
   private streamWithRoom(): OpenStream | undefined {
-    for (const s of this.streams) if (s.pending.size < this.maxInFlightPerStream) return s;
-    return this.streams.length < this.maxStreams && !this.closed ? this.open() : undefined;
+    let least: OpenStream | undefined;
+    for (const s of this.streams) if (least === undefined || s.pending.size < least.pending.size) least = s;
+    if ((least === undefined || least.pending.size >= this.callsPerStream) && this.streams.length < this.maxStreams && !this.closed) return this.open();
+    return least !== undefined && least.pending.size < this.maxInFlightPerStream ? least : undefined;
   }
 
   private send(stream: OpenStream, p: PendingCall): void {
