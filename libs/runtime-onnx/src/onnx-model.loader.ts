@@ -5,8 +5,7 @@ import { ORT_TYPE_OF } from './onnx-datatype.map';
 import { readOnnxSignature } from './onnx-signature.reader';
 import { readOnnxSignatureFileOffLoop } from './onnx-signature.thread';
 import { createOrtSession, type CreatedOrtSession } from './onnx-session.factory';
-import type { OrtFeeds, OrtResults, OrtSessionHandle } from './ort-session.handle';
-import { OrtRunQueue } from './ort-run.queue';
+import type { OrtFeeds, OrtSessionHandle } from './ort-session.handle';
 import { ModelThreads, type ThreadedModelSession } from './model-threads';
 
 /** Per-load options of onnxruntime sessions, beyond the port's. */
@@ -151,12 +150,9 @@ class OnnxModelSession implements ModelSession {
   readonly provider: string;
   readonly providerNote: string | undefined;
   private readonly session: OrtSessionHandle;
-  /** Runs of one event-loop turn back to back (see OrtRunQueue), where the session runs synchronously. */
-  private readonly runs: OrtRunQueue<OrtFeeds, OrtResults> | undefined;
 
   constructor(created: CreatedOrtSession) {
     this.session = created.session;
-    this.runs = created.session.runNow === undefined ? undefined : new OrtRunQueue(created.session.runNow);
     this.inputs = created.inputs;
     this.outputs = created.outputs;
     this.provider = created.provider;
@@ -168,7 +164,7 @@ class OnnxModelSession implements ModelSession {
     for (const t of feeds.values()) {
       ortFeeds[t.name] = new ort.Tensor(ORT_TYPE_OF[t.datatype] as ort.Tensor.Type, t.data, t.shape);
     }
-    const results = await (this.runs === undefined ? this.session.run(ortFeeds) : this.runs.run(ortFeeds));
+    const results = await this.session.run(ortFeeds);
     const out = new Map<string, Tensor>();
     for (const spec of this.outputs) {
       const value = results[spec.name];

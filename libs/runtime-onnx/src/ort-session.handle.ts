@@ -1,5 +1,6 @@
 import * as ort from 'onnxruntime-node';
 import { ORT_TYPE_OF_ONNX_ELEMENT } from './onnx-datatype.map';
+import { OrtRunQueue } from './ort-run.queue';
 
 /** Feeds of one run, by input name. */
 export type OrtFeeds = Record<string, ort.Tensor>;
@@ -16,7 +17,10 @@ export interface OrtSessionHandle {
    * session was opened through the public API only, which answers one event-loop turn later instead.
    */
   readonly runNow: ((feeds: OrtFeeds) => OrtResults) | undefined;
-  /** Runs through onnxruntime-node's public API (or runNow, when there is one). */
+  /**
+   * Runs asynchronously: through the public API, or with the native binding through an OrtRunQueue (the runs
+   * of one event-loop turn back to back).
+   */
   run(feeds: OrtFeeds): Promise<OrtResults>;
   release(): Promise<void>;
 }
@@ -112,19 +116,15 @@ function nativeSession(session: NativeSession): OrtSessionHandle {
     if (count !== inputNames.size) for (const name of inputNames) if (feeds[name] === undefined) throw new Error(`input '${name}' is missing from the feeds`);
     return session.run(feeds, fetches, noOptions);
   };
+  // The runs of one event-loop turn back to back (see OrtRunQueue), where the session runs synchronously.
+  const runs = new OrtRunQueue(runNow);
   let released = false;
   return {
     inputMetadata,
     outputMetadata,
     outputNames: outputMetadata.map((m) => m.name),
     runNow,
-    run: (feeds) => {
-      try {
-        return Promise.resolve(runNow(feeds));
-      } catch (err) {
-        return Promise.reject(err instanceof Error ? err : new Error(String(err)));
-      }
-    },
+    run: (feeds) => runs.run(feeds),
     release: () => {
       if (!released) {
         released = true;
