@@ -10,9 +10,13 @@ const bin = (name) => path.join(root, 'node_modules', '.bin', name);
 
 function run(label, cmd, args) {
   const started = Date.now();
+  if (!existsSync(cmd)) {
+    console.error(`[build] ${label} is not installed (${path.relative(root, cmd)} is missing): run \`npm ci\` first`);
+    process.exit(1);
+  }
   const result = spawnSync(cmd, args, { cwd: root, stdio: 'inherit' });
   if (result.status !== 0) {
-    console.error(`[build] ${label} failed (exit ${result.status ?? result.signal})`);
+    console.error(`[build] ${label} failed (${result.error?.message ?? `exit ${result.status ?? result.signal}`})`);
     process.exit(result.status ?? 1);
   }
   if (process.env.BUILD_VERBOSE) console.error(`[build] ${label} ${Date.now() - started} ms`);

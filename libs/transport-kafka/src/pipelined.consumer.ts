@@ -26,6 +26,8 @@ export interface PipelinedConsumerOptions {
   readonly sessionTimeoutMs?: number;
   /** Partitions consumed concurrently (the most partitions any of the topics has). */
   readonly partitions: number;
+  /** How long a partition rests after a record could not be answered, before it is read again from that record. */
+  readonly replayDelayMs?: number;
 }
 
 export interface PipelineStats {
@@ -39,7 +41,7 @@ export interface PipelineStats {
   readonly pauses: number;
   readonly paused: boolean;
   readonly handled: number;
-  /** Records not answered (broker unreachable) and consumed again. */
+  /** Records not answered (broker unreachable), or read past one that was not, and consumed again. */
   readonly retried: number;
   /**
    * Per assigned partition: records behind the partition's end, as of the latest fetch (high watermark
@@ -61,25 +63,60 @@ export interface PartitionLag {
 
 const HEARTBEAT_MS = 1000;
 const COMMIT_INTERVAL_MS = 1000;
+const DEFAULT_REPLAY_DELAY_MS = 1000;
+
+/** A record taken from a fetch and not yet answered, in its partition's offset order. */
+interface TakenRecord {
+  readonly offset: number;
+  done: boolean;
+}
+
+/**
+ * One assigned partition as this member reads it. `live` turns false when the partition is read again from
+ * `next` (a record could not be answered) or the group rebalanced: records taken before then no longer move it.
+ */
+interface PartitionState {
+  readonly topic: string;
+  readonly partition: number;
+  live: boolean;
+  /** High watermark of the latest fetch. */
+  high: number;
+  /** The first offset not answered: everything before it is answered (what a commit may say). */
+  next: number;
+  committed: number;
+  /** Taken records, oldest first; the answered head moves `next`. */
+  readonly taken: TakenRecord[];
+  /** Per key (when ordered): the latest record of the key in flight, which the key's next record waits for. */
+  readonly chains: Map<string, Promise<void>>;
+}
 
 /**
  * A consumer group member that handles many records at once while keeping Kafka's guarantees: per-key
- * order when asked, and at-least-once — a partition's offset advances only past a contiguous run of
+ * order when asked, and at-least-once — a partition's offset is committed only past a contiguous run of
  * records whose answers were acknowledged, so a crash or a rebalance replays what was not answered.
- * Memory is bounded: at most `maxInFlight` records are being handled, and reading pauses at the limit.
+ *
+ * Reading runs ahead of answering: a fetched batch is handed out record by record as the in-flight window
+ * has room, and the next fetch starts as soon as the batch is handed out, not when it is answered (kafkajs
+ * fetches again only once every batch of the previous fetch returned). The fetch position therefore runs
+ * ahead of the commit position; offsets are committed by this class from its own answered positions, never
+ * from kafkajs' resolved ones. Memory is bounded: at most `maxInFlight` records are being handled, and
+ * reading pauses at the limit.
  */
 export class PipelinedConsumer {
   private consumer: Consumer | undefined;
+  private stopping = false;
   private inFlight = 0;
   private peak = 0;
   private pauses = 0;
   private handled = 0;
   private retried = 0;
   private waiters: (() => void)[] = [];
+  private idleWaiters: (() => void)[] = [];
   private lastPauseLog = 0;
-  /** Per "topic:partition": the high watermark of the latest fetch and the next offset to commit. */
-  private readonly positions = new Map<string, { topic: string; partition: number; high: number; next: number; committed: number }>();
+  /** Per "topic:partition" assigned now. */
+  private readonly partitions = new Map<string, PartitionState>();
   private committer: NodeJS.Timeout | undefined;
+  private readonly resumeTimers = new Set<NodeJS.Timeout>();
 
   constructor(
     private readonly client: KafkaClient,
@@ -88,6 +125,7 @@ export class PipelinedConsumer {
   ) {}
 
   start(handler: RecordHandler): Promise<void> {
+    this.stopping = false;
     return this.client.retrying(`${this.options.name}: joining group ${this.options.groupId}`, async () => {
       await this.consumer?.disconnect().catch(() => undefined);
       await this.run(handler);
@@ -101,14 +139,17 @@ export class PipelinedConsumer {
       ...(o.sessionTimeoutMs !== undefined ? { sessionTimeout: o.sessionTimeoutMs, heartbeatInterval: Math.max(500, Math.floor(o.sessionTimeoutMs / 5)) } : {}),
     });
     this.consumer = consumer;
-    // Partitions move on a rebalance: keep lag only for the ones assigned now.
-    consumer.on(consumer.events.GROUP_JOIN, () => this.positions.clear());
+    // Partitions move on a rebalance: what was taken before no longer moves them, and their new owner
+    // reads from the last commit. Commit what is answered as soon as a rebalance is seen.
+    consumer.on(consumer.events.GROUP_JOIN, () => this.forgetPartitions());
+    consumer.on(consumer.events.REBALANCING, () => void this.commitPositions(consumer));
     await consumer.connect();
     await consumer.subscribe({ topics: [...o.topics], fromBeginning: o.fromBeginning });
     clearInterval(this.committer);
     this.committer = setInterval(() => void this.commitPositions(consumer), COMMIT_INTERVAL_MS);
-    // Offsets are committed by this class: once a second when some advanced (kafkajs' autoCommit commits after
-    // every batch, one more broker round trip per fetch), on a heartbeat error (rebalance) and when stopping.
+    // Offsets are committed by this class: once a second when some advanced, when a rebalance is seen or a
+    // heartbeat refused, and when stopping. kafkajs' own commits (autoCommit) would commit what was read, not
+    // what was answered.
     await consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
@@ -116,85 +157,136 @@ export class PipelinedConsumer {
       eachBatch: async (payload) => {
         const { batch } = payload;
         const messages = batch.messages;
-        const done = messages.map(() => false);
-        let next = 0;
-        let failure: unknown;
-        const position = this.positionOf(batch.topic, batch.partition, Number(batch.highWatermark), messages[0]?.offset);
-        const advance = (): void => {
-          const from = next;
-          while (next < messages.length && done[next] === true) next++;
-          if (next === from) return;
-          // kafkajs keeps one resolved offset per partition (the last one given): resolving the end of the
-          // run is resolving the run, without its Long arithmetic for every record.
-          const offset = (messages[next - 1] as KafkaMessage).offset;
-          payload.resolveOffset(offset);
-          position.next = Number(offset) + 1;
-        };
-        const commitResolved = (): Promise<void> => payload.commitOffsetsIfNecessary(payload.uncommittedOffsets()).catch(() => undefined);
+        const first = messages[0];
+        if (first === undefined) return;
+        const state = this.stateOf(batch.topic, batch.partition, Number(batch.highWatermark), Number(first.offset));
+        let last: KafkaMessage | undefined;
+        // Waiting for room in the window can take a while: keep the membership alive meanwhile, and commit
+        // what is answered when a heartbeat is refused (a rebalance is under way).
         const beat = setInterval(() => {
-          // A heartbeat refused during a rebalance: commit what is answered before the partition moves.
-          payload.heartbeat().catch(commitResolved);
+          payload.heartbeat().catch(() => this.commitPositions(consumer));
         }, HEARTBEAT_MS);
-        const chains = new Map<string, Promise<void>>();
-        const tasks: Promise<void>[] = [];
         try {
-          for (let i = 0; i < messages.length; i++) {
-            // A batch goes stale only when someone seeks its partition (this class never does): asking kafkajs
-            // every 64 records, rather than every record, saves a map lookup and a key string per record.
-            if (!payload.isRunning() || failure !== undefined || ((i & 63) === 0 && payload.isStale())) break;
-            await this.acquire();
-            const message = messages[i] as KafkaMessage;
-            // latin1 maps each byte to one character: distinct keys stay distinct, for less than base64 costs.
-            const key = o.orderByKey && message.key !== null ? message.key.toString('latin1') : undefined;
-            const previous = key === undefined ? undefined : chains.get(key);
-            const record = { topic: batch.topic, partition: batch.partition, message };
-            const run = (): Promise<void> => handler(record);
-            const task = (previous === undefined ? run() : previous.then(run)).then(
-              () => {
-                this.release();
-                done[i] = true;
-                this.handled++;
-                advance();
-              },
-              (err: unknown) => {
-                this.release();
-                failure ??= err;
-              },
-            );
-            if (key !== undefined) chains.set(key, task);
-            tasks.push(task);
+          for (const message of messages) {
+            if (!state.live || this.stopping || !payload.isRunning()) break;
+            if (!(await this.acquire())) break;
+            if (!state.live) {
+              this.release();
+              break;
+            }
+            this.take(state, message, handler, consumer);
+            last = message;
           }
-          await Promise.all(tasks);
         } finally {
           clearInterval(beat);
-          if (failure !== undefined || !payload.isRunning() || payload.isStale()) await commitResolved();
-        }
-        if (failure !== undefined) {
-          this.retried += messages.length - next;
-          throw failure instanceof Error ? failure : new Error(`record handler failed: ${JSON.stringify(failure)}`);
+          // The next fetch of this partition starts after the last record handed out. kafkajs keeps one
+          // resolved offset per partition, so resolving the last is resolving them all.
+          if (last !== undefined && state.live) payload.resolveOffset(last.offset);
         }
       },
     });
+  }
+
+  /** Hands one record to the handler, after the previous record of its key when order is kept. */
+  private take(state: PartitionState, message: KafkaMessage, handler: RecordHandler, consumer: Consumer): void {
+    const entry: TakenRecord = { offset: Number(message.offset), done: false };
+    state.taken.push(entry);
+    // latin1 maps each byte to one character: distinct keys stay distinct, for less than base64 costs.
+    const key = this.options.orderByKey && message.key !== null ? message.key.toString('latin1') : undefined;
+    const previous = key === undefined ? undefined : state.chains.get(key);
+    const record: ConsumedRecord = { topic: state.topic, partition: state.partition, message };
+    // A record whose partition is read again (or moved) before its turn comes is left for that reading.
+    const run = (): Promise<void> => (state.live ? handler(record) : Promise.reject(new ReadAgain()));
+    const task: Promise<void> = (previous === undefined ? run() : previous.then(run)).then(
+      () => {
+        this.release();
+        this.handled++;
+        entry.done = true;
+        if (key !== undefined && state.chains.get(key) === task) state.chains.delete(key);
+        if (state.live) this.advance(state);
+      },
+      (err: unknown) => {
+        this.release();
+        if (key !== undefined && state.chains.get(key) === task) state.chains.delete(key);
+        // While stopping, an unanswered record just stays uncommitted: the group's next reader answers it.
+        if (state.live && !this.stopping && !(err instanceof ReadAgain)) this.readAgain(state, err, consumer);
+      },
+    );
+    if (key !== undefined) state.chains.set(key, task);
+  }
+
+  /** Moves the partition's answered position past the contiguous answered head of its taken records. */
+  private advance(state: PartitionState): void {
+    const taken = state.taken;
+    let n = 0;
+    while (n < taken.length && (taken[n] as TakenRecord).done) n++;
+    if (n === 0) return;
+    state.next = (taken[n - 1] as TakenRecord).offset + 1;
+    taken.splice(0, n);
+  }
+
+  /**
+   * A record could not be answered (the broker is unreachable): the partition is read again from its first
+   * unanswered record after a pause; records taken after it are dropped from this reading (they are answered
+   * again: at least once).
+   */
+  private readAgain(state: PartitionState, err: unknown, consumer: Consumer): void {
+    state.live = false;
+    const again = state.taken.filter((t) => !t.done).length;
+    this.retried += again;
+    const key = `${state.topic}:${state.partition}`;
+    if (this.partitions.get(key) === state) this.partitions.set(key, this.freshState(state.topic, state.partition, state.high, state.next, state.committed));
+    const where = [{ topic: state.topic, partitions: [state.partition] }];
+    const delayMs = this.options.replayDelayMs ?? DEFAULT_REPLAY_DELAY_MS;
+    this.logger.warn(
+      `${this.options.name}: a record of ${state.topic}[${state.partition}] was not answered (${err instanceof Error ? err.message : String(err)}); ` +
+        `reading the partition again from offset ${state.next} (${again} record(s)) in ${delayMs} ms`,
+    );
+    try {
+      consumer.pause(where);
+      consumer.seek({ topic: state.topic, partition: state.partition, offset: String(state.next) });
+    } catch (e) {
+      // Not running any more: the next member (or this one, restarted) reads from the last commit.
+      this.logger.warn(`${this.options.name}: could not rewind ${state.topic}[${state.partition}]: ${e instanceof Error ? e.message : String(e)}`);
+      return;
+    }
+    const timer = setTimeout(() => {
+      this.resumeTimers.delete(timer);
+      if (this.consumer === consumer && !this.stopping) consumer.resume(where);
+    }, delayMs);
+    this.resumeTimers.add(timer);
   }
 
   /** Stops reading, lets the records in flight finish and commits them, then leaves the group. */
   async stop(): Promise<void> {
     const consumer = this.consumer;
     this.consumer = undefined;
+    this.stopping = true;
     clearInterval(this.committer);
-    // What is answered now; records still in flight commit at the end of their batch.
-    if (consumer !== undefined) await this.commitPositions(consumer);
-    await consumer?.disconnect();
+    for (const t of this.resumeTimers) clearTimeout(t);
+    this.resumeTimers.clear();
+    // Whoever waits for room gives up; nothing more is taken.
+    for (const wake of this.waiters.splice(0)) wake();
+    if (consumer === undefined) return;
+    try {
+      consumer.pause(this.options.topics.map((topic) => ({ topic })));
+    } catch {
+      // Not running: nothing is fetched anyway.
+    }
+    await this.idle();
+    await this.commitPositions(consumer);
+    await consumer.disconnect();
   }
 
   /** Commits each partition's next offset to answer, where it advanced since the last commit. */
   private async commitPositions(consumer: Consumer): Promise<void> {
-    const advanced = [...this.positions.values()].filter((p) => p.next > p.committed);
+    const advanced = [...this.partitions.values()].filter((p) => p.next > p.committed);
     if (advanced.length === 0) return;
     const offsets = advanced.map((p) => ({ topic: p.topic, partition: p.partition, offset: String(p.next) }));
+    const at = advanced.map((p) => p.next);
     try {
       await consumer.commitOffsets(offsets);
-      for (const [i, p] of advanced.entries()) p.committed = Math.max(p.committed, Number(offsets[i]?.offset));
+      for (const [i, p] of advanced.entries()) p.committed = Math.max(p.committed, at[i] ?? 0);
     } catch {
       // Not running, or a rebalance moved the partition: its new owner replays from the last commit.
     }
@@ -213,37 +305,60 @@ export class PipelinedConsumer {
       paused: this.waiters.length > 0,
       handled: this.handled,
       retried: this.retried,
-      lag: [...this.positions.values()].map((p) => ({ topic: p.topic, partition: p.partition, lag: Math.max(0, p.high - p.next) })),
+      lag: [...this.partitions.values()].map((p) => ({ topic: p.topic, partition: p.partition, lag: Math.max(0, p.high - p.next) })),
     };
   }
 
-  private positionOf(topic: string, partition: number, high: number, firstOffset: string | undefined): { high: number; next: number } {
+  private forgetPartitions(): void {
+    for (const p of this.partitions.values()) p.live = false;
+    this.partitions.clear();
+  }
+
+  private stateOf(topic: string, partition: number, high: number, firstOffset: number): PartitionState {
     const key = `${topic}:${partition}`;
-    let p = this.positions.get(key);
+    let p = this.partitions.get(key);
     if (p === undefined) {
-      const next = firstOffset === undefined ? high : Number(firstOffset);
-      p = { topic, partition, high, next, committed: next };
-      this.positions.set(key, p);
+      p = this.freshState(topic, partition, high, firstOffset, firstOffset);
+      this.partitions.set(key, p);
     }
     p.high = high;
     return p;
   }
 
-  private async acquire(): Promise<void> {
+  private freshState(topic: string, partition: number, high: number, next: number, committed: number): PartitionState {
+    return { topic, partition, live: true, high, next, committed, taken: [], chains: new Map() };
+  }
+
+  /** Waits for room in the window; false when stopping. */
+  private async acquire(): Promise<boolean> {
     if (this.inFlight >= this.options.maxInFlight) {
       this.pauses++;
       if (Date.now() - this.lastPauseLog > 10_000) {
         this.lastPauseLog = Date.now();
         this.logger.log(`${this.options.name}: ${this.inFlight} records in flight (limit ${this.options.maxInFlight}); reading paused until some finish`);
       }
-      while (this.inFlight >= this.options.maxInFlight) await new Promise<void>((resolve) => this.waiters.push(resolve));
+      while (this.inFlight >= this.options.maxInFlight && !this.stopping) await new Promise<void>((resolve) => this.waiters.push(resolve));
     }
+    if (this.stopping) return false;
     this.inFlight++;
     this.peak = Math.max(this.peak, this.inFlight);
+    return true;
   }
 
   private release(): void {
     this.inFlight--;
     this.waiters.shift()?.();
+    if (this.inFlight === 0) for (const wake of this.idleWaiters.splice(0)) wake();
+  }
+
+  private idle(): Promise<void> {
+    return this.inFlight === 0 ? Promise.resolve() : new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+  }
+}
+
+/** A taken record left for the partition's next reading. */
+class ReadAgain extends Error {
+  constructor() {
+    super('the partition is read again from an earlier record');
   }
 }
