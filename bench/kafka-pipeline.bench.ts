@@ -11,7 +11,10 @@
 //     with `nodeCalls: node` (pipeline-per-node), every node call through its own topics (8 hops).
 // Per row: records/s, end-to-end latency p50/p99 per record (the input record's timestamp, set when it is
 // produced, to the output record's timestamp), CPU per record of the relay/gateway and of the worker, peak RSS.
-// Records are produced as fast as the broker takes them, so the latency includes the backlog's queueing.
+// Records are produced as fast as the broker takes them, so that latency includes the backlog's queueing.
+// Then, on the same processes, a paced phase: BENCH_KAFKA_PACED_RATE records/s (500) for BENCH_KAFKA_PACED_S
+// seconds (5; 0 leaves it out), each record's latency from when it was sent, not from a backlog: what one
+// record waits at a steady load the processes keep up with.
 // PASS/MISS lines for issue 19's targets: graph-topic streaming >= 0.6x and Kafka-connected >= 0.25x the ceiling.
 // Env: KAFKA_BROKERS (else a broker on free ports is started and stopped), BENCH_KAFKA_RECORDS (5000),
 // BENCH_KAFKA_ROUNDS (1; best of), BENCH_KAFKA_PARTITIONS ("1,3"), BENCH_KAFKA_SCENARIOS (all; comma list of
@@ -66,6 +69,8 @@ const SCENARIOS: readonly Scenario[] = [
 ];
 const ONLY = (process.env['BENCH_KAFKA_SCENARIOS'] ?? '').split(',').filter((s) => s !== '');
 const BACKLOG = Number(process.env['BENCH_KAFKA_BACKLOG'] ?? 0);
+const PACED_RATE = Number(process.env['BENCH_KAFKA_PACED_RATE'] ?? 500);
+const PACED_S = Number(process.env['BENCH_KAFKA_PACED_S'] ?? 5);
 
 interface Row {
   scenario: ScenarioName;
@@ -77,6 +82,16 @@ interface Row {
   serverCpuUsPerRecord: number;
   workerCpuUsPerRecord: number;
   peakRssMiB: number;
+  /** The paced phase: latency of records sent at PACED_RATE, and how many of them came back. */
+  paced?: PacedLatency;
+}
+
+interface PacedLatency {
+  sent: number;
+  answered: number;
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
 }
 
 function brokerList(): { brokers: string[]; started: boolean } {
@@ -169,6 +184,57 @@ async function timeThrough(kafka: Kafka, input: string, inputName: string, sink:
   return result;
 }
 
+/**
+ * Sends PACED_RATE records a second for PACED_S seconds without waiting for earlier sends (a late answer
+ * never delays the next send), and measures each record from the time it was sent to its output's timestamp.
+ */
+async function pacedThrough(kafka: Kafka, input: string, inputName: string, sink: string, group: string): Promise<PacedLatency> {
+  const consumer: Consumer = kafka.consumer({ groupId: group, maxWaitTimeInMs: 50 });
+  await consumer.connect();
+  await consumer.subscribe({ topics: [sink], fromBeginning: false });
+  const sentAt = new Map<string, number>();
+  const latencies: number[] = [];
+  await consumer.run({
+    eachBatch: async ({ batch }) => {
+      for (const m of batch.messages) {
+        const id = m.headers?.['x-request-id']?.toString();
+        const at = id === undefined ? undefined : sentAt.get(id);
+        if (at !== undefined) latencies.push(Number(m.timestamp) - at);
+      }
+      await Promise.resolve();
+    },
+  });
+  await new Promise((r) => setTimeout(r, 2000)); // the sink reads from the end: let it join first
+  const producer = kafka.producer();
+  await producer.connect();
+  const templates = payloads(inputName);
+  const total = Math.round(PACED_RATE * PACED_S);
+  const sends: Promise<unknown>[] = [];
+  const started = performance.now();
+  let sent = 0;
+  while (sent < total) {
+    const due = Math.min(total, Math.floor(((performance.now() - started) * PACED_RATE) / 1000));
+    if (due > sent) {
+      const now = Date.now();
+      const messages = [];
+      for (; sent < due; sent++) {
+        const t = templates[sent % templates.length] ?? { key: 'k', value: '' };
+        const id = `paced-${sent}`;
+        sentAt.set(id, now);
+        messages.push({ key: t.key, value: t.value.replace(/"id":"[^"]*"/, `"id":"${id}"`), timestamp: String(now), headers: { 'x-request-id': id } });
+      }
+      sends.push(producer.send({ topic: input, acks: -1, messages }));
+    }
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  await Promise.all(sends);
+  for (const deadline = Date.now() + 30_000; latencies.length < total && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 100));
+  await producer.disconnect();
+  await consumer.disconnect();
+  const sorted = [...latencies].sort((a, b) => a - b);
+  return { sent: total, answered: latencies.length, p50Ms: percentile(sorted, 50), p99Ms: percentile(sorted, 99), maxMs: sorted[sorted.length - 1] ?? Number.NaN };
+}
+
 async function createTopics(kafka: Kafka, topics: string[], partitions: number): Promise<void> {
   const admin = kafka.admin();
   await admin.connect();
@@ -186,7 +252,8 @@ async function runScenario(group: ProcessGroup, kafka: Kafka, brokers: string[],
       const relay = group.spawn('relay', process.execPath, [path.join(__dirname, 'support', s.relay ?? 'kafka-relay.runner.js'), brokers.join(','), a, b, `${run}.relay`, String(partitions)], { cwd: repoPath() });
       children.push(relay);
       await relay.waitFor(/relaying/, 60_000);
-      return await timeThrough(kafka, a, 'features', b, `${run}.sink`, { server: relay.child.pid });
+      const row = await timeThrough(kafka, a, 'features', b, `${run}.sink`, { server: relay.child.pid });
+      return PACED_S > 0 ? { ...row, paced: await pacedThrough(kafka, a, 'features', b, `${run}.paced`) } : row;
     }
     const dir = graphCopy(s.graph.file, `${s.name}-p${partitions}`, partitions, s.graph.nodeCalls);
     const env = { GRAPHS_DIR: dir, KAFKA_BROKERS: brokers.join(','), KAFKA_TOPIC_PREFIX: run, KAFKA_GROUP_ID: `${run}.gw`, LOG_LEVEL: 'info' };
@@ -200,7 +267,9 @@ async function runScenario(group: ProcessGroup, kafka: Kafka, brokers: string[],
     const inputs = `${run}.${s.graph.name}.inputs`;
     await gw.waitFor(new RegExp(`streaming ${inputs.replace(/\./g, '\\.')}`), 60_000);
     if (s.graph.worker) await gw.waitFor(/awaiting node outputs on/, 60_000);
-    return await timeThrough(kafka, inputs, s.graph.input, `${run}.${s.graph.name}.outputs`, `${run}.sink`, { server: gw.child.pid, worker: worker?.child.pid });
+    const outputs = `${run}.${s.graph.name}.outputs`;
+    const row = await timeThrough(kafka, inputs, s.graph.input, outputs, `${run}.sink`, { server: gw.child.pid, worker: worker?.child.pid });
+    return PACED_S > 0 ? { ...row, paced: await pacedThrough(kafka, inputs, s.graph.input, outputs, `${run}.paced`) } : row;
   } finally {
     for (const c of children.reverse()) await group.stop(c.child);
   }
@@ -301,6 +370,17 @@ async function main(): Promise<void> {
     const s = SCENARIOS.find((x) => x.name === r.scenario);
     console.log(`| ${s?.label ?? r.scenario} | ${r.partitions} | ${fmt(r.recordsPerS)} | ${fmt(r.recordsPerS / ceiling(r.partitions), 2)} | ${fmt(r.p50Ms)} | ${fmt(r.p99Ms)} | ${fmt(r.serverCpuUsPerRecord)} | ${fmt(r.workerCpuUsPerRecord)} | ${fmt(r.peakRssMiB)} |`);
   }
+  if (PACED_S > 0) {
+    console.log('');
+    console.log(`Paced: ${fmt(PACED_RATE)} records/s for ${fmt(PACED_S)} s on the same processes after each row; latency from each record's send`);
+    console.log('| scenario | partitions | answered | p50 ms | p99 ms | max ms |');
+    console.log('|---|---|---|---|---|---|');
+    for (const r of rows) {
+      const s = SCENARIOS.find((x) => x.name === r.scenario);
+      const p = r.paced;
+      if (p !== undefined) console.log(`| ${s?.label ?? r.scenario} | ${r.partitions} | ${fmt(p.answered)} of ${fmt(p.sent)} | ${fmt(p.p50Ms, 1)} | ${fmt(p.p99Ms, 1)} | ${fmt(p.maxMs, 1)} |`);
+    }
+  }
   console.log('');
   const checks = rows.flatMap((r) => {
     const target = SCENARIOS.find((x) => x.name === r.scenario)?.target;
@@ -318,7 +398,7 @@ async function main(): Promise<void> {
   for (const c of checks) console.log(`${c.pass ? 'PASS' : 'MISS'} ${c.scenario} at ${c.partitions} partition(s): ${c.ratio.toFixed(2)}× the bare pass-through (target ≥ ${c.target}×)`);
   const out = repoPath('bench', 'results');
   mkdirSync(out, { recursive: true });
-  writeFileSync(path.join(out, 'kafka-pipeline.json'), `${JSON.stringify({ date: new Date().toISOString(), records: RECORDS, rounds: ROUNDS, load, rows, checks, backlog: backlogRow }, null, 2)}\n`);
+  writeFileSync(path.join(out, 'kafka-pipeline.json'), `${JSON.stringify({ date: new Date().toISOString(), records: RECORDS, rounds: ROUNDS, paced: { rate: PACED_RATE, seconds: PACED_S }, load, rows, checks, backlog: backlogRow }, null, 2)}\n`);
 }
 
 main().then(

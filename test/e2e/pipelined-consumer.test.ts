@@ -87,6 +87,27 @@ describe('PipelinedConsumer against a real broker', { skip }, () => {
     assert.equal(c.stats().handled, 6);
   });
 
+  it('stops reading a partition once maxUncommittedPerPartition records stand behind an unanswered one', async () => {
+    const t = await topic();
+    const handed: string[] = [];
+    let releaseSlow: () => void = () => undefined;
+    const slow = new Promise<void>((r) => (releaseSlow = r));
+    const c = consumer(t, { maxUncommittedPerPartition: 5 });
+    await c.start((r) => {
+      handed.push(value(r));
+      return value(r) === 'slow' ? slow : Promise.resolve();
+    });
+    await send(t, ['slow', ...Array.from({ length: 11 }, (_, i) => `f${i}`)]);
+    await waitFor('five records handed out', () => Promise.resolve(handed.length), (n) => n >= 5);
+    // The window (100) has room, but "slow" and the four answered after it are all the partition may hold back.
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.deepEqual(handed, ['slow', 'f0', 'f1', 'f2', 'f3']);
+    assert.equal(c.stats().paused, true);
+    releaseSlow();
+    await waitFor('every record committed once "slow" is answered', () => committed(t), (o) => o === 12, 10_000);
+    assert.deepEqual(handed, ['slow', ...Array.from({ length: 11 }, (_, i) => `f${i}`)]);
+  });
+
   it('reads a partition again from a record that could not be answered, and commits past it only once it is', async () => {
     const t = await topic();
     const handed: string[] = [];

@@ -28,6 +28,12 @@ export interface PipelinedConsumerOptions {
   readonly partitions: number;
   /** How long a partition rests after a record could not be answered, before it is read again from that record. */
   readonly replayDelayMs?: number;
+  /**
+   * Most records of one partition taken but not yet committable (from its first unanswered record to the last
+   * one taken); reading of the partition waits beyond it. Bounds what an unanswered record holds back: memory,
+   * and what a crash replays. Default: 4 × maxInFlight.
+   */
+  readonly maxUncommittedPerPartition?: number;
 }
 
 export interface PipelineStats {
@@ -37,7 +43,7 @@ export interface PipelineStats {
   readonly inFlight: number;
   readonly peakInFlight: number;
   readonly maxInFlight: number;
-  /** Times reading stopped because maxInFlight records were in flight. */
+  /** Times reading stopped because maxInFlight records were in flight, or a partition reached maxUncommittedPerPartition. */
   readonly pauses: number;
   readonly paused: boolean;
   readonly handled: number;
@@ -64,6 +70,7 @@ export interface PartitionLag {
 const HEARTBEAT_MS = 1000;
 const COMMIT_INTERVAL_MS = 1000;
 const DEFAULT_REPLAY_DELAY_MS = 1000;
+const DEFAULT_UNCOMMITTED_FACTOR = 4;
 
 /** A record taken from a fetch and not yet answered, in its partition's offset order. */
 interface TakenRecord {
@@ -88,6 +95,8 @@ interface PartitionState {
   readonly taken: TakenRecord[];
   /** Per key (when ordered): the latest record of the key in flight, which the key's next record waits for. */
   readonly chains: Map<string, Promise<void>>;
+  /** Readers waiting for `taken` to shrink below the partition's limit. */
+  readonly roomWaiters: (() => void)[];
 }
 
 /**
@@ -117,12 +126,15 @@ export class PipelinedConsumer {
   private readonly partitions = new Map<string, PartitionState>();
   private committer: NodeJS.Timeout | undefined;
   private readonly resumeTimers = new Set<NodeJS.Timeout>();
+  private readonly maxUncommitted: number;
 
   constructor(
     private readonly client: KafkaClient,
     private readonly options: PipelinedConsumerOptions,
     private readonly logger: KafkaLogger,
-  ) {}
+  ) {
+    this.maxUncommitted = Math.max(1, options.maxUncommittedPerPartition ?? DEFAULT_UNCOMMITTED_FACTOR * options.maxInFlight);
+  }
 
   start(handler: RecordHandler): Promise<void> {
     this.stopping = false;
@@ -169,6 +181,7 @@ export class PipelinedConsumer {
         try {
           for (const message of messages) {
             if (!state.live || this.stopping || !payload.isRunning()) break;
+            if (state.taken.length >= this.maxUncommitted && !(await this.partitionRoom(state))) break;
             if (!(await this.acquire())) break;
             if (!state.live) {
               this.release();
@@ -196,7 +209,14 @@ export class PipelinedConsumer {
     const previous = key === undefined ? undefined : state.chains.get(key);
     const record: ConsumedRecord = { topic: state.topic, partition: state.partition, message };
     // A record whose partition is read again (or moved) before its turn comes is left for that reading.
-    const run = (): Promise<void> => (state.live ? handler(record) : Promise.reject(new ReadAgain()));
+    const run = (): Promise<void> => {
+      if (!state.live) return Promise.reject(new ReadAgain());
+      try {
+        return handler(record);
+      } catch (err) {
+        return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+      }
+    };
     const task: Promise<void> = (previous === undefined ? run() : previous.then(run)).then(
       () => {
         this.release();
@@ -223,6 +243,20 @@ export class PipelinedConsumer {
     if (n === 0) return;
     state.next = (taken[n - 1] as TakenRecord).offset + 1;
     taken.splice(0, n);
+    if (taken.length < this.maxUncommitted) for (const wake of state.roomWaiters.splice(0)) wake();
+  }
+
+  /** Waits until the partition may take another record; false when it is read again, moved, or stopping. */
+  private async partitionRoom(state: PartitionState): Promise<boolean> {
+    this.pauses++;
+    while (state.live && !this.stopping && state.taken.length >= this.maxUncommitted) await new Promise<void>((resolve) => state.roomWaiters.push(resolve));
+    return state.live && !this.stopping;
+  }
+
+  /** Takes the partition out of this member's reading: what was taken moves nothing any more. */
+  private retire(state: PartitionState): void {
+    state.live = false;
+    for (const wake of state.roomWaiters.splice(0)) wake();
   }
 
   /**
@@ -231,7 +265,7 @@ export class PipelinedConsumer {
    * again: at least once).
    */
   private readAgain(state: PartitionState, err: unknown, consumer: Consumer): void {
-    state.live = false;
+    this.retire(state);
     const again = state.taken.filter((t) => !t.done).length;
     this.retried += again;
     const key = `${state.topic}:${state.partition}`;
@@ -267,6 +301,7 @@ export class PipelinedConsumer {
     this.resumeTimers.clear();
     // Whoever waits for room gives up; nothing more is taken.
     for (const wake of this.waiters.splice(0)) wake();
+    for (const p of this.partitions.values()) for (const wake of p.roomWaiters.splice(0)) wake();
     if (consumer === undefined) return;
     try {
       consumer.pause(this.options.topics.map((topic) => ({ topic })));
@@ -302,7 +337,7 @@ export class PipelinedConsumer {
       peakInFlight: this.peak,
       maxInFlight: o.maxInFlight,
       pauses: this.pauses,
-      paused: this.waiters.length > 0,
+      paused: this.waiters.length > 0 || [...this.partitions.values()].some((p) => p.roomWaiters.length > 0),
       handled: this.handled,
       retried: this.retried,
       lag: [...this.partitions.values()].map((p) => ({ topic: p.topic, partition: p.partition, lag: Math.max(0, p.high - p.next) })),
@@ -310,7 +345,7 @@ export class PipelinedConsumer {
   }
 
   private forgetPartitions(): void {
-    for (const p of this.partitions.values()) p.live = false;
+    for (const p of this.partitions.values()) this.retire(p);
     this.partitions.clear();
   }
 
@@ -326,7 +361,7 @@ export class PipelinedConsumer {
   }
 
   private freshState(topic: string, partition: number, high: number, next: number, committed: number): PartitionState {
-    return { topic, partition, live: true, high, next, committed, taken: [], chains: new Map() };
+    return { topic, partition, live: true, high, next, committed, taken: [], chains: new Map(), roomWaiters: [] };
   }
 
   /** Waits for room in the window; false when stopping. */
