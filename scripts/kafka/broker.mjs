@@ -4,11 +4,13 @@
 //   node scripts/kafka/broker.mjs start --free-port   the same on two ports the OS picks (tests: never collides
 //                                                      with a developer's broker on 19092)
 //   node scripts/kafka/broker.mjs stop [--port N]    stop the broker this script started on N (default KAFKA_PORT)
+//   node scripts/kafka/broker.mjs resume --port N    start again a broker of this script that stopped or was killed
+//                                                      on N, with its config and data as they are (fault tests)
 // Prints the bootstrap address. Everything lives in .cache/kafka (git-ignored): the jars once, and per broker its
 // own state directory (the default port keeps the top-level one, as before), so brokers run side by side.
 import { execFileSync, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -130,12 +132,34 @@ async function launch(port, controllerPort) {
   const config = path.join(dir, 'server.properties');
   writeFileSync(config, properties(port, controllerPort, data));
   rmSync(data, { recursive: true, force: true });
-  const classpath = `${libs}/*`;
-  execFileSync('java', ['-cp', classpath, 'kafka.tools.StorageTool', 'format', '-t', randomUUID().replace(/-/g, '').slice(0, 22), '-c', config, '--ignore-formatted'], {
+  execFileSync('java', ['-cp', `${libs}/*`, 'kafka.tools.StorageTool', 'format', '-t', randomUUID().replace(/-/g, '').slice(0, 22), '-c', config, '--ignore-formatted'], {
     stdio: ['ignore', 'ignore', 'inherit'],
   });
+  await run(dir, config, port, controllerPort, 'w');
+}
+
+/** Starts again, on its own config and data, a broker this script started on `port` that is not running now. */
+async function resume(port) {
+  const dir = stateDir(port);
+  const config = path.join(dir, 'server.properties');
+  if (!existsSync(config)) throw new Error(`no broker state for port ${port} in ${dir}: start one first`);
+  if (await reachable(port)) {
+    log(`a broker already listens on 127.0.0.1:${port}`);
+    console.log(`127.0.0.1:${port}`);
+    return;
+  }
+  const controllerPort = Number(/CONTROLLER:\/\/127\.0\.0\.1:(\d+)/.exec(readFileSync(config, 'utf8'))?.[1]);
+  await run(dir, config, port, controllerPort, 'a');
+}
+
+/** Runs the broker of `config` detached, records its pid, and waits until it listens. */
+async function run(dir, config, port, controllerPort, logMode) {
+  const address = `127.0.0.1:${port}`;
+  const classpath = `${libs}/*`;
   const logFile = path.join(dir, 'broker.log');
-  const out = openSync(logFile, 'w');
+  // Only this run's lines count when looking for a failed bind (a resumed broker appends to its old log).
+  const logFrom = logMode === 'a' && existsSync(logFile) ? statSync(logFile).size : 0;
+  const out = openSync(logFile, logMode);
   const child = spawn('java', ['-Xmx512m', '-cp', classpath, `-Dlog4j.configuration=file:${path.join(here, 'log4j.properties')}`, 'kafka.Kafka', config], {
     detached: true,
     stdio: ['ignore', out, out],
@@ -145,7 +169,7 @@ async function launch(port, controllerPort) {
   log(`starting broker (pid ${child.pid}) on ${address}…`);
   const deadline = Date.now() + 60_000;
   while (!(await reachable(port))) {
-    const text = existsSync(logFile) ? readFileSync(logFile, 'utf8') : '';
+    const text = existsSync(logFile) ? readFileSync(logFile).subarray(logFrom).toString('utf8') : '';
     if (/Address already in use/.test(text)) {
       if (alive(child.pid)) process.kill(child.pid, 'SIGKILL');
       throw new PortTaken(`broker on ${address} (controller port ${controllerPort}) could not bind: a port was taken`);
@@ -187,7 +211,8 @@ async function stop(port) {
 const command = process.argv[2];
 if (command === 'start') await start(process.argv.includes('--free-port'));
 else if (command === 'stop') await stop(Number(option('--port') ?? process.env.KAFKA_PORT ?? DEFAULT_PORT));
+else if (command === 'resume' && option('--port') !== undefined) await resume(Number(option('--port')));
 else {
-  console.error('usage: node scripts/kafka/broker.mjs start [--free-port] | stop [--port N]');
+  console.error('usage: node scripts/kafka/broker.mjs start [--free-port] | stop [--port N] | resume --port N');
   process.exit(2);
 }
