@@ -134,15 +134,16 @@ function graphCopy(file: string, dir: string, partitions: number, nodeCalls?: 'n
   return path.relative(repoPath(), target);
 }
 
-/** Produces the records (batches of 500, acks=all), waits until all reached `sink`; measures the watched processes. */
-async function timeThrough(kafka: Kafka, input: string, inputName: string, sink: string, group: string, watched: { server?: number; worker?: number }): Promise<Omit<Row, 'scenario' | 'partitions'>> {
+/**
+ * A consumer of `sink` in a group of its own, joined when this resolves: each output whose x-request-id is in
+ * `sentAt` adds its latency (output timestamp minus send time); `counted` hears the count after each batch.
+ */
+async function latencySink(kafka: Kafka, sink: string, group: string, fromBeginning: boolean, counted: (n: number) => void = () => undefined): Promise<{ consumer: Consumer; sentAt: Map<string, number>; latencies: number[] }> {
   const consumer: Consumer = kafka.consumer({ groupId: group, maxWaitTimeInMs: 50 });
   await consumer.connect();
-  await consumer.subscribe({ topics: [sink], fromBeginning: true });
+  await consumer.subscribe({ topics: [sink], fromBeginning });
   const sentAt = new Map<string, number>();
   const latencies: number[] = [];
-  let done: () => void = () => undefined;
-  const all = new Promise<void>((r) => (done = r));
   await consumer.run({
     eachBatch: async ({ batch }) => {
       for (const m of batch.messages) {
@@ -150,11 +151,21 @@ async function timeThrough(kafka: Kafka, input: string, inputName: string, sink:
         const at = id === undefined ? undefined : sentAt.get(id);
         if (at !== undefined) latencies.push(Number(m.timestamp) - at);
       }
-      if (latencies.length >= RECORDS) done();
+      counted(latencies.length);
       await Promise.resolve();
     },
   });
-  await new Promise((r) => setTimeout(r, 2000)); // let the sink join before the clock starts
+  await new Promise((r) => setTimeout(r, 2000)); // let the sink join (a sink reading from the end misses what comes before)
+  return { consumer, sentAt, latencies };
+}
+
+/** Produces the records (batches of 500, acks=all), waits until all reached `sink`; measures the watched processes. */
+async function timeThrough(kafka: Kafka, input: string, inputName: string, sink: string, group: string, watched: { server?: number; worker?: number }): Promise<Omit<Row, 'scenario' | 'partitions'>> {
+  let done: () => void = () => undefined;
+  const all = new Promise<void>((r) => (done = r));
+  const { consumer, sentAt, latencies } = await latencySink(kafka, sink, group, true, (n) => {
+    if (n >= RECORDS) done();
+  });
   const producer = kafka.producer();
   await producer.connect();
   const messages = payloads(inputName);
@@ -189,22 +200,7 @@ async function timeThrough(kafka: Kafka, input: string, inputName: string, sink:
  * never delays the next send), and measures each record from the time it was sent to its output's timestamp.
  */
 async function pacedThrough(kafka: Kafka, input: string, inputName: string, sink: string, group: string): Promise<PacedLatency> {
-  const consumer: Consumer = kafka.consumer({ groupId: group, maxWaitTimeInMs: 50 });
-  await consumer.connect();
-  await consumer.subscribe({ topics: [sink], fromBeginning: false });
-  const sentAt = new Map<string, number>();
-  const latencies: number[] = [];
-  await consumer.run({
-    eachBatch: async ({ batch }) => {
-      for (const m of batch.messages) {
-        const id = m.headers?.['x-request-id']?.toString();
-        const at = id === undefined ? undefined : sentAt.get(id);
-        if (at !== undefined) latencies.push(Number(m.timestamp) - at);
-      }
-      await Promise.resolve();
-    },
-  });
-  await new Promise((r) => setTimeout(r, 2000)); // the sink reads from the end: let it join first
+  const { consumer, sentAt, latencies } = await latencySink(kafka, sink, group, false);
   const producer = kafka.producer();
   await producer.connect();
   const templates = payloads(inputName);
