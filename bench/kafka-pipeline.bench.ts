@@ -22,12 +22,12 @@
 // BENCH_KAFKA_BACKLOG (records; off by default): one more row, the gateway started on a backlog of that many
 // iris requests already in the inputs topic (3 partitions), its RSS sampled while it works through them.
 // Writes bench/results/kafka-pipeline.json.
-import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import path from 'node:path';
 import { Kafka, logLevel, type Consumer } from 'kafkajs';
+import { brokerScript, startFreePortBroker } from '../test/support/kafka-broker';
 import { repoPath } from '../test/support/repo';
 import { percentile } from './support/percentile';
 import { ProcessGroup, cpuSeconds, peakRssMiB, type TrackedProcess } from './support/process-group';
@@ -98,10 +98,7 @@ function brokerList(): { brokers: string[]; started: boolean } {
   const given = (process.env['KAFKA_BROKERS'] ?? '').split(',').filter((b) => b !== '');
   if (given.length > 0) return { brokers: given, started: false };
   log('starting a broker on free ports (scripts/kafka/broker.mjs start --free-port)…');
-  const r = spawnSync(process.execPath, [repoPath('scripts', 'kafka', 'broker.mjs'), 'start', '--free-port'], { cwd: repoPath(), encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
-  const address = r.stdout.split('\n').map((l) => l.trim()).filter((l) => /^[\w.-]+:\d+$/.test(l)).pop();
-  if (r.status !== 0 || address === undefined) throw new Error('could not start the Kafka broker');
-  return { brokers: [address], started: true };
+  return { brokers: [startFreePortBroker()], started: true };
 }
 
 function payloads(input: string): { key: string; value: string; id: string }[] {
@@ -354,7 +351,7 @@ async function main(): Promise<void> {
     if (BACKLOG > 0) backlogRow = await backlog(group, kafka, brokers, BACKLOG);
   } finally {
     await group.stopAll();
-    if (started) spawnSync(process.execPath, [repoPath('scripts', 'kafka', 'broker.mjs'), 'stop', '--port', brokers[0]?.split(':')[1] ?? ''], { cwd: repoPath(), stdio: 'ignore' });
+    if (started) brokerScript('stop', '--port', brokers[0]?.split(':')[1] ?? '');
   }
   load.after = loadavg()[0] ?? Number.NaN;
   const ceiling = (p: number): number => rows.find((r) => r.scenario === 'bare' && r.partitions === p)?.recordsPerS ?? Number.NaN;

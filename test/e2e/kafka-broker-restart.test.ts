@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
@@ -7,7 +6,9 @@ import { Kafka, logLevel, type Consumer, type Producer } from 'kafkajs';
 import { goldenRows } from '../support/examples';
 import { startGateway, type RunningGateway } from '../support/gateway.process';
 import { untilStreaming } from '../support/kafka-topics';
+import { brokerScript, startFreePortBroker } from '../support/kafka-broker';
 import { repoPath } from '../support/repo';
+import { waitFor } from '../support/wait';
 
 // Real parts: a Kafka broker of this test's own (scripts/kafka/broker.mjs on free ports, so the shared test
 // broker is never killed), the gateway as a separate process streaming graphs/iris.yaml through its graph
@@ -15,14 +16,6 @@ import { repoPath } from '../support/repo';
 // started again on its data; every request must still be answered (at least once), none lost.
 
 const skip = (process.env['KAFKA_BROKERS'] ?? '') === '' ? 'KAFKA_BROKERS is not set (no Kafka tooling)' : false;
-const brokerScript = repoPath('scripts', 'kafka', 'broker.mjs');
-
-function broker(...args: string[]): string {
-  const r = spawnSync(process.execPath, [brokerScript, ...args], { cwd: repoPath(), encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-  if (r.status !== 0) throw new Error(`broker.mjs ${args.join(' ')} failed (${r.status}):\n${r.stderr}`);
-  return r.stdout.trim().split('\n').pop() ?? '';
-}
-
 describe('Kafka graph topics across a broker kill -9 and restart', { skip }, () => {
   const prefix = `br${randomUUID().slice(0, 8)}`;
   const topics = { inputs: `${prefix}.iris.inputs`, outputs: `${prefix}.iris.outputs`, errors: `${prefix}.iris.errors` };
@@ -35,7 +28,7 @@ describe('Kafka graph topics across a broker kill -9 and restart', { skip }, () 
   const failed = new Map<string, string>();
 
   before(async () => {
-    address = broker('start', '--free-port');
+    address = startFreePortBroker();
     port = address.split(':')[1] ?? '';
     gw = await startGateway({ GRAPHS_DIR: 'graphs', KAFKA_BROKERS: address, KAFKA_TOPIC_PREFIX: prefix, KAFKA_GROUP_ID: `${prefix}-gw` });
     await untilStreaming(gw, topics.inputs);
@@ -58,7 +51,7 @@ describe('Kafka graph topics across a broker kill -9 and restart', { skip }, () 
     await consumer?.disconnect().catch(() => undefined);
     await producer?.disconnect().catch(() => undefined);
     await gw?.stop();
-    if (port !== '') broker('stop', '--port', port);
+    if (port !== '') brokerScript('stop', '--port', port);
   });
 
   it('answers every one of 3,000 requests sent while the broker is killed (-9) and restarted on its data', async () => {
@@ -86,18 +79,15 @@ describe('Kafka graph topics across a broker kill -9 and restart', { skip }, () 
         await new Promise((r) => setTimeout(r, 40));
       }
     })();
-    const until = async (what: string, ok: () => boolean, timeoutMs: number): Promise<void> => {
-      for (const deadline = Date.now() + timeoutMs; !ok(); ) {
-        if (Date.now() > deadline) assert.fail(`${what} within ${timeoutMs} ms (answered ${answered.size}, failed ${failed.size}); gateway:\n${gw?.output().slice(-3000) ?? ''}`);
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    };
+    // On a miss, the counts and the gateway's last words.
+    const until = (what: string, ok: () => boolean, timeoutMs: number): Promise<unknown> =>
+      waitFor(what, () => Promise.resolve({ answered: answered.size, failed: failed.size }), ok, timeoutMs).catch((err: Error) => assert.fail(`${err.message}; gateway:\n${gw?.output().slice(-3000) ?? ''}`));
     await until('500 answers before the kill', () => seen() >= 500, 60_000);
     const pid = Number(readFileSync(repoPath('.cache', 'kafka', 'brokers', port, 'broker.pid'), 'utf8'));
     process.kill(pid, 'SIGKILL');
     const atKill = seen();
     await new Promise((r) => setTimeout(r, 2000));
-    broker('resume', '--port', port);
+    brokerScript('resume', '--port', port);
     await sending;
     await until(`all ${total} request ids in outputs or errors after the restart`, () => seen() >= total, 180_000);
     const lost = Array.from({ length: total }, (_, i) => `r-${i}`).filter((id) => !answered.has(id) && !failed.has(id));

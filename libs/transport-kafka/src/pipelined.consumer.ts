@@ -238,11 +238,11 @@ export class PipelinedConsumer {
   /** Moves the partition's answered position past the contiguous answered head of its taken records. */
   private advance(state: PartitionState): void {
     const taken = state.taken;
-    let n = 0;
-    while (n < taken.length && (taken[n] as TakenRecord).done) n++;
-    if (n === 0) return;
-    state.next = (taken[n - 1] as TakenRecord).offset + 1;
-    taken.splice(0, n);
+    // shift() trims the array's front in place; splice would allocate an array of the removed per answer.
+    for (let head = taken[0]; head?.done === true; head = taken[0]) {
+      state.next = head.offset + 1;
+      taken.shift();
+    }
     if (taken.length < this.maxUncommitted) for (const wake of state.roomWaiters.splice(0)) wake();
   }
 
