@@ -13,6 +13,7 @@ import { PredictAuthenticator } from './auth/predict-authenticator';
 import { InFlightLimiter } from './in-flight.limiter';
 import { AppModule } from './app.module';
 import { RawHttpRoutes } from './http/raw-routes';
+import { endConnectionsOnClose } from './http/closing-connections';
 import { V2GrpcStrategy } from './grpc/v2-grpc.strategy';
 import { loadGatewayConfig } from './config/gateway.config';
 import { describeCertificate, readTlsFiles, reloadTlsOnChange } from './http/tls-reloader';
@@ -44,10 +45,13 @@ async function bootstrap(): Promise<void> {
       // checked on connectionsCheckingInterval (Node's default is 30 s).
       const h = config.http;
       const serverOptions = { connectionsCheckingInterval: Math.min(1000, h.headersTimeoutMs), headersTimeout: h.headersTimeoutMs, requestTimeout: h.requestTimeoutMs };
-      // Set once the server exists: clears the first-headers timer of a request's connection (guardFirstHeaders).
+      // Set once the server exists: clears the first-headers timer of a request's connection (guardFirstHeaders),
+      // and marks answers given while the server closes as the last of their connection (endConnectionsOnClose).
       let headersArrived: (req: IncomingMessage) => void = () => undefined;
+      let answering: (res: ServerResponse) => void = () => undefined;
       const dispatch = (req: IncomingMessage, res: ServerResponse): void => {
         headersArrived(req);
+        answering(res);
         if (!rawRoutes.dispatch(req, res)) handler(req, res);
       };
       let server: Server;
@@ -59,6 +63,7 @@ async function bootstrap(): Promise<void> {
       }
       server.keepAliveTimeout = h.keepAliveTimeoutMs;
       headersArrived = guardFirstHeaders(server, h.headersTimeoutMs);
+      answering = endConnectionsOnClose(server);
       server.maxConnections = h.maxConnections;
       server.setTimeout(options.connectionTimeout ?? 0);
       return server;
