@@ -1,8 +1,8 @@
 // Runs the compiled test files with node's test runner.
 //   node scripts/run-tests.mjs [unit|integration|e2e|k8s]...   (default: all)
 // unit: dist/**/*.spec.js next to the code; integration, e2e and k8s: dist/test/<kind>/**/*.test.js.
-import { spawn, spawnSync } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, readdirSync, statSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -31,16 +31,6 @@ if (files.length === 0) {
   process.exit(1);
 }
 console.error(`[test] ${files.length} test files (${kinds.join(', ')})`);
-
-// Kubernetes tests run a real etcd, kube-apiserver and kube-controller-manager built from Go sources (cached).
-// Where they are not built yet (about 10 minutes on 2 cores), they are built in the background at idle priority
-// while the other kinds' tests run; the k8s tests come last and wait for that build through its lock.
-let k8sBin = process.env.INFERGRAPH_K8S_BIN;
-let backgroundBuild;
-if (kinds.includes('k8s') && !k8sBin && kinds.some((k) => k !== 'k8s')) {
-  const tools = await import('./k8s/tools.mjs');
-  if (!tools.k8sToolsReady()) backgroundBuild = startBackgroundK8sBuild(tools.cacheDir());
-}
 
 // End-to-end tests scrape real processes with Prometheus and lint their metrics with promtool.
 if (kinds.includes('e2e')) {
@@ -73,7 +63,9 @@ if (kinds.includes('e2e') && !brokers) {
   brokers = started.stdout.split('\n').map((l) => l.trim()).filter((l) => /^[\w.-]+:\d+$/.test(l)).pop();
   startedBroker = true;
 }
-if (kinds.includes('k8s') && !k8sBin && !backgroundBuild) {
+// Kubernetes tests run a real etcd, kube-apiserver and kube-controller-manager built from Go sources (cached).
+let k8sBin = process.env.INFERGRAPH_K8S_BIN;
+if (kinds.includes('k8s') && !k8sBin) {
   const ensured = spawnSync(process.execPath, [path.join(root, 'scripts', 'k8s', 'tools.mjs'), 'ensure'], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
   if (ensured.status !== 0) {
     console.error('[test] the Kubernetes tools could not be built (node scripts/k8s/tools.mjs ensure; needs Go and the Go module proxy)');
@@ -102,32 +94,3 @@ if (startedBroker) {
   spawnSync(process.execPath, [path.join(root, 'scripts', 'kafka', 'broker.mjs'), 'stop', '--port', port], { cwd: root, stdio: 'ignore' });
 }
 process.exit(result.status ?? 1);
-
-function startBackgroundK8sBuild(dir) {
-  mkdirSync(dir, { recursive: true });
-  const logFile = path.join(dir, 'background-build.log');
-  const fd = openSync(logFile, 'w');
-  // A process group of its own, so that the compilers it starts stop with it (stopBackgroundBuild).
-  const child = spawn(process.execPath, [path.join(root, 'scripts', 'k8s', 'tools.mjs'), 'ensure', '--idle-priority'], { cwd: root, stdio: ['ignore', fd, fd], detached: true });
-  closeSync(fd);
-  process.on('exit', stopBackgroundBuild);
-  for (const signal of ['SIGINT', 'SIGTERM']) {
-    process.on(signal, () => {
-      stopBackgroundBuild();
-      process.exit(signal === 'SIGINT' ? 130 : 143);
-    });
-  }
-  console.error(`[test] the Kubernetes test tools are not built yet: building them in the background at idle priority while the other tests run (log: ${logFile}); the k8s tests wait for that build`);
-  return child;
-}
-
-/** A build still running once the tests are over (the k8s tests did not run, or the run was stopped) is stopped. */
-function stopBackgroundBuild() {
-  if (backgroundBuild === undefined) return;
-  try {
-    process.kill(-backgroundBuild.pid, 'SIGTERM');
-  } catch {
-    // the group is gone: the build had ended
-  }
-  backgroundBuild = undefined;
-}

@@ -1,11 +1,9 @@
 // Builds the Kubernetes test tools (etcd, kube-apiserver, kube-controller-manager, kubectl, helm,
 // kubeconform) from the Go module proxy into a cache outside the clone, and reuses them.
-//   node scripts/k8s/tools.mjs ensure [--idle-priority]   → builds what is missing; the bin directory is the last
-//   stdout line. --idle-priority builds at nice 19, on CPU that other work leaves idle.
+//   node scripts/k8s/tools.mjs ensure   → builds what is missing; the bin directory is the last stdout line
 // Cache: $INFERGRAPH_CACHE_DIR (default ~/.cache/infergraph)/k8s-<versions>/{bin,src}. Delete it to rebuild.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cacheRoot, goBuildEnv, runLogged, withBuildLock } from '../lib/go-build.mjs';
@@ -164,20 +162,12 @@ export async function ensureK8sTools({ log = (line) => process.stderr.write(`[k8
   return result();
 }
 
-/** Whether every tool is built and answers with its version, without building anything. */
-export function k8sToolsReady() {
-  const dir = cacheDir();
-  return TOOLS.every((t) => toolState(dir, t).ok);
-}
-
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const [cmd, ...flags] = process.argv.slice(2);
-  if (cmd !== 'ensure' || flags.some((f) => f !== '--idle-priority')) {
-    console.error('usage: node scripts/k8s/tools.mjs ensure [--idle-priority]');
+  const cmd = process.argv[2];
+  if (cmd !== 'ensure') {
+    console.error('usage: node scripts/k8s/tools.mjs ensure');
     process.exit(2);
   }
-  // A build beside running tests takes only CPU they leave idle: the compilers inherit this niceness.
-  if (flags.includes('--idle-priority')) os.setPriority(19);
   ensureK8sTools()
     .then((r) => { console.log(path.dirname(r.bin.etcd)); })
     .catch((err) => { console.error(`[k8s-tools] ${err.message}`); process.exit(1); });

@@ -8,6 +8,7 @@ import { startController } from '../support/controller.process';
 import { V2GrpcClient } from '../support/grpc-client';
 import { repoPath } from '../support/repo';
 import { startWorker, type RunningWorker } from '../support/worker.process';
+import { tempDir } from '../support/temp-dir';
 
 // Distributed mode with a controller, all real OS processes on loopback: the controller places
 // replicas on the workers that join it, gateways follow its routing table, kill -9 re-places.
@@ -266,11 +267,9 @@ describe('controller: admin API', () => {
   let dir: string;
 
   before(async () => {
-    const { mkdtempSync } = await import('node:fs');
-    const { tmpdir } = await import('node:os');
-    dir = mkdtempSync(`${tmpdir()}/infergraph-admin-`);
+    dir = tempDir('infergraph-admin-');
     // Posted graphs are stored in STATE_DIR: a fresh one, never the repository's default.
-    controller = await startController(undefined, { GRAPHS_DIR: dir, STATE_DIR: mkdtempSync(`${tmpdir()}/infergraph-admin-state-`) });
+    controller = await startController(undefined, { GRAPHS_DIR: dir, STATE_DIR: tempDir('infergraph-admin-state-') });
     worker = await startWorker({ CONTROLLER: controller.control, WORKER_ID: 'cpu-a', HEARTBEAT_MS: '200' });
   });
   after(async () => {

@@ -11,6 +11,7 @@ import { oneModelGraphYaml } from '../support/graph-yaml';
 import { V2GrpcClient } from '../support/grpc-client';
 import { repoPath } from '../support/repo';
 import { startWorker, type RunningWorker } from '../support/worker.process';
+import { tempDir } from '../support/temp-dir';
 
 // End to end: a real worker process joined to a stand-in controller (the real ControlServer over loopback
 // gRPC, driven by the test) that sends graphs as documents in its assignment, as the controller does. The
@@ -42,7 +43,7 @@ describe('a worker given graph documents by its controller', () => {
     });
     const port = await freePort();
     await server.listen(`127.0.0.1:${port}`);
-    worker = await startWorker({ CONTROLLER: `127.0.0.1:${port}`, WORKER_ID: 'cpu-docs', GRAPHS_DIR: mkdtempSync(path.join(tmpdir(), 'infergraph-empty-')), MODEL_ROOTS: repoPath('models'), HEARTBEAT_MS: '200' });
+    worker = await startWorker({ CONTROLLER: `127.0.0.1:${port}`, WORKER_ID: 'cpu-docs', GRAPHS_DIR: tempDir('infergraph-empty-'), MODEL_ROOTS: repoPath('models'), HEARTBEAT_MS: '200' });
   });
   after(async () => {
     await worker?.kill();

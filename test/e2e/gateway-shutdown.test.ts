@@ -1,6 +1,25 @@
 import assert from 'node:assert/strict';
+import { request as httpRequest } from 'node:http';
 import { describe, it } from 'node:test';
 import { request, startGateway } from '../support/gateway.process';
+
+const SLOW_ECHO = '/v2/models/slow-echo/infer';
+
+/** One POST on a connection of its own (no agent), as a client reaching the gateway for the first time does. */
+function postOnNewConnection(baseUrl: string, route: string, body: object): Promise<{ status: number; text: string } | { error: string }> {
+  const payload = JSON.stringify(body);
+  return new Promise((resolve) => {
+    const req = httpRequest(`${baseUrl}${route}`, { method: 'POST', agent: false, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (text += chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+      res.on('error', (err) => resolve({ error: err.message }));
+    });
+    req.on('error', (err) => resolve({ error: err.message }));
+    req.end(payload);
+  });
+}
 
 // End to end: a real gateway process stopped with SIGTERM while requests are in flight (a real custom
 // module takes 1 s per request). It stops accepting, finishes what it has, and exits. The clients keep their
@@ -10,7 +29,7 @@ describe('gateway shutdown', () => {
   it('finishes the requests in flight when stopped with SIGTERM, refuses new ones, and exits within seconds of its last answer', async () => {
     const gw = await startGateway({ GRAPHS_DIR: 'test/fixtures/graphs-joins' });
     const body = { inputs: [{ name: 'x', shape: [1, 1], datatype: 'FP32', data: [1] }], parameters: { slow_ms: 1000 } };
-    const inFlight = Array.from({ length: 5 }, () => request(gw, 'POST', '/v2/models/slow-echo/infer', body));
+    const inFlight = Array.from({ length: 5 }, () => request(gw, 'POST', SLOW_ECHO, body));
     await new Promise((r) => setTimeout(r, 300));
     const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) => gw.process.once('exit', (code, signal) => resolve({ code, signal })));
     gw.process.kill('SIGTERM');
@@ -37,5 +56,37 @@ describe('gateway shutdown', () => {
     const exitMs = Date.now() - answeredAt;
     assert.ok(code === 0 || signal === 'SIGTERM', `exit code ${code}, signal ${signal}`);
     assert.ok(exitMs < 5000, `exited ${exitMs} ms after its last answer (the keep-alive timeout is 72 s)`);
+  });
+
+  it('with SHUTDOWN_DELAY_MS, reports not ready at SIGTERM yet answers every request on new connections until the delay ends, then closes', async () => {
+    const delayMs = 1500;
+    const gw = await startGateway({ GRAPHS_DIR: 'test/fixtures/graphs-joins', SHUTDOWN_DELAY_MS: String(delayMs) });
+    const body = { inputs: [{ name: 'x', shape: [1, 1], datatype: 'FP32', data: [1] }], parameters: { slow_ms: 5 } };
+    const exited = new Promise<number>((resolve) => gw.process.once('exit', () => resolve(Date.now())));
+    const stoppedAt = Date.now();
+    gw.process.kill('SIGTERM');
+    // Readiness turns as soon as the signal is handled, naming why; the ports stay open for the delay.
+    const readiness = (): Promise<{ status: number; body: unknown }> => fetch(`${gw.baseUrl}/v2/health/ready`).then(async (r) => ({ status: r.status, body: await r.json() }));
+    let ready = await readiness();
+    while (ready.status === 200 && Date.now() - stoppedAt < 500) ready = await readiness();
+    assert.equal(ready.status, 503, `still ready ${Date.now() - stoppedAt} ms after SIGTERM: ${JSON.stringify(ready.body)}`);
+    assert.deepEqual(ready.body, { ready: false, missing: ['stopping (SIGTERM)'] });
+    // A load balancer that has not yet noticed keeps opening connections: each is answered.
+    const results: ({ status: number; text: string } | { error: string })[] = [];
+    while (Date.now() - stoppedAt < delayMs - 400) {
+      results.push(await postOnNewConnection(gw.baseUrl, SLOW_ECHO, body));
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const failed = results.filter((r) => !('status' in r) || r.status !== 200);
+    assert.ok(results.length >= 20, `only ${results.length} requests were sent during the delay`);
+    assert.deepEqual(failed, [], `${failed.length} of ${results.length} requests during the delay failed`);
+    for (const r of results) if ('text' in r) assert.deepEqual((JSON.parse(r.text) as { outputs: { data: number[] }[] }).outputs[0]?.data, [11]);
+    // After the delay the ports close and the process leaves.
+    const exitedAt = await exited;
+    assert.ok(exitedAt - stoppedAt >= delayMs, `exited ${exitedAt - stoppedAt} ms after SIGTERM, before the ${delayMs} ms delay`);
+    assert.ok(exitedAt - stoppedAt < delayMs + 5000, `exited ${exitedAt - stoppedAt} ms after SIGTERM`);
+    const after = await postOnNewConnection(gw.baseUrl, SLOW_ECHO, body);
+    assert.ok('error' in after, `a connection after the exit was answered: ${JSON.stringify(after)}`);
+    assert.match(gw.output(), /not ready from now on; still serving for 1500 ms \(SHUTDOWN_DELAY_MS\)/);
   });
 });

@@ -1,11 +1,9 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { repoPath } from '../support/repo';
 import { request, startGateway, type RunningGateway } from '../support/gateway.process';
+import { tempDir } from '../support/temp-dir';
 
 // Compatibility: the unmodified tritonclient.http package from PyPI (pinned in
 // test/clients/requirements.txt, installed by scripts/clients/ensure-venv.sh) against the real
@@ -66,7 +64,7 @@ describe('unmodified V2 gRPC client', () => {
 
 describe('readiness without graphs', () => {
   it('reports not ready (503) when no graph could be found', async () => {
-    const empty = mkdtempSync(path.join(tmpdir(), 'infergraph-empty-'));
+    const empty = tempDir('infergraph-empty-');
     const gw = await startGateway({ GRAPHS_DIR: empty }, { waitReady: false });
     try {
       await new Promise((r) => setTimeout(r, 300));

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { createRequestContext } from '@infergraph/executor';
@@ -9,11 +8,12 @@ import { OnnxModelLoader } from '@infergraph/runtime-onnx';
 import { GraphValidationError } from '@infergraph/spec';
 import type { Datatype, Tensor } from '@infergraph/protocol';
 import { repoPath } from '../support/repo';
+import { tempDir } from '../support/temp-dir';
 
 // Integration: real graph files on disk, the real graph executor and onnxruntime-node sessions on the
 // committed fixture models (test/fixtures/models), no server.
 
-const dir = mkdtempSync(path.join(tmpdir(), 'infergraph-batching-'));
+const dir = tempDir('infergraph-batching-');
 const loader = new OnnxModelLoader();
 
 const DTYPES: [suffix: string, datatype: Datatype][] = [

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { createRequestContext } from '@infergraph/executor';
@@ -8,12 +7,13 @@ import { loadGraphFile } from '@infergraph/engine';
 import { OnnxModelLoader } from '@infergraph/runtime-onnx';
 import { GraphValidationError } from '@infergraph/spec';
 import { repoPath } from '../support/repo';
+import { tempDir } from '../support/temp-dir';
 
 // Integration: real graph files on disk, real onnxruntime-node sessions on the committed models.
 
 const IRIS = repoPath('models', 'iris-logreg', '1', 'model.onnx');
 const IRIS_SHA = '7bb14e947201b2c9e98a5ca1634596cac2baaa343582de9e25a0a99e2bb3a7c2';
-const dir = mkdtempSync(path.join(tmpdir(), 'infergraph-loader-'));
+const dir = tempDir('infergraph-loader-');
 const loader = new OnnxModelLoader();
 
 function graphFile(name: string, body: string): string {

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { createRequestContext } from '@infergraph/executor';
@@ -8,6 +7,7 @@ import { loadNodeRuntimes, type ModelDevice } from '@infergraph/engine';
 import type { ModelLoadOptions, ModelLoader, ModelSession } from '@infergraph/nodes';
 import { OnnxModelLoader } from '@infergraph/runtime-onnx';
 import { repoPath } from '../support/repo';
+import { tempDir } from '../support/temp-dir';
 
 // Integration: real graph files on disk, real onnxruntime-node sessions on the committed models, a real
 // TypeScript module (transpiled in the engine's worker thread). The model loader is the real one,
@@ -18,7 +18,7 @@ const LOGREG_SHA = '7bb14e947201b2c9e98a5ca1634596cac2baaa343582de9e25a0a99e2bb3
 const MLP = repoPath('models', 'iris-mlp', '1', 'model.onnx');
 const MLP_SHA = 'f2a52fc98fee4f4f003b53ba09ad3d0012cfd8fb3d30c0db70bd7e8d73566897';
 
-const dir = mkdtempSync(path.join(tmpdir(), 'infergraph-node-loader-'));
+const dir = tempDir('infergraph-node-loader-');
 copyFileSync(repoPath('graphs', 'modules', 'confidence.ts'), path.join(dir, 'confidence.ts'));
 const FILE = path.join(dir, 'picky.yaml');
 writeFileSync(

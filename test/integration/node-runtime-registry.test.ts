@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { createRequestContext } from '@infergraph/executor';
@@ -17,6 +16,7 @@ import type { ModelLoadOptions, ModelLoader, ModelSession } from '@infergraph/no
 import type { Tensor } from '@infergraph/protocol';
 import { OnnxModelLoader } from '@infergraph/runtime-onnx';
 import { repoPath } from '../support/repo';
+import { tempDir } from '../support/temp-dir';
 
 // Integration: real graph files and user modules on disk (rewritten between assignments), real
 // onnxruntime-node sessions on the committed models, a real TypeScript module transpiled in the engine's
@@ -27,7 +27,7 @@ const MLP = repoPath('models', 'iris-mlp', '1', 'model.onnx');
 const MLP_SHA = 'f2a52fc98fee4f4f003b53ba09ad3d0012cfd8fb3d30c0db70bd7e8d73566897';
 const SLOW_MODEL_MS = 1500;
 
-const dir = mkdtempSync(path.join(tmpdir(), 'infergraph-node-registry-'));
+const dir = tempDir('infergraph-node-registry-');
 copyFileSync(repoPath('graphs', 'modules', 'confidence.ts'), path.join(dir, 'confidence.ts'));
 // A module transformer that answers its version, after `globalThis.holdCalls` (when a test sets it).
 for (const version of [1, 2]) {

@@ -126,6 +126,9 @@ describe('the Helm chart and the CRDs on a real API server', () => {
     const bad = await run(bin.helm, ['template', RELEASE, CHART, '--set', 'workerPools.cpu.replicas.min=two']);
     assert.notEqual(bad.code, 0);
     assert.match(bad.stderr, /workerPools\/cpu\/replicas\/min/);
+    const negative = await run(bin.helm, ['template', RELEASE, CHART, '--set', 'gateway.shutdownDelayMs=-1']);
+    assert.notEqual(negative.code, 0);
+    assert.match(negative.stderr, /gateway\/shutdownDelayMs/);
   });
 
   it('installs with helm: CRDs established, controller, gateway, RBAC and the CPU WorkerPool stored as the chart says', async () => {
@@ -155,6 +158,10 @@ describe('the Helm chart and the CRDs on a real API server', () => {
     const gateway = await getJson<K8sObject>(['-n', NAMESPACE, 'get', 'deployment', `${FULLNAME}-gateway`]);
     assert.equal(envOf(gateway, 'CONTROLLER'), `${FULLNAME}-controller.${NAMESPACE}.svc:9000`);
     assert.equal(containerOf(gateway).readinessProbe?.httpGet?.path, '/v2/health/ready');
+    // A stopping gateway keeps answering, not ready, while the endpoints drop it, within its grace period.
+    assert.equal(envOf(gateway, 'SHUTDOWN_DELAY_MS'), '5000');
+    const graceSeconds = (gateway.spec as unknown as { template: { spec: { terminationGracePeriodSeconds: number } } }).template.spec.terminationGracePeriodSeconds;
+    assert.ok(5000 < 1000 * graceSeconds, `terminationGracePeriodSeconds ${graceSeconds}`);
     assert.equal(containerOf(gateway).livenessProbe?.httpGet?.path, '/v2/health/live');
     for (const d of [controller, gateway]) {
       const pod = (d.spec as { template: { spec: { securityContext: Record<string, unknown> } } }).template.spec;

@@ -1,9 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { freePort } from './gateway.process';
 import { repoPath } from './repo';
+import { namedTempDir } from './temp-dir';
 
 export interface RunningController {
   /** Admin REST API (and /metrics). */
@@ -22,8 +20,7 @@ export async function startController(
 ): Promise<RunningController> {
   const [port, controlPort] = ports === undefined ? [await freePort(), await freePort()] : [ports.port, ports.controlPort];
   // Each controller gets a state directory of its own, kept across a restart on the same ports.
-  const stateDir = path.join(tmpdir(), `infergraph-test-state-${controlPort}`);
-  if (ports === undefined) rmSync(stateDir, { recursive: true, force: true });
+  const stateDir = namedTempDir(`infergraph-test-state-${controlPort}`, ports === undefined);
   const child = spawn(process.execPath, [repoPath('dist', 'apps', 'controller', 'src', 'main.js')], {
     cwd: repoPath(),
     env: { ...process.env, HOST: '127.0.0.1', PORT: String(port), CONTROL_PORT: String(controlPort), HEARTBEAT_TIMEOUT_MS: '1500', LOG_FORMAT: 'json', STATE_DIR: stateDir, ...env },

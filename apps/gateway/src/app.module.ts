@@ -19,6 +19,7 @@ import { OipErrorFilter } from './http/oip-error.filter';
 import { V2InferenceController } from './http/v2-inference.controller';
 import { InferRoute } from './http/infer.route';
 import { InFlightLimiter } from './in-flight.limiter';
+import { StoppingService } from './stopping.service';
 import { PredictAuthenticator } from './auth/predict-authenticator';
 import { RawHttpRoutes } from './http/raw-routes';
 import { LiveController } from './ui/live.controller';
@@ -91,6 +92,7 @@ export class AppModule {
         CatalogueFollowerService,
         InferRoute,
         InFlightLimiter,
+        StoppingService,
         { provide: PredictAuthenticator, useFactory: () => new PredictAuthenticator(config.predictAuth) },
         { provide: APP_FILTER, useClass: OipErrorFilter },
         ...(tracing === undefined ? [] : [{ provide: 'TRACING_SDK', useValue: tracing }]),

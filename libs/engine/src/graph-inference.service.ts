@@ -56,10 +56,21 @@ const PAYLOAD_VALUES = 16;
 
 /** Transport-independent graph inference: REST, gRPC and Kafka front ends all call this. */
 export class GraphInferenceService {
+  /** Why this process no longer reports ready, once it has begun to stop. */
+  private stoppingBecause: string | undefined;
+
   constructor(
     private readonly registry: GraphRegistry,
     private readonly options: GraphInferenceOptions = {},
   ) {}
+
+  /**
+   * From now on readiness is false with `why`, so that load balancers stop sending here; requests are
+   * still answered until the transports close.
+   */
+  beginStopping(why: string): void {
+    this.stoppingBecause ??= why;
+  }
 
   serverMetadata(): ServerMetadata {
     return { name: 'infergraph', version: SERVER_VERSION };
@@ -106,6 +117,7 @@ export class GraphInferenceService {
    * `missing` names every graph that cannot serve and why. Graphs that failed to load answer 503 themselves.
    */
   serverReadiness(): { readonly ready: boolean; readonly missing: readonly string[] } {
+    if (this.stoppingBecause !== undefined) return { ready: false, missing: [this.stoppingBecause] };
     if (!this.registry.settled) return { ready: false, missing: ['graphs are still loading'] };
     const entries = this.registry.list();
     if (entries.length === 0) return { ready: false, missing: ['no graphs'] };

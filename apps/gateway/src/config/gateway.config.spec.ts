@@ -42,3 +42,17 @@ describe('gateway configuration: KAFKA_LINGER_MS', () => {
     for (const bad of ['-1', '2.5', '1001', 'soon']) assert.throws(() => loadGatewayConfig({ KAFKA_LINGER_MS: bad }, dir), /KAFKA_LINGER_MS/, bad);
   });
 });
+
+describe('gateway configuration: SHUTDOWN_DELAY_MS', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'infergraph-gw-config-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('is 0 by default (a laptop gateway closes at once) and kept when set', () => {
+    assert.equal(loadGatewayConfig({}, dir).http.shutdownDelayMs, 0);
+    assert.equal(loadGatewayConfig({ SHUTDOWN_DELAY_MS: '5000' }, dir).http.shutdownDelayMs, 5000);
+  });
+
+  it('is refused when negative, fractional or above ten minutes, naming the variable', () => {
+    for (const bad of ['-1', '2.5', '600001', 'later']) assert.throws(() => loadGatewayConfig({ SHUTDOWN_DELAY_MS: bad }, dir), /SHUTDOWN_DELAY_MS/, bad);
+  });
+});

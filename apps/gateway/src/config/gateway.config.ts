@@ -32,6 +32,7 @@ const envSchema = z.object({
   BODY_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
   REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).default(120_000),
   KEEP_ALIVE_TIMEOUT_MS: z.coerce.number().int().min(100).default(72_000),
+  SHUTDOWN_DELAY_MS: z.coerce.number().int().min(0).max(600_000).default(0),
   ...telemetryEnvShape,
   ...modelStoreEnvShape,
   NODE_TRANSPORT: z.enum(['inprocess', 'grpc', 'kafka']).default('inprocess'),
@@ -78,8 +79,9 @@ export interface GatewayConfig {
   /**
    * HTTP protection: inference requests in flight in this process above which a request is answered 503
    * with Retry-After at once; open connections; how long headers may take to arrive, how long a body may
-   * stall between chunks (408), how long a whole request may take, and how long an idle keep-alive
-   * connection stays open.
+   * stall between chunks (408), how long a whole request may take, how long an idle keep-alive
+   * connection stays open, and how long a stopping gateway keeps serving, not ready, before it closes its
+   * ports (SHUTDOWN_DELAY_MS: the time a load balancer takes to stop sending here; 0 closes at once).
    */
   readonly http: {
     readonly maxInFlight: number;
@@ -88,6 +90,7 @@ export interface GatewayConfig {
     readonly bodyTimeoutMs: number;
     readonly requestTimeoutMs: number;
     readonly keepAliveTimeoutMs: number;
+    readonly shutdownDelayMs: number;
   };
   /** Logs (LOG_LEVEL, LOG_FORMAT, LOG_PAYLOADS) and tracing (OTEL_*). */
   readonly telemetry: TelemetrySettings;
@@ -177,6 +180,7 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env, cwd = pr
       bodyTimeoutMs: e.BODY_TIMEOUT_MS,
       requestTimeoutMs: e.REQUEST_TIMEOUT_MS,
       keepAliveTimeoutMs: e.KEEP_ALIVE_TIMEOUT_MS,
+      shutdownDelayMs: e.SHUTDOWN_DELAY_MS,
     }),
     telemetry: telemetrySettingsOf(e),
     predictAuth: predictAuth.settings,
