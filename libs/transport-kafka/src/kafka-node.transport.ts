@@ -128,17 +128,19 @@ export class KafkaNodeTransport implements NodeTransport {
   }
 
   /**
-   * The whole graph as one record on its first node's inputs topic, when its topics are usable and no replica
-   * declined lately; a replica that declines resolves undefined (the executor then runs the request node by
-   * node) and the graph's requests go node by node for DECLINED_FOR_MS.
+   * The whole graph as one record on its first node's inputs topic, unless its topics are not usable or a
+   * replica declined lately; a replica that declines resolves undefined (the executor then runs the request
+   * node by node) and the graph's requests go node by node for DECLINED_FOR_MS. A call made while the topics
+   * are still being provisioned (just after start) waits for them, as a node call does, rather than taking
+   * the node-by-node path: the first requests cross the way every later one does.
    */
   private wholeGraphAs(graphId: string, nodes: readonly string[]): WholeGraphCall | undefined {
-    const graph = this.graphs.get(graphId);
     const first = nodes[0];
-    if (graph === undefined || first === undefined || this.failed.has(graphId) || !this.provisioned.has(graphId)) return undefined;
+    if (!this.graphs.has(graphId) || first === undefined || this.failed.has(graphId)) return undefined;
     const declined = this.declinedAt.get(graphId);
     if (declined !== undefined && performance.now() - declined < DECLINED_FOR_MS) return undefined;
     return async (call) => {
+      const graph = await this.registered(graphId);
       const message = encodeNodeCall(this.derivedOf(graph).wholeGraphModel, call.ctx.requestId, call.ctx.parameters, call.inputs);
       try {
         return await this.call(graph, first, `graph "${graphId}"`, call.ctx, message, true, graphAnswer);
