@@ -5,11 +5,12 @@ import { request, startGateway } from '../support/gateway.process';
 
 const SLOW_ECHO = '/v2/models/slow-echo/infer';
 
-/** One POST on a connection of its own (no agent), as a client reaching the gateway for the first time does. */
-function postOnNewConnection(baseUrl: string, route: string, body: object): Promise<{ status: number; text: string } | { error: string }> {
-  const payload = JSON.stringify(body);
+/** One request on a connection of its own (no agent), as a client reaching the gateway for the first time does. */
+function onNewConnection(baseUrl: string, route: string, body?: object): Promise<{ status: number; text: string } | { error: string }> {
+  const payload = body === undefined ? '' : JSON.stringify(body);
+  const method = body === undefined ? 'GET' : 'POST';
   return new Promise((resolve) => {
-    const req = httpRequest(`${baseUrl}${route}`, { method: 'POST', agent: false, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } }, (res) => {
+    const req = httpRequest(`${baseUrl}${route}`, { method, agent: false, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } }, (res) => {
       let text = '';
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => (text += chunk));
@@ -63,6 +64,10 @@ describe('gateway shutdown', () => {
     const gw = await startGateway({ GRAPHS_DIR: 'test/fixtures/graphs-joins', SHUTDOWN_DELAY_MS: String(delayMs) });
     const body = { inputs: [{ name: 'x', shape: [1, 1], datatype: 'FP32', data: [1] }], parameters: { slow_ms: 5 } };
     const exited = new Promise<number>((resolve) => gw.process.once('exit', () => resolve(Date.now())));
+    // A dashboard's live feed is open when the stop begins, and stays open through the delay.
+    const live = await fetch(`${gw.baseUrl}/v1/live`);
+    assert.equal(live.status, 200);
+    const liveEnded = live.text();
     const stoppedAt = Date.now();
     gw.process.kill('SIGTERM');
     // Readiness turns as soon as the signal is handled, naming why; the ports stay open for the delay.
@@ -74,18 +79,20 @@ describe('gateway shutdown', () => {
     // A load balancer that has not yet noticed keeps opening connections: each is answered.
     const results: ({ status: number; text: string } | { error: string })[] = [];
     while (Date.now() - stoppedAt < delayMs - 400) {
-      results.push(await postOnNewConnection(gw.baseUrl, SLOW_ECHO, body));
+      results.push(await onNewConnection(gw.baseUrl, SLOW_ECHO, body));
       await new Promise((r) => setTimeout(r, 20));
     }
     const failed = results.filter((r) => !('status' in r) || r.status !== 200);
     assert.ok(results.length >= 20, `only ${results.length} requests were sent during the delay`);
     assert.deepEqual(failed, [], `${failed.length} of ${results.length} requests during the delay failed`);
     for (const r of results) if ('text' in r) assert.deepEqual((JSON.parse(r.text) as { outputs: { data: number[] }[] }).outputs[0]?.data, [11]);
-    // After the delay the ports close and the process leaves.
+    // After the delay the live feed ends (an open stream would hold the closing server), the ports close and
+    // the process leaves.
+    assert.match(await liveEnded, /event: stats/);
     const exitedAt = await exited;
     assert.ok(exitedAt - stoppedAt >= delayMs, `exited ${exitedAt - stoppedAt} ms after SIGTERM, before the ${delayMs} ms delay`);
     assert.ok(exitedAt - stoppedAt < delayMs + 5000, `exited ${exitedAt - stoppedAt} ms after SIGTERM`);
-    const after = await postOnNewConnection(gw.baseUrl, SLOW_ECHO, body);
+    const after = await onNewConnection(gw.baseUrl, SLOW_ECHO, body);
     assert.ok('error' in after, `a connection after the exit was answered: ${JSON.stringify(after)}`);
     assert.match(gw.output(), /not ready from now on; still serving for 1500 ms \(SHUTDOWN_DELAY_MS\)/);
   });

@@ -85,8 +85,13 @@ async function bootstrap(): Promise<void> {
       ...(tls === undefined ? {} : { credentials: reloadingServerCredentials(tls.files, tls.files.reloadMs) }),
     }),
   });
-  // Every shutdown signal but SIGHUP, which rescans GRAPHS_DIR (GraphLoadingService).
-  app.enableShutdownHooks(Object.values(ShutdownSignal).filter((s) => s !== ShutdownSignal.SIGHUP));
+  // Every shutdown signal but SIGHUP, which rescans GRAPHS_DIR (GraphLoadingService). Readiness turns false the
+  // moment one arrives, ahead of every shutdown step (NestJS runs those level by level; StoppingService's delay
+  // is one of them).
+  const stopSignals = Object.values(ShutdownSignal).filter((s) => s !== ShutdownSignal.SIGHUP);
+  const inference = app.get(GraphInferenceService);
+  for (const signal of stopSignals) process.once(signal, () => inference.beginStopping(`stopping (${signal})`));
+  app.enableShutdownHooks(stopSignals);
   await app.startAllMicroservices();
   await app.listen(config.port, config.host);
   const address = fastify.server.address();

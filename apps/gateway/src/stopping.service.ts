@@ -3,10 +3,11 @@ import { GraphInferenceService } from '@infergraph/engine';
 import { GATEWAY_CONFIG, type GatewayConfig } from './config/gateway.config';
 
 /**
- * The first step of a gateway's stop: readiness turns false at once (REST and gRPC health alike), and with
- * SHUTDOWN_DELAY_MS the ports stay open and answering for that long, so that a load balancer or Kubernetes'
- * endpoints stop sending new connections here before they would be refused. NestJS runs this beside the
- * other `beforeApplicationShutdown` steps (the Kafka streams' drain), then closes the servers.
+ * A gateway's stop, before its servers close: readiness is false (REST and gRPC health alike; main.ts turns it
+ * when the signal arrives, this again for a close without one), and with SHUTDOWN_DELAY_MS the ports stay open
+ * and answering for that long, so that a load balancer or Kubernetes' endpoints stop sending new connections
+ * here before they would be refused. NestJS runs the `beforeApplicationShutdown` steps level by level (the live
+ * feed's end and the Kafka streams' drain among them), then closes the servers.
  */
 @Injectable()
 export class StoppingService implements BeforeApplicationShutdown {

@@ -16,14 +16,25 @@ export class LiveStatsService implements BeforeApplicationShutdown {
   private readonly aggregator: LiveStatsAggregator;
   private readonly streams = new Set<ServerResponse>();
   private timer: NodeJS.Timeout | undefined;
+  /** Set when the gateway begins to stop: the streams have ended and no new one opens here. */
+  private stopping = false;
 
   constructor(private readonly registry: GraphRegistry) {
     this.aggregator = new LiveStatsAggregator(registry.events);
     registry.events.on('drift', (r) => this.broadcast('drift', { graph: r.graph, node: r.node, is_drift: r.is_drift, window: r.window }));
   }
 
-  /** Takes over `res` as an event stream until the client goes away. */
+  /**
+   * Takes over `res` as an event stream until the client goes away. Once the streams have been ended for a
+   * stop it answers 503 instead: a stream opened while the other shutdown steps finish (a Kafka drain) would
+   * hold the closing server open until the process is killed.
+   */
   open(res: ServerResponse): void {
+    if (this.stopping) {
+      res.writeHead(503, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store', 'retry-after': '2' });
+      res.end('this gateway is stopping; the live feed goes on at another replica\n');
+      return;
+    }
     res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', 'x-accel-buffering': 'no', connection: 'keep-alive' });
     res.write(`retry: ${2 * LIVE_PERIOD_MS}\n\n`);
     this.streams.add(res);
@@ -41,8 +52,13 @@ export class LiveStatsService implements BeforeApplicationShutdown {
   }
 
   beforeApplicationShutdown(): void {
+    this.stopping = true;
     this.stopTimer();
-    for (const res of this.streams) res.end();
+    // Each stream's connection ends with it: a dashboard reconnects on a connection of its own.
+    for (const res of this.streams) {
+      const socket = res.socket;
+      res.end(() => socket?.end());
+    }
     this.streams.clear();
     this.aggregator.close();
   }
