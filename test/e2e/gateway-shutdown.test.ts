@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { request as httpRequest } from 'node:http';
 import { describe, it } from 'node:test';
 import { request, startGateway } from '../support/gateway.process';
+import { V2GrpcClient } from '../support/grpc-client';
 
 const SLOW_ECHO = '/v2/models/slow-echo/infer';
 
@@ -95,5 +96,25 @@ describe('gateway shutdown', () => {
     const after = await onNewConnection(gw.baseUrl, SLOW_ECHO, body);
     assert.ok('error' in after, `a connection after the exit was answered: ${JSON.stringify(after)}`);
     assert.match(gw.output(), /not ready from now on; still serving for 1500 ms \(SHUTDOWN_DELAY_MS\)/);
+  });
+
+  it('finishes V2 gRPC calls in flight when stopped with SIGTERM, as it does REST requests', async () => {
+    const gw = await startGateway({ GRAPHS_DIR: 'test/fixtures/graphs-joins' });
+    const client = new V2GrpcClient(gw.grpcAddress);
+    try {
+      const raw = Buffer.alloc(4);
+      raw.writeFloatLE(1);
+      const call = (): Promise<{ raw_output_contents: Buffer[] }> =>
+        client.call('ModelInfer', { model_name: 'slow-echo', inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 1] }], raw_input_contents: [raw], parameters: { slow_ms: { string_param: '1000' } } });
+      const inFlight = Array.from({ length: 3 }, () => call().then((r) => r.raw_output_contents[0]?.readFloatLE(0), (err: Error) => err.message));
+      await new Promise((r) => setTimeout(r, 300));
+      const exited = new Promise<void>((resolve) => gw.process.once('exit', () => resolve()));
+      gw.process.kill('SIGTERM');
+      assert.deepEqual(await Promise.all(inFlight), [11, 11, 11]);
+      await exited;
+    } finally {
+      client.close();
+      await gw.stop();
+    }
   });
 });

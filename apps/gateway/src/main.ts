@@ -80,8 +80,8 @@ async function bootstrap(): Promise<void> {
       port: config.grpcPort,
       maxReceiveMessageLength: config.bodyLimitBytes,
       maxSendMessageLength: config.bodyLimitBytes,
-      // As NestJS's own gRPC transport did: calls still open at shutdown are cancelled, not awaited.
-      shutdownTimeoutMs: 0,
+      // Calls in flight at shutdown finish, as REST requests do, within the bound a whole REST request has.
+      shutdownTimeoutMs: config.http.requestTimeoutMs,
       ...(tls === undefined ? {} : { credentials: reloadingServerCredentials(tls.files, tls.files.reloadMs) }),
     }),
   });
