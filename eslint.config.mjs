@@ -18,6 +18,8 @@ export const LAYERS = {
   'libs/placement': { layer: 'pure', libs: [], packages: [] },
   // Worker threads for work kept off an event loop: request/reply calls, background threads at the lowest priority.
   'libs/threads': { layer: 'pure', libs: [], packages: [] },
+  // node:http servers of the apps: how they stop (connections end with their last answer).
+  'libs/http-server': { layer: 'adapter', libs: [], packages: [] },
   // Seldon Core v2 and KServe documents → graph documents: plain objects in and out, no I/O.
   'libs/importers': { layer: 'pure', libs: [], packages: [] },
   'libs/cluster': { layer: 'pure', libs: ['placement', 'spec'], packages: [] },
@@ -35,12 +37,12 @@ export const LAYERS = {
   'libs/dashboard': { layer: 'adapter', libs: [], packages: [] },
   'apps/controller': {
     layer: 'app',
-    libs: ['protocol', 'spec', 'placement', 'cluster', 'engine', 'telemetry', 'transport-grpc', 'kube', 'dashboard'],
+    libs: ['protocol', 'spec', 'placement', 'cluster', 'engine', 'telemetry', 'transport-grpc', 'kube', 'dashboard', 'http-server'],
     packages: ['@nestjs/common', '@nestjs/core', '@nestjs/platform-fastify', 'fastify', 'reflect-metadata', 'zod'],
   },
   'apps/gateway': {
     layer: 'app',
-    libs: ['protocol', 'spec', 'executor', 'runtime-onnx', 'engine', 'telemetry', 'transport-grpc', 'transport-kafka', 'model-store', 'dashboard'],
+    libs: ['protocol', 'spec', 'executor', 'runtime-onnx', 'engine', 'telemetry', 'transport-grpc', 'transport-kafka', 'model-store', 'dashboard', 'http-server'],
     packages: ['@nestjs/common', '@nestjs/core', '@nestjs/microservices', '@nestjs/platform-fastify', 'fastify', 'reflect-metadata', 'zod', 'jose'],
   },
   // A plain Node program (no NestJS): commands over the libs, the gateway as a child process, HTTP/gRPC clients.

@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
@@ -8,6 +9,7 @@ import { loadControllerConfig } from './controller.config';
 import { MAX_GRAPH_BYTES, warmUpGraphParser } from '@infergraph/spec';
 import { startLoadingThread } from '@infergraph/engine';
 import { KubeClient } from '@infergraph/kube';
+import { endConnectionsOnClose } from '@infergraph/http-server';
 
 /** The controller process: places node replicas on workers and publishes the routing table. */
 async function bootstrap(): Promise<void> {
@@ -17,6 +19,10 @@ async function bootstrap(): Promise<void> {
   const adapter = new FastifyAdapter({ bodyLimit: MAX_GRAPH_BYTES });
   const app = await NestFactory.create<NestFastifyApplication>(ControllerModule.forConfig(config), adapter, { logger, bodyParser: false });
   const fastify = app.getHttpAdapter().getInstance();
+  // At shutdown, a kept-alive admin connection ends with its last answer instead of holding the exit for
+  // Fastify's 72 s keep-alive timeout (a leader stopping must hand over within its grace period).
+  const lastAnswers = endConnectionsOnClose(fastify.server);
+  fastify.server.prependListener('request', (_req: IncomingMessage, res: ServerResponse) => lastAnswers(res));
   fastify.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: MAX_GRAPH_BYTES }, (_req, body, done) => done(null, body));
   app.enableShutdownHooks();
   await app.listen(config.port, config.host);
