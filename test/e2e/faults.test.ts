@@ -4,7 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import { goldenRows } from '../support/examples';
 import { request, startGateway, type RunningGateway } from '../support/gateway.process';
 import { startController, type RunningController } from '../support/controller.process';
-import { describeFailures, failuresBetween, startLoad } from '../support/load-generator';
+import { describeFailures, failuresBetween, p99Between, startLoad } from '../support/load-generator';
 import { repoPath } from '../support/repo';
 import { startWorker, type RunningWorker } from '../support/worker.process';
 import { waitFor } from '../support/wait';
@@ -44,6 +44,8 @@ describe('fault suite: a controller, two workers and a gateway under constant lo
   const rows = goldenRows('iris-logreg').slice(0, 4);
   const body = { inputs: [{ name: 'features', shape: [rows.length, 4], datatype: 'FP32', data: rows }] };
   const controllerEnv = { GRAPHS_DIR: 'test/fixtures/graphs-faults', SYNC_WINDOW_MS: '1500', HEARTBEAT_TIMEOUT_MS: '2000' };
+  // Worker connections are pinged every 500 ms, lost after 2.5 s unanswered (iris-two's requests have 5 s).
+  const gatewayEnv = () => ({ GRAPHS_DIR: 'test/fixtures/graphs-faults', CONTROLLER: controller.control, NODE_PING_INTERVAL_MS: '500', NODE_PING_TIMEOUT_MS: '2500' });
 
   const worker = async (id: string): Promise<RunningWorker> => {
     // w-b holds every model session in model threads (MODEL_THREADS=2); the others run the default, auto:
@@ -64,10 +66,7 @@ describe('fault suite: a controller, two workers and a gateway under constant lo
   before(async () => {
     controller = await startController(undefined, controllerEnv);
     await Promise.all([worker('w-a'), worker('w-b')]);
-    [gateway, gateway2] = await Promise.all([
-      startGateway({ GRAPHS_DIR: 'test/fixtures/graphs-faults', CONTROLLER: controller.control }),
-      startGateway({ GRAPHS_DIR: 'test/fixtures/graphs-faults', CONTROLLER: controller.control }),
-    ]);
+    [gateway, gateway2] = await Promise.all([startGateway(gatewayEnv()), startGateway(gatewayEnv())]);
     await waitFor('every replica READY', () => status(controller), (s) => allReady(s));
     await waitFor('the gateway ready', () => request(gateway, 'GET', '/v2/health/ready'), (r) => r.status === 200);
   });
@@ -132,6 +131,30 @@ describe('fault suite: a controller, two workers and a gateway under constant lo
     assert.equal(summary.failures.length, 0, describeFailures(summary));
     assert.equal(summaryOne.failures.length, 0, describeFailures(summaryOne));
     await waitFor('every replica READY again', () => status(controller), (st) => allReady(st));
+  });
+
+  it('loses no request when one of two workers freezes (SIGSTOP) under load for 8 s, and gives it its share again once it resumes (SIGCONT)', async () => {
+    // A frozen process (a paused VM, a stuck host, a partition) keeps its connections open: calls sent to it
+    // neither fail nor answer. The gateway's pings find it; its calls go to the other replica's worker.
+    const victim = workers.get('w-a') as RunningWorker;
+    const load = startLoad(url('iris-two'), 200, 14_000, body);
+    await new Promise((r) => setTimeout(r, 2000));
+    const frozenAt = Date.now();
+    victim.process.kill('SIGSTOP');
+    try {
+      await new Promise((r) => setTimeout(r, 8000));
+    } finally {
+      victim.process.kill('SIGCONT');
+    }
+    const summary = await load.done;
+    const s = await waitFor('w-a holds replicas again', () => status(controller), (st) => allReady(st) && (st.workers.find((w) => w.id === 'w-a')?.replicas ?? 0) >= 2);
+    const frozenP99 = p99Between(summary, frozenAt, frozenAt + 8000);
+    console.log(
+      `[faults] SIGSTOP w-a for 8 s: ${summary.sent} sent at ${summary.rate}/s, p99 ${summary.p99Ms} ms (${frozenP99} ms while frozen), max ${summary.maxMs} ms; ` +
+        `${describeFailures(summary)}; after SIGCONT ${s.workers.map((w) => `${w.id}=${w.replicas}`).join(' ')}`,
+    );
+    assert.ok(summary.rate >= 190, `load reached only ${summary.rate} requests/second`);
+    assert.equal(summary.failures.length, 0, describeFailures(summary));
   });
 
   it('loses no request when the controller is killed (-9) and restarted 30 s later, and adopts what the workers hold', async () => {

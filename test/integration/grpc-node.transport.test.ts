@@ -3,6 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { createRequestContext } from '@infergraph/executor';
 import { InferenceError, type InferRequest, type InferResponse, type Tensor, type TensorMap } from '@infergraph/protocol';
 import { GrpcNodeTransport, V2GrpcServer } from '@infergraph/transport-grpc';
+import { FreezableProxy } from '../support/freezable-proxy';
 import { streamOnlyHandlers } from '../support/stream-only.handlers';
 
 // Integration: the gateway's GrpcNodeTransport against two real V2GrpcServers on loopback ports, over real
@@ -86,6 +87,85 @@ describe('GrpcNodeTransport over real ModelStreamInfer streams', () => {
         assert.equal(err.code, 'UNAVAILABLE');
         return true;
       });
+    } finally {
+      transport.close();
+    }
+  });
+
+  it('moves a call held by a worker that stopped answering to the other worker, and sends it nothing more until it answers again', async () => {
+    const frozen = new HeldWorker();
+    await frozen.listen();
+    const [host, port] = frozen.address.split(':') as [string, string];
+    const proxy = new FreezableProxy({ host, port: Number(port) });
+    await proxy.listen();
+    const transport = new GrpcNodeTransport(() => [proxy.address, once.address], { pingIntervalMs: 200, pingTimeoutMs: 600 });
+    try {
+      // Both idle: the first in the list takes the call, and answers.
+      const warm = transport.invoke(invocation(1));
+      await arrived([frozen], 1);
+      frozen.answerAll();
+      await warm;
+
+      proxy.freeze();
+      const frozenAt = Date.now();
+      const moved = transport.invoke(invocation(2));
+      await arrived([once], 1);
+      const movedAfter = Date.now() - frozenAt;
+      once.answerAll();
+      assert.deepEqual([...((await moved).get('y')?.data as Float32Array)], [2]);
+      assert.ok(movedAfter < 200 + 600 + 1000, `the call reached the other worker ${movedAfter} ms after the freeze (its deadline is 5 s away)`);
+
+      // While the first worker is lost, every call goes to the other one at once, however busy it is.
+      const calls = Array.from({ length: 10 }, (_, k) => transport.invoke(invocation(10 + k)));
+      await arrived([once], 10);
+      assert.equal(frozen.held.length, 0);
+      once.answerAll();
+      await Promise.all(calls);
+
+      // Thawed: once its connection is READY again it takes its share.
+      proxy.thaw();
+      let reached = 0;
+      for (let round = 0; round < 50 && reached === 0; round++) {
+        const batch = Array.from({ length: 4 }, (_, k) => transport.invoke(invocation(100 + k)));
+        await arrived([frozen, once], 4);
+        reached = frozen.held.length;
+        frozen.answerAll();
+        once.answerAll();
+        await Promise.all(batch);
+        if (reached === 0) await new Promise((r) => setTimeout(r, 100));
+      }
+      assert.ok(reached > 0, 'the thawed worker got no call');
+    } finally {
+      transport.close();
+      await proxy.close();
+      await frozen.close();
+    }
+  });
+
+  it('lets go of the client of a worker the routes no longer name once its call in flight ends, and keeps one routed again', async () => {
+    let routed = [once.address, twice.address];
+    const transport = new GrpcNodeTransport(() => routed);
+    try {
+      const calls = [transport.invoke(invocation(1)), transport.invoke(invocation(2))];
+      await arrived([once, twice], 2);
+      assert.equal(transport.clients, 2);
+      // `once` leaves the table with a call in flight (a draining worker): the call still finishes.
+      routed = [twice.address];
+      transport.retain(new Set(routed));
+      assert.equal(transport.clients, 2, 'a client with a call in flight is kept until the call ends');
+      once.answerAll();
+      twice.answerAll();
+      assert.deepEqual((await Promise.all(calls)).map((a) => (a.get('y')?.data as Float32Array)[0]).sort(), [1, 2]);
+      assert.equal(transport.clients, 1, "the unrouted worker's client went with its last call");
+      // Routed again (a worker back at its address): a new client, and calls reach it.
+      routed = [once.address];
+      const back = transport.invoke(invocation(3));
+      await arrived([once], 1);
+      once.answerAll();
+      assert.deepEqual([...((await back).get('y')?.data as Float32Array)], [3]);
+      // Unrouted with nothing in flight: let go at once.
+      transport.retain(new Set([twice.address]));
+      assert.equal(transport.clients, 1);
     } finally {
       transport.close();
     }

@@ -4,6 +4,7 @@ import { status } from '@grpc/grpc-js';
 import { RequestLifetime } from '@infergraph/executor';
 import { batchQueueFull, decodeNodeOutputs, encodeNodeCall, InferenceError, isBatchQueueFull, type InferRequest, type InferResponse, type Tensor } from '@infergraph/protocol';
 import { NodeStreamClient, StreamCallError, V2GrpcServer, type V2GrpcHandlers } from '@infergraph/transport-grpc';
+import { FreezableProxy } from '../support/freezable-proxy';
 import { streamOnlyHandlers } from '../support/stream-only.handlers';
 
 // Integration: a real NodeStreamClient (the gateway's end of node calls) against a real V2GrpcServer on a
@@ -273,6 +274,63 @@ describe('NodeStreamClient when the stream breaks', () => {
       assert.ok(Date.now() - started < 1000, 'the idle stream ended, so shutdown did not wait for its timeout');
     } finally {
       client.close();
+    }
+  });
+});
+
+describe('NodeStreamClient when the worker stops answering (a frozen process, a cut-off network)', () => {
+  it('fails the calls in flight with UNAVAILABLE once a ping goes unanswered, bounds the wait for a new connection the same way, and counts the worker lost until it answers again', async () => {
+    const node = new HeldNode();
+    const server = new V2GrpcServer(handlers(node), { host: '127.0.0.1', port: 0, maxReceiveMessageLength: 1 << 20, maxSendMessageLength: 1 << 20, shutdownTimeoutMs: 1 });
+    const proxy = new FreezableProxy({ host: '127.0.0.1', port: await server.listen() });
+    await proxy.listen();
+    const pingIntervalMs = 200;
+    const pingTimeoutMs = 600;
+    const client = new NodeStreamClient(proxy.address, { pingIntervalMs, pingTimeoutMs });
+    try {
+      // Connected and answering first.
+      const first = client.call(callMessage(1), {}, later(30_000));
+      await node.arrived(1);
+      (node.calls[0] as HeldCall).answer(doubled(node.calls[0] as HeldCall));
+      assert.deepEqual(yOf(await first), [2, -2]);
+      assert.equal(client.healthy, true);
+
+      // A call the worker holds when it freezes: it would wait for its 30 s deadline; a ping finds the worker gone.
+      const held = client.call(callMessage(2), {}, later(30_000));
+      await node.arrived(2);
+      const frozenAt = Date.now();
+      proxy.freeze();
+      const err = await rejection(held);
+      const heldFor = Date.now() - frozenAt;
+      assert.ok(err instanceof StreamCallError, String(err));
+      assert.equal(err.code, status.UNAVAILABLE, err.message);
+      assert.ok(heldFor < pingIntervalMs + pingTimeoutMs + 1000, `the call failed ${heldFor} ms after the freeze`);
+      assert.equal(client.healthy, false);
+      assert.ok(client.lostReason !== undefined);
+
+      // A call made while the worker is still frozen: its connection is accepted but never answers.
+      const startedAt = Date.now();
+      const waiting = await rejection(client.call(callMessage(3), {}, later(30_000)));
+      const waitedFor = Date.now() - startedAt;
+      assert.ok(waiting instanceof StreamCallError, String(waiting));
+      assert.equal(waiting.code, status.UNAVAILABLE, waiting.message);
+      assert.ok(waitedFor < pingTimeoutMs + 1000, `the call waited ${waitedFor} ms for a connection`);
+      assert.equal(client.healthy, false);
+
+      // Thawed: a connection is READY again, the client counts the worker healthy and calls reach it.
+      proxy.thaw();
+      for (let i = 0; i < 100 && !client.healthy; i++) await new Promise((r) => setTimeout(r, 50));
+      assert.equal(client.healthy, true, `still lost: ${client.lostReason}`);
+      const after = client.call(callMessage(4), {}, later(30_000));
+      // The calls sent while frozen may reach the node late (and go unanswered): answer the fourth one.
+      let fourth: HeldCall | undefined;
+      while ((fourth = node.calls.find((c) => c.request.id === 'req-4')) === undefined) await node.arrived(node.calls.length + 1);
+      fourth.answer(doubled(fourth));
+      assert.deepEqual(yOf(await after), [8, -8]);
+    } finally {
+      client.close();
+      await proxy.close();
+      await server.close();
     }
   });
 });

@@ -23,8 +23,11 @@ export class GrpcNodeBus implements NodeBus {
 
   /** Workers the controller's routing table names for each node key; the bus starts and stops the watcher. */
   static routedBy(routes: RoutingTableWatcher, options: NodeStreamOptions = {}): GrpcNodeBus {
+    const transport = new GrpcNodeTransport((key) => routes.addressesFor(key), options);
+    // Workers that left the table (gone, evicted, moved pods) are let go once their calls in flight end.
+    routes.onTable(() => transport.retain(routes.routedAddresses()));
     routes.start();
-    return new GrpcNodeBus(new GrpcNodeTransport((key) => routes.addressesFor(key), options), routes);
+    return new GrpcNodeBus(transport, routes);
   }
 
   /** The graph's version names its nodes on workers (`"<graph>@<version>.<node>"`), so each version reaches its own replicas. */

@@ -7,6 +7,8 @@ import { NodeStreamClient, type NodeStreamOptions } from './node-stream.client';
 interface Replica {
   readonly client: NodeStreamClient;
   outstanding: number;
+  /** No longer routed: closed once its last call in flight ends, unless it is routed again first. */
+  retiring: boolean;
 }
 
 /** A worker to call and how many routing entries (replicas of the node) it has: its share of the calls. */
@@ -24,7 +26,8 @@ const RETRYABLE = new Set<number>([status.UNAVAILABLE, status.CANCELLED, status.
  * Calls graph nodes on worker replicas over V2 gRPC, as messages on long-lived ModelStreamInfer streams
  * (`NodeStreamClient`, one per worker): least outstanding requests first, one retry on another replica
  * when the call failed for a transport reason (never for an error the node answered), the request
- * deadline as the call's deadline. Each graph version calls through its own view (`forVersion`), which
+ * deadline as the call's deadline. A worker whose connection was lost (a frozen process found by pings,
+ * a reset) gets no calls while another replica's worker is connected. Each graph version calls through its own view (`forVersion`), which
  * names its nodes with the version, so versions side by side reach their own replicas.
  */
 export class GrpcNodeTransport implements NodeTransport {
@@ -136,6 +139,7 @@ export class GrpcNodeTransport implements NodeTransport {
         if (code === undefined || !RETRYABLE.has(code) || ctx.end.aborted) throw toInferenceError(err, what, replica);
       } finally {
         replica.outstanding--;
+        if (replica.retiring && replica.outstanding === 0) this.release(replica);
       }
     }
     throw new InferenceError('UNAVAILABLE', `${what}: no worker replica answered (${describe(lastError)})`);
@@ -148,9 +152,32 @@ export class GrpcNodeTransport implements NodeTransport {
     return { calls: this.calls, pending };
   }
 
+  /**
+   * Lets go of the clients of workers not in `routed` (the routing table's addresses): at once when no call
+   * is in flight on them, else when the last one ends, so a draining worker's calls finish. A worker routed
+   * again before that keeps its client.
+   */
+  retain(routed: ReadonlySet<string>): void {
+    for (const [address, replica] of this.stubs) {
+      if (routed.has(address)) replica.retiring = false;
+      else if (replica.outstanding === 0) this.release(replica);
+      else replica.retiring = true;
+    }
+  }
+
+  /** Worker clients held now (routed, or retiring with calls in flight). */
+  get clients(): number {
+    return this.stubs.size;
+  }
+
   close(): void {
     for (const r of this.stubs.values()) r.client.close();
     this.stubs.clear();
+  }
+
+  private release(replica: Replica): void {
+    if (this.stubs.get(replica.client.address) === replica) this.stubs.delete(replica.client.address);
+    replica.client.close();
   }
 
   /**
@@ -169,9 +196,11 @@ export class GrpcNodeTransport implements NodeTransport {
   private replicaAt(address: string): Replica {
     let replica = this.stubs.get(address);
     if (replica === undefined) {
-      replica = { client: new NodeStreamClient(address, this.streamOptions), outstanding: 0 };
+      replica = { client: new NodeStreamClient(address, this.streamOptions), outstanding: 0, retiring: false };
       this.stubs.set(address, replica);
     }
+    // Called again: the address is routed again (a carried-over route, a worker back at its address).
+    replica.retiring = false;
     return replica;
   }
 }
@@ -181,13 +210,22 @@ function versioned(key: string): string {
   return NodeKey.parse(key)?.version === undefined ? '' : ` (key "${key}")`;
 }
 
-/** Least outstanding requests per routing entry first (ties: list order), skipping workers already tried. */
+/**
+ * Least outstanding requests per routing entry first (ties: list order), skipping workers already tried, and
+ * workers whose connection was lost (`NodeStreamClient.healthy`) while another one is left.
+ */
 function pick(candidates: readonly Candidate[], exclude: ReadonlySet<Replica>): Replica {
   let best: Candidate | undefined;
+  let bestHealthy = false;
   for (const c of candidates) {
     if (exclude.has(c.replica)) continue;
+    const healthy = c.replica.client.healthy;
+    if (bestHealthy && !healthy) continue;
     // a/b < c/d without division: a*d < c*b.
-    if (best === undefined || c.replica.outstanding * best.entries < best.replica.outstanding * c.entries) best = c;
+    if (best === undefined || (healthy && !bestHealthy) || c.replica.outstanding * best.entries < best.replica.outstanding * c.entries) {
+      best = c;
+      bestHealthy = healthy;
+    }
   }
   return (best as Candidate).replica;
 }

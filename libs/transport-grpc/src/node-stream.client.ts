@@ -1,4 +1,4 @@
-import { credentials, makeGenericClientConstructor, status, type ChannelCredentials, type Client, type ClientDuplexStream, type ServiceError, type StatusObject } from '@grpc/grpc-js';
+import { connectivityState, credentials, makeGenericClientConstructor, status, type ChannelCredentials, type Client, type ClientDuplexStream, type ServiceError, type StatusObject } from '@grpc/grpc-js';
 import type { RequestEnd } from '@infergraph/executor';
 import { decodeStreamInferResponseProto, encodeInferRequestProto, type ModelInferRequestMessage, type ModelInferResponseMessage } from '@infergraph/protocol';
 import { FORWARDED_HEADER, MODEL_STREAM_INFER, RESERVED_PARAM_PREFIX, STREAM_PARAM, StreamCallError, errorOfAnswer, int64Param, numberParam } from './node-stream.framing';
@@ -20,6 +20,19 @@ export interface NodeStreamOptions {
    * workers whose addresses change, such as pods, share one certificate). Default: the address.
    */
   readonly serverName?: string;
+  /**
+   * How often the connection to the worker is pinged (HTTP/2 PING) while streams are open. Default 1000.
+   * A worker whose process stopped answering (frozen, paused, cut off by the network) keeps its TCP
+   * connection open and would hold every call sent to it until the call's deadline; the ping finds it.
+   */
+  readonly pingIntervalMs?: number;
+  /**
+   * How long a ping, or a new connection's first HTTP/2 settings, may go unanswered before the connection
+   * counts as lost: its calls fail with UNAVAILABLE (the transport retries them on another replica) and the
+   * client reads as not `healthy` until a connection is READY again. Default 5000, the controller's default
+   * heartbeat timeout: a worker silent that long is gone for both.
+   */
+  readonly pingTimeoutMs?: number;
 }
 
 // Calls spread over many streams rather than filling one. Node's HTTP/2 stream writes one message at a time
@@ -30,6 +43,8 @@ export interface NodeStreamOptions {
 const DEFAULT_MAX_STREAMS = 16;
 const DEFAULT_MAX_IN_FLIGHT_PER_STREAM = 8;
 const DEFAULT_CALLS_PER_STREAM = 4;
+const DEFAULT_PING_INTERVAL_MS = 1000;
+const DEFAULT_PING_TIMEOUT_MS = 5000;
 
 interface StreamStub extends Client {
   ModelStreamInfer(): ClientDuplexStream<Buffer, Buffer>;
@@ -38,13 +53,15 @@ interface StreamStub extends Client {
 const StreamClient = makeGenericClientConstructor({ ModelStreamInfer: MODEL_STREAM_INFER }, 'GRPCInferenceService') as unknown as new (
   address: string,
   creds: ChannelCredentials,
-  options?: Record<string, string>,
+  options?: Record<string, string | number>,
 ) => StreamStub;
 
 interface OpenStream {
   readonly call: ClientDuplexStream<Buffer, Buffer>;
   readonly pending: Map<number, PendingCall>;
   broken: boolean;
+  /** Set while the stream waits for a connection: fires when none came within the ping timeout. */
+  connectTimer: NodeJS.Timeout | undefined;
 }
 
 interface PendingCall {
@@ -68,6 +85,11 @@ const NOTHING = (): void => undefined;
  * `maxStreams` streams (`callsPerStream` on each before another opens), at most `maxInFlightPerStream` ride
  * one stream, then calls queue. A stream that breaks fails its calls
  * in flight with UNAVAILABLE (the transport retries them on another replica); the next call opens a new one.
+ *
+ * A worker that stops answering without closing its connection (a frozen process, a network partition) is
+ * found by HTTP/2 pings: an unanswered ping drops the connection and fails its calls, and a new connection
+ * that gets no HTTP/2 settings within the same time fails the calls waiting for it. The client is then not
+ * `healthy` until a connection is READY again, so the transport sends calls to other replicas meanwhile.
  */
 export class NodeStreamClient {
   private readonly stub: StreamStub;
@@ -76,19 +98,25 @@ export class NodeStreamClient {
   private readonly maxStreams: number;
   private readonly maxInFlightPerStream: number;
   private readonly callsPerStream: number;
+  private readonly pingTimeoutMs: number;
   private lastCallId = 0;
   private closed = false;
+  /** Why the last connection was lost, while no connection has been READY since; undefined when healthy. */
+  private lostBecause: string | undefined;
 
   constructor(
     readonly address: string,
     options: NodeStreamOptions = {},
   ) {
     const name = options.serverName;
-    this.stub = new StreamClient(
-      address,
-      options.credentials ?? credentials.createInsecure(),
-      name === undefined ? {} : { 'grpc.ssl_target_name_override': name, 'grpc.default_authority': name },
-    );
+    this.pingTimeoutMs = Math.max(1, options.pingTimeoutMs ?? DEFAULT_PING_TIMEOUT_MS);
+    this.stub = new StreamClient(address, options.credentials ?? credentials.createInsecure(), {
+      ...(name === undefined ? {} : { 'grpc.ssl_target_name_override': name, 'grpc.default_authority': name }),
+      'grpc.keepalive_time_ms': Math.max(1, options.pingIntervalMs ?? DEFAULT_PING_INTERVAL_MS),
+      'grpc.keepalive_timeout_ms': this.pingTimeoutMs,
+      // Pings only while streams are open: an idle client (no node calls yet) keeps the worker quiet.
+      'grpc.keepalive_permit_without_calls': 0,
+    });
     this.maxStreams = Math.max(1, options.maxStreams ?? DEFAULT_MAX_STREAMS);
     this.maxInFlightPerStream = Math.max(1, options.maxInFlightPerStream ?? DEFAULT_MAX_IN_FLIGHT_PER_STREAM);
     this.callsPerStream = Math.min(this.maxInFlightPerStream, Math.max(1, options.callsPerStream ?? DEFAULT_CALLS_PER_STREAM));
@@ -102,6 +130,16 @@ export class NodeStreamClient {
   /** Calls waiting for room on a stream. */
   get queued(): number {
     return this.queue.length;
+  }
+
+  /** False from a lost connection (a ping or a connection left unanswered, a reset) until one is READY again. */
+  get healthy(): boolean {
+    return this.lostBecause === undefined;
+  }
+
+  /** Why the connection counts as lost, while it does. */
+  get lostReason(): string | undefined {
+    return this.lostBecause;
   }
 
   /**
@@ -167,15 +205,47 @@ export class NodeStreamClient {
 
   private open(): OpenStream {
     const call = this.stub.ModelStreamInfer();
-    const stream: OpenStream = { call, pending: new Map(), broken: false };
+    const stream: OpenStream = { call, pending: new Map(), broken: false, connectTimer: undefined };
     call.on('data', (bytes: Buffer) => this.answer(stream, bytes));
-    call.on('error', (err: ServiceError) => this.broken(stream, `${err.code} ${err.details || err.message}`));
+    call.on('error', (err: ServiceError) => this.broken(stream, `${err.code} ${err.details || err.message}`, err.code === status.UNAVAILABLE));
     call.on('status', (s: StatusObject) => {
-      if (s.code !== status.OK) this.broken(stream, `${s.code} ${s.details}`);
+      if (s.code !== status.OK) this.broken(stream, `${s.code} ${s.details}`, s.code === status.UNAVAILABLE);
     });
     call.on('end', () => this.broken(stream, 'the worker ended the stream'));
     this.streams.push(stream);
+    // A connection that is not READY yet may never be: a frozen worker's kernel still accepts TCP, and
+    // grpc-js waits for the HTTP/2 settings without a limit. The ping timeout bounds that wait too.
+    const channel = this.stub.getChannel();
+    if (channel.getConnectivityState(false) !== connectivityState.READY) {
+      stream.connectTimer = setTimeout(() => {
+        stream.connectTimer = undefined;
+        if (stream.broken || channel.getConnectivityState(false) === connectivityState.READY) return;
+        this.broken(stream, `no connection to worker ${this.address} within ${this.pingTimeoutMs} ms`, true);
+        call.cancel();
+      }, this.pingTimeoutMs);
+      stream.connectTimer.unref();
+    }
     return stream;
+  }
+
+  /**
+   * The connection counts as lost until the channel is READY again: watched here, with a connection
+   * attempt started when the channel is idle.
+   */
+  private lost(why: string): void {
+    if (this.closed) return;
+    const watching = this.lostBecause !== undefined;
+    this.lostBecause = why;
+    if (watching) return;
+    const channel = this.stub.getChannel();
+    const watch = (): void => {
+      if (this.closed) return;
+      const state = channel.getConnectivityState(true);
+      if (state === connectivityState.READY) this.lostBecause = undefined;
+      else if (state !== connectivityState.SHUTDOWN) channel.watchConnectivityState(state, Infinity, watch);
+    };
+    // From the next turn: the channel may still report the READY of the connection being torn down.
+    setImmediate(watch);
   }
 
   private answer(stream: OpenStream, bytes: Buffer): void {
@@ -227,9 +297,12 @@ export class NodeStreamClient {
     }
   }
 
-  private broken(stream: OpenStream, why: string): void {
+  /** `lost`: the break says the connection failed (UNAVAILABLE, no connection in time), not the call. */
+  private broken(stream: OpenStream, why: string, lost = false): void {
     if (stream.broken) return;
     stream.broken = true;
+    clearTimeout(stream.connectTimer);
+    if (lost) this.lost(why);
     const i = this.streams.indexOf(stream);
     if (i >= 0) this.streams.splice(i, 1);
     const failed = [...stream.pending.values()];

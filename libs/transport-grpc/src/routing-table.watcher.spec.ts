@@ -97,4 +97,21 @@ describe('RoutingTableWatcher', () => {
       assert.deepEqual(watcher.addressesFor('g.a'), ['w1:1'], 'the third epoch restarted the carry-over of what the first named');
     });
   });
+
+  it('names every routed address, carried-over ones while the carry-over lasts, and tells listeners of each table applied', () => {
+    let t = 1_000;
+    const watcher = new RoutingTableWatcher('127.0.0.1:1', 'test', { carryOverMs: 500 }, () => t);
+    const applied: number[] = [];
+    watcher.onTable(() => applied.push(watcher.currentVersion));
+    watcher.apply(table('e1', 1, true, { 'g.a': ['w1:1', 'w2:1'], 'g.b': ['w2:1'] }));
+    assert.deepEqual([...watcher.routedAddresses()].sort(), ['w1:1', 'w2:1']);
+    // A restarted controller whose first synced table lacks w1 (not re-joined yet): still routed while carried.
+    watcher.apply(table('e2', 1, true, { 'g.a': ['w2:1'] }));
+    assert.deepEqual([...watcher.routedAddresses()].sort(), ['w1:1', 'w2:1']);
+    t += 500;
+    assert.deepEqual([...watcher.routedAddresses()], ['w2:1']);
+    // Refused tables are not announced.
+    watcher.apply(table('e2', 1, true, {}));
+    assert.deepEqual(applied, [1, 1]);
+  });
 });

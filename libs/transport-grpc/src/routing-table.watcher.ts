@@ -49,6 +49,7 @@ export class RoutingTableWatcher {
   private readonly security: ControlClientSecurity;
   private readonly onRefused: (details: string) => void;
   private readonly carryOverMs: number;
+  private readonly tableListeners: (() => void)[] = [];
 
   constructor(
     private readonly controller: string,
@@ -78,6 +79,19 @@ export class RoutingTableWatcher {
     return this.carried.get(key) ?? current ?? [];
   }
 
+  /** Every worker address a node may be called at now: the table's, and those carried over from the previous epoch. */
+  routedAddresses(): ReadonlySet<string> {
+    const all = new Set<string>();
+    for (const addresses of this.table.values()) for (const a of addresses) all.add(a);
+    if (this.now() < this.carriedUntilMs) for (const addresses of this.carried.values()) for (const a of addresses) all.add(a);
+    return all;
+  }
+
+  /** Calls `listener` after each table applied (after `onChange`). */
+  onTable(listener: () => void): void {
+    this.tableListeners.push(listener);
+  }
+
   get currentVersion(): number {
     return this.version;
   }
@@ -101,6 +115,7 @@ export class RoutingTableWatcher {
     this.version = version;
     this.table = new Map(t.routes.map((r) => [r.key, [...r.addresses]]));
     this.onChange(this.version, t.routes.length, this.epoch);
+    for (const listener of this.tableListeners) listener();
     return true;
   }
 

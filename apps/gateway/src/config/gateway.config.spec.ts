@@ -56,3 +56,35 @@ describe('gateway configuration: SHUTDOWN_DELAY_MS', () => {
     for (const bad of ['-1', '2.5', '600001', 'later']) assert.throws(() => loadGatewayConfig({ SHUTDOWN_DELAY_MS: bad }, dir), /SHUTDOWN_DELAY_MS/, bad);
   });
 });
+
+describe('gateway configuration: NODE_PING_INTERVAL_MS and NODE_PING_TIMEOUT_MS', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'infergraph-gw-config-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('pings every second and gives a worker 5 s (the controller heartbeat timeout) by default, and keeps what is set', () => {
+    assert.deepEqual(loadGatewayConfig({}, dir).nodePing, { intervalMs: 1000, timeoutMs: 5000 });
+    assert.deepEqual(loadGatewayConfig({ NODE_PING_INTERVAL_MS: '500', NODE_PING_TIMEOUT_MS: '1500' }, dir).nodePing, { intervalMs: 500, timeoutMs: 1500 });
+  });
+
+  it('is refused below 100 ms, above ten minutes or not a whole number, naming the variable', () => {
+    for (const name of ['NODE_PING_INTERVAL_MS', 'NODE_PING_TIMEOUT_MS']) {
+      for (const bad of ['0', '99', '600001', '1.5', 'often']) assert.throws(() => loadGatewayConfig({ [name]: bad }, dir), new RegExp(name), `${name}=${bad}`);
+    }
+  });
+});
+
+describe('gateway configuration: HEADERS_TIMEOUT_MS against REQUEST_TIMEOUT_MS', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'infergraph-gw-config-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('refuses headers given longer than the whole request, naming both variables and their values', () => {
+    assert.throws(() => loadGatewayConfig({ REQUEST_TIMEOUT_MS: '5000' }, dir), /HEADERS_TIMEOUT_MS=10000 is longer than REQUEST_TIMEOUT_MS=5000/);
+    assert.throws(() => loadGatewayConfig({ HEADERS_TIMEOUT_MS: '130000' }, dir), /HEADERS_TIMEOUT_MS=130000 is longer than REQUEST_TIMEOUT_MS=120000/);
+  });
+
+  it('takes a shorter request timeout with headers within it, and equal ones', () => {
+    const c = loadGatewayConfig({ REQUEST_TIMEOUT_MS: '5000', HEADERS_TIMEOUT_MS: '2000' }, dir).http;
+    assert.deepEqual([c.requestTimeoutMs, c.headersTimeoutMs], [5000, 2000]);
+    assert.equal(loadGatewayConfig({ REQUEST_TIMEOUT_MS: '5000', HEADERS_TIMEOUT_MS: '5000' }, dir).http.headersTimeoutMs, 5000);
+  });
+});

@@ -40,6 +40,9 @@ const envSchema = z.object({
   CONTROLLER: z.string().default(''),
   /** After a controller restart, how long routes of workers that have not re-joined yet stay usable. */
   ROUTE_CARRY_OVER_MS: z.coerce.number().int().min(0).max(600_000).default(10_000),
+  /** Node calls over gRPC: how often each worker connection is pinged, and how long a ping may go unanswered. */
+  NODE_PING_INTERVAL_MS: z.coerce.number().int().min(100).max(600_000).default(1000),
+  NODE_PING_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(5000),
   NODE_TLS_SERVER_NAME: z
     .string()
     .regex(/^([a-z0-9]([-a-z0-9]*[a-z0-9])?)(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$|^$/, 'must be a DNS name (lowercase letters, digits, "-", ".")')
@@ -111,6 +114,11 @@ export interface GatewayConfig {
    * not route yet keeps the previous controller's addresses (its worker has not re-joined yet).
    */
   readonly routeCarryOverMs: number;
+  /**
+   * NODE_PING_INTERVAL_MS, NODE_PING_TIMEOUT_MS: node calls over gRPC ping each worker connection; one left
+   * unanswered that long (a frozen or cut-off worker) fails its calls over to other replicas.
+   */
+  readonly nodePing: { readonly intervalMs: number; readonly timeoutMs: number };
   /** What this process presents to the controller (CLUSTER_TOKEN or CLUSTER_TOKEN_FILE, CONTROL_TLS_*). */
   readonly controlSecurity: ControlClientSecurity;
   /** NODE_TLS_CA/CERT/KEY: mutual TLS on node calls between gateways and workers; undefined: plain text. */
@@ -157,6 +165,12 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env, cwd = pr
   if (e.NODE_TLS_SERVER_NAME !== '' && nodeTls === undefined) {
     throw new Error('invalid gateway configuration:\n  NODE_TLS_SERVER_NAME is set without NODE_TLS_CA/CERT/KEY: the name is checked on TLS node calls only');
   }
+  if (e.HEADERS_TIMEOUT_MS > e.REQUEST_TIMEOUT_MS) {
+    // node:http refuses the pair when the server is made, with a message that names neither variable.
+    throw new Error(
+      `invalid gateway configuration:\n  HEADERS_TIMEOUT_MS=${e.HEADERS_TIMEOUT_MS} is longer than REQUEST_TIMEOUT_MS=${e.REQUEST_TIMEOUT_MS}: the headers are part of the request; lower HEADERS_TIMEOUT_MS or raise REQUEST_TIMEOUT_MS`,
+    );
+  }
   if (e.NODE_TRANSPORT === 'kafka' && listOf(e.KAFKA_BROKERS).length === 0) {
     throw new Error('invalid gateway configuration:\n  KAFKA_BROKERS=": NODE_TRANSPORT=kafka needs the brokers (host:port, comma-separated) the node workers consume from');
   }
@@ -188,6 +202,7 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env, cwd = pr
     nodeTransport: e.CONTROLLER === '' || e.NODE_TRANSPORT === 'kafka' ? e.NODE_TRANSPORT : 'grpc',
     controller: e.CONTROLLER === '' ? undefined : e.CONTROLLER,
     routeCarryOverMs: e.ROUTE_CARRY_OVER_MS,
+    nodePing: Object.freeze({ intervalMs: e.NODE_PING_INTERVAL_MS, timeoutMs: e.NODE_PING_TIMEOUT_MS }),
     controlSecurity: control.security,
     nodeTls,
     nodeTlsServerName: e.NODE_TLS_SERVER_NAME === '' ? undefined : e.NODE_TLS_SERVER_NAME,

@@ -31,7 +31,13 @@ function busFor(choice: NodeBusChoice, kafka: KafkaNodeBus | null, config: Gatew
       // Mutual TLS to workers when NODE_TLS_* is set: the worker checks this gateway's certificate, and this
       // gateway the worker's against the same CA.
       // NODE_TLS_SERVER_NAME: workers with changing addresses (pods) share one certificate of that name.
-      const streams = { credentials: mutualTlsChannelCredentials(config.nodeTls?.pem), ...(config.nodeTlsServerName === undefined ? {} : { serverName: config.nodeTlsServerName }) };
+      // NODE_PING_*: a worker that stops answering without closing its connection is found by pings.
+      const streams = {
+        credentials: mutualTlsChannelCredentials(config.nodeTls?.pem),
+        ...(config.nodeTlsServerName === undefined ? {} : { serverName: config.nodeTlsServerName }),
+        pingIntervalMs: config.nodePing.intervalMs,
+        pingTimeoutMs: config.nodePing.timeoutMs,
+      };
       return 'controller' in choice ? GrpcNodeBus.routedBy(routingTable(choice.controller, config), streams) : GrpcNodeBus.toWorkers(choice.workers, streams);
     }
   }
