@@ -55,7 +55,12 @@ export async function startGateway(
         if (child.exitCode !== null || child.signalCode !== null) return resolve();
         child.once('exit', () => resolve());
         child.kill('SIGTERM');
-        setTimeout(() => child.kill('SIGKILL'), 5000).unref();
+        setTimeout(() => {
+          if (child.exitCode !== null || child.signalCode !== null) return;
+          // A gateway should finish its shutdown well within a pod's grace: say so when one did not.
+          console.log(`[support] gateway pid ${child.pid} still running 5 s after SIGTERM: SIGKILL`);
+          child.kill('SIGKILL');
+        }, 5000).unref();
       }),
   };
   if (options.waitReady ?? true) {
