@@ -8,7 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import { Kafka, logLevel } from 'kafkajs';
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
 import { startController, type RunningController } from '../support/controller.process';
-import { freePort, startGateway, type RunningGateway } from '../support/gateway.process';
+import { freePort, freePortBlock, startGateway, type RunningGateway } from '../support/gateway.process';
 import { untilStreaming } from '../support/kafka-topics';
 import { repoPath } from '../support/repo';
 import { startWorker, type RunningWorker } from '../support/worker.process';
@@ -299,7 +299,7 @@ describe('web dashboards in headless Chromium', () => {
       adminPort = await freePort();
       cluster = spawn(process.execPath, [repoPath('scripts', 'start-cluster.mjs')], {
         cwd: repoPath(),
-        env: { ...process.env, PORT: String(restPort), GRPC_PORT: String(await freePort()), ADMIN_PORT: String(adminPort), CONTROL_PORT: String(20_000 + Math.floor(Math.random() * 20_000)), INFERGRAPH_DEV_DIR: devDir, KAFKA_BROKERS: '' },
+        env: { ...process.env, PORT: String(restPort), GRPC_PORT: String(await freePort()), ADMIN_PORT: String(adminPort), CONTROL_PORT: String(await freePortBlock([0, 1, 2, 3, 101, 102, 103])), INFERGRAPH_DEV_DIR: devDir, KAFKA_BROKERS: '' },
         stdio: ['ignore', 'pipe', 'pipe'],
         detached: true,
       });
@@ -331,7 +331,12 @@ describe('web dashboards in headless Chromium', () => {
     it('lists its three workers by pool, signed in with the admin token the script made', async () => {
       const { page, problems } = await watchedPage(browser);
       await signIn(page, `http://127.0.0.1:${adminPort}`, readFileSync(path.join(devDir, 'admin-token'), 'utf8').trim());
-      await page.waitForFunction(() => document.querySelectorAll('tr[data-worker]').length === 3, { timeout: 20_000 });
+      await page.waitForFunction(() => document.querySelectorAll('tr[data-worker]').length === 3, { timeout: 20_000 }).catch(async (err: unknown) => {
+        // What the page and the cluster said, for the next reader of a failure.
+        const shown = await attrs(page, 'tr[data-worker]', 'data-worker').catch(() => []);
+        console.log(`[ui] workers shown: ${JSON.stringify(shown)}\n--- npm run start:cluster\n${out.slice(-6000)}`);
+        throw err;
+      });
       assert.deepEqual((await attrs(page, '[data-pool="cpu"] tr[data-worker]', 'data-worker')).sort(), ['cpu-0', 'cpu-1']);
       assert.deepEqual(await attrs(page, '[data-pool="gpu"] tr[data-worker]', 'data-worker'), ['gpu-0']);
       await page.screenshot({ path: `${ARTIFACTS}/start-cluster.png`, fullPage: true });

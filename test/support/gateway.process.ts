@@ -116,3 +116,27 @@ export function freePort(): Promise<number> {
     });
   });
 }
+
+/** Whether `port` can be bound on loopback right now. */
+function canBind(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}
+
+/**
+ * A base port for scripts that derive ports from one (`npm run start:cluster`: CONTROL_PORT, the workers at
+ * +1..+3 and their metrics at +101..+103): every `base + offset` free right now, below Linux's ephemeral range
+ * (32768 and up), where the kernel hands out ports to outgoing connections that a random pick could collide with.
+ */
+export async function freePortBlock(offsets: readonly number[]): Promise<number> {
+  const span = Math.max(...offsets);
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const base = 20_000 + Math.floor(Math.random() * (32_768 - 20_000 - span));
+    const free = await Promise.all(offsets.map((o) => canBind(base + o)));
+    if (free.every(Boolean)) return base;
+  }
+  throw new Error(`no free block of ports at offsets ${offsets.join(', ')} between 20000 and 32767`);
+}
