@@ -10,19 +10,21 @@ function removeAll(): void {
   made.clear();
 }
 
-/** A fresh directory under the OS temp directory, removed when this test process exits. */
-export function tempDir(prefix: string): string {
+/** Registers `dir` for removal at exit (the exit handler is installed with the first one). */
+function track(dir: string): string {
   if (made.size === 0) process.once('exit', removeAll);
-  const dir = mkdtempSync(path.join(tmpdir(), prefix));
   made.add(dir);
   return dir;
+}
+
+/** A fresh directory under the OS temp directory, removed when this test process exits. */
+export function tempDir(prefix: string): string {
+  return track(mkdtempSync(path.join(tmpdir(), prefix)));
 }
 
 /** A directory of a fixed name under the OS temp directory (emptied first when `fresh`), removed at exit. */
 export function namedTempDir(name: string, fresh: boolean): string {
   const dir = path.join(tmpdir(), name);
   if (fresh) rmSync(dir, { recursive: true, force: true });
-  if (made.size === 0) process.once('exit', removeAll);
-  made.add(dir);
-  return dir;
+  return track(dir);
 }

@@ -63,12 +63,16 @@ export class KafkaNodeServer {
 
   private async reconcile(nodes: readonly KafkaServedNode[]): Promise<void> {
     const wanted = new Map(nodes.map((n) => [key(n), n]));
-    for (const [k, consumer] of [...this.served]) {
-      if (wanted.has(k)) continue;
-      this.served.delete(k);
-      await consumer.stop();
-      this.logger.log(`stopped consuming ${k}`);
-    }
+    // Consumers no longer wanted stop together (a worker's drain stops all of them): each finishes its records
+    // in flight, commits and leaves its group, and none waits for the others to do so.
+    const leaving = [...this.served].filter(([k]) => !wanted.has(k));
+    for (const [k] of leaving) this.served.delete(k);
+    await Promise.all(
+      leaving.map(async ([k, consumer]) => {
+        await consumer.stop();
+        this.logger.log(`stopped consuming ${k}`);
+      }),
+    );
     const added = nodes.filter((n) => !this.served.has(key(n)));
     await this.client.ensureTopics(
       added.flatMap((n) => Object.values(nodeTopicNames(n.prefix, n.graph, n.node, n.version)).map((topic: string) => ({ topic, partitions: n.partitions, owner: `graph "${n.graph}" (spec.kafka.partitions)` }))),
