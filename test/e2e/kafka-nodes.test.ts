@@ -323,8 +323,18 @@ describe('Kafka-connected nodes without a consumer', { skip }, () => {
 
 // Twice: with the default producer (a record leaves as soon as the previous send is acknowledged), and with a
 // 20 ms linger on the gateway and the worker, so the killed worker holds more answers it never sent.
-for (const lingerMs of [undefined, 20]) {
-  describe(`Kafka-connected graph under load: kill -9 a worker mid-stream${lingerMs === undefined ? '' : ` (KAFKA_LINGER_MS=${lingerMs})`}`, { skip }, () => {
+// kill: the worker dies (-9) and a new one starts a second later. freeze: the worker is stopped (SIGSTOP) for
+// 10 s, longer than its 6 s session timeout, so the group drops it while it still holds records and answers
+// in flight, and is resumed (SIGCONT): it finds itself out of the group and re-joins, and its late answers and
+// commits of the old generation must lose no request.
+const faults: readonly { readonly fault: 'kill' | 'freeze'; readonly lingerMs: number | undefined }[] = [
+  { fault: 'kill', lingerMs: undefined },
+  { fault: 'kill', lingerMs: 20 },
+  { fault: 'freeze', lingerMs: undefined },
+];
+for (const { fault, lingerMs } of faults) {
+  const what = fault === 'kill' ? 'kill -9 a worker mid-stream' : 'a worker frozen (SIGSTOP) mid-stream for 10 s, then resumed';
+  describe(`Kafka-connected graph under load: ${what}${lingerMs === undefined ? '' : ` (KAFKA_LINGER_MS=${lingerMs})`}`, { skip }, () => {
     const prefix = `k${randomUUID().slice(0, 8)}`;
     const topics = { inputs: `${prefix}.iris-pipeline.inputs`, outputs: `${prefix}.iris-pipeline.outputs`, errors: `${prefix}.iris-pipeline.errors` };
     const kafka = new Kafka({ clientId: 'infergraph-test-kill', brokers, logLevel: logLevel.NOTHING });
@@ -362,7 +372,7 @@ for (const lingerMs of [undefined, 20]) {
       await worker?.kill();
     });
 
-    it('answers every one of 10,000 requests (outputs or errors, none lost) across a worker kill -9 and restart, with reading paused at the in-flight limit', async () => {
+    it(`answers every one of 10,000 requests (outputs or errors, none lost) across ${fault === 'kill' ? 'a worker kill -9 and restart' : 'the freeze and the resume'}, with reading paused at the in-flight limit`, async () => {
       const rows = goldenRows('iris-logreg');
       const total = 10_000;
       const sending = (async () => {
@@ -377,10 +387,19 @@ for (const lingerMs of [undefined, 20]) {
       })();
       const seen = (): number => new Set([...answered.keys(), ...failed.keys()]).size;
       await until('2,000 answers before the kill', () => seen() >= 2000, 120_000, () => `(answered ${answered.size}, failed ${failed.size})`);
-      await worker.kill();
       const atKill = seen();
-      await new Promise((r) => setTimeout(r, 1000));
-      worker = await startWorker(workerEnv);
+      if (fault === 'kill') {
+        await worker.kill();
+        await new Promise((r) => setTimeout(r, 1000));
+        worker = await startWorker(workerEnv);
+      } else {
+        worker.process.kill('SIGSTOP');
+        try {
+          await new Promise((r) => setTimeout(r, 10_000));
+        } finally {
+          worker.process.kill('SIGCONT');
+        }
+      }
       await sending;
       await until(
         `all ${total} request ids in outputs or errors`,
@@ -393,7 +412,7 @@ for (const lingerMs of [undefined, 20]) {
       const duplicates = [...answered.values()].reduce((n, c) => n + c - 1, 0);
       const status = (await request(gw, 'GET', '/v1/kafka')).body as { stream: { peakInFlight: number; maxInFlight: number; pauses: number }; nodeCalls: { lateOrDuplicate: number } };
       console.log(
-        `[kafka] kill -9${lingerMs === undefined ? '' : `, linger ${lingerMs} ms`}: ${answered.size} answered, ${failed.size} in errors, ${lost.length} lost, ${duplicates} duplicate outputs; killed at ${atKill}; ` +
+        `[kafka] ${fault === 'kill' ? 'kill -9' : 'SIGSTOP 10 s + SIGCONT'}${lingerMs === undefined ? '' : `, linger ${lingerMs} ms`}: ${answered.size} answered, ${failed.size} in errors, ${lost.length} lost, ${duplicates} duplicate outputs; killed at ${atKill}; ` +
           `peak in flight ${status.stream.peakInFlight}/${status.stream.maxInFlight}, ${status.stream.pauses} pauses, ${status.nodeCalls.lateOrDuplicate} late node answers`,
       );
       assert.deepEqual(lost, []);
