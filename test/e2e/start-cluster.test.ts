@@ -5,10 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ControlClient, GRPC_STATUS } from '@infergraph/transport-grpc';
-import { freePort, freePortBlock } from '../support/gateway.process';
-
-/** start:cluster's ports from CONTROL_PORT: the control plane, three workers, their metrics ports. */
-const CLUSTER_PORT_OFFSETS = [0, 1, 2, 3, 101, 102, 103];
+import { freePort, freeStartClusterControlPort } from '../support/gateway.process';
 import { repoPath } from '../support/repo';
 
 // End to end: `npm run start:cluster` as a user runs it (the script, five real processes on loopback),
@@ -22,7 +19,7 @@ describe('npm run start:cluster runs with authentication on', () => {
   let ports: { rest: number; admin: number; control: number };
 
   before(async () => {
-    ports = { rest: await freePort(), admin: await freePort(), control: await freePortBlock(CLUSTER_PORT_OFFSETS) };
+    ports = { rest: await freePort(), admin: await freePort(), control: await freeStartClusterControlPort() };
     cluster = spawn(process.execPath, [repoPath('scripts', 'start-cluster.mjs')], {
       cwd: repoPath(),
       env: { ...process.env, PORT: String(ports.rest), GRPC_PORT: String(await freePort()), ADMIN_PORT: String(ports.admin), CONTROL_PORT: String(ports.control), INFERGRAPH_DEV_DIR: devDir },

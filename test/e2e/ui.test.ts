@@ -8,7 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import { Kafka, logLevel } from 'kafkajs';
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
 import { startController, type RunningController } from '../support/controller.process';
-import { freePort, freePortBlock, startGateway, type RunningGateway } from '../support/gateway.process';
+import { freePort, freeStartClusterControlPort, startGateway, type RunningGateway } from '../support/gateway.process';
 import { untilStreaming } from '../support/kafka-topics';
 import { repoPath } from '../support/repo';
 import { startWorker, type RunningWorker } from '../support/worker.process';
@@ -299,7 +299,7 @@ describe('web dashboards in headless Chromium', () => {
       adminPort = await freePort();
       cluster = spawn(process.execPath, [repoPath('scripts', 'start-cluster.mjs')], {
         cwd: repoPath(),
-        env: { ...process.env, PORT: String(restPort), GRPC_PORT: String(await freePort()), ADMIN_PORT: String(adminPort), CONTROL_PORT: String(await freePortBlock([0, 1, 2, 3, 101, 102, 103])), INFERGRAPH_DEV_DIR: devDir, KAFKA_BROKERS: '' },
+        env: { ...process.env, PORT: String(restPort), GRPC_PORT: String(await freePort()), ADMIN_PORT: String(adminPort), CONTROL_PORT: String(await freeStartClusterControlPort()), INFERGRAPH_DEV_DIR: devDir, KAFKA_BROKERS: '' },
         stdio: ['ignore', 'pipe', 'pipe'],
         detached: true,
       });

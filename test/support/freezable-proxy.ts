@@ -1,5 +1,11 @@
 import net from 'node:net';
 
+/** A client's connection to the proxy, and the proxy's to the server once made. */
+interface Pair {
+  readonly down: net.Socket;
+  up: net.Socket | undefined;
+}
+
 /**
  * A TCP proxy on a loopback port in front of a real server that can be frozen: while frozen it moves no byte
  * in either direction and accepts new connections without passing them on, as a worker process stopped with
@@ -8,13 +14,13 @@ import net from 'node:net';
  */
 export class FreezableProxy {
   private readonly server: net.Server;
-  private readonly pairs = new Set<{ readonly down: net.Socket; up: net.Socket | undefined }>();
+  private readonly pairs = new Set<Pair>();
   private frozen = false;
   port = 0;
 
   constructor(private readonly target: { readonly host: string; readonly port: number }) {
     this.server = net.createServer((down) => {
-      const pair: { readonly down: net.Socket; up: net.Socket | undefined } = { down, up: undefined };
+      const pair: Pair = { down, up: undefined };
       this.pairs.add(pair);
       down.on('error', () => undefined);
       down.on('close', () => {
@@ -63,7 +69,7 @@ export class FreezableProxy {
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 
-  private connect(pair: { readonly down: net.Socket; up: net.Socket | undefined }): void {
+  private connect(pair: Pair): void {
     const up = net.connect(this.target.port, this.target.host);
     pair.up = up;
     up.on('error', () => pair.down.destroy());

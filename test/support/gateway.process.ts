@@ -131,7 +131,7 @@ function canBind(port: number): Promise<boolean> {
  * +1..+3 and their metrics at +101..+103): every `base + offset` free right now, below Linux's ephemeral range
  * (32768 and up), where the kernel hands out ports to outgoing connections that a random pick could collide with.
  */
-export async function freePortBlock(offsets: readonly number[]): Promise<number> {
+async function freePortBlock(offsets: readonly number[]): Promise<number> {
   const span = Math.max(...offsets);
   for (let attempt = 0; attempt < 200; attempt++) {
     const base = 20_000 + Math.floor(Math.random() * (32_768 - 20_000 - span));
@@ -139,4 +139,9 @@ export async function freePortBlock(offsets: readonly number[]): Promise<number>
     if (free.every(Boolean)) return base;
   }
   throw new Error(`no free block of ports at offsets ${offsets.join(', ')} between 20000 and 32767`);
+}
+
+/** `npm run start:cluster`'s ports from CONTROL_PORT: the control plane, three workers, their metrics ports. */
+export function freeStartClusterControlPort(): Promise<number> {
+  return freePortBlock([0, 1, 2, 3, 101, 102, 103]);
 }

@@ -25,7 +25,7 @@ export class GrpcNodeBus implements NodeBus {
   static routedBy(routes: RoutingTableWatcher, options: NodeStreamOptions = {}): GrpcNodeBus {
     const transport = new GrpcNodeTransport((key) => routes.addressesFor(key), options);
     // Workers that left the table (gone, evicted, moved pods) are let go once their calls in flight end.
-    routes.onTable(() => transport.retain(routes.routedAddresses()));
+    routes.onChange(() => transport.retain(routes.routedAddresses()));
     routes.start();
     return new GrpcNodeBus(transport, routes);
   }

@@ -199,8 +199,6 @@ export class GrpcNodeTransport implements NodeTransport {
       replica = { client: new NodeStreamClient(address, this.streamOptions), outstanding: 0, retiring: false };
       this.stubs.set(address, replica);
     }
-    // Called again: the address is routed again (a carried-over route, a worker back at its address).
-    replica.retiring = false;
     return replica;
   }
 }

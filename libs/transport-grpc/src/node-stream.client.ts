@@ -60,8 +60,6 @@ interface OpenStream {
   readonly call: ClientDuplexStream<Buffer, Buffer>;
   readonly pending: Map<number, PendingCall>;
   broken: boolean;
-  /** Set while the stream waits for a connection: fires when none came within the ping timeout. */
-  connectTimer: NodeJS.Timeout | undefined;
 }
 
 interface PendingCall {
@@ -103,6 +101,8 @@ export class NodeStreamClient {
   private closed = false;
   /** Why the last connection was lost, while no connection has been READY since; undefined when healthy. */
   private lostBecause: string | undefined;
+  /** Armed while streams wait for a connection that is not READY: fires when none came within the ping timeout. */
+  private connectTimer: NodeJS.Timeout | undefined;
 
   constructor(
     readonly address: string,
@@ -172,6 +172,7 @@ export class NodeStreamClient {
   /** Ends every stream; calls in flight or queued fail with UNAVAILABLE. */
   close(): void {
     this.closed = true;
+    clearTimeout(this.connectTimer);
     for (const p of this.queue.splice(0)) this.settle(p).reject(new StreamCallError(status.UNAVAILABLE, `client of worker ${this.address} closed`));
     for (const s of [...this.streams]) {
       this.broken(s, 'client closed');
@@ -205,7 +206,7 @@ export class NodeStreamClient {
 
   private open(): OpenStream {
     const call = this.stub.ModelStreamInfer();
-    const stream: OpenStream = { call, pending: new Map(), broken: false, connectTimer: undefined };
+    const stream: OpenStream = { call, pending: new Map(), broken: false };
     call.on('data', (bytes: Buffer) => this.answer(stream, bytes));
     call.on('error', (err: ServiceError) => this.broken(stream, `${err.code} ${err.details || err.message}`, err.code === status.UNAVAILABLE));
     call.on('status', (s: StatusObject) => {
@@ -213,19 +214,27 @@ export class NodeStreamClient {
     });
     call.on('end', () => this.broken(stream, 'the worker ended the stream'));
     this.streams.push(stream);
-    // A connection that is not READY yet may never be: a frozen worker's kernel still accepts TCP, and
-    // grpc-js waits for the HTTP/2 settings without a limit. The ping timeout bounds that wait too.
-    const channel = this.stub.getChannel();
-    if (channel.getConnectivityState(false) !== connectivityState.READY) {
-      stream.connectTimer = setTimeout(() => {
-        stream.connectTimer = undefined;
-        if (stream.broken || channel.getConnectivityState(false) === connectivityState.READY) return;
-        this.broken(stream, `no connection to worker ${this.address} within ${this.pingTimeoutMs} ms`, true);
-        call.cancel();
-      }, this.pingTimeoutMs);
-      stream.connectTimer.unref();
-    }
+    this.boundConnect();
     return stream;
+  }
+
+  /**
+   * A connection that is not READY yet may never be: a frozen worker's kernel still accepts TCP, and grpc-js
+   * waits for the HTTP/2 settings without a limit. The ping timeout bounds that wait too, once per connection
+   * attempt: the streams still waiting when it fires fail, and the connection counts as lost.
+   */
+  private boundConnect(): void {
+    const channel = this.stub.getChannel();
+    if (this.connectTimer !== undefined || channel.getConnectivityState(false) === connectivityState.READY) return;
+    this.connectTimer = setTimeout(() => {
+      this.connectTimer = undefined;
+      if (this.closed || channel.getConnectivityState(false) === connectivityState.READY) return;
+      for (const stream of [...this.streams]) {
+        this.broken(stream, `no connection to worker ${this.address} within ${this.pingTimeoutMs} ms`, true);
+        stream.call.cancel();
+      }
+    }, this.pingTimeoutMs);
+    this.connectTimer.unref();
   }
 
   /**
@@ -301,7 +310,6 @@ export class NodeStreamClient {
   private broken(stream: OpenStream, why: string, lost = false): void {
     if (stream.broken) return;
     stream.broken = true;
-    clearTimeout(stream.connectTimer);
     if (lost) this.lost(why);
     const i = this.streams.indexOf(stream);
     if (i >= 0) this.streams.splice(i, 1);

@@ -102,7 +102,7 @@ describe('RoutingTableWatcher', () => {
     let t = 1_000;
     const watcher = new RoutingTableWatcher('127.0.0.1:1', 'test', { carryOverMs: 500 }, () => t);
     const applied: number[] = [];
-    watcher.onTable(() => applied.push(watcher.currentVersion));
+    watcher.onChange((version) => applied.push(version));
     watcher.apply(table('e1', 1, true, { 'g.a': ['w1:1', 'w2:1'], 'g.b': ['w2:1'] }));
     assert.deepEqual([...watcher.routedAddresses()].sort(), ['w1:1', 'w2:1']);
     // A restarted controller whose first synced table lacks w1 (not re-joined yet): still routed while carried.

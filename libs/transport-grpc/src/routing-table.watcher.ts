@@ -3,10 +3,11 @@ import type { CatalogueMessage, RoutingTableMessage } from '@infergraph/protocol
 import { ControlClient, ControllerAddresses } from './control-channel';
 import { OPEN_CONTROL_CLIENT, type ControlClientSecurity } from './control-security';
 
+/** Told of each routing table applied: its version, how many node keys it routes, the controller's epoch. */
+export type TableListener = (version: number, routes: number, epoch: string) => void;
+
 /** How a gateway follows the controller's routing table; every field has a default. */
 export interface RoutingTableWatcherOptions {
-  /** Called each time a table is applied. */
-  readonly onChange?: (version: number, routes: number, epoch: string) => void;
   /** Pause before re-opening a broken stream. */
   readonly retryMs?: number;
   readonly security?: ControlClientSecurity;
@@ -44,12 +45,11 @@ export class RoutingTableWatcher {
   private carried = new Map<string, readonly string[]>();
   private carriedUntilMs = 0;
   private subscription: { stop(): void } | undefined;
-  private readonly onChange: (version: number, routes: number, epoch: string) => void;
   private readonly retryMs: number;
   private readonly security: ControlClientSecurity;
   private readonly onRefused: (details: string) => void;
   private readonly carryOverMs: number;
-  private readonly tableListeners: (() => void)[] = [];
+  private readonly listeners: TableListener[] = [];
 
   constructor(
     private readonly controller: string,
@@ -57,7 +57,6 @@ export class RoutingTableWatcher {
     options: RoutingTableWatcherOptions = {},
     private readonly now: () => number = Date.now,
   ) {
-    this.onChange = options.onChange ?? (() => undefined);
     this.retryMs = options.retryMs ?? 200;
     this.security = options.security ?? OPEN_CONTROL_CLIENT;
     this.onRefused = options.onRefused ?? (() => undefined);
@@ -87,9 +86,9 @@ export class RoutingTableWatcher {
     return all;
   }
 
-  /** Calls `listener` after each table applied (after `onChange`). */
-  onTable(listener: () => void): void {
-    this.tableListeners.push(listener);
+  /** Calls `listener` after each table applied, in the order the listeners were added. */
+  onChange(listener: TableListener): void {
+    this.listeners.push(listener);
   }
 
   get currentVersion(): number {
@@ -114,8 +113,7 @@ export class RoutingTableWatcher {
     this.epoch = t.epoch;
     this.version = version;
     this.table = new Map(t.routes.map((r) => [r.key, [...r.addresses]]));
-    this.onChange(this.version, t.routes.length, this.epoch);
-    for (const listener of this.tableListeners) listener();
+    for (const listener of this.listeners) listener(this.version, t.routes.length, this.epoch);
     return true;
   }
 

@@ -46,10 +46,11 @@ function busFor(choice: NodeBusChoice, kafka: KafkaNodeBus | null, config: Gatew
 /** Node calls go where the controller's routing table says a replica is ready. */
 function routingTable(controller: string, config: GatewayConfig): RoutingTableWatcher {
   const logger = new Logger('routes');
-  return new RoutingTableWatcher(controller, `gateway-${process.pid}`, {
-    onChange: (version, routes, epoch) => logger.log(`routing table v${version} (controller epoch ${epoch.slice(0, 8)}): ${routes} node(s) with ready replicas`),
+  const watcher = new RoutingTableWatcher(controller, `gateway-${process.pid}`, {
     security: config.controlSecurity,
     carryOverMs: config.routeCarryOverMs,
     onRefused: (details) => logger.error(`the controller at ${controller} refused this gateway: ${details}`),
   });
+  watcher.onChange((version, routes, epoch) => logger.log(`routing table v${version} (controller epoch ${epoch.slice(0, 8)}): ${routes} node(s) with ready replicas`));
+  return watcher;
 }
