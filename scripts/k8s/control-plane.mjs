@@ -209,9 +209,9 @@ export async function startControlPlane({ dir, controllerManager = true, watchPa
     writeFileSync(path.join(dir, PIDS_FILE), `${JSON.stringify({ components: pids, watchdog }, null, 2)}\n`);
     writeFileSync(path.join(dir, 'pgids'), `${Object.values(pids).join('\n')}\n`);
   };
-  const launch = (name, file, args) => {
+  const launch = (name, file, args, { append = false } = {}) => {
     const logFile = path.join(dir, `${name}.log`);
-    const fd = openSync(logFile, 'w');
+    const fd = openSync(logFile, append ? 'a' : 'w');
     // detached: its own process group, so stop() reaches anything it starts.
     const child = spawn(file, args, { cwd: dir, detached: true, stdio: ['ignore', fd, fd], env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: dir } });
     closeSync(fd);
@@ -231,6 +231,47 @@ export async function startControlPlane({ dir, controllerManager = true, watchPa
     return new Error(message);
   };
 
+  const etcdUrl = `https://127.0.0.1:${etcdClientPort}`;
+  const apiServerArgs = () => [
+    '--bind-address=127.0.0.1', '--advertise-address=127.0.0.1', `--secure-port=${apiPort}`, `--cert-dir=${pki}`,
+    `--tls-cert-file=${p('apiserver.crt')}`, `--tls-private-key-file=${p('apiserver.key')}`,
+    `--client-ca-file=${caFile}`, `--token-auth-file=${p('tokens.csv')}`, '--anonymous-auth=false',
+    '--authorization-mode=Node,RBAC',
+    `--service-account-issuer=${ISSUER}`, `--api-audiences=${ISSUER}`,
+    `--service-account-signing-key-file=${p('sa.key')}`, `--service-account-key-file=${p('sa.pub')}`,
+    `--service-cluster-ip-range=${SERVICE_CIDR}`,
+    `--etcd-servers=${etcdUrl}`, `--etcd-cafile=${caFile}`, `--etcd-certfile=${p('apiserver-etcd-client.crt')}`, `--etcd-keyfile=${p('apiserver-etcd-client.key')}`,
+    // 127.0.0.1 is not a valid Endpoints address for the `kubernetes` Service; there is no pod network anyway.
+    '--endpoint-reconciler-type=none', '--enable-priority-and-fairness=false', '--profiling=false',
+  ];
+  /** Launches kube-apiserver on its port and waits for /readyz (also after killApiServer). */
+  const startApiServer = async ({ append = false } = {}) => {
+    launch('kube-apiserver', bin.kubeApiserver, apiServerArgs(), { append });
+    const apiserver = children['kube-apiserver'];
+    const deadline = Date.now() + 120_000;
+    for (;;) {
+      for (const [name, c] of Object.entries(children)) {
+        if (c.exitCode !== null || c.signalCode !== null) {
+          throw await failed(`control plane: ${name} exited (${c.exitCode ?? c.signalCode}) before the API server was ready; last lines of ${c.logFile}:\n${logTail(c.logFile)}`);
+        }
+      }
+      const r = await httpsGet(`${server}/readyz`, { ca, token: adminToken }).catch((err) => ({ status: 0, body: err.message }));
+      if (r.status === 200) break;
+      const last = `${r.status} ${r.body}`;
+      if (Date.now() > deadline) {
+        throw await failed(`control plane: kube-apiserver was not ready within 120 s (last /readyz: ${last.slice(0, 500)}); last lines of ${apiserver.logFile}:\n${logTail(apiserver.logFile)}\netcd:\n${logTail(children.etcd.logFile, 10)}`);
+      }
+      await sleep(100);
+    }
+  };
+  /** kill -9 of kube-apiserver (etcd and its data stay), as a crashed or upgraded API server; startApiServer brings it back. */
+  const killApiServer = async () => {
+    const pid = children['kube-apiserver']?.pid;
+    if (pid === undefined) return;
+    try { process.kill(-pid, 'SIGKILL'); } catch { /* already gone */ }
+    while (!isGone(pid)) await sleep(20);
+  };
+
   if (watchParent) {
     // If the test process dies without stop(), this shell kills the recorded groups once it notices (within ~1 s).
     const w = spawn('sh', ['-c', WATCHDOG, 'watchdog', String(process.pid)],
@@ -240,7 +281,6 @@ export async function startControlPlane({ dir, controllerManager = true, watchPa
   }
 
   try {
-    const etcdUrl = `https://127.0.0.1:${etcdClientPort}`;
     const peerUrl = `http://127.0.0.1:${etcdPeerPort}`;
     launch('etcd', bin.etcd, [
       '--name=test', `--data-dir=${path.join(dir, 'etcd-data')}`,
@@ -251,35 +291,7 @@ export async function startControlPlane({ dir, controllerManager = true, watchPa
       // Throw-away data: skip fsync, which is what makes etcd slow on a busy disk.
       '--unsafe-no-fsync', '--log-level=warn',
     ]);
-    launch('kube-apiserver', bin.kubeApiserver, [
-      '--bind-address=127.0.0.1', '--advertise-address=127.0.0.1', `--secure-port=${apiPort}`, `--cert-dir=${pki}`,
-      `--tls-cert-file=${p('apiserver.crt')}`, `--tls-private-key-file=${p('apiserver.key')}`,
-      `--client-ca-file=${caFile}`, `--token-auth-file=${p('tokens.csv')}`, '--anonymous-auth=false',
-      '--authorization-mode=Node,RBAC',
-      `--service-account-issuer=${ISSUER}`, `--api-audiences=${ISSUER}`,
-      `--service-account-signing-key-file=${p('sa.key')}`, `--service-account-key-file=${p('sa.pub')}`,
-      `--service-cluster-ip-range=${SERVICE_CIDR}`,
-      `--etcd-servers=${etcdUrl}`, `--etcd-cafile=${caFile}`, `--etcd-certfile=${p('apiserver-etcd-client.crt')}`, `--etcd-keyfile=${p('apiserver-etcd-client.key')}`,
-      // 127.0.0.1 is not a valid Endpoints address for the `kubernetes` Service; there is no pod network anyway.
-      '--endpoint-reconciler-type=none', '--enable-priority-and-fairness=false', '--profiling=false',
-    ]);
-    const apiserver = children['kube-apiserver'];
-    const deadline = Date.now() + 120_000;
-    let last = '';
-    for (;;) {
-      for (const [name, c] of Object.entries(children)) {
-        if (c.exitCode !== null || c.signalCode !== null) {
-          throw await failed(`control plane: ${name} exited (${c.exitCode ?? c.signalCode}) before the API server was ready; last lines of ${c.logFile}:\n${logTail(c.logFile)}`);
-        }
-      }
-      const r = await httpsGet(`${server}/readyz`, { ca, token: adminToken }).catch((err) => ({ status: 0, body: err.message }));
-      if (r.status === 200) break;
-      last = `${r.status} ${r.body}`;
-      if (Date.now() > deadline) {
-        throw await failed(`control plane: kube-apiserver was not ready within 120 s (last /readyz: ${last.slice(0, 500)}); last lines of ${apiserver.logFile}:\n${logTail(apiserver.logFile)}\netcd:\n${logTail(children.etcd.logFile, 10)}`);
-      }
-      await sleep(100);
-    }
+    await startApiServer();
 
     if (controllerManager) {
       const kcmKubeconfig = path.join(dir, 'controller-manager.kubeconfig');
@@ -345,6 +357,8 @@ export async function startControlPlane({ dir, controllerManager = true, watchPa
     startupMs: Date.now() - started,
     pids: Object.fromEntries(Object.entries(children).map(([k, c]) => [k, c.pid])),
     kubectl, serviceAccountKubeconfig, stop,
+    killApiServer,
+    startApiServer: () => startApiServer({ append: true }),
   };
 }
 

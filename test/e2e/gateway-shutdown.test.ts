@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { request as httpRequest } from 'node:http';
+import { connect, type Socket } from 'node:net';
 import { describe, it } from 'node:test';
 import { request, startGateway } from '../support/gateway.process';
 import { V2GrpcClient } from '../support/grpc-client';
@@ -20,6 +21,39 @@ function onNewConnection(baseUrl: string, route: string, body?: object): Promise
     });
     req.on('error', (err) => resolve({ error: err.message }));
     req.end(payload);
+  });
+}
+
+/**
+ * Sends a chunked body past the gateway's limit over a raw socket until the answer comes, then stops sending
+ * without finishing the body or closing. Resolves with the answer's status line and when the socket closes.
+ */
+function overLimitThenSilent(port: number): Promise<{ socket: Socket; statusLine: string; closed: Promise<number> }> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1');
+    const closed = new Promise<number>((r) => socket.once('close', () => r(Date.now())));
+    let answer = '';
+    let answered = false;
+    socket.on('error', () => undefined);
+    socket.on('data', (chunk: Buffer) => {
+      answer += chunk.toString('latin1');
+      if (answered || !answer.includes('\r\n\r\n')) return;
+      answered = true;
+      resolve({ socket, statusLine: answer.slice(0, answer.indexOf('\r\n')), closed });
+    });
+    socket.once('connect', () => {
+      socket.write('POST /v2/models/slow-echo/infer HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n');
+      const chunk = `4000\r\n${' '.repeat(0x4000)}\r\n`;
+      // One chunk a turn, so the answer is read as soon as it comes (loopback takes megabytes without blocking).
+      let sent = 0;
+      const more = (): void => {
+        if (answered) return;
+        if (++sent > 4096) return reject(new Error('64 MiB sent and no answer'));
+        if (socket.write(chunk)) setImmediate(more);
+        else socket.once('drain', more);
+      };
+      more();
+    });
   });
 }
 
@@ -114,6 +148,52 @@ describe('gateway shutdown', () => {
       await exited;
     } finally {
       client.close();
+      await gw.stop();
+    }
+  });
+
+  it('closes the connection of a client that got a 413 mid-body and then went silent, after BODY_TIMEOUT_MS, and keeps one that finishes its body', async () => {
+    const gw = await startGateway({ GRAPHS_DIR: 'test/fixtures/graphs-joins', BODY_LIMIT_BYTES: '65536', BODY_TIMEOUT_MS: '1000' });
+    try {
+      const port = Number(new URL(gw.baseUrl).port);
+      const silent = await overLimitThenSilent(port);
+      assert.equal(silent.statusLine, 'HTTP/1.1 413 Payload Too Large');
+      const answeredAt = Date.now();
+      const closedAfterMs = (await silent.closed) - answeredAt;
+      assert.ok(closedAfterMs >= 800 && closedAfterMs < 4000, `closed ${closedAfterMs} ms after the 413 (BODY_TIMEOUT_MS is 1000)`);
+      // A client that sends the rest of its body keeps its connection: the next request on it is served.
+      const polite = await overLimitThenSilent(port);
+      assert.equal(polite.statusLine, 'HTTP/1.1 413 Payload Too Large');
+      const next = JSON.stringify({ inputs: [{ name: 'x', shape: [1, 1], datatype: 'FP32', data: [1] }] });
+      const second = new Promise<string>((resolve) => {
+        let text = '';
+        polite.socket.removeAllListeners('data');
+        polite.socket.on('data', (chunk: Buffer) => {
+          text += chunk.toString('latin1');
+          if (text.includes('"outputs"')) resolve(text);
+        });
+      });
+      polite.socket.write(`0\r\n\r\nPOST /v2/models/slow-echo/infer HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${next.length}\r\n\r\n${next}`);
+      assert.match(await second, /^HTTP\/1\.1 200 OK/);
+      polite.socket.destroy();
+    } finally {
+      await gw.stop();
+    }
+  });
+
+  it('does not let a client that got a 413 mid-body and then went silent hold a gateway stopped with SIGTERM', async () => {
+    // BODY_TIMEOUT_MS stays at its 10 s default: the stop itself must end the connection.
+    const gw = await startGateway({ GRAPHS_DIR: 'test/fixtures/graphs-joins', BODY_LIMIT_BYTES: '65536' });
+    try {
+      const silent = await overLimitThenSilent(Number(new URL(gw.baseUrl).port));
+      assert.equal(silent.statusLine, 'HTTP/1.1 413 Payload Too Large');
+      const exited = new Promise<number>((resolve) => gw.process.once('exit', () => resolve(Date.now())));
+      const stoppedAt = Date.now();
+      gw.process.kill('SIGTERM');
+      const exitMs = (await Promise.race([exited, new Promise<number>((r) => setTimeout(() => r(Infinity), 8000))])) - stoppedAt;
+      assert.ok(exitMs < 4000, `exited ${exitMs} ms after SIGTERM (REQUEST_TIMEOUT_MS is 120 s)`);
+      assert.ok((await silent.closed) - stoppedAt < 4000);
+    } finally {
       await gw.stop();
     }
   });

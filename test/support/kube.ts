@@ -42,6 +42,10 @@ export interface ControlPlane {
   kubectl(args: readonly string[], options?: { input?: string; kubeconfig?: string }): Promise<KubectlResult>;
   /** Creates the namespace and ServiceAccount if missing; a kubeconfig with a TokenRequest token for it. */
   serviceAccountKubeconfig(namespace: string, serviceAccount: string): Promise<string>;
+  /** kill -9 of kube-apiserver; etcd and its data stay. */
+  killApiServer(): Promise<void>;
+  /** Starts kube-apiserver again on the same port and waits until it is ready. */
+  startApiServer(): Promise<void>;
   stop(): Promise<void>;
 }
 

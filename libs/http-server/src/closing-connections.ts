@@ -1,8 +1,19 @@
-import type { Server, ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 
 /** How often connections still open after `close()` are checked for an answer that is out. */
 const SWEEP_MS = 100;
+
+/**
+ * How long a closing server still reads and drops the rest of a body it already answered (a 413 mid-body)
+ * before it closes the connection: time for the client to read the answer, which an early close could
+ * reset away.
+ */
+export const CLOSING_LINGER_MS = 1000;
+
+/** Requests whose rest is being dropped, and the sockets of servers that are closing. */
+const discards = new Set<IncomingMessage>();
+const closingSockets = new WeakSet<Socket>();
 
 /**
  * Ends keep-alive connections once their last answer is out when the server closes. node:http's `close()`
@@ -24,6 +35,8 @@ export function endConnectionsOnClose(server: Server): (res: ServerResponse) => 
   server.close = (callback?: (err?: Error) => void): Server => {
     if (!closing) {
       closing = true;
+      for (const socket of open) closingSockets.add(socket);
+      for (const req of discards) if (open.has(req.socket)) lingerThenClose(req);
       for (const socket of open) {
         // node:http's answer on that connection (undocumented but stable since Node 0.x); absent when idle.
         const res = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
@@ -38,4 +51,32 @@ export function endConnectionsOnClose(server: Server): (res: ServerResponse) => 
   return (res) => {
     if (closing) res.shouldKeepAlive = false;
   };
+}
+
+/**
+ * Reads and drops the rest of a request body that was already answered (a 413 found mid-body), so a client
+ * that finishes its body keeps a usable connection, but bounded: a body that stalls for `stallMs` has its
+ * connection closed, and a closing server closes it after CLOSING_LINGER_MS. Without the bounds a client that
+ * neither finishes nor closes holds the connection, and a stopping server, until the request timeout.
+ */
+export function discardRest(req: IncomingMessage, stallMs: number): void {
+  if (req.complete || req.destroyed) return;
+  const socket = req.socket;
+  const stalled = setTimeout(() => socket.destroy(), stallMs).unref();
+  req.on('data', () => stalled.refresh());
+  const settle = (): void => {
+    clearTimeout(stalled);
+    discards.delete(req);
+  };
+  req.once('end', settle);
+  req.once('close', settle);
+  req.resume();
+  discards.add(req);
+  if (closingSockets.has(socket)) lingerThenClose(req);
+}
+
+function lingerThenClose(req: IncomingMessage): void {
+  setTimeout(() => {
+    if (!req.complete) req.socket.destroy();
+  }, CLOSING_LINGER_MS).unref();
 }

@@ -2,6 +2,7 @@ import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerR
 import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import { InferenceError, checkRequestId, decodeInferRequest, encodeInferResponse, encodeInferResponseJson, invalidArgument, requestIdProblem } from '@infergraph/protocol';
 import { GraphInferenceService } from '@infergraph/engine';
+import { discardRest } from '@infergraph/http-server';
 import type { GraphSpec } from '@infergraph/spec';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config/gateway.config';
 import { InFlightLimiter } from '../in-flight.limiter';
@@ -50,8 +51,8 @@ export class InferRoute implements OnModuleInit {
       // Overload: refuse at once (503, Retry-After) instead of queueing until every client times out.
       this.limiter.enter();
     } catch (err) {
-      req.resume();
       this.fail(req, res, err, requestId);
+      discardRest(req, this.config.http.bodyTimeoutMs);
       return true;
     }
     res.on('close', this.leave); // 'close' comes once per response
@@ -64,8 +65,8 @@ export class InferRoute implements OnModuleInit {
     if (auth === undefined) read(undefined);
     else {
       this.authenticator.authenticate(target.graph, auth, req.headers).then(read, (err: unknown) => {
-        req.resume();
         this.fail(req, res, err, requestId);
+        discardRest(req, this.config.http.bodyTimeoutMs);
       });
     }
     return true;
@@ -136,15 +137,16 @@ function parseInferTarget(url: string): InferTarget | undefined {
   }
 }
 
-/** Reads the whole body, refusing (413) as soon as it is known to exceed `limit` bytes. */
 /**
- * Reads a request body up to `limit` bytes (413 beyond). A body that stalls for `stallMs` between chunks is
- * a 408 and its connection is closed once answered: slow senders cannot hold the gateway.
+ * Reads a request body up to `limit` bytes: 413 as soon as it is known to be larger, after which the rest is
+ * dropped as it comes (the connection stays usable), within the same stall bound. A body that stalls for
+ * `stallMs` between chunks is a 408 and its connection is closed once answered: slow senders cannot hold the
+ * gateway.
  */
 function readBody(req: IncomingMessage, limit: number, stallMs: number, done: (err: unknown, body: Buffer) => void): void {
   const tooLarge = (): void => {
-    req.resume(); // discard the rest so the connection stays usable
     done(new InferenceError('PAYLOAD_TOO_LARGE', bodyTooLargeMessage(limit)), EMPTY);
+    discardRest(req, stallMs);
   };
   if (Number(req.headers['content-length']) > limit) return tooLarge();
   const chunks: Buffer[] = [];
