@@ -1,10 +1,10 @@
 // Runs the compiled test files with node's test runner.
 //   node scripts/run-tests.mjs [unit|integration|e2e|k8s]...   (default: all)
 // unit: dist/**/*.spec.js next to the code; integration, e2e and k8s: dist/test/<kind>/**/*.test.js.
-import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, openSync, readdirSync, statSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const dist = path.join(root, 'dist');
@@ -64,17 +64,14 @@ if (kinds.includes('e2e') && !brokers) {
   startedBroker = true;
 }
 // Kubernetes tests run a real etcd, kube-apiserver and kube-controller-manager built from Go sources (cached).
-// Built already: the test files are given their directory. Not built (a fresh machine: about 10 minutes of
-// compiling on 2 cores): the build starts now in the background at idle CPU priority, so it takes only the
-// time the other tests leave, and the Kubernetes test files, which run last, wait for it (test/support/kube.ts
-// calls ensureK8sTools, which waits on the build's lock and builds whatever is still missing after it).
 let k8sBin = process.env.INFERGRAPH_K8S_BIN;
-let k8sBuild;
 if (kinds.includes('k8s') && !k8sBin) {
-  const tools = path.join(root, 'scripts', 'k8s', 'tools.mjs');
-  const { k8sToolsBuilt, cacheDir } = await import(pathToFileURL(tools).href);
-  if (k8sToolsBuilt()) k8sBin = path.join(cacheDir(), 'bin');
-  else k8sBuild = buildInBackground(tools, cacheDir());
+  const ensured = spawnSync(process.execPath, [path.join(root, 'scripts', 'k8s', 'tools.mjs'), 'ensure'], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  if (ensured.status !== 0) {
+    console.error('[test] the Kubernetes tools could not be built (node scripts/k8s/tools.mjs ensure; needs Go and the Go module proxy)');
+    process.exit(1);
+  }
+  k8sBin = ensured.stdout.trim().split('\n').pop();
 }
 // Model-source tests fetch from a real S3-compatible server (gofakes3, built from the Go module proxy; cached).
 let s3Bin = process.env.INFERGRAPH_S3_BIN;
@@ -91,33 +88,9 @@ const result = spawnSync(
   ['--enable-source-maps', '--test', '--test-reporter=spec', '--test-concurrency=1', ...files],
   { cwd: root, stdio: 'inherit', env: { ...process.env, INFERGRAPH_ROOT: root, ...(brokers ? { KAFKA_BROKERS: brokers } : {}), ...(k8sBin ? { INFERGRAPH_K8S_BIN: k8sBin } : {}), ...(s3Bin ? { INFERGRAPH_S3_BIN: s3Bin } : {}) } },
 );
-// Quietly: the test runner's summary must stay the last lines of the output. A background build still going
-// (the run ended before the Kubernetes tests) is stopped; what it finished stays in the cache.
-if (k8sBuild !== undefined && k8sBuild.exitCode === null && k8sBuild.signalCode === null) {
-  try {
-    process.kill(-k8sBuild.pid, 'SIGTERM');
-  } catch {
-    // already gone
-  }
-}
+// Quietly: the test runner's summary must stay the last lines of the output.
 if (startedBroker) {
   const port = brokers.split(':').pop();
   spawnSync(process.execPath, [path.join(root, 'scripts', 'kafka', 'broker.mjs'), 'stop', '--port', port], { cwd: root, stdio: 'ignore' });
 }
 process.exit(result.status ?? 1);
-
-/**
- * Starts `tools.mjs ensure` in a process group of its own at idle priority (SCHED_IDLE where `chrt` exists, and
- * nice 19, and the idle I/O class where `ionice` exists), its progress into a log file beside the tools.
- */
-function buildInBackground(tools, dir) {
-  const has = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
-  const prefix = [...(has('chrt') ? ['chrt', '--idle', '0'] : []), ...(has('ionice') ? ['ionice', '-c', '3'] : []), 'nice', '-n', '19'];
-  mkdirSync(dir, { recursive: true });
-  const logFile = path.join(dir, 'background-build.log');
-  const log = openSync(logFile, 'a');
-  const child = spawn(prefix[0], [...prefix.slice(1), process.execPath, tools, 'ensure'], { cwd: root, detached: true, stdio: ['ignore', log, log] });
-  child.on('error', () => undefined); // the Kubernetes tests then build the tools themselves
-  console.error(`[test] the Kubernetes tools are not built yet: building them in the background at idle priority while the other tests run; the Kubernetes tests wait for it (progress: ${logFile})`);
-  return child;
-}

@@ -99,11 +99,6 @@ function toolState(dir, tool) {
   return { file, ok: true };
 }
 
-/** Whether every tool is built and runnable, without building anything. */
-export function k8sToolsBuilt() {
-  return TOOLS.every((t) => toolState(cacheDir(), t).ok);
-}
-
 /**
  * Makes sure all tools are built and runnable; builds what is missing.
  * @returns {Promise<{dir: string, bin: Record<string,string>, versions: typeof versions}>}

@@ -191,6 +191,12 @@ describe('operator: InferenceGraphs and WorkerPools on a real API server', () =>
       });
       socket.once('error', () => resolve(false));
     });
+  /** Waits until a new leader has synced with every local worker back. */
+  const everyWorkerRejoined = (c: RunningController, name: string): Promise<boolean> =>
+    eventually(`every worker re-joined ${name}`, async () => {
+      const s = (await (await fetch(`${c.base}/v1/cluster`)).json()) as { synced: boolean; workers: { id: string }[] };
+      return s.synced && s.workers.length === workers.size ? true : undefined;
+    }, 15_000);
   let operatorKubeconfig: string;
   let workerKubeconfig: string;
   const controllerEnv = (id: string): Record<string, string> => ({
@@ -598,10 +604,7 @@ describe('operator: InferenceGraphs and WorkerPools on a real API server', () =>
     const holder = await kubectl(['get', 'lease', 'infergraph-controller', '-o', 'jsonpath={.spec.holderIdentity}']);
     assert.equal(holder, 'controller-b');
     // The new leader adopts what the workers hold and keeps writing status.
-    await eventually('every worker re-joined controller-b', async () => {
-      const s = (await (await fetch(`${b.base}/v1/cluster`)).json()) as { synced: boolean; workers: { id: string }[] };
-      return s.synced && s.workers.length === workers.size ? true : undefined;
-    }, 15_000);
+    await everyWorkerRejoined(b, 'controller-b');
     await apply(scaleGraph('after-failover', {}));
     await eventually('after-failover Ready through controller-b', async () => (condition(await getGraph('after-failover'), 'Ready')?.status === 'True' ? true : undefined));
     const summary = await load.done;
@@ -628,10 +631,7 @@ describe('operator: InferenceGraphs and WorkerPools on a real API server', () =>
     const handoverMs = Date.now() - stoppedAt;
     assert.equal(await kubectl(['get', 'lease', 'infergraph-controller', '-o', 'jsonpath={.spec.holderIdentity}']), 'controller-c');
     const code = await Promise.race([exited, sleep(10_000).then(() => 'still running')]);
-    await eventually('every worker re-joined controller-c', async () => {
-      const s = (await (await fetch(`${c.base}/v1/cluster`)).json()) as { synced: boolean; workers: { id: string }[] };
-      return s.synced && s.workers.length === workers.size ? true : undefined;
-    }, 15_000);
+    await everyWorkerRejoined(c, 'controller-c');
     const summary = await load.done;
     console.log(`[operator] SIGTERM leader: controller-c led after ${handoverMs} ms; controller-b ended by ${code}; ${describeFailures(summary)}`);
     assert.equal(code, 'SIGTERM', 'the stopped leader finishes its shutdown and exits');
@@ -665,10 +665,7 @@ describe('operator: InferenceGraphs and WorkerPools on a real API server', () =>
     await eventually('controller-d leads', async () => ((await leads(d)) ? true : undefined), 20_000);
     const takeoverMs = Date.now() - backAt;
     assert.equal(await kubectl(['get', 'lease', 'infergraph-controller', '-o', 'jsonpath={.spec.holderIdentity}']), 'controller-d');
-    await eventually('every worker re-joined controller-d', async () => {
-      const s = (await (await fetch(`${d.base}/v1/cluster`)).json()) as { synced: boolean; workers: { id: string }[] };
-      return s.synced && s.workers.length === workers.size ? true : undefined;
-    }, 15_000);
+    await everyWorkerRejoined(d, 'controller-d');
     // Its watches came back with the API server: a graph applied now is served.
     await apply(scaleGraph('after-api-outage', {}));
     await eventually('after-api-outage Ready through controller-d', async () => (condition(await getGraph('after-api-outage'), 'Ready')?.status === 'True' ? true : undefined));
