@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { controlClientSecurityFrom, tlsFilesFrom, type ControlClientSecurity, type TlsFileSet } from '@infergraph/transport-grpc';
 import { secretFromEnv, type SecretDigest } from '@infergraph/protocol';
 import { listOf, parseEnvironment } from '@infergraph/engine';
-import { DEFAULT_LINGER_MS } from '@infergraph/transport-kafka';
+import { DEFAULT_LINGER_MS, DEFAULT_SESSION_TIMEOUT_MS } from '@infergraph/transport-kafka';
 import { telemetryEnvShape, telemetrySettingsOf, type TelemetrySettings } from '@infergraph/telemetry';
 import { modelStoreEnvShape, modelStoreSettingsOf, type ModelStoreSettings } from '@infergraph/model-store';
 import { probeGpus } from './gpu.probe';
@@ -44,7 +44,7 @@ const envSchema = z.object({
   KAFKA_MAX_IN_FLIGHT: z.coerce.number().int().min(1).max(100_000).default(64),
   /** Producer linger (Kafka's linger.ms): how long a produced record may wait for companions; 0 by default. */
   KAFKA_LINGER_MS: z.coerce.number().int().min(0).max(1000).default(DEFAULT_LINGER_MS),
-  KAFKA_SESSION_TIMEOUT_MS: z.coerce.number().int().min(6000).max(300_000).default(10_000),
+  KAFKA_SESSION_TIMEOUT_MS: z.coerce.number().int().min(6000).max(300_000).default(DEFAULT_SESSION_TIMEOUT_MS),
 });
 
 export interface WorkerConfig {

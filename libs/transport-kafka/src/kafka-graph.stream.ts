@@ -28,6 +28,8 @@ export interface GraphStreamOptions {
   readonly groupId: string;
   /** Requests in flight at once in this process; reading pauses at the limit. */
   readonly maxInFlight: number;
+  /** How long the group waits for a member that stopped heartbeating before its partitions move. */
+  readonly sessionTimeoutMs: number;
 }
 
 /** A full batch queue is back-pressure: retry the record after 10 ms, doubling up to 1 s, at most 30 times (~25 s). */
@@ -74,6 +76,7 @@ export class KafkaGraphStream {
         groupId: this.options.groupId,
         topics: [...byInputs.keys()],
         maxInFlight: this.options.maxInFlight,
+        sessionTimeoutMs: this.options.sessionTimeoutMs,
         orderByKey: true,
         fromBeginning: true,
         partitions: graphs.reduce((n, g) => n + g.partitions, 0),

@@ -34,6 +34,12 @@ export interface KafkaClientOptions {
 
 const MAX_BATCH = 1000;
 export const DEFAULT_LINGER_MS = 0;
+/**
+ * How long a consumer group waits for a member that stopped heartbeating (a process killed, frozen or cut
+ * off) before it hands the member's partitions to the others: those partitions stand still meanwhile.
+ * kafkajs' own default is 30 s; the broker accepts 6 s to 30 min (group.min/max.session.timeout.ms).
+ */
+export const DEFAULT_SESSION_TIMEOUT_MS = 10_000;
 
 /**
  * One connection to a Kafka cluster for a process: an idempotent producer whose sends are acknowledged

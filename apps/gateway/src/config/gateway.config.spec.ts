@@ -88,3 +88,17 @@ describe('gateway configuration: HEADERS_TIMEOUT_MS against REQUEST_TIMEOUT_MS',
     assert.equal(loadGatewayConfig({ REQUEST_TIMEOUT_MS: '5000', HEADERS_TIMEOUT_MS: '5000' }, dir).http.headersTimeoutMs, 5000);
   });
 });
+
+describe('gateway configuration: KAFKA_SESSION_TIMEOUT_MS', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'infergraph-gw-config-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('is 10 s by default (not kafkajs\' 30 s) and kept when set', () => {
+    assert.equal(loadGatewayConfig({}, dir).kafka.sessionTimeoutMs, 10_000);
+    assert.equal(loadGatewayConfig({ KAFKA_SESSION_TIMEOUT_MS: '45000' }, dir).kafka.sessionTimeoutMs, 45_000);
+  });
+
+  it('is refused outside what a broker accepts by default (6 s to 5 min here), naming the variable', () => {
+    for (const bad of ['5999', '300001', '7.5', 'soon']) assert.throws(() => loadGatewayConfig({ KAFKA_SESSION_TIMEOUT_MS: bad }, dir), /KAFKA_SESSION_TIMEOUT_MS/, bad);
+  });
+});

@@ -5,7 +5,7 @@ import { predictAuthFrom } from '../auth/predict-auth.config';
 import { secretFromEnv, type SecretDigest } from '@infergraph/protocol';
 import type { PredictAuthSettings } from '../auth/predict-authenticator';
 import { listOf, parseEnvironment } from '@infergraph/engine';
-import { DEFAULT_LINGER_MS } from '@infergraph/transport-kafka';
+import { DEFAULT_LINGER_MS, DEFAULT_SESSION_TIMEOUT_MS } from '@infergraph/transport-kafka';
 import { telemetryEnvShape, telemetrySettingsOf, type TelemetrySettings } from '@infergraph/telemetry';
 import { modelStoreEnvShape, modelStoreSettingsOf, type ModelStoreSettings } from '@infergraph/model-store';
 
@@ -53,6 +53,8 @@ const envSchema = z.object({
   KAFKA_MAX_IN_FLIGHT: z.coerce.number().int().min(1).max(100_000).default(256),
   /** Producer linger (Kafka's linger.ms): how long a produced record may wait for companions; 0 by default. */
   KAFKA_LINGER_MS: z.coerce.number().int().min(0).max(1000).default(DEFAULT_LINGER_MS),
+  /** Graph streams: how long the gateways' group waits for a gateway that stopped heartbeating before its partitions move. */
+  KAFKA_SESSION_TIMEOUT_MS: z.coerce.number().int().min(6000).max(300_000).default(DEFAULT_SESSION_TIMEOUT_MS),
   /** Hot reload of GRAPHS_DIR (standalone gateways): fs.watch plus a scan every GRAPHS_SCAN_MS. */
   GRAPHS_WATCH: z.enum(['true', 'false']).default('true'),
   GRAPHS_SCAN_MS: z.coerce.number().int().min(100).max(3_600_000).default(2000),
@@ -127,9 +129,17 @@ export interface GatewayConfig {
   readonly nodeTlsServerName: string | undefined;
   /**
    * Kafka: broker list (empty: no Kafka), topic prefix override, consumer group of the graph streams,
-   * how many streamed requests may be in flight before reading pauses, and the producer's linger.
+   * how many streamed requests may be in flight before reading pauses, the producer's linger, and the group's
+   * session timeout (how soon a dead gateway's partitions move to the others).
    */
-  readonly kafka: { readonly brokers: readonly string[]; readonly topicPrefix: string | undefined; readonly groupId: string; readonly maxInFlight: number; readonly lingerMs: number };
+  readonly kafka: {
+    readonly brokers: readonly string[];
+    readonly topicPrefix: string | undefined;
+    readonly groupId: string;
+    readonly maxInFlight: number;
+    readonly lingerMs: number;
+    readonly sessionTimeoutMs: number;
+  };
   /** https:// and s3:// models: cache (MODEL_CACHE_*), trust (MODEL_CA_FILE, MODEL_ALLOW_HTTP) and S3_* endpoint. */
   readonly modelStore: ModelStoreSettings;
   /**
@@ -212,6 +222,7 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env, cwd = pr
       groupId: e.KAFKA_GROUP_ID,
       maxInFlight: e.KAFKA_MAX_IN_FLIGHT,
       lingerMs: e.KAFKA_LINGER_MS,
+      sessionTimeoutMs: e.KAFKA_SESSION_TIMEOUT_MS,
     }),
     workers: Object.freeze(workers),
     modelStore: modelStore.settings,

@@ -41,7 +41,7 @@ export class KafkaStreamService implements BeforeApplicationShutdown, OnApplicat
     if (graphs.length === 0) return;
     this.stream = new KafkaGraphStream(
       this.client,
-      { groupId: this.config.kafka.groupId, maxInFlight: this.config.kafka.maxInFlight },
+      { groupId: this.config.kafka.groupId, maxInFlight: this.config.kafka.maxInFlight, sessionTimeoutMs: this.config.kafka.sessionTimeoutMs },
       // A record cannot claim an authenticated subject: the gateway's auth headers are stripped from it.
       (graph, request, requestId, headers) => this.inference.infer({ graph, version: undefined, request, requestId, headers: withPrincipal(headers, undefined) }),
       this.logger,
