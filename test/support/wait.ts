@@ -2,10 +2,11 @@ import assert from 'node:assert/strict';
 
 /**
  * Reads until `ok` holds, every 100 ms, and returns what passed; fails naming `what` and the last value read.
- * A read that throws (a component restarting) counts as not yet.
+ * A read that throws (a component restarting) counts as not yet. Time is read on the monotonic clock, which a
+ * stepped wall clock does not move.
  */
 export async function waitFor<T>(what: string, read: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
+  const deadline = performance.now() + timeoutMs;
   let last: T | undefined;
   for (;;) {
     try {
@@ -14,7 +15,7 @@ export async function waitFor<T>(what: string, read: () => Promise<T>, ok: (v: T
     } catch {
       // A component may be restarting.
     }
-    if (Date.now() > deadline) assert.fail(`${what} within ${timeoutMs} ms; last: ${JSON.stringify(last)}`);
+    if (performance.now() > deadline) assert.fail(`${what} within ${timeoutMs} ms; last: ${JSON.stringify(last)}`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }

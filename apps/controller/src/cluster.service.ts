@@ -17,6 +17,10 @@ import { KnownWorkersStore } from './known-workers.store';
  * STATE_DIR) has re-joined, or `syncWindowMs` has passed. Workers rejoin and say what they hold; their
  * replicas are adopted as they are. Only then does it place anything and publish routes, tagged with its own
  * epoch, so gateways never swap a working table for the empty one of a controller that just started.
+ *
+ * Heartbeat ages, expiry and autoscaling windows are read on the monotonic clock (`performance.now()`): a wall
+ * clock stepped forward (an NTP step, a VM resumed or migrated) would otherwise expire every worker at once,
+ * and one stepped back would keep a dead worker for as long as the step.
  */
 @Injectable()
 export class ClusterService implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -97,7 +101,7 @@ export class ClusterService implements OnApplicationBootstrap, OnApplicationShut
 
   /** The cluster as placement sees it now: for the operator's status writes and pool scaling. */
   clusterStatus(): ClusterStatus {
-    return this.state.status(Date.now());
+    return this.state.status(performance.now());
   }
 
   /**
@@ -115,7 +119,7 @@ export class ClusterService implements OnApplicationBootstrap, OnApplicationShut
     this.syncTimer.unref();
     this.expiry = setInterval(() => this.expireWorkers(), Math.max(50, Math.floor(this.config.heartbeatTimeoutMs / 5)));
     this.expiry.unref();
-    this.scaling = setInterval(() => this.autoscale(Date.now()), 250);
+    this.scaling = setInterval(() => this.autoscale(performance.now()), 250);
     this.scaling.unref();
   }
 
@@ -146,12 +150,12 @@ export class ClusterService implements OnApplicationBootstrap, OnApplicationShut
   }
 
   status(): unknown {
-    return { epoch: this.epoch, synced: this.synced, ...this.state.status(Date.now()) };
+    return { epoch: this.epoch, synced: this.synced, ...this.state.status(performance.now()) };
   }
 
   /** The numbers Prometheus scrapes: capacity per worker, replicas per node and state, unplaced replicas. */
   metricsView(): ClusterView {
-    const status = this.state.status(Date.now());
+    const status = this.state.status(performance.now());
     const held = new Map(status.workers.map((w) => [w.id, w.replicas]));
     return {
       workers: this.state.liveWorkers().map((h) => ({
@@ -182,7 +186,7 @@ export class ClusterService implements OnApplicationBootstrap, OnApplicationShut
     if (this.awaited.size > 0) this.logger.warn(`sync window over without ${[...this.awaited].join(', ')}: placing without them`);
     this.awaited.clear();
     this.recordWorkers();
-    const adopted = this.state.status(Date.now()).graphs.reduce((n, g) => n + g.nodes.reduce((m, x) => m + x.replicas.length, 0), 0);
+    const adopted = this.state.status(performance.now()).graphs.reduce((n, g) => n + g.nodes.reduce((m, x) => m + x.replicas.length, 0), 0);
     this.logger.log(`synced: ${this.sessions.size} worker(s) rejoined holding ${adopted} replica(s); placing`);
     this.replan(this.config.rebalanceMaxMoves);
   }
@@ -213,7 +217,7 @@ export class ClusterService implements OnApplicationBootstrap, OnApplicationShut
   }
 
   private expireWorkers(): void {
-    const gone = this.state.expire(Date.now());
+    const gone = this.state.expire(performance.now());
     if (gone.length === 0) return;
     for (const id of gone) {
       this.logger.warn(`worker ${id} missed its heartbeats for ${this.config.heartbeatTimeoutMs} ms: removed (it must re-join)`);
@@ -228,7 +232,7 @@ export class ClusterService implements OnApplicationBootstrap, OnApplicationShut
     let id: string | undefined;
     session.onMessage((raw: WorkerMessage) => {
       const m = checkWorkerMessage(raw);
-      const now = Date.now();
+      const now = performance.now();
       switch (m.kind) {
         case 'invalid':
           this.logger.warn(`refused a control message${id === undefined ? '' : ` from worker ${id}`}: ${m.problem}`);
