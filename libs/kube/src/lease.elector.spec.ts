@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { KubeApiError } from './kube-api.error';
 import type { LeaseRecord } from './kube.types';
-import { LeaseElector, type LeaseStore } from './lease.elector';
+import { LeaseElector, type ElectorClock, type LeaseStore } from './lease.elector';
 
 // Unit spec of the election loop against an in-memory Lease with the API server's optimistic concurrency
 // (a write at a stale resourceVersion is a 409); the real Lease is exercised by test/k8s/operator.test.ts.
@@ -11,8 +11,8 @@ class MemoryLease {
   record: LeaseRecord | undefined;
   private version = 0;
 
-  /** A store for one candidate; `cut()` makes its calls fail as if its network were gone. */
-  storeFor(): LeaseStore & { cut(): void } {
+  /** A store for one candidate; `cut()` makes its calls fail as if its network were gone, `heal()` ends that. */
+  storeFor(): LeaseStore & { cut(): void; heal(): void } {
     let cut = false;
     const check = (): void => {
       if (cut) throw new KubeApiError(0, 'connect ECONNREFUSED');
@@ -20,6 +20,9 @@ class MemoryLease {
     return {
       cut: () => {
         cut = true;
+      },
+      heal: () => {
+        cut = false;
       },
       readLease: () => {
         check();
@@ -42,6 +45,18 @@ class MemoryLease {
     this.record = { ...record, resourceVersion: String(++this.version) };
     return this.record;
   }
+}
+
+/** The system clocks, with a wall clock that `step(ms)` moves as an NTP step or a resumed VM would. */
+function steppedClock(): ElectorClock & { step(ms: number): void } {
+  let offset = 0;
+  return {
+    wallMs: () => Date.now() + offset,
+    monotonicMs: () => performance.now(),
+    step: (ms) => {
+      offset += ms;
+    },
+  };
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -103,5 +118,55 @@ describe('LeaseElector', () => {
     clearInterval(keepAlive);
     await b.stop();
     assert.ok(tookOver < 500, `b took over ${tookOver} ms after the release, not after the 60 s lease`);
+  });
+
+  it('keeps a live holder when the standby\'s wall clock steps forward by a minute: no takeover, no second leader', async () => {
+    const lease = new MemoryLease();
+    const events: string[] = [];
+    const clockB = steppedClock();
+    // a renews every 300 ms, b looks every 20 ms: b sees the same record many times, across the step too.
+    const a = new LeaseElector(lease.storeFor(), { namespace: 'ns', name: 'l', identity: 'a', ...timing, renewIntervalMs: 300, onStartedLeading: () => events.push('a leads'), onStoppedLeading: (r) => events.push(`a stops: ${r}`) });
+    const b = new LeaseElector(lease.storeFor(), { namespace: 'ns', name: 'l', identity: 'b', ...timing, retryIntervalMs: 20, clock: clockB, onStartedLeading: () => events.push('b leads'), onStoppedLeading: () => events.push('b stops') });
+    const keepAlive = setInterval(() => undefined, 1000);
+    a.start();
+    await until('a leads', () => a.isLeader, 1000);
+    b.start();
+    await sleep(150);
+    clockB.step(60_000);
+    await sleep(3 * timing.leaseDurationMs);
+    clearInterval(keepAlive);
+    const leaders = [a.isLeader, b.isLeader];
+    await Promise.all([a.stop(), b.stop()]);
+    assert.deepEqual(leaders, [true, false], `events: ${events.join('; ')}`);
+    assert.deepEqual(events.filter((e) => !e.startsWith('a stops: stopped')), ['a leads']);
+  });
+
+  it('keeps leading through a failed renewal right after its own wall clock stepped forward by a minute', async () => {
+    const lease = new MemoryLease();
+    const events: string[] = [];
+    const clockA = steppedClock();
+    const storeA = lease.storeFor();
+    const a = new LeaseElector(storeA, { namespace: 'ns', name: 'l', identity: 'a', ...timing, clock: clockA, onStartedLeading: () => events.push('a leads'), onStoppedLeading: (r) => events.push(`a stops: ${r}`) });
+    const keepAlive = setInterval(() => undefined, 1000);
+    a.start();
+    await until('a leads', () => a.isLeader, 1000);
+    // The API goes away for less than the renew deadline, and the wall clock steps meanwhile: the renewal that
+    // fails right after the step must not count the step as time without a renewal.
+    storeA.cut();
+    clockA.step(60_000);
+    await sleep(timing.renewIntervalMs + 30);
+    storeA.heal();
+    await sleep(3 * timing.renewIntervalMs);
+    clearInterval(keepAlive);
+    const leading = a.isLeader;
+    const seen = [...events];
+    const holder = lease.record?.holderIdentity;
+    // The record carries the stepped wall time: that is what Kubernetes reads.
+    const renewedAt = lease.record?.renewTimeMs ?? 0;
+    await a.stop();
+    assert.equal(leading, true, `events: ${events.join('; ')}`);
+    assert.deepEqual(seen, ['a leads'], 'it stopped leading (and took the lease again) over one failed renewal');
+    assert.equal(holder, 'a');
+    assert.ok(renewedAt > Date.now() + 50_000, `renewTime ${renewedAt} is not on the stepped wall clock`);
   });
 });

@@ -6,6 +6,19 @@ import type { LeaseRecord } from './kube.types';
 /** What the elector needs of the API: a KubeClient, or a fake in unit specs. */
 export type LeaseStore = Pick<KubeClient, 'readLease' | 'createLease' | 'replaceLease'>;
 
+/**
+ * The two clocks an elector reads. The Lease's acquire and renew times are wall-clock times, as Kubernetes
+ * defines them; every duration this process measures itself (how long a holder's record has stood unchanged,
+ * how long since its own last renewal) is read on the monotonic clock, so a stepped wall clock (an NTP step,
+ * a VM resumed) neither makes a live holder look expired nor makes a leader give up.
+ */
+export interface ElectorClock {
+  wallMs(): number;
+  monotonicMs(): number;
+}
+
+const SYSTEM_CLOCK: ElectorClock = { wallMs: () => Date.now(), monotonicMs: () => performance.now() };
+
 export interface LeaseElectorOptions {
   readonly namespace: string;
   readonly name: string;
@@ -26,6 +39,8 @@ export interface LeaseElectorOptions {
   /** Called once, at once, when leadership ends (lost, not renewed in time, or released). */
   readonly onStoppedLeading: (reason: string) => void;
   readonly log?: (message: string) => void;
+  /** Default: Date.now() and performance.now(). */
+  readonly clock?: ElectorClock;
 }
 
 /**
@@ -44,6 +59,7 @@ export class LeaseElector {
   private readonly renewMs: number;
   private readonly retryMs: number;
   private readonly deadlineMs: number;
+  private readonly clock: ElectorClock;
 
   constructor(
     private readonly client: LeaseStore,
@@ -53,6 +69,7 @@ export class LeaseElector {
     this.renewMs = options.renewIntervalMs ?? 2000;
     this.retryMs = options.retryIntervalMs ?? 2000;
     this.deadlineMs = options.renewDeadlineMs ?? 7000;
+    this.clock = options.clock ?? SYSTEM_CLOCK;
   }
 
   get isLeader(): boolean {
@@ -74,8 +91,7 @@ export class LeaseElector {
     try {
       const lease = await this.client.readLease(this.options.namespace, this.options.name);
       if (lease?.holderIdentity !== this.options.identity) return;
-      const now = Date.now();
-      await this.client.replaceLease(this.options.namespace, this.options.name, { ...lease, holderIdentity: '', renewTimeMs: now, leaseDurationSeconds: 1 }, lease.resourceVersion);
+      await this.client.replaceLease(this.options.namespace, this.options.name, { ...lease, holderIdentity: '', renewTimeMs: this.clock.wallMs(), leaseDurationSeconds: 1 }, lease.resourceVersion);
       this.options.log?.(`released lease ${this.options.namespace}/${this.options.name}`);
     } catch (err) {
       this.options.log?.(`could not release lease ${this.options.name} (it expires by itself): ${err instanceof Error ? err.message : String(err)}`);
@@ -96,7 +112,7 @@ export class LeaseElector {
     let next = this.leading ? this.renewMs : this.retryMs;
     try {
       const lease = await this.client.readLease(namespace, name);
-      const now = Date.now();
+      const now = this.clock.monotonicMs();
       this.observation = observeLease(this.observation, lease, now);
       const decision = decideLease(lease, this.observation, identity, now, this.durationMs);
       if (this.stopped) return;
@@ -108,10 +124,10 @@ export class LeaseElector {
         case 'create':
         case 'renew':
         case 'acquire': {
-          const record = leaseWrite(lease, decision, identity, now, this.durationMs);
+          const record = leaseWrite(lease, decision, identity, this.clock.wallMs(), this.durationMs);
           const written: LeaseRecord =
             lease === undefined ? await this.client.createLease(namespace, name, record) : await this.client.replaceLease(namespace, name, record, lease.resourceVersion);
-          this.observation = observeLease(this.observation, written, Date.now());
+          this.observation = observeLease(this.observation, written, this.clock.monotonicMs());
           this.lastRenewMs = now;
           if (!this.leading && !this.stopped) {
             this.leading = true;
@@ -126,7 +142,7 @@ export class LeaseElector {
       const conflict = err instanceof KubeApiError && err.status === 409;
       if (!conflict) this.options.log?.(`lease ${name}: ${err instanceof Error ? err.message : String(err)}`);
       // A leader that cannot renew gives up before its lease can expire for the others.
-      if (this.leading && Date.now() - this.lastRenewMs > this.deadlineMs) this.lose(`could not renew lease ${name} for ${this.deadlineMs} ms`);
+      if (this.leading && this.clock.monotonicMs() - this.lastRenewMs > this.deadlineMs) this.lose(`could not renew lease ${name} for ${this.deadlineMs} ms`);
       next = conflict ? 0 : Math.min(next, 500);
     }
     this.schedule(next);

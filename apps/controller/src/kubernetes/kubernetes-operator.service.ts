@@ -268,7 +268,10 @@ export class KubernetesOperatorService implements OnApplicationBootstrap, OnAppl
     const deployments = this.deployments as ResourceWatcher;
     const cluster = this.cluster.clusterStatus();
     const demands = new Map<string, ReplicaDemand>(this.catalogue.list().flatMap((g) => g.demands.map((d) => [d.key, d] as const)));
+    // Conditions carry wall-clock times; how long a pool has been short or idle is measured on the monotonic
+    // clock, which a stepped wall clock does not move.
     const nowMs = Date.now();
+    const monoMs = performance.now();
     const seen = new Set<string>();
     for (const object of pools.list()) {
       const name = object.metadata.name;
@@ -290,9 +293,9 @@ export class KubernetesOperatorService implements OnApplicationBootstrap, OnAppl
         return d !== undefined && fitsFreshWorker(d, poolName, size);
       });
       const record = this.poolRecords.get(name) ?? { pendingSinceMs: undefined, surplusSinceMs: undefined };
-      record.pendingSinceMs = pendingForCapacity ? (record.pendingSinceMs ?? nowMs) : undefined;
+      record.pendingSinceMs = pendingForCapacity ? (record.pendingSinceMs ?? monoMs) : undefined;
       const busy = workers.filter((w) => w.replicas > 0).length;
-      record.surplusSinceMs = !pendingForCapacity && workers.length > busy ? (record.surplusSinceMs ?? nowMs) : undefined;
+      record.surplusSinceMs = !pendingForCapacity && workers.length > busy ? (record.surplusSinceMs ?? monoMs) : undefined;
       this.poolRecords.set(name, record);
       const deployment = deployments.get(deploymentNameOf(name));
       const current = (deployment?.spec as { replicas?: number } | undefined)?.replicas;
@@ -304,7 +307,7 @@ export class KubernetesOperatorService implements OnApplicationBootstrap, OnAppl
         busy,
         pendingSinceMs: record.pendingSinceMs,
         surplusSinceMs: record.surplusSinceMs,
-        nowMs,
+        nowMs: monoMs,
         upAfterMs: this.config.autoscale.upAfterMs,
         idleAfterMs: this.config.autoscale.idleAfterMs,
       });
