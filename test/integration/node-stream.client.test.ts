@@ -59,7 +59,8 @@ async function rejection(p: Promise<unknown>): Promise<unknown> {
   return assert.fail('the call succeeded');
 }
 
-const later = (ms: number): number => Date.now() + ms;
+/** A deadline `ms` from now on the monotonic clock, as requests carry it. */
+const later = (ms: number): number => performance.now() + ms;
 
 describe('NodeStreamClient against a V2GrpcServer over loopback', () => {
   let node: HeldNode;
@@ -99,11 +100,13 @@ describe('NodeStreamClient against a V2GrpcServer over loopback', () => {
   it('carries forwarded headers (trace context) and the deadline with each call', async () => {
     client = new NodeStreamClient(`127.0.0.1:${port}`);
     const deadline = later(4000);
+    const wallBefore = Date.now();
     const call = client.call(callMessage(1), { traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01', 'x-user': 'u1', host: 'gateway:8080' }, deadline);
     await node.arrived(1);
     const held = node.calls[0] as HeldCall;
     assert.deepEqual(held.headers, { traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01', 'x-user': 'u1' });
-    assert.equal(held.deadline, deadline);
+    // The worker gets the deadline as epoch milliseconds, made from the wall clock when the call was sent.
+    assert.ok(held.deadline !== undefined && held.deadline >= wallBefore + 3990 && held.deadline <= Date.now() + 4010, `deadline ${held.deadline} sent, ${wallBefore + 4000} expected`);
     held.answer(doubled(held));
     await call;
   });

@@ -42,15 +42,14 @@ function batchContext(graph: string, contexts: readonly (RequestContext | undefi
   if (present.length === 1) return head;
   const lifetime = new RequestLifetime();
   let open = present.length;
-  let deadline = head.deadline;
+  let expiresAt = head.expiresAt;
   for (const c of present) {
-    if (c.deadline > deadline) deadline = c.deadline;
+    if (c.expiresAt > expiresAt) expiresAt = c.expiresAt;
     c.end.onEnd(() => {
       if (--open === 0) lifetime.end(c.end.reason);
     });
   }
-  const now = Date.now();
-  return createRequestContext({ requestId: head.requestId, graph, headers: head.headers, parameters: {}, timeoutMs: deadline - now, now, signal: lifetime });
+  return createRequestContext({ requestId: head.requestId, graph, headers: head.headers, parameters: {}, timeoutMs: expiresAt - performance.now(), signal: lifetime });
 }
 
 /**

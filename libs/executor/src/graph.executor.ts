@@ -6,7 +6,7 @@ import type { GraphPlan, PlanBinding, PlanNode } from './graph-plan';
 import { awaitJoin } from './join';
 import { SKIPPED, ok, type NodeOutcome } from './node-outcome';
 import type { GraphAnswer, NodeTransport } from './node-transport';
-import { detachedContext, type RequestContext } from './request-context';
+import { detachedContext, remainingMs, type RequestContext } from './request-context';
 
 export interface NodeTiming {
   readonly node: string;
@@ -151,7 +151,7 @@ export class GraphExecutor {
     const tracer = this.hooks.tracer;
     const call = tracer === undefined ? run({ graph, inputs, ctx }) : tracer.node({ graph, node: NodeKeyWholeGraph, type: 'graph', served: false }, ctx, (c) => run({ graph, inputs, ctx: c }));
     // The transport is asked where the call waits only when the deadline passes, as for node calls.
-    const answered = withTimeout(call, ctx.deadline - Date.now(), () => {
+    const answered = withTimeout(call, remainingMs(ctx), () => {
       const where = this.transport.describeWait?.(graph, NodeKeyWholeGraph);
       return `graph "${graph}" did not finish within its deadline (${Math.round(performance.now() - started)} ms elapsed); still waiting for the whole graph${where === undefined ? '' : ` (${where})`}`;
     });
@@ -197,7 +197,7 @@ export class GraphExecutor {
     try {
       return await withTimeout(
         this.collect(run),
-        ctx.deadline - Date.now(),
+        remainingMs(ctx),
         () => this.deadlineMessage(run.started, run.waiting),
         () => (run.settled = true),
       );
@@ -232,7 +232,7 @@ export class GraphExecutor {
     const run: ChainRun = { ctx, started: performance.now(), timings: ctx.trace || timings ? [] : undefined, waiting: [], settled: false };
     return withTimeout(
       this.runChain(inputs, run),
-      ctx.deadline - Date.now(),
+      remainingMs(ctx),
       () => this.deadlineMessage(run.started, run.waiting),
       () => (run.settled = true),
     );

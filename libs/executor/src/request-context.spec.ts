@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { REQUEST_ENDED, RequestLifetime, createRequestContext, nextRequestId, withHeaders } from './request-context';
+import { REQUEST_ENDED, RequestLifetime, createRequestContext, detachedContext, nextRequestId, remainingMs, wallDeadline, withHeaders } from './request-context';
 
 describe('RequestLifetime', () => {
   it('aborts a signal read before the request ends, with the ending reason', () => {
@@ -68,5 +68,37 @@ describe('request ids', () => {
     assert.match(generated, v4);
     assert.equal(ids.has(generated), false);
     assert.equal(createRequestContext({ graph: 'g', requestId: 'mine', timeoutMs: 1000, signal: new RequestLifetime() }).requestId, 'mine');
+  });
+});
+
+describe('request deadlines and a stepped wall clock', () => {
+  /** Runs `fn` with Date.now() moved by `stepMs`, as an NTP step or a resumed VM would move it. */
+  function withWallStep<T>(stepMs: number, fn: () => T): T {
+    const real = Date.now;
+    Date.now = () => real.call(Date) + stepMs;
+    try {
+      return fn();
+    } finally {
+      Date.now = real;
+    }
+  }
+
+  it('keeps the time left on the monotonic clock when the wall clock steps a minute either way', () => {
+    const ctx = createRequestContext({ graph: 'g', timeoutMs: 5000, signal: new RequestLifetime() });
+    for (const step of [60_000, -60_000]) {
+      const left = withWallStep(step, () => remainingMs(ctx));
+      assert.ok(left > 4000 && left <= 5000, `${left} ms left after a ${step} ms step`);
+    }
+    // withHeaders and detachedContext keep the same expiry.
+    assert.equal(withHeaders(ctx, { a: 'b' }).expiresAt, ctx.expiresAt);
+    assert.equal(detachedContext(ctx).expiresAt, ctx.expiresAt);
+  });
+
+  it('sends other processes a wall-clock deadline made when it is read, from the time left', () => {
+    const ctx = createRequestContext({ graph: 'g', timeoutMs: 5000, signal: new RequestLifetime() });
+    const stepped = withWallStep(60_000, () => wallDeadline(ctx)) - Date.now();
+    assert.ok(stepped > 60_000 + 4000 && stepped <= 60_000 + 5000, `a deadline ${stepped} ms after the unstepped wall clock`);
+    const now = wallDeadline(ctx) - Date.now();
+    assert.ok(now > 4000 && now <= 5000, `${now} ms`);
   });
 });

@@ -13,8 +13,17 @@ export interface RequestContext {
   /** Lower-cased header names. */
   readonly headers: Readonly<Record<string, string>>;
   readonly parameters: Readonly<Record<string, unknown>>;
-  /** Absolute deadline, epoch milliseconds. */
+  /**
+   * Absolute deadline, epoch milliseconds, as of the request's start: for other processes (a node call's
+   * deadline on the wire is made from `expiresAt` when it is sent). Timers and checks in this process read
+   * `expiresAt`.
+   */
   readonly deadline: number;
+  /**
+   * The same deadline on this process's monotonic clock (`performance.now()`): a wall clock stepped while the
+   * request runs (an NTP step, a VM resumed) neither expires it early nor keeps it alive late.
+   */
+  readonly expiresAt: number;
   /** Aborted when the deadline passes or the request fails; transports should stop work on it. */
   readonly signal: AbortSignal;
   /** The same end as `signal`, without making an AbortSignal: for in-process work that waits (a batch queue). */
@@ -31,7 +40,6 @@ export interface RequestContextInit {
   readonly timeoutMs: number;
   /** The request's signal, or its lifetime (whose signal is made only when read). */
   readonly signal: AbortSignal | RequestLifetime;
-  readonly now?: number;
 }
 
 export function createRequestContext(init: RequestContextInit): RequestContext {
@@ -39,10 +47,11 @@ export function createRequestContext(init: RequestContextInit): RequestContext {
   const source = init.signal;
   const requestId = init.requestId ?? nextRequestId();
   const headers = init.headers ?? {};
-  const deadline = (init.now ?? Date.now()) + init.timeoutMs;
+  const deadline = Date.now() + init.timeoutMs;
+  const expiresAt = performance.now() + init.timeoutMs;
   const trace = parameters['trace'] === true;
-  if (!(source instanceof RequestLifetime)) return { requestId, graph: init.graph, headers, parameters, deadline, signal: source, end: signalEnd(source), trace };
-  return new LifetimeContext(requestId, init.graph, headers, parameters, deadline, trace, source);
+  if (!(source instanceof RequestLifetime)) return { requestId, graph: init.graph, headers, parameters, deadline, expiresAt, signal: source, end: signalEnd(source), trace };
+  return new LifetimeContext(requestId, init.graph, headers, parameters, deadline, expiresAt, trace, source);
 }
 
 /** The random part of this process's request ids: a v4 UUID without its last 8 hex digits. */
@@ -63,8 +72,8 @@ export function nextRequestId(): string {
 
 /** The same request with other headers (e.g. a trace parent for the next hop); keeps its lifetime and signal. */
 export function withHeaders(ctx: RequestContext, headers: Readonly<Record<string, string>>): RequestContext {
-  if (ctx instanceof LifetimeContext) return new LifetimeContext(ctx.requestId, ctx.graph, headers, ctx.parameters, ctx.deadline, ctx.trace, ctx.end);
-  return { requestId: ctx.requestId, graph: ctx.graph, headers, parameters: ctx.parameters, deadline: ctx.deadline, signal: ctx.signal, end: ctx.end, trace: ctx.trace };
+  if (ctx instanceof LifetimeContext) return new LifetimeContext(ctx.requestId, ctx.graph, headers, ctx.parameters, ctx.deadline, ctx.expiresAt, ctx.trace, ctx.end);
+  return { requestId: ctx.requestId, graph: ctx.graph, headers, parameters: ctx.parameters, deadline: ctx.deadline, expiresAt: ctx.expiresAt, signal: ctx.signal, end: ctx.end, trace: ctx.trace };
 }
 
 /**
@@ -73,9 +82,19 @@ export function withHeaders(ctx: RequestContext, headers: Readonly<Record<string
  */
 export function detachedContext(ctx: RequestContext): RequestContext {
   const lifetime = new RequestLifetime();
-  const timer = setTimeout(() => lifetime.end(), Math.max(0, ctx.deadline - Date.now()));
+  const timer = setTimeout(() => lifetime.end(), Math.max(0, remainingMs(ctx)));
   timer.unref();
-  return new LifetimeContext(ctx.requestId, ctx.graph, ctx.headers, ctx.parameters, ctx.deadline, ctx.trace, lifetime);
+  return new LifetimeContext(ctx.requestId, ctx.graph, ctx.headers, ctx.parameters, ctx.deadline, ctx.expiresAt, ctx.trace, lifetime);
+}
+
+/** Milliseconds until the request's deadline (negative once passed), on the monotonic clock. */
+export function remainingMs(ctx: RequestContext): number {
+  return ctx.expiresAt - performance.now();
+}
+
+/** The request's deadline as epoch milliseconds now, for a call to another process: this process's wall clock plus what is left. */
+export function wallDeadline(ctx: RequestContext): number {
+  return Date.now() + remainingMs(ctx);
 }
 
 /** A request context whose signal is made only when read (a class: one shape, a getter on the prototype). */
@@ -86,6 +105,7 @@ class LifetimeContext implements RequestContext {
     readonly headers: Readonly<Record<string, string>>,
     readonly parameters: Readonly<Record<string, unknown>>,
     readonly deadline: number,
+    readonly expiresAt: number,
     readonly trace: boolean,
     readonly end: RequestLifetime,
   ) {}

@@ -39,7 +39,7 @@ export class ModelNode implements NodeRuntime {
       return Promise.reject(err instanceof Error ? err : new Error(String(err)));
     }
     const batcher = this.options.batcher;
-    return batcher === undefined ? this.session.run(inputs) : batcher.submit(inputs, ctx?.end, ctx?.deadline, ctx);
+    return batcher === undefined ? this.session.run(inputs) : batcher.submit(inputs, ctx?.end, ctx?.expiresAt, ctx);
   }
 
   private check(inputs: TensorMap): void {

@@ -79,7 +79,7 @@ export class GrpcNodeTransport implements NodeTransport {
     }
     return this.attempt(replicas, call.ctx, call.idempotent, `node "${call.node}"`, async (replica) => {
       const message = encodeNodeCall(key, call.ctx.requestId, call.ctx.parameters, call.inputs.values());
-      const response = await replica.client.call(message, call.ctx.headers, call.ctx.deadline, call.ctx.end);
+      const response = await replica.client.call(message, call.ctx.headers, call.ctx.expiresAt, call.ctx.end);
       return decodeNodeOutputs(response, `worker ${replica.client.address}`, true);
     });
   }
@@ -97,7 +97,7 @@ export class GrpcNodeTransport implements NodeTransport {
       const ran = this.attempt(this.candidates(holders), call.ctx, call.idempotent, `graph "${graph}"`, async (replica): Promise<GraphAnswer> => {
         const where = `worker ${replica.client.address}`;
         const message = encodeNodeCall(key, call.ctx.requestId, call.ctx.parameters, call.inputs);
-        const response = await replica.client.call(message, call.ctx.headers, call.ctx.deadline, call.ctx.end);
+        const response = await replica.client.call(message, call.ctx.headers, call.ctx.expiresAt, call.ctx.end);
         const outputs = decodeNodeOutputs(response, where, true);
         return { outputs: [...outputs.values()], ...decodeGraphAnswer(parametersOf(response.parameters), where) };
       });

@@ -95,7 +95,10 @@ export class ModelStreamServing {
       state.running.get(key)?.end();
       return;
     }
-    const deadline = numberParam(params[STREAM_PARAM.deadlineMs]);
+    // The rest of the call's time counts from its arrival here (from an absolute deadline only for a caller
+    // that sends no timeout): a worker's wall clock is never compared with the gateway's.
+    const timeout = numberParam(params[STREAM_PARAM.timeoutMs]);
+    const deadline = timeout !== undefined ? Date.now() + timeout : numberParam(params[STREAM_PARAM.deadlineMs]);
     const headers: Record<string, string> = {};
     for (const name in params) {
       if (!name.startsWith(RESERVED_PARAM_PREFIX)) continue;
@@ -108,7 +111,7 @@ export class ModelStreamServing {
       this.answerError(state, callParam, model, id, new InferenceError('UNAVAILABLE', `worker is shutting down; ${model} was not run`), true);
       return;
     }
-    if (deadline !== undefined && deadline <= Date.now()) {
+    if (timeout !== undefined ? timeout <= 0 : deadline !== undefined && deadline <= Date.now()) {
       this.answerError(state, callParam, model, id, new InferenceError('DEADLINE_EXCEEDED', `node call ${model} arrived after its deadline; not run`), false);
       return;
     }

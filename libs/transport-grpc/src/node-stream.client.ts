@@ -145,20 +145,21 @@ export class NodeStreamClient {
   /**
    * One node call. `message` is the call's ModelInferRequest (its parameters are amended with the call's
    * framing); resolves with the worker's response, rejects with the worker's InferenceError or, for
-   * failures of the stream, a `StreamCallError` with a gRPC code.
+   * failures of the stream, a `StreamCallError` with a gRPC code. `expiresAt`: the call's deadline on this
+   * process's monotonic clock (the request's `expiresAt`); the worker is sent what is left of it, in ms.
    */
-  call(message: ModelInferRequestMessage, headers: Readonly<Record<string, string>>, deadline: number, end?: RequestEnd): Promise<ModelInferResponseMessage> {
+  call(message: ModelInferRequestMessage, headers: Readonly<Record<string, string>>, expiresAt: number, end?: RequestEnd): Promise<ModelInferResponseMessage> {
     if (this.closed) return Promise.reject(new StreamCallError(status.UNAVAILABLE, `client of worker ${this.address} is closed`));
     const callId = ++this.lastCallId;
     const params = (message.parameters ??= {});
     for (const key in params) if (key.startsWith(RESERVED_PARAM_PREFIX)) delete params[key];
     params[STREAM_PARAM.callId] = int64Param(callId);
-    params[STREAM_PARAM.deadlineMs] = int64Param(deadline);
+    const remaining = expiresAt - performance.now();
+    params[STREAM_PARAM.timeoutMs] = int64Param(Math.max(0, Math.floor(remaining)));
     for (const key in headers) if (FORWARDED_HEADER.test(key)) params[STREAM_PARAM.headerPrefix + key] = { string_param: headers[key] };
     const bytes = encodeInferRequestProto(message);
     return new Promise((resolve, reject) => {
       const p: PendingCall = { callId, model: message.model_name, bytes, resolve, reject, timer: undefined, offEnd: NOTHING, stream: undefined, settled: false };
-      const remaining = deadline - Date.now();
       if (remaining <= 0) {
         reject(new StreamCallError(status.DEADLINE_EXCEEDED, `deadline passed before ${p.model} was sent to worker ${this.address}`));
         return;

@@ -6,8 +6,13 @@ import { InferenceError, isInferenceErrorCode, type InferParameterMessage, type 
 // (stripped by the worker before the node sees the request) and answers reserved response parameters:
 //   infergraph_call_id       int64, both ways: which call a message is (unique per gateway client of a
 //                            worker; the V2 `id` stays the request id, shared by a request's node calls)
-//   infergraph_deadline_ms   int64, request: the call's deadline, epoch ms; the worker does not start a
-//                            call whose deadline has passed, and gives the node the rest of it
+//   infergraph_timeout_ms    int64, request: what is left of the call's deadline when it is sent, in ms
+//                            (relative, as gRPC's own grpc-timeout: no clock is compared across machines,
+//                            so a worker whose wall clock is off or stepped does not refuse calls); the
+//                            worker does not start a call that arrives with nothing left, and gives the
+//                            node the rest of it, counted from the call's arrival
+//   infergraph_deadline_ms   int64, request: the call's deadline, epoch ms, as gateways before the timeout
+//                            parameter sent it; still honoured when no timeout comes with it
 //   infergraph_cancel        bool, request: the call with this call id is no longer wanted
 //   infergraph_header.<name> string, request: a forwarded header (traceparent, x-*): stream metadata is
 //                            per stream, these are per call
@@ -18,6 +23,7 @@ import { InferenceError, isInferenceErrorCode, type InferParameterMessage, type 
 
 export const STREAM_PARAM = {
   callId: 'infergraph_call_id',
+  timeoutMs: 'infergraph_timeout_ms',
   deadlineMs: 'infergraph_deadline_ms',
   cancel: 'infergraph_cancel',
   headerPrefix: 'infergraph_header.',

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Consumer, KafkaMessage } from 'kafkajs';
-import { decodeGraphAnswer, isWholeGraphDeclined, type GraphAnswer, type NodeInvocation, type NodeTransport, type RequestContext, type WholeGraphCall } from '@infergraph/executor';
+import { decodeGraphAnswer, isWholeGraphDeclined, remainingMs, wallDeadline, type GraphAnswer, type NodeInvocation, type NodeTransport, type RequestContext, type WholeGraphCall } from '@infergraph/executor';
 import { NodeKey } from '@infergraph/spec';
 import {
   HTTP_STATUS_OF,
@@ -180,7 +180,7 @@ export class KafkaNodeTransport implements NodeTransport {
     const topics = this.topicsOf(graph, node);
     const id = `${this.instance}-${++this.seq}`;
     this.calls++;
-    const remaining = ctx.deadline - Date.now();
+    const remaining = remainingMs(ctx);
     const answer = new Promise<T>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(id);
@@ -217,7 +217,7 @@ export class KafkaNodeTransport implements NodeTransport {
     headers[HEADER.requestId] = ctx.requestId;
     headers[HEADER.call] = id;
     headers[HEADER.replyTo] = this.instance;
-    headers[HEADER.deadline] = String(ctx.deadline);
+    headers[HEADER.deadline] = String(Math.ceil(wallDeadline(ctx)));
     if (wholeGraph) headers[HEADER.wholeGraph] = '1';
     try {
       await this.client.send(topics.inputs, { key: ctx.requestId, value: encodeInferRequestProto(message), headers });

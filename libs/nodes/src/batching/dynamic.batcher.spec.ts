@@ -224,8 +224,8 @@ describe('dynamic batcher', () => {
     session.hold();
     const running = b.submit(fp32([[0, 0]]));
     await new Promise((r) => setImmediate(r));
-    const late = b.submit(fp32([[1, 1]]), undefined, Date.now() + 5);
-    const onTime = b.submit(fp32([[2, 2]]), undefined, Date.now() + 60_000);
+    const late = b.submit(fp32([[1, 1]]), undefined, performance.now() + 5);
+    const onTime = b.submit(fp32([[2, 2]]), undefined, performance.now() + 60_000);
     await new Promise((r) => setTimeout(r, 20));
     session.release();
     await assert.rejects(late, (err: unknown) => err instanceof InferenceError && err.code === 'DEADLINE_EXCEEDED' && /node "clf": deadline passed after [\d.]+ ms in the batch queue/.test(err.message));

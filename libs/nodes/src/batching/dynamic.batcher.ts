@@ -128,7 +128,8 @@ export class DynamicBatcher {
 
   /**
    * Queues one request's inputs; resolves with its own slice of the batch's outputs. A request leaves
-   * the queue, rejected, when its request ends (`end`) or `deadline` (epoch ms) passes before its batch runs.
+   * the queue, rejected, when its request ends (`end`) or `deadline` (on `performance.now()`'s clock: the request's
+   * `expiresAt`) passes before its batch runs.
    * `ctx` is handed to the batch's run with the others of its batch.
    */
   submit(inputs: TensorMap, end?: RequestEnd, deadline = Number.POSITIVE_INFINITY, ctx?: RequestContext): Promise<TensorMap> {
@@ -322,7 +323,7 @@ export class DynamicBatcher {
 
   /** Rejects the requests whose deadline passed while they waited. */
   private dropExpired(): void {
-    const now = Date.now();
+    const now = performance.now();
     if (!this.queue.some((e) => e.deadline <= now)) return;
     const kept: Pending[] = [];
     for (const e of this.queue) {
