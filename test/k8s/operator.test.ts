@@ -54,7 +54,7 @@ interface DeploymentObject {
 }
 
 async function eventually<T>(what: string, read: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
+  const deadline = performance.now() + timeoutMs;
   let last: Error | undefined;
   for (;;) {
     try {
@@ -63,7 +63,7 @@ async function eventually<T>(what: string, read: () => Promise<T | undefined>, t
     } catch (err) {
       last = err instanceof Error ? err : new Error(String(err));
     }
-    if (Date.now() > deadline) assert.fail(`${what} within ${timeoutMs} ms${last === undefined ? '' : `; last error: ${last.message}`}`);
+    if (performance.now() > deadline) assert.fail(`${what} within ${timeoutMs} ms${last === undefined ? '' : `; last error: ${last.message}`}`);
     await sleep(100);
   }
 }
@@ -197,6 +197,16 @@ describe('operator: InferenceGraphs and WorkerPools on a real API server', () =>
       const s = (await (await fetch(`${c.base}/v1/cluster`)).json()) as { synced: boolean; workers: { id: string }[] };
       return s.synced && s.workers.length === workers.size ? true : undefined;
     }, 15_000);
+  /**
+   * A new standby `id` where controllers[slot] was (in a cluster: a new pod behind the same Service), once it
+   * is Ready as a standby.
+   */
+  const standbyAt = async (slot: 0 | 1, id: string): Promise<RunningController> => {
+    const standby = await startController((controllers[slot] as RunningController).ports, controllerEnv(id));
+    controllers[slot] = standby;
+    await eventually(`${id} Ready as a standby`, async () => ((await ready(standby)) ? true : undefined));
+    return standby;
+  };
   let operatorKubeconfig: string;
   let workerKubeconfig: string;
   const controllerEnv = (id: string): Record<string, string> => ({
@@ -615,10 +625,7 @@ describe('operator: InferenceGraphs and WorkerPools on a real API server', () =>
 
   it('hands over at once when the leader is stopped (SIGTERM): it closes its control plane and releases the Lease, losing no request', async () => {
     const b = controllers[1] as RunningController;
-    // A new standby where controller-a was (in a cluster: a new pod behind the same Service).
-    const c = await startController((controllers[0] as RunningController).ports, controllerEnv('controller-c'));
-    controllers[0] = c;
-    await eventually('controller-c Ready as a standby', async () => ((await ready(c)) ? true : undefined));
+    const c = await standbyAt(0, 'controller-c');
     assert.equal(await leads(c), false);
     assert.equal(await listens(c), false, 'a standby does not listen on the control port');
     const load = startLoad(`${gateway.baseUrl}/v2/models/iris/infer`, 100, 15_000, irisBody);
@@ -643,10 +650,7 @@ describe('operator: InferenceGraphs and WorkerPools on a real API server', () =>
 
   it('keeps serving through a kube-apiserver killed (-9) for longer than the renew deadline: the leader steps down, a standby leads once the API is back and applies new graphs, and no request fails', async () => {
     const c = controllers[0] as RunningController;
-    // A standby again where controller-b was.
-    const d = await startController((controllers[1] as RunningController).ports, controllerEnv('controller-d'));
-    controllers[1] = d;
-    await eventually('controller-d Ready as a standby', async () => ((await ready(d)) ? true : undefined));
+    const d = await standbyAt(1, 'controller-d');
     assert.equal(await leads(c), true);
     const load = startLoad(`${gateway.baseUrl}/v2/models/iris/infer`, 100, 30_000, irisBody);
     await sleep(1500);

@@ -77,6 +77,7 @@ interface Slot {
   state: ReplicaState;
   reason: string;
   provider: string;
+  /** When it failed, on the monotonic clock (`performance.now()`). */
   failedAt: number;
   /** What calls go to: during a reload, the previous version until the new one is READY. */
   serving: ServedNode | undefined;
@@ -141,7 +142,7 @@ export class NodeRuntimeRegistry {
       dropped ||= slot.serving !== undefined;
     }
     const toLoad = new Map<string, Slot[]>();
-    const now = Date.now();
+    const now = performance.now();
     const reported = new Set<string>();
     const say = (slot: Slot): void => {
       reported.add(slot.key);
@@ -347,7 +348,7 @@ export class NodeRuntimeRegistry {
     slot.state = 'FAILED';
     slot.reason = reason;
     slot.provider = '';
-    slot.failedAt = Date.now();
+    slot.failedAt = performance.now();
     if (!changed) return false;
     this.logger.error(`node "${slot.key}" failed to load${slot.serving === undefined ? '' : ' (its previous version still answers calls routed here)'}: ${reason}`);
     this.report(slot.key, 'FAILED', reason, '');

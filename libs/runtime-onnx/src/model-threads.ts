@@ -58,14 +58,14 @@ class ModelThread {
 
 
   /** Runs answered lately (this window and the one before): how busy the thread's sessions are now. */
-  recentRuns(now = Date.now()): number {
+  recentRuns(now = performance.now()): number {
     this.roll(now);
     return this.window.current + this.window.previous;
   }
 
   private countRun(): void {
     this.runs++;
-    this.roll(Date.now());
+    this.roll(performance.now());
     this.window.current++;
   }
 
@@ -189,7 +189,7 @@ export class ModelThreads {
     const idle = this.threads.find((t) => t.sessions === 0);
     if (idle !== undefined) return idle;
     if (this.threads.length < this.options.maxThreads) return this.start();
-    const now = Date.now();
+    const now = performance.now();
     let best = this.threads[0] as ModelThread;
     let bestRuns = best.recentRuns(now);
     for (const t of this.threads.slice(1)) {
