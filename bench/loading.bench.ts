@@ -7,6 +7,7 @@ import { goldenRows } from '../test/support/examples';
 import { scrapeMetrics } from '../test/support/metrics';
 import { startGateway, type RunningGateway } from '../test/support/gateway.process';
 import { p99Between, startLoad, type LoadSummary } from '../test/support/load-generator';
+import { monotonicMs } from '../test/support/clock';
 import { repoPath } from '../test/support/repo';
 import { startWorker, type RunningWorker } from '../test/support/worker.process';
 
@@ -116,7 +117,7 @@ async function scenario(modelThreads: string, parts: Parts): Promise<Row> {
     const gcBefore = process.env['BENCH_LOADING_GC'] === undefined ? undefined : new Map([...before].map(([n, text]) => [n, gcSoFar(text)] as const));
     const load = startLoad(url, RATE, 12_000, body);
     await new Promise((r) => setTimeout(r, 2000));
-    const postedAt = Date.now();
+    const postedAt = monotonicMs();
     if (process.env['BENCH_LOADING_MONO'] !== undefined) console.log(`[loading] POST at monotonic ${process.hrtime.bigint() / 1000n} µs`);
     const posted = await fetch(`${c.base}/v1/graphs`, { method: 'POST', headers: { 'content-type': 'application/yaml' }, body: bulky });
     if (posted.status !== 201) throw new Error(`POST bulky: ${posted.status} ${await posted.text()}`);
@@ -126,7 +127,7 @@ async function scenario(modelThreads: string, parts: Parts): Promise<Row> {
       return g !== undefined && g.nodes.length === models + (withModule ? 1 : 0) && g.nodes.every((n) => n.replicas.some((r) => r.state === 'READY'));
     }, 60_000, READY_POLL_MS);
     // Seen READY up to a poll after it happened: the window runs on to about 100 ms after, as it always has.
-    const readyAt = Date.now();
+    const readyAt = monotonicMs();
     const windowEnd = readyAt + 100 - READY_POLL_MS / 2;
     const stallsAtReady = new Map<string, number>();
     if (gcBefore !== undefined) {
@@ -143,7 +144,7 @@ async function scenario(modelThreads: string, parts: Parts): Promise<Row> {
     for (const [name, u] of Object.entries(stalls)) stallsMs[name] = Math.max(await longestStallMs(u), stallsAtReady.get(name) ?? 0);
     const loadingP99Ms = p99Between(busy, postedAt, windowEnd) ?? Number.NaN;
     if (process.env['BENCH_LOADING_SLOWEST'] !== undefined) {
-      const sincePost = busy.samples.map(([at, ms]) => [busy.startedAtEpochMs + at - postedAt, ms] as const);
+      const sincePost = busy.samples.map(([at, ms]) => [busy.startedAtMs + at - postedAt, ms] as const);
       const slowest = sincePost.filter(([at]) => at >= 0 && at < windowEnd - postedAt).sort((a, b) => b[1] - a[1]).slice(0, 8);
       const before = sincePost.filter(([at]) => at < 0).sort((a, b) => b[1] - a[1]).slice(0, 3);
       console.log(`[loading] slowest while loading (sent ms after POST:ms): ${slowest.map(([at, ms]) => `${at}:${ms}`).join(' ')}; before the POST: ${before.map(([at, ms]) => `${at}:${ms}`).join(' ')}; READY after ${readyAt - postedAt} ms`);

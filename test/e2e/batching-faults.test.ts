@@ -35,13 +35,13 @@ describe('stacked batches survive a worker killed (-9) under load', () => {
       workers.set(id, await startWorker({ CONTROLLER: controller.control, WORKER_ID: id, WORKER_POOL: 'cpu', WORKER_CPU: '2', WORKER_MEMORY: String(2 * 1024 ** 3), HEARTBEAT_MS: '200' }));
     }
     gateway = await startGateway({ ...env, CONTROLLER: controller.control, KAFKA_BROKERS: '' });
-    const deadline = Date.now() + 30_000;
+    const deadline = performance.now() + 30_000;
     for (;;) {
       const s = (await (await fetch(`${controller.base}/v1/cluster`)).json()) as Status;
       const nodes = s.graphs.find((g) => g.name === GRAPH)?.nodes ?? [];
       const both = nodes.length === 2 && nodes.every((n) => n.replicas.filter((r) => r.state === 'READY').length === 2);
       if (both && (await request(gateway, 'POST', `/v2/models/${GRAPH}/infer`, body)).status === 200) break;
-      if (Date.now() > deadline) assert.fail(`every node of ${GRAPH} READY on both workers within 30 s; last: ${JSON.stringify(s)}`);
+      if (performance.now() > deadline) assert.fail(`every node of ${GRAPH} READY on both workers within 30 s; last: ${JSON.stringify(s)}`);
       await new Promise((r) => setTimeout(r, 100));
     }
   });

@@ -32,11 +32,11 @@ async function status(base: string): Promise<Status> {
 }
 
 async function waitFor(base: string, what: string, test: (s: Status) => boolean, timeoutMs = 20_000): Promise<Status> {
-  const deadline = Date.now() + timeoutMs;
+  const deadline = performance.now() + timeoutMs;
   for (;;) {
     const s = await status(base);
     if (test(s)) return s;
-    if (Date.now() > deadline) assert.fail(`${what} within ${timeoutMs} ms; last status:\n${JSON.stringify(s, null, 1)}`);
+    if (performance.now() > deadline) assert.fail(`${what} within ${timeoutMs} ms; last status:\n${JSON.stringify(s, null, 1)}`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }
@@ -121,31 +121,31 @@ describe('controller: placement on worker pools, routing, re-placement', () => {
     // Paced load from 8 concurrent clients (~250 requests/second in all) for 20 s; cpu-a is killed at 5 s.
     const durationMs = 20_000;
     const perClientGapMs = 32;
-    const startedAt = Date.now();
+    const startedAt = performance.now();
     const statuses: number[] = [];
     const errors = new Map<string, number>();
     const client = async (): Promise<void> => {
-      for (let next = Date.now(); Date.now() - startedAt < durationMs; next += perClientGapMs) {
+      for (let next = performance.now(); performance.now() - startedAt < durationMs; next += perClientGapMs) {
         const res = await request(gateway, 'POST', '/v2/models/iris-replicated/infer', irisBody);
         statuses.push(res.status);
         if (res.status !== 200) {
           const e = (res.body as { error?: string }).error ?? String(res.status);
           errors.set(e, (errors.get(e) ?? 0) + 1);
         }
-        const wait = next + perClientGapMs - Date.now();
+        const wait = next + perClientGapMs - performance.now();
         if (wait > 0) await new Promise((r) => setTimeout(r, wait));
       }
     };
     const load = Promise.all(Array.from({ length: 8 }, client));
     await new Promise((r) => setTimeout(r, 5000));
-    const killedAt = Date.now();
+    const killedAt = performance.now();
     await (workers[0] as RunningWorker).kill();
     const s = await waitFor(controller.base, 'replicas re-placed on cpu-b', (st) =>
       ['iris-replicated.standardize', 'iris-replicated.classifier'].every((k) => readyOn(st, k).length === 2 && readyOn(st, k).every((w) => w === 'cpu-b')),
     );
-    const replacedMs = Date.now() - killedAt;
+    const replacedMs = performance.now() - killedAt;
     await load;
-    const seconds = (Date.now() - startedAt) / 1000;
+    const seconds = (performance.now() - startedAt) / 1000;
     const failed = statuses.filter((c) => c !== 200).length;
     const rate = statuses.length / seconds;
     console.log(

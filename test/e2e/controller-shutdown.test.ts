@@ -10,12 +10,12 @@ import { startController } from '../support/controller.process';
 describe('controller shutdown', () => {
   it('answers an admin request in flight at SIGTERM with Connection: close and exits within seconds of it', async () => {
     const controller = await startController();
-    const exited = new Promise<number>((resolve) => controller.process.once('exit', () => resolve(Date.now())));
+    const exited = new Promise<number>((resolve) => controller.process.once('exit', () => resolve(performance.now())));
     const port = Number(new URL(controller.base).port);
     const body = 'not: [a graph';
     const socket = connect(port, '127.0.0.1');
     let answer = '';
-    const answered = new Promise<number>((resolve) => socket.on('data', (chunk: Buffer) => ((answer += chunk.toString()), resolve(Date.now()))));
+    const answered = new Promise<number>((resolve) => socket.on('data', (chunk: Buffer) => ((answer += chunk.toString()), resolve(performance.now()))));
     await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
     socket.write(`POST /v1/graphs HTTP/1.1\r\nHost: controller\r\nContent-Type: application/yaml\r\nContent-Length: ${body.length}\r\nConnection: keep-alive\r\n\r\n${body.slice(0, 5)}`);
     await new Promise((r) => setTimeout(r, 200));

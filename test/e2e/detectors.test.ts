@@ -50,11 +50,11 @@ async function driftStatus(gw: RunningGateway, graph: string): Promise<DriftStat
 }
 
 async function waitForWindows(gw: RunningGateway, graph: string, count: number, timeoutMs = 30_000): Promise<DriftStatus> {
-  const deadline = Date.now() + timeoutMs;
+  const deadline = performance.now() + timeoutMs;
   for (;;) {
     const status = await driftStatus(gw, graph);
     if (status.windows_completed >= count) return status;
-    if (Date.now() > deadline) assert.fail(`drift of ${graph} completed ${status.windows_completed} of ${count} windows in ${timeoutMs} ms`);
+    if (performance.now() > deadline) assert.fail(`drift of ${graph} completed ${status.windows_completed} of ${count} windows in ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 50));
   }
 }

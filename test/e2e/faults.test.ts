@@ -4,6 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import { goldenRows } from '../support/examples';
 import { request, startGateway, type RunningGateway } from '../support/gateway.process';
 import { startController, type RunningController } from '../support/controller.process';
+import { monotonicMs } from '../support/clock';
 import { describeFailures, failuresBetween, p99Between, startLoad } from '../support/load-generator';
 import { repoPath } from '../support/repo';
 import { startWorker, type RunningWorker } from '../support/worker.process';
@@ -102,7 +103,7 @@ describe('fault suite: a controller, two workers and a gateway under constant lo
     const victim = readyWorkers(s, 'iris-one.classifier')[0] as string;
     const load = startLoad(url('iris-one'), 200, 8000, body);
     await new Promise((r) => setTimeout(r, 2500));
-    const killedAt = Date.now();
+    const killedAt = monotonicMs();
     await (workers.get(victim) as RunningWorker).kill();
     const summary = await load.done;
     await worker(victim);
@@ -139,7 +140,7 @@ describe('fault suite: a controller, two workers and a gateway under constant lo
     const victim = workers.get('w-a') as RunningWorker;
     const load = startLoad(url('iris-two'), 200, 14_000, body);
     await new Promise((r) => setTimeout(r, 2000));
-    const frozenAt = Date.now();
+    const frozenAt = monotonicMs();
     victim.process.kill('SIGSTOP');
     try {
       await new Promise((r) => setTimeout(r, 8000));
@@ -216,17 +217,17 @@ spec:
       assert.equal(res.status, 200, JSON.stringify(res.body));
       return JSON.stringify((res.body as { outputs: { data: number[] }[] }).outputs[0]?.data);
     };
-    const addedAt = Date.now();
+    const addedAt = performance.now();
     const added = await fetch(`${controller.base}/v1/graphs`, { method: 'POST', headers: { 'content-type': 'application/yaml' }, body: graphYaml([5.88, 3.07, 3.76, 1.19]) });
     assert.equal(added.status, 201, await added.clone().text());
     const first = await waitFor('iris-put served on both gateways', () => Promise.all([probabilities(gateway), probabilities(gateway2)]), ([a, b]) => a === b, 5000);
-    const addMs = Date.now() - addedAt;
+    const addMs = performance.now() - addedAt;
     const loads = [gateway, gateway2].map((gw) => startLoad(`${gw.baseUrl}/v2/models/iris-put/infer`, 100, 6000, body));
     await new Promise((r) => setTimeout(r, 1500));
-    const changedAt = Date.now();
+    const changedAt = performance.now();
     assert.equal((await put([4.0, 2.0, 2.0, 0.5])).status, 200);
     const changed = await waitFor('the new outputs on both gateways', () => Promise.all([probabilities(gateway), probabilities(gateway2)]), (now) => now.every((p) => p !== first[0]), 5000);
-    const switchMs = Date.now() - changedAt;
+    const switchMs = performance.now() - changedAt;
     const summaries = await Promise.all(loads.map((l) => l.done));
     console.log(`[faults] POST iris-put: served on both gateways after ${addMs} ms; PUT: new outputs on both after ${switchMs} ms; ${summaries.map(describeFailures).join('; ')}`);
     assert.ok(addMs <= 2000, `the new graph took ${addMs} ms to be served on every gateway`);
@@ -238,10 +239,10 @@ spec:
   it('removes a graph DELETEd at the controller from every gateway within 2 s', async () => {
     const served = async (gw: RunningGateway): Promise<number> => (await request(gw, 'POST', '/v2/models/iris-put/infer', body)).status;
     assert.deepEqual(await Promise.all([served(gateway), served(gateway2)]), [200, 200]);
-    const deletedAt = Date.now();
+    const deletedAt = performance.now();
     assert.equal((await fetch(`${controller.base}/v1/graphs/iris-put`, { method: 'DELETE' })).status, 200);
     await waitFor('iris-put gone from both gateways', () => Promise.all([served(gateway), served(gateway2)]), (codes) => codes.every((c) => c === 404), 5000);
-    const goneMs = Date.now() - deletedAt;
+    const goneMs = performance.now() - deletedAt;
     console.log(`[faults] DELETE iris-put: 404 on both gateways after ${goneMs} ms`);
     assert.ok(goneMs <= 2000, `the delete took ${goneMs} ms to reach every gateway`);
     // The graphs of GRAPHS_DIR are still served.

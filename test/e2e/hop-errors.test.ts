@@ -48,9 +48,9 @@ describe('errors across the gateway → worker hop keep their status', () => {
   });
 
   it('answers a node call that outlives the request deadline on the worker with 504', async () => {
-    const started = Date.now();
+    const started = performance.now();
     const res = await request(gateway, 'POST', '/v2/models/iris-slow-deadline/infer', body(0));
     assert.equal(res.status, 504, JSON.stringify(res.body));
-    assert.ok(Date.now() - started < 1500, `answered after ${Date.now() - started} ms, not at the 300 ms deadline`);
+    assert.ok(performance.now() - started < 1500, `answered after ${performance.now() - started} ms, not at the 300 ms deadline`);
   });
 });

@@ -21,9 +21,9 @@ const brokers = (process.env['KAFKA_BROKERS'] ?? '').split(',').filter((b) => b 
 const skip = brokers.length === 0 ? 'KAFKA_BROKERS is not set' : false;
 
 async function until(what: string, test: () => boolean | Promise<boolean>, timeoutMs: number, detail: () => string = () => ''): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
+  const deadline = performance.now() + timeoutMs;
   while (!(await test())) {
-    if (Date.now() > deadline) assert.fail(`${what} within ${timeoutMs} ms ${detail()}`);
+    if (performance.now() > deadline) assert.fail(`${what} within ${timeoutMs} ms ${detail()}`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }

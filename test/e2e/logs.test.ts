@@ -17,11 +17,11 @@ function lines(gw: RunningGateway): Line[] {
 }
 
 async function until(gw: RunningGateway, test: (ls: Line[]) => boolean): Promise<Line[]> {
-  const deadline = Date.now() + 5000;
+  const deadline = performance.now() + 5000;
   for (;;) {
     const ls = lines(gw);
     if (test(ls)) return ls;
-    if (Date.now() > deadline) assert.fail(`log lines never matched:\n${gw.output().slice(-3000)}`);
+    if (performance.now() > deadline) assert.fail(`log lines never matched:\n${gw.output().slice(-3000)}`);
     await new Promise((r) => setTimeout(r, 50));
   }
 }

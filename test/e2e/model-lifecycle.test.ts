@@ -59,11 +59,11 @@ async function infer(gw: RunningGateway, route = '/v2/models/shift/infer', heade
 }
 
 async function until<T>(what: string, probe: () => Promise<T | undefined>, gw: RunningGateway, limitMs = 30_000): Promise<T> {
-  const deadline = Date.now() + limitMs;
+  const deadline = performance.now() + limitMs;
   for (;;) {
     const got = await probe();
     if (got !== undefined) return got;
-    if (Date.now() > deadline) throw new Error(`${what} did not happen within ${limitMs} ms:\n${gw.output().slice(-4000)}`);
+    if (performance.now() > deadline) throw new Error(`${what} did not happen within ${limitMs} ms:\n${gw.output().slice(-4000)}`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }

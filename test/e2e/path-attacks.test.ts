@@ -137,10 +137,10 @@ describe('a gateway whose GRAPHS_DIR graph names a module outside the roots', ()
   after(() => gateway.stop());
 
   it('fails to load that graph with the roots message and never runs the module', async () => {
-    const deadline = Date.now() + 20_000;
+    const deadline = performance.now() + 20_000;
     let entry: { name: string; state: string; error?: string } | undefined;
     while (entry?.state !== 'failed') {
-      assert.ok(Date.now() < deadline, `graph "evil" did not fail in time: ${JSON.stringify(entry)}\n${gateway.output()}`);
+      assert.ok(performance.now() < deadline, `graph "evil" did not fail in time: ${JSON.stringify(entry)}\n${gateway.output()}`);
       await new Promise((r) => setTimeout(r, 100));
       const res = await fetch(`${gateway.baseUrl}/v1/graphs`).catch(() => undefined);
       if (res?.status !== 200) continue;

@@ -44,19 +44,19 @@ async function startPrometheus(targets: Record<string, string>): Promise<Prometh
   child.stdout.on('data', (b: Buffer) => (out += b.toString()));
   child.stderr.on('data', (b: Buffer) => (out += b.toString()));
   const base = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 30_000;
+  const deadline = performance.now() + 30_000;
   for (;;) {
     if (child.exitCode !== null) assert.fail(`prometheus exited with ${child.exitCode}:\n${out}`);
     const ready = await fetch(`${base}/-/ready`).then((r) => r.status === 200, () => false);
     if (ready) return { base, process: child, dir, output: () => out };
-    if (Date.now() > deadline) assert.fail(`prometheus was not ready within 30 s:\n${out}`);
+    if (performance.now() > deadline) assert.fail(`prometheus was not ready within 30 s:\n${out}`);
     await new Promise((r) => setTimeout(r, 200));
   }
 }
 
 /** Polls an instant query until `accept` holds for its result (a scrape happens every second). */
 async function query(p: Prometheus, promql: string, accept: (values: number[]) => boolean, timeoutMs = 20_000): Promise<number[]> {
-  const deadline = Date.now() + timeoutMs;
+  const deadline = performance.now() + timeoutMs;
   let last: unknown;
   for (;;) {
     const res = await fetch(`${p.base}/api/v1/query?query=${encodeURIComponent(promql)}`);
@@ -64,7 +64,7 @@ async function query(p: Prometheus, promql: string, accept: (values: number[]) =
     last = body;
     const values = (body.data?.result ?? []).map((r) => Number(r.value[1]));
     if (body.status === 'success' && accept(values)) return values;
-    if (Date.now() > deadline) assert.fail(`${promql}: no acceptable answer within ${timeoutMs} ms; last: ${JSON.stringify(last)}`);
+    if (performance.now() > deadline) assert.fail(`${promql}: no acceptable answer within ${timeoutMs} ms; last: ${JSON.stringify(last)}`);
     await new Promise((r) => setTimeout(r, 250));
   }
 }

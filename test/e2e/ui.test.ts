@@ -305,11 +305,11 @@ describe('web dashboards in headless Chromium', () => {
       });
       cluster.stdout?.on('data', (b: Buffer) => (out += b.toString()));
       cluster.stderr?.on('data', (b: Buffer) => (out += b.toString()));
-      const deadline = Date.now() + 60_000;
+      const deadline = performance.now() + 60_000;
       for (;;) {
         const res = await fetch(`http://127.0.0.1:${restPort}/v2/models/iris/ready`).catch(() => undefined);
         if (res?.status === 200) break;
-        if (Date.now() > deadline || cluster.exitCode !== null) assert.fail(`npm run start:cluster did not serve iris within 60 s:\n${out.slice(-4000)}`);
+        if (performance.now() > deadline || cluster.exitCode !== null) assert.fail(`npm run start:cluster did not serve iris within 60 s:\n${out.slice(-4000)}`);
         await new Promise((r) => setTimeout(r, 250));
       }
     });

@@ -165,9 +165,9 @@ async function startIn(cwd: string, args: readonly string[], env: Record<string,
 }
 
 async function waitFor(url: string, status: number, timeoutMs: number): Promise<Response> {
-  const deadline = Date.now() + timeoutMs;
+  const deadline = performance.now() + timeoutMs;
   let last = '';
-  while (Date.now() < deadline) {
+  while (performance.now() < deadline) {
     try {
       const res = await fetch(url);
       if (res.status === status) return res;

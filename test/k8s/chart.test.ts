@@ -202,7 +202,7 @@ describe('the Helm chart and the CRDs on a real API server', () => {
     type Pods = { items: { metadata: { labels: Record<string, string> }; status: { phase: string } }[] };
     const controllerPods = (pods: Pods): number => pods.items.filter((p) => p.metadata.labels['app.kubernetes.io/name'] === 'infergraph-controller').length;
     let pods = await getJson<Pods>(['-n', NAMESPACE, 'get', 'pods']);
-    for (const deadline = Date.now() + 30_000; controllerPods(pods) < 2 && Date.now() < deadline; ) {
+    for (const deadline = performance.now() + 30_000; controllerPods(pods) < 2 && performance.now() < deadline; ) {
       await new Promise((r) => setTimeout(r, 250));
       pods = await getJson<Pods>(['-n', NAMESPACE, 'get', 'pods']);
     }

@@ -29,9 +29,9 @@ export async function startController(
   let out = '';
   child.stdout.on('data', (b: Buffer) => (out += b.toString()));
   child.stderr.on('data', (b: Buffer) => (out += b.toString()));
-  const deadline = Date.now() + 20_000;
+  const deadline = performance.now() + 20_000;
   while (!out.includes('controller admin API on')) {
-    if (Date.now() > deadline || child.exitCode !== null) throw new Error(`controller did not start:\n${out}`);
+    if (performance.now() > deadline || child.exitCode !== null) throw new Error(`controller did not start:\n${out}`);
     await new Promise((r) => setTimeout(r, 50));
   }
   return { base: `http://127.0.0.1:${port}`, control: `127.0.0.1:${controlPort}`, process: child, output: () => out, ports: { port, controlPort } };

@@ -64,11 +64,11 @@ export async function startGateway(
       }),
   };
   if (options.waitReady ?? true) {
-    const deadline = Date.now() + timeoutMs;
+    const deadline = performance.now() + timeoutMs;
     for (;;) {
       const res = await fetch(`${baseUrl}/v2/health/ready`).catch(() => undefined);
       if (res?.status === 200) break;
-      if (Date.now() > deadline) {
+      if (performance.now() > deadline) {
         await gateway.stop();
         throw new Error(`gateway not ready within ${timeoutMs} ms:\n${out}`);
       }

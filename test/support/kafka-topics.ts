@@ -3,9 +3,9 @@ import type { RunningGateway } from './gateway.process';
 
 /** Waits until the gateway logs that it streams `inputsTopic` (its consumer joined the group). */
 export async function untilStreaming(gw: RunningGateway, inputsTopic: string, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
+  const deadline = performance.now() + timeoutMs;
   while (!gw.output().includes(`streaming ${inputsTopic}`)) {
-    if (Date.now() > deadline) throw new Error(`gateway did not start streaming ${inputsTopic} within ${timeoutMs} ms:\n${gw.output()}`);
+    if (performance.now() > deadline) throw new Error(`gateway did not start streaming ${inputsTopic} within ${timeoutMs} ms:\n${gw.output()}`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import http from 'node:http';
+import { monotonicMs } from './clock';
 
 // A constant-rate (open-loop) HTTP load generator that runs as its own OS process, so the load does not
 // share an event loop with the test that kills things. Every response is recorded; the summary goes to
@@ -15,8 +16,8 @@ export interface LoadFailure {
 }
 
 export interface LoadSummary {
-  /** Wall-clock time (epoch ms) of the first request; every `atMs` counts from it. */
-  readonly startedAtEpochMs: number;
+  /** When the first request was sent, on the machine's monotonic clock (`monotonicMs()`); every `atMs` counts from it. */
+  readonly startedAtMs: number;
   readonly sent: number;
   readonly ok: number;
   readonly failures: readonly LoadFailure[];
@@ -52,15 +53,15 @@ export function startLoad(url: string, ratePerSecond: number, durationMs: number
   return { done };
 }
 
-/** Failures of requests sent in [fromEpochMs, toEpochMs) (wall-clock times, e.g. Date.now() at a kill). */
-export function failuresBetween(summary: LoadSummary, fromEpochMs: number, toEpochMs: number): LoadFailure[] {
-  return summary.failures.filter((f) => summary.startedAtEpochMs + f.atMs >= fromEpochMs && summary.startedAtEpochMs + f.atMs < toEpochMs);
+/** Failures of requests sent in [fromMs, toMs) (times of `monotonicMs()`, e.g. taken at a kill). */
+export function failuresBetween(summary: LoadSummary, fromMs: number, toMs: number): LoadFailure[] {
+  return summary.failures.filter((f) => summary.startedAtMs + f.atMs >= fromMs && summary.startedAtMs + f.atMs < toMs);
 }
 
-/** The p99 latency (ms) of the requests sent in [fromEpochMs, toEpochMs); undefined when none was. */
-export function p99Between(summary: LoadSummary, fromEpochMs: number, toEpochMs: number): number | undefined {
+/** The p99 latency (ms) of the requests sent in [fromMs, toMs) (times of `monotonicMs()`); undefined when none was. */
+export function p99Between(summary: LoadSummary, fromMs: number, toMs: number): number | undefined {
   const inWindow = summary.samples
-    .filter(([atMs]) => summary.startedAtEpochMs + atMs >= fromEpochMs && summary.startedAtEpochMs + atMs < toEpochMs)
+    .filter(([atMs]) => summary.startedAtMs + atMs >= fromMs && summary.startedAtMs + atMs < toMs)
     .map(([, ms]) => ms)
     .sort((a, b) => a - b);
   return inWindow.length === 0 ? undefined : inWindow[Math.min(inWindow.length - 1, Math.floor(0.99 * inWindow.length))];
@@ -82,7 +83,7 @@ async function run(url: string, rate: number, durationMs: number, body: string):
   let sent = 0;
   let ok = 0;
   const start = performance.now();
-  const startedAtEpochMs = Date.now();
+  const startedAtMs = monotonicMs();
   const one = (atMs: number): Promise<void> =>
     new Promise((resolve) => {
       const t0 = performance.now();
@@ -124,7 +125,7 @@ async function run(url: string, rate: number, durationMs: number, body: string):
   latencies.sort((a, b) => a - b);
   const at = (q: number): number => Math.round((latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0) * 10) / 10;
   samples.sort((a, b) => a[0] - b[0]);
-  return { startedAtEpochMs, sent, ok, failures, p50Ms: at(0.5), p99Ms: at(0.99), maxMs: at(1), rate: Math.round((sent / (performance.now() - start)) * 1000), samples };
+  return { startedAtMs, sent, ok, failures, p50Ms: at(0.5), p99Ms: at(0.99), maxMs: at(1), rate: Math.round((sent / (performance.now() - start)) * 1000), samples };
 }
 
 function errorOf(text: string): string {

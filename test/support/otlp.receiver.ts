@@ -94,11 +94,11 @@ export class OtlpReceiver {
 
   /** Waits until `accept` holds for the spans of one trace. */
   async trace(traceId: string, accept: (spans: ReceivedSpan[]) => boolean, timeoutMs = 15_000): Promise<ReceivedSpan[]> {
-    const deadline = Date.now() + timeoutMs;
+    const deadline = performance.now() + timeoutMs;
     for (;;) {
       const spans = this.spans.filter((s) => s.traceId === traceId);
       if (accept(spans)) return spans;
-      if (Date.now() > deadline) throw new Error(`trace ${traceId} incomplete after ${timeoutMs} ms: ${JSON.stringify(spans.map((s) => `${s.service}:${s.name}`))}`);
+      if (performance.now() > deadline) throw new Error(`trace ${traceId} incomplete after ${timeoutMs} ms: ${JSON.stringify(spans.map((s) => `${s.service}:${s.name}`))}`);
       await new Promise((r) => setTimeout(r, 100));
     }
   }
