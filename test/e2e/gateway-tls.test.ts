@@ -49,6 +49,14 @@ describe('gateway TLS on REST and V2 gRPC, renewed without a restart', () => {
       socket.on('error', reject);
     });
 
+  const waitForOutput = async (pattern: RegExp): Promise<void> => {
+    const deadline = performance.now() + 5000;
+    while (!pattern.test(gateway.output())) {
+      if (performance.now() > deadline) assert.fail(`the gateway never logged ${pattern}:\n${gateway.output().slice(-2000)}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  };
+
   const grpcCall = (method: string, request: unknown, creds = credentials.createSsl(ca)): Promise<unknown> => {
     const Service = v2GrpcService();
     const stub = new Service(gateway.grpcAddress, creds, { 'grpc.ssl_target_name_override': 'localhost', 'grpc.default_authority': 'localhost' }) as unknown as Record<string, Unary> & { close(): void };
@@ -88,6 +96,25 @@ describe('gateway TLS on REST and V2 gRPC, renewed without a restart', () => {
     assert.ok(infer.outputs.length > 0);
     await assert.rejects(grpcCall('ServerLive', {}, credentials.createInsecure()), (err: ServiceError) => Number(err.code) === 14);
     assert.equal(await grpcSerial(), serialOf('first.crt'));
+  });
+
+  it('keeps serving the current certificate on both ports while a renewal is half done (the new key beside the old certificate)', async () => {
+    // A renewal that replaces the two files one after the other, caught between them: the pair does not load.
+    // Handshakes must go on with the current certificate (grpc-js's own file watcher handed the mismatched
+    // pair to the gRPC port, whose handshakes then failed).
+    copyFileSync(file('renewed.key'), file('next.key'));
+    renameSync(file('next.key'), file('live.key'));
+    const first = serialOf('first.crt');
+    const until = performance.now() + 1000; // five reload intervals
+    let handshakes = 0;
+    while (performance.now() < until) {
+      assert.equal((await get('/v2/health/live')).serial, first);
+      assert.equal(await grpcSerial(), first);
+      handshakes++;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.ok(handshakes >= 5);
+    await waitForOutput(/the changed TLS files do not load on the gRPC port/);
   });
 
   it('serves a renewed certificate on both ports without a restart', async () => {

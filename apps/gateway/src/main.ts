@@ -82,7 +82,7 @@ async function bootstrap(): Promise<void> {
       maxSendMessageLength: config.bodyLimitBytes,
       // Calls in flight at shutdown finish, as REST requests do, within the bound a whole REST request has.
       shutdownTimeoutMs: config.http.requestTimeoutMs,
-      ...(tls === undefined ? {} : { credentials: reloadingServerCredentials(tls.files, tls.files.reloadMs) }),
+      ...(tls === undefined ? {} : { credentials: reloadingServerCredentials(tls.files, tls.files.reloadMs, (why) => Logger.warn(`the changed TLS files do not load on the gRPC port (${why}); serving the current certificate`, 'tls')) }),
     }),
   });
   // Every shutdown signal but SIGHUP, which rescans GRAPHS_DIR (GraphLoadingService). Readiness turns false the

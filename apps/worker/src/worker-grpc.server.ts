@@ -1,4 +1,4 @@
-import { Inject, Injectable, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
+import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import { V2GrpcServer, reloadingServerCredentials, v2GrpcHandlers } from '@infergraph/transport-grpc';
 import { DrainGate } from './drain.gate';
 import { NodeServingService } from './node-serving.service';
@@ -38,7 +38,7 @@ export class WorkerGrpcServer implements OnApplicationBootstrap, BeforeApplicati
       maxReceiveMessageLength: config.bodyLimitBytes,
       maxSendMessageLength: config.bodyLimitBytes,
       // NODE_TLS_*: only callers with a certificate of the cluster CA (gateways) reach the nodes; renewed files are read again.
-      ...(config.nodeTls === undefined ? {} : { credentials: reloadingServerCredentials(config.nodeTls.files, NODE_TLS_RELOAD_MS) }),
+      ...(config.nodeTls === undefined ? {} : { credentials: reloadingServerCredentials(config.nodeTls.files, NODE_TLS_RELOAD_MS, (why) => Logger.warn(`the changed node TLS files do not load (${why}); serving the current certificate`, 'tls')) }),
     });
   }
 
