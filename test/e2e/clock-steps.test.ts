@@ -6,6 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { goldenRows } from '../support/examples';
 import { request, startGateway, type RunningGateway } from '../support/gateway.process';
 import { startController, type RunningController } from '../support/controller.process';
+import { clusterStatus, readyWorkers, type ClusterStatusBody } from '../support/cluster-status';
 import { describeFailures, startLoad } from '../support/load-generator';
 import { repoPath } from '../support/repo';
 import { startWorker, type RunningWorker } from '../support/worker.process';
@@ -17,10 +18,7 @@ import { waitFor } from '../support/wait';
 // the wall clock: a forward step must not expire live workers or requests in flight, a backward one must not
 // keep a dead worker, and a worker whose clock is off must not refuse the gateway's node calls.
 
-interface Status {
-  workers: { id: string; replicas: number; lastHeartbeatAgeMs?: number }[];
-  graphs: { nodes: { key: string; replicas: { worker: string; state: string; leaving?: boolean }[] }[] }[];
-}
+type Status = ClusterStatusBody;
 
 const HEARTBEAT_TIMEOUT_MS = 2000;
 
@@ -37,10 +35,8 @@ describe('wall clock steps under constant load', () => {
   let gateway: RunningGateway;
   const rows = goldenRows('iris-logreg').slice(0, 4);
   const body = { inputs: [{ name: 'features', shape: [rows.length, 4], datatype: 'FP32', data: rows }] };
-  const status = async (): Promise<Status> => (await (await fetch(`${controller.base}/v1/cluster`)).json()) as Status;
-  const ready = (s: Status, key: string): string[] =>
-    (s.graphs.flatMap((g) => g.nodes).find((n) => n.key === key)?.replicas ?? []).filter((r) => r.state === 'READY' && r.leaving !== true).map((r) => r.worker);
-  const bothReady = (s: Status): boolean => ['iris-two.standardize', 'iris-two.classifier'].every((k) => new Set(ready(s, k)).size === 2);
+  const status = (): Promise<Status> => clusterStatus(controller);
+  const bothReady = (s: Status): boolean => ['iris-two.standardize', 'iris-two.classifier'].every((k) => new Set(readyWorkers(s, k)).size === 2);
 
   /** Steps a process's wall clock to `offsetMs` from the real time and waits until it says so. */
   async function stepClock(who: string, offsetMs: number): Promise<void> {

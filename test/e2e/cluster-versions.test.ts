@@ -5,6 +5,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { request, startGateway, type RunningGateway } from '../support/gateway.process';
 import { startController, type RunningController } from '../support/controller.process';
+import { clusterStatus, readyWorkers, type ClusterStatusBody } from '../support/cluster-status';
 import { V2GrpcClient } from '../support/grpc-client';
 import { describeFailures, startLoad } from '../support/load-generator';
 import { startWorker, type RunningWorker } from '../support/worker.process';
@@ -46,18 +47,8 @@ const expected = (version: string): number => (X - (MEANS[version] as number)) /
 const BODY = { inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 1], data: [X] }] };
 const KEYS = ['shift.center', 'shift.halve', 'shift@2.center', 'shift@2.halve'];
 
-interface Status {
-  workers: { id: string }[];
-  graphs: { name: string; version?: string; nodes: { key: string; replicas: { worker: string; state: string; leaving?: boolean }[] }[] }[];
-  routing: { routes: { key: string; addresses: string[] }[] };
-}
-
-async function status(controller: RunningController): Promise<Status> {
-  return (await (await fetch(`${controller.base}/v1/cluster`)).json()) as Status;
-}
-
-const readyWorkers = (s: Status, key: string): string[] =>
-  (s.graphs.flatMap((g) => g.nodes).find((n) => n.key === key)?.replicas ?? []).filter((r) => r.state === 'READY' && r.leaving !== true).map((r) => r.worker);
+type Status = ClusterStatusBody;
+const status = clusterStatus;
 
 async function infer(gw: RunningGateway, route: string): Promise<{ status: number; value: number | undefined; version: string | undefined }> {
   const res = await request(gw, 'POST', route, BODY);

@@ -5,6 +5,7 @@ import { goldenRows } from '../support/examples';
 import { request, startGateway, type RunningGateway } from '../support/gateway.process';
 import { startController, type RunningController } from '../support/controller.process';
 import { monotonicMs } from '../support/clock';
+import { clusterStatus, readyWorkers, type ClusterStatusBody } from '../support/cluster-status';
 import { describeFailures, failuresBetween, p99Between, startLoad } from '../support/load-generator';
 import { repoPath } from '../support/repo';
 import { startWorker, type RunningWorker } from '../support/worker.process';
@@ -14,25 +15,8 @@ import { waitFor } from '../support/wait';
 // load from a separate load-generator process that records every response. Components are killed (-9),
 // stopped (TERM) and restarted while the load runs; the assertions count failed requests.
 
-interface Replica {
-  replica: number;
-  worker: string;
-  state: string;
-  leaving?: boolean;
-}
-interface Status {
-  synced: boolean;
-  epoch: string;
-  workers: { id: string; replicas: number; draining: boolean }[];
-  graphs: { name: string; nodes: { key: string; replicas: Replica[] }[] }[];
-}
-
-async function status(controller: RunningController): Promise<Status> {
-  return (await (await fetch(`${controller.base}/v1/cluster`)).json()) as Status;
-}
-
-const readyWorkers = (s: Status, key: string): string[] =>
-  (s.graphs.flatMap((g) => g.nodes).find((n) => n.key === key)?.replicas ?? []).filter((r) => r.state === 'READY' && r.leaving !== true).map((r) => r.worker);
+type Status = ClusterStatusBody;
+const status = clusterStatus;
 
 const KEYS = ['iris-two.standardize', 'iris-two.classifier', 'iris-one.standardize', 'iris-one.classifier'];
 

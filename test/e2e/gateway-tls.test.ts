@@ -11,6 +11,7 @@ import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
 import { v2GrpcService } from '@infergraph/transport-grpc';
 import { startGateway, type RunningGateway } from '../support/gateway.process';
 import { repoPath } from '../support/repo';
+import { waitFor } from '../support/wait';
 
 // End to end: a real gateway process serving REST and V2 gRPC over TLS from certificate files made by
 // `npm run certs`, checked with real TLS clients on loopback; then the files are renewed in place and the
@@ -48,14 +49,6 @@ describe('gateway TLS on REST and V2 gRPC, renewed without a restart', () => {
       });
       socket.on('error', reject);
     });
-
-  const waitForOutput = async (pattern: RegExp): Promise<void> => {
-    const deadline = performance.now() + 5000;
-    while (!pattern.test(gateway.output())) {
-      if (performance.now() > deadline) assert.fail(`the gateway never logged ${pattern}:\n${gateway.output().slice(-2000)}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  };
 
   const grpcCall = (method: string, request: unknown, creds = credentials.createSsl(ca)): Promise<unknown> => {
     const Service = v2GrpcService();
@@ -114,7 +107,7 @@ describe('gateway TLS on REST and V2 gRPC, renewed without a restart', () => {
       await new Promise((r) => setTimeout(r, 50));
     }
     assert.ok(handshakes >= 5);
-    await waitForOutput(/the changed TLS files do not load on the gRPC port/);
+    await waitFor('the gRPC port reporting the pair that does not load', () => Promise.resolve(gateway.output()), (out) => /the changed TLS files do not load on the gRPC port/.test(out), 5000);
   });
 
   it('serves a renewed certificate on both ports without a restart', async () => {

@@ -9,14 +9,14 @@ import type { MicroserviceOptions } from '@nestjs/microservices';
 import { GraphInferenceService, startLoadingThread } from '@infergraph/engine';
 import { endConnectionsOnClose } from '@infergraph/http-server';
 import { StructuredLogger, TracingSdk } from '@infergraph/telemetry';
-import { reloadingServerCredentials } from '@infergraph/transport-grpc';
+import { reloadingServerCredentials, watchTlsFiles } from '@infergraph/transport-grpc';
 import { PredictAuthenticator } from './auth/predict-authenticator';
 import { InFlightLimiter } from './in-flight.limiter';
 import { AppModule } from './app.module';
 import { RawHttpRoutes } from './http/raw-routes';
 import { V2GrpcStrategy } from './grpc/v2-grpc.strategy';
 import { loadGatewayConfig } from './config/gateway.config';
-import { describeCertificate, readTlsFiles, reloadTlsOnChange } from './http/tls-reloader';
+import { describeCertificate, reloadTlsOnChange } from './http/tls-reloader';
 
 /** The server settings Fastify passes its serverFactory. */
 interface FastifyServerTimeouts {
@@ -32,8 +32,9 @@ async function bootstrap(): Promise<void> {
   const tracing = t.tracing ? await TracingSdk.start(t.serviceName ?? 'infergraph-gateway') : undefined;
   // The inference route is answered on node:http ahead of Fastify (RawHttpRoutes); the rest is Fastify's.
   // Liveness comes first, so it stays fast while the infer path sheds load.
-  // TLS files are checked before anything listens: a bad pair stops the start with the file named.
-  const tls = config.tls === undefined ? undefined : { files: config.tls, pair: readTlsFiles(config.tls) };
+  // TLS files are checked before anything listens: a bad pair stops the start with the file named. One watcher
+  // serves both ports, so a renewal is read once.
+  const tls = config.tls === undefined ? undefined : { files: config.tls, watched: watchTlsFiles(config.tls, config.tls.reloadMs) };
   const rawRoutes = new RawHttpRoutes();
   rawRoutes.add(answerLiveness);
   const adapter = new FastifyAdapter({
@@ -57,8 +58,8 @@ async function bootstrap(): Promise<void> {
       let server: Server;
       if (tls === undefined) server = createServer(serverOptions, dispatch);
       else {
-        const secure = createTlsServer({ ...serverOptions, ...tls.pair }, dispatch);
-        reloadTlsOnChange(secure, tls.files, tls.files.reloadMs, new Logger('tls'));
+        const secure = createTlsServer({ ...serverOptions, ...tls.watched.identity.current }, dispatch);
+        reloadTlsOnChange(secure, tls.watched.identity, new Logger('tls'));
         server = secure;
       }
       server.keepAliveTimeout = h.keepAliveTimeoutMs;
@@ -82,7 +83,7 @@ async function bootstrap(): Promise<void> {
       maxSendMessageLength: config.bodyLimitBytes,
       // Calls in flight at shutdown finish, as REST requests do, within the bound a whole REST request has.
       shutdownTimeoutMs: config.http.requestTimeoutMs,
-      ...(tls === undefined ? {} : { credentials: reloadingServerCredentials(tls.files, tls.files.reloadMs, (why) => Logger.warn(`the changed TLS files do not load on the gRPC port (${why}); serving the current certificate`, 'tls')) }),
+      ...(tls === undefined ? {} : { credentials: reloadingServerCredentials(tls.watched, (why) => Logger.warn(`the changed TLS files do not load on the gRPC port (${why}); serving the current certificate`, 'tls')) }),
     }),
   });
   // Every shutdown signal but SIGHUP, which rescans GRAPHS_DIR (GraphLoadingService). Readiness turns false the
@@ -98,7 +99,7 @@ async function bootstrap(): Promise<void> {
   const port = typeof address === 'object' && address !== null ? address.port : config.port;
   const scheme = tls === undefined ? ['http', 'grpc'] : ['https', 'grpcs'];
   Logger.log(`gateway listening on ${scheme[0]}://${config.host}:${port} and ${scheme[1]}://${config.host}:${config.grpcPort} (graphs from ${config.graphDirs.join(', ')})`, 'gateway');
-  if (tls !== undefined) Logger.log(`TLS certificate: ${describeCertificate(tls.pair.cert)}; renewed files are picked up within ${tls.files.reloadMs} ms`, 'tls');
+  if (tls !== undefined) Logger.log(`TLS certificate: ${describeCertificate(tls.watched.identity.current.cert)}; renewed files are picked up within ${tls.files.reloadMs} ms`, 'tls');
   // Graph documents arrive while this process serves (catalogues, assignments, reloads): they are parsed in a
   // background thread, started now, which compiles its parser before the first one comes.
   startLoadingThread();

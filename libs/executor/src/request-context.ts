@@ -14,14 +14,10 @@ export interface RequestContext {
   readonly headers: Readonly<Record<string, string>>;
   readonly parameters: Readonly<Record<string, unknown>>;
   /**
-   * Absolute deadline, epoch milliseconds, as of the request's start: for other processes (a node call's
-   * deadline on the wire is made from `expiresAt` when it is sent). Timers and checks in this process read
-   * `expiresAt`.
-   */
-  readonly deadline: number;
-  /**
-   * The same deadline on this process's monotonic clock (`performance.now()`): a wall clock stepped while the
-   * request runs (an NTP step, a VM resumed) neither expires it early nor keeps it alive late.
+   * The request's deadline on this process's monotonic clock (`performance.now()`): a wall clock stepped while
+   * the request runs (an NTP step, a VM resumed) neither expires it early nor keeps it alive late. What goes
+   * to another process is made from it when sent: the time left (`remainingMs`), or an epoch time
+   * (`wallDeadline`).
    */
   readonly expiresAt: number;
   /** Aborted when the deadline passes or the request fails; transports should stop work on it. */
@@ -47,11 +43,10 @@ export function createRequestContext(init: RequestContextInit): RequestContext {
   const source = init.signal;
   const requestId = init.requestId ?? nextRequestId();
   const headers = init.headers ?? {};
-  const deadline = Date.now() + init.timeoutMs;
   const expiresAt = performance.now() + init.timeoutMs;
   const trace = parameters['trace'] === true;
-  if (!(source instanceof RequestLifetime)) return { requestId, graph: init.graph, headers, parameters, deadline, expiresAt, signal: source, end: signalEnd(source), trace };
-  return new LifetimeContext(requestId, init.graph, headers, parameters, deadline, expiresAt, trace, source);
+  if (!(source instanceof RequestLifetime)) return { requestId, graph: init.graph, headers, parameters, expiresAt, signal: source, end: signalEnd(source), trace };
+  return new LifetimeContext(requestId, init.graph, headers, parameters, expiresAt, trace, source);
 }
 
 /** The random part of this process's request ids: a v4 UUID without its last 8 hex digits. */
@@ -72,8 +67,8 @@ export function nextRequestId(): string {
 
 /** The same request with other headers (e.g. a trace parent for the next hop); keeps its lifetime and signal. */
 export function withHeaders(ctx: RequestContext, headers: Readonly<Record<string, string>>): RequestContext {
-  if (ctx instanceof LifetimeContext) return new LifetimeContext(ctx.requestId, ctx.graph, headers, ctx.parameters, ctx.deadline, ctx.expiresAt, ctx.trace, ctx.end);
-  return { requestId: ctx.requestId, graph: ctx.graph, headers, parameters: ctx.parameters, deadline: ctx.deadline, expiresAt: ctx.expiresAt, signal: ctx.signal, end: ctx.end, trace: ctx.trace };
+  if (ctx instanceof LifetimeContext) return new LifetimeContext(ctx.requestId, ctx.graph, headers, ctx.parameters, ctx.expiresAt, ctx.trace, ctx.end);
+  return { requestId: ctx.requestId, graph: ctx.graph, headers, parameters: ctx.parameters, expiresAt: ctx.expiresAt, signal: ctx.signal, end: ctx.end, trace: ctx.trace };
 }
 
 /**
@@ -84,7 +79,7 @@ export function detachedContext(ctx: RequestContext): RequestContext {
   const lifetime = new RequestLifetime();
   const timer = setTimeout(() => lifetime.end(), Math.max(0, remainingMs(ctx)));
   timer.unref();
-  return new LifetimeContext(ctx.requestId, ctx.graph, ctx.headers, ctx.parameters, ctx.deadline, ctx.expiresAt, ctx.trace, lifetime);
+  return new LifetimeContext(ctx.requestId, ctx.graph, ctx.headers, ctx.parameters, ctx.expiresAt, ctx.trace, lifetime);
 }
 
 /** Milliseconds until the request's deadline (negative once passed), on the monotonic clock. */
@@ -104,7 +99,6 @@ class LifetimeContext implements RequestContext {
     readonly graph: string,
     readonly headers: Readonly<Record<string, string>>,
     readonly parameters: Readonly<Record<string, unknown>>,
-    readonly deadline: number,
     readonly expiresAt: number,
     readonly trace: boolean,
     readonly end: RequestLifetime,

@@ -1,123 +1,178 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { createSecureContext } from 'node:tls';
 import { experimental, type ServerCredentials } from '@grpc/grpc-js';
 
-type Listener<T> = (update: T | null) => void;
-type IdentityUpdate = { certificate: Buffer; privateKey: Buffer };
-type CaUpdate = { caCertificate: Buffer };
+/** A certificate chain and its private key, PEM. */
+export interface TlsPair {
+  readonly cert: Buffer;
+  readonly key: Buffer;
+}
+
+/** The PEM pair of the files, checked to form a usable TLS context; throws naming the problem. */
+export function readTlsPair(files: { readonly certFile: string; readonly keyFile: string }): TlsPair {
+  const cert = readFileSync(files.certFile);
+  const key = readFileSync(files.keyFile);
+  createSecureContext({ cert, key }); // a key that does not match the certificate throws here
+  return { cert, key };
+}
+
+function readCaFile(file: string): Buffer {
+  const ca = readFileSync(file);
+  createSecureContext({ ca });
+  return ca;
+}
+
+/** What a `TlsFileWatcher` tells each subscriber. */
+export interface TlsFileSubscriber<T> {
+  /** The files changed and what they now hold loads. */
+  changed(value: T): void;
+  /** The files changed but do not load (a renewal caught between its files, a key of another certificate), or cannot be read: the current value stays. */
+  rejected(reason: string): void;
+}
 
 /**
- * A grpc-js certificate provider over PEM files that only ever hands out a pair that loads. grpc-js's own
- * FileWatcherCertificateProvider reads the certificate and the key concurrently and passes on whatever it
- * read: a renewal that replaces the two files one after the other could be read half old, half new (a key
- * that does not match its certificate), and a file briefly missing gave no identity at all; either way TLS
- * handshakes on the port failed until the next read. Here each read is checked with `createSecureContext`,
- * and one that does not load keeps the current pair (`onRejected` says why); the next change is read again.
+ * TLS files watched for renewal: every `intervalMs` their modification times are compared, and after a change
+ * they are read once and checked (`load` throws for what does not load); a value that loads goes to every
+ * subscriber, one that does not is reported to them and the current one kept until the next change. One
+ * watcher serves every port that presents the same files (the gateway's REST and gRPC ports).
  */
-class CheckedFileProvider implements experimental.CertificateProvider {
-  private identity: IdentityUpdate | undefined;
-  private ca: CaUpdate | undefined;
-  private readonly identityListeners = new Set<Listener<IdentityUpdate>>();
-  private readonly caListeners = new Set<Listener<CaUpdate>>();
+export class TlsFileWatcher<T> {
+  private value: T;
+  private stamp: string;
+  private readonly subscribers = new Set<TlsFileSubscriber<T>>();
   private timer: NodeJS.Timeout | undefined;
 
+  /** Reads the files at once: what does not load there throws, so a server that cannot present its certificate does not start. */
   constructor(
-    private readonly files: { certFile: string; keyFile: string } | { caFile: string },
-    private readonly refreshMs: number,
-    private readonly onRejected: (reason: string) => void,
+    private readonly paths: readonly string[],
+    private readonly load: () => T,
+    private readonly intervalMs: number,
   ) {
-    // The first read must load: a server that cannot present its certificate does not start.
-    const first = this.read();
-    if (typeof first === 'string') throw new Error(first);
-    this.take(first);
+    this.stamp = this.stampNow();
+    this.value = load();
   }
 
-  /** The files' contents when they form a usable TLS context, else why not. */
-  private read(): IdentityUpdate | CaUpdate | string {
+  get current(): T {
+    return this.value;
+  }
+
+  /** Subscribes (the files are watched while anyone is subscribed); returns how to unsubscribe. */
+  subscribe(subscriber: TlsFileSubscriber<T>): () => void {
+    this.subscribers.add(subscriber);
+    if (this.timer === undefined) {
+      this.timer = setInterval(() => this.check(), this.intervalMs);
+      this.timer.unref();
+    }
+    return () => {
+      this.subscribers.delete(subscriber);
+      if (this.subscribers.size > 0 || this.timer === undefined) return;
+      clearInterval(this.timer);
+      this.timer = undefined;
+    };
+  }
+
+  private stampNow(): string {
+    return this.paths.map((p) => statSync(p).mtimeMs).join(':');
+  }
+
+  private check(): void {
+    let stamp: string;
     try {
-      if ('caFile' in this.files) {
-        const caCertificate = readFileSync(this.files.caFile);
-        createSecureContext({ ca: caCertificate });
-        return { caCertificate };
-      }
-      const certificate = readFileSync(this.files.certFile);
-      const privateKey = readFileSync(this.files.keyFile);
-      createSecureContext({ cert: certificate, key: privateKey }); // a key of another certificate throws here
-      return { certificate, privateKey };
+      stamp = this.stampNow();
     } catch (err) {
-      return err instanceof Error ? err.message : String(err);
-    }
-  }
-
-  /** Keeps `update` and tells the listeners, when it differs from what they have. */
-  private take(update: IdentityUpdate | CaUpdate): void {
-    if ('caCertificate' in update) {
-      if (this.ca?.caCertificate.equals(update.caCertificate) === true) return;
-      this.ca = update;
-      for (const l of this.caListeners) l(update);
+      this.reject(`files unreadable: ${err instanceof Error ? err.message : String(err)}`);
       return;
     }
-    if (this.identity !== undefined && this.identity.certificate.equals(update.certificate) && this.identity.privateKey.equals(update.privateKey)) return;
-    this.identity = update;
-    for (const l of this.identityListeners) l(update);
-  }
-
-  private refresh = (): void => {
-    const update = this.read();
-    if (typeof update === 'string') {
-      this.onRejected(update);
+    if (stamp === this.stamp) return;
+    this.stamp = stamp;
+    let value: T;
+    try {
+      value = this.load();
+    } catch (err) {
+      this.reject(err instanceof Error ? err.message : String(err));
       return;
     }
-    this.take(update);
+    this.value = value;
+    for (const s of this.subscribers) s.changed(value);
+  }
+
+  private reject(reason: string): void {
+    for (const s of this.subscribers) s.rejected(reason);
+  }
+}
+
+/** Watchers of a port's TLS files: its certificate and key, and with `caFile` the CA its clients' certificates must chain to. */
+export interface WatchedTlsFiles {
+  readonly identity: TlsFileWatcher<TlsPair>;
+  readonly ca: TlsFileWatcher<Buffer> | undefined;
+}
+
+export function watchTlsFiles(files: { readonly certFile: string; readonly keyFile: string; readonly caFile?: string | undefined }, intervalMs: number): WatchedTlsFiles {
+  const caFile = files.caFile;
+  return {
+    identity: new TlsFileWatcher([files.certFile, files.keyFile], () => readTlsPair(files), intervalMs),
+    ca: caFile === undefined ? undefined : new TlsFileWatcher([caFile], () => readCaFile(caFile), intervalMs),
   };
+}
 
-  private watch(): void {
-    if (this.timer !== undefined) return;
-    this.timer = setInterval(this.refresh, this.refreshMs);
-    this.timer.unref();
+/**
+ * A grpc-js certificate provider fed by a watcher, so grpc-js only ever gets files that load. Its own
+ * FileWatcherCertificateProvider reads the certificate and the key concurrently and hands on whatever it read,
+ * unchecked: a renewal read half old, half new (or a file briefly missing) made every handshake on the port
+ * fail until its next read. One provider serves one kind of update, identity or CA, and grpc-js asks an
+ * identity provider only for identity listeners (and a CA provider only for CA ones), so both kinds of
+ * listener share one set.
+ */
+class WatchedCertificateProvider<T, U> implements experimental.CertificateProvider {
+  private readonly listeners = new Set<(update: U | null) => void>();
+  private latest: U;
+
+  constructor(watcher: TlsFileWatcher<T>, toUpdate: (value: T) => U, onRejected: (reason: string) => void) {
+    this.latest = toUpdate(watcher.current);
+    watcher.subscribe({
+      changed: (value) => {
+        this.latest = toUpdate(value);
+        for (const l of this.listeners) l(this.latest);
+      },
+      rejected: onRejected,
+    });
   }
 
-  private unwatch(): void {
-    if (this.identityListeners.size > 0 || this.caListeners.size > 0 || this.timer === undefined) return;
-    clearInterval(this.timer);
-    this.timer = undefined;
+  private add(listener: unknown): void {
+    const l = listener as (update: U | null) => void;
+    this.listeners.add(l);
+    process.nextTick(l, this.latest);
   }
 
-  addCaCertificateListener(listener: Listener<CaUpdate>): void {
-    this.caListeners.add(listener);
-    this.watch();
-    if (this.ca !== undefined) process.nextTick(listener, this.ca);
+  private remove(listener: unknown): void {
+    this.listeners.delete(listener as (update: U | null) => void);
   }
 
-  removeCaCertificateListener(listener: Listener<CaUpdate>): void {
-    this.caListeners.delete(listener);
-    this.unwatch();
+  addCaCertificateListener(listener: experimental.CaCertificateUpdateListener): void {
+    this.add(listener);
   }
 
-  addIdentityCertificateListener(listener: Listener<IdentityUpdate>): void {
-    this.identityListeners.add(listener);
-    this.watch();
-    if (this.identity !== undefined) process.nextTick(listener, this.identity);
+  removeCaCertificateListener(listener: experimental.CaCertificateUpdateListener): void {
+    this.remove(listener);
   }
 
-  removeIdentityCertificateListener(listener: Listener<IdentityUpdate>): void {
-    this.identityListeners.delete(listener);
-    this.unwatch();
+  addIdentityCertificateListener(listener: experimental.IdentityCertificateUpdateListener): void {
+    this.add(listener);
+  }
+
+  removeIdentityCertificateListener(listener: experimental.IdentityCertificateUpdateListener): void {
+    this.remove(listener);
   }
 }
 
 /**
- * Server credentials for TLS from PEM files re-read every `refreshMs`: a renewed certificate is served to new
- * connections without a restart, and a renewal read half-done (or a pair that does not load) keeps the
- * current certificate. With `caFile`, clients must present a certificate signed by it (mutual TLS).
+ * Server credentials for TLS from watched PEM files: a renewed certificate is served to new connections
+ * without a restart, and files that do not load keep the current certificate (`onRejected` says why). With a
+ * CA watcher, clients must present a certificate signed by it (mutual TLS).
  */
-export function reloadingServerCredentials(
-  files: { certFile: string; keyFile: string; caFile?: string | undefined },
-  refreshMs: number,
-  onRejected: (reason: string) => void = () => undefined,
-): ServerCredentials {
-  const identity = new CheckedFileProvider({ certFile: files.certFile, keyFile: files.keyFile }, refreshMs, (r) => onRejected(`${files.certFile}, ${files.keyFile}: ${r}`));
-  const ca = files.caFile === undefined ? null : new CheckedFileProvider({ caFile: files.caFile }, refreshMs, (r) => onRejected(`${files.caFile}: ${r}`));
+export function reloadingServerCredentials(files: WatchedTlsFiles, onRejected: (reason: string) => void = () => undefined): ServerCredentials {
+  const identity = new WatchedCertificateProvider(files.identity, (p) => ({ certificate: p.cert, privateKey: p.key }), onRejected);
+  const ca = files.ca === undefined ? null : new WatchedCertificateProvider(files.ca, (caCertificate) => ({ caCertificate }), onRejected);
   // grpc-js (1.14) takes the identity provider first and the CA provider second, whatever its typings name them.
   return experimental.createCertificateProviderServerCredentials(identity, ca, ca !== null);
 }

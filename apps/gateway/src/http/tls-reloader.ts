@@ -1,21 +1,7 @@
-import { readFileSync, statSync } from 'node:fs';
 import { X509Certificate } from 'node:crypto';
-import { createSecureContext } from 'node:tls';
 import type { Server } from 'node:https';
 import type { Logger } from '@nestjs/common';
-
-export interface TlsFiles {
-  readonly certFile: string;
-  readonly keyFile: string;
-}
-
-/** The PEM pair of the files, checked to form a usable TLS context; throws naming the file at fault. */
-export function readTlsFiles(files: TlsFiles): { cert: Buffer; key: Buffer } {
-  const cert = readFileSync(files.certFile);
-  const key = readFileSync(files.keyFile);
-  createSecureContext({ cert, key }); // a key that does not match the certificate throws here
-  return { cert, key };
-}
+import type { TlsFileWatcher, TlsPair } from '@infergraph/transport-grpc';
 
 /** "serial …, valid until …" of a PEM certificate, for logs. */
 export function describeCertificate(cert: Buffer): string {
@@ -24,31 +10,16 @@ export function describeCertificate(cert: Buffer): string {
 }
 
 /**
- * Re-reads the certificate and key every `intervalMs` when either file's modification time changed, and
- * gives new connections the new pair (`setSecureContext`). A pair that does not load (half-written, a key
- * of another certificate) is logged and the current one kept; the next change is tried again.
+ * Gives new connections of the REST server each renewed pair the watcher hands on (`setSecureContext`); a
+ * pair that does not load (half-written, a key of another certificate) is logged and the current one kept.
+ * The gRPC port takes the same watcher (`reloadingServerCredentials`), so the files are read once per change.
  */
-export function reloadTlsOnChange(server: Server, files: TlsFiles, intervalMs: number, logger: Logger): () => void {
-  const stamp = (): string => `${statSync(files.certFile).mtimeMs}:${statSync(files.keyFile).mtimeMs}`;
-  let last = stamp();
-  const timer = setInterval(() => {
-    let now: string;
-    try {
-      now = stamp();
-    } catch (err) {
-      logger.warn(`TLS files unreadable (${err instanceof Error ? err.message : String(err)}); serving the current certificate`);
-      return;
-    }
-    if (now === last) return;
-    last = now;
-    try {
-      const pair = readTlsFiles(files);
+export function reloadTlsOnChange(server: Server, watcher: TlsFileWatcher<TlsPair>, logger: Logger): () => void {
+  return watcher.subscribe({
+    changed: (pair) => {
       server.setSecureContext(pair);
       logger.log(`reloaded the TLS certificate: ${describeCertificate(pair.cert)}`);
-    } catch (err) {
-      logger.warn(`the changed TLS files do not load (${err instanceof Error ? err.message : String(err)}); serving the current certificate`);
-    }
-  }, intervalMs);
-  timer.unref();
-  return () => clearInterval(timer);
+    },
+    rejected: (why) => logger.warn(`the changed TLS files do not load (${why}); serving the current certificate`),
+  });
 }

@@ -82,8 +82,8 @@ interface Pending {
   readonly reject: (err: unknown) => void;
   readonly end: RequestEnd | undefined;
   readonly ctx: RequestContext | undefined;
-  /** Epoch milliseconds past which the request is dropped instead of run. */
-  readonly deadline: number;
+  /** When the request is dropped instead of run: its deadline on `performance.now()`'s clock (the request's `expiresAt`). */
+  readonly expiresAt: number;
   /** Stops following the request's end once the entry leaves the queue. */
   unsubscribe: (() => void) | undefined;
 }
@@ -128,18 +128,18 @@ export class DynamicBatcher {
 
   /**
    * Queues one request's inputs; resolves with its own slice of the batch's outputs. A request leaves
-   * the queue, rejected, when its request ends (`end`) or `deadline` (on `performance.now()`'s clock: the request's
-   * `expiresAt`) passes before its batch runs.
+   * the queue, rejected, when its request ends (`end`) or its deadline (`expiresAt`, on `performance.now()`'s
+   * clock) passes before its batch runs.
    * `ctx` is handed to the batch's run with the others of its batch.
    */
-  submit(inputs: TensorMap, end?: RequestEnd, deadline = Number.POSITIVE_INFINITY, ctx?: RequestContext): Promise<TensorMap> {
+  submit(inputs: TensorMap, end?: RequestEnd, expiresAt = Number.POSITIVE_INFINITY, ctx?: RequestContext): Promise<TensorMap> {
     if (this.queue.length >= this.config.maxQueueSize) {
       this.counts.rejected++;
       return Promise.reject(batchQueueFull(this.graph, this.node, this.config.maxQueueSize));
     }
     if (end?.aborted === true) return Promise.reject(this.cancelledError(end, 0));
     return new Promise<TensorMap>((resolve, reject) => {
-      const entry: Pending = { inputs, rows: batchRowsOf(inputs), enqueuedMs: performance.now(), resolve, reject, end, ctx, deadline, unsubscribe: undefined };
+      const entry: Pending = { inputs, rows: batchRowsOf(inputs), enqueuedMs: performance.now(), resolve, reject, end, ctx, expiresAt, unsubscribe: undefined };
       if (end !== undefined) entry.unsubscribe = end.onEnd(() => this.cancel(entry));
       this.queue.push(entry);
       this.queuedRows += Math.max(0, entry.rows);
@@ -324,10 +324,10 @@ export class DynamicBatcher {
   /** Rejects the requests whose deadline passed while they waited. */
   private dropExpired(): void {
     const now = performance.now();
-    if (!this.queue.some((e) => e.deadline <= now)) return;
+    if (!this.queue.some((e) => e.expiresAt <= now)) return;
     const kept: Pending[] = [];
     for (const e of this.queue) {
-      if (e.deadline > now) {
+      if (e.expiresAt > now) {
         kept.push(e);
         continue;
       }
