@@ -3,10 +3,10 @@
 //   node scripts/k8s/tools.mjs ensure   → builds what is missing; the bin directory is the last stdout line
 // Cache: $INFERGRAPH_CACHE_DIR (default ~/.cache/infergraph)/k8s-<versions>/{bin,src}. Delete it to rebuild.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { cacheRoot, goBuildEnv, runLogged, withBuildLock } from '../lib/go-build.mjs';
+import { cacheRoot, goBuildEnv, pidAlive, runLogged, withBuildLock } from '../lib/go-build.mjs';
 
 export const versions = Object.freeze({ kubernetes: '1.35.4', etcd: '3.6.16', helm: '4.3.2', kubeconform: '0.8.0' });
 
@@ -99,6 +99,17 @@ function toolState(dir, tool) {
   return { file, ok: true };
 }
 
+/** The tools' paths when every one is built and runnable, else undefined (builds nothing). */
+export function builtK8sTools() {
+  const dir = cacheDir();
+  return TOOLS.every((t) => toolState(dir, t).ok) ? toolPaths(dir) : undefined;
+}
+
+function toolPaths(dir) {
+  const binDir = path.join(dir, 'bin');
+  return { dir, bin: Object.fromEntries(TOOLS.map((t) => [t.key, path.join(binDir, t.name)])), versions };
+}
+
 /**
  * Makes sure all tools are built and runnable; builds what is missing.
  * @returns {Promise<{dir: string, bin: Record<string,string>, versions: typeof versions}>}
@@ -106,7 +117,7 @@ function toolState(dir, tool) {
 export async function ensureK8sTools({ log = (line) => process.stderr.write(`[k8s-tools] ${line}\n`) } = {}) {
   const dir = cacheDir();
   const binDir = path.join(dir, 'bin');
-  const result = () => ({ dir, bin: Object.fromEntries(TOOLS.map((t) => [t.key, path.join(binDir, t.name)])), versions });
+  const result = () => toolPaths(dir);
   if (TOOLS.every((t) => toolState(dir, t).ok)) return result();
 
   mkdirSync(binDir, { recursive: true });
@@ -121,6 +132,12 @@ export async function ensureK8sTools({ log = (line) => process.stderr.write(`[k8
     const secs = () => `${Math.round((Date.now() - started) / 1000)}s`;
     log(`building ${missing.map((m) => `${m.tool.name} (${m.state.why})`).join(', ')} into ${binDir} with ${go.stdout.trim()}; a cold build takes several minutes`);
     const logFile = path.join(dir, 'build.log');
+    // A builder stopped half-way (a test run interrupted, the background build of scripts/run-tests.mjs
+    // killed with it) leaves its temporary directory: remove those of builders no longer running.
+    for (const name of readdirSync(dir)) {
+      const pid = /^\.build-(\d+)$/.exec(name)?.[1];
+      if (pid !== undefined && !pidAlive(Number(pid))) rmSync(path.join(dir, name), { recursive: true, force: true });
+    }
     const tmp = path.join(dir, `.build-${process.pid}`);
     rmSync(tmp, { recursive: true, force: true });
     mkdirSync(tmp, { recursive: true });

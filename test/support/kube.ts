@@ -67,7 +67,10 @@ export async function ensureK8sTools(): Promise<K8sTools> {
   return (await load<ToolsModule>('tools.mjs')).ensureK8sTools();
 }
 
-/** The tool paths: from INFERGRAPH_K8S_BIN (set by scripts/run-tests.mjs) or built/reused now. */
+/**
+ * The tool paths: from INFERGRAPH_K8S_BIN (set by scripts/run-tests.mjs when the tools are built), else built or
+ * reused now — which waits, through the build lock, for the background build run-tests.mjs starts on a fresh machine.
+ */
 export async function k8sBin(): Promise<K8sBin> {
   const dir = process.env['INFERGRAPH_K8S_BIN'];
   if (!dir) return (await ensureK8sTools()).bin;
