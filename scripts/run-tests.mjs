@@ -2,11 +2,9 @@
 //   node scripts/run-tests.mjs [unit|integration|e2e|k8s]...   (default: all)
 // unit: dist/**/*.spec.js next to the code; integration, e2e and k8s: dist/test/<kind>/**/*.test.js.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, openSync, readdirSync, statSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { builtK8sTools } from './k8s/tools.mjs';
-import { cacheRoot } from './lib/go-build.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const dist = path.join(root, 'dist');
@@ -33,19 +31,6 @@ if (files.length === 0) {
   process.exit(1);
 }
 console.error(`[test] ${files.length} test files (${kinds.join(', ')})`);
-
-// Kubernetes tests run a real etcd, kube-apiserver and kube-controller-manager built from Go sources (cached
-// outside the clone). On a fresh machine that build is about 16 CPU-minutes; the k8s tests run last, so it starts
-// now in the background at idle priority, for CPU (SCHED_IDLE) and disk, and takes only what the other tests
-// leave unused. The k8s tests wait for it through the build's lock (test/support/kube.ts → ensureK8sTools), and
-// build in the foreground themselves if it failed.
-let k8sBin = process.env.INFERGRAPH_K8S_BIN;
-let k8sBuilder;
-if (kinds.includes('k8s') && !k8sBin) {
-  const built = builtK8sTools();
-  if (built !== undefined) k8sBin = path.dirname(built.bin.etcd);
-  else k8sBuilder = buildInBackground([process.execPath, path.join(root, 'scripts', 'k8s', 'tools.mjs'), 'ensure'], path.join(cacheRoot(), 'k8s-tools.background.log'), 'the Kubernetes tools');
-}
 
 // Model-source tests fetch from a real S3-compatible server (gofakes3, built from the Go module proxy; cached). Its
 // build (under a minute when cold, nothing when cached) runs beside the set-up steps below and is awaited after them.
@@ -83,6 +68,18 @@ if (kinds.includes('e2e') && !brokers) {
   brokers = started.stdout.split('\n').map((l) => l.trim()).filter((l) => /^[\w.-]+:\d+$/.test(l)).pop();
   startedBroker = true;
 }
+// Kubernetes tests run a real etcd, kube-apiserver and kube-controller-manager built from Go sources (cached).
+// Not in the background: on this project's 2-core machine a background build, even at idle CPU priority,
+// made the tests beside it 1.3–1.5× slower and saved nothing in total (docs/kubernetes-testing.md).
+let k8sBin = process.env.INFERGRAPH_K8S_BIN;
+if (kinds.includes('k8s') && !k8sBin) {
+  const ensured = spawnSync(process.execPath, [path.join(root, 'scripts', 'k8s', 'tools.mjs'), 'ensure'], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  if (ensured.status !== 0) {
+    console.error('[test] the Kubernetes tools could not be built (node scripts/k8s/tools.mjs ensure; needs Go and the Go module proxy)');
+    process.exit(1);
+  }
+  k8sBin = ensured.stdout.trim().split('\n').pop();
+}
 if (s3Ensured !== undefined) {
   const ensured = await s3Ensured;
   if (ensured.status !== 0) {
@@ -97,7 +94,6 @@ const result = spawnSync(
   { cwd: root, stdio: 'inherit', env: { ...process.env, INFERGRAPH_ROOT: root, ...(brokers ? { KAFKA_BROKERS: brokers } : {}), ...(k8sBin ? { INFERGRAPH_K8S_BIN: k8sBin } : {}), ...(s3Bin ? { INFERGRAPH_S3_BIN: s3Bin } : {}) } },
 );
 // Quietly: the test runner's summary must stay the last lines of the output.
-stopBackground(k8sBuilder);
 if (startedBroker) {
   const port = brokers.split(':').pop();
   spawnSync(process.execPath, [path.join(root, 'scripts', 'kafka', 'broker.mjs'), 'stop', '--port', port], { cwd: root, stdio: 'ignore' });
@@ -113,37 +109,4 @@ function ensureInParallel(argv) {
     child.on('error', (err) => resolve({ status: 1, stdout: '', error: err }));
     child.on('close', (status) => resolve({ status, stdout }));
   });
-}
-
-/**
- * Starts `argv` in a process group of its own at idle CPU and disk priority where the system has `chrt` and
- * `ionice` (util-linux), else at nice 19, with its output in `logFile`.
- */
-function buildInBackground(argv, logFile, what) {
-  const has = (tool) => spawnSync(tool, ['--version'], { stdio: 'ignore' }).status === 0;
-  let command = argv;
-  if (has('ionice')) command = ['ionice', '-c', '3', ...command];
-  command = has('chrt') ? ['chrt', '--idle', '0', ...command] : ['nice', '-n', '19', ...command];
-  mkdirSync(path.dirname(logFile), { recursive: true });
-  const out = openSync(logFile, 'w');
-  const child = spawn(command[0], command.slice(1), { cwd: root, detached: true, stdio: ['ignore', out, out] });
-  child.on('error', (err) => console.error(`[test] could not start the background build of ${what}: ${err.message}`));
-  console.error(`[test] ${what} are not built yet: building them in the background at idle priority while the other tests run (progress: ${logFile}); their tests wait for it`);
-  const stop = () => stopBackground(child);
-  process.once('exit', stop);
-  for (const signal of ['SIGINT', 'SIGTERM']) process.once(signal, () => {
-    stop();
-    process.exit(130);
-  });
-  return child;
-}
-
-/** Stops a background build still running (the run ended before its tests waited for it). */
-function stopBackground(child) {
-  if (child === undefined || child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
-  try {
-    process.kill(-child.pid, 'SIGTERM');
-  } catch {
-    // already gone
-  }
 }

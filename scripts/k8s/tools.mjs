@@ -99,12 +99,6 @@ function toolState(dir, tool) {
   return { file, ok: true };
 }
 
-/** The tools' paths when every one is built and runnable, else undefined (builds nothing). */
-export function builtK8sTools() {
-  const dir = cacheDir();
-  return TOOLS.every((t) => toolState(dir, t).ok) ? toolPaths(dir) : undefined;
-}
-
 function toolPaths(dir) {
   const binDir = path.join(dir, 'bin');
   return { dir, bin: Object.fromEntries(TOOLS.map((t) => [t.key, path.join(binDir, t.name)])), versions };

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Kafka, logLevel, type Consumer, type Producer } from 'kafkajs';
+import { encodeInferRequestProto, encodeNodeCall } from '@infergraph/protocol';
 import { EXAMPLES, goldenRows } from '../support/examples';
 import { assertSameOutputs } from '../support/same-outputs';
 import { startController, type RunningController } from '../support/controller.process';
@@ -176,6 +177,34 @@ describe('Kafka-connected nodes: every example graph through node topics, two wo
     assert.equal(answer?.['x-infergraph-call'], call?.['x-infergraph-call'], 'the answer carries the call id');
     assert.equal(answer?.['x-error'], undefined, 'the worker ran it (not declined)');
     assert.deepEqual(others.filter((t) => seen.has(t)), []);
+  });
+
+  it('reads a call record\'s deadline header on the worker: one that passed is answered DEADLINE_EXCEEDED without running, one that is not a number leaves the node limit', async () => {
+    const topics = { inputs: `${prefix}.iris-per-node.standardize.inputs`, outputs: `${prefix}.iris-per-node.standardize.outputs` };
+    const run = randomUUID().slice(0, 8);
+    const deadlines = { late: String(Date.now() - 1000), garbled: 'soon', ahead: String(Date.now() + 60_000) } as const;
+    const kafka = new Kafka({ clientId: 'infergraph-test-deadline', brokers, logLevel: logLevel.NOTHING });
+    const producer = kafka.producer();
+    await producer.connect();
+    try {
+      const features = { name: 'features', datatype: 'FP32' as const, shape: [1, 4], data: new Float32Array([5.1, 3.5, 1.4, 0.2]) };
+      await producer.send({
+        topic: topics.inputs,
+        messages: Object.entries(deadlines).map(([name, deadline]) => ({
+          key: `${name}-${run}`,
+          value: encodeInferRequestProto(encodeNodeCall('iris-per-node.standardize', `${name}-${run}`, {}, [features])),
+          headers: { 'content-type': 'application/x-protobuf', 'x-infergraph-call': `${name}-${run}`, 'x-infergraph-deadline': deadline },
+        })),
+      });
+    } finally {
+      await producer.disconnect();
+    }
+    const keys = new Set(Object.keys(deadlines).map((name) => `${name}-${run}`));
+    const seen = await recordHeaders([topics.outputs], (key) => key !== undefined && keys.has(key), (s) => (s.get(topics.outputs)?.length ?? 0) >= keys.size);
+    const answer = (name: string): TextHeaders | undefined => seen.get(topics.outputs)?.find((h) => h['x-infergraph-call'] === `${name}-${run}`);
+    assert.equal(answer('late')?.['x-error-code'], 'DEADLINE_EXCEEDED', JSON.stringify(answer('late')));
+    assert.match(answer('late')?.['x-error'] ?? '', /node "standardize" of graph "iris-per-node": the request's deadline passed before the node ran/);
+    for (const name of ['garbled', 'ahead']) assert.equal(answer(name)?.['x-error'], undefined, `${name}: answered with outputs (${JSON.stringify(answer(name))})`);
   });
 });
 

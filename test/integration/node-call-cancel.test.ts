@@ -39,16 +39,16 @@ describe('node calls served for a gateway', () => {
 
   it('counts a call its caller cancelled before it failed as cancelled', async () => {
     const lifetime = new RequestLifetime();
-    const call = nodes.infer('join-slow-any.slow', request('r-cancelled'), {}, Date.now() + 60_000, lifetime);
+    const call = nodes.infer('join-slow-any.slow', request('r-cancelled'), {}, performance.now() + 60_000, lifetime);
     lifetime.end();
     await assert.rejects(call, /slow branch stopped: the request ended/);
     assert.deepEqual(statusOf('r-cancelled'), ['slow:cancelled']);
   });
 
   it('still counts a call that fails on its own as an error, and one that answers as ok', async () => {
-    await assert.rejects(nodes.infer('join-slow-any.broken', request('r-broken'), {}, Date.now() + 60_000, new RequestLifetime()), /broken branch failed on purpose/);
+    await assert.rejects(nodes.infer('join-slow-any.broken', request('r-broken'), {}, performance.now() + 60_000, new RequestLifetime()), /broken branch failed on purpose/);
     assert.deepEqual(statusOf('r-broken'), ['broken:error']);
-    const answer = await nodes.infer('join-slow-any.fast', request('r-fast'), {}, Date.now() + 60_000, new RequestLifetime());
+    const answer = await nodes.infer('join-slow-any.fast', request('r-fast'), {}, performance.now() + 60_000, new RequestLifetime());
     assert.deepEqual(Array.from(answer.outputs[0]?.data as Float32Array), [2]);
     assert.deepEqual(statusOf('r-fast'), ['fast:ok']);
   });

@@ -15,7 +15,7 @@ interface HeldCall {
   readonly model: string;
   readonly request: InferRequest;
   readonly headers: Record<string, string>;
-  readonly deadline: number | undefined;
+  readonly expiresAt: number | undefined;
   readonly end: RequestLifetime;
   readonly answer: (r: InferResponse) => void;
   readonly fail: (err: unknown) => void;
@@ -25,9 +25,9 @@ class HeldNode {
   readonly calls: HeldCall[] = [];
   private waiters: (() => void)[] = [];
 
-  handle = (model: string, request: InferRequest, headers: Record<string, string>, deadline: number | undefined, end: RequestLifetime): Promise<InferResponse> =>
+  handle = (model: string, request: InferRequest, headers: Record<string, string>, expiresAt: number | undefined, end: RequestLifetime): Promise<InferResponse> =>
     new Promise((answer, fail) => {
-      this.calls.push({ model, request, headers, deadline, end, answer, fail });
+      this.calls.push({ model, request, headers, expiresAt, end, answer, fail });
       for (const w of this.waiters.splice(0)) w();
     });
 
@@ -38,7 +38,7 @@ class HeldNode {
 }
 
 function handlers(node: HeldNode): V2GrpcHandlers {
-  return streamOnlyHandlers((model, request, headers, deadline, end) => node.handle(model, request, headers, deadline, end));
+  return streamOnlyHandlers((model, request, headers, expiresAt, end) => node.handle(model, request, headers, expiresAt, end));
 }
 
 const input = (k: number): Tensor => ({ name: 'x', datatype: 'FP32', shape: [1, 2], data: new Float32Array([k, -k]) });
@@ -99,14 +99,14 @@ describe('NodeStreamClient against a V2GrpcServer over loopback', () => {
 
   it('carries forwarded headers (trace context) and the deadline with each call', async () => {
     client = new NodeStreamClient(`127.0.0.1:${port}`);
-    const deadline = later(4000);
-    const wallBefore = Date.now();
-    const call = client.call(callMessage(1), { traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01', 'x-user': 'u1', host: 'gateway:8080' }, deadline);
+    const before = performance.now();
+    const call = client.call(callMessage(1), { traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01', 'x-user': 'u1', host: 'gateway:8080' }, later(4000));
     await node.arrived(1);
     const held = node.calls[0] as HeldCall;
     assert.deepEqual(held.headers, { traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01', 'x-user': 'u1' });
-    // The worker gets the deadline as epoch milliseconds, made from the wall clock when the call was sent.
-    assert.ok(held.deadline !== undefined && held.deadline >= wallBefore + 3990 && held.deadline <= Date.now() + 4010, `deadline ${held.deadline} sent, ${wallBefore + 4000} expected`);
+    // The call carries the time left when it was sent; the worker counts it from the call's arrival on its own
+    // monotonic clock (the same process's here), never from a wall time of the caller.
+    assert.ok(held.expiresAt !== undefined && held.expiresAt >= before + 3990 && held.expiresAt <= performance.now() + 4010, `expires at ${held.expiresAt}, ${before + 4000} expected`);
     held.answer(doubled(held));
     await call;
   });

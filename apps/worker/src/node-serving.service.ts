@@ -59,7 +59,7 @@ export class NodeServingService implements OnApplicationBootstrap, BeforeApplica
         : new KafkaNodeServer(
             kafkaClient,
             { maxInFlight: config.kafka.maxInFlight, sessionTimeoutMs: config.kafka.sessionTimeoutMs },
-            (model, request, headers, deadline) => this.inference.infer(model, request, headers, deadline),
+            (model, request, headers, expiresAt) => this.inference.infer(model, request, headers, expiresAt),
             new Logger('kafka'),
           );
   }

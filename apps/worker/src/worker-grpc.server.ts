@@ -30,7 +30,7 @@ export class WorkerGrpcServer implements OnApplicationBootstrap, BeforeApplicati
       metadata: (model) => nodes.metadata(model),
       // A plain V2 client's call carries no deadline: the node's own limit applies.
       infer: (model, _version, request, headers) => nodes.infer(model, request, headers),
-      streamInfer: (model, request, headers, deadline, end) => nodes.infer(model, request, headers, deadline, end),
+      streamInfer: (model, request, headers, expiresAt, end) => nodes.infer(model, request, headers, expiresAt, end),
     });
     this.server = new V2GrpcServer(handlers, {
       host: config.host,

@@ -11,14 +11,17 @@ import { SERVER_VERSION, type ServerMetadata } from './server.metadata';
 /** How long a node call may run when its caller sent no deadline (a plain V2 client). */
 const NODE_TIMEOUT_MS = 30_000;
 
-/** The request context of one call from a caller: its id, headers and parameters, the rest of its deadline. */
-function callContext(graph: string, request: InferRequest, headers: Readonly<Record<string, string>>, deadline: number | undefined, lifetime: RequestLifetime) {
+/**
+ * The request context of one call from a caller: its id, headers and parameters, and what is left of its time
+ * (`expiresAt`, on `performance.now()`'s clock), at most the node limit.
+ */
+function callContext(graph: string, request: InferRequest, headers: Readonly<Record<string, string>>, expiresAt: number | undefined, lifetime: RequestLifetime) {
   return {
     requestId: request.id,
     graph,
     headers,
     parameters: request.parameters,
-    timeoutMs: deadline === undefined ? NODE_TIMEOUT_MS : Math.max(1, Math.min(NODE_TIMEOUT_MS, deadline - Date.now())),
+    timeoutMs: expiresAt === undefined ? NODE_TIMEOUT_MS : Math.max(1, Math.min(NODE_TIMEOUT_MS, expiresAt - performance.now())),
     signal: lifetime,
   };
 }
@@ -94,16 +97,19 @@ export class NodeInferenceService {
     return { name: model, versions: ['1'], platform: 'infergraph-node', inputs: signature?.inputs ?? [], outputs: signature?.outputs ?? [] };
   }
 
-  /** One node call; `lifetime`, when given, is the caller's (ended when it cancels the call). */
-  async infer(model: string, request: InferRequest, headers: Readonly<Record<string, string>>, deadline?: number, lifetime = new RequestLifetime()): Promise<InferResponse> {
-    if (model.endsWith(WHOLE_GRAPH_SUFFIX)) return this.inferWholeGraph(model, request, headers, deadline, lifetime);
+  /**
+   * One node call. `expiresAt`: when the caller's time runs out, on `performance.now()`'s clock (the node limit
+   * when undefined or later); `lifetime`, when given, is the caller's (ended when it cancels the call).
+   */
+  async infer(model: string, request: InferRequest, headers: Readonly<Record<string, string>>, expiresAt?: number, lifetime = new RequestLifetime()): Promise<InferResponse> {
+    if (model.endsWith(WHOLE_GRAPH_SUFFIX)) return this.inferWholeGraph(model, request, headers, expiresAt, lifetime);
     const { graph, graphId, node, type, call } = this.targetOf(model);
     const events = this.registry.events;
     const tracer = this.registry.tracer;
     // Set when the caller had ended the call (a cancel: its answer was no longer needed) before it failed.
     let cancelled = false;
     return await runRequest<InferResponse>({
-      context: callContext(graph, request, headers, deadline, lifetime),
+      context: callContext(graph, request, headers, expiresAt, lifetime),
       started: () => this.enter(model),
       trace: tracer === undefined ? undefined : (ctx, run) => tracer.node({ graph, node, type, served: true }, ctx, run),
       work: async (ctx) => {
@@ -130,12 +136,12 @@ export class NodeInferenceService {
    * graph's outputs with each node's timing and the routes taken. Declined (NOT_FOUND, nothing run) unless
    * this worker serves every node of the graph and the graph is a chain.
    */
-  private async inferWholeGraph(model: string, request: InferRequest, headers: Readonly<Record<string, string>>, deadline: number | undefined, lifetime: RequestLifetime): Promise<InferResponse> {
+  private async inferWholeGraph(model: string, request: InferRequest, headers: Readonly<Record<string, string>>, expiresAt: number | undefined, lifetime: RequestLifetime): Promise<InferResponse> {
     const graph = model.slice(0, -WHOLE_GRAPH_SUFFIX.length);
     const executor = this.wholeGraphExecutor(graph);
     const tracer = this.registry.tracer;
     return await runRequest<InferResponse>({
-      context: callContext(graph, request, headers, deadline, lifetime),
+      context: callContext(graph, request, headers, expiresAt, lifetime),
       trace: tracer === undefined ? undefined : (ctx, run) => tracer.node({ graph, node: NodeKey.WHOLE_GRAPH, type: 'graph', served: true }, ctx, run),
       work: async (ctx) => {
         const result = await executor.execute(request.inputs, ctx, { timings: true });

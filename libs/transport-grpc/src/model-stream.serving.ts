@@ -15,14 +15,15 @@ import {
 import { RESERVED_PARAM_PREFIX, STREAM_PARAM, errorParams, numberParam } from './node-stream.framing';
 
 /**
- * One call of a ModelStreamInfer stream, decoded. `headers`: those the call carried; `deadline`: its
- * deadline (epoch ms) if it carried one; `end` ends when the caller cancels it or the stream goes away.
+ * One call of a ModelStreamInfer stream, decoded. `headers`: those the call carried; `expiresAt`: when its
+ * time runs out on this process's `performance.now()` clock, if it carried a timeout or deadline; `end` ends
+ * when the caller cancels it or the stream goes away.
  */
 export type StreamInferHandler = (
   model: string,
   request: InferRequest,
   headers: Record<string, string>,
-  deadline: number | undefined,
+  expiresAt: number | undefined,
   end: RequestLifetime,
 ) => Promise<InferResponse>;
 
@@ -95,10 +96,12 @@ export class ModelStreamServing {
       state.running.get(key)?.end();
       return;
     }
-    // The rest of the call's time counts from its arrival here (from an absolute deadline only for a caller
-    // that sends no timeout): a worker's wall clock is never compared with the gateway's.
+    // The rest of the call's time counts from its arrival here, on the monotonic clock: a worker's wall clock
+    // is never compared with the gateway's. Only a caller that sends no timeout (a gateway from before it) has
+    // its absolute deadline read against this wall clock, once, here.
     const timeout = numberParam(params[STREAM_PARAM.timeoutMs]);
-    const deadline = timeout !== undefined ? Date.now() + timeout : numberParam(params[STREAM_PARAM.deadlineMs]);
+    const deadline = timeout === undefined ? numberParam(params[STREAM_PARAM.deadlineMs]) : undefined;
+    const left = timeout ?? (deadline === undefined ? undefined : deadline - Date.now());
     const headers: Record<string, string> = {};
     for (const name in params) {
       if (!name.startsWith(RESERVED_PARAM_PREFIX)) continue;
@@ -111,14 +114,14 @@ export class ModelStreamServing {
       this.answerError(state, callParam, model, id, new InferenceError('UNAVAILABLE', `worker is shutting down; ${model} was not run`), true);
       return;
     }
-    if (timeout !== undefined ? timeout <= 0 : deadline !== undefined && deadline <= Date.now()) {
+    if (left !== undefined && left <= 0) {
       this.answerError(state, callParam, model, id, new InferenceError('DEADLINE_EXCEEDED', `node call ${model} arrived after its deadline; not run`), false);
       return;
     }
     const lifetime = new RequestLifetime();
     state.running.set(key, lifetime);
     state.inFlight++;
-    void this.run(state, key, callParam, message, headers, deadline, lifetime);
+    void this.run(state, key, callParam, message, headers, left === undefined ? undefined : performance.now() + left, lifetime);
   }
 
   private async run(
@@ -127,11 +130,11 @@ export class ModelStreamServing {
     callParam: InferParameterMessage | undefined,
     message: ModelInferRequestMessage,
     headers: Record<string, string>,
-    deadline: number | undefined,
+    expiresAt: number | undefined,
     lifetime: RequestLifetime,
   ): Promise<void> {
     try {
-      const response = await this.handle(message.model_name, decodeModelInferRequest(message, true), headers, deadline, lifetime);
+      const response = await this.handle(message.model_name, decodeModelInferRequest(message, true), headers, expiresAt, lifetime);
       const infer = encodeModelInferResponse(response);
       if (callParam !== undefined) infer.parameters[STREAM_PARAM.callId] = callParam;
       this.write(state, encodeStreamInferResponseProto({ error_message: '', infer_response: infer }));

@@ -107,7 +107,7 @@ export class V2GrpcServer {
     };
     const streamInfer = handlers.streamInfer;
     if (streamInfer !== undefined) {
-      const streaming = new ModelStreamServing((model, request, headers, deadline, end) => streamInfer(model, request, headers, deadline, end));
+      const streaming = new ModelStreamServing((model, request, headers, expiresAt, end) => streamInfer(model, request, headers, expiresAt, end));
       impl['ModelStreamInfer'] = (call: ServerDuplexStream<Buffer, Buffer>) => streaming.serve(call);
       this.streaming = streaming;
     }

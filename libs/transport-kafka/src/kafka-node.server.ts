@@ -15,7 +15,8 @@ export interface KafkaServedNode {
 }
 
 /** Runs one node call (the worker's node runtime); `model` is "<graph>.<node>". */
-export type NodeInfer = (model: string, request: InferRequest, headers: Record<string, string>, deadline: number | undefined) => Promise<InferResponse>;
+/** Runs one node call; `expiresAt`: when the call's time runs out on `performance.now()`'s clock (undefined: the node limit). */
+export type NodeInfer = (model: string, request: InferRequest, headers: Record<string, string>, expiresAt: number | undefined) => Promise<InferResponse>;
 
 export interface NodeServerOptions {
   /** Node calls in flight at once per node; reading pauses at the limit. */
@@ -114,15 +115,19 @@ export class KafkaNodeServer {
     answerHeaders[HEADER.contentType] = PROTOBUF;
     let value: Buffer | null = null;
     try {
-      const deadline = headers[HEADER.deadline] === undefined ? undefined : Number(headers[HEADER.deadline]);
-      if (deadline !== undefined && Number.isFinite(deadline) && Date.now() > deadline) {
+      // The record carries the request's deadline as wall time (it may wait in the topic): read against this
+      // wall clock once, here, then counted on the monotonic clock. One that is not a number is ignored (the
+      // node limit applies), as is a record without one.
+      const deadline = headers[HEADER.deadline] === undefined ? Number.NaN : Number(headers[HEADER.deadline]);
+      const left = Number.isFinite(deadline) ? deadline - Date.now() : undefined;
+      if (left !== undefined && left < 0) {
         throw new InferenceError('DEADLINE_EXCEEDED', `node "${n.node}" of graph "${n.graph}": the request's deadline passed before the node ran`);
       }
       if (message.value === null) throw new InferenceError('INVALID_ARGUMENT', 'node call record has no value');
       const request = decodeInferRequestProto(message.value);
       // A whole-graph call runs every node here, or is declined without running any (NodeInferenceService).
       const model = headers[HEADER.wholeGraph] === '1' ? models.wholeGraph : models.node;
-      const response = await this.infer(model, request, headers, deadline);
+      const response = await this.infer(model, request, headers, left === undefined ? undefined : performance.now() + left);
       value = encodeInferResponseProto(encodeModelInferResponse(response));
     } catch (err) {
       const e = err instanceof InferenceError ? err : new InferenceError('INTERNAL', err instanceof Error ? err.message : String(err));
