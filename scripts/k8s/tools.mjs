@@ -99,11 +99,6 @@ function toolState(dir, tool) {
   return { file, ok: true };
 }
 
-function toolPaths(dir) {
-  const binDir = path.join(dir, 'bin');
-  return { dir, bin: Object.fromEntries(TOOLS.map((t) => [t.key, path.join(binDir, t.name)])), versions };
-}
-
 /**
  * Makes sure all tools are built and runnable; builds what is missing.
  * @returns {Promise<{dir: string, bin: Record<string,string>, versions: typeof versions}>}
@@ -111,7 +106,7 @@ function toolPaths(dir) {
 export async function ensureK8sTools({ log = (line) => process.stderr.write(`[k8s-tools] ${line}\n`) } = {}) {
   const dir = cacheDir();
   const binDir = path.join(dir, 'bin');
-  const result = () => toolPaths(dir);
+  const result = () => ({ dir, bin: Object.fromEntries(TOOLS.map((t) => [t.key, path.join(binDir, t.name)])), versions });
   if (TOOLS.every((t) => toolState(dir, t).ok)) return result();
 
   mkdirSync(binDir, { recursive: true });
@@ -126,8 +121,8 @@ export async function ensureK8sTools({ log = (line) => process.stderr.write(`[k8
     const secs = () => `${Math.round((Date.now() - started) / 1000)}s`;
     log(`building ${missing.map((m) => `${m.tool.name} (${m.state.why})`).join(', ')} into ${binDir} with ${go.stdout.trim()}; a cold build takes several minutes`);
     const logFile = path.join(dir, 'build.log');
-    // A builder stopped half-way (a test run interrupted, the background build of scripts/run-tests.mjs
-    // killed with it) leaves its temporary directory: remove those of builders no longer running.
+    // A builder stopped half-way (a test run interrupted with Ctrl-C) leaves its temporary directory: remove
+    // those of builders no longer running.
     for (const name of readdirSync(dir)) {
       const pid = /^\.build-(\d+)$/.exec(name)?.[1];
       if (pid !== undefined && !pidAlive(Number(pid))) rmSync(path.join(dir, name), { recursive: true, force: true });
