@@ -33,7 +33,8 @@ if (files.length === 0) {
 console.error(`[test] ${files.length} test files (${kinds.join(', ')})`);
 
 // Model-source tests fetch from a real S3-compatible server (gofakes3, built from the Go module proxy; cached). Its
-// build (under a minute when cold, nothing when cached) runs beside the set-up steps below and is awaited after them.
+// build (under a minute when cold, nothing when cached) runs beside the set-up steps below and is awaited before
+// the Kubernetes tools' build, so two Go builds never share the cores and their logs never interleave.
 let s3Bin = process.env.INFERGRAPH_S3_BIN;
 const s3Ensured = (kinds.includes('integration') || kinds.includes('e2e')) && !s3Bin ? ensureInParallel([process.execPath, path.join(root, 'scripts', 's3', 'server.mjs'), 'ensure']) : undefined;
 
@@ -41,8 +42,7 @@ const s3Ensured = (kinds.includes('integration') || kinds.includes('e2e')) && !s
 if (kinds.includes('e2e')) {
   const ensured = spawnSync(process.execPath, [path.join(root, 'scripts', 'prometheus', 'ensure.mjs')], { cwd: root, stdio: 'inherit' });
   if (ensured.status !== 0) {
-    console.error('[test] Prometheus is needed by the e2e tests (scripts/prometheus/ensure.mjs)');
-    process.exit(1);
+    await setUpFailed('Prometheus is needed by the e2e tests (scripts/prometheus/ensure.mjs)');
   }
 }
 
@@ -50,8 +50,7 @@ if (kinds.includes('e2e')) {
 if (kinds.includes('e2e')) {
   const ensured = spawnSync(process.execPath, [path.join(root, 'scripts', 'chromium', 'ensure.mjs')], { cwd: root, stdio: 'inherit' });
   if (ensured.status !== 0) {
-    console.error('[test] Chromium is needed by the e2e tests of the dashboards (scripts/chromium/ensure.mjs)');
-    process.exit(1);
+    await setUpFailed('Chromium is needed by the e2e tests of the dashboards (scripts/chromium/ensure.mjs)');
   }
 }
 
@@ -62,11 +61,15 @@ let startedBroker = false;
 if (kinds.includes('e2e') && !brokers) {
   const started = spawnSync(process.execPath, [path.join(root, 'scripts', 'kafka', 'broker.mjs'), 'start', '--free-port'], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
   if (started.status !== 0) {
-    console.error('[test] could not start the Kafka broker (scripts/kafka/broker.mjs start)');
-    process.exit(1);
+    await setUpFailed('could not start the Kafka broker (scripts/kafka/broker.mjs start)');
   }
   brokers = started.stdout.split('\n').map((l) => l.trim()).filter((l) => /^[\w.-]+:\d+$/.test(l)).pop();
   startedBroker = true;
+}
+if (s3Ensured !== undefined) {
+  const ensured = await s3Ensured;
+  if (ensured.status !== 0) await setUpFailed('the S3 test server could not be built (node scripts/s3/server.mjs ensure; needs Go and the Go module proxy)');
+  s3Bin = ensured.stdout.trim().split('\n').pop();
 }
 // Kubernetes tests run a real etcd, kube-apiserver and kube-controller-manager built from Go sources (cached).
 // Not in the background: on this project's 2-core machine a background build, even at idle CPU priority,
@@ -75,18 +78,9 @@ let k8sBin = process.env.INFERGRAPH_K8S_BIN;
 if (kinds.includes('k8s') && !k8sBin) {
   const ensured = spawnSync(process.execPath, [path.join(root, 'scripts', 'k8s', 'tools.mjs'), 'ensure'], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
   if (ensured.status !== 0) {
-    console.error('[test] the Kubernetes tools could not be built (node scripts/k8s/tools.mjs ensure; needs Go and the Go module proxy)');
-    process.exit(1);
+    await setUpFailed('the Kubernetes tools could not be built (node scripts/k8s/tools.mjs ensure; needs Go and the Go module proxy)');
   }
   k8sBin = ensured.stdout.trim().split('\n').pop();
-}
-if (s3Ensured !== undefined) {
-  const ensured = await s3Ensured;
-  if (ensured.status !== 0) {
-    console.error('[test] the S3 test server could not be built (node scripts/s3/server.mjs ensure; needs Go and the Go module proxy)');
-    process.exit(1);
-  }
-  s3Bin = ensured.stdout.trim().split('\n').pop();
 }
 const result = spawnSync(
   process.execPath,
@@ -94,11 +88,25 @@ const result = spawnSync(
   { cwd: root, stdio: 'inherit', env: { ...process.env, INFERGRAPH_ROOT: root, ...(brokers ? { KAFKA_BROKERS: brokers } : {}), ...(k8sBin ? { INFERGRAPH_K8S_BIN: k8sBin } : {}), ...(s3Bin ? { INFERGRAPH_S3_BIN: s3Bin } : {}) } },
 );
 // Quietly: the test runner's summary must stay the last lines of the output.
-if (startedBroker) {
+stopStartedBroker();
+process.exit(result.status ?? 1);
+
+function stopStartedBroker() {
+  if (!startedBroker) return;
   const port = brokers.split(':').pop();
   spawnSync(process.execPath, [path.join(root, 'scripts', 'kafka', 'broker.mjs'), 'stop', '--port', port], { cwd: root, stdio: 'ignore' });
 }
-process.exit(result.status ?? 1);
+
+/**
+ * Ends the run after a set-up step failed: the S3 server's build, if it still runs, is let finish (a build cut
+ * off half-way is cleaned up only by the next one) and a broker this run started is stopped.
+ */
+async function setUpFailed(message) {
+  console.error(`[test] ${message}`);
+  await s3Ensured;
+  stopStartedBroker();
+  process.exit(1);
+}
 
 /** Runs `argv` while the steps after it run; resolves with its exit status and stdout (stderr passes through). */
 function ensureInParallel(argv) {

@@ -107,7 +107,7 @@ describe('gateway TLS on REST and V2 gRPC, renewed without a restart', () => {
       await new Promise((r) => setTimeout(r, 50));
     }
     assert.ok(handshakes >= 5);
-    await waitFor('the gRPC port reporting the pair that does not load', () => Promise.resolve(gateway.output()), (out) => /the changed TLS files do not load on the gRPC port/.test(out), 5000);
+    await waitFor('the gRPC port reporting the pair that does not load', () => Promise.resolve(gateway.output()), (out) => /the changed TLS files of the gRPC port do not load/.test(out), 5000);
   });
 
   it('serves a renewed certificate on both ports without a restart', async () => {

@@ -9,7 +9,7 @@ import type { MicroserviceOptions } from '@nestjs/microservices';
 import { GraphInferenceService, startLoadingThread } from '@infergraph/engine';
 import { endConnectionsOnClose } from '@infergraph/http-server';
 import { StructuredLogger, TracingSdk } from '@infergraph/telemetry';
-import { reloadingServerCredentials, watchTlsFiles } from '@infergraph/transport-grpc';
+import { describeRejectedTls, reloadingServerCredentials, watchTlsFiles } from '@infergraph/transport-grpc';
 import { PredictAuthenticator } from './auth/predict-authenticator';
 import { InFlightLimiter } from './in-flight.limiter';
 import { AppModule } from './app.module';
@@ -83,7 +83,7 @@ async function bootstrap(): Promise<void> {
       maxSendMessageLength: config.bodyLimitBytes,
       // Calls in flight at shutdown finish, as REST requests do, within the bound a whole REST request has.
       shutdownTimeoutMs: config.http.requestTimeoutMs,
-      ...(tls === undefined ? {} : { credentials: reloadingServerCredentials(tls.watched, (why) => Logger.warn(`the changed TLS files do not load on the gRPC port (${why}); serving the current certificate`, 'tls')) }),
+      ...(tls === undefined ? {} : { credentials: reloadingServerCredentials(tls.watched, (why) => Logger.warn(describeRejectedTls('the gRPC port', why), 'tls')) }),
     }),
   });
   // Every shutdown signal but SIGHUP, which rescans GRAPHS_DIR (GraphLoadingService). Readiness turns false the

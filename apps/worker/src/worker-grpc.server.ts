@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
-import { V2GrpcServer, reloadingServerCredentials, v2GrpcHandlers, watchTlsFiles } from '@infergraph/transport-grpc';
+import { V2GrpcServer, describeRejectedTls, reloadingServerCredentials, v2GrpcHandlers, watchTlsFiles } from '@infergraph/transport-grpc';
 import { DrainGate } from './drain.gate';
 import { NodeServingService } from './node-serving.service';
 import { WORKER_CONFIG, type WorkerConfig } from './worker.config';
@@ -38,7 +38,7 @@ export class WorkerGrpcServer implements OnApplicationBootstrap, BeforeApplicati
       maxReceiveMessageLength: config.bodyLimitBytes,
       maxSendMessageLength: config.bodyLimitBytes,
       // NODE_TLS_*: only callers with a certificate of the cluster CA (gateways) reach the nodes; renewed files are read again.
-      ...(config.nodeTls === undefined ? {} : { credentials: reloadingServerCredentials(watchTlsFiles(config.nodeTls.files, NODE_TLS_RELOAD_MS), (why) => Logger.warn(`the changed node TLS files do not load (${why}); serving the current certificate`, 'tls')) }),
+      ...(config.nodeTls === undefined ? {} : { credentials: reloadingServerCredentials(watchTlsFiles(config.nodeTls.files, NODE_TLS_RELOAD_MS), (why) => Logger.warn(describeRejectedTls('the node-call port', why), 'tls')) }),
     });
   }
 

@@ -43,7 +43,7 @@ export function createRequestContext(init: RequestContextInit): RequestContext {
   const source = init.signal;
   const requestId = init.requestId ?? nextRequestId();
   const headers = init.headers ?? {};
-  const expiresAt = performance.now() + init.timeoutMs;
+  const expiresAt = expiresAfter(init.timeoutMs);
   const trace = parameters['trace'] === true;
   if (!(source instanceof RequestLifetime)) return { requestId, graph: init.graph, headers, parameters, expiresAt, signal: source, end: signalEnd(source), trace };
   return new LifetimeContext(requestId, init.graph, headers, parameters, expiresAt, trace, source);
@@ -90,6 +90,20 @@ export function remainingMs(ctx: RequestContext): number {
 /** The request's deadline as epoch milliseconds now, for a call to another process: this process's wall clock plus what is left. */
 export function wallDeadline(ctx: RequestContext): number {
   return Date.now() + remainingMs(ctx);
+}
+
+/**
+ * The inverse of `wallDeadline`, for a call that arrives with an epoch deadline (a Kafka record, an older
+ * gateway): the milliseconds it leaves by this process's wall clock. Read once, where the call arrives; what
+ * is left is then counted on the monotonic clock (`expiresAfter`).
+ */
+export function msLeftOfWallDeadline(deadlineEpochMs: number): number {
+  return deadlineEpochMs - Date.now();
+}
+
+/** The `expiresAt` (this process's monotonic clock) of a call with `leftMs` to run from now. */
+export function expiresAfter(leftMs: number): number {
+  return performance.now() + leftMs;
 }
 
 /** A request context whose signal is made only when read (a class: one shape, a getter on the prototype). */

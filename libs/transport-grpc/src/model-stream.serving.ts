@@ -1,5 +1,5 @@
 import type { ServerDuplexStream } from '@grpc/grpc-js';
-import { RequestLifetime } from '@infergraph/executor';
+import { RequestLifetime, expiresAfter, msLeftOfWallDeadline } from '@infergraph/executor';
 import {
   InferenceError,
   decodeInferRequestMessage,
@@ -101,7 +101,7 @@ export class ModelStreamServing {
     // its absolute deadline read against this wall clock, once, here.
     const timeout = numberParam(params[STREAM_PARAM.timeoutMs]);
     const deadline = timeout === undefined ? numberParam(params[STREAM_PARAM.deadlineMs]) : undefined;
-    const left = timeout ?? (deadline === undefined ? undefined : deadline - Date.now());
+    const left = timeout ?? (deadline === undefined ? undefined : msLeftOfWallDeadline(deadline));
     const headers: Record<string, string> = {};
     for (const name in params) {
       if (!name.startsWith(RESERVED_PARAM_PREFIX)) continue;
@@ -121,7 +121,7 @@ export class ModelStreamServing {
     const lifetime = new RequestLifetime();
     state.running.set(key, lifetime);
     state.inFlight++;
-    void this.run(state, key, callParam, message, headers, left === undefined ? undefined : performance.now() + left, lifetime);
+    void this.run(state, key, callParam, message, headers, left === undefined ? undefined : expiresAfter(left), lifetime);
   }
 
   private async run(

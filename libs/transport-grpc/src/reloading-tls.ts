@@ -26,7 +26,10 @@ function readCaFile(file: string): Buffer {
 export interface TlsFileSubscriber<T> {
   /** The files changed and what they now hold loads. */
   changed(value: T): void;
-  /** The files changed but do not load (a renewal caught between its files, a key of another certificate), or cannot be read: the current value stays. */
+  /**
+   * The files changed but do not load (a renewal caught between its files, a key of another certificate), or
+   * cannot be read (told once until they can be again): the current value stays.
+   */
   rejected(reason: string): void;
 }
 
@@ -41,6 +44,8 @@ export class TlsFileWatcher<T> {
   private stamp: string;
   private readonly subscribers = new Set<TlsFileSubscriber<T>>();
   private timer: NodeJS.Timeout | undefined;
+  /** Whether subscribers were told the files cannot be read: once while they stay so, not every interval. */
+  private unreadableReported = false;
 
   /** Reads the files at once: what does not load there throws, so a server that cannot present its certificate does not start. */
   constructor(
@@ -80,9 +85,11 @@ export class TlsFileWatcher<T> {
     try {
       stamp = this.stampNow();
     } catch (err) {
-      this.reject(`files unreadable: ${err instanceof Error ? err.message : String(err)}`);
+      if (!this.unreadableReported) this.reject(`files unreadable: ${err instanceof Error ? err.message : String(err)}`);
+      this.unreadableReported = true;
       return;
     }
+    this.unreadableReported = false;
     if (stamp === this.stamp) return;
     this.stamp = stamp;
     let value: T;
@@ -99,6 +106,11 @@ export class TlsFileWatcher<T> {
   private reject(reason: string): void {
     for (const s of this.subscribers) s.rejected(reason);
   }
+}
+
+/** The warning a port logs when its changed TLS files are rejected; `port` names it ("the gRPC port"). One wording for every port. */
+export function describeRejectedTls(port: string, reason: string): string {
+  return `the changed TLS files of ${port} do not load (${reason}); serving the current certificate`;
 }
 
 /** Watchers of a port's TLS files: its certificate and key, and with `caFile` the CA its clients' certificates must chain to. */

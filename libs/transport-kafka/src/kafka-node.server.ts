@@ -1,3 +1,4 @@
+import { expiresAfter, msLeftOfWallDeadline } from '@infergraph/executor';
 import { InferenceError, decodeInferRequestProto, encodeInferResponseProto, encodeModelInferResponse, type InferRequest, type InferResponse } from '@infergraph/protocol';
 import { NodeKey } from '@infergraph/spec';
 import { textHeaders, type KafkaClient, type KafkaLogger } from './kafka.client';
@@ -119,15 +120,15 @@ export class KafkaNodeServer {
       // wall clock once, here, then counted on the monotonic clock. One that is not a number is ignored (the
       // node limit applies), as is a record without one.
       const deadline = headers[HEADER.deadline] === undefined ? Number.NaN : Number(headers[HEADER.deadline]);
-      const left = Number.isFinite(deadline) ? deadline - Date.now() : undefined;
-      if (left !== undefined && left < 0) {
+      const left = Number.isFinite(deadline) ? msLeftOfWallDeadline(deadline) : undefined;
+      if (left !== undefined && left <= 0) {
         throw new InferenceError('DEADLINE_EXCEEDED', `node "${n.node}" of graph "${n.graph}": the request's deadline passed before the node ran`);
       }
       if (message.value === null) throw new InferenceError('INVALID_ARGUMENT', 'node call record has no value');
       const request = decodeInferRequestProto(message.value);
       // A whole-graph call runs every node here, or is declined without running any (NodeInferenceService).
       const model = headers[HEADER.wholeGraph] === '1' ? models.wholeGraph : models.node;
-      const response = await this.infer(model, request, headers, left === undefined ? undefined : performance.now() + left);
+      const response = await this.infer(model, request, headers, left === undefined ? undefined : expiresAfter(left));
       value = encodeInferResponseProto(encodeModelInferResponse(response));
     } catch (err) {
       const e = err instanceof InferenceError ? err : new InferenceError('INTERNAL', err instanceof Error ? err.message : String(err));

@@ -1,7 +1,7 @@
 import { X509Certificate } from 'node:crypto';
 import type { Server } from 'node:https';
 import type { Logger } from '@nestjs/common';
-import type { TlsFileWatcher, TlsPair } from '@infergraph/transport-grpc';
+import { describeRejectedTls, type TlsFileWatcher, type TlsPair } from '@infergraph/transport-grpc';
 
 /** "serial …, valid until …" of a PEM certificate, for logs. */
 export function describeCertificate(cert: Buffer): string {
@@ -20,6 +20,6 @@ export function reloadTlsOnChange(server: Server, watcher: TlsFileWatcher<TlsPai
       server.setSecureContext(pair);
       logger.log(`reloaded the TLS certificate: ${describeCertificate(pair.cert)}`);
     },
-    rejected: (why) => logger.warn(`the changed TLS files do not load (${why}); serving the current certificate`),
+    rejected: (why) => logger.warn(describeRejectedTls('the REST port', why)),
   });
 }
