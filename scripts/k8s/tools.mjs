@@ -2,13 +2,15 @@
 // kubeconform) from the Go module proxy into a cache outside the clone, and reuses them.
 //   node scripts/k8s/tools.mjs ensure   → builds what is missing; the bin directory is the last stdout line
 // Cache: $INFERGRAPH_CACHE_DIR (default ~/.cache/infergraph)/k8s-<versions>/{bin,src}. Delete it to rebuild.
+import { Buffer } from 'node:buffer';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { clearInterval, setInterval } from 'node:timers';
 import { fileURLToPath } from 'node:url';
 import { cacheRoot, goBuildEnv, pidAlive, runLogged, withBuildLock } from '../lib/go-build.mjs';
 
-export const versions = Object.freeze({ kubernetes: '1.35.4', etcd: '3.6.16', helm: '4.3.2', kubeconform: '0.8.0' });
+export const versions = Object.freeze({ kubernetes: '1.35.4', etcd: '3.6.16', helm: '4.1.4', kubeconform: '0.8.0' });
 
 // Staging modules of k8s.io/kubernetes v1.35.4: its go.mod points them at ./staging, which a dependency
 // cannot use, so the wrapper module pins each one to its published v0.35.4 tag.
@@ -25,68 +27,60 @@ export function cacheDir() {
   return path.join(cacheRoot(), `k8s-v${v.kubernetes}-etcd${v.etcd}-helm${v.helm}-kubeconform${v.kubeconform}`);
 }
 
-const k8sVersionFlags = (() => {
+// One -ldflags for the one build: a -X naming a package a binary does not link is ignored by that binary.
+const LDFLAGS = (() => {
   const [major, minor] = versions.kubernetes.split('.');
   const vars = { gitVersion: `v${versions.kubernetes}`, gitMajor: major, gitMinor: minor, gitTreeState: 'clean', buildDate: '1970-01-01T00:00:00Z' };
-  const flags = [];
+  const flags = ['-s', '-w'];
   for (const pkg of ['k8s.io/component-base/version', 'k8s.io/client-go/pkg/version']) {
     for (const [k, val] of Object.entries(vars)) flags.push(`-X ${pkg}.${k}=${val}`);
   }
+  flags.push(`-X helm.sh/helm/v4/internal/version.version=v${versions.helm}`, '-X helm.sh/helm/v4/internal/version.metadata=', '-X helm.sh/helm/v4/internal/version.gitTreeState=clean');
+  flags.push(`-X main.version=v${versions.kubeconform}`); // only kubeconform's main has a version variable
   return flags.join(' ');
 })();
 
-// Each tool: how to build it and how to tell that a built binary is the right one.
+// Each tool: the main package the one module builds it from, and how to tell that a built binary is the right one.
 const TOOLS = [
-  {
-    key: 'etcd', name: 'etcd', module: 'etcd',
-    check: ['--version'], expect: `etcd Version: ${versions.etcd}`,
-    build: { kind: 'wrapper', wrapper: 'etcd', pkg: '.', ldflags: '' },
-  },
-  {
-    key: 'kubeconform', name: 'kubeconform',
-    check: ['-v'], expect: `v${versions.kubeconform}`,
-    build: { kind: 'install', pkg: `github.com/yannh/kubeconform/cmd/kubeconform@v${versions.kubeconform}`, ldflags: `-X main.version=v${versions.kubeconform}` },
-  },
-  {
-    key: 'helm', name: 'helm',
-    check: ['version', '--short'], expect: `v${versions.helm}`,
-    build: {
-      kind: 'install', pkg: `helm.sh/helm/v4/cmd/helm@v${versions.helm}`,
-      ldflags: `-X helm.sh/helm/v4/internal/version.version=v${versions.helm} -X helm.sh/helm/v4/internal/version.metadata= -X helm.sh/helm/v4/internal/version.gitTreeState=clean`,
-    },
-  },
-  {
-    key: 'kubectl', name: 'kubectl',
-    check: ['version', '--client'], expect: `v${versions.kubernetes}`,
-    build: { kind: 'wrapper', wrapper: 'kubernetes', pkg: 'k8s.io/kubernetes/cmd/kubectl', ldflags: k8sVersionFlags },
-  },
-  {
-    key: 'kubeApiserver', name: 'kube-apiserver',
-    check: ['--version'], expect: `Kubernetes v${versions.kubernetes}`,
-    build: { kind: 'wrapper', wrapper: 'kubernetes', pkg: 'k8s.io/kubernetes/cmd/kube-apiserver', ldflags: k8sVersionFlags },
-  },
-  {
-    key: 'kubeControllerManager', name: 'kube-controller-manager',
-    check: ['--version'], expect: `Kubernetes v${versions.kubernetes}`,
-    build: { kind: 'wrapper', wrapper: 'kubernetes', pkg: 'k8s.io/kubernetes/cmd/kube-controller-manager', ldflags: k8sVersionFlags },
-  },
+  { key: 'etcd', name: 'etcd', pkg: './etcd', check: ['--version'], expect: `etcd Version: ${versions.etcd}` },
+  { key: 'kubeconform', name: 'kubeconform', pkg: 'github.com/yannh/kubeconform/cmd/kubeconform', check: ['-v'], expect: `v${versions.kubeconform}` },
+  { key: 'helm', name: 'helm', pkg: 'helm.sh/helm/v4/cmd/helm', check: ['version', '--short'], expect: `v${versions.helm}` },
+  { key: 'kubectl', name: 'kubectl', pkg: 'k8s.io/kubernetes/cmd/kubectl', check: ['version', '--client'], expect: `v${versions.kubernetes}` },
+  { key: 'kubeApiserver', name: 'kube-apiserver', pkg: 'k8s.io/kubernetes/cmd/kube-apiserver', check: ['--version'], expect: `Kubernetes v${versions.kubernetes}` },
+  { key: 'kubeControllerManager', name: 'kube-controller-manager', pkg: 'k8s.io/kubernetes/cmd/kube-controller-manager', check: ['--version'], expect: `Kubernetes v${versions.kubernetes}` },
 ];
 
-function wrapperSources(name) {
-  if (name === 'etcd') {
-    return {
-      'go.mod': `module infergraph.local/etcd\n\ngo 1.24\n\nrequire go.etcd.io/etcd/server/v3 v${versions.etcd}\n`,
-      'main.go': 'package main\n\nimport (\n\t"os"\n\n\t"go.etcd.io/etcd/server/v3/etcdmain"\n)\n\nfunc main() { etcdmain.Main(os.Args) }\n',
-    };
-  }
+/**
+ * The one wrapper module all six tools are built from. One module means one set of dependency versions: the
+ * packages the tools share (client-go, apimachinery, grpc, protobuf, OpenTelemetry) are compiled once, where
+ * a module per tool compiled them up to three times (helm 4.1.4 is the last helm on k8s.io/* v0.35, the
+ * line this Kubernetes pins). `go install` of etcd or of k8s.io/kubernetes/cmd/* fails on their replace
+ * directives, hence a wrapper module, and etcd gets a main of its own in it.
+ */
+function wrapperSources() {
   const stagingVersion = `v0.${versions.kubernetes.split('.').slice(1).join('.')}`;
   const replaces = STAGING.map((m) => `\tk8s.io/${m} => k8s.io/${m} ${stagingVersion}`).join('\n');
+  const tools = TOOLS.filter((t) => !t.pkg.startsWith('./')).map((t) => `\t${t.pkg}`).join('\n');
   return {
     'go.mod':
-      `module infergraph.local/kubernetes\n\ngo 1.25.0\n\nrequire k8s.io/kubernetes v${versions.kubernetes}\n\n` +
-      `tool (\n\tk8s.io/kubernetes/cmd/kube-apiserver\n\tk8s.io/kubernetes/cmd/kube-controller-manager\n\tk8s.io/kubernetes/cmd/kubectl\n)\n\n` +
-      `replace (\n${replaces}\n)\n`,
+      `module infergraph.local/k8s-tools\n\ngo 1.25.0\n\n` +
+      `require (\n\tk8s.io/kubernetes v${versions.kubernetes}\n\thelm.sh/helm/v4 v${versions.helm}\n\tgo.etcd.io/etcd/server/v3 v${versions.etcd}\n\tgithub.com/yannh/kubeconform v${versions.kubeconform}\n)\n\n` +
+      `tool (\n${tools}\n)\n\nreplace (\n${replaces}\n)\n`,
+    'etcd/main.go': 'package main\n\nimport (\n\t"os"\n\n\t"go.etcd.io/etcd/server/v3/etcdmain"\n)\n\nfunc main() { etcdmain.Main(os.Args) }\n',
   };
+}
+
+/** Packages `go build -v` has listed in the log since byte `from`: its lines, less Go's own notes and the command lines. */
+function compiledSince(logFile, from) {
+  const fd = openSync(logFile, 'r');
+  try {
+    const size = fstatSync(fd).size;
+    const buf = Buffer.alloc(Math.max(0, size - from));
+    readSync(fd, buf, 0, buf.length, from);
+    return buf.toString('utf8').split('\n').filter((l) => l !== '' && !l.startsWith('go: ') && !l.startsWith('$ ') && !l.startsWith('#')).length;
+  } finally {
+    closeSync(fd);
+  }
 }
 
 function toolState(dir, tool) {
@@ -130,32 +124,30 @@ export async function ensureK8sTools({ log = (line) => process.stderr.write(`[k8
     const tmp = path.join(dir, `.build-${process.pid}`);
     rmSync(tmp, { recursive: true, force: true });
     mkdirSync(tmp, { recursive: true });
-    const prepared = new Set();
     try {
-      for (const [i, { tool }] of missing.entries()) {
-        const step = `[${i + 1}/${missing.length}] ${tool.name}`;
-        const b = tool.build;
-        const ldflags = `-s -w ${b.ldflags}`.trim();
-        if (b.kind === 'install') {
-          log(`${step}: go install ${b.pkg} (${secs()})`);
-          await runLogged('go', ['install', '-p', '2', `-ldflags=${ldflags}`, b.pkg], { cwd: tmp, env: { ...env, GOBIN: tmp }, logFile });
-        } else {
-          const src = path.join(dir, 'src', b.wrapper);
-          if (!prepared.has(b.wrapper)) {
-            log(`${step}: resolving the ${b.wrapper} wrapper module in ${src} (${secs()})`);
-            mkdirSync(src, { recursive: true });
-            // Written fresh each time; `go mod tidy` then pins the dependencies in go.mod and go.sum.
-            for (const [name, text] of Object.entries(wrapperSources(b.wrapper))) writeFileSync(path.join(src, name), text);
-            await runLogged('go', ['mod', 'tidy'], { cwd: src, env, logFile });
-            prepared.add(b.wrapper);
-          }
-          log(`${step}: go build ${b.pkg} (${secs()})`);
-          await runLogged('go', ['build', '-p', '2', `-ldflags=${ldflags}`, '-o', path.join(tmp, tool.name), b.pkg], { cwd: src, env, logFile });
-        }
+      const src = path.join(dir, 'src');
+      log(`[1/2] resolving the wrapper module in ${src} (${secs()})`);
+      // Written fresh each time; `go mod tidy` then pins the dependencies in go.mod and go.sum.
+      for (const [name, text] of Object.entries(wrapperSources())) {
+        mkdirSync(path.dirname(path.join(src, name)), { recursive: true });
+        writeFileSync(path.join(src, name), text);
+      }
+      await runLogged('go', ['mod', 'tidy'], { cwd: src, env, logFile });
+      const names = missing.map((m) => m.tool.name).join(', ');
+      log(`[2/2] go build ${names} (${secs()}; a progress line every minute)`);
+      // One build for all: shared packages compile once and the links run beside other compiles. -v lists each
+      // package as it is compiled, which the progress lines count.
+      const logBefore = statSync(logFile).size;
+      const progress = setInterval(() => log(`[2/2] ${compiledSince(logFile, logBefore)} packages compiled (${secs()})`), 60_000);
+      try {
+        await runLogged('go', ['build', '-p', '2', '-v', `-ldflags=${LDFLAGS}`, '-o', `${tmp}${path.sep}`, ...missing.map((m) => m.tool.pkg)], { cwd: src, env, logFile });
+      } finally {
+        clearInterval(progress);
+      }
+      for (const { tool } of missing) {
         renameSync(path.join(tmp, tool.name), path.join(binDir, tool.name));
         const state = toolState(dir, tool);
         if (!state.ok) throw new Error(`k8s tools: ${tool.name} was built but ${state.why}; see ${logFile}`);
-        log(`${step}: done (${secs()})`);
       }
       writeFileSync(path.join(dir, 'versions.json'), `${JSON.stringify(versions, null, 2)}\n`);
       log(`all tools built in ${secs()}`);

@@ -69,7 +69,7 @@ export async function ensureK8sTools(): Promise<K8sTools> {
 
 /**
  * The tool paths: from INFERGRAPH_K8S_BIN (set by scripts/run-tests.mjs when the tools are built), else built or
- * reused now — which waits, through the build lock, for the background build run-tests.mjs starts on a fresh machine.
+ * reused now (`npm run test:k8s` run by hand); a build already under way elsewhere is waited for through the build lock.
  */
 export async function k8sBin(): Promise<K8sBin> {
   const dir = process.env['INFERGRAPH_K8S_BIN'];
