@@ -53,12 +53,12 @@ const RUN_ALONE = [
   'detectors.test.js', // no response over 250 ms while a drift window is computed
   'kafka-gateway-kill.test.js', // a frozen gateway's partitions answered by the other within the session timeout
 ];
-// Tools built from the Go module proxy (cached outside the clone; nothing to do when cached) are built beside the
-// compile, lint and set-up steps below (those use one core, or wait on downloads), and awaited after them. Model-source tests fetch from a
-// real S3-compatible server (gofakes3; under a minute cold). Kubernetes tests run a real etcd, kube-apiserver
-// and kube-controller-manager, with kubectl, helm and kubeconform (about ten minutes cold). Neither build
-// runs beside the tests: on this project's 2-core machine a build beside them, even at idle CPU priority,
-// made them 1.3–1.5× slower and saved nothing in total (docs/kubernetes-testing.md).
+// Tools built from the Go module proxy (cached outside the clone; nothing to do when cached) are built beside
+// the compile, lint and set-up steps below (those use one core, or wait on downloads), and awaited after them.
+// Model-source tests fetch from a real S3-compatible server (gofakes3; under a minute cold). Kubernetes tests
+// run a real etcd, kube-apiserver and kube-controller-manager, with kubectl, helm and kubeconform (about ten
+// minutes cold). Neither build runs beside the tests: on this project's 2-core machine a build beside them,
+// even at idle CPU priority, made them 1.3–1.5× slower and saved nothing in total (docs/kubernetes-testing.md).
 let brokers = process.env.KAFKA_BROKERS;
 let startedBroker = false;
 // The builders run in process groups of their own (so that a failed set-up can stop them with their go
@@ -159,7 +159,7 @@ function stopStartedBroker() {
  */
 async function setUpFailed(message) {
   console.error(`[test] ${message}`);
-  for (const build of [s3Ensured, k8sEnsured]) build?.stop();
+  for (const stop of runningBuilds) stop();
   await Promise.all([s3Ensured, k8sEnsured]);
   stopStartedBroker();
   process.exit(1);
@@ -167,7 +167,8 @@ async function setUpFailed(message) {
 
 /**
  * Runs `argv` in a process group of its own while the steps after it run; resolves with its exit status and
- * stdout (stderr passes through). `stop()` ends it and what it started (the go commands).
+ * stdout (stderr passes through). Until it ends, `runningBuilds` holds how to stop it and what it started (the
+ * go commands).
  */
 function ensureInParallel(argv) {
   const child = spawn(argv[0], argv.slice(1), { cwd: root, stdio: ['ignore', 'pipe', 'inherit'], detached: true });
@@ -179,7 +180,7 @@ function ensureInParallel(argv) {
     }
   };
   runningBuilds.add(stop);
-  const done = new Promise((resolve) => {
+  return new Promise((resolve) => {
     let stdout = '';
     child.stdout.setEncoding('utf8').on('data', (chunk) => (stdout += chunk));
     child.on('error', (err) => resolve({ status: 1, stdout: '', error: err }));
@@ -188,5 +189,4 @@ function ensureInParallel(argv) {
       resolve({ status, stdout });
     });
   });
-  return Object.assign(done, { stop });
 }

@@ -10,17 +10,9 @@ import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'nod
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isMainThread } from 'node:worker_threads';
+import { pidAlive } from './lib/go-build.mjs';
 
 const POLL_MS = 200;
-
-function alive(pid) {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return err.code === 'EPERM';
-  }
-}
 
 /** The pid that runs alone now, or undefined (an entry of a dead process is removed). */
 function aloneHolder(dir) {
@@ -38,7 +30,7 @@ function aloneHolder(dir) {
       return undefined;
     }
   }
-  if (Number.isInteger(pid) && alive(pid)) return pid;
+  if (Number.isInteger(pid) && pidAlive(pid)) return pid;
   rmSync(lock, { recursive: true, force: true });
   return undefined;
 }
@@ -48,7 +40,7 @@ function othersSharing(dir) {
   for (const name of readdirSync(dir)) {
     const pid = /^shared-(\d+)$/.exec(name)?.[1];
     if (pid === undefined || Number(pid) === process.pid) continue;
-    if (alive(Number(pid))) n += 1;
+    if (pidAlive(Number(pid))) n += 1;
     else rmSync(path.join(dir, name), { force: true });
   }
   return n;
