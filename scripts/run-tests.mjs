@@ -3,7 +3,7 @@
 // unit: dist/**/*.spec.js next to the code; integration, e2e and k8s: dist/test/<kind>/**/*.test.js.
 // --build (what `npm test` runs): `npm run build` and `npm run lint` first, while the test tools' Go builds,
 // which do not need them, are already under way.
-// TEST_CONCURRENCY: test files run at once (default 1; 2 halves the idle time, see below).
+// TEST_CONCURRENCY: test files run at once (default 2, which halves the idle time; 1 = one by one; see below).
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
@@ -33,12 +33,13 @@ function walk(dir) {
   return out;
 }
 
-// One file at a time by default. TEST_CONCURRENCY=2 runs two: most end-to-end files spend much of their time
-// waiting (processes starting, leases and heartbeats expiring, consumer groups settling), so a second file fills
-// the idle core (a third made load-driven tests miss their request rates on a 2-core machine). Not the default
-// yet: a port that one file's test reserves for later (a standby controller, a restart on the same ports) can
-// be taken meanwhile by the file beside it (docs/decisions.md).
-const concurrency = Number(process.env.TEST_CONCURRENCY ?? 1);
+// Two files at a time by default (TEST_CONCURRENCY; 1 runs them one by one): most end-to-end files spend much
+// of their time waiting (processes starting, leases and heartbeats expiring, consumer groups settling), so a
+// second file fills the idle core (a third made load-driven tests miss their request rates on a 2-core
+// machine). Each file's lane picks ports from a block of its own (scripts/lib/free-port.mjs), so a port one
+// file reserves for a process that binds later (a standby controller, a restart on the same ports) is never
+// taken by the file beside it (docs/decisions.md).
+const concurrency = Number(process.env.TEST_CONCURRENCY ?? 2);
 if (!Number.isInteger(concurrency) || concurrency < 1) {
   console.error(`[test] TEST_CONCURRENCY must be a whole number of at least 1, got ${JSON.stringify(process.env.TEST_CONCURRENCY)}`);
   process.exit(2);
@@ -115,7 +116,7 @@ if (kinds.includes('e2e')) {
   }
 }
 
-// End-to-end tests stream through a real Kafka broker: KAFKA_BROKERS, or one started here on ports the OS picks
+// End-to-end tests stream through a real Kafka broker: KAFKA_BROKERS, or one started here on two free ports
 // (never a developer's broker on 19092, which `npm run kafka:start` owns) and stopped after.
 if (kinds.includes('e2e') && !brokers) {
   const started = spawnSync(process.execPath, [path.join(root, 'scripts', 'kafka', 'broker.mjs'), 'start', '--free-port'], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
@@ -136,7 +137,7 @@ if (k8sEnsured !== undefined) {
   k8sBin = ensured.stdout.trim().split('\n').pop();
 }
 const lanes = concurrency > 1 ? mkdtempSync(path.join(os.tmpdir(), 'infergraph-test-lanes-')) : undefined;
-const laneEnv = lanes === undefined ? {} : { INFERGRAPH_TEST_LANES: lanes, INFERGRAPH_TEST_ALONE: RUN_ALONE.join(',') };
+const laneEnv = lanes === undefined ? {} : { INFERGRAPH_TEST_LANES: lanes, INFERGRAPH_TEST_LANE_COUNT: String(concurrency), INFERGRAPH_TEST_ALONE: RUN_ALONE.join(',') };
 const result = spawnSync(
   process.execPath,
   ['--enable-source-maps', ...(lanes === undefined ? [] : ['--import', pathToFileURL(path.join(root, 'scripts', 'test-lane.mjs')).href]), path.join(root, 'scripts', 'run-test-files.mjs'), String(concurrency), ...files],

@@ -2,10 +2,14 @@
 // (TEST_CONCURRENCY > 1). A file named in INFERGRAPH_TEST_ALONE runs alone: it waits until no other file runs,
 // and no file starts while it runs. Every other file shares the machine. Files whose assertions hold a
 // time window under load (a re-placement within 2 s, a load generator reaching its rate) are named there.
+// Every file also takes a lane number (INFERGRAPH_TEST_LANE, below INFERGRAPH_TEST_LANE_COUNT), which its
+// processes inherit: scripts/lib/free-port.mjs gives each lane ports of its own, so a port one file picked
+// for a process that binds later is never taken by the file beside it.
 //
 // The lanes are files in INFERGRAPH_TEST_LANES (a directory the run owns): `shared-<pid>` for each file that
-// shares, and the directory `alone` (mkdir is atomic) holding `pid` for the one that runs alone. A process
-// that died without removing its entry (kill -9) is recognised by its pid and ignored.
+// shares, the directory `alone` (mkdir is atomic) holding `pid` for the one that runs alone, and a directory
+// `lane-<n>` holding `pid` for each lane number taken. A process that died without removing its entry
+// (kill -9) is recognised by its pid and ignored.
 import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -14,9 +18,8 @@ import { pidAlive } from './lib/go-build.mjs';
 
 const POLL_MS = 200;
 
-/** The pid that runs alone now, or undefined (an entry of a dead process is removed). */
-function aloneHolder(dir) {
-  const lock = path.join(dir, 'alone');
+/** The pid holding the lock directory `lock` now, or undefined (an entry of a dead process is removed). */
+function lockHolder(lock) {
   let pid;
   try {
     pid = Number.parseInt(readFileSync(path.join(lock, 'pid'), 'utf8'), 10);
@@ -34,6 +37,22 @@ function aloneHolder(dir) {
   rmSync(lock, { recursive: true, force: true });
   return undefined;
 }
+
+/** Makes the lock directory `lock` with this process's pid in it; false when another holds it. */
+function tryLock(lock) {
+  try {
+    mkdirSync(lock);
+  } catch (err) {
+    if (err.code !== 'EEXIST') throw err;
+    lockHolder(lock); // clears the entry of a holder that died
+    return false;
+  }
+  writeFileSync(path.join(lock, 'pid'), String(process.pid));
+  process.on('exit', () => rmSync(lock, { recursive: true, force: true }));
+  return true;
+}
+
+const aloneHolder = (dir) => lockHolder(path.join(dir, 'alone'));
 
 function othersSharing(dir) {
   let n = 0;
@@ -61,21 +80,20 @@ async function share(dir) {
 }
 
 async function runAlone(dir) {
-  const lock = path.join(dir, 'alone');
-  for (;;) {
-    try {
-      mkdirSync(lock);
-      writeFileSync(path.join(lock, 'pid'), String(process.pid));
-      break;
-    } catch (err) {
-      if (err.code !== 'EEXIST') throw err;
-      aloneHolder(dir); // clears the entry of a holder that died
-      await sleep(POLL_MS);
-    }
-  }
-  process.on('exit', () => rmSync(lock, { recursive: true, force: true }));
+  while (!tryLock(path.join(dir, 'alone'))) await sleep(POLL_MS);
   // No new file starts now; wait for those already running to end.
   while (othersSharing(dir) > 0) await sleep(POLL_MS);
+}
+
+/** The lowest lane number free now (no more files run at once than there are lanes; one that just ended may
+ * not have removed its entry yet). */
+async function takeLane(dir, count) {
+  for (;;) {
+    for (let n = 0; n < count; n++) {
+      if (tryLock(path.join(dir, `lane-${n}`))) return n;
+    }
+    await sleep(POLL_MS);
+  }
 }
 
 const dir = process.env.INFERGRAPH_TEST_LANES;
@@ -87,4 +105,6 @@ if (dir && isMainThread && process.env.NODE_TEST_CONTEXT && /\.(test|spec)\.js$/
   const alone = (process.env.INFERGRAPH_TEST_ALONE ?? '').split(',').includes(path.basename(file));
   if (alone) await runAlone(dir);
   else await share(dir);
+  const count = Number(process.env.INFERGRAPH_TEST_LANE_COUNT);
+  if (Number.isInteger(count) && count > 1) process.env.INFERGRAPH_TEST_LANE = String(await takeLane(dir, count));
 }

@@ -7,9 +7,9 @@ import { spawn } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
-import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freePorts } from '../lib/free-port.mjs';
 import { ensureK8sTools } from './tools.mjs';
 
 const SERVICE_CIDR = '10.0.0.0/24';
@@ -43,20 +43,6 @@ function logTail(file, lines = 30) {
   } catch {
     return '(no log)';
   }
-}
-
-/** Free loopback ports: all bound at once (so they differ), then released. */
-async function freePorts(count) {
-  const servers = await Promise.all(
-    Array.from({ length: count }, () => new Promise((resolve, reject) => {
-      const s = net.createServer();
-      s.once('error', reject);
-      s.listen(0, '127.0.0.1', () => resolve(s));
-    })),
-  );
-  const ports = servers.map((s) => s.address().port);
-  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
-  return ports;
 }
 
 function openssl(dir, args) {

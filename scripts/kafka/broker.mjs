@@ -1,8 +1,8 @@
 // A real single-node Apache Kafka broker (KRaft) for development and tests, no Docker:
 //   node scripts/kafka/broker.mjs start               fetch Kafka from Maven Central (once), format, start on
 //                                                      KAFKA_PORT (default 19092), wait; reuses one already there
-//   node scripts/kafka/broker.mjs start --free-port   the same on two ports the OS picks (tests: never collides
-//                                                      with a developer's broker on 19092)
+//   node scripts/kafka/broker.mjs start --free-port   the same on two free ports (tests: never collides with a
+//                                                      developer's broker on 19092; scripts/lib/free-port.mjs)
 //   node scripts/kafka/broker.mjs stop [--port N]    stop the broker this script started on N (default KAFKA_PORT)
 //   node scripts/kafka/broker.mjs resume --port N    start again a broker of this script that stopped or was killed
 //                                                      on N, with its config and data as they are (fault tests)
@@ -14,6 +14,7 @@ import { existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, sta
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freePorts } from '../lib/free-port.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..', '..');
@@ -30,18 +31,6 @@ function stateDir(port) {
 function option(name) {
   const i = process.argv.indexOf(name);
   return i < 0 ? undefined : process.argv[i + 1];
-}
-
-/** A port nobody listens on now, picked by the OS on loopback. */
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 function fetchKafka() {
@@ -88,13 +77,10 @@ async function start(freePortWanted) {
     await launch(port, port + 1);
     return;
   }
-  // Ports the OS picked can be taken by another process before the broker binds them (tests start many
-  // servers at once): a broker that fails to bind is stopped, its state removed, and started again on new ports.
+  // Picked ports can still be taken by another process before the broker binds them (a developer's server):
+  // a broker that fails to bind is stopped, its state removed, and started again on new ports.
   for (let attempt = 1; ; attempt++) {
-    const port = await freePort();
-    let controllerPort;
-    do controllerPort = await freePort();
-    while (controllerPort === port);
+    const [port, controllerPort] = await freePorts(2);
     try {
       await launch(port, controllerPort);
       return;

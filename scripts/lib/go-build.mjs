@@ -1,7 +1,7 @@
 // What every script that builds a test tool from the Go module proxy needs: the cache root outside the clone,
 // a build lock per cache directory, a reproducible Go environment and commands run into a build log.
 import { spawn } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, linkSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -26,14 +26,22 @@ export function pidAlive(pid) {
 export async function withBuildLock(dir, log, fn) {
   const lock = path.join(dir, '.lock');
   for (let waited = false; ;) {
+    // The pid is written first and the lock made by a hard link to it, so a lock never exists without its
+    // holder's pid (a reader of a half-written lock would take it over).
+    const mine = `${lock}.${process.pid}`;
+    writeFileSync(mine, String(process.pid));
     try {
-      const fd = openSync(lock, 'wx');
-      writeSync(fd, String(process.pid));
-      closeSync(fd);
+      linkSync(mine, lock);
       break;
     } catch (err) {
       if (err.code !== 'EEXIST') throw err;
-      const holder = Number.parseInt(readFileSync(lock, 'utf8'), 10);
+      let holder;
+      try {
+        holder = Number.parseInt(readFileSync(lock, 'utf8'), 10);
+      } catch (readErr) {
+        if (readErr.code === 'ENOENT') continue; // released meanwhile
+        throw readErr;
+      }
       if (!Number.isInteger(holder) || !pidAlive(holder)) {
         rmSync(lock, { force: true });
         continue;
@@ -43,6 +51,8 @@ export async function withBuildLock(dir, log, fn) {
         log(`waiting for the build held by pid ${holder} (${lock})`);
       }
       await new Promise((r) => setTimeout(r, 1000));
+    } finally {
+      rmSync(mine, { force: true });
     }
   }
   try {

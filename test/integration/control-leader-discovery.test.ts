@@ -1,22 +1,13 @@
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
 import { after, describe, it } from 'node:test';
 import type { CatalogueMessage } from '@infergraph/protocol';
 import { ControlClient, ControlServer } from '@infergraph/transport-grpc';
+import { freePort } from '../support/free-port';
 
 // How workers and gateways find the leading controller behind the chart's headless Service: its name
 // resolves to every Ready controller pod (the leader and a Ready standby), and only the leader listens on the
 // control port. Real parts: grpc-js channels and servers on loopback; the DNS answer is given as grpc-js's
 // `ipv4:` target (the same address list a headless Service's name resolves to, the same pick_first policy).
-
-const freePort = (): Promise<number> =>
-  new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
 
 /** A controller's control plane that answers every catalogue watch with its own epoch. */
 async function controlPlane(epoch: string, port: number): Promise<ControlServer> {

@@ -1,6 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
+import { freePort } from './free-port';
 import { repoPath } from './repo';
+
+export { freePort, freeStartClusterControlPort } from './free-port';
 
 export interface RunningGateway {
   readonly baseUrl: string;
@@ -104,44 +106,3 @@ export async function request(
   return { status: res.status, headers: res.headers, body: parsed, raw };
 }
 
-/** A TCP port free on loopback right now (the gRPC server cannot report an ephemeral one back). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-/** Whether `port` can be bound on loopback right now. */
-function canBind(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.once('error', () => resolve(false));
-    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
-  });
-}
-
-/**
- * A base port for scripts that derive ports from one (`npm run start:cluster`: CONTROL_PORT, the workers at
- * +1..+3 and their metrics at +101..+103): every `base + offset` free right now, below Linux's ephemeral range
- * (32768 and up), where the kernel hands out ports to outgoing connections that a random pick could collide with.
- */
-async function freePortBlock(offsets: readonly number[]): Promise<number> {
-  const span = Math.max(...offsets);
-  for (let attempt = 0; attempt < 200; attempt++) {
-    const base = 20_000 + Math.floor(Math.random() * (32_768 - 20_000 - span));
-    const free = await Promise.all(offsets.map((o) => canBind(base + o)));
-    if (free.every(Boolean)) return base;
-  }
-  throw new Error(`no free block of ports at offsets ${offsets.join(', ')} between 20000 and 32767`);
-}
-
-/** `npm run start:cluster`'s ports from CONTROL_PORT: the control plane, three workers, their metrics ports. */
-export function freeStartClusterControlPort(): Promise<number> {
-  return freePortBlock([0, 1, 2, 3, 101, 102, 103]);
-}

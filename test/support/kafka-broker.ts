@@ -11,7 +11,7 @@ export function brokerScript(...args: string[]): string {
   return r.stdout.split('\n').map((l) => l.trim()).filter((l) => /^[\w.-]+:\d+$/.test(l)).pop() ?? '';
 }
 
-/** A throwaway broker on ports the OS picks: its bootstrap address. */
+/** A throwaway broker on two free ports (scripts/lib/free-port.mjs): its bootstrap address. */
 export function startFreePortBroker(): string {
   const address = brokerScript('start', '--free-port');
   if (address === '') throw new Error('scripts/kafka/broker.mjs start --free-port printed no address');
