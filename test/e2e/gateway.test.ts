@@ -181,10 +181,16 @@ describe('REST gateway (Open Inference Protocol V2)', () => {
       assertGolden(res, g, 'label', 'probabilities');
     });
 
-    it('digits MLP with 1024-unit hidden layers', async () => {
+    it('digits MLP with 1024-unit hidden layers, its 4.5 MB model run in a model thread (MODEL_THREADS=auto)', async () => {
       const g = golden('digits-mlp');
       const res = await infer(gw, 'digits', { inputs: [{ name: 'pixels', shape: [g.rows.length, 64], datatype: 'FP32', data: g.rows }] });
       assertGolden(res, g, 'label', 'probabilities');
+      // The small models of the other graphs run on the event loop: only the digits sessions are in the thread.
+      const metrics = (await request(gw, 'GET', '/metrics')).raw.toString('utf8');
+      const inThreads = [...metrics.matchAll(/^infergraph_model_thread_sessions\{[^}]*\} (\d+)$/gm)].map((m) => Number(m[1]));
+      assert.equal(inThreads.length, 1, `one model thread by default:\n${metrics.split('\n').filter((l) => l.includes('model_thread')).join('\n')}`);
+      // graphs/digits-batched.yaml and the fixture digits graph share one session of the same model.
+      assert.equal(inThreads[0], 1, 'sessions in the model thread');
     });
   });
 

@@ -148,6 +148,40 @@ describe('model sessions in model threads', () => {
     }
   });
 
+  it('with threadsFor large, holds the sessions of models from largeModelBytes up in a model thread and runs smaller ones on the caller\'s thread', async () => {
+    const digitsBytes = readFileSync(repoPath('models', 'digits-mlp', '1', 'model.onnx'));
+    const irisBytes = readFileSync(repoPath('models', 'iris-logreg', '1', 'model.onnx'));
+    const loader = new OnnxModelLoader({ modelThreads: 1, threadsFor: 'large', largeModelBytes: 1024 * 1024 });
+    const reference = new OnnxModelLoader();
+    try {
+      // Some models go to the thread, not all: loads still take their turn on the caller's loop.
+      assert.equal(loader.opensOffLoop, false);
+      const iris = await loader.load('iris-logreg', new Uint8Array(irisBytes), {});
+      assert.equal((iris as Partial<ThreadedModelSession>).threadId, undefined, `a ${irisBytes.length}-byte model runs on the caller's thread`);
+      assert.deepEqual(loader.threadStats().map((t) => t.sessions), [0]);
+      const digits = (await loader.load('digits-mlp', new Uint8Array(digitsBytes), {})) as ThreadedModelSession;
+      assert.ok(digits.threadId > 0, `a ${digitsBytes.length}-byte model runs in a model thread`);
+      assert.deepEqual(loader.threadStats().map((t) => t.sessions), [1]);
+      const digitsOnLoop = await reference.load('digits-mlp', new Uint8Array(digitsBytes), {});
+      const feeds = feedsFor(digitsOnLoop.inputs, 4);
+      assert.deepEqual(plain(await digits.run(feeds)), plain(await digitsOnLoop.run(feeds)));
+      // The bound is the model's size: with it above the digits MLP, that model stays on the caller's thread.
+      const higher = new OnnxModelLoader({ modelThreads: 1, threadsFor: 'large', largeModelBytes: digitsBytes.length + 1 });
+      try {
+        const kept = await higher.load('digits-mlp', new Uint8Array(digitsBytes), {});
+        assert.equal((kept as Partial<ThreadedModelSession>).threadId, undefined);
+        assert.deepEqual(higher.threadStats().map((t) => t.sessions), [0]);
+      } finally {
+        await higher.close();
+      }
+      await loader.release(digits);
+      assert.deepEqual(loader.threadStats().map((t) => t.sessions), [0]);
+    } finally {
+      await reference.close();
+      await loader.close();
+    }
+  });
+
   it('opens at low priority and leaves no thread low after, onnxruntime\'s intra-op threads included', { skip: !priorityIsRestorable() && 'this process may not raise a thread\'s priority back (no CAP_SYS_NICE)' }, async () => {
     const loader = new OnnxModelLoader({ modelThreads: 1 });
     try {

@@ -4,7 +4,7 @@ import { GraphInferenceService, GraphRegistry, PathPolicy, RolloutManager, stopO
 import { KafkaClient, lagSamples } from '@infergraph/transport-kafka';
 import { OnnxModelLoader } from '@infergraph/runtime-onnx';
 import { ModelStore } from '@infergraph/model-store';
-import { GATEWAY_CONFIG, type GatewayConfig } from './config/gateway.config';
+import { AUTO_MODEL_THREADS, GATEWAY_CONFIG, type GatewayConfig } from './config/gateway.config';
 import { CatalogueFollowerService } from './graphs/catalogue-follower.service';
 import { GraphLoadingService } from './graphs/graph-loading.service';
 import { KAFKA_CLIENT, KafkaStreamService, NODE_BUSES } from './graphs/kafka-stream.service';
@@ -36,7 +36,19 @@ export class AppModule {
       providers: [
         { provide: GATEWAY_CONFIG, useValue: config },
         { provide: RawHttpRoutes, useValue: rawRoutes },
-        { provide: OnnxModelLoader, useFactory: () => new OnnxModelLoader({ modelThreads: config.modelThreads, onThreadExit: stopOnModelThreadExit(new Logger('models')) }) },
+        // Sessions in model threads (MODEL_THREADS): by default (`auto`) those of large models, whose runs then
+        // overlap the reading and answering of other requests; small models run on the event loop, where a run
+        // costs less than the hop to a thread.
+        {
+          provide: OnnxModelLoader,
+          useFactory: () =>
+            new OnnxModelLoader({
+              modelThreads: config.modelThreads === 'auto' ? AUTO_MODEL_THREADS : config.modelThreads,
+              threadsFor: config.modelThreads === 'auto' ? 'large' : 'all',
+              largeModelBytes: config.modelThreadMinBytes,
+              onThreadExit: stopOnModelThreadExit(new Logger('models')),
+            }),
+        },
         { provide: ModelStore, useFactory: () => new ModelStore({ settings: config.modelStore, logger: new Logger('models') }) },
         {
           provide: KAFKA_CLIENT,
@@ -71,8 +83,9 @@ export class AppModule {
         KafkaStreamService,
         {
           provide: EngineMetrics,
-          useFactory: (registry: GraphRegistry, kafka: KafkaStreamService, buses: GatewayNodeBuses) => {
+          useFactory: (registry: GraphRegistry, kafka: KafkaStreamService, buses: GatewayNodeBuses, loader: OnnxModelLoader) => {
             const metrics = new EngineMetrics('gateway').observe(registry.events);
+            metrics.modelThreadSessionsFrom(() => loader.threadStats());
             // One whole-graph call counts once: calls per request show how often the graph crossed to workers.
             metrics.counterFrom('infergraph_node_bus_calls_total', 'Calls sent to workers over the node bus (node calls, and whole-graph calls of chain graphs).', () => buses.graphs.stats().calls);
             metrics.gaugeFrom('infergraph_node_bus_calls_pending', 'Calls over the node bus waiting for their answer.', () => buses.graphs.stats().pending);
@@ -85,7 +98,7 @@ export class AppModule {
             metrics.gaugeFrom('infergraph_kafka_node_calls_pending', 'Node calls over Kafka waiting for their answer.', () => kafka.status().nodeCalls?.pending ?? 0);
             return metrics;
           },
-          inject: [GraphRegistry, KafkaStreamService, NODE_BUSES],
+          inject: [GraphRegistry, KafkaStreamService, NODE_BUSES, OnnxModelLoader],
         },
         GraphLoadingService,
         LiveStatsService,

@@ -58,9 +58,7 @@ export class WorkerModule {
           useFactory: (registry: GraphRegistry, serving: NodeServingService, loader: OnnxModelLoader) => {
             const metrics = new EngineMetrics('worker').observe(registry.events);
             metrics.gaugesFrom('infergraph_node_requests_in_flight', 'Node calls this worker is serving now.', ['graph', 'node'], () => serving.inference.inFlightByNode());
-            metrics.gaugesFrom('infergraph_model_thread_sessions', 'Model sessions each model thread holds (MODEL_THREADS); sessions on the event loop are not counted.', ['thread'], () =>
-              loader.threadStats().map((t) => [{ thread: String(t.threadId) }, t.sessions] as const),
-            );
+            metrics.modelThreadSessionsFrom(() => loader.threadStats());
             metrics.consumerLagFrom(() => serving.kafkaLag());
             return metrics;
           },

@@ -134,8 +134,8 @@ export interface ModelThreadsOptions {
  * the calling thread: a 4.5 MB model blocks for 4–35 ms to open, and every run blocks for its inference. In
  * model threads neither touches the event loop that serves requests and sends heartbeats, a model that opens
  * never delays the models of other threads, and runs of models in different threads use different cores.
- * The price is a structured-clone hop per batch of calls (tens of µs); processes whose latency matters more
- * than their loading (a standalone gateway) keep sessions on their own thread instead.
+ * The price is a structured-clone hop per batch of calls (tens of µs), more than a small model's whole run:
+ * processes keep such sessions on their own thread (OnnxModelLoaderOptions.threadsFor).
  */
 export class ModelThreads {
   private readonly threads: ModelThread[] = [];

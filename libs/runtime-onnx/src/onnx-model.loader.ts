@@ -40,12 +40,24 @@ export interface OnnxModelLoaderOptions {
   /** A model thread failed or exited: its sessions are gone. */
   readonly onThreadExit?: (why: string) => void;
   /**
-   * Which sessions the model threads hold: `all` (the default), or `while-serving`: those opened while the
-   * process serves calls (as `servingWhen` tells), where opening on the event loop would stall the calls;
-   * sessions opened while it serves none open and run on the caller's thread, where a run costs least.
+   * Which sessions the model threads hold: `all` (the default); `while-serving`: those opened while the
+   * process serves calls (as `servingWhen` tells), where opening on the event loop would stall the calls,
+   * sessions opened while it serves none opening and running on the caller's thread, where a run costs least;
+   * `large`: those of models of at least `largeModelBytes`, whose runs are long enough that running them
+   * beside the event loop's other work (reading, decoding, answering requests) gains more than the thread
+   * hop costs, the others on the caller's thread.
    */
-  readonly threadsFor?: 'all' | 'while-serving';
+  readonly threadsFor?: 'all' | 'while-serving' | 'large';
+  /** With `threadsFor: 'large'`: the smallest model, in bytes, a model thread holds (default 1 MiB). */
+  readonly largeModelBytes?: number;
 }
+
+/**
+ * The size from which a model's session goes to a model thread with `threadsFor: 'large'`. Measured on the
+ * bench's two models (docs/decisions.md): the 4.5 MB digits MLP answers 1.3× the requests a second in a thread
+ * (its run is ~0.25 ms), the 1 KB iris regression loses a third (its run is a few µs, less than the hop).
+ */
+export const DEFAULT_LARGE_MODEL_BYTES = 1024 * 1024;
 
 /**
  * onnxruntime-node behind the ModelLoader port. One InferenceSession per distinct model content and
@@ -64,9 +76,24 @@ export class OnnxModelLoader implements ModelLoader {
     this.threads = modelThreads > 0 ? new ModelThreads({ maxThreads: modelThreads, ...(options.onThreadExit === undefined ? {} : { onThreadExit: options.onThreadExit }) }) : undefined;
   }
 
-  /** A session opened now goes to a model thread, never touching the caller's event loop. */
+  /** Every session opened now goes to a model thread, never touching the caller's event loop. */
   get opensOffLoop(): boolean {
-    return this.threads !== undefined && (this.options.threadsFor !== 'while-serving' || this.serving());
+    if (this.threads === undefined) return false;
+    switch (this.options.threadsFor ?? 'all') {
+      case 'all':
+        return true;
+      case 'while-serving':
+        return this.serving();
+      case 'large':
+        return false; // only some: those of large models
+    }
+  }
+
+  /** Whether a session of the model `bytes` opens in a model thread now. */
+  private opensInThread(bytes: Uint8Array): boolean {
+    if (this.threads === undefined) return false;
+    if (this.options.threadsFor === 'large') return bytes.byteLength >= (this.options.largeModelBytes ?? DEFAULT_LARGE_MODEL_BYTES);
+    return this.opensOffLoop;
   }
 
   /** With `threadsFor: 'while-serving'`: tells whether the process serves calls now. */
@@ -84,7 +111,7 @@ export class OnnxModelLoader implements ModelLoader {
     const cacheKey = `${key}|${options.intraOpThreads ?? ''}|${preferGpu ? 'gpu' : 'cpu'}`;
     let cached = this.sessions.get(cacheKey);
     if (cached === undefined) {
-      const session: Promise<HeldSession> = this.threads !== undefined && this.opensOffLoop ? this.threads.open(bytes, options, preferGpu) : createSession(bytes, options, preferGpu);
+      const session: Promise<HeldSession> = this.threads !== undefined && this.opensInThread(bytes) ? this.threads.open(bytes, options, preferGpu) : createSession(bytes, options, preferGpu);
       cached = { session, users: 0 };
       this.sessions.set(cacheKey, cached);
       session.then(

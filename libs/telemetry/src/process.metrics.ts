@@ -49,6 +49,13 @@ export class ProcessMetrics {
     this.gaugesFrom('infergraph_kafka_consumer_lag', 'Records behind the end of each consumed partition, as of the latest fetch.', ['group', 'topic', 'partition'], read);
   }
 
+  /** `infergraph_model_thread_sessions{thread}`: the sessions each model thread holds, read at scrape time. */
+  modelThreadSessionsFrom(read: () => Iterable<{ readonly threadId: number; readonly sessions: number }>): void {
+    this.gaugesFrom('infergraph_model_thread_sessions', 'Model sessions each model thread holds (MODEL_THREADS); sessions on the event loop are not counted.', ['thread'], () =>
+      [...read()].map((t) => [{ thread: String(t.threadId) }, t.sessions] as const),
+    );
+  }
+
   /** A counter read at scrape time from a monotonic source. */
   counterFrom(name: string, help: string, read: () => number): void {
     new Counter({

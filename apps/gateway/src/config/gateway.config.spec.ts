@@ -102,3 +102,25 @@ describe('gateway configuration: KAFKA_SESSION_TIMEOUT_MS', () => {
     for (const bad of ['5999', '300001', '7.5', 'soon']) assert.throws(() => loadGatewayConfig({ KAFKA_SESSION_TIMEOUT_MS: bad }, dir), /KAFKA_SESSION_TIMEOUT_MS/, bad);
   });
 });
+
+describe('gateway configuration: MODEL_THREADS and MODEL_THREAD_MIN_BYTES', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'infergraph-gw-config-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('puts models of 1 MiB and more in a model thread by default, and keeps what is set', () => {
+    const defaults = loadGatewayConfig({}, dir);
+    assert.equal(defaults.modelThreads, 'auto');
+    assert.equal(defaults.modelThreadMinBytes, 1024 * 1024);
+    const set = loadGatewayConfig({ MODEL_THREADS: '3', MODEL_THREAD_MIN_BYTES: '65536' }, dir);
+    assert.equal(set.modelThreads, 3);
+    assert.equal(set.modelThreadMinBytes, 65536);
+    assert.equal(loadGatewayConfig({ MODEL_THREADS: '0' }, dir).modelThreads, 0);
+  });
+
+  it('refuses a thread count that is not auto or a whole number, and a size below one byte, naming the variable', () => {
+    assert.throws(() => loadGatewayConfig({ MODEL_THREADS: 'many' }, dir), /MODEL_THREADS/);
+    assert.throws(() => loadGatewayConfig({ MODEL_THREADS: '-1' }, dir), /MODEL_THREADS/);
+    assert.throws(() => loadGatewayConfig({ MODEL_THREAD_MIN_BYTES: '0' }, dir), /MODEL_THREAD_MIN_BYTES/);
+    assert.throws(() => loadGatewayConfig({ MODEL_THREAD_MIN_BYTES: '1.5' }, dir), /MODEL_THREAD_MIN_BYTES/);
+  });
+});

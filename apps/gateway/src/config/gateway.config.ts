@@ -6,8 +6,12 @@ import { secretFromEnv, type SecretDigest } from '@infergraph/protocol';
 import type { PredictAuthSettings } from '../auth/predict-authenticator';
 import { listOf, parseEnvironment } from '@infergraph/engine';
 import { DEFAULT_LINGER_MS, DEFAULT_SESSION_TIMEOUT_MS } from '@infergraph/transport-kafka';
+import { DEFAULT_LARGE_MODEL_BYTES } from '@infergraph/runtime-onnx';
 import { telemetryEnvShape, telemetrySettingsOf, type TelemetrySettings } from '@infergraph/telemetry';
 import { modelStoreEnvShape, modelStoreSettingsOf, type ModelStoreSettings } from '@infergraph/model-store';
+
+/** Model threads of MODEL_THREADS=auto: one, for the few large models a gateway serves beside its small ones. */
+export const AUTO_MODEL_THREADS = 1;
 
 const envSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(8080),
@@ -18,8 +22,12 @@ const envSchema = z.object({
   /** Directories (comma-separated) graphs may point into besides GRAPHS_DIR; default: the working directory. */
   MODEL_ROOTS: z.string().default('.'),
   BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).default(16 * 1024 * 1024),
-  /** Model sessions open and run in up to this many threads; 0 (default): on the event loop, the fastest path. */
-  MODEL_THREADS: z.coerce.number().int().min(0).max(256).default(0),
+  /**
+   * Model sessions open and run in up to this many threads; 0: on the event loop; auto (default): models of
+   * at least MODEL_THREAD_MIN_BYTES in one model thread, smaller ones on the event loop, the fastest path for them.
+   */
+  MODEL_THREADS: z.union([z.literal('auto'), z.coerce.number().int().min(0).max(256)]).default('auto'),
+  MODEL_THREAD_MIN_BYTES: z.coerce.number().int().min(1).default(DEFAULT_LARGE_MODEL_BYTES),
   /** PEM certificate and key: REST and V2 gRPC serve TLS, re-reading renewed files every TLS_RELOAD_MS. */
   TLS_CERT: z.string().default(''),
   TLS_KEY: z.string().default(''),
@@ -75,8 +83,13 @@ export interface GatewayConfig {
   /** MODEL_ROOTS (absolute): with every GRAPHS_DIR entry, where graphs' models, modules and references may be. */
   readonly modelRoots: readonly string[];
   readonly bodyLimitBytes: number;
-  /** MODEL_THREADS: most model threads holding sessions off the event loop; 0: sessions on it (default). */
-  readonly modelThreads: number;
+  /**
+   * MODEL_THREADS: most model threads holding sessions off the event loop; 0: sessions on it; `auto`:
+   * AUTO_MODEL_THREADS threads holding the sessions of models of at least `modelThreadMinBytes`.
+   */
+  readonly modelThreads: number | 'auto';
+  /** MODEL_THREAD_MIN_BYTES: with MODEL_THREADS=auto, the smallest model a model thread holds. */
+  readonly modelThreadMinBytes: number;
   /** TLS_CERT and TLS_KEY (absolute), and how often renewed files are looked for; undefined: plain text. */
   readonly tls: { readonly certFile: string; readonly keyFile: string; readonly reloadMs: number } | undefined;
   /** MAX_ROWS: rows one request may carry where its graph sets no spec.maxRows (413 beyond). */
@@ -195,6 +208,7 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env, cwd = pr
     modelRoots: Object.freeze(listOf(e.MODEL_ROOTS).map((d) => path.resolve(cwd, d))),
     bodyLimitBytes: e.BODY_LIMIT_BYTES,
     modelThreads: e.MODEL_THREADS,
+    modelThreadMinBytes: e.MODEL_THREAD_MIN_BYTES,
     maxRows: e.MAX_ROWS,
     tls: e.TLS_CERT === '' ? undefined : Object.freeze({ certFile: path.resolve(cwd, e.TLS_CERT), keyFile: path.resolve(cwd, e.TLS_KEY), reloadMs: e.TLS_RELOAD_MS }),
     http: Object.freeze({
