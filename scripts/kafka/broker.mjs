@@ -6,20 +6,25 @@
 //   node scripts/kafka/broker.mjs stop [--port N]    stop the broker this script started on N (default KAFKA_PORT)
 //   node scripts/kafka/broker.mjs resume --port N    start again a broker of this script that stopped or was killed
 //                                                      on N, with its config and data as they are (fault tests)
-// Prints the bootstrap address. Everything lives in .cache/kafka (git-ignored): the jars once, and per broker its
-// own state directory (the default port keeps the top-level one, as before), so brokers run side by side.
+// Prints the bootstrap address. The jars are fetched once per machine into $INFERGRAPH_CACHE_DIR (default
+// ~/.cache/infergraph)/kafka-<pom hash>/libs, shared by every clone; each broker's state lives in the clone's
+// .cache/kafka (git-ignored), a directory per broker (the default port keeps the top-level one, as before), so
+// brokers run side by side.
 import { execFileSync, spawn } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createHash, randomUUID } from 'node:crypto';
+import { existsSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePorts } from '../lib/free-port.mjs';
+import { cacheRoot } from '../lib/go-build.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..', '..');
 const cache = path.join(root, '.cache', 'kafka');
-const libs = path.join(cache, 'libs');
+// Named after the pom's content: a change of Kafka version fetches into a directory of its own.
+const pom = path.join(here, 'pom.xml');
+const libs = path.join(cacheRoot(), `kafka-${createHash('sha256').update(readFileSync(pom)).digest('hex').slice(0, 12)}`, 'libs');
 const DEFAULT_PORT = 19092;
 const log = (m) => console.error(`[kafka] ${m}`);
 
@@ -34,10 +39,24 @@ function option(name) {
 }
 
 function fetchKafka() {
-  if (existsSync(libs) && readdirSync(libs).some((f) => f.startsWith('kafka_2.13-'))) return;
-  log('fetching Apache Kafka 3.9.1 from Maven Central (once)…');
-  mkdirSync(cache, { recursive: true });
-  execFileSync('mvn', ['-q', '-B', '-Dstyle.color=never', '-f', path.join(here, 'pom.xml'), 'dependency:copy-dependencies', `-DoutputDirectory=${libs}`], { stdio: ['ignore', 2, 2] });
+  if (existsSync(libs)) return;
+  log(`fetching Apache Kafka 3.9.1 from Maven Central into ${libs} (once per machine)…`);
+  // Into a directory of this process, then renamed: the libs directory is either whole or absent, and a
+  // clone fetching beside another (two CI runs) keeps whichever finished first.
+  const partial = `${libs}.partial-${process.pid}`;
+  rmSync(partial, { recursive: true, force: true });
+  mkdirSync(path.dirname(libs), { recursive: true });
+  try {
+    execFileSync('mvn', ['-q', '-B', '-Dstyle.color=never', '-f', pom, 'dependency:copy-dependencies', `-DoutputDirectory=${partial}`], { stdio: ['ignore', 2, 2] });
+    if (!readdirSync(partial).some((f) => f.startsWith('kafka_2.13-'))) throw new Error(`mvn left no kafka_2.13 jar in ${partial}`);
+    try {
+      renameSync(partial, libs);
+    } catch (err) {
+      if (!existsSync(libs)) throw err; // another process renamed its copy first
+    }
+  } finally {
+    rmSync(partial, { recursive: true, force: true });
+  }
 }
 
 function properties(port, controllerPort, data) {
