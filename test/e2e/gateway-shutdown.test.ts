@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { request as httpRequest } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { describe, it } from 'node:test';
+import { goldenRows } from '../support/examples';
 import { request, startGateway } from '../support/gateway.process';
 import { V2GrpcClient } from '../support/grpc-client';
 
@@ -148,6 +149,51 @@ describe('gateway shutdown', () => {
       await exited;
     } finally {
       client.close();
+      await gw.stop();
+    }
+  });
+
+  it('stopped with SIGTERM under constant load on a model held by its model thread, answers every request it took and exits within seconds', async () => {
+    // The 4.5 MB digits MLP: with the default MODEL_THREADS=auto its session lives in the gateway's model thread.
+    const gw = await startGateway({ GRAPHS_DIR: 'test/fixtures/graphs' });
+    try {
+      const metrics = (await request(gw, 'GET', '/metrics')).raw.toString('utf8');
+      assert.match(metrics, /^infergraph_model_thread_sessions\{[^}]*\} 1$/m, 'the digits session is in the model thread');
+      const pixels = goldenRows('digits-mlp')[0] as number[];
+      const body = JSON.stringify({ inputs: [{ name: 'pixels', shape: [1, 64], datatype: 'FP32', data: pixels }] });
+      const statuses = new Map<number, number>();
+      let refusedAfterStop = 0;
+      let stopping = false;
+      // Eight clients, each sending its next request as soon as the last is answered, until the gateway refuses.
+      const client = async (): Promise<void> => {
+        for (;;) {
+          try {
+            const res = await fetch(`${gw.baseUrl}/v2/models/digits/infer`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+            await res.arrayBuffer();
+            statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
+          } catch (err) {
+            if (!stopping) throw err;
+            refusedAfterStop++;
+            return;
+          }
+        }
+      };
+      const clients = Array.from({ length: 8 }, client);
+      await new Promise((r) => setTimeout(r, 1500));
+      const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) => gw.process.once('exit', (code, signal) => resolve({ code, signal })));
+      stopping = true;
+      const stoppedAt = performance.now();
+      gw.process.kill('SIGTERM');
+      await Promise.all(clients);
+      const { code, signal } = await exited;
+      const exitMs = performance.now() - stoppedAt;
+      assert.deepEqual([...statuses.keys()], [200], `every request the gateway took was answered 200: ${JSON.stringify([...statuses])}`);
+      assert.ok((statuses.get(200) ?? 0) > 100, `answered under load: ${statuses.get(200)}`);
+      assert.equal(refusedAfterStop, 8, 'each client stops at a refused new connection, after SIGTERM only');
+      assert.ok(code === 0 || signal === 'SIGTERM', `exit code ${code}, signal ${signal}`);
+      assert.ok(exitMs < 5000, `exited ${exitMs} ms after SIGTERM; the model thread must not hold the process`);
+      assert.doesNotMatch(gw.output(), /model thread \d+ (failed|exited)/, 'the model thread ended with the process, not before it');
+    } finally {
       await gw.stop();
     }
   });
