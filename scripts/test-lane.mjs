@@ -7,52 +7,25 @@
 // for a process that binds later is never taken by the file beside it.
 //
 // The lanes are files in INFERGRAPH_TEST_LANES (a directory the run owns): `shared-<pid>` for each file that
-// shares, the directory `alone` (mkdir is atomic) holding `pid` for the one that runs alone, and a directory
-// `lane-<n>` holding `pid` for each lane number taken. A process that died without removing its entry
-// (kill -9) is recognised by its pid and ignored.
-import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+// shares, the lock `alone` for the one that runs alone, and a lock `lane-<n>` for each lane number taken
+// (scripts/lib/pid-lock.mjs). A process that died without removing its entry (kill -9) is recognised by its
+// pid and ignored.
+import { readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isMainThread } from 'node:worker_threads';
-import { pidAlive } from './lib/go-build.mjs';
+import { pidAlive, pidLockHolder, tryPidLock } from './lib/pid-lock.mjs';
 
 const POLL_MS = 200;
 
-/** The pid holding the lock directory `lock` now, or undefined (an entry of a dead process is removed). */
-function lockHolder(lock) {
-  let pid;
-  try {
-    pid = Number.parseInt(readFileSync(path.join(lock, 'pid'), 'utf8'), 10);
-  } catch (err) {
-    if (err.code !== 'ENOENT') throw err;
-    // Made, its pid not written yet: held. Gone: free.
-    try {
-      readdirSync(lock);
-      return -1;
-    } catch {
-      return undefined;
-    }
-  }
-  if (Number.isInteger(pid) && pidAlive(pid)) return pid;
-  rmSync(lock, { recursive: true, force: true });
-  return undefined;
-}
-
-/** Makes the lock directory `lock` with this process's pid in it; false when another holds it. */
+/** Takes the lock `lock` for this process (false while another holds it) and gives it back at exit. */
 function tryLock(lock) {
-  try {
-    mkdirSync(lock);
-  } catch (err) {
-    if (err.code !== 'EEXIST') throw err;
-    lockHolder(lock); // clears the entry of a holder that died
-    return false;
-  }
-  writeFileSync(path.join(lock, 'pid'), String(process.pid));
-  process.on('exit', () => rmSync(lock, { recursive: true, force: true }));
+  if (!tryPidLock(lock)) return false;
+  process.on('exit', () => rmSync(lock, { force: true }));
   return true;
 }
 
-const aloneHolder = (dir) => lockHolder(path.join(dir, 'alone'));
+const aloneHolder = (dir) => pidLockHolder(path.join(dir, 'alone'));
 
 function othersSharing(dir) {
   let n = 0;

@@ -11,8 +11,15 @@ import net from 'node:net';
 const LOWEST = 20_000;
 const DEFAULT_EPHEMERAL_START = 32_768;
 
-/** The first port of the kernel's ephemeral range (Linux), else the IANA default. */
+let ephemeralStartRead;
+
+/** The first port of the kernel's ephemeral range (Linux; read once), else the IANA default. */
 function ephemeralStart() {
+  ephemeralStartRead ??= readEphemeralStart();
+  return ephemeralStartRead;
+}
+
+function readEphemeralStart() {
   try {
     const first = Number.parseInt(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0] ?? '', 10);
     return Number.isInteger(first) && first > 1024 ? first : DEFAULT_EPHEMERAL_START;

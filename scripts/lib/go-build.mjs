@@ -1,22 +1,14 @@
 // What every script that builds a test tool from the Go module proxy needs: the cache root outside the clone,
 // a build lock per cache directory, a reproducible Go environment and commands run into a build log.
 import { spawn } from 'node:child_process';
-import { closeSync, linkSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { pidLockHolder, tryPidLock } from './pid-lock.mjs';
 
 /** `$INFERGRAPH_CACHE_DIR`, default `~/.cache/infergraph`: tools built once and reused by every clone. */
 export function cacheRoot() {
   return process.env.INFERGRAPH_CACHE_DIR || path.join(os.homedir(), '.cache', 'infergraph');
-}
-
-export function pidAlive(pid) {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return err.code === 'EPERM';
-  }
 }
 
 /**
@@ -25,35 +17,14 @@ export function pidAlive(pid) {
  */
 export async function withBuildLock(dir, log, fn) {
   const lock = path.join(dir, '.lock');
-  for (let waited = false; ;) {
-    // The pid is written first and the lock made by a hard link to it, so a lock never exists without its
-    // holder's pid (a reader of a half-written lock would take it over).
-    const mine = `${lock}.${process.pid}`;
-    writeFileSync(mine, String(process.pid));
-    try {
-      linkSync(mine, lock);
-      break;
-    } catch (err) {
-      if (err.code !== 'EEXIST') throw err;
-      let holder;
-      try {
-        holder = Number.parseInt(readFileSync(lock, 'utf8'), 10);
-      } catch (readErr) {
-        if (readErr.code === 'ENOENT') continue; // released meanwhile
-        throw readErr;
-      }
-      if (!Number.isInteger(holder) || !pidAlive(holder)) {
-        rmSync(lock, { force: true });
-        continue;
-      }
-      if (!waited) {
-        waited = true;
-        log(`waiting for the build held by pid ${holder} (${lock})`);
-      }
-      await new Promise((r) => setTimeout(r, 1000));
-    } finally {
-      rmSync(mine, { force: true });
+  for (let waited = false; !tryPidLock(lock); ) {
+    const holder = pidLockHolder(lock);
+    if (holder === undefined) continue; // released, or its holder died: try again at once
+    if (!waited) {
+      waited = true;
+      log(`waiting for the build held by pid ${holder} (${lock})`);
     }
+    await new Promise((r) => setTimeout(r, 1000));
   }
   try {
     return await fn();
