@@ -10,7 +10,10 @@
 //     on the first node's inputs topic, its answer on that node's outputs, 4 topic hops per request); and
 //     with `nodeCalls: node` (pipeline-per-node), every node call through its own topics (8 hops).
 // Per row: records/s, end-to-end latency p50/p99 per record (the input record's timestamp, set when it is
-// produced, to the output record's timestamp), CPU per record of the relay/gateway and of the worker, peak RSS.
+// produced, to the output record's timestamp), CPU per record of the relay/gateway, of the worker and of this
+// process (the load generator: producer and sink, which share the two cores with the rest), peak RSS.
+// Each row first sends BENCH_KAFKA_WARMUP records (2000; 0: none) untimed, so that the timed phase measures
+// compiled code in every process, not a just-started one's first records.
 // Records are produced as fast as the broker takes them, so that latency includes the backlog's queueing.
 // Then, on the same processes, a paced phase: BENCH_KAFKA_PACED_RATE records/s (500) for BENCH_KAFKA_PACED_S
 // seconds (5; 0 leaves it out), each record's latency from when it was sent, not from a backlog: what one
@@ -71,6 +74,7 @@ const ONLY = (process.env['BENCH_KAFKA_SCENARIOS'] ?? '').split(',').filter((s) 
 const BACKLOG = Number(process.env['BENCH_KAFKA_BACKLOG'] ?? 0);
 const PACED_RATE = Number(process.env['BENCH_KAFKA_PACED_RATE'] ?? 500);
 const PACED_S = Number(process.env['BENCH_KAFKA_PACED_S'] ?? 5);
+const WARMUP = Number(process.env['BENCH_KAFKA_WARMUP'] ?? 2000);
 
 interface Row {
   scenario: ScenarioName;
@@ -81,6 +85,8 @@ interface Row {
   /** CPU per record of the relay or gateway, and of the worker (NaN without one), in microseconds. */
   serverCpuUsPerRecord: number;
   workerCpuUsPerRecord: number;
+  /** CPU per record of this bench process, the load generator (its producer and its sink), in microseconds. */
+  clientCpuUsPerRecord: number;
   peakRssMiB: number;
   /** The paced phase: latency of records sent at PACED_RATE, and how many of them came back. */
   paced?: PacedLatency;
@@ -166,7 +172,7 @@ async function timeThrough(kafka: Kafka, input: string, inputName: string, sink:
   const producer = kafka.producer();
   await producer.connect();
   const messages = payloads(inputName);
-  const cpu0 = { server: cpuSeconds(watched.server), worker: cpuSeconds(watched.worker) };
+  const cpu0 = { server: cpuSeconds(watched.server), worker: cpuSeconds(watched.worker), client: process.cpuUsage() };
   const started = performance.now();
   for (let i = 0; i < messages.length; i += 500) {
     const now = Date.now();
@@ -178,6 +184,7 @@ async function timeThrough(kafka: Kafka, input: string, inputName: string, sink:
   }
   await all;
   const seconds = (performance.now() - started) / 1000;
+  const client = process.cpuUsage(cpu0.client);
   const perRecordUs = (pid: number | undefined, before: number): number => ((cpuSeconds(pid) - before) * 1e6) / RECORDS;
   const result = {
     recordsPerS: RECORDS / seconds,
@@ -185,11 +192,38 @@ async function timeThrough(kafka: Kafka, input: string, inputName: string, sink:
     p99Ms: percentile([...latencies].sort((a, b) => a - b), 99),
     serverCpuUsPerRecord: perRecordUs(watched.server, cpu0.server),
     workerCpuUsPerRecord: perRecordUs(watched.worker, cpu0.worker),
+    clientCpuUsPerRecord: (client.user + client.system) / RECORDS,
     peakRssMiB: peakRssMiB(watched.server) + (watched.worker === undefined ? 0 : peakRssMiB(watched.worker)),
   };
   await producer.disconnect();
   await consumer.disconnect();
   return result;
+}
+
+/**
+ * Untimed: WARMUP records through the relay or gateway before the timed phase (a just-started process answers
+ * its first records before its code is compiled), waiting until the output topic holds their answers.
+ */
+async function warmUp(kafka: Kafka, input: string, inputName: string, sink: string): Promise<void> {
+  if (WARMUP <= 0) return;
+  const producer = kafka.producer();
+  await producer.connect();
+  const messages = payloads(inputName)
+    .slice(0, WARMUP)
+    .map((m) => ({ key: m.key, value: m.value.replace(/"id":"b-/, '"id":"warm-'), headers: { 'x-request-id': m.id.replace(/^b-/, 'warm-') } }));
+  for (let i = 0; i < messages.length; i += 500) await producer.send({ topic: input, acks: -1, messages: messages.slice(i, i + 500) });
+  await producer.disconnect();
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    for (const deadline = Date.now() + 60_000; ; await new Promise((r) => setTimeout(r, 100))) {
+      const answered = (await admin.fetchTopicOffsets(sink)).reduce((n, o) => n + Number(o.high), 0);
+      if (answered >= messages.length) return;
+      if (Date.now() > deadline) throw new Error(`warm-up: ${answered} of ${messages.length} records answered on ${sink} after 60 s`);
+    }
+  } finally {
+    await admin.disconnect();
+  }
 }
 
 /**
@@ -245,6 +279,7 @@ async function runScenario(group: ProcessGroup, kafka: Kafka, brokers: string[],
       const relay = group.spawn('relay', process.execPath, [path.join(__dirname, 'support', s.relay ?? 'kafka-relay.runner.js'), brokers.join(','), a, b, `${run}.relay`, String(partitions)], { cwd: repoPath() });
       children.push(relay);
       await relay.waitFor(/relaying/, 60_000);
+      await warmUp(kafka, a, 'features', b);
       const row = await timeThrough(kafka, a, 'features', b, `${run}.sink`, { server: relay.child.pid });
       return PACED_S > 0 ? { ...row, paced: await pacedThrough(kafka, a, 'features', b, `${run}.paced`) } : row;
     }
@@ -261,6 +296,7 @@ async function runScenario(group: ProcessGroup, kafka: Kafka, brokers: string[],
     await gw.waitFor(new RegExp(`streaming ${inputs.replace(/\./g, '\\.')}`), 60_000);
     if (s.graph.worker) await gw.waitFor(/awaiting node outputs on/, 60_000);
     const outputs = `${run}.${s.graph.name}.outputs`;
+    await warmUp(kafka, inputs, s.graph.input, outputs);
     const row = await timeThrough(kafka, inputs, s.graph.input, outputs, `${run}.sink`, { server: gw.child.pid, worker: worker?.child.pid });
     return PACED_S > 0 ? { ...row, paced: await pacedThrough(kafka, inputs, s.graph.input, outputs, `${run}.paced`) } : row;
   } finally {
@@ -357,11 +393,11 @@ async function main(): Promise<void> {
   const ceiling = (p: number): number => rows.find((r) => r.scenario === 'bare' && r.partitions === p)?.recordsPerS ?? Number.NaN;
   console.log('');
   console.log(`${RECORDS} records per row (best of ${ROUNDS}); load average (1 min) ${fmt(load.before, 2)} before, ${fmt(load.after, 2)} after`);
-  console.log('| scenario | partitions | records/s | × ceiling | p50 ms | p99 ms | gateway/relay CPU µs/record | worker CPU µs/record | peak RSS MiB |');
-  console.log('|---|---|---|---|---|---|---|---|---|');
+  console.log('| scenario | partitions | records/s | × ceiling | p50 ms | p99 ms | gateway/relay CPU µs/record | worker CPU µs/record | bench client CPU µs/record | peak RSS MiB |');
+  console.log('|---|---|---|---|---|---|---|---|---|---|');
   for (const r of rows) {
     const s = SCENARIOS.find((x) => x.name === r.scenario);
-    console.log(`| ${s?.label ?? r.scenario} | ${r.partitions} | ${fmt(r.recordsPerS)} | ${fmt(r.recordsPerS / ceiling(r.partitions), 2)} | ${fmt(r.p50Ms)} | ${fmt(r.p99Ms)} | ${fmt(r.serverCpuUsPerRecord)} | ${fmt(r.workerCpuUsPerRecord)} | ${fmt(r.peakRssMiB)} |`);
+    console.log(`| ${s?.label ?? r.scenario} | ${r.partitions} | ${fmt(r.recordsPerS)} | ${fmt(r.recordsPerS / ceiling(r.partitions), 2)} | ${fmt(r.p50Ms)} | ${fmt(r.p99Ms)} | ${fmt(r.serverCpuUsPerRecord)} | ${fmt(r.workerCpuUsPerRecord)} | ${fmt(r.clientCpuUsPerRecord)} | ${fmt(r.peakRssMiB)} |`);
   }
   if (PACED_S > 0) {
     console.log('');

@@ -439,12 +439,18 @@ for (const { fault, lingerMs } of faults) {
       const ids = new Set([...answered.keys(), ...failed.keys()]);
       const lost = Array.from({ length: total }, (_, i) => `r-${i}`).filter((id) => !ids.has(id));
       const duplicates = [...answered.values()].reduce((n, c) => n + c - 1, 0);
-      const status = (await request(gw, 'GET', '/v1/kafka')).body as { stream: { peakInFlight: number; maxInFlight: number; pauses: number }; nodeCalls: { lateOrDuplicate: number } };
+      const status = (await request(gw, 'GET', '/v1/kafka')).body as {
+        streamThread: boolean | null;
+        stream: { peakInFlight: number; maxInFlight: number; pauses: number };
+        nodeCalls: { lateOrDuplicate: number };
+      };
       console.log(
         `[kafka] ${fault === 'kill' ? 'kill -9' : 'SIGSTOP 10 s + SIGCONT'}${lingerMs === undefined ? '' : `, linger ${lingerMs} ms`}: ${answered.size} answered, ${failed.size} in errors, ${lost.length} lost, ${duplicates} duplicate outputs; killed at ${atKill}; ` +
           `peak in flight ${status.stream.peakInFlight}/${status.stream.maxInFlight}, ${status.stream.pauses} pauses, ${status.nodeCalls.lateOrDuplicate} late node answers`,
       );
       assert.deepEqual(lost, []);
+      // KAFKA_STREAM_THREAD=auto: this graph calls its nodes over Kafka, so its stream shares the event loop.
+      assert.equal(status.streamThread, false);
       assert.ok(answered.size > total / 2, `most requests answered (${answered.size}); errors: ${[...new Set(failed.values())].slice(0, 3).join(' | ')}`);
       assert.ok(status.stream.peakInFlight <= MAX_IN_FLIGHT, `in flight ${status.stream.peakInFlight} > ${MAX_IN_FLIGHT}`);
       assert.ok(status.stream.pauses > 0, 'reading paused at the in-flight limit');

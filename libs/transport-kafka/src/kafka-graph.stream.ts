@@ -1,28 +1,13 @@
-import {
-  InferenceError,
-  checkRequestId,
-  decodeInferRequest,
-  encodeInferResponse,
-  encodeInferResponseJson,
-  encodeModelInferResponse,
-  decodeInferRequestProto,
-  encodeInferResponseProto,
-  isBatchQueueFull,
-  type InferRequest,
-  type InferResponse,
-} from '@infergraph/protocol';
 import { textHeaders, type KafkaClient, type KafkaLogger } from './kafka.client';
-import { PipelinedConsumer, type ConsumedRecord, type PipelineStats } from './pipelined.consumer';
-import { HEADER, PROTOBUF, graphTopicNames, isProtobuf, passThroughHeaders, type GraphTopicNames } from './topics';
+import { GraphRecordAnswerer, type GraphInfer } from './graph-record.answerer';
+import { PipelinedConsumer, ReadAgain, type ConsumedRecord, type KeyTurn, type PipelineStats } from './pipelined.consumer';
+import { graphTopicNames, type GraphTopicNames } from './topics';
 
 export interface StreamedGraph {
   readonly name: string;
   readonly prefix: string;
   readonly partitions: number;
 }
-
-/** Runs one graph request (the engine's inference service, as REST and gRPC use it). */
-export type GraphInfer = (graph: string, request: InferRequest, requestId: string | undefined, headers: Record<string, string>) => Promise<InferResponse>;
 
 export interface GraphStreamOptions {
   readonly groupId: string;
@@ -32,66 +17,94 @@ export interface GraphStreamOptions {
   readonly sessionTimeoutMs: number;
 }
 
-/** A full batch queue is back-pressure: retry the record after 10 ms, doubling up to 1 s, at most 30 times (~25 s). */
-const QUEUE_FULL_RETRY = { firstMs: 10, maxMs: 1000, attempts: 30 } as const;
-
-/** A record deliberately left unanswered (and uncommitted), to be consumed again. */
-class UnansweredRecord extends Error {}
+/** A graph stream: reads the graph topics, answers each record, commits what was answered. */
+export interface GraphStream {
+  start(graphs: readonly StreamedGraph[]): Promise<void>;
+  /** Stops reading, finishes what was taken, commits it and leaves the group. */
+  stop(): Promise<void>;
+  /** The consumer's figures (undefined before start); from a stream thread, as of its latest report. */
+  stats(): PipelineStats | undefined;
+}
 
 export function topicsOf(g: StreamedGraph): GraphTopicNames {
   return graphTopicNames(g.prefix, g.name);
 }
 
+/** A streamed graph and its topic names (made once per graph, not per record). */
+export interface StreamedGraphTopics {
+  readonly graph: StreamedGraph;
+  readonly topics: GraphTopicNames;
+}
+
 /**
- * Graph topics on Kafka: consumes <prefix>.<graph>.inputs (Open Inference Protocol JSON, or a protobuf
+ * Provisions the graphs' topics and builds the group member that reads their inputs, keyed by inputs topic:
+ * the same in the event loop and in a stream thread.
+ */
+export async function openGraphPipeline(
+  client: KafkaClient,
+  options: GraphStreamOptions,
+  graphs: readonly StreamedGraph[],
+  logger: KafkaLogger,
+): Promise<{ pipeline: PipelinedConsumer; byInputs: Map<string, StreamedGraphTopics> }> {
+  await client.ensureTopics(graphs.flatMap((g) => Object.values(topicsOf(g)).map((topic: string) => ({ topic, partitions: g.partitions, owner: `graph "${g.name}" (spec.kafka.partitions)` }))));
+  const byInputs = new Map(graphs.map((g) => [topicsOf(g).inputs, { graph: g, topics: topicsOf(g) }]));
+  const pipeline = new PipelinedConsumer(
+    client,
+    {
+      name: 'graph stream',
+      groupId: options.groupId,
+      topics: [...byInputs.keys()],
+      maxInFlight: options.maxInFlight,
+      sessionTimeoutMs: options.sessionTimeoutMs,
+      orderByKey: true,
+      fromBeginning: true,
+      partitions: graphs.reduce((n, g) => n + g.partitions, 0),
+    },
+    logger,
+  );
+  return { pipeline, byInputs };
+}
+
+/** The log line of a stream that started. */
+export function streamingLine(graphs: readonly StreamedGraph[]): string {
+  return `streaming ${graphs.map((g) => `${topicsOf(g).inputs} -> ${topicsOf(g).outputs}`).join(', ')}`;
+}
+
+/**
+ * Graph topics on Kafka, read on the event loop that runs the graphs: consumes <prefix>.<graph>.inputs (Open Inference Protocol JSON, or a protobuf
  * ModelInferRequest when the content-type header says so), runs the graph, and produces the response to
  * .outputs with the same key and encoding; a record it cannot serve goes to .errors with the original
  * payload and the reason, source topic, partition and offset in headers. Many requests run at once, yet
  * records of one key are answered in order, and an offset is committed only after the answers of it and
  * every record before it were acknowledged by the broker (at least once).
  */
-export class KafkaGraphStream {
+export class KafkaGraphStream implements GraphStream {
   private pipeline: PipelinedConsumer | undefined;
-  private stopping = false;
+  private readonly answerer: GraphRecordAnswerer;
 
   constructor(
     private readonly client: KafkaClient,
     private readonly options: GraphStreamOptions,
-    private readonly infer: GraphInfer,
+    infer: GraphInfer,
     private readonly logger: KafkaLogger,
-  ) {}
+  ) {
+    this.answerer = new GraphRecordAnswerer(infer, logger);
+  }
 
   async start(graphs: readonly StreamedGraph[]): Promise<void> {
     if (graphs.length === 0) return;
-    this.stopping = false;
-    await this.client.ensureTopics(
-      graphs.flatMap((g) => Object.values(topicsOf(g)).map((topic: string) => ({ topic, partitions: g.partitions, owner: `graph "${g.name}" (spec.kafka.partitions)` }))),
-    );
-    // Topic names once per graph, not per record.
-    const byInputs = new Map(graphs.map((g) => [topicsOf(g).inputs, { graph: g, topics: topicsOf(g) }]));
-    this.pipeline = new PipelinedConsumer(
-      this.client,
-      {
-        name: 'graph stream',
-        groupId: this.options.groupId,
-        topics: [...byInputs.keys()],
-        maxInFlight: this.options.maxInFlight,
-        sessionTimeoutMs: this.options.sessionTimeoutMs,
-        orderByKey: true,
-        fromBeginning: true,
-        partitions: graphs.reduce((n, g) => n + g.partitions, 0),
-      },
-      this.logger,
-    );
-    await this.pipeline.start((record) => {
+    this.answerer.stopping = false;
+    const { pipeline, byInputs } = await openGraphPipeline(this.client, this.options, graphs, this.logger);
+    this.pipeline = pipeline;
+    await pipeline.start((record, turn) => {
       const streamed = byInputs.get(record.topic);
-      return streamed === undefined ? Promise.resolve() : this.handle(streamed.graph, streamed.topics, record);
+      return streamed === undefined ? Promise.resolve() : this.handle(streamed.graph, streamed.topics, record, turn);
     });
-    this.logger.log(`streaming ${graphs.map((g) => `${topicsOf(g).inputs} -> ${topicsOf(g).outputs}`).join(', ')}`);
+    this.logger.log(streamingLine(graphs));
   }
 
   async stop(): Promise<void> {
-    this.stopping = true;
+    this.answerer.stopping = true;
     await this.pipeline?.stop();
   }
 
@@ -99,66 +112,12 @@ export class KafkaGraphStream {
     return this.pipeline?.stats();
   }
 
-  private async handle(graph: StreamedGraph, topics: GraphTopicNames, { topic, partition, message }: ConsumedRecord): Promise<void> {
-    const headers = textHeaders(message.headers);
-    const passThrough = passThroughHeaders(headers);
-    const protobuf = isProtobuf(headers[HEADER.contentType]);
-    let answer: { topic: string; value: Buffer | string | null; headers: Record<string, string> };
-    try {
-      const value = message.value;
-      if (value === null || value.byteLength === 0) throw new InferenceError('INVALID_ARGUMENT', 'record has no value; expected an inference request');
-      const request = protobuf ? decodeInferRequestProto(value) : decodeInferRequest(value);
-      // The same rule as the body's id and the REST header: an id must be able to travel as an HTTP header.
-      checkRequestId(headers[HEADER.requestId], 'x-request-id header');
-      const response = await this.inferRetrying(() => `${topic}[${partition}]@${message.offset}`, graph.name, request, headers[HEADER.requestId] ?? request.id, headers);
-      // JSON answers go to the producer as text: kafkajs writes a string straight into the record batch.
-      const body = protobuf ? encodeInferResponseProto(encodeModelInferResponse(response)) : (encodeInferResponseJson(response, request.outputs, false) ?? encodeInferResponse(response, request.outputs, false).body);
-      // passThrough is this record's own object: the answer's headers are added to it, not copied.
-      passThrough[HEADER.requestId] = response.id;
-      passThrough[HEADER.contentType] = protobuf ? PROTOBUF : 'application/json';
-      answer = { topic: topics.outputs, value: body, headers: passThrough };
-    } catch (err) {
-      if (err instanceof UnansweredRecord) throw err;
-      const status = err instanceof InferenceError ? err.httpStatus : 500;
-      const reason = err instanceof Error ? err.message : String(err);
-      answer = {
-        topic: topics.errors,
-        value: message.value,
-        headers: {
-          ...passThrough,
-          [HEADER.error]: reason,
-          [HEADER.errorStatus]: String(status),
-          'x-source-topic': topic,
-          'x-source-partition': String(partition),
-          'x-source-offset': message.offset,
-          ...(headers[HEADER.contentType] !== undefined ? { [HEADER.contentType]: headers[HEADER.contentType] } : {}),
-        },
-      };
-      this.logger.warn(`${topic}[${partition}]@${message.offset} -> ${topics.errors}: ${reason}`);
-    }
-    await this.client.send(answer.topic, { key: message.key, value: answer.value, headers: answer.headers });
-  }
-
-  /**
-   * Runs the graph; a full batch queue is retried after a capped backoff instead of going to .errors.
-   * Past the last attempt (or while stopping) the handler fails without answering, so the record is not
-   * committed and is consumed again: nothing is lost. `where` names the record, built only for a message.
-   */
-  private async inferRetrying(where: () => string, graph: string, request: InferRequest, requestId: string | undefined, headers: Record<string, string>): Promise<InferResponse> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await this.infer(graph, request, requestId, headers);
-      } catch (err) {
-        if (!isBatchQueueFull(err)) throw err;
-        const reason = (err as Error).message;
-        if (attempt >= QUEUE_FULL_RETRY.attempts || this.stopping) {
-          this.logger.warn(`${where()}: still refused after ${attempt} attempts (${reason}); leaving it uncommitted to be consumed again`);
-          throw new UnansweredRecord(`${where()}: ${reason}`, { cause: err });
-        }
-        const delayMs = Math.min(QUEUE_FULL_RETRY.maxMs, QUEUE_FULL_RETRY.firstMs * 2 ** (attempt - 1));
-        if (attempt === 1 || attempt % 10 === 0) this.logger.warn(`${where()}: ${reason}; retrying in ${delayMs} ms (attempt ${attempt})`);
-        await new Promise((resolve) => setTimeout(resolve, delayMs));
-      }
-    }
+  private async handle(graph: StreamedGraph, topics: GraphTopicNames, { topic, partition, message }: ConsumedRecord, turn: KeyTurn): Promise<void> {
+    const answer = await this.answerer.answer(graph.name, topics, { topic, partition, offset: message.offset, value: message.value, headers: textHeaders(message.headers) });
+    if (!(await turn.ready()) || !turn.mayAnswer()) throw new ReadAgain();
+    const acknowledged = this.client.send(answer.topic, { key: message.key, value: answer.value, headers: answer.headers });
+    // The producer keeps the order answers are queued in: the key's next record may start now.
+    turn.queued();
+    await acknowledged;
   }
 }

@@ -10,9 +10,26 @@ export interface ConsumedRecord {
 /**
  * Handles one record. It must answer the record itself (output or error record) and resolve only once
  * that answer is acknowledged; a rejection means the record could not be answered at all (the broker is
- * unreachable) and it is consumed again.
+ * unreachable) and it is consumed again. With per-key order, it queues its answer only in its key's turn.
  */
-export type RecordHandler = (record: ConsumedRecord) => Promise<void>;
+export type RecordHandler = (record: ConsumedRecord, turn: KeyTurn) => Promise<void>;
+
+/**
+ * A record's place in its key's order. Records of one key are handled side by side; only their answers are
+ * ordered. The handler awaits `ready()` (every earlier record of its key has queued its answer: true; one of
+ * them will not be answered: false), checks `mayAnswer()` right before it queues its answer with a producer
+ * that sends in queue order and fails what queued behind a failed send (KafkaClient), and calls `queued()`,
+ * which lets the key's next record queue its own. When either says false, an earlier record of the partition
+ * was not answered: the handler throws ReadAgain and the record is read again with it.
+ */
+export interface KeyTurn {
+  ready(): Promise<boolean>;
+  mayAnswer(): boolean;
+  queued(): void;
+}
+
+/** The turn of a record that waits for no other (order not kept, or the first of its key in flight). */
+const TRUE = Promise.resolve(true);
 
 export interface PipelinedConsumerOptions {
   readonly name: string;
@@ -101,8 +118,11 @@ interface PartitionState {
   committed: number;
   /** Taken records, oldest first; the answered head moves `next`. */
   readonly taken: TakenRecord[];
-  /** Per key (when ordered): the latest record of the key in flight, which the key's next record waits for. */
-  readonly chains: Map<string, Promise<void>>;
+  /**
+   * Per key (when ordered): the turn of the key's latest record in flight, which the key's next record waits
+   * for (true: its answer is queued; false: it will not be answered).
+   */
+  readonly chains: Map<string, Promise<boolean>>;
   /** Readers waiting for `taken` to shrink below the partition's limit. */
   readonly roomWaiters: (() => void)[];
 }
@@ -209,7 +229,7 @@ export class PipelinedConsumer {
     });
   }
 
-  /** Hands one record to the handler, after the previous record of its key when order is kept. */
+  /** Hands one record to the handler; when order is kept, its answer is queued after the previous record's of its key. */
   private take(state: PartitionState, message: KafkaMessage, handler: RecordHandler, consumer: Consumer): void {
     const entry: TakenRecord = { offset: Number(message.offset), done: false };
     state.taken.push(entry);
@@ -217,31 +237,39 @@ export class PipelinedConsumer {
     const key = this.options.orderByKey && message.key !== null ? message.key.toString('latin1') : undefined;
     const previous = key === undefined ? undefined : state.chains.get(key);
     const record: ConsumedRecord = { topic: state.topic, partition: state.partition, message };
-    // A record whose partition is read again (or moved) before its turn comes is left for that reading.
-    const run = (): Promise<void> => {
-      if (!state.live) return Promise.reject(new ReadAgain());
+    // Settles true once this record's answer is queued (the key's next answer may be queued), false when it
+    // will not be answered (the key's later records must not be either: they are read again with it).
+    let settleTurn: (queued: boolean) => void = () => undefined;
+    const turnDone = key === undefined ? undefined : new Promise<boolean>((resolve) => (settleTurn = resolve));
+    const turn: KeyTurn = { ready: () => previous ?? TRUE, mayAnswer: () => state.live, queued: () => settleTurn(true) };
+    let task: Promise<void>;
+    // A record whose partition is read again (or moved) before it starts is left for that reading.
+    if (!state.live) task = Promise.reject(new ReadAgain());
+    else {
       try {
-        return handler(record);
+        task = handler(record, turn);
       } catch (err) {
-        return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+        task = Promise.reject(err instanceof Error ? err : new Error(String(err)));
       }
-    };
-    const task: Promise<void> = (previous === undefined ? run() : previous.then(run)).then(
+    }
+    task.then(
       () => {
+        settleTurn(true);
         this.release();
         this.handled++;
         entry.done = true;
-        if (key !== undefined && state.chains.get(key) === task) state.chains.delete(key);
+        if (key !== undefined && state.chains.get(key) === turnDone) state.chains.delete(key);
         if (state.live) this.advance(state);
       },
       (err: unknown) => {
+        settleTurn(false);
         this.release();
-        if (key !== undefined && state.chains.get(key) === task) state.chains.delete(key);
+        if (key !== undefined && state.chains.get(key) === turnDone) state.chains.delete(key);
         // While stopping, an unanswered record just stays uncommitted: the group's next reader answers it.
         if (state.live && !this.stopping && !(err instanceof ReadAgain)) this.readAgain(state, err, consumer);
       },
     );
-    if (key !== undefined) state.chains.set(key, task);
+    if (key !== undefined && turnDone !== undefined) state.chains.set(key, turnDone);
   }
 
   /** Moves the partition's answered position past the contiguous answered head of its taken records. */
@@ -400,8 +428,8 @@ export class PipelinedConsumer {
   }
 }
 
-/** A taken record left for the partition's next reading. */
-class ReadAgain extends Error {
+/** A taken record left for the partition's next reading (also what a handler throws when its turn says it must not answer). */
+export class ReadAgain extends Error {
   constructor() {
     super('the partition is read again from an earlier record');
   }

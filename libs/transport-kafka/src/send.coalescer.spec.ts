@@ -103,20 +103,25 @@ describe('SendCoalescer: batch sends, one in flight, with an optional linger', (
     assert.equal(c.queued, 1);
   });
 
-  it('rejects every item of a failed send with its error and keeps sending later items', async () => {
+  it('rejects every item of a failed send with its error, and what queued behind it, and keeps sending items pushed later', async () => {
     const clock = { t: 0 };
     const s = recordingSend(clock);
     const c = new SendCoalescer(s.send, { lingerMs: 0, maxBatch: 100, now: () => clock.t });
     const a = c.push(1);
+    // Queued while the failing send is in flight: a key's later answer must not be produced before the
+    // earlier one that failed is answered again, so it fails with it.
     const b = c.push(2);
     s.fail(0, new Error('broker unreachable'));
     await assert.rejects(a, /broker unreachable/);
+    await assert.rejects(b, /broker unreachable/);
+    assert.equal(c.queued, 0);
+    const d = c.push(3);
     await tick();
     s.ack(1);
-    await b;
+    await d;
     assert.deepEqual(
       s.batches.map((x) => x.items),
-      [[1], [2]],
+      [[1], [3]],
     );
   });
 

@@ -24,6 +24,8 @@ interface Queued<T> {
  * Coalesces items into batch sends, one send in flight at a time (an idempotent producer with one request
  * in flight keeps its order). Items queued while a send is in flight leave together in the next one, and
  * with a linger the oldest queued item also waits up to `lingerMs` for companions; a full batch leaves at once.
+ * Items leave in the order they were pushed, and a failed send fails every item queued behind it too, so no
+ * item queued behind a failed one lands before that one is pushed again.
  */
 export class SendCoalescer<T> {
   private queue: Queued<T>[] = [];
@@ -98,7 +100,10 @@ export class SendCoalescer<T> {
       await this.send(batch.map((q) => q.item));
       for (const q of batch) q.resolve();
     } catch (err) {
+      // What queued behind a failed send fails with it: a record's answer must not reach the topic before
+      // the answer of an earlier record of its key, which is produced again only when that record is re-read.
       for (const q of batch) q.reject(err);
+      for (const q of this.queue.splice(0)) q.reject(err);
     }
   }
 }

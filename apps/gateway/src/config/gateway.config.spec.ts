@@ -89,6 +89,21 @@ describe('gateway configuration: HEADERS_TIMEOUT_MS against REQUEST_TIMEOUT_MS',
   });
 });
 
+describe('gateway configuration: KAFKA_STREAM_THREAD', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'infergraph-gw-config-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('is auto by default, and true or false when set so', () => {
+    assert.equal(loadGatewayConfig({}, dir).kafka.streamThread, 'auto');
+    assert.equal(loadGatewayConfig({ KAFKA_STREAM_THREAD: 'false' }, dir).kafka.streamThread, false);
+    assert.equal(loadGatewayConfig({ KAFKA_STREAM_THREAD: 'true' }, dir).kafka.streamThread, true);
+  });
+
+  it('is refused when not auto, true or false, naming the variable', () => {
+    for (const bad of ['yes', '1', 'off']) assert.throws(() => loadGatewayConfig({ KAFKA_STREAM_THREAD: bad }, dir), /KAFKA_STREAM_THREAD/, bad);
+  });
+});
+
 describe('gateway configuration: KAFKA_SESSION_TIMEOUT_MS', () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'infergraph-gw-config-'));
   after(() => rmSync(dir, { recursive: true, force: true }));

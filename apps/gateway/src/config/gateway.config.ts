@@ -63,6 +63,11 @@ const envSchema = z.object({
   KAFKA_LINGER_MS: z.coerce.number().int().min(0).max(1000).default(DEFAULT_LINGER_MS),
   /** Graph streams: how long the gateways' group waits for a gateway that stopped heartbeating before its partitions move. */
   KAFKA_SESSION_TIMEOUT_MS: z.coerce.number().int().min(6000).max(300_000).default(DEFAULT_SESSION_TIMEOUT_MS),
+  /**
+   * Graph streams: the Kafka client on a thread of its own (true), on the event loop that runs the graphs
+   * (false), or on a thread unless a streamed graph calls its nodes over Kafka (auto).
+   */
+  KAFKA_STREAM_THREAD: z.enum(['auto', 'true', 'false']).default('auto'),
   /** Hot reload of GRAPHS_DIR (standalone gateways): fs.watch plus a scan every GRAPHS_SCAN_MS. */
   GRAPHS_WATCH: z.enum(['true', 'false']).default('true'),
   GRAPHS_SCAN_MS: z.coerce.number().int().min(100).max(3_600_000).default(2000),
@@ -152,6 +157,12 @@ export interface GatewayConfig {
     readonly maxInFlight: number;
     readonly lingerMs: number;
     readonly sessionTimeoutMs: number;
+    /**
+     * KAFKA_STREAM_THREAD: whether the graph streams' Kafka client runs on a thread of its own; `auto`: yes,
+     * unless a streamed graph calls its nodes over Kafka (then the node calls' client and the stream's share the
+     * event loop, which measured faster: docs/decisions.md).
+     */
+    readonly streamThread: boolean | 'auto';
   };
   /** https:// and s3:// models: cache (MODEL_CACHE_*), trust (MODEL_CA_FILE, MODEL_ALLOW_HTTP) and S3_* endpoint. */
   readonly modelStore: ModelStoreSettings;
@@ -237,6 +248,7 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env, cwd = pr
       maxInFlight: e.KAFKA_MAX_IN_FLIGHT,
       lingerMs: e.KAFKA_LINGER_MS,
       sessionTimeoutMs: e.KAFKA_SESSION_TIMEOUT_MS,
+      streamThread: e.KAFKA_STREAM_THREAD === 'auto' ? 'auto' : e.KAFKA_STREAM_THREAD === 'true',
     }),
     workers: Object.freeze(workers),
     modelStore: modelStore.settings,
