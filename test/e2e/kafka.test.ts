@@ -156,9 +156,11 @@ for (const streamThread of ['true', 'false']) {
     });
 
     it(`reports where the stream's Kafka client runs (${streamThread === 'true' ? 'its own thread' : 'the event loop'})`, async () => {
-      const status = (await request(gw, 'GET', '/v1/kafka')).body as { streamThread: boolean | null; stream: { handled: number } | null };
+      const status = (await request(gw, 'GET', '/v1/kafka')).body as { streamThread: boolean | null; streamThreadRestarts: number; stream: { handled: number } | null };
       assert.equal(status.streamThread, streamThread === 'true');
       assert.ok((status.stream?.handled ?? 0) > 0, 'the stream reports what it handled');
+      assert.equal(status.streamThreadRestarts, 0);
+      assert.match((await request(gw, 'GET', '/metrics')).raw.toString(), /^infergraph_kafka_stream_thread_restarts_total(\{[^}]*\})? 0$/m);
     });
   });
 }

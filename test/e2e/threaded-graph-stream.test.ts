@@ -99,6 +99,7 @@ describe('ThreadedGraphStream: the graph stream with its Kafka client on a threa
       warnings.some((w) => /graph stream thread exited .*starting it again/.test(w)),
       warnings.join('\n'),
     );
+    assert.equal(s.restarts(), 1);
     // Per key, the first answer of each record comes in the order the records were produced (a record read
     // again may be answered twice, never before an earlier record of its key was).
     for (const [key, list] of out.ids) {

@@ -91,6 +91,7 @@ export class AppModule {
             metrics.gaugeFrom('infergraph_node_bus_calls_pending', 'Calls over the node bus waiting for their answer.', () => buses.graphs.stats().pending);
             metrics.gaugeFrom('infergraph_kafka_stream_in_flight', 'Streamed Kafka requests being handled.', () => kafka.status().stream?.inFlight ?? 0);
             metrics.counterFrom('infergraph_kafka_stream_pauses_total', 'Times reading the graph topics paused at the in-flight limit.', () => kafka.status().stream?.pauses ?? 0);
+            metrics.counterFrom('infergraph_kafka_stream_thread_restarts_total', 'Times the graph streams\' Kafka thread ended unexpectedly and was started again.', () => kafka.status().streamThreadRestarts);
             metrics.consumerLagFrom(() => {
               const stream = kafka.status().stream;
               return lagSamples(stream === null ? [] : [stream]);

@@ -24,6 +24,8 @@ export interface GraphStream {
   stop(): Promise<void>;
   /** The consumer's figures (undefined before start); from a stream thread, as of its latest report. */
   stats(): PipelineStats | undefined;
+  /** Times the stream's thread ended unexpectedly and was started again (0 without a thread). */
+  restarts(): number;
 }
 
 export function topicsOf(g: StreamedGraph): GraphTopicNames {
@@ -110,6 +112,10 @@ export class KafkaGraphStream implements GraphStream {
 
   stats(): PipelineStats | undefined {
     return this.pipeline?.stats();
+  }
+
+  restarts(): number {
+    return 0;
   }
 
   private async handle(graph: StreamedGraph, topics: GraphTopicNames, { topic, partition, message }: ConsumedRecord, turn: KeyTurn): Promise<void> {

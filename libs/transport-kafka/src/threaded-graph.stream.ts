@@ -44,6 +44,7 @@ export class ThreadedGraphStream implements GraphStream {
   private stopping = false;
   private restartTimer: NodeJS.Timeout | undefined;
   private restartDelayMs = RESTART_FIRST_MS;
+  private restarted = 0;
 
   constructor(
     private readonly settings: StreamThreadSettings,
@@ -79,6 +80,10 @@ export class ThreadedGraphStream implements GraphStream {
 
   stats(): PipelineStats | undefined {
     return this.latest;
+  }
+
+  restarts(): number {
+    return this.restarted;
   }
 
   /** The running thread's id (undefined while none runs): a new one after each restart. */
@@ -142,6 +147,7 @@ export class ThreadedGraphStream implements GraphStream {
         }
         if (this.stopping || this.running !== running) return;
         // What it took and did not commit is read again by the next member of the group (this one, restarted).
+        this.restarted++;
         this.logger.warn(`graph stream thread exited with code ${code}; starting it again in ${this.restartDelayMs} ms`);
         this.scheduleRestart();
       });

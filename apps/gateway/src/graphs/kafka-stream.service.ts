@@ -66,8 +66,14 @@ export class KafkaStreamService implements BeforeApplicationShutdown, OnApplicat
     return !specs.some((g) => (g.spec.transport === 'kafka' || this.config.nodeTransport === 'kafka') && remoteNodesOf(g).length > 0);
   }
 
-  status(): { brokers: readonly string[]; streamThread: boolean | null; stream: PipelineStats | null; nodeCalls: NodeTransportStats | null } {
-    return { brokers: this.config.kafka.brokers, streamThread: this.streamThread ?? null, stream: this.stream?.stats() ?? null, nodeCalls: this.buses.kafka?.topicStats() ?? null };
+  status(): { brokers: readonly string[]; streamThread: boolean | null; streamThreadRestarts: number; stream: PipelineStats | null; nodeCalls: NodeTransportStats | null } {
+    return {
+      brokers: this.config.kafka.brokers,
+      streamThread: this.streamThread ?? null,
+      streamThreadRestarts: this.stream?.restarts() ?? 0,
+      stream: this.stream?.stats() ?? null,
+      nodeCalls: this.buses.kafka?.topicStats() ?? null,
+    };
   }
 
   async beforeApplicationShutdown(): Promise<void> {
