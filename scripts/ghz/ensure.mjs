@@ -8,7 +8,8 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { cacheRoot, goBuildEnv, runLogged, withBuildLock } from '../lib/go-build.mjs';
+import { cacheRoot } from '../lib/cache-root.mjs';
+import { goBuildEnv, runLogged, withBuildLock } from '../lib/go-build.mjs';
 
 const VERSION = '0.93.0';
 const log = (m) => console.error(`[ghz] ${m}`);

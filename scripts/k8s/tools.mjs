@@ -8,7 +8,8 @@ import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readSync, readdi
 import path from 'node:path';
 import { clearInterval, setInterval } from 'node:timers';
 import { fileURLToPath } from 'node:url';
-import { cacheRoot, goBuildEnv, runLogged, withBuildLock } from '../lib/go-build.mjs';
+import { cacheRoot } from '../lib/cache-root.mjs';
+import { goBuildEnv, runLogged, withBuildLock } from '../lib/go-build.mjs';
 import { pidAlive } from '../lib/pid-lock.mjs';
 
 export const versions = Object.freeze({ kubernetes: '1.35.4', etcd: '3.6.16', helm: '4.1.4', kubeconform: '0.8.0' });

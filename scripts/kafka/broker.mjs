@@ -17,7 +17,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePorts } from '../lib/free-port.mjs';
-import { cacheRoot } from '../lib/go-build.mjs';
+import { cacheRoot } from '../lib/cache-root.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..', '..');

@@ -1,15 +1,10 @@
-// What every script that builds a test tool from the Go module proxy needs: the cache root outside the clone,
-// a build lock per cache directory, a reproducible Go environment and commands run into a build log.
+// What every script that builds a test tool from the Go module proxy needs (in a directory under
+// cache-root.mjs's cacheRoot): a build lock per cache directory, a reproducible Go environment and commands run
+// into a build log.
 import { spawn } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { pidLockHolder, tryPidLock } from './pid-lock.mjs';
-
-/** `$INFERGRAPH_CACHE_DIR`, default `~/.cache/infergraph`: tools built once and reused by every clone. */
-export function cacheRoot() {
-  return process.env.INFERGRAPH_CACHE_DIR || path.join(os.homedir(), '.cache', 'infergraph');
-}
 
 /**
  * Runs `fn` holding `<dir>/.lock` (the holder's pid): one builder at a time per cache directory, so parallel

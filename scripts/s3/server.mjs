@@ -9,7 +9,8 @@ import { copyFileSync, existsSync, mkdirSync, openSync, readFileSync, renameSync
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { cacheRoot, goBuildEnv, runLogged, withBuildLock } from '../lib/go-build.mjs';
+import { cacheRoot } from '../lib/cache-root.mjs';
+import { goBuildEnv, runLogged, withBuildLock } from '../lib/go-build.mjs';
 
 export const GOFAKES3_VERSION = 'v1.2.0';
 const VERSION_LINE = `infergraph-s3 gofakes3-${GOFAKES3_VERSION}`;

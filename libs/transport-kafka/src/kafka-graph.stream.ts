@@ -1,6 +1,6 @@
 import { textHeaders, type KafkaClient, type KafkaLogger } from './kafka.client';
 import { GraphRecordAnswerer, type GraphInfer } from './graph-record.answerer';
-import { PipelinedConsumer, ReadAgain, type ConsumedRecord, type KeyTurn, type PipelineStats } from './pipelined.consumer';
+import { PipelinedConsumer, answerInTurn, type ConsumedRecord, type KeyTurn, type PipelineStats } from './pipelined.consumer';
 import { graphTopicNames, type GraphTopicNames } from './topics';
 
 export interface StreamedGraph {
@@ -120,10 +120,6 @@ export class KafkaGraphStream implements GraphStream {
 
   private async handle(graph: StreamedGraph, topics: GraphTopicNames, { topic, partition, message }: ConsumedRecord, turn: KeyTurn): Promise<void> {
     const answer = await this.answerer.answer(graph.name, topics, { topic, partition, offset: message.offset, value: message.value, headers: textHeaders(message.headers) });
-    if (!(await turn.ready()) || !turn.mayAnswer()) throw new ReadAgain();
-    const acknowledged = this.client.send(answer.topic, { key: message.key, value: answer.value, headers: answer.headers });
-    // The producer keeps the order answers are queued in: the key's next record may start now.
-    turn.queued();
-    await acknowledged;
+    await answerInTurn(turn, () => this.client.send(answer.topic, { key: message.key, value: answer.value, headers: answer.headers }));
   }
 }

@@ -31,6 +31,18 @@ export interface KeyTurn {
 /** The turn of a record that waits for no other (order not kept, or the first of its key in flight). */
 const TRUE = Promise.resolve(true);
 
+/**
+ * Queues a record's answer in its key's turn with a producer that keeps queue order (KafkaClient.send), and
+ * resolves once it is acknowledged; throws ReadAgain, queueing nothing, when the turn says not to answer.
+ */
+export async function answerInTurn(turn: KeyTurn, send: () => Promise<void>): Promise<void> {
+  if (!(await turn.ready()) || !turn.mayAnswer()) throw new ReadAgain();
+  const acknowledged = send();
+  // The producer keeps the order answers are queued in: the key's next answer may be queued now.
+  turn.queued();
+  await acknowledged;
+}
+
 export interface PipelinedConsumerOptions {
   readonly name: string;
   readonly groupId: string;
@@ -125,6 +137,8 @@ interface PartitionState {
   readonly chains: Map<string, Promise<boolean>>;
   /** Readers waiting for `taken` to shrink below the partition's limit. */
   readonly roomWaiters: (() => void)[];
+  /** The turn of every record whose order is not kept (made once per partition, not per record). */
+  readonly freeTurn: KeyTurn;
 }
 
 /**
@@ -241,7 +255,7 @@ export class PipelinedConsumer {
     // will not be answered (the key's later records must not be either: they are read again with it).
     let settleTurn: (queued: boolean) => void = () => undefined;
     const turnDone = key === undefined ? undefined : new Promise<boolean>((resolve) => (settleTurn = resolve));
-    const turn: KeyTurn = { ready: () => previous ?? TRUE, mayAnswer: () => state.live, queued: () => settleTurn(true) };
+    const turn: KeyTurn = key === undefined ? state.freeTurn : { ready: () => previous ?? TRUE, mayAnswer: () => state.live, queued: () => settleTurn(true) };
     let task: Promise<void>;
     // A record whose partition is read again (or moved) before it starts is left for that reading.
     if (!state.live) task = Promise.reject(new ReadAgain());
@@ -398,7 +412,8 @@ export class PipelinedConsumer {
   }
 
   private freshState(topic: string, partition: number, high: number, next: number, committed: number): PartitionState {
-    return { topic, partition, live: true, high, next, committed, taken: [], chains: new Map(), roomWaiters: [] };
+    const state: PartitionState = { topic, partition, live: true, high, next, committed, taken: [], chains: new Map(), roomWaiters: [], freeTurn: { ready: () => TRUE, mayAnswer: () => state.live, queued: () => undefined } };
+    return state;
   }
 
   /** Waits for room in the window; false when stopping. */

@@ -7,18 +7,13 @@ import { parentPort, workerData } from 'node:worker_threads';
 import type { KafkaMessage } from 'kafkajs';
 import { UnansweredRecord } from './graph-record.answerer';
 import { KafkaClient, textHeaders, type KafkaLogger } from './kafka.client';
-import { openGraphPipeline, streamingLine } from './kafka-graph.stream';
-import { ReadAgain, type ConsumedRecord, type KeyTurn, type PipelinedConsumer } from './pipelined.consumer';
-import type { LoopToThread, StreamThreadData, ThreadRecord, ThreadToLoop } from './stream-thread.protocol';
+import { openGraphPipeline, streamingLine, topicsOf } from './kafka-graph.stream';
+import { answerInTurn, type ConsumedRecord, type KeyTurn, type PipelinedConsumer } from './pipelined.consumer';
+import { MESSAGE_CHUNK, type LoopToThread, type StreamThreadData, type ThreadRecord, type ThreadToLoop } from './stream-thread.protocol';
 
 /** Stats are reported at most this often while records flow, and at least once a second (lag moves when idle). */
 const STATS_EVERY_MS = 200;
 const STATS_IDLE_MS = 1000;
-/**
- * Most records in one message to the event loop. Smaller messages let the two threads overlap: the loop
- * answers one chunk while this thread produces the answers of the one before.
- */
-const CHUNK = Number(process.env['CHUNK'] ?? 64);
 
 interface Waiting {
   readonly message: KafkaMessage;
@@ -36,7 +31,6 @@ const logger: KafkaLogger = {
   warn: (message) => post({ type: 'log', level: 'warn', message }),
 };
 const client = new KafkaClient(data.settings.brokers, data.settings.clientId, logger, { lingerMs: data.settings.lingerMs });
-const graphIndex = new Map(data.graphs.map((g, i) => [g.name, i]));
 const waiting = new Map<number, Waiting>();
 let nextId = 0;
 let outbox: { record: ConsumedRecord; id: number; graph: number }[] = [];
@@ -79,7 +73,7 @@ function handOver(record: ConsumedRecord, turn: KeyTurn, graph: number): Promise
     const id = nextId++;
     waiting.set(id, { message: record.message, turn, resolve, reject });
     outbox.push({ record, id, graph });
-    if (outbox.length >= CHUNK) flushRecords();
+    if (outbox.length >= MESSAGE_CHUNK) flushRecords();
     else if (!flushing) {
       flushing = true;
       setImmediate(() => {
@@ -105,18 +99,7 @@ function answered(message: LoopToThread): void {
     }
     // kafkajs writes strings as text and Buffers as bytes (a bare Uint8Array would be turned into text).
     const value = a.echo ? w.message.value : a.value instanceof Uint8Array ? Buffer.from(a.value.buffer, a.value.byteOffset, a.value.byteLength) : a.value;
-    w.turn.ready().then(
-      (ok) => {
-        if (!ok || !w.turn.mayAnswer()) {
-          w.reject(new ReadAgain());
-          return;
-        }
-        client.send(a.topic, { key: w.message.key, value, headers: a.headers }).then(w.resolve, w.reject);
-        // The producer keeps the order answers are queued in: the key's next answer may be queued now.
-        w.turn.queued();
-      },
-      w.reject,
-    );
+    answerInTurn(w.turn, () => client.send(a.topic, { key: w.message.key, value, headers: a.headers })).then(w.resolve, w.reject);
   }
   reportStats(false);
 }
@@ -132,12 +115,12 @@ async function stop(): Promise<void> {
 }
 
 async function start(): Promise<void> {
-  const opened = await openGraphPipeline(client, data.options, data.graphs, logger);
-  pipeline = opened.pipeline;
-  const byInputs = new Map([...opened.byInputs].map(([inputs, g]) => [inputs, graphIndex.get(g.graph.name) ?? -1]));
+  pipeline = (await openGraphPipeline(client, data.options, data.graphs, logger)).pipeline;
+  // The index into data.graphs travels with a record, not the graph's name and topics.
+  const graphOf = new Map(data.graphs.map((g, i) => [topicsOf(g).inputs, i]));
   await pipeline.start((record, turn) => {
-    const graph = byInputs.get(record.topic);
-    return graph === undefined || graph < 0 ? Promise.resolve() : handOver(record, turn, graph);
+    const graph = graphOf.get(record.topic);
+    return graph === undefined ? Promise.resolve() : handOver(record, turn, graph);
   });
   setInterval(() => reportStats(true), STATS_IDLE_MS);
   reportStats(true);

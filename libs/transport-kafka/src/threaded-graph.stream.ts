@@ -1,18 +1,16 @@
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { GraphRecordAnswerer, UnansweredRecord, type GraphInfer, type StreamAnswer } from './graph-record.answerer';
+import { GraphRecordAnswerer, type GraphInfer, type StreamAnswer } from './graph-record.answerer';
 import type { KafkaLogger } from './kafka.client';
 import { topicsOf, type GraphStream, type GraphStreamOptions, type StreamedGraph } from './kafka-graph.stream';
 import type { PipelineStats } from './pipelined.consumer';
 import type { GraphTopicNames } from './topics';
-import type { LoopToThread, StreamThreadData, StreamThreadSettings, ThreadAnswer, ThreadRecord, ThreadToLoop } from './stream-thread.protocol';
+import { MESSAGE_CHUNK, type LoopToThread, type StreamThreadData, type StreamThreadSettings, type ThreadAnswer, type ThreadRecord, type ThreadToLoop } from './stream-thread.protocol';
 
 const THREAD_FILE = path.join(__dirname, 'stream-thread.worker.js');
 /** A thread that ended while streaming is started again after this, doubling up to RESTART_MAX_MS. */
 const RESTART_FIRST_MS = 500;
 const RESTART_MAX_MS = 30_000;
-/** Most answers in one message to the thread (see the thread's CHUNK). */
-const ANSWER_CHUNK = Number(process.env['CHUNK'] ?? 64);
 
 /** One running stream thread: the worker and the answers waiting to be posted to it. */
 interface Running {
@@ -29,7 +27,7 @@ interface Running {
  * fetches, keeps per-key order and the in-flight window, produces answers and commits; this event loop only
  * decodes, runs the graph and encodes (GraphRecordAnswerer, the same contract as KafkaGraphStream). On a
  * two-core machine the client's work per record — about what a bare kafkajs relay spends — no longer queues
- * behind inference on one JavaScript thread. Records and answers cross in one message per event-loop turn.
+ * behind inference on one JavaScript thread. Records and answers cross in messages of up to MESSAGE_CHUNK.
  *
  * A thread that ends unexpectedly is started again (what it had taken and not committed is read again: at
  * least once, as after a crash); a thread that cannot start (the topics contradict the graph, no broker)
@@ -175,7 +173,7 @@ export class ThreadedGraphStream implements GraphStream {
       const value = r.valueEnd < 0 ? null : Buffer.from(bytes, r.valueStart, r.valueEnd - r.valueStart);
       this.answerer.answer(graph.name, topics, { topic: topics.inputs, partition: r.partition, offset: r.offset, value, headers: r.headers }).then(
         (answer) => this.reply(running, toThread(r.id, answer, value)),
-        (err: unknown) => this.reply(running, { id: r.id, unanswered: err instanceof UnansweredRecord || err instanceof Error ? err.message : String(err) }),
+        (err: unknown) => this.reply(running, { id: r.id, unanswered: err instanceof Error ? err.message : String(err) }),
       );
     }
   }
@@ -183,7 +181,7 @@ export class ThreadedGraphStream implements GraphStream {
   private reply(running: Running, answer: ThreadAnswer): void {
     if (running.gone) return;
     running.outbox.push(answer);
-    if (running.outbox.length >= ANSWER_CHUNK) {
+    if (running.outbox.length >= MESSAGE_CHUNK) {
       this.flushAnswers(running);
       return;
     }

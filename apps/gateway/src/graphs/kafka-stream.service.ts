@@ -34,25 +34,22 @@ export class KafkaStreamService implements BeforeApplicationShutdown, OnApplicat
     if (this.client === null) return;
     // One stream per graph, set by its default version (the topics carry unversioned requests).
     const names = [...new Set(this.registry.list().map((e) => e.name))];
-    const specs: GraphSpec[] = [];
-    const graphs = names.flatMap((name) => {
+    const streamed = names.flatMap((name) => {
       const e = this.registry.get(name);
       if (e?.graph === undefined) return [];
       const k = kafkaSettingsOf(e.graph.spec, this.config.kafka.topicPrefix);
-      if (!k.streaming) return [];
-      specs.push(e.graph.spec);
-      return [{ name: e.name, prefix: k.prefix, partitions: k.partitions }];
+      return k.streaming ? [{ graph: { name: e.name, prefix: k.prefix, partitions: k.partitions }, spec: e.graph.spec }] : [];
     });
-    if (graphs.length === 0) return;
+    if (streamed.length === 0) return;
     // A record cannot claim an authenticated subject: the gateway's auth headers are stripped from it.
     const infer: GraphInfer = (graph, request, requestId, headers) => this.inference.infer({ graph, version: undefined, request, requestId, headers: withPrincipal(headers, undefined) });
     const options = { groupId: this.config.kafka.groupId, maxInFlight: this.config.kafka.maxInFlight, sessionTimeoutMs: this.config.kafka.sessionTimeoutMs };
-    this.streamThread = this.streamsOnThread(specs);
+    this.streamThread = this.streamsOnThread(streamed.map((g) => g.spec));
     this.logger.log(`graph streams: Kafka client ${this.streamThread ? 'on a thread of its own' : 'on the event loop'} (KAFKA_STREAM_THREAD=${String(this.config.kafka.streamThread)})`);
     this.stream = this.streamThread
       ? new ThreadedGraphStream({ brokers: this.config.kafka.brokers, clientId: `infergraph-gateway-${process.pid}-stream`, lingerMs: this.config.kafka.lingerMs }, options, infer, this.logger)
       : new KafkaGraphStream(this.client, options, infer, this.logger);
-    await this.stream.start(graphs);
+    await this.stream.start(streamed.map((g) => g.graph));
   }
 
   /**
