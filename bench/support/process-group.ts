@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 /** A spawned child with everything it printed so far. */
 export interface TrackedProcess {
@@ -97,6 +97,32 @@ export class ProcessGroup {
         }),
     };
   }
+}
+
+/**
+ * A live process and every live descendant (a gateway with SERVING_PROCESSES starts processes of its own),
+ * from the parent ids in /proc; just `pid` when /proc cannot be read.
+ */
+export function processTree(pid: number | undefined): number[] {
+  if (pid === undefined) return [];
+  const children = new Map<number, number[]>();
+  try {
+    for (const entry of readdirSync('/proc')) {
+      if (!/^\d+$/.test(entry)) continue;
+      try {
+        const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+        const parent = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+        children.set(parent, [...(children.get(parent) ?? []), Number(entry)]);
+      } catch {
+        // gone meanwhile
+      }
+    }
+  } catch {
+    return [pid];
+  }
+  const tree = [pid];
+  for (let i = 0; i < tree.length; i++) tree.push(...(children.get(tree[i] as number) ?? []));
+  return tree;
 }
 
 /** Peak resident set size (VmHWM) of a live process in MiB, or NaN when it cannot be read. */

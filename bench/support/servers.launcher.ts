@@ -2,7 +2,7 @@ import { spawnSync, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { freePort } from '../../test/support/gateway.process';
 import { repoPath } from '../../test/support/repo';
-import { cpuSeconds, peakRssMiB, tail, type ProcessGroup, type TrackedProcess } from './process-group';
+import { cpuSeconds, peakRssMiB, processTree, tail, type ProcessGroup, type TrackedProcess } from './process-group';
 
 /** A scenario that cannot run here (no Python, no broker, a graph this branch cannot load). */
 export class ScenarioSkipped extends Error {}
@@ -25,8 +25,9 @@ function targetOf(group: ProcessGroup, inferUrl: string, children: readonly Chil
   return {
     inferUrl,
     ...(grpcAddress === undefined ? {} : { grpcAddress }),
-    peakRssMiB: () => children.reduce((sum, c) => sum + peakRssMiB(c.pid), 0),
-    cpuSeconds: () => children.reduce((sum, c) => sum + cpuSeconds(c.pid), 0),
+    // Each process with its descendants: a gateway's serving processes (SERVING_PROCESSES) count as its own.
+    peakRssMiB: () => children.reduce((sum, c) => sum + processTree(c.pid).reduce((s, pid) => s + peakRssMiB(pid), 0), 0),
+    cpuSeconds: () => children.reduce((sum, c) => sum + processTree(c.pid).reduce((s, pid) => s + cpuSeconds(pid), 0), 0),
     stop: async () => {
       await Promise.all(children.map((c) => group.stop(c)));
     },
@@ -124,6 +125,8 @@ export interface InfergraphOptions {
   /** in-process nodes, nodes on one worker process over gRPC, or nodes through Kafka to one worker. */
   readonly mode: 'inprocess' | 'grpc' | 'kafka';
   readonly kafkaBrokers?: readonly string[];
+  /** More of the gateway's environment (e.g. SERVING_PROCESSES). */
+  readonly gatewayEnv?: Readonly<Record<string, string>>;
   /** Where gateway and worker write CPU profiles (node --cpu-prof); none when undefined. */
   readonly cpuProfileDir?: string | undefined;
 }
@@ -149,7 +152,7 @@ export async function startInfergraph(group: ProcessGroup, options: InfergraphOp
       if (options.mode === 'grpc') env = { ...env, NODE_TRANSPORT: 'grpc', WORKERS: worker.address };
     }
     log(`starting a gateway process (GRAPHS_DIR=${graphsDir}${options.mode === 'grpc' ? ', NODE_TRANSPORT=grpc' : ''})…`);
-    const gateway = await startGatewayProcess(group, env, cpuProfileArgs(options.cpuProfileDir, `${options.graph}.${options.mode}.gateway`));
+    const gateway = await startGatewayProcess(group, { ...env, ...options.gatewayEnv }, cpuProfileArgs(options.cpuProfileDir, `${options.graph}.${options.mode}.gateway`));
     children.push(gateway.process.child);
     const graphs = (await (await fetch(`${gateway.baseUrl}/v1/graphs`)).json()) as { graphs: { name: string; state: string; error?: string }[] };
     const entry = graphs.graphs.find((g) => g.name === options.graph);

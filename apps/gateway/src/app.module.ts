@@ -25,6 +25,7 @@ import { RawHttpRoutes } from './http/raw-routes';
 import { LiveController } from './ui/live.controller';
 import { LiveStatsService } from './ui/live-stats.service';
 import { UiController } from './ui/ui.controller';
+import { ServingPool } from './serving/serving-pool';
 
 @Module({})
 export class AppModule {
@@ -107,6 +108,7 @@ export class AppModule {
         InferRoute,
         InFlightLimiter,
         StoppingService,
+        ServingPool,
         { provide: PredictAuthenticator, useFactory: () => new PredictAuthenticator(config.predictAuth) },
         { provide: APP_FILTER, useClass: OipErrorFilter },
         ...(tracing === undefined ? [] : [{ provide: 'TRACING_SDK', useValue: tracing }]),

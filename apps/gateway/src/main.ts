@@ -1,7 +1,6 @@
 import 'reflect-metadata';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createTlsServer } from 'node:https';
-import type { Socket } from 'node:net';
 import { Logger, ShutdownSignal } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
@@ -17,6 +16,9 @@ import { RawHttpRoutes } from './http/raw-routes';
 import { V2GrpcStrategy } from './grpc/v2-grpc.strategy';
 import { loadGatewayConfig } from './config/gateway.config';
 import { describeCertificate, reloadTlsOnChange } from './http/tls-reloader';
+import { answerLiveness, guardFirstHeaders } from './http/connection-guards';
+import { ServingPool, SERVING_ENV } from './serving/serving-pool';
+import { runServingProcess } from './serving/serving-process';
 
 /** The server settings Fastify passes its serverFactory. */
 interface FastifyServerTimeouts {
@@ -37,6 +39,8 @@ async function bootstrap(): Promise<void> {
   const tls = config.tls === undefined ? undefined : { files: config.tls, watched: watchTlsFiles(config.tls, config.tls.reloadMs) };
   const rawRoutes = new RawHttpRoutes();
   rawRoutes.add(answerLiveness);
+  // Every request the HTTP port takes, and those serving processes pass back (SERVING_PROCESSES).
+  let dispatchRequest: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
   const adapter = new FastifyAdapter({
     bodyLimit: config.bodyLimitBytes,
     serverFactory: (handler: (req: IncomingMessage, res: ServerResponse) => void, options: FastifyServerTimeouts) => {
@@ -55,6 +59,7 @@ async function bootstrap(): Promise<void> {
         answering(res);
         if (!rawRoutes.dispatch(req, res)) handler(req, res);
       };
+      dispatchRequest = dispatch;
       let server: Server;
       if (tls === undefined) server = createServer(serverOptions, dispatch);
       else {
@@ -94,6 +99,7 @@ async function bootstrap(): Promise<void> {
   for (const signal of stopSignals) process.once(signal, () => inference.beginStopping(`stopping (${signal})`));
   app.enableShutdownHooks(stopSignals);
   await app.startAllMicroservices();
+  if (dispatchRequest !== undefined) await app.get(ServingPool).start(fastify.server, dispatchRequest);
   await app.listen(config.port, config.host);
   const address = fastify.server.address();
   const port = typeof address === 'object' && address !== null ? address.port : config.port;
@@ -105,47 +111,8 @@ async function bootstrap(): Promise<void> {
   startLoadingThread();
 }
 
-/**
- * Closes a connection whose first request's headers are not complete within `ms`. Node's own headers
- * timeout stops being enforced for every connection once any kept-alive connection sits idle (seen on
- * Node 20), which is exactly when a slow-headers client attacks; this per-connection timer does not depend
- * on it. Later requests on a kept-alive connection are covered by Node's timeouts.
- */
-const HEADERS_TIMED_OUT = 'HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n';
-
-/** Arms the timer on every new connection; returns what the request handler calls when a request's headers are in. */
-function guardFirstHeaders(server: Server, ms: number): (req: IncomingMessage) => void {
-  const waiting = new WeakMap<Socket, NodeJS.Timeout>();
-  server.on('connection', (socket: Socket) => {
-    const timer = setTimeout(() => {
-      socket.end(HEADERS_TIMED_OUT);
-      setTimeout(() => socket.destroy(), 1000).unref();
-    }, ms);
-    timer.unref();
-    waiting.set(socket, timer);
-    socket.once('close', () => clearTimeout(timer));
-  });
-  // Called from the request handler rather than as a second 'request' listener: one listener keeps the
-  // per-request emit on its fast path. Only a connection's first request finds a timer.
-  return (req) => {
-    const timer = waiting.get(req.socket);
-    if (timer === undefined) return;
-    clearTimeout(timer);
-    waiting.delete(req.socket);
-  };
-}
-
-const LIVE_BODY = JSON.stringify({ live: true });
-
-/** `GET /v2/health/live` on node:http: no framework, no graph state, nothing to queue behind. */
-function answerLiveness(req: IncomingMessage, res: ServerResponse): boolean {
-  if (req.method !== 'GET' || req.url !== '/v2/health/live') return false;
-  res.writeHead(200, { 'content-type': 'application/json', 'content-length': LIVE_BODY.length, 'cache-control': 'no-store' });
-  res.end(LIVE_BODY);
-  return true;
-}
-
-bootstrap().catch((err: unknown) => {
+// The gateway, or one of its serving processes (SERVING_PROCESSES), which it starts as this program again.
+(process.env[SERVING_ENV.index] === undefined ? bootstrap() : runServingProcess()).catch((err: unknown) => {
   console.error(err instanceof Error ? err.message : String(err));
   process.exit(1);
 });

@@ -1,4 +1,7 @@
-import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { AggregatorRegistry, Counter, Gauge, Registry, collectDefaultMetrics, type MetricObjectWithValues, type MetricValue } from 'prom-client';
+
+/** One process's series as prom-client's JSON: what a serving process sends its gateway to be summed. */
+export type MetricsJson = MetricObjectWithValues<MetricValue<string>>[];
 
 /** Label values of one sample of a gauge read at scrape time. */
 export type LabelValues = Readonly<Record<string, string>>;
@@ -56,6 +59,20 @@ export class ProcessMetrics {
     );
   }
 
+  /** A labelled counter read at scrape time from monotonic sources: every sample `read` returns. */
+  countersFrom(name: string, help: string, labelNames: readonly string[], read: () => Iterable<readonly [LabelValues, number]>): void {
+    new Counter({
+      name,
+      help,
+      labelNames,
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const [labels, value] of read()) this.inc(labels, value);
+      },
+    });
+  }
+
   /** A counter read at scrape time from a monotonic source. */
   counterFrom(name: string, help: string, read: () => number): void {
     new Counter({
@@ -75,6 +92,19 @@ export class ProcessMetrics {
 
   text(): Promise<string> {
     return this.registry.metrics();
+  }
+
+  json(): Promise<MetricsJson> {
+    return this.registry.getMetricsAsJSON();
+  }
+
+  /**
+   * This process's exposition with other processes' series summed in (prom-client's cluster aggregation:
+   * counters and histograms add up; series a metric marks otherwise, such as the start time, are not summed).
+   */
+  async textWith(others: readonly MetricsJson[]): Promise<string> {
+    if (others.length === 0) return this.text();
+    return AggregatorRegistry.aggregate([await this.json(), ...others]).metrics();
   }
 }
 

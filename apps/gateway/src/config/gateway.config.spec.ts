@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { loadGatewayConfig } from './gateway.config';
@@ -137,5 +137,46 @@ describe('gateway configuration: MODEL_THREADS and MODEL_THREAD_MIN_BYTES', () =
     assert.throws(() => loadGatewayConfig({ MODEL_THREADS: '-1' }, dir), /MODEL_THREADS/);
     assert.throws(() => loadGatewayConfig({ MODEL_THREAD_MIN_BYTES: '0' }, dir), /MODEL_THREAD_MIN_BYTES/);
     assert.throws(() => loadGatewayConfig({ MODEL_THREAD_MIN_BYTES: '1.5' }, dir), /MODEL_THREAD_MIN_BYTES/);
+  });
+});
+
+describe('gateway configuration: SERVING_PROCESSES', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'infergraph-gw-config-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  // The loader keeps TLS_CERT and TLS_KEY as paths (the server reads them), so no files are needed here.
+  const tls = { TLS_CERT: 'gateway.crt', TLS_KEY: 'gateway.key' };
+
+  it('is 1 (this process alone) by default, and kept when set', () => {
+    assert.equal(loadGatewayConfig({}, dir).servingProcesses, 1);
+    assert.equal(loadGatewayConfig({ SERVING_PROCESSES: '3' }, dir).servingProcesses, 3);
+    assert.equal(loadGatewayConfig({ SERVING_PROCESSES: '64' }, dir).servingProcesses, 64);
+  });
+
+  it('is one per core with auto, at most 64', () => {
+    assert.equal(loadGatewayConfig({ SERVING_PROCESSES: 'auto' }, dir).servingProcesses, Math.min(64, availableParallelism()));
+  });
+
+  it('is refused below 1, above 64 or not a whole number, naming the variable', () => {
+    for (const bad of ['0', '65', '1.5', 'two']) assert.throws(() => loadGatewayConfig({ SERVING_PROCESSES: bad }, dir), /SERVING_PROCESSES/, bad);
+  });
+
+  it('is refused above 1 with what serving processes cannot share yet, naming both variables', () => {
+    const cases: { env: NodeJS.ProcessEnv; other: RegExp }[] = [
+      { env: tls, other: /SERVING_PROCESSES=2: TLS_CERT/ },
+      { env: { CONTROLLER: '127.0.0.1:9090' }, other: /SERVING_PROCESSES=2: CONTROLLER/ },
+      { env: { NODE_TRANSPORT: 'kafka', KAFKA_BROKERS: '127.0.0.1:9092' }, other: /SERVING_PROCESSES=2: NODE_TRANSPORT=kafka/ },
+      { env: { NODE_TRANSPORT: 'grpc', WORKERS: '127.0.0.1:50051' }, other: /SERVING_PROCESSES=2: NODE_TRANSPORT=grpc/ },
+    ];
+    for (const c of cases) {
+      assert.throws(() => loadGatewayConfig({ ...c.env, SERVING_PROCESSES: '2' }, dir), c.other, JSON.stringify(c.env));
+      // The same settings with one process are fine.
+      assert.equal(loadGatewayConfig({ ...c.env, SERVING_PROCESSES: '1' }, dir).servingProcesses, 1, JSON.stringify(c.env));
+    }
+  });
+
+  it('takes TLS with a single process', () => {
+    const config = loadGatewayConfig({ ...tls, SERVING_PROCESSES: '1' }, dir);
+    assert.equal(config.servingProcesses, 1);
+    assert.deepEqual(config.tls, { certFile: path.join(dir, 'gateway.crt'), keyFile: path.join(dir, 'gateway.key'), reloadMs: 10_000 });
   });
 });

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 import { controlClientSecurityFrom, tlsFilesFrom, type ControlClientSecurity, type TlsFileSet } from '@infergraph/transport-grpc';
 import { predictAuthFrom } from '../auth/predict-auth.config';
@@ -68,6 +69,7 @@ const envSchema = z.object({
    * (false), or on a thread unless a streamed graph calls its nodes over Kafka (auto).
    */
   KAFKA_STREAM_THREAD: z.enum(['auto', 'true', 'false']).default('auto'),
+  SERVING_PROCESSES: z.union([z.literal('auto'), z.coerce.number().int().min(1).max(64)]).default(1),
   /** Hot reload of GRAPHS_DIR (standalone gateways): fs.watch plus a scan every GRAPHS_SCAN_MS. */
   GRAPHS_WATCH: z.enum(['true', 'false']).default('true'),
   GRAPHS_SCAN_MS: z.coerce.number().int().min(100).max(3_600_000).default(2000),
@@ -97,6 +99,11 @@ export interface GatewayConfig {
   readonly modelThreadMinBytes: number;
   /** TLS_CERT and TLS_KEY (absolute), and how often renewed files are looked for; undefined: plain text. */
   readonly tls: { readonly certFile: string; readonly keyFile: string; readonly reloadMs: number } | undefined;
+  /**
+   * SERVING_PROCESSES: processes answering HTTP on the gateway's port. 1: this one. N: this one and N - 1
+   * serving processes it starts and hands connections to (apps/gateway/src/serving); `auto`: one per core.
+   */
+  readonly servingProcesses: number;
   /** MAX_ROWS: rows one request may carry where its graph sets no spec.maxRows (413 beyond). */
   readonly maxRows: number;
   /**
@@ -208,6 +215,19 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env, cwd = pr
   if (e.NODE_TRANSPORT === 'kafka' && listOf(e.KAFKA_BROKERS).length === 0) {
     throw new Error('invalid gateway configuration:\n  KAFKA_BROKERS=": NODE_TRANSPORT=kafka needs the brokers (host:port, comma-separated) the node workers consume from');
   }
+  const servingProcesses = e.SERVING_PROCESSES === 'auto' ? Math.max(1, Math.min(64, availableParallelism())) : e.SERVING_PROCESSES;
+  if (servingProcesses > 1) {
+    // Serving processes answer in-process graphs from the same files; what they cannot share is named here.
+    const refusal =
+      e.TLS_CERT !== ''
+        ? 'TLS_CERT is set: serving processes answer plain HTTP only so far'
+        : e.CONTROLLER !== ''
+          ? 'CONTROLLER is set: graphs from a controller are served by this process only'
+          : e.NODE_TRANSPORT !== 'inprocess'
+            ? `NODE_TRANSPORT=${e.NODE_TRANSPORT}: serving processes run graphs in-process only`
+            : undefined;
+    if (refusal !== undefined) throw new Error(`invalid gateway configuration:\n  SERVING_PROCESSES=${e.SERVING_PROCESSES}: ${refusal}; set SERVING_PROCESSES=1`);
+  }
   return Object.freeze({
     port: e.PORT,
     grpcPort: e.GRPC_PORT,
@@ -221,6 +241,7 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env, cwd = pr
     modelThreads: e.MODEL_THREADS,
     modelThreadMinBytes: e.MODEL_THREAD_MIN_BYTES,
     maxRows: e.MAX_ROWS,
+    servingProcesses,
     tls: e.TLS_CERT === '' ? undefined : Object.freeze({ certFile: path.resolve(cwd, e.TLS_CERT), keyFile: path.resolve(cwd, e.TLS_KEY), reloadMs: e.TLS_RELOAD_MS }),
     http: Object.freeze({
       maxInFlight: e.MAX_IN_FLIGHT,
