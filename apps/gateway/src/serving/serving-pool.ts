@@ -242,7 +242,8 @@ export class ServingPool implements BeforeApplicationShutdown, OnApplicationShut
     // This program again (dist/apps/gateway/src/main.js), which runs serving-process.ts when it finds SERVING_ENV.
     const child = fork(path.resolve(__dirname, '..', 'main.js'), [], {
       env: { ...process.env, [SERVING_ENV.index]: String(member.index), [SERVING_ENV.dir]: this.dir },
-      execArgv: process.execArgv,
+      // The gateway's Node flags (--cpu-prof, memory limits), but not an inspector: its port is the gateway's.
+      execArgv: process.execArgv.filter((flag) => !/^--(inspect|debug)/.test(flag)),
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     member.child = child;
