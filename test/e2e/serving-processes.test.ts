@@ -35,6 +35,8 @@ function send(baseUrl: string, method: string, route: string, body?: unknown, he
       res.on('error', (err: NodeJS.ErrnoException) => resolve({ error: err.code ?? err.message }));
     });
     req.on('error', (err: NodeJS.ErrnoException) => resolve({ error: err.code ?? err.message, reused: req.reusedSocket }));
+    // A request left unanswered is a failure to count, not a test that hangs.
+    req.setTimeout(15_000, () => req.destroy(Object.assign(new Error('no answer within 15 s'), { code: 'NO_ANSWER' })));
     req.end(payload);
   });
 }

@@ -58,6 +58,13 @@ interface Member {
   restartTimer: NodeJS.Timeout | undefined;
   /** The graphs message last sent (JSON), so an unchanged table is not sent again. */
   lastGraphs: string;
+  /** Sockets given to send() whose delivery is not confirmed yet (they may wait behind the previous one's acknowledgement). */
+  readonly inTransit: Set<InTransit>;
+}
+
+interface InTransit {
+  readonly socket: Socket;
+  readonly server: (Server & { _connections: number }) | null;
 }
 
 /**
@@ -82,6 +89,8 @@ export class ServingPool implements BeforeApplicationShutdown, OnApplicationShut
   private readonly connections: number[];
   private restarts = 0;
   private graphsTimer: NodeJS.Timeout | undefined;
+  /** Serves a connection in this process (node:http's own listeners); set once the port's connections are taken. */
+  private keepHere: (socket: Socket) => void = (socket) => socket.destroy();
 
   constructor(
     @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
@@ -119,7 +128,7 @@ export class ServingPool implements BeforeApplicationShutdown, OnApplicationShut
     });
     this.takeConnections(server);
     for (let index = 1; index < this.config.servingProcesses; index++) {
-      const member: Member = { index, child: undefined, ready: false, startedAt: 0, restartDelayMs: RESTART_FIRST_MS, restartTimer: undefined, lastGraphs: '' };
+      const member: Member = { index, child: undefined, ready: false, startedAt: 0, restartDelayMs: RESTART_FIRST_MS, restartTimer: undefined, lastGraphs: '', inTransit: new Set() };
       this.members.push(member);
       this.spawn(member);
     }
@@ -185,15 +194,18 @@ export class ServingPool implements BeforeApplicationShutdown, OnApplicationShut
     (server as Server & { pauseOnConnect: boolean }).pauseOnConnect = true;
     const own = server.listeners('connection') as ((socket: Socket) => void)[];
     server.removeAllListeners('connection');
+    this.keepHere = (socket) => {
+      this.connections[0] = (this.connections[0] ?? 0) + 1;
+      for (const listener of own) listener.call(server, socket);
+      socket.resume();
+    };
     server.on('connection', (socket: Socket) => {
       const member = this.next();
       if (member !== undefined && this.handOver(member, socket)) {
         this.connections[member.index] = (this.connections[member.index] ?? 0) + 1;
         return;
       }
-      this.connections[0] = (this.connections[0] ?? 0) + 1;
-      for (const listener of own) listener.call(server, socket);
-      socket.resume();
+      this.keepHere(socket);
     });
   }
 
@@ -220,12 +232,14 @@ export class ServingPool implements BeforeApplicationShutdown, OnApplicationShut
       // the socket leaves this server's count here, once.
       detach(socket);
       if (server !== null) server._connections--;
+      const entry: InTransit = { socket, server };
+      member.inTransit.add(entry);
       // Once sent, node:child_process closes the gateway's copy of the socket. send()'s false only says that
       // messages queue (behind the acknowledgement of the previous socket): this one is on its way all the same.
       child.send({ kind: 'socket' } satisfies ToServing, socket, { keepOpen: false }, (err) => {
-        if (err === null || err === undefined) return;
+        if (err === null || err === undefined) return void member.inTransit.delete(entry);
         this.logger.warn(`a connection could not be handed to serving process ${member.index}: ${err.message}`);
-        socket.destroy();
+        this.takeBack(member, entry);
       });
       return true;
     } catch (err) {
@@ -236,6 +250,21 @@ export class ServingPool implements BeforeApplicationShutdown, OnApplicationShut
       }
       return false;
     }
+  }
+
+  /**
+   * A socket whose hand-over did not complete: one still queued in node:child_process (its handle is still
+   * here, nothing read) is served by this process after all; one already sent went with the serving process.
+   */
+  private takeBack(member: Member, entry: InTransit): void {
+    if (!member.inTransit.delete(entry)) return;
+    const { socket, server } = entry;
+    if ((socket as unknown as { _handle: unknown })._handle === null) return void socket.destroy();
+    if (server !== null) {
+      server._connections++;
+      attach(socket, server);
+    }
+    this.keepHere(socket);
   }
 
   private spawn(member: Member): void {
@@ -254,6 +283,8 @@ export class ServingPool implements BeforeApplicationShutdown, OnApplicationShut
     child.on('error', (err) => this.logger.warn(`serving process ${member.index}: ${err.message}`));
     child.once('exit', (code, signal) => {
       member.ready = false;
+      // Sockets queued for it that it never got: its channel is gone, so this process answers them.
+      for (const entry of [...member.inTransit]) this.takeBack(member, entry);
       for (const [id, pending] of this.pendingScrapes) if (id % 1000 === member.index) pending.resolve(undefined);
       if (this.stopping) return;
       if (Date.now() - member.startedAt > RESTART_RESET_AFTER_MS) member.restartDelayMs = RESTART_FIRST_MS;
