@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { Agent, request as httpRequest } from 'node:http';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startGateway, type RunningGateway } from '../support/gateway.process';
 import { metricSample } from '../support/metrics';
+import { childProcessesOf, processRuns } from '../support/processes';
 import { until, waitFor } from '../support/wait';
 
 // End to end, real processes: a gateway with SERVING_PROCESSES hands connections of its port to serving
@@ -47,30 +48,8 @@ async function scrape(gw: RunningGateway): Promise<string> {
   return res.text;
 }
 
-/** The serving processes of the gateway `pid`: its children running the gateway's program (from /proc; esbuild's service is a child too). */
-function childrenOf(pid: number): number[] {
-  const found: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) !== pid) continue;
-      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(path.join('apps', 'gateway', 'src', 'main.js'))) found.push(Number(entry));
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return found;
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
+/** The serving processes of the gateway `pid` (esbuild's service is a child of it too). */
+const childrenOf = (pid: number): number[] => childProcessesOf(pid, /apps\/gateway\/src\/main\.js/);
 
 interface LoadRecord {
   readonly at: number;
@@ -259,7 +238,7 @@ spec:
       // NestJS raises the signal again once its shutdown is done: a clean stop ends by SIGTERM or with 0.
       assert.ok(code === 0 || signal === 'SIGTERM', `exit code ${code}, signal ${signal}:\n${gw.output().slice(-3000)}`);
       assert.ok(exitMs < 10_000, `exited ${exitMs} ms after SIGTERM`);
-      await until('the serving process to exit with its gateway', () => Promise.resolve(!serving.some(alive)), 5000);
+      await until('the serving process to exit with its gateway', () => Promise.resolve(!serving.some(processRuns)), 5000);
     });
 
     it('the gateway killed (SIGKILL): its serving processes exit instead of lingering', async () => {
@@ -267,7 +246,7 @@ spec:
       const serving = childrenOf(gw.process.pid as number);
       assert.equal(serving.length, 2);
       gw.process.kill('SIGKILL');
-      await until('the serving processes to exit once their gateway is gone', () => Promise.resolve(!serving.some(alive)), 10_000);
+      await until('the serving processes to exit once their gateway is gone', () => Promise.resolve(!serving.some(processRuns)), 10_000);
     });
   });
 });

@@ -6,7 +6,6 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { MicroserviceOptions } from '@nestjs/microservices';
 import { GraphInferenceService, startLoadingThread } from '@infergraph/engine';
-import { endConnectionsOnClose } from '@infergraph/http-server';
 import { StructuredLogger, TracingSdk } from '@infergraph/telemetry';
 import { describeRejectedTls, reloadingServerCredentials, watchTlsFiles } from '@infergraph/transport-grpc';
 import { PredictAuthenticator } from './auth/predict-authenticator';
@@ -16,7 +15,7 @@ import { RawHttpRoutes } from './http/raw-routes';
 import { V2GrpcStrategy } from './grpc/v2-grpc.strategy';
 import { loadGatewayConfig } from './config/gateway.config';
 import { describeCertificate, reloadTlsOnChange } from './http/tls-reloader';
-import { answerLiveness, guardFirstHeaders } from './http/connection-guards';
+import { answerLiveness, deadlineOptions, guardServer } from './http/connection-guards';
 import { ServingPool, SERVING_ENV } from './serving/serving-pool';
 import { runServingProcess } from './serving/serving-process';
 
@@ -44,19 +43,12 @@ async function bootstrap(): Promise<void> {
   const adapter = new FastifyAdapter({
     bodyLimit: config.bodyLimitBytes,
     serverFactory: (handler: (req: IncomingMessage, res: ServerResponse) => void, options: FastifyServerTimeouts) => {
-      // Slow or idle clients cannot hold the server: headers, the whole request and idle keep-alive
-      // connections have deadlines (a stalled body is the infer route's 408), and connections are capped.
-      // The header and request deadlines must be given here (set later they are not enforced), and are
-      // checked on connectionsCheckingInterval (Node's default is 30 s).
-      const h = config.http;
-      const serverOptions = { connectionsCheckingInterval: Math.min(1000, h.headersTimeoutMs), headersTimeout: h.headersTimeoutMs, requestTimeout: h.requestTimeoutMs };
-      // Set once the server exists: clears the first-headers timer of a request's connection (guardFirstHeaders),
-      // and marks answers given while the server closes as the last of their connection (endConnectionsOnClose).
-      let headersArrived: (req: IncomingMessage) => void = () => undefined;
-      let answering: (res: ServerResponse) => void = () => undefined;
+      // Slow or idle clients cannot hold the server (connection-guards.ts); a stalled body is the infer route's 408.
+      const serverOptions = deadlineOptions(config.http);
+      // Set once the server exists.
+      let guard: (req: IncomingMessage, res: ServerResponse) => void = () => undefined;
       const dispatch = (req: IncomingMessage, res: ServerResponse): void => {
-        headersArrived(req);
-        answering(res);
+        guard(req, res);
         if (!rawRoutes.dispatch(req, res)) handler(req, res);
       };
       dispatchRequest = dispatch;
@@ -67,10 +59,7 @@ async function bootstrap(): Promise<void> {
         reloadTlsOnChange(secure, tls.watched.identity, new Logger('tls'));
         server = secure;
       }
-      server.keepAliveTimeout = h.keepAliveTimeoutMs;
-      headersArrived = guardFirstHeaders(server, h.headersTimeoutMs);
-      answering = endConnectionsOnClose(server);
-      server.maxConnections = h.maxConnections;
+      guard = guardServer(server, config.http);
       server.setTimeout(options.connectionTimeout ?? 0);
       return server;
     },

@@ -1,4 +1,6 @@
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerOptions, ServerResponse } from 'node:http';
+import { endConnectionsOnClose } from '@infergraph/http-server';
+import type { GatewayConfig } from '../config/gateway.config';
 import type { Socket } from 'node:net';
 
 /**
@@ -39,4 +41,28 @@ export function answerLiveness(req: IncomingMessage, res: ServerResponse): boole
   res.writeHead(200, { 'content-type': 'application/json', 'content-length': LIVE_BODY.length, 'cache-control': 'no-store' });
   res.end(LIVE_BODY);
   return true;
+}
+
+/**
+ * The deadlines node:http enforces only when given at the server's creation: headers and the whole request,
+ * checked on connectionsCheckingInterval (Node's default is 30 s).
+ */
+export function deadlineOptions(h: GatewayConfig['http']): ServerOptions {
+  return { connectionsCheckingInterval: Math.min(1000, h.headersTimeoutMs), headersTimeout: h.headersTimeoutMs, requestTimeout: h.requestTimeoutMs };
+}
+
+/**
+ * Slow or idle clients cannot hold the server: idle keep-alive connections have a deadline, connections are
+ * capped, a connection's first headers have their own timer, and answers given while the server closes end
+ * their connection. Returns what the request handler calls for each request.
+ */
+export function guardServer(server: Server, h: GatewayConfig['http']): (req: IncomingMessage, res: ServerResponse) => void {
+  server.keepAliveTimeout = h.keepAliveTimeoutMs;
+  server.maxConnections = h.maxConnections;
+  const headersArrived = guardFirstHeaders(server, h.headersTimeoutMs);
+  const answering = endConnectionsOnClose(server);
+  return (req, res) => {
+    headersArrived(req);
+    answering(res);
+  };
 }

@@ -85,7 +85,7 @@ export class ServingPool implements BeforeApplicationShutdown, OnApplicationShut
   private stopping = false;
   private turn = 0;
   private scrapes = 0;
-  private readonly pendingScrapes = new Map<number, { readonly resolve: (series: MetricsJson | undefined) => void }>();
+  private readonly pendingScrapes = new Map<number, { readonly member: Member; readonly resolve: (series: MetricsJson | undefined) => void }>();
   private readonly connections: number[];
   private restarts = 0;
   private graphsTimer: NodeJS.Timeout | undefined;
@@ -285,7 +285,7 @@ export class ServingPool implements BeforeApplicationShutdown, OnApplicationShut
       member.ready = false;
       // Sockets queued for it that it never got: its channel is gone, so this process answers them.
       for (const entry of [...member.inTransit]) this.takeBack(member, entry);
-      for (const [id, pending] of this.pendingScrapes) if (id % 1000 === member.index) pending.resolve(undefined);
+      for (const pending of [...this.pendingScrapes.values()]) if (pending.member === member) pending.resolve(undefined);
       if (this.stopping) return;
       if (Date.now() - member.startedAt > RESTART_RESET_AFTER_MS) member.restartDelayMs = RESTART_FIRST_MS;
       const delay = member.restartDelayMs;
@@ -301,7 +301,7 @@ export class ServingPool implements BeforeApplicationShutdown, OnApplicationShut
     const m = parseToGateway(message);
     if ('problem' in m) return this.logger.warn(`serving process ${member.index} sent a message that was dropped: ${m.problem}`);
     if (m.kind === 'ready') {
-      this.sendGraphsTo(member);
+      this.sendGraphsTo(member, this.graphsMessage());
       member.ready = true;
       this.logger.log(`serving process ${member.index} (pid ${member.child?.pid}) takes connections`);
       return;
@@ -312,26 +312,31 @@ export class ServingPool implements BeforeApplicationShutdown, OnApplicationShut
   }
 
   private readonly sendGraphs = (): void => {
-    for (const member of this.members) if (member.child?.connected === true) this.sendGraphsTo(member);
+    const message = this.graphsMessage();
+    for (const member of this.members) if (member.child?.connected === true) this.sendGraphsTo(member, message);
   };
 
-  private sendGraphsTo(member: Member): void {
+  private graphsMessage(): { readonly message: ToServing; readonly text: string } {
     const message: ToServing = { kind: 'graphs', graphs: servedGraphs(this.registry) };
-    const text = JSON.stringify(message);
-    if (text === member.lastGraphs) return;
-    member.lastGraphs = text;
-    this.send(member, message);
+    return { message, text: JSON.stringify(message) };
+  }
+
+  private sendGraphsTo(member: Member, graphs: { readonly message: ToServing; readonly text: string }): void {
+    if (graphs.text === member.lastGraphs) return;
+    member.lastGraphs = graphs.text;
+    this.send(member, graphs.message);
   }
 
   private scrapeOne(member: Member): Promise<MetricsJson | undefined> {
-    // The id says which process was asked: its exit answers its pending scrapes at once.
-    const id = ++this.scrapes * 1000 + member.index;
+    // Its exit answers its pending scrapes at once.
+    const id = ++this.scrapes;
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
         this.pendingScrapes.delete(id);
         resolve(undefined);
       }, SCRAPE_TIMEOUT_MS);
       this.pendingScrapes.set(id, {
+        member,
         resolve: (series) => {
           clearTimeout(timer);
           this.pendingScrapes.delete(id);

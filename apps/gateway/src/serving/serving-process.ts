@@ -6,11 +6,10 @@ import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { GraphRegistry, graphFilesIn } from '@infergraph/engine';
-import { endConnectionsOnClose } from '@infergraph/http-server';
 import { EngineMetrics, StructuredLogger, TracingSdk } from '@infergraph/telemetry';
 import { AppModule } from '../app.module';
 import { loadGatewayConfig, type GatewayConfig } from '../config/gateway.config';
-import { answerLiveness, guardFirstHeaders } from '../http/connection-guards';
+import { answerLiveness, deadlineOptions, guardServer } from '../http/connection-guards';
 import { inferTarget } from '../http/infer.route';
 import { RawHttpRoutes } from '../http/raw-routes';
 import { FORWARD_SOCKET, SERVING_ENV } from './serving-pool';
@@ -49,19 +48,14 @@ export async function runServingProcess(): Promise<void> {
   const forward = forwarder(path.join(dir, FORWARD_SOCKET));
 
   const h = config.http;
-  let headersArrived: (req: IncomingMessage) => void = () => undefined;
-  let answering: (res: ServerResponse) => void = () => undefined;
-  const server: Server = createServer({ connectionsCheckingInterval: Math.min(1000, h.headersTimeoutMs), headersTimeout: h.headersTimeoutMs, requestTimeout: h.requestTimeoutMs }, (req, res) => {
-    headersArrived(req);
-    answering(res);
+  let guard: (req: IncomingMessage, res: ServerResponse) => void = () => undefined;
+  const server: Server = createServer(deadlineOptions(h), (req, res) => {
+    guard(req, res);
     if (answerLiveness(req, res)) return;
     if (req.method === 'POST' && served.answersHere(req.url ?? '') && rawRoutes.dispatch(req, res)) return;
     forward(req, res);
   });
-  server.keepAliveTimeout = h.keepAliveTimeoutMs;
-  server.maxConnections = h.maxConnections;
-  headersArrived = guardFirstHeaders(server, h.headersTimeoutMs);
-  answering = endConnectionsOnClose(server);
+  guard = guardServer(server, h);
   // Listening (on a socket of the private directory, which nothing connects to) starts node:http's checks of
   // header and request deadlines; the connections themselves come from the gateway.
   // A serving process started again finds its predecessor's socket file (the directory is the gateway's own).
